@@ -1,0 +1,3 @@
+import type { Route } from "../context.js";
+
+export const userIdMappingRoutes: Route[] = [];

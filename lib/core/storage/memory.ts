@@ -1,0 +1,219 @@
+import type {
+  AppRecord, AppStorage, CoreStorage, ListUsersQuery, OneTimeTokenRecord, SessionRecord, SigningKeyRecord, TenantRecord,
+  UserIdMappingRecord, UserRecord,
+} from "./types.js";
+
+/**
+ * In-memory storage. Each method body runs without an `await` in the middle, so on Node's single thread every
+ * call is atomic: that is what makes the compare-and-set methods safe here.
+ */
+class MemoryAppStorage implements AppStorage {
+  private keys: SigningKeyRecord[] = [];
+  private sessions = new Map<string, SessionRecord>();
+  private users = new Map<string, UserRecord>();
+  private mappingsBySt = new Map<string, UserIdMappingRecord>();
+  private mappingsByExt = new Map<string, UserIdMappingRecord>();
+  private resetTokens = new Map<string, OneTimeTokenRecord>();
+  private metadata = new Map<string, Record<string, unknown>>();
+  /** userId -> set of verified emails */
+  private verified = new Map<string, Set<string>>();
+  private evTokens = new Map<string, OneTimeTokenRecord>();
+
+  async listSigningKeys() { return this.keys.slice(); }
+  async addSigningKey(key: SigningKeyRecord) { this.keys.push(key); }
+  async removeSigningKeys(kids: string[]) { this.keys = this.keys.filter((k) => !kids.includes(k.kid)); }
+
+  async createSession(session: SessionRecord) { this.sessions.set(session.handle, structuredClone(session)); }
+  async getSession(handle: string) {
+    const s = this.sessions.get(handle);
+    return s && structuredClone(s);
+  }
+  async rotateSession(handle: string, expectedHash2: string, next: { refreshTokenHash2: string; expiry: number }) {
+    const s = this.sessions.get(handle);
+    if (!s || s.refreshTokenHash2 !== expectedHash2) return false;
+    s.refreshTokenHash2 = next.refreshTokenHash2;
+    s.expiry = next.expiry;
+    return true;
+  }
+  async updateSession(handle: string, patch: Partial<Pick<SessionRecord, "userDataInJWT" | "userDataInDatabase" | "useStaticKey">>) {
+    const s = this.sessions.get(handle);
+    if (!s) return false;
+    Object.assign(s, structuredClone(patch));
+    return true;
+  }
+  async deleteSessions(handles: string[]) {
+    return handles.filter((h) => this.sessions.delete(h));
+  }
+  async findSessionHandles(userIds: string[], now: number, tenantId?: string) {
+    const out: string[] = [];
+    for (const s of this.sessions.values()) {
+      if (s.expiry > now && userIds.includes(s.userId) && (tenantId === undefined || s.tenantId === tenantId)) out.push(s.handle);
+    }
+    return out;
+  }
+
+  private emailTaken(email: string, tenantIds: string[], exceptId?: string) {
+    for (const u of this.users.values()) {
+      if (u.id !== exceptId && u.email === email && u.tenantIds.some((t) => tenantIds.includes(t))) return true;
+    }
+    return false;
+  }
+  async insertUser(user: UserRecord) {
+    if (this.emailTaken(user.email, user.tenantIds)) return "EMAIL_ALREADY_EXISTS" as const;
+    this.users.set(user.id, structuredClone(user));
+    return "OK" as const;
+  }
+  async getUser(id: string) {
+    const u = this.users.get(id);
+    return u && structuredClone(u);
+  }
+  async findUsersByEmail(email: string, tenantId: string) {
+    return [...this.users.values()].filter((u) => u.email === email && u.tenantIds.includes(tenantId)).map((u) => structuredClone(u));
+  }
+  async updateUser(id: string, patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>) {
+    const u = this.users.get(id);
+    if (!u) return "UNKNOWN_USER" as const;
+    if (patch.email !== undefined && patch.email !== u.email && this.emailTaken(patch.email, patch.tenantIds ?? u.tenantIds, id)) {
+      return "EMAIL_ALREADY_EXISTS" as const;
+    }
+    Object.assign(u, structuredClone(patch));
+    return "OK" as const;
+  }
+  async deleteUser(id: string) { return this.users.delete(id); }
+  async listUsers(q: ListUsersQuery) {
+    const dir = q.order === "ASC" ? 1 : -1;
+    // The core orders by time joined in the requested direction, then by user id descending (GeneralQueries).
+    const cmp = (a: { timeJoined: number; id: string }, b: { timeJoined: number; id: string }) =>
+      a.timeJoined !== b.timeJoined ? dir * (a.timeJoined - b.timeJoined) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+    let rows = [...this.users.values()].filter((u) => q.tenantId === undefined || u.tenantIds.includes(q.tenantId));
+    if (q.emailContains?.length) rows = rows.filter((u) => q.emailContains!.some((e) => u.email.includes(e)));
+    rows.sort(cmp);
+    if (q.from) rows = rows.filter((u) => cmp(u, q.from!) >= 0);
+    return rows.slice(0, q.limit).map((u) => structuredClone(u));
+  }
+  async countUsers(tenantId?: string) {
+    let n = 0;
+    for (const u of this.users.values()) if (tenantId === undefined || u.tenantIds.includes(tenantId)) n++;
+    return n;
+  }
+
+  async getMapping(id: string, type: "SUPERTOKENS" | "EXTERNAL") {
+    const m = (type === "SUPERTOKENS" ? this.mappingsBySt : this.mappingsByExt).get(id);
+    return m && { ...m };
+  }
+  async insertMapping(m: UserIdMappingRecord) {
+    if (this.mappingsBySt.has(m.superTokensUserId) || this.mappingsByExt.has(m.externalUserId)) return "EXISTS" as const;
+    const row = { ...m };
+    this.mappingsBySt.set(m.superTokensUserId, row);
+    this.mappingsByExt.set(m.externalUserId, row);
+    return "OK" as const;
+  }
+  async deleteMapping(superTokensUserId: string) {
+    const m = this.mappingsBySt.get(superTokensUserId);
+    if (!m) return false;
+    this.mappingsBySt.delete(superTokensUserId);
+    this.mappingsByExt.delete(m.externalUserId);
+    return true;
+  }
+  async updateMappingInfo(superTokensUserId: string, info: string | undefined) {
+    const m = this.mappingsBySt.get(superTokensUserId);
+    if (!m) return false;
+    if (info === undefined) delete m.externalUserIdInfo;
+    else m.externalUserIdInfo = info;
+    return true;
+  }
+
+  async addResetToken(t: OneTimeTokenRecord) { this.resetTokens.set(t.tokenHash, { ...t }); }
+  async consumeResetToken(tokenHash: string) {
+    const row = this.resetTokens.get(tokenHash);
+    if (!row) return undefined;
+    for (const [h, t] of this.resetTokens) if (t.userId === row.userId) this.resetTokens.delete(h);
+    return row;
+  }
+  async listResetTokens() { return [...this.resetTokens.values()].map((t) => ({ ...t })); }
+
+  async getMetadata(userId: string) {
+    const m = this.metadata.get(userId);
+    return m && structuredClone(m);
+  }
+  async setMetadata(userId: string, metadata: Record<string, unknown>) { this.metadata.set(userId, structuredClone(metadata)); }
+  async deleteMetadata(userId: string) { return this.metadata.delete(userId); }
+
+  async isEmailVerified(userId: string, email: string) { return this.verified.get(userId)?.has(email) ?? false; }
+  async setEmailVerified(userId: string, email: string, verified: boolean) {
+    let set = this.verified.get(userId);
+    if (verified) {
+      if (!set) this.verified.set(userId, (set = new Set()));
+      set.add(email);
+    } else {
+      set?.delete(email);
+      if (set?.size === 0) this.verified.delete(userId);
+    }
+  }
+  async renameEmailVerificationUser(from: string, to: string) {
+    const set = this.verified.get(from);
+    if (set) {
+      this.verified.delete(from);
+      const target = this.verified.get(to) ?? new Set<string>();
+      for (const e of set) target.add(e);
+      this.verified.set(to, target);
+    }
+    for (const t of this.evTokens.values()) if (t.userId === from) t.userId = to;
+  }
+  async hasEmailVerificationData(userId: string) {
+    if (this.verified.has(userId)) return true;
+    for (const t of this.evTokens.values()) if (t.userId === userId) return true;
+    return false;
+  }
+  async addEmailVerificationToken(t: OneTimeTokenRecord) { this.evTokens.set(t.tokenHash, { ...t }); }
+  async consumeEmailVerificationToken(tokenHash: string) {
+    const row = this.evTokens.get(tokenHash);
+    if (!row) return undefined;
+    for (const [h, t] of this.evTokens) if (t.userId === row.userId && t.email === row.email) this.evTokens.delete(h);
+    return row;
+  }
+  async deleteEmailVerificationTokens(userId: string, email: string) {
+    for (const [h, t] of this.evTokens) if (t.userId === userId && t.email === email) this.evTokens.delete(h);
+  }
+  async deleteEmailVerificationData(userId: string) {
+    this.verified.delete(userId);
+    for (const [h, t] of this.evTokens) if (t.userId === userId) this.evTokens.delete(h);
+  }
+}
+
+export class MemoryStorage implements CoreStorage {
+  private apps = new Map<string, AppRecord>();
+  private tenants = new Map<string, Map<string, TenantRecord>>();
+  private data = new Map<string, MemoryAppStorage>();
+
+  async listApps() { return [...this.apps.values()].map((a) => structuredClone(a)); }
+  async getApp(appId: string) {
+    const a = this.apps.get(appId);
+    return a && structuredClone(a);
+  }
+  async putApp(app: AppRecord) {
+    this.apps.set(app.appId, structuredClone(app));
+    if (!this.tenants.has(app.appId)) this.tenants.set(app.appId, new Map());
+  }
+  async deleteApp(appId: string) {
+    this.tenants.delete(appId);
+    this.data.delete(appId);
+    return this.apps.delete(appId);
+  }
+  async listTenants(appId: string) { return [...(this.tenants.get(appId)?.values() ?? [])].map((t) => structuredClone(t)); }
+  async getTenant(appId: string, tenantId: string) {
+    const t = this.tenants.get(appId)?.get(tenantId);
+    return t && structuredClone(t);
+  }
+  async putTenant(appId: string, tenant: TenantRecord) {
+    let map = this.tenants.get(appId);
+    if (!map) this.tenants.set(appId, (map = new Map()));
+    map.set(tenant.tenantId, structuredClone(tenant));
+  }
+  async deleteTenant(appId: string, tenantId: string) { return this.tenants.get(appId)?.delete(tenantId) ?? false; }
+  app(appId: string): AppStorage {
+    let s = this.data.get(appId);
+    if (!s) this.data.set(appId, (s = new MemoryAppStorage()));
+    return s;
+  }
+}

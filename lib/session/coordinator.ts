@@ -1,0 +1,289 @@
+import { log } from "../debug.js";
+import { ConfigError, UnavailableError } from "../errors.js";
+import { RELEASE_SCRIPT, checkTtl, hashSid, hashTag, newToken, resolveRedisOptions, runScript, type RedisScriptClient } from "./lock.js";
+
+const debug = log.extend("session");
+
+/*
+ * Who migrates a legacy session when several requests carry it at once (T6), and what the others get.
+ *
+ *   claim(sid) ── DONE(result) ──────────────── a winner already finished: reuse its result (same tokens)
+ *              ├─ WON(claim) ── migrate ── claim.publish(result) ── true: send result
+ *              │                        │                        └ false: lock was lost; revoke what you made
+ *              │                        └─ failure ── claim.release()
+ *              └─ BUSY ── waitForResult(sid) ── DONE(result) / ABANDONED (claim again) / TIMEOUT (503)
+ *
+ * Redis keys, for H = sha256(sid) hex (never the sid itself, T19):
+ *   <prefix>lock:{H}    random token of the current winner, PX lockTtlMs (bounds a crashed winner)
+ *   <prefix>result:{H}  the winner's result, PX resultTtlMs (the grace window of T11)
+ * `{H}` is a Redis Cluster hash tag, so each script's two keys share a slot.
+ *
+ * Every step is one Lua script, so "is there a result? else take the lock" and "am I still the owner? then
+ * publish and unlock" are atomic. A winner whose lock expired mid-migration cannot overwrite the result of
+ * the request that took over (publish answers false), and waiters read result and lock in one step, so
+ * "published and unlocked" is never mistaken for "abandoned".
+ *
+ * The result is an opaque string chosen by the caller (for example JSON with the new session's tokens). It is
+ * a credential: it is never logged, and it lives only as long as resultTtlMs.
+ */
+
+export type ClaimOutcome =
+  | { status: "WON"; claim: MigrationClaim }
+  /** A winner already published; `result` is what it published. */
+  | { status: "DONE"; result: string }
+  /** Another request holds the claim; call `waitForResult`. */
+  | { status: "BUSY" };
+
+export interface MigrationClaim {
+  readonly token: string;
+  /**
+   * Atomically, if this claim still holds the lock: stores `result` for waiters and later requests, and drops
+   * the lock. Resolves false when the lock had expired or been taken over; the caller must then discard (and
+   * revoke) whatever it created, because another request may be migrating the same session.
+   */
+  publish(result: string): Promise<boolean>;
+  /** Gives the claim up without a result (the migration failed); waiters see ABANDONED and may claim. */
+  release(): Promise<boolean>;
+}
+
+export type WaitOutcome =
+  | { status: "DONE"; result: string }
+  /** Nobody holds the claim and nothing was published: the winner failed or crashed. Claim again. */
+  | { status: "ABANDONED" }
+  /** The winner still holds the claim at the deadline. */
+  | { status: "TIMEOUT" };
+
+export interface MigrationCoordinator {
+  /** Throws UnavailableError (ERR_MIGRATE_LOCK_UNAVAILABLE or ERR_MIGRATE_TIMEOUT) when the backend fails. */
+  claim(sid: string): Promise<ClaimOutcome>;
+  /**
+   * Polls with backoff (10 ms doubling to 200 ms) until a result appears, the claim is abandoned, or `waitMs`
+   * passes. With Redis the total time is at most waitMs plus one call's timeoutMs. Throws like `claim`.
+   */
+  waitForResult(sid: string, waitMs?: number): Promise<WaitOutcome>;
+}
+
+export interface CoordinatorOptions {
+  /** How long a claim holds before others may take over, in ms. Default 10000. Must exceed a migration's worst case. */
+  lockTtlMs?: number;
+  /** How long a published result stays readable, in ms. Default 30000 (SuperTokens' refresh grace window). */
+  resultTtlMs?: number;
+  /** Default wait for `waitForResult`, in ms. Default 5000. */
+  waitMs?: number;
+}
+
+export interface RedisCoordinatorOptions extends CoordinatorOptions {
+  /** Key prefix, e.g. "stm:". */
+  prefix: string;
+  /** Deadline for each Redis call, in ms. Default 1000. */
+  timeoutMs?: number;
+}
+
+type Peek = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "FREE" };
+type ClaimReply = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "WON" };
+
+/** The storage steps a coordinator needs; each must be atomic. `h` is the hashed sid. */
+interface Backend {
+  claim(h: string, token: string, lockTtlMs: number): Promise<ClaimReply>;
+  publish(h: string, token: string, result: string, resultTtlMs: number): Promise<boolean>;
+  release(h: string, token: string): Promise<boolean>;
+  peek(h: string): Promise<Peek>;
+}
+
+const CLAIM_SCRIPT = `
+local r = redis.call("GET", KEYS[2])
+if r then return {"DONE", r} end
+if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return {"WON"} end
+return {"BUSY"}`;
+
+const PUBLISH_SCRIPT = `
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3])
+redis.call("DEL", KEYS[1])
+return 1`;
+
+const PEEK_SCRIPT = `
+local r = redis.call("GET", KEYS[2])
+if r then return {"DONE", r} end
+if redis.call("EXISTS", KEYS[1]) == 1 then return {"BUSY"} end
+return {"FREE"}`;
+
+export function createRedisMigrationCoordinator(client: RedisScriptClient, options: RedisCoordinatorOptions): MigrationCoordinator {
+  const { prefix, timeoutMs } = resolveRedisOptions(client, options);
+  const keys = (tag: string): string[] => [`${prefix}lock:${tag}`, `${prefix}result:${tag}`];
+  const backend: Backend = {
+    async claim(tag, token, lockTtlMs) {
+      const reply = await runScript(client, CLAIM_SCRIPT, keys(tag), [token, String(lockTtlMs)], timeoutMs, "migration claim");
+      const parsed = parseReply(reply, "WON");
+      if (parsed.status === "FREE") throw unexpectedReply();
+      return parsed;
+    },
+    async publish(tag, token, result, resultTtlMs) {
+      const reply = await runScript(client, PUBLISH_SCRIPT, keys(tag), [token, result, String(resultTtlMs)], timeoutMs, "migration publish");
+      return Number(reply) === 1;
+    },
+    async release(tag, token) {
+      const reply = await runScript(client, RELEASE_SCRIPT, keys(tag).slice(0, 1), [token], timeoutMs, "migration release");
+      return Number(reply) === 1;
+    },
+    async peek(tag) {
+      const parsed = parseReply(await runScript(client, PEEK_SCRIPT, keys(tag), [], timeoutMs, "migration wait"), "FREE");
+      if (parsed.status === "WON") throw unexpectedReply();
+      return parsed;
+    },
+  };
+  return createCoordinator(backend, options, hashTag);
+}
+
+/**
+ * The same protocol inside one process, for apps without Redis or for a single instance. Keys are hashed
+ * here too so heap dumps hold no live sids.
+ */
+export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {}): MigrationCoordinator {
+  const locks = new Map<string, { token: string; expiresAt: number }>();
+  const results = new Map<string, { result: string; expiresAt: number }>();
+  let lastSweep = Date.now();
+
+  // Expired entries are skipped on read and swept at most once a second, so memory stays bounded by traffic
+  // within one TTL without a timer keeping the process alive.
+  function live<V extends { expiresAt: number }>(map: Map<string, V>, h: string, now: number): V | undefined {
+    if (now - lastSweep > 1000) {
+      lastSweep = now;
+      for (const m of [locks, results] as Map<string, { expiresAt: number }>[]) {
+        for (const [k, v] of m) if (v.expiresAt <= now) m.delete(k);
+      }
+    }
+    const entry = map.get(h);
+    if (entry !== undefined && entry.expiresAt <= now) {
+      map.delete(h);
+      return undefined;
+    }
+    return entry;
+  }
+
+  function peek(h: string, now: number): Peek {
+    const result = live(results, h, now);
+    if (result !== undefined) return { status: "DONE", result: result.result };
+    return live(locks, h, now) === undefined ? { status: "FREE" } : { status: "BUSY" };
+  }
+
+  const backend: Backend = {
+    async claim(h, token, lockTtlMs) {
+      const now = Date.now();
+      const seen = peek(h, now);
+      if (seen.status !== "FREE") return seen;
+      locks.set(h, { token, expiresAt: now + lockTtlMs });
+      return { status: "WON" };
+    },
+    async publish(h, token, result, resultTtlMs) {
+      const now = Date.now();
+      if (live(locks, h, now)?.token !== token) return false;
+      results.set(h, { result, expiresAt: now + resultTtlMs });
+      locks.delete(h);
+      return true;
+    },
+    async release(h, token) {
+      if (live(locks, h, Date.now())?.token !== token) return false;
+      locks.delete(h);
+      return true;
+    },
+    async peek(h) {
+      return peek(h, Date.now());
+    },
+  };
+  return createCoordinator(backend, options, hashSid);
+}
+
+function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf: (sid: string) => string): MigrationCoordinator {
+  const lockTtlMs = options.lockTtlMs ?? 10_000;
+  const resultTtlMs = options.resultTtlMs ?? 30_000;
+  const defaultWaitMs = options.waitMs ?? 5_000;
+  checkTtl("lockTtlMs", lockTtlMs);
+  checkTtl("resultTtlMs", resultTtlMs);
+  checkTtl("waitMs", defaultWaitMs);
+
+  return {
+    async claim(sid) {
+      if (typeof sid !== "string" || sid === "") throw new ConfigError("claim() needs the legacy session id as a non-empty string.");
+      const h = keyOf(sid);
+      const token = newToken();
+      const outcome = await backend.claim(h, token, lockTtlMs);
+      if (outcome.status === "DONE") {
+        debug("migration already done by another request; reusing its result");
+        return outcome;
+      }
+      if (outcome.status === "BUSY") {
+        debug("migration claimed by another request");
+        return outcome;
+      }
+      debug("migration claim won");
+      let finished = false;
+      return {
+        status: "WON",
+        claim: {
+          token,
+          async publish(result) {
+            if (typeof result !== "string") throw new ConfigError("publish() takes the result as a string (for example JSON).");
+            if (finished) return false;
+            const ok = await backend.publish(h, token, result, resultTtlMs);
+            finished = true;
+            if (!ok) debug("migration claim lost before publish (lock expired or taken over)");
+            return ok;
+          },
+          async release() {
+            if (finished) return false;
+            finished = true;
+            return backend.release(h, token);
+          },
+        },
+      };
+    },
+
+    async waitForResult(sid, waitMs = defaultWaitMs) {
+      checkTtl("waitMs", waitMs);
+      const h = keyOf(sid);
+      const deadline = Date.now() + waitMs;
+      let delay = 10;
+      for (;;) {
+        const seen = await backend.peek(h);
+        if (seen.status === "DONE") {
+          debug("migration result received from the winning request");
+          return seen;
+        }
+        if (seen.status === "FREE") {
+          debug("migration claim abandoned without a result");
+          return { status: "ABANDONED" };
+        }
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          debug("gave up waiting for the winning request after %d ms", waitMs);
+          return { status: "TIMEOUT" };
+        }
+        await sleep(Math.min(delay, remaining));
+        delay = Math.min(delay * 2, 200);
+      }
+    },
+  };
+}
+
+/** Scripts answer {"DONE", result}, {"BUSY"}, and {"WON"} (claim) or {"FREE"} (peek). */
+function parseReply(reply: unknown, third: "WON" | "FREE"): ClaimReply | Peek {
+  if (Array.isArray(reply) && reply.length > 0) {
+    // String(): a client configured with Buffer type mapping hands back Buffers.
+    const status = String(reply[0]);
+    if (status === "DONE" && reply.length === 2 && reply[1] !== null && reply[1] !== undefined) {
+      return { status: "DONE", result: String(reply[1]) };
+    }
+    if (status === "BUSY") return { status: "BUSY" };
+    if (status === third) return { status: third };
+  }
+  throw unexpectedReply();
+}
+
+function unexpectedReply(): UnavailableError {
+  return new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "Redis answered a migration script with an unexpected reply");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
