@@ -1,4 +1,5 @@
 import type { AppContext } from "./context.js";
+import { badRequest, type CoreHttpError } from "./http.js";
 import type { UserRecord } from "./storage/types.js";
 
 /** Map any id (SuperTokens or external) to the SuperTokens id; unknown ids come back unchanged. */
@@ -46,3 +47,53 @@ export async function userJson(app: AppContext, user: UserRecord): Promise<Recor
     ],
   };
 }
+
+export type UserIdType = "SUPERTOKENS" | "EXTERNAL" | "ANY";
+
+/**
+ * The mapping an id names (UserIdMapping.getUserIdMapping). ANY prefers the row whose SuperTokens id is the
+ * given id, for the rare database where an id is both one user's external id and another's SuperTokens id.
+ */
+export async function findMapping(app: AppContext, id: string, type: UserIdType) {
+  if (type === "SUPERTOKENS") return app.storage.getMapping(id, "SUPERTOKENS");
+  if (type === "EXTERNAL") return app.storage.getMapping(id, "EXTERNAL");
+  return (await app.storage.getMapping(id, "SUPERTOKENS")) ?? (await app.storage.getMapping(id, "EXTERNAL"));
+}
+
+/**
+ * Non-auth recipes that hold data under `id`, in the order the core checks them
+ * (UserIdMapping.findNonAuthStoragesWhereUserIdIsUsedOrAssertIfUsed). Only a live session counts.
+ */
+export async function nonAuthUsage(app: AppContext, id: string, now: number): Promise<string[]> {
+  const used: string[] = [];
+  if ((await app.storage.findSessionHandles([id], now)).length > 0) used.push("Session");
+  if ((await app.storage.getMetadata(id)) !== undefined) used.push("UserMetadata");
+  if (await app.storage.hasEmailVerificationData(id)) used.push("EmailVerification");
+  return used;
+}
+
+export const inUse = (recipe: string): CoreHttpError => badRequest(`UserId is already in use in ${recipe} recipe`);
+
+/**
+ * Whether the core's id lookup (StorageLayer.findStorageAndUserIdMappingForUser) knows the id at all;
+ * APIs answer their "unknown" status when it does not.
+ */
+export async function isKnownId(app: AppContext, id: string, type: UserIdType, now: number): Promise<boolean> {
+  if (type === "SUPERTOKENS") return (await app.storage.getUser(id)) !== undefined;
+  if (type === "EXTERNAL") return (await app.storage.getMapping(id, "EXTERNAL")) !== undefined;
+  return (
+    (await app.storage.getUser(id)) !== undefined ||
+    (await findMapping(app, id, "ANY")) !== undefined ||
+    (await nonAuthUsage(app, id, now)).length > 0
+  );
+}
+
+export async function usersJson(app: AppContext, users: UserRecord[]): Promise<Record<string, unknown>[]> {
+  const out = [];
+  for (const u of users) out.push(await userJson(app, u));
+  return out;
+}
+
+/** Utils.isFakeEmail: placeholder emails that third-party and passwordless sign-ups invent are born verified. */
+export const isFakeEmail = (email: string): boolean =>
+  email.endsWith("@stfakeemail.supertokens.com") || email.endsWith(".fakeemail.com");

@@ -118,6 +118,13 @@ function settleOnce(
         resolve(undefined);
         return;
       }
+      // A record that is not JSON (MemoryStore and connect-redis parse it and pass on the SyntaxError) will not
+      // heal by retrying, and the legacy app cannot load it either: it is no session, not a 503 loop (T21).
+      if (err instanceof SyntaxError) {
+        debug("legacy session ignored: stored record is not valid JSON");
+        resolve(undefined);
+        return;
+      }
       debug("legacy store %s failed: %s", op, describe(err));
       reject(new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacy session store ${op} failed`, { cause: err }));
     };

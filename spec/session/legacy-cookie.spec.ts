@@ -2,11 +2,11 @@ import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import express from "express";
-import session from "express-session";
 import request from "supertest";
 import { sign, unsign } from "cookie-signature";
 import fc from "fast-check";
 import { MAX_LEGACY_COOKIE_LENGTH, readLegacySid, type LegacyCookieResult } from "../../lib/session/legacy-cookie.js";
+import { session, type LegacyRequest, type SessionStore } from "../helpers/legacy-session.js";
 
 // The exact parser express-session uses, as the oracle for the property test (no types ship with cookie 0.7).
 const cookie = createRequire(import.meta.url)("cookie") as {
@@ -16,15 +16,16 @@ const cookie = createRequire(import.meta.url)("cookie") as {
 const NAME = "connect.sid";
 
 /** A real legacy app: express-session with a MemoryStore, a login route, and a route that reports the user. */
-function legacyApp(secret: string | string[], store: session.Store) {
+function legacyApp(secret: string | string[], store: SessionStore) {
   const app = express();
   app.use(session({ name: NAME, secret, store, resave: false, saveUninitialized: false }));
   app.post("/login", (req, res) => {
-    (req.session as unknown as Record<string, unknown>).userId = "42";
-    res.json({ sid: req.sessionID });
+    const legacy = req as unknown as LegacyRequest;
+    legacy.session.userId = "42";
+    res.json({ sid: legacy.sessionID });
   });
   app.get("/whoami", (req, res) => {
-    res.json({ userId: (req.session as unknown as Record<string, unknown>).userId ?? null });
+    res.json({ userId: (req as unknown as LegacyRequest).session.userId ?? null });
   });
   return app;
 }

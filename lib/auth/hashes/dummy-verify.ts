@@ -57,6 +57,7 @@ export async function dummyVerify(hashLike: string = DEFAULT_DUMMY_HASH, options
   }
   try {
     if (await dummyForFormat(password, target)) return;
+    hashLog("no usable cost in the hash; dummy verify as default bcrypt");
   } catch (err) {
     hashLog("dummy verify failed (%s); falling back to bcrypt", (err as Error).name);
   }

@@ -1,0 +1,73 @@
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface CoreProcess {
+  url: string;
+  /** The CPU the server is pinned to, or undefined when it is not pinned. */
+  cpu: number | undefined;
+  close(): Promise<void>;
+}
+
+function hasTaskset() {
+  return process.platform === "linux" && spawnSync("taskset", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+/**
+ * The dev core in its own process, started through the real CLI (`lib/cli/main.ts dev-core`), so the load
+ * generator and the server never share an event loop: in one process every millisecond autocannon spends
+ * building requests and parsing responses is a millisecond the core cannot sign, and the figure would measure
+ * both together. On Linux with ≥ 2 CPUs the server is pinned to the last CPU (BENCH_PIN=0 turns that off), so
+ * it gets exactly one core, as one Node process gets in production, and the load generator gets the rest.
+ * BENCH_PROFILE=1 writes a V8 CPU profile of the server to .bench-out/.
+ */
+export async function startCoreProcess(): Promise<CoreProcess> {
+  const nodeArgs = ["--import", "tsx"];
+  if (process.env.BENCH_PROFILE === "1") {
+    const dir = path.join(root, ".bench-out");
+    mkdirSync(dir, { recursive: true });
+    nodeArgs.unshift("--cpu-prof", `--cpu-prof-dir=${dir}`);
+  }
+  const args = [...nodeArgs, path.join(root, "lib/cli/main.ts"), "dev-core", "--port", "0", "--host", "127.0.0.1"];
+  const cpuCount = os.availableParallelism();
+  const cpu = process.env.BENCH_PIN !== "0" && cpuCount >= 2 && hasTaskset() ? cpuCount - 1 : undefined;
+  const child =
+    cpu === undefined
+      ? spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+      : spawn("taskset", ["-c", String(cpu), process.execPath, ...args], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`dev core did not start within 20 s; stdout so far: ${out}`)), 20_000);
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      out += chunk;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`dev core exited with code ${code} before listening; stdout: ${out}`));
+    });
+  });
+
+  return {
+    url,
+    cpu,
+    async close() {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      if (code !== 0) throw new Error(`dev core exited with code ${code} after SIGTERM`);
+    },
+  };
+}

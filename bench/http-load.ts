@@ -1,0 +1,64 @@
+import autocannon from "autocannon";
+import type { BenchRow } from "./types.js";
+
+export interface LoadOptions {
+  name: string;
+  url: string;
+  path: string;
+  headers?: Record<string, string>;
+  /** Default: POST when there are bodies, else GET. */
+  method?: "GET" | "POST";
+  /** JSON request bodies, used round-robin across all connections (one body when every request is the same). */
+  bodies?: string[];
+  /** A response body that fails this is counted as a mismatch, and any mismatch fails the bench. */
+  expectBody: (body: string) => boolean;
+  seconds: number;
+  /** Unrecorded run first, so the figure excludes JIT warm-up and first-use work such as key generation. */
+  warmupSeconds: number;
+  connections?: number;
+}
+
+async function fire(o: LoadOptions, seconds: number) {
+  let next = 0;
+  const bodies = o.bodies ?? [];
+  const method = o.method ?? (bodies.length ? "POST" : "GET");
+  const result = await autocannon({
+    url: o.url,
+    connections: o.connections ?? 10,
+    pipelining: 1, // autocannon keeps each connection alive; one request in flight per connection
+    duration: seconds,
+    method,
+    headers: bodies.length ? { "content-type": "application/json", ...o.headers } : { ...o.headers },
+    body: bodies[0],
+    requests: [
+      {
+        path: o.path,
+        method,
+        setupRequest: (req) => (bodies.length <= 1 ? req : { ...req, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+    verifyBody: (body) => o.expectBody(String(body)),
+  });
+  const failed = result.errors + result.timeouts + result.non2xx + result.mismatches;
+  if (failed > 0) {
+    throw new Error(
+      `${o.name}: ${failed} failed requests (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}, ` +
+        `unexpected body ${result.mismatches}); the figure would be meaningless`,
+    );
+  }
+  return result;
+}
+
+/** Closed-loop load with autocannon; requests/s is completed requests over the measured wall time. */
+export async function measureHttp(o: LoadOptions): Promise<BenchRow> {
+  if (o.warmupSeconds > 0) await fire(o, o.warmupSeconds);
+  const r = await fire(o, o.seconds);
+  return {
+    name: o.name,
+    value: r.requests.total / r.duration,
+    unit: "req/s",
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    note: `${r.connections} conns, ${r.duration.toFixed(1)} s`,
+  };
+}

@@ -1,0 +1,54 @@
+// `npm run bench [-- <module>...]`: run bench modules one after another (never in parallel: they would
+// compete for the same cores) and print one table.
+import os from "node:os";
+import type { Bench, BenchRow } from "./types.js";
+
+/** Add a module here: its file exports `bench` (see types.ts). Order is the default run order. */
+const modules: Record<string, () => Promise<{ bench: Bench }>> = {
+  core: () => import("./core.js"),
+};
+
+function pad(s: string, width: number, right = false) {
+  return right ? s.padStart(width) : s.padEnd(width);
+}
+
+function formatValue(row: BenchRow) {
+  return row.unit === "×" ? `${row.value.toFixed(2)}×` : `${Math.round(row.value).toLocaleString("en-US")} ${row.unit}`;
+}
+
+const ms = (n: number | undefined) => (n === undefined ? "" : `${n.toFixed(n < 10 ? 2 : 1)} ms`);
+
+function formatTable(rows: BenchRow[]): string {
+  const cells = rows.map((r) => [r.name, formatValue(r), ms(r.p50Ms), ms(r.p99Ms), r.note ?? ""]);
+  const head = ["benchmark", "rate", "p50", "p99", "note"];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => pad(v, widths[i]!, i === 1 || i === 2 || i === 3)).join("  ").trimEnd();
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
+}
+
+async function main() {
+  const requested = process.argv.slice(2);
+  const names = requested.length ? requested : Object.keys(modules);
+  const unknown = names.filter((n) => !(n in modules));
+  if (unknown.length) {
+    process.stderr.write(`bench: unknown module ${unknown.join(", ")}; available: ${Object.keys(modules).join(", ")}\n`);
+    process.exit(2);
+  }
+  const cpus = os.cpus();
+  process.stdout.write(
+    `${new Date().toISOString()}  node ${process.version}  ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}  ` +
+      `BENCH_DURATION=${process.env.BENCH_DURATION ?? "(defaults)"}\n`,
+  );
+  const rows: BenchRow[] = [];
+  for (const name of names) {
+    process.stdout.write(`running ${name} …\n`);
+    const { bench } = await modules[name]!();
+    rows.push(...(await bench()));
+  }
+  process.stdout.write(`\n${formatTable(rows)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,4 @@
+export { dualSession, type DualSessionMiddleware, type MigrationStats } from "./middleware.js";
+export { configureLegacySessions, type DualSessionOptions, type MigrationEvent } from "./options.js";
+export { createMemoryMigrationCoordinator, createRedisMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
+export { defaultUserId } from "./user-id.js";

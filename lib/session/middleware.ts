@@ -1,0 +1,322 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import supertokens from "supertokens-node";
+import Session from "supertokens-node/recipe/session";
+import type { SessionContainer } from "supertokens-node/recipe/session";
+import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
+import { log } from "../debug.js";
+import { isMigrateError, UnavailableError, type MigrateError } from "../errors.js";
+import { withDeadline } from "./deadline.js";
+import { readLegacySid } from "./legacy-cookie.js";
+import { createLegacyStore, type LegacySessionData } from "./legacy-store.js";
+import { resolveDualSessionOptions, type DualSessionConfig, type DualSessionOptions, type MigrationEvent } from "./options.js";
+import { appendSetCookie, captureTransfer, clearedCookie, replayTransfer, setCookieList, type TokenTransfer } from "./transfer.js";
+
+const debug = log.extend("session");
+
+type Req = IncomingMessage & { session?: unknown; legacySession?: unknown; method?: string };
+type Res = ServerResponse;
+type Next = (err?: unknown) => void;
+
+export interface MigrationStats {
+  migrated: number;
+  reused: number;
+  retired: number;
+  loggedOut: number;
+  rejected: Record<string, number>;
+}
+
+export interface DualSessionMiddleware {
+  (req: any, res: any, next: Next): Promise<void>;
+  /** Counters since start-up, for dashboards. */
+  stats(): MigrationStats;
+}
+
+const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** express-session's Session object, as opposed to a SuperTokens container or nothing. */
+function isExpressSession(value: unknown): value is { touch(): void; id: string } {
+  return typeof value === "object" && value !== null && typeof (value as { touch?: unknown }).touch === "function"
+    && typeof (value as { regenerate?: unknown }).regenerate === "function";
+}
+
+function superTokensErrorType(err: unknown): string | undefined {
+  return Session.Error.isErrorFromSuperTokens(err) ? (err as { type: string }).type : undefined;
+}
+
+let appOrigins: string[] | undefined;
+/** The SDK's websiteDomain and apiDomain: the default trusted origins for the CSRF rule. */
+async function sdkOrigins(): Promise<string[]> {
+  if (appOrigins) return appOrigins;
+  try {
+    const mod = (await import("supertokens-node/lib/build/supertokens.js")) as unknown as { default: { getInstanceOrThrowError(): any } };
+    const info = (mod.default ?? (mod as any)).getInstanceOrThrowError().appInfo;
+    const origins = [info.apiDomain.getAsStringDangerous()];
+    try {
+      origins.push(info.getOrigin({ request: undefined, userContext: {} }).getAsStringDangerous());
+    } catch {
+      // a per-request origin function cannot be evaluated here; apiDomain alone is trusted
+    }
+    appOrigins = origins;
+  } catch {
+    appOrigins = [];
+  }
+  return appOrigins;
+}
+
+/**
+ * The CSRF rule (README "CSRF rule"): a legacy cookie is a credential the browser attaches to cross-site
+ * requests too, so an unsafe-method request only migrates when it proves it is same-origin: an Origin header
+ * naming a trusted origin, or `Sec-Fetch-Site: same-origin` when there is no Origin, or SuperTokens' own
+ * custom `rid` header, which a cross-site page cannot send without a CORS preflight.
+ */
+async function passesCsrfRule(req: Req, cfg: DualSessionConfig): Promise<boolean> {
+  if (safeMethods.has((req.method ?? "GET").toUpperCase())) return true;
+  const origin = req.headers.origin;
+  if (typeof origin === "string" && origin !== "null") {
+    const trusted = cfg.trustedOrigins ?? (await sdkOrigins());
+    return trusted.some((t) => t.replace(/\/$/, "") === origin);
+  }
+  if (req.headers["sec-fetch-site"] !== undefined) return req.headers["sec-fetch-site"] === "same-origin";
+  return req.headers.rid !== undefined;
+}
+
+/**
+ * `dualSession(options)`: serve SuperTokens sessions exactly as `verifySession()` does, and move a request
+ * that only carries a logged-in express-session cookie onto a new SuperTokens session for the same user id.
+ */
+export function dualSession(options?: DualSessionOptions): DualSessionMiddleware {
+  const cfg = resolveDualSessionOptions(options);
+  const store = createLegacyStore(cfg.store, { timeoutMs: cfg.storeTimeoutMs });
+  const stats: MigrationStats = { migrated: 0, reused: 0, retired: 0, loggedOut: 0, rejected: {} };
+  /** sid hash -> retirement timer of sessions this process migrated and has not retired yet. */
+  const pending = new Map<string, NodeJS.Timeout>();
+  debug("dualSession created: cookie %s, %d secret(s), mode %s, grace %d ms, tenant %s", cfg.name, cfg.secrets.length, cfg.mode, cfg.graceMs, cfg.tenantId);
+
+  function emit(event: MigrationEvent) {
+    if (event.type === "migrated") stats.migrated++;
+    else if (event.type === "reused") stats.reused++;
+    else if (event.type === "retired") stats.retired++;
+    else if (event.type === "logged-out") stats.loggedOut++;
+    else if (event.reason) stats.rejected[event.reason] = (stats.rejected[event.reason] ?? 0) + 1;
+    if (!cfg.onMigration) return;
+    try {
+      cfg.onMigration(event);
+    } catch (err) {
+      debug("onMigration hook threw: %s", (err as Error)?.message);
+    }
+  }
+
+  /** Destroy a migrated legacy session; the cookie is cleared by the caller when it has a response. */
+  function retire(sid: string, reason: "proof" | "grace-expired") {
+    const timer = pending.get(sid);
+    if (timer) clearTimeout(timer);
+    pending.delete(sid);
+    store.destroy(sid).then(
+      () => {
+        debug("legacy session retired (%s)", reason);
+        emit({ type: "retired", reason });
+      },
+      (err: MigrateError) => debug("retiring legacy session failed (%s); it expires with its own TTL", err.code),
+    );
+  }
+
+  function scheduleRetirement(sid: string) {
+    if (pending.has(sid)) return;
+    const timer = setTimeout(() => retire(sid, "grace-expired"), cfg.graceMs);
+    timer.unref();
+    pending.set(sid, timer);
+  }
+
+  async function sessionFromTransfer(req: Req, res: Res, t: TokenTransfer): Promise<SessionContainer> {
+    replayTransfer(req, res, t);
+    // The CSRF rule already ran for this request, and the tokens are ours: no anti-CSRF header can exist yet.
+    const s = await Session.getSession(req, res, { ...cfg.verify, sessionRequired: true, antiCsrfCheck: false });
+    return s!;
+  }
+
+  /** Create the SuperTokens session, with a deadline; a session the core creates after the deadline is revoked. */
+  async function create(req: Req, res: Res, legacy: LegacySessionData, userId: string): Promise<{ transfer: TokenTransfer; session: SessionContainer }> {
+    const payload = (await cfg.accessTokenPayload?.(legacy, userId)) ?? {};
+    const data = (await cfg.sessionDataInDatabase?.(legacy, userId)) ?? {};
+    const before = setCookieList(res);
+    const creation = Session.createNewSession(req, res, cfg.tenantId, supertokens.convertToRecipeUserId(userId), payload, data);
+    let session: SessionContainer;
+    try {
+      session = await withDeadline(creation, cfg.coreTimeoutMs, "SuperTokens session creation");
+    } catch (err) {
+      creation.then((late) => late.revokeSession().catch(() => undefined), () => undefined);
+      if (superTokensErrorType(err) !== undefined) throw err;
+      if (isMigrateError(err)) throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core did not answer in time", { cause: err, retryAfter: cfg.retryAfterSeconds });
+      throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core is unavailable", { cause: err, retryAfter: cfg.retryAfterSeconds });
+    }
+    const transfer = captureTransfer(res, before, { handle: session.getHandle(), userId: session.getUserId(), accessToken: session.getAccessToken() });
+    return { transfer, session };
+  }
+
+  /** Migrate or reuse; undefined when this legacy cookie gives no session. */
+  async function fromLegacy(req: Req, res: Res, sid: string): Promise<SessionContainer | undefined> {
+    const legacy = await store.get(sid);
+    if (!legacy) {
+      // Retired a moment ago by a request that proved the client holds the new tokens: requests of the same
+      // page load still in flight get the same tokens until the grace window ends.
+      const seen = await cfg.coordinator.waitForResult(sid, 0);
+      if (seen.status === "DONE") return reuse(req, res, seen.result);
+      emit({ type: "rejected", reason: "unknown-session" });
+      debug("legacy cookie names no live session");
+      return undefined;
+    }
+    const userId = cfg.userId(legacy);
+    if (!userId) {
+      emit({ type: "rejected", reason: "anonymous" });
+      debug("legacy session is anonymous; left untouched");
+      return undefined;
+    }
+    if (cfg.mode === "logout") {
+      await store.destroy(sid);
+      appendSetCookie(res, [clearedCookie(cfg.name, cfg.cookie)]);
+      emit({ type: "logged-out", userId });
+      debug("mode logout: legacy session cleared");
+      return undefined;
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const outcome = await cfg.coordinator.claim(sid);
+      if (outcome.status === "DONE") return reuse(req, res, outcome.result);
+      if (outcome.status === "BUSY") {
+        const waited = await cfg.coordinator.waitForResult(sid);
+        if (waited.status === "DONE") return reuse(req, res, waited.result);
+        if (waited.status === "TIMEOUT") {
+          throw new UnavailableError("ERR_MIGRATE_TIMEOUT", "another request is still migrating this session", { retryAfter: cfg.retryAfterSeconds });
+        }
+        continue;
+      }
+      let transfer: TokenTransfer;
+      let created: SessionContainer;
+      try {
+        ({ transfer, session: created } = await create(req, res, legacy, userId));
+      } catch (err) {
+        await outcome.claim.release().catch(() => false);
+        throw err;
+      }
+      if (!(await outcome.claim.publish(JSON.stringify(transfer)))) {
+        // Our claim expired mid-way and another request may have migrated: keep one session, drop ours.
+        await Session.revokeSession(transfer.sessionHandle).catch(() => false);
+        throw new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "migration claim was lost; retry", { retryAfter: cfg.retryAfterSeconds });
+      }
+      scheduleRetirement(sid);
+      emit({ type: "migrated", userId: transfer.userId, sessionHandle: transfer.sessionHandle });
+      debug("legacy session migrated to a SuperTokens session");
+      return created;
+    }
+    throw new UnavailableError("ERR_MIGRATE_TIMEOUT", "could not settle who migrates this session", { retryAfter: cfg.retryAfterSeconds });
+  }
+
+  async function reuse(req: Req, res: Res, raw: string): Promise<SessionContainer> {
+    const transfer = JSON.parse(raw) as TokenTransfer;
+    emit({ type: "reused", userId: transfer.userId, sessionHandle: transfer.sessionHandle });
+    debug("reusing the tokens of this legacy session's migration");
+    return sessionFromTransfer(req, res, transfer);
+  }
+
+  function sendUnavailable(res: Res, err: MigrateError) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify({ message: "Sign-in service temporarily unavailable, please retry", code: err.code });
+    res.statusCode = 503;
+    res.setHeader("Retry-After", String(err.retryAfter ?? cfg.retryAfterSeconds));
+    res.setHeader("Content-Type", "application/json; charset=utf-8");
+    res.setHeader("Cache-Control", "no-store");
+    res.end(body);
+  }
+
+  const handler = async function dualSessionMiddleware(req: Req, res: Res, next: Next): Promise<void> {
+    // express-session mounted before us: keep its Session object for its own response hooks (README
+    // "req.session"), and give route code the SuperTokens container.
+    const expressSession = isExpressSession(req.session) ? req.session : undefined;
+    let retiredHere = false;
+    if (expressSession) {
+      req.legacySession = expressSession;
+      const restore = () => {
+        (req as { session?: unknown }).session = retiredHere ? undefined : expressSession;
+      };
+      const writeHead = res.writeHead;
+      const end = res.end;
+      res.writeHead = function (this: Res, ...args: unknown[]) {
+        restore();
+        return (writeHead as (...a: unknown[]) => Res).apply(this, args);
+      } as Res["writeHead"];
+      res.end = function (this: Res, ...args: unknown[]) {
+        restore();
+        return (end as (...a: unknown[]) => Res).apply(this, args);
+      } as Res["end"];
+      req.session = undefined;
+    }
+
+    let superTokensError: unknown;
+    try {
+      let session: SessionContainer | undefined;
+      try {
+        session = await Session.getSession(req, res, { ...cfg.verify, sessionRequired: false });
+      } catch (err) {
+        // Only "no usable tokens" falls through to the legacy cookie; try-refresh, claims and theft are
+        // answered exactly as verifySession answers them, so a migrated client refreshes instead of re-migrating.
+        if (superTokensErrorType(err) !== Session.Error.UNAUTHORISED) throw err;
+        superTokensError = err;
+      }
+
+      const legacyCookie = readLegacySid(req.headers.cookie, cfg.name, cfg.secrets);
+      if (session) {
+        req.session = session;
+        if (legacyCookie.status === "OK" && pending.has(legacyCookie.sid)) {
+          // This client holds the new tokens: the legacy session has served its purpose.
+          retiredHere = true;
+          appendSetCookie(res, [clearedCookie(cfg.name, cfg.cookie)]);
+          retire(legacyCookie.sid, "proof");
+        }
+        return next();
+      }
+
+      if (legacyCookie.status === "BAD_SIGNATURE") {
+        emit({ type: "rejected", reason: "bad-signature" });
+        debug("legacy cookie signature does not verify; ignored without a store lookup");
+      } else if (legacyCookie.status === "OK" && legacyCookie.duplicate) {
+        // Two cookies of one name is cookie tossing (T7): do not pick one.
+        emit({ type: "rejected", reason: "bad-signature" });
+        debug("legacy cookie appears twice; ignored");
+      } else if (legacyCookie.status === "OK") {
+        if (!(await passesCsrfRule(req, cfg))) {
+          emit({ type: "rejected", reason: "csrf" });
+          debug("unsafe-method request without same-origin proof; not migrated");
+        } else {
+          const migrated = await fromLegacy(req, res, legacyCookie.sid);
+          if (migrated) {
+            req.session = migrated;
+            return next();
+          }
+        }
+      }
+
+      if (superTokensError) throw superTokensError;
+      if (cfg.verify.sessionRequired) {
+        // Let the SDK produce exactly verifySession's "no session" answer.
+        await Session.getSession(req, res, { ...cfg.verify, sessionRequired: true });
+      }
+      req.session = undefined;
+      return next();
+    } catch (err) {
+      if (isMigrateError(err) && err.status === 503) {
+        emit({ type: "rejected", reason: err.code === "ERR_MIGRATE_CORE_UNAVAILABLE" ? "core-unavailable" : "store-unavailable" });
+        debug("answering 503: %s", err.code);
+        return sendUnavailable(res, err);
+      }
+      if (superTokensErrorType(err) !== undefined) {
+        // Same path as verifySession: the SDK's own error handler answers (401 try refresh, 403 claims, ...).
+        return superTokensErrorHandler()(err, req as any, res as any, next as any);
+      }
+      return next(err);
+    }
+  } as DualSessionMiddleware;
+  handler.stats = () => structuredClone(stats);
+  return handler;
+}

@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/**
+ * The response headers SuperTokens set when it created a session, so that every request carrying the same
+ * legacy cookie within the grace window receives the very same tokens. Identical tokens are what keeps the
+ * browser's final cookie jar valid whichever response arrives last (T6): different refresh tokens of one
+ * session would make the next refresh look like token theft.
+ */
+export interface TokenTransfer {
+  v: 1;
+  sessionHandle: string;
+  userId: string;
+  accessToken: string;
+  transport: "cookie" | "header";
+  setCookies: string[];
+  headers: [string, string][];
+}
+
+const tokenHeaders = ["front-token", "anti-csrf", "st-access-token", "st-refresh-token", "access-control-expose-headers"];
+
+export function setCookieList(res: ServerResponse): string[] {
+  const v = res.getHeader("set-cookie");
+  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+}
+
+export function appendSetCookie(res: ServerResponse, cookies: string[]): void {
+  if (cookies.length > 0) res.setHeader("set-cookie", [...setCookieList(res), ...cookies]);
+}
+
+/** What createNewSession added to `res`, given the Set-Cookie list from before the call. */
+export function captureTransfer(res: ServerResponse, before: string[], session: { handle: string; userId: string; accessToken: string }): TokenTransfer {
+  const after = setCookieList(res);
+  const setCookies = after.filter((c) => !before.includes(c));
+  const headers: [string, string][] = [];
+  for (const name of tokenHeaders) {
+    const value = res.getHeader(name);
+    if (value !== undefined) headers.push([name, String(value)]);
+  }
+  return {
+    v: 1,
+    sessionHandle: session.handle,
+    userId: session.userId,
+    accessToken: session.accessToken,
+    transport: headers.some(([n]) => n === "st-access-token") ? "header" : "cookie",
+    setCookies,
+    headers,
+  };
+}
+
+/** Put a transfer's tokens on this response, and its access token on this request so the SDK can verify it. */
+export function replayTransfer(req: IncomingMessage, res: ServerResponse, t: TokenTransfer): void {
+  appendSetCookie(res, t.setCookies);
+  for (const [name, value] of t.headers) {
+    if (name === "access-control-expose-headers") {
+      const prev = res.getHeader(name);
+      const merged = new Set([...(prev ? String(prev).split(",") : []), ...value.split(",")].map((s) => s.trim()).filter(Boolean));
+      res.setHeader(name, [...merged].join(", "));
+    } else {
+      res.setHeader(name, value);
+    }
+  }
+  if (t.transport === "header") {
+    req.headers.authorization = `Bearer ${t.accessToken}`;
+  } else {
+    const others = (req.headers.cookie ?? "").split(";").map((s) => s.trim()).filter((s) => s && !s.startsWith("sAccessToken="));
+    req.headers.cookie = [...others, `sAccessToken=${t.accessToken}`].join("; ");
+  }
+}
+
+/** A Set-Cookie that deletes the legacy cookie; attributes must match the ones it was set with. */
+export function clearedCookie(name: string, opts: { path: string; domain?: string; secure?: boolean; sameSite?: boolean | string; httpOnly: boolean }): string {
+  let c = `${name}=; Path=${opts.path}; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+  if (opts.domain) c += `; Domain=${opts.domain}`;
+  if (opts.httpOnly) c += "; HttpOnly";
+  if (opts.secure) c += "; Secure";
+  if (opts.sameSite) c += `; SameSite=${opts.sameSite === true ? "Strict" : opts.sameSite[0]!.toUpperCase() + opts.sameSite.slice(1)}`;
+  return c;
+}
