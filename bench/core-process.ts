@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,11 +10,28 @@ export interface CoreProcess {
   url: string;
   /** The CPU the server is pinned to, or undefined when it is not pinned. */
   cpu: number | undefined;
+  /**
+   * CPU seconds the server process has used so far (all threads, user + system), or undefined off Linux.
+   * Requests per CPU-second do not depend on what else the machine is running, unlike requests per second.
+   */
+  cpuSeconds(): number | undefined;
   close(): Promise<void>;
 }
 
 function hasTaskset() {
   return process.platform === "linux" && spawnSync("taskset", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+const clockTicks = 100; // USER_HZ: fixed at 100 for /proc on every Linux architecture Node supports
+
+function procCpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -62,6 +79,7 @@ export async function startCoreProcess(): Promise<CoreProcess> {
   return {
     url,
     cpu,
+    cpuSeconds: () => (child.pid === undefined ? undefined : procCpuSeconds(child.pid)),
     async close() {
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);

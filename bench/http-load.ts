@@ -16,6 +16,13 @@ export interface LoadOptions {
   /** Unrecorded run first, so the figure excludes JIT warm-up and first-use work such as key generation. */
   warmupSeconds: number;
   connections?: number;
+  /** CPU seconds used so far by the server process; when given, the row reports the server's CPU cost. */
+  serverCpuSeconds?: () => number | undefined;
+}
+
+export interface LoadRow extends BenchRow {
+  /** Requests per CPU-second of the server process, when `serverCpuSeconds` was given. */
+  perCpuSecond?: number;
 }
 
 async function fire(o: LoadOptions, seconds: number) {
@@ -50,10 +57,12 @@ async function fire(o: LoadOptions, seconds: number) {
 }
 
 /** Closed-loop load with autocannon; requests/s is completed requests over the measured wall time. */
-export async function measureHttp(o: LoadOptions): Promise<BenchRow> {
+export async function measureHttp(o: LoadOptions): Promise<LoadRow> {
   if (o.warmupSeconds > 0) await fire(o, o.warmupSeconds);
+  const cpuBefore = o.serverCpuSeconds?.();
   const r = await fire(o, o.seconds);
-  return {
+  const cpuAfter = o.serverCpuSeconds?.();
+  const row: LoadRow = {
     name: o.name,
     value: r.requests.total / r.duration,
     unit: "req/s",
@@ -61,4 +70,11 @@ export async function measureHttp(o: LoadOptions): Promise<BenchRow> {
     p99Ms: r.latency.p99,
     note: `${r.connections} conns, ${r.duration.toFixed(1)} s`,
   };
+  if (cpuBefore !== undefined && cpuAfter !== undefined && cpuAfter > cpuBefore) {
+    const cpu = cpuAfter - cpuBefore;
+    row.perCpuSecond = r.requests.total / cpu;
+    // Below ~95 % the server was waiting for the load generator or for a CPU other processes held.
+    row.note += `, server CPU ${Math.round((100 * cpu) / r.duration)} %`;
+  }
+  return row;
 }

@@ -14,12 +14,17 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, topArg] = process.argv.slice(2);
-if (!file) {
-  process.stderr.write("usage: profile-summary <file.cpuprofile> [top]\n");
+const args = process.argv.slice(2);
+const skipAt = args.indexOf("--skip");
+// --skip <ms>: leave out start-up and warm-up (module loading, key generation) when profiling a load run.
+const skipMs = skipAt >= 0 ? Number(args.splice(skipAt, 2)[1]) : 0;
+const [file, topArg] = args;
+if (!file || !Number.isFinite(skipMs)) {
+  process.stderr.write("usage: profile-summary [--skip <ms>] <file.cpuprofile> [top]\n");
   process.exit(2);
 }
 const top = Number(topArg ?? 30);
+process.stdout.on("error", () => process.exit(0)); // piped into head
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
@@ -31,14 +36,21 @@ const label = (n: ProfileNode) => {
   return `${functionName || "(anonymous)"} ${where}`.trim();
 };
 
+const file_ = (n: ProfileNode) => (n.callFrame.url ? path.basename(n.callFrame.url.replace(/^file:\/\//, "")) : "(native or VM)");
+
 const self = new Map<string, number>();
+const byFile = new Map<string, number>();
 const inclusive = new Map<string, number>();
 let total = 0;
+let elapsed = 0;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
+  elapsed += dt;
+  if (elapsed < skipMs * 1000) return;
   total += dt;
   const node = byId.get(id)!;
   self.set(label(node), (self.get(label(node)) ?? 0) + dt);
+  byFile.set(file_(node), (byFile.get(file_(node)) ?? 0) + dt);
   const seen = new Set<string>(); // recursion must not count a sample twice
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const l = label(byId.get(cur)!);
@@ -54,4 +66,5 @@ const print = (title: string, m: Map<string, number>) => {
   }
 };
 print("self time", self);
+print("self time by file", byFile);
 print("inclusive time", inclusive);

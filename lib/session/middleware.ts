@@ -31,6 +31,14 @@ export interface DualSessionMiddleware {
   stats(): MigrationStats;
 }
 
+/** What migrationEndpoint() borrows from a dualSession instance. Not public API. */
+export const internals = Symbol("supertokens-migrate.dualSession.internals");
+export interface MigrationInternals {
+  migrateUser(req: any, res: any, key: string, userId: string): Promise<SessionContainer>;
+  sendUnavailable(res: any, err: MigrateError): void;
+  emit(event: MigrationEvent): void;
+}
+
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** express-session's Session object, as opposed to a SuperTokens container or nothing. */
@@ -178,11 +186,19 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       debug("mode logout: legacy session cleared");
       return undefined;
     }
+    return claimAndCreate(req, res, sid, legacy, userId, () => scheduleRetirement(sid));
+  }
+
+  /**
+   * One creation per key (legacy sid, or a hash of a legacy bearer token): the winner creates and publishes its
+   * tokens; everyone else within the grace window receives the same tokens.
+   */
+  async function claimAndCreate(req: Req, res: Res, key: string, legacy: LegacySessionData, userId: string, onCreated: () => void): Promise<SessionContainer> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const outcome = await cfg.coordinator.claim(sid);
+      const outcome = await cfg.coordinator.claim(key);
       if (outcome.status === "DONE") return reuse(req, res, outcome.result);
       if (outcome.status === "BUSY") {
-        const waited = await cfg.coordinator.waitForResult(sid);
+        const waited = await cfg.coordinator.waitForResult(key);
         if (waited.status === "DONE") return reuse(req, res, waited.result);
         if (waited.status === "TIMEOUT") {
           throw new UnavailableError("ERR_MIGRATE_TIMEOUT", "another request is still migrating this session", { retryAfter: cfg.retryAfterSeconds });
@@ -202,7 +218,7 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
         await Session.revokeSession(transfer.sessionHandle).catch(() => false);
         throw new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "migration claim was lost; retry", { retryAfter: cfg.retryAfterSeconds });
       }
-      scheduleRetirement(sid);
+      onCreated();
       emit({ type: "migrated", userId: transfer.userId, sessionHandle: transfer.sessionHandle });
       debug("legacy session migrated to a SuperTokens session");
       return created;
@@ -318,5 +334,10 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
     }
   } as DualSessionMiddleware;
   handler.stats = () => structuredClone(stats);
+  (handler as unknown as Record<symbol, MigrationInternals>)[internals] = {
+    migrateUser: (req, res, key, userId) => claimAndCreate(req, res, key, { cookie: {} }, userId, () => undefined),
+    sendUnavailable,
+    emit,
+  };
   return handler;
 }

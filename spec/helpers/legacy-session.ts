@@ -28,6 +28,7 @@ export interface SessionOptions {
   name?: string;
   resave?: boolean;
   saveUninitialized?: boolean;
+  unset?: "keep" | "destroy";
 }
 
 /** `req.session` and `req.sessionID` as express-session sets them, for route handlers in specs. */

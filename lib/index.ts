@@ -1,0 +1,13 @@
+/** supertokens-migrate: move an express-session app to SuperTokens without logging anyone out. */
+import "./augment.js";
+
+export type { DualSessionRequest } from "./augment.js";
+
+export {
+  dualSession, configureLegacySessions, sessionOf, migrationEndpoint, type MigrationEndpointOptions, createMemoryMigrationCoordinator, createRedisMigrationCoordinator, defaultUserId,
+  type DualSessionMiddleware, type DualSessionOptions, type MigrationCoordinator, type MigrationEvent, type MigrationStats,
+} from "./session/index.js";
+export { MigrateError, ConfigError, UnavailableError, isMigrateError, type MigrateErrorCode } from "./errors.js";
+export {
+  verifyPassword, detectHashFormat, hashPassword, dummyVerify, type HashFormat, type PasswordVerifier, type VerifyResult,
+} from "./auth/hashes/index.js";
