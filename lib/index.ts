@@ -11,3 +11,4 @@ export { MigrateError, ConfigError, UnavailableError, isMigrateError, type Migra
 export {
   verifyPassword, detectHashFormat, hashPassword, dummyVerify, type HashFormat, type PasswordVerifier, type VerifyResult,
 } from "./auth/hashes/index.js";
+export { leaveSuperTokens, verifyExportedPassword, type LeaveSuperTokensOptions } from "./leave/index.js";

@@ -1,0 +1,116 @@
+import Session from "supertokens-node/recipe/session";
+import type { SessionContainer } from "supertokens-node/recipe/session";
+import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
+import { rejectUnknownKeys } from "../closest-key.js";
+import { log } from "../debug.js";
+import { ConfigError, UnavailableError, isMigrateError, type MigrateError } from "../errors.js";
+import { withDeadline } from "../session/deadline.js";
+
+const debug = log.extend("leave");
+
+export interface LeaveSuperTokensOptions {
+  /** Does this request already have a session of the new system? Then SuperTokens is not consulted. Required. */
+  hasSession: (req: any) => boolean | Promise<boolean>;
+  /**
+   * Create the new system's session for `userId` on this request and response, e.g. express-session's
+   * `req.session.regenerate()` then `req.session.userId = userId` and `save()`. Required.
+   */
+  createSession: (req: any, res: any, userId: string, session: SessionContainer) => Promise<void>;
+  /** Deadline for the core and for `createSession`, in ms. Default 5000. */
+  timeoutMs?: number;
+  /** Seconds for Retry-After on 503. Default 1. */
+  retryAfterSeconds?: number;
+  /**
+   * How long requests of the same page load, still carrying the converted SuperTokens session, are converted
+   * without asking the core again (it has been revoked by then). Default 30000 ms.
+   */
+  graceMs?: number;
+  /** Called after each conversion; errors it throws are logged and ignored. */
+  onConverted?: (event: { userId: string; sessionHandle: string; revoked: boolean }) => void;
+}
+
+const validKeys = ["hasSession", "createSession", "timeoutMs", "retryAfterSeconds", "graceMs", "onConverted"] as const;
+
+/**
+ * The way back: middleware for an app leaving SuperTokens. A request with a valid SuperTokens session and no
+ * session of the new system gets one for the same user id, created first; only then is the SuperTokens session
+ * revoked and its cookies cleared, so a failure at any step leaves the user signed in (T11, T23).
+ */
+export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
+  if (typeof options !== "object" || options === null) throw new ConfigError("leaveSuperTokens(options): options must be an object.");
+  rejectUnknownKeys("leaveSuperTokens", options, validKeys);
+  if (typeof options.hasSession !== "function") throw new ConfigError("leaveSuperTokens: `hasSession(req)` is required.");
+  if (typeof options.createSession !== "function") throw new ConfigError("leaveSuperTokens: `createSession(req, res, userId)` is required.");
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const retryAfter = options.retryAfterSeconds ?? 1;
+  const graceMs = options.graceMs ?? 30_000;
+  /** handle -> time it was converted, for the page load's other requests. */
+  const converted = new Map<string, number>();
+
+  function unavailable(res: any, err: MigrateError) {
+    if (res.headersSent) return res.destroy();
+    res.statusCode = 503;
+    res.setHeader("Retry-After", String(retryAfter));
+    res.setHeader("Content-Type", "application/json; charset=utf-8");
+    res.end(JSON.stringify({ message: "Sign-in service temporarily unavailable, please retry", code: err.code }));
+  }
+
+  return async function leaveSuperTokensMiddleware(req: any, res: any, next: (err?: unknown) => void): Promise<void> {
+    try {
+      if (await options.hasSession(req)) return next();
+      let session: SessionContainer | undefined;
+      try {
+        session = await Session.getSession(req, res, { sessionRequired: false, antiCsrfCheck: false });
+      } catch (err) {
+        if (Session.Error.isErrorFromSuperTokens(err) && (err as { type: string }).type === Session.Error.UNAUTHORISED) return next();
+        // An expired access token: answer as SuperTokens does, so its frontend refreshes and the next request converts.
+        return superTokensErrorHandler()(err, req, res, next);
+      }
+      if (!session) return next();
+      const handle = session.getHandle();
+      const userId = session.getUserId();
+      const now = Date.now();
+      for (const [h, at] of converted) if (now - at > graceMs) converted.delete(h);
+
+      if (!converted.has(handle)) {
+        // Ask the core before creating anything: a revoked session must not become a new one, and an
+        // unreachable core must leave everything as it was (503).
+        let info: unknown;
+        try {
+          info = await withDeadline(Session.getSessionInformation(handle), timeoutMs, "SuperTokens session lookup");
+        } catch (err) {
+          throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core is unavailable", { cause: err, retryAfter });
+        }
+        if (info === undefined) {
+          debug("SuperTokens session was revoked; not converted");
+          return next();
+        }
+      }
+      try {
+        await withDeadline(options.createSession(req, res, userId, session), timeoutMs, "createSession");
+      } catch (err) {
+        debug("createSession failed; the SuperTokens session stays: %s", (err as Error)?.message);
+        throw isMigrateError(err) ? err : new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", "could not create the new session", { cause: err, retryAfter });
+      }
+      converted.set(handle, now);
+      let revoked = false;
+      try {
+        // Revokes in the core and clears the SuperTokens cookies on this response.
+        await withDeadline(session.revokeSession(), timeoutMs, "SuperTokens revoke");
+        revoked = true;
+      } catch (err) {
+        debug("revoking the SuperTokens session failed; it ends with its own expiry: %s", (err as Error)?.message);
+      }
+      debug("SuperTokens session converted (revoked: %s)", revoked);
+      try {
+        options.onConverted?.({ userId, sessionHandle: handle, revoked });
+      } catch (err) {
+        debug("onConverted threw: %s", (err as Error)?.message);
+      }
+      return next();
+    } catch (err) {
+      if (isMigrateError(err) && err.status === 503) return unavailable(res, err);
+      return next(err);
+    }
+  };
+}
