@@ -55,7 +55,7 @@ function leavingApp(store: InstanceType<typeof RedisStore>, createCalls: string[
     }),
   );
   app.get("/app/me", (req, res) => {
-    const userId = (req as LegacyRequest).session.userId;
+    const userId = (req as unknown as LegacyRequest).session.userId;
     if (typeof userId !== "string") return res.status(401).json({ message: "not signed in" });
     res.json({ userId });
   });
