@@ -6,6 +6,7 @@ import type { Bench, BenchRow } from "./types.js";
 /** Add a module here: its file exports `bench` (see types.ts). Order is the default run order. */
 const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   core: () => import("./core.js"),
+  "dual-session": () => import("./dual-session.js"),
 };
 
 function pad(s: string, width: number, right = false) {
@@ -16,7 +17,8 @@ function formatValue(row: BenchRow) {
   return row.unit === "×" ? `${row.value.toFixed(2)}×` : `${Math.round(row.value).toLocaleString("en-US")} ${row.unit}`;
 }
 
-const ms = (n: number | undefined) => (n === undefined ? "" : `${n.toFixed(n < 10 ? 2 : 1)} ms`);
+// autocannon records latency in whole milliseconds; show fractions only when a module measured them.
+const ms = (n: number | undefined) => (n === undefined ? "" : `${Number.isInteger(n) ? n : n.toFixed(2)} ms`);
 
 function formatTable(rows: BenchRow[]): string {
   const cells = rows.map((r) => [r.name, formatValue(r), ms(r.p50Ms), ms(r.p99Ms), r.note ?? ""]);
@@ -37,7 +39,7 @@ async function main() {
   const cpus = os.cpus();
   process.stdout.write(
     `${new Date().toISOString()}  node ${process.version}  ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}  ` +
-      `BENCH_DURATION=${process.env.BENCH_DURATION ?? "(defaults)"}\n`,
+      `load average ${os.loadavg()[0]!.toFixed(2)}  BENCH_DURATION=${process.env.BENCH_DURATION ?? "(defaults)"}\n`,
   );
   const rows: BenchRow[] = [];
   for (const name of names) {
