@@ -58,7 +58,8 @@ export interface MigrationCoordinator {
   claim(sid: string): Promise<ClaimOutcome>;
   /**
    * Polls with backoff (10 ms doubling to 200 ms) until a result appears, the claim is abandoned, or `waitMs`
-   * passes. With Redis the total time is at most waitMs plus one call's timeoutMs. Throws like `claim`.
+   * passes. With Redis the total time is at most waitMs plus one call's timeoutMs. `waitMs` 0 looks once.
+   * Throws like `claim`.
    */
   waitForResult(sid: string, waitMs?: number): Promise<WaitOutcome>;
 }
@@ -207,7 +208,16 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
       if (typeof sid !== "string" || sid === "") throw new ConfigError("claim() needs the legacy session id as a non-empty string.");
       const h = keyOf(sid);
       const token = newToken();
-      const outcome = await backend.claim(h, token, lockTtlMs);
+      let outcome: ClaimReply;
+      try {
+        outcome = await backend.claim(h, token, lockTtlMs);
+      } catch (err) {
+        // A claim that timed out may still run later (node-redis queues commands while it reconnects) and then
+        // hold the lock for lockTtlMs under a token nobody has: every request for this session would wait and
+        // answer 503 until it expired. A release queued behind it frees the lock as soon as it lands.
+        backend.release(h, token).catch(() => false);
+        throw err;
+      }
       if (outcome.status === "DONE") {
         debug("migration already done by another request; reusing its result");
         return outcome;
@@ -240,7 +250,9 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
     },
 
     async waitForResult(sid, waitMs = defaultWaitMs) {
-      checkTtl("waitMs", waitMs);
+      // 0 means "look once, do not wait": the middleware asks that for a session already gone from the store.
+      // checkTtl rejected it, which turned every unknown or retired legacy cookie into a 500 (ConfigError).
+      if (waitMs !== 0) checkTtl("waitMs", waitMs);
       const h = keyOf(sid);
       const deadline = Date.now() + waitMs;
       let delay = 10;

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { ServerResponse, type IncomingMessage } from "node:http";
 import supertokens from "supertokens-node";
 import Session from "supertokens-node/recipe/session";
 import type { SessionContainer } from "supertokens-node/recipe/session";
@@ -9,7 +9,7 @@ import { withDeadline } from "./deadline.js";
 import { readLegacySid } from "./legacy-cookie.js";
 import { createLegacyStore, type LegacySessionData } from "./legacy-store.js";
 import { resolveDualSessionOptions, type DualSessionConfig, type DualSessionOptions, type MigrationEvent } from "./options.js";
-import { appendSetCookie, captureTransfer, clearedCookie, replayTransfer, setCookieList, type TokenTransfer } from "./transfer.js";
+import { appendSetCookie, captureTransfer, clearedCookie, replayTransfer, type TokenTransfer } from "./transfer.js";
 
 const debug = log.extend("session");
 
@@ -96,8 +96,13 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
   const cfg = resolveDualSessionOptions(options);
   const store = createLegacyStore(cfg.store, { timeoutMs: cfg.storeTimeoutMs });
   const stats: MigrationStats = { migrated: 0, reused: 0, retired: 0, loggedOut: 0, rejected: {} };
-  /** sid hash -> retirement timer of sessions this process migrated and has not retired yet. */
-  const pending = new Map<string, NodeJS.Timeout>();
+  /**
+   * Legacy sessions this process migrated and the store has not yet confirmed destroyed: the grace timer while
+   * it runs, then the destroy in flight or its retry. An entry lives until the destroy succeeds, because the
+   * coordinator's result expires with the grace window: a replay between that and a slow or failed destroy
+   * would otherwise find the session still in the store and mint a second SuperTokens session (I2, T11, M13).
+   */
+  const pending = new Map<string, { timer?: NodeJS.Timeout; retiring: boolean; attempts: number }>();
   debug("dualSession created: cookie %s, %d secret(s), mode %s, grace %d ms, tenant %s", cfg.name, cfg.secrets.length, cfg.mode, cfg.graceMs, cfg.tenantId);
 
   function emit(event: MigrationEvent) {
@@ -115,16 +120,29 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
   }
 
   /** Destroy a migrated legacy session; the cookie is cleared by the caller when it has a response. */
-  function retire(sid: string, reason: "proof" | "grace-expired") {
-    const timer = pending.get(sid);
-    if (timer) clearTimeout(timer);
-    pending.delete(sid);
+  function retire(sid: string, reason: "proof" | "grace-expired", retry = false) {
+    const entry = pending.get(sid) ?? { retiring: false, attempts: 0 };
+    pending.set(sid, entry);
+    // Once started, only its own retry timer drives a retirement: proofs and replays arriving meanwhile would
+    // otherwise stack destroys on a failing store and inflate the backoff.
+    if (entry.retiring && !retry) return;
+    entry.retiring = true;
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
     store.destroy(sid).then(
       () => {
+        pending.delete(sid);
         debug("legacy session retired (%s)", reason);
         emit({ type: "retired", reason });
       },
-      (err: MigrateError) => debug("retiring legacy session failed (%s); it expires with its own TTL", err.code),
+      (err: MigrateError) => {
+        // The session stays blocked here (see `pending`) and the destroy is retried, with backoff, until the
+        // store answers: a destroy that is only logged leaves a live legacy session behind (T9, M13).
+        const delay = Math.min(100 * 2 ** entry.attempts++, 30_000);
+        debug("retiring legacy session failed (%s); retrying in %d ms", err.code, delay);
+        entry.timer = setTimeout(() => retire(sid, reason, true), delay);
+        entry.timer.unref();
+      },
     );
   }
 
@@ -132,7 +150,7 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
     if (pending.has(sid)) return;
     const timer = setTimeout(() => retire(sid, "grace-expired"), cfg.graceMs);
     timer.unref();
-    pending.set(sid, timer);
+    pending.set(sid, { timer, retiring: false, attempts: 0 });
   }
 
   async function sessionFromTransfer(req: Req, res: Res, t: TokenTransfer): Promise<SessionContainer> {
@@ -143,11 +161,14 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
   }
 
   /** Create the SuperTokens session, with a deadline; a session the core creates after the deadline is revoked. */
-  async function create(req: Req, res: Res, legacy: LegacySessionData, userId: string): Promise<{ transfer: TokenTransfer; session: SessionContainer }> {
+  async function create(req: Req, legacy: LegacySessionData, userId: string): Promise<TokenTransfer> {
     const payload = (await cfg.accessTokenPayload?.(legacy, userId)) ?? {};
     const data = (await cfg.sessionDataInDatabase?.(legacy, userId)) ?? {};
-    const before = setCookieList(res);
-    const creation = Session.createNewSession(req, res, cfg.tenantId, supertokens.convertToRecipeUserId(userId), payload, data);
+    // The SDK writes the tokens onto a detached response; the caller copies them onto the real one. Given the
+    // real response, a creation that finishes after our deadline fails on a response already sent (503), so it
+    // rejects and the session it created in the core could never be revoked (T10).
+    const scratch = new ServerResponse(req);
+    const creation = Session.createNewSession(req, scratch, cfg.tenantId, supertokens.convertToRecipeUserId(userId), payload, data);
     let session: SessionContainer;
     try {
       session = await withDeadline(creation, cfg.coreTimeoutMs, "SuperTokens session creation");
@@ -157,8 +178,7 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       if (isMigrateError(err)) throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core did not answer in time", { cause: err, retryAfter: cfg.retryAfterSeconds });
       throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core is unavailable", { cause: err, retryAfter: cfg.retryAfterSeconds });
     }
-    const transfer = captureTransfer(res, before, { handle: session.getHandle(), userId: session.getUserId(), accessToken: session.getAccessToken() });
-    return { transfer, session };
+    return captureTransfer(scratch, [], { handle: session.getHandle(), userId: session.getUserId(), accessToken: session.getAccessToken() });
   }
 
   /** Migrate or reuse; undefined when this legacy cookie gives no session. */
@@ -171,6 +191,16 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       if (seen.status === "DONE") return reuse(req, res, seen.result);
       emit({ type: "rejected", reason: "unknown-session" });
       debug("legacy cookie names no live session");
+      return undefined;
+    }
+    if (pending.has(sid)) {
+      // Migrated by this process and still in the store, yet its result is gone unless DONE below: the grace
+      // window is over and the destroy is in flight or failing. Its one session exists; this is a replay.
+      const seen = await cfg.coordinator.waitForResult(sid, 0);
+      if (seen.status === "DONE") return reuse(req, res, seen.result);
+      retire(sid, "grace-expired");
+      emit({ type: "rejected", reason: "unknown-session" });
+      debug("legacy session already migrated and past its grace window; not migrated again");
       return undefined;
     }
     const userId = cfg.userId(legacy);
@@ -206,9 +236,8 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
         continue;
       }
       let transfer: TokenTransfer;
-      let created: SessionContainer;
       try {
-        ({ transfer, session: created } = await create(req, res, legacy, userId));
+        transfer = await create(req, legacy, userId);
       } catch (err) {
         await outcome.claim.release().catch(() => false);
         throw err;
@@ -221,7 +250,9 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       onCreated();
       emit({ type: "migrated", userId: transfer.userId, sessionHandle: transfer.sessionHandle });
       debug("legacy session migrated to a SuperTokens session");
-      return created;
+      // The same path as every request that reuses this migration: identical headers, and a container bound to
+      // the real response, so route code that updates the session writes its tokens where the client gets them.
+      return sessionFromTransfer(req, res, transfer);
     }
     throw new UnavailableError("ERR_MIGRATE_TIMEOUT", "could not settle who migrates this session", { retryAfter: cfg.retryAfterSeconds });
   }
@@ -240,7 +271,9 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
     }
     const body = JSON.stringify({ message: "Sign-in service temporarily unavailable, please retry", code: err.code });
     res.statusCode = 503;
-    res.setHeader("Retry-After", String(err.retryAfter ?? cfg.retryAfterSeconds));
+    // The configured value wins: errors from the store and lock layers carry UnavailableError's default of 1 s,
+    // which silently overrode `retryAfterSeconds`.
+    res.setHeader("Retry-After", String(cfg.retryAfterSeconds));
     res.setHeader("Content-Type", "application/json; charset=utf-8");
     res.setHeader("Cache-Control", "no-store");
     res.end(body);

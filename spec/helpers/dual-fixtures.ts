@@ -17,9 +17,12 @@ import type { CookieJar } from "./cookies.js";
 import { session as expressSession, type SessionStore } from "./legacy-session.js";
 import { SECRET } from "./dual-app.js";
 
-/** Listen on a free loopback port; `close()` also drops keep-alive sockets so the process can exit. */
-export async function serve(app: RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(app);
+/**
+ * Listen on a free loopback port; `close()` also drops keep-alive sockets so the process can exit.
+ * `maxHeaderSize` raises Node's 16 KiB request-header limit, so that oversized Cookie headers reach the app.
+ */
+export async function serve(app: RequestListener, options: { maxHeaderSize?: number } = {}): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer({ maxHeaderSize: options.maxHeaderSize }, app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -110,7 +113,8 @@ export interface FullAppOptions {
 /**
  * The migrated app, with more routes than dual-app's `migratedApp`:
  * - `/api/*` behind dualSession: `GET|POST /api/me`, `GET /api/optional` (sessionRequired: false routes),
- *   `POST /api/legacy-note` (writes express-session data through `req.legacySession`);
+ *   `POST /api/legacy-note` (writes express-session data through `req.legacySession`), `GET /api/merge`
+ *   (updates the access token payload);
  * - `/verify/me` behind plain verifySession(), to compare answers;
  * - `/legacy/cart` (GET, POST): a route that only uses express-session, as untouched legacy code would.
  */
@@ -142,6 +146,14 @@ export function fullApp(options: DualSessionOptions, opts: FullAppOptions = {}) 
     const legacy = (req as unknown as { legacySession?: Record<string, unknown> }).legacySession;
     if (legacy) legacy.note = req.query.note;
     res.json({ userId: st(req)!.getUserId(), wrote: legacy !== undefined });
+  });
+  app.get("/api/merge", async (req, res, next) => {
+    try {
+      await st(req)!.mergeIntoAccessTokenPayload({ merged: String(req.query.value) });
+      res.json({ userId: st(req)!.getUserId() });
+    } catch (err) {
+      next(err);
+    }
   });
   app.get("/verify/me", verifySession(opts.verify), me);
   app.post("/verify/me", verifySession(opts.verify), me);

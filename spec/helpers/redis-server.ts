@@ -14,7 +14,7 @@ export interface OwnRedis {
   port: number;
   /** SIGKILL: connections drop at once and new ones are refused. */
   stop(): Promise<void>;
-  /** Starts it again on the same port and data directory; resolves once it accepts connections. */
+  /** Starts it again on the same port and data directory (no-op when running); resolves once it accepts connections. */
   start(): Promise<void>;
   /** Stops it for good and deletes its data directory. */
   dispose(): Promise<void>;
@@ -26,6 +26,7 @@ export async function spawnRedis(): Promise<OwnRedis> {
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {
+    if (child) return;
     const proc = spawn(
       "redis-server",
       ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
