@@ -42,14 +42,19 @@ function procCpuSeconds(pid: number): number | undefined {
  * it gets exactly one core, as one Node process gets in production, and the load generator gets the rest.
  * BENCH_PROFILE=1 writes a V8 CPU profile of the server to .bench-out/.
  */
-export async function startCoreProcess(): Promise<CoreProcess> {
+export function startCoreProcess(): Promise<CoreProcess> {
+  return startServerProcess("dev core", path.join(root, "lib/cli/main.ts"), ["dev-core", "--port", "0", "--host", "127.0.0.1"]);
+}
+
+/** Any server script (run with tsx) that prints `listening on <url>`, started and pinned as the dev core is. */
+export async function startServerProcess(label: string, script: string, scriptArgs: string[] = []): Promise<CoreProcess> {
   const nodeArgs = ["--import", "tsx"];
   if (process.env.BENCH_PROFILE === "1") {
     const dir = path.join(root, ".bench-out");
     mkdirSync(dir, { recursive: true });
     nodeArgs.unshift("--cpu-prof", `--cpu-prof-dir=${dir}`);
   }
-  const args = [...nodeArgs, path.join(root, "lib/cli/main.ts"), "dev-core", "--port", "0", "--host", "127.0.0.1"];
+  const args = [...nodeArgs, script, ...scriptArgs];
   const cpuCount = os.availableParallelism();
   const cpu = process.env.BENCH_PIN !== "0" && cpuCount >= 2 && hasTaskset() ? cpuCount - 1 : undefined;
   const child =
@@ -60,7 +65,7 @@ export async function startCoreProcess(): Promise<CoreProcess> {
 
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`dev core did not start within 20 s; stdout so far: ${out}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${label} did not start within 20 s; stdout so far: ${out}`)), 20_000);
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (chunk: string) => {
       out += chunk;
@@ -72,7 +77,7 @@ export async function startCoreProcess(): Promise<CoreProcess> {
     });
     exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`dev core exited with code ${code} before listening; stdout: ${out}`));
+      reject(new Error(`${label} exited with code ${code} before listening; stdout: ${out}`));
     });
   });
 
@@ -85,7 +90,7 @@ export async function startCoreProcess(): Promise<CoreProcess> {
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
       const code = await exited;
       clearTimeout(timer);
-      if (code !== 0) throw new Error(`dev core exited with code ${code} after SIGTERM`);
+      if (code !== 0) throw new Error(`${label} exited with code ${code} after SIGTERM`);
     },
   };
 }

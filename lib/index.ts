@@ -12,3 +12,4 @@ export {
   verifyPassword, detectHashFormat, hashPassword, dummyVerify, type HashFormat, type PasswordVerifier, type VerifyResult,
 } from "./auth/hashes/index.js";
 export { leaveSuperTokens, verifyExportedPassword, type LeaveSuperTokensOptions } from "./leave/index.js";
+export { legacyAuth, createPgLegacyUsers, PENDING_EMAIL_DOMAIN, type LegacyAuth, type LegacyAuthOptions, type LegacyUser, type LegacyLookup, type UserMigratedEvent, type AnyUser, type MigrationProgress, type FinishPendingResult, type PgLegacyUsers, type PgLegacyUsersOptions, type PgQueryable } from "./auth/index.js";

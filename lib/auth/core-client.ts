@@ -1,0 +1,180 @@
+import { randomUUID } from "node:crypto";
+import supertokens, { type User } from "supertokens-node";
+import * as querierModule from "supertokens-node/lib/build/querier.js";
+import * as supertokensModule from "supertokens-node/lib/build/supertokens.js";
+import { isMigrateError, UnavailableError } from "../errors.js";
+import type { ImportAlgorithm } from "./hashes/index.js";
+
+/**
+ * Every SuperTokens core call legacyAuth makes, in one place. Calls run with a fresh user context each: the SDK
+ * caches GET answers per user context, and a re-check made after waiting for another request's writes must
+ * not be answered from that cache (T16).
+ */
+
+type UserContext = Record<string, any>;
+
+/**
+ * A user being moved first exists under an address in this reserved domain (RFC 2606 `.invalid`: no mail is ever
+ * delivered), then gets its mapping, then its real email. Until the last step nobody can sign in as it or sign up
+ * over it, so a crash between steps leaves either an invisible orphan or a mapped user that the next attempt
+ * finishes; never a half user that SuperTokens would authenticate under the wrong id.
+ */
+export const PENDING_EMAIL_DOMAIN = "pending.supertokens-migrate.invalid";
+
+/** Recorded on the mapping, so an operator can tell users moved by legacyAuth from hand-made mappings. */
+export const MAPPING_INFO = "supertokens-migrate:legacyAuth";
+
+export const pendingEmail = (): string => `${randomUUID()}@${PENDING_EMAIL_DOMAIN}`;
+export const isPendingEmail = (email: string | undefined): boolean =>
+  typeof email === "string" && email.toLowerCase().endsWith(`@${PENDING_EMAIL_DOMAIN}`);
+
+/** SuperTokens' own normalisation (core and SDK): trim, then lower case. */
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
+
+/** The email of a recipe user's email-password login method. */
+export function emailOf(user: User): string | undefined {
+  return user.loginMethods.find((lm) => lm.recipeId === "emailpassword")?.email ?? user.emails[0];
+}
+
+interface CoreQuerier {
+  sendGetRequest(path: unknown, params: Record<string, string | undefined>, userContext: UserContext): Promise<any>;
+  sendPostRequest(path: unknown, body: Record<string, unknown>, userContext: UserContext): Promise<any>;
+  sendPutRequest(path: unknown, body: Record<string, unknown>, params: Record<string, string>, userContext: UserContext): Promise<any>;
+}
+
+/** The CJS class behind the deep import, under both ESM (module.exports as default) and CJS interop. */
+function superTokensClass(): { getInstanceOrThrowError(): unknown } {
+  const mod = supertokensModule as unknown as { default?: any };
+  return typeof mod.default?.getInstanceOrThrowError === "function" ? mod.default : mod.default?.default;
+}
+
+/**
+ * The SDK has no function for `/recipe/user/passwordhash/import`, user metadata without the UserMetadata recipe,
+ * or a bare email/password update without its policy and account-linking checks, so these go through the SDK's
+ * own querier: it knows the connection URI, the API key, app path prefixes and the CDI version.
+ */
+function querier(): CoreQuerier {
+  const Querier = (querierModule as unknown as { Querier: { getNewInstanceOrThrowError(st: unknown): CoreQuerier } }).Querier;
+  return Querier.getNewInstanceOrThrowError(superTokensClass().getInstanceOrThrowError());
+}
+
+/** A user context for one core call: the request (for the SDK's origin logic), no cache. */
+function context(userContext: UserContext | undefined): UserContext {
+  const request = userContext?._default?.request;
+  return { _default: request === undefined ? {} : { request } };
+}
+
+/**
+ * Drop the SDK's per-request cache of core answers. After legacyAuth writes, the rest of the request (the SDK's
+ * own sign-in) must see the user it just created, not a cached "no such user".
+ */
+export function forgetCachedCoreAnswers(userContext: UserContext | undefined): void {
+  if (userContext && typeof userContext._default === "object" && userContext._default !== null) {
+    userContext._default = { ...userContext._default, coreCallCache: {} };
+  }
+}
+
+async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isMigrateError(err)) throw err;
+    // The cause keeps the SDK's message (path and status) for operators; ours names only the step.
+    throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: the SuperTokens core call failed (${what})`, { cause: err });
+  }
+}
+
+export class CoreClient {
+  /** The email-password user with this email in this tenant, if any. */
+  async emailPasswordUser(tenantId: string, email: string, userContext?: UserContext): Promise<User | undefined> {
+    const users = await call("list users by email", () => supertokens.listUsersByAccountInfo(tenantId, { email }, false, context(userContext)));
+    return users.find((u) => u.loginMethods.some((lm) => lm.recipeId === "emailpassword" && lm.hasSameEmailAs(email)));
+  }
+
+  async getUser(id: string, userContext?: UserContext): Promise<User | undefined> {
+    return call("get user", () => supertokens.getUser(id, context(userContext)));
+  }
+
+  /** The SuperTokens id a legacy (external) id is mapped to. */
+  async superTokensIdOf(externalId: string, userContext?: UserContext): Promise<string | undefined> {
+    const res = await call("get mapping", () => supertokens.getUserIdMapping({ userId: externalId, userIdType: "EXTERNAL", userContext: context(userContext) }));
+    return res.status === "OK" ? res.superTokensUserId : undefined;
+  }
+
+  async hasMapping(superTokensId: string, userContext?: UserContext): Promise<boolean> {
+    const res = await call("get mapping", () => supertokens.getUserIdMapping({ userId: superTokensId, userIdType: "SUPERTOKENS", userContext: context(userContext) }));
+    return res.status === "OK";
+  }
+
+  async createMapping(superTokensUserId: string, externalUserId: string, userContext?: UserContext) {
+    return call("create mapping", () =>
+      supertokens.createUserIdMapping({ superTokensUserId, externalUserId, externalUserIdInfo: MAPPING_INFO, userContext: context(userContext) }),
+    );
+  }
+
+  /**
+   * The core's import is an upsert: on an existing email it silently replaces the hash (T16). It is only ever
+   * called with a fresh {@link pendingEmail}, so it can only insert.
+   */
+  async importHash(tenantId: string, email: string, passwordHash: string, algorithm: ImportAlgorithm, userContext?: UserContext): Promise<string> {
+    const res = await call("import password hash", () =>
+      querier().sendPostRequest(
+        { path: "/<tenantId>/recipe/user/passwordhash/import", params: { tenantId } },
+        { email, passwordHash, hashingAlgorithm: algorithm },
+        context(userContext),
+      ),
+    );
+    if (res?.status !== "OK" || res.didUserAlreadyExist !== false || typeof res.user?.id !== "string") {
+      throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: unexpected answer to the hash import (${String(res?.status)})`);
+    }
+    return res.user.id as string;
+  }
+
+  /** PUT /recipe/user: no password policy, no account-linking checks (the user is ours and mid-move). */
+  async updateUser(recipeUserId: string, patch: { email?: string; password?: string }, userContext?: UserContext): Promise<string> {
+    const res = await call("update user", () => querier().sendPutRequest("/recipe/user", { recipeUserId, ...patch }, {}, context(userContext)));
+    return String(res?.status);
+  }
+
+  /** `force`: the legacy id may hold the app's own metadata or roles; deleting the mapping must not need them gone. */
+  async deleteMapping(superTokensId: string, userContext?: UserContext): Promise<void> {
+    await call("delete mapping", () =>
+      supertokens.deleteUserIdMapping({ userId: superTokensId, userIdType: "SUPERTOKENS", force: true, userContext: context(userContext) }),
+    );
+  }
+
+  /** Only ever called with a SuperTokens id that has no mapping: deleting a mapped user deletes the data the app keeps under the external id. */
+  async deleteUser(id: string, userContext?: UserContext): Promise<void> {
+    await call("delete user", () => supertokens.deleteUser(id, true, context(userContext)));
+  }
+
+  async getMetadata(userId: string, userContext?: UserContext): Promise<Record<string, unknown>> {
+    const res = await call("get metadata", () => querier().sendGetRequest("/recipe/user/metadata", { userId }, context(userContext)));
+    return (res?.metadata ?? {}) as Record<string, unknown>;
+  }
+
+  async putMetadata(userId: string, metadataUpdate: Record<string, unknown>, userContext?: UserContext): Promise<void> {
+    await call("update metadata", () => querier().sendPutRequest("/recipe/user/metadata", { userId, metadataUpdate }, {}, context(userContext)));
+  }
+
+  async removeMetadata(userId: string, userContext?: UserContext): Promise<void> {
+    await call("remove metadata", () => querier().sendPostRequest("/recipe/user/metadata/remove", { userId }, context(userContext)));
+  }
+
+  async countUsers(userContext?: UserContext): Promise<number> {
+    return call("count users", () => supertokens.getUserCount(undefined, undefined, context(userContext)));
+  }
+
+  async listUsers(tenantId: string, page: { paginationToken?: string; email?: string }, userContext?: UserContext) {
+    return call("list users", () =>
+      supertokens.getUsersOldestFirst({
+        tenantId,
+        limit: 500,
+        paginationToken: page.paginationToken,
+        includeRecipeIds: ["emailpassword"],
+        ...(page.email === undefined ? {} : { query: { email: page.email } }),
+        userContext: context(userContext),
+      }),
+    );
+  }
+}

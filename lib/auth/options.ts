@@ -1,0 +1,188 @@
+import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
+import type { User } from "supertokens-node";
+import { rejectUnknownKeys } from "../closest-key.js";
+import { ConfigError } from "../errors.js";
+import { DEFAULT_DUMMY_HASH, type PasswordVerifier } from "./hashes/index.js";
+
+/** A row of the app's own users table, as legacyAuth needs it. */
+export interface LegacyUser {
+  /** Primary key. Numbers are turned into strings: it becomes the SuperTokens external user id. */
+  id: string | number | bigint;
+  email: string;
+  /** The stored hash. `null` (no password, e.g. a social-login-only row) can never sign in with a password. */
+  passwordHash: string | null;
+}
+
+/**
+ * What a lookup by email may answer. Return every row when several match after SuperTokens' normalisation
+ * (trim + lower case): legacyAuth then refuses to move, or let anyone sign up with, that email (T13).
+ */
+export type LegacyLookup = LegacyUser | readonly LegacyUser[] | undefined | null;
+
+/** Reported to `onUserMigrated` once a legacy user lives in SuperTokens. Holds no password or hash. */
+export interface UserMigratedEvent {
+  /** The legacy id, now the SuperTokens (external) user id. */
+  userId: string;
+  email: string;
+  tenantId: string;
+  user: User;
+  /** `signIn`: first sign-in with the legacy password. `passwordReset`: completed a reset while legacy-only. */
+  via: "signIn" | "passwordReset";
+  /** True when the legacy hash was imported byte for byte; false when the core hashed the password itself. */
+  hashImported: boolean;
+}
+
+type FunctionsOverride = (originalImplementation: RecipeInterface, builder: any) => RecipeInterface;
+type ApisOverride = (originalImplementation: APIInterface, builder: any) => APIInterface;
+
+export interface LegacyAuthOptions {
+  /**
+   * Look a user up by email, already normalised as SuperTokens does (trimmed, lower case): match
+   * case-insensitively. `tenantId` is the SuperTokens tenant of the request. Required.
+   */
+  findUserByEmail?: (email: string, tenantId: string) => Promise<LegacyLookup>;
+  /** Look a user up by primary key (as a string). Required. */
+  findUserById?: (id: string) => Promise<LegacyUser | undefined | null>;
+  /** Number of rows in the legacy table. Default: none; `getUserCount()` and `migrationProgress()` then throw. */
+  countLegacyUsers?: () => Promise<number>;
+  /**
+   * The legacy rows among `ids` (any may be unknown or not even of the key's type). Lets `migrationProgress()`
+   * and `getUserCount()` count moved users with one query per page of SuperTokens users. Default: none, then
+   * `findUserById` is asked once per SuperTokens user.
+   */
+  findUsersByIds?: (ids: readonly string[]) => Promise<readonly LegacyUser[]>;
+  /** Accepted so that `createPgLegacyUsers()`'s result can be spread in; legacyAuth does not call it. */
+  listLegacyUsers?: (page: { after?: string; limit: number }) => Promise<readonly LegacyUser[]>;
+  /**
+   * Replaces format detection: answer whether `password` matches `hash`. Hashes verified this way are never
+   * imported as they are (the core could not know how to check them): the user is created with the password.
+   * Default: recognise bcrypt, argon2, scrypt, PBKDF2 (incl. Django) and Firebase scrypt, plus `verifiers`.
+   */
+  verifyPassword?: (password: string, hash: string) => Promise<boolean>;
+  /** Extra formats, asked before the built-in ones; see `PasswordVerifier`. Default: none. */
+  verifiers?: Record<string, PasswordVerifier>;
+  /** Firebase project's base64 signer key, for `$f_scrypt$` hashes; the core must have the same key. Default: none. */
+  firebaseSignerKey?: string;
+  /**
+   * Called after a legacy user is moved (e.g. to flag or delete the legacy row). Awaited; what it throws is
+   * logged and swallowed, because the user is already moved and the sign-in must not fail. Default: none.
+   */
+  onUserMigrated?: (event: UserMigratedEvent) => void | Promise<void>;
+  /**
+   * Tenants whose users the legacy table holds. Elsewhere legacyAuth stays out of the way. A legacy id maps to
+   * one SuperTokens user, so a user moved in one tenant is not moved again in another. Default: `["public"]`.
+   */
+  tenantIds?: readonly string[];
+  /**
+   * A hash from the legacy table, or its cost prefix (`$2b$12$`): an unknown email spends the same time on a
+   * throwaway verify of that cost, so timing does not tell which emails have accounts (T14). Default: `$2b$10$`.
+   */
+  dummyHash?: string;
+  /**
+   * The app's own EmailPassword overrides. legacyAuth applies them on top of its own: yours see the finished
+   * behaviour (legacy users signing in, sign-up refused), and legacyAuth's internal writes bypass yours so your
+   * hooks never see a half-moved user. Default: none.
+   */
+  override?: { functions?: FunctionsOverride; apis?: ApisOverride };
+}
+
+export interface LegacyAuthConfig {
+  readonly findUserByEmail: (email: string, tenantId: string) => Promise<LegacyLookup>;
+  readonly findUserById: (id: string) => Promise<LegacyUser | undefined | null>;
+  readonly countLegacyUsers?: () => Promise<number>;
+  readonly findUsersByIds?: (ids: readonly string[]) => Promise<readonly LegacyUser[]>;
+  readonly verifyPassword?: (password: string, hash: string) => Promise<boolean>;
+  readonly verifiers: Readonly<Record<string, PasswordVerifier>>;
+  readonly firebaseSignerKey?: string;
+  readonly onUserMigrated?: (event: UserMigratedEvent) => void | Promise<void>;
+  readonly tenantIds: readonly string[];
+  readonly dummyHash: string;
+  readonly override: { readonly functions?: FunctionsOverride; readonly apis?: ApisOverride };
+}
+
+const validKeys = [
+  "findUserByEmail", "findUserById", "countLegacyUsers", "findUsersByIds", "listLegacyUsers", "verifyPassword", "verifiers",
+  "firebaseSignerKey", "onUserMigrated", "tenantIds", "dummyHash", "override",
+] as const;
+
+function optionalFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== "function") {
+    throw new ConfigError(`legacyAuth: \`${name}\` must be a function; received ${typeof value}. Pass a function or leave it undefined.`);
+  }
+  return value;
+}
+
+function requiredFunction<T>(name: string, value: T | undefined, example: string): T {
+  if (typeof value !== "function") {
+    throw new ConfigError(
+      `legacyAuth: \`${name}\` is required and must be a function; received ${value === undefined ? "nothing" : typeof value}. ` +
+        `Pass ${example}, or spread in createPgLegacyUsers({ pool, table }).`,
+    );
+  }
+  return value;
+}
+
+function resolveVerifiers(value: unknown): Record<string, PasswordVerifier> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError("legacyAuth: `verifiers` must be an object of { name: { detect(hash), verify(password, hash) } }.");
+  }
+  const out: Record<string, PasswordVerifier> = {};
+  for (const [name, verifier] of Object.entries(value)) {
+    const v = verifier as Partial<PasswordVerifier> | null;
+    if (!v || typeof v.detect !== "function" || typeof v.verify !== "function") {
+      throw new ConfigError(`legacyAuth: \`verifiers.${name}\` must have \`detect(hash)\` and \`verify(password, hash)\` functions.`);
+    }
+    out[name] = v as PasswordVerifier;
+  }
+  return Object.freeze(out);
+}
+
+function resolveTenantIds(value: unknown): readonly string[] {
+  if (value === undefined) return Object.freeze(["public"]);
+  if (!Array.isArray(value) || value.length === 0 || value.some((t) => typeof t !== "string" || t.trim() === "")) {
+    throw new ConfigError(
+      `legacyAuth: \`tenantIds\` must be a non-empty array of tenant ids; received ${JSON.stringify(value)}. Leave it undefined for ["public"].`,
+    );
+  }
+  return Object.freeze([...new Set(value as string[])]);
+}
+
+function resolveOverride(value: unknown): LegacyAuthConfig["override"] {
+  if (value === undefined) return Object.freeze({});
+  if (typeof value !== "object" || value === null) {
+    throw new ConfigError("legacyAuth: `override` must be an object { functions?, apis? }, as EmailPassword.init takes it.");
+  }
+  rejectUnknownKeys("legacyAuth: override", value, ["functions", "apis"]);
+  const o = value as { functions?: FunctionsOverride; apis?: ApisOverride };
+  return Object.freeze({ functions: optionalFunction("override.functions", o.functions), apis: optionalFunction("override.apis", o.apis) });
+}
+
+/** Run once, when legacyAuth() is called; nothing is validated at request time. */
+export function resolveLegacyAuthOptions(input: LegacyAuthOptions | undefined): LegacyAuthConfig {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError("legacyAuth(options): options must be an object with at least findUserByEmail and findUserById.");
+  }
+  rejectUnknownKeys("legacyAuth", input, validKeys);
+  const dummyHash = input.dummyHash ?? DEFAULT_DUMMY_HASH;
+  if (typeof dummyHash !== "string" || dummyHash.trim() === "") {
+    throw new ConfigError("legacyAuth: `dummyHash` must be a hash from the legacy table or its cost prefix, e.g. \"$2b$12$\".");
+  }
+  if (input.firebaseSignerKey !== undefined && (typeof input.firebaseSignerKey !== "string" || input.firebaseSignerKey === "")) {
+    throw new ConfigError("legacyAuth: `firebaseSignerKey` must be the base64 signer key of the Firebase project, or undefined.");
+  }
+  optionalFunction("listLegacyUsers", input.listLegacyUsers);
+  return Object.freeze({
+    findUserByEmail: requiredFunction("findUserByEmail", input.findUserByEmail, "async (email, tenantId) => ({ id, email, passwordHash }) or undefined"),
+    findUserById: requiredFunction("findUserById", input.findUserById, "async (id) => ({ id, email, passwordHash }) or undefined"),
+    countLegacyUsers: optionalFunction("countLegacyUsers", input.countLegacyUsers),
+    findUsersByIds: optionalFunction("findUsersByIds", input.findUsersByIds),
+    verifyPassword: optionalFunction("verifyPassword", input.verifyPassword),
+    verifiers: resolveVerifiers(input.verifiers),
+    firebaseSignerKey: input.firebaseSignerKey,
+    onUserMigrated: optionalFunction("onUserMigrated", input.onUserMigrated),
+    tenantIds: resolveTenantIds(input.tenantIds),
+    dummyHash,
+    override: resolveOverride(input.override),
+  });
+}

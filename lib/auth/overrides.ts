@@ -1,0 +1,161 @@
+import supertokens from "supertokens-node";
+import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
+import { isPendingEmail, normaliseEmail } from "./core-client.js";
+import { lockKey } from "./lock.js";
+import { authLog, maskEmail } from "./log.js";
+import { consumeResetToken, generateResetToken, isLegacyResetToken } from "./password-reset.js";
+import type { LegacyAuthRuntime } from "./runtime.js";
+import { decideSignIn, type SignInDecision } from "./sign-in.js";
+
+type UserContext = Record<string, any>;
+
+/**
+ * One fallback decision per request and credentials. `signInPOST` and the `verifyCredentials` it reaches through
+ * `signIn` share it, so a request never runs the legacy path (and its hash check) twice (issue 5, behaviour 8),
+ * and a user moved by `signInPOST` is not checked again by the core in the same request.
+ */
+class DecisionMemo {
+  private readonly byContext = new WeakMap<object, Array<{ key: string; password: string; decision: Promise<SignInDecision> }>>();
+
+  get(userContext: UserContext, tenantId: string, email: string, password: string, decide: () => Promise<SignInDecision>): Promise<SignInDecision> {
+    if (typeof userContext !== "object" || userContext === null) return decide();
+    const key = lockKey(tenantId, normaliseEmail(email));
+    let entries = this.byContext.get(userContext);
+    if (!entries) this.byContext.set(userContext, (entries = []));
+    const hit = entries.find((e) => e.key === key && e.password === password);
+    if (hit) return hit.decision;
+    const decision = decide();
+    entries.push({ key, password, decision });
+    return decision;
+  }
+
+  peek(userContext: UserContext, tenantId: string, email: string, password: string): Promise<SignInDecision> | undefined {
+    if (typeof userContext !== "object" || userContext === null) return undefined;
+    const key = lockKey(tenantId, normaliseEmail(email));
+    return this.byContext.get(userContext)?.find((e) => e.key === key && e.password === password)?.decision;
+  }
+}
+
+/** Whether the email belongs to a legacy user who is not (completely) in SuperTokens yet. Normalised email. */
+async function isLegacyOnly(rt: LegacyAuthRuntime, email: string, tenantId: string, userContext?: UserContext): Promise<{ legacyOnly: boolean; hash?: string | null }> {
+  const found = await rt.legacy.byEmail(email, tenantId);
+  if (found.kind === "none") return { legacyOnly: false };
+  if (found.kind === "unusable") return { legacyOnly: true };
+  const superTokensId = await rt.core.superTokensIdOf(found.user.id, userContext);
+  if (superTokensId === undefined) return { legacyOnly: true, hash: found.user.passwordHash };
+  // Mapped, but still under its pending address: a move in progress (or interrupted). The email is taken.
+  const user = await rt.core.getUser(found.user.id, userContext);
+  const pending = user !== undefined && user.loginMethods.some((lm) => isPendingEmail(lm.email));
+  return { legacyOnly: pending, hash: found.user.passwordHash };
+}
+
+/**
+ * The SDK hands each override layer a proxy whose functions only work when called as its methods. The app's
+ * override receives our layer as its "original" and spreads it, so every function we pass on must be callable
+ * detached: wrap each one in a closure over the proxy (and leave out the proxy's internal `_call`).
+ */
+function delegating<T extends object>(original: T): T {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(original)) {
+    if (key === "_call") continue;
+    const value = (original as Record<string, unknown>)[key];
+    out[key] = typeof value === "function" ? (...args: unknown[]) => (original as Record<string, (...a: unknown[]) => unknown>)[key]!(...args) : value;
+  }
+  return out as T;
+}
+
+export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, original: RecipeInterface): RecipeInterface {
+  rt.setRawImplementation(original);
+  return {
+    ...delegating(original),
+
+    /**
+     * Everything that signs in with a password (the signin API through `signIn`, programmatic `EmailPassword.signIn`
+     * and `verifyCredentials`) ends here. SuperTokens answers first; only its "wrong credentials" reaches the
+     * legacy table, and then only if SuperTokens has no email-password user with this email (behaviour 1).
+     */
+    async verifyCredentials(input) {
+      if (!rt.covers(input.tenantId)) return original.verifyCredentials(input);
+      const earlier = memo.peek(input.userContext, input.tenantId, input.email, input.password);
+      const earlierDecision = earlier && (await earlier);
+      if (earlierDecision?.kind === "moved") {
+        return { status: "OK", user: earlierDecision.user, recipeUserId: supertokens.convertToRecipeUserId(earlierDecision.userId) };
+      }
+      const answer = await original.verifyCredentials(input);
+      if (answer.status === "OK") return answer;
+      const decision = await memo.get(input.userContext, input.tenantId, input.email, input.password, () => decideSignIn(rt, input));
+      switch (decision.kind) {
+        case "moved":
+          return { status: "OK", user: decision.user, recipeUserId: supertokens.convertToRecipeUserId(decision.userId) };
+        case "supertokens":
+          return decision.since === "after" ? original.verifyCredentials(input) : answer;
+        case "rejected":
+          return answer;
+      }
+    },
+
+    /**
+     * Every email-password account creation passes here (sign-up API, `EmailPassword.signUp`, the SDK's own
+     * reset-then-create path): an email that exists only in the legacy table is taken (behaviour 3, T13). The
+     * refusal is SuperTokens' own EMAIL_ALREADY_EXISTS_ERROR, which the sign-up API turns into its usual field
+     * error, after a throwaway hash so it costs what the core's hashing would have.
+     */
+    async createNewRecipeUser(input) {
+      if (!rt.covers(input.tenantId)) return original.createNewRecipeUser(input);
+      const email = normaliseEmail(input.email);
+      if (isPendingEmail(email)) return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
+      const legacy = await isLegacyOnly(rt, email, input.tenantId, input.userContext);
+      if (legacy.legacyOnly) {
+        authLog("sign-up for %s refused: the email belongs to a legacy user", maskEmail(email));
+        await rt.dummy(legacy.hash);
+        return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
+      }
+      return original.createNewRecipeUser(input);
+    },
+  };
+}
+
+export function legacyApis(rt: LegacyAuthRuntime, memo: DecisionMemo, original: APIInterface): APIInterface {
+  // `original` is the SDK's override proxy: its functions must be called as its methods, never detached.
+  return {
+    ...delegating(original),
+
+    signInPOST:
+      original.signInPOST &&
+      (async (input) => {
+        const answer = await original.signInPOST!(input);
+        if (answer.status !== "WRONG_CREDENTIALS_ERROR" || !rt.covers(input.tenantId)) return answer;
+        const email = input.formFields.find((f) => f.id === "email")?.value;
+        const password = input.formFields.find((f) => f.id === "password")?.value;
+        if (typeof email !== "string" || typeof password !== "string") return answer;
+        // SuperTokens said no. When it had no user at all, its API did not even reach verifyCredentials.
+        const decision = await memo.get(input.userContext, input.tenantId, email, password, () => decideSignIn(rt, { email, password, tenantId: input.tenantId, userContext: input.userContext }));
+        if (decision.kind === "moved" || (decision.kind === "supertokens" && decision.since === "after")) {
+          // The SDK's own sign-in now finds the user (and, for a move, takes our answer instead of a second hash).
+          return original.signInPOST!(input);
+        }
+        return answer;
+      }),
+
+    emailExistsGET:
+      original.emailExistsGET &&
+      (async (input) => {
+        const answer = await original.emailExistsGET!(input);
+        if (answer.status !== "OK" || answer.exists || !rt.covers(input.tenantId)) return answer;
+        const email = normaliseEmail(input.email);
+        const { legacyOnly } = await isLegacyOnly(rt, email, input.tenantId, input.userContext);
+        if (legacyOnly) authLog("email-exists for %s: true (legacy user)", maskEmail(email));
+        return legacyOnly ? { status: "OK", exists: true } : answer;
+      }),
+
+    generatePasswordResetTokenPOST:
+      original.generatePasswordResetTokenPOST &&
+      ((input) => generateResetToken(rt, (i) => original.generatePasswordResetTokenPOST!(i), input)),
+
+    passwordResetPOST:
+      original.passwordResetPOST &&
+      ((input) => (isLegacyResetToken(input.token) ? consumeResetToken(rt, input) : original.passwordResetPOST!(input))),
+  };
+}
+
+export { DecisionMemo };

@@ -1,0 +1,129 @@
+import { rejectUnknownKeys } from "../closest-key.js";
+import { ConfigError } from "../errors.js";
+import type { LegacyUser } from "./options.js";
+
+/** Anything with node-postgres' `query(text, values)`: a `pg.Pool`, a `pg.Client`, or a wrapper. */
+export interface PgQueryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+}
+
+export interface PgLegacyUsersOptions {
+  /** A `pg` Pool (or Client). Required. legacyAuth never ends it. */
+  pool?: PgQueryable;
+  /** Table name, as stored (unquoted names are lower case in PostgreSQL). Required. */
+  table?: string;
+  /** Schema of the table. Default: none, PostgreSQL's search_path decides. */
+  schema?: string;
+  /** Column names. Default `{ id: "id", email: "email", passwordHash: "password_hash" }`. */
+  columns?: { id?: string; email?: string; passwordHash?: string };
+}
+
+export interface PgLegacyUsers {
+  findUserByEmail(email: string, tenantId?: string): Promise<LegacyUser | LegacyUser[] | undefined>;
+  findUserById(id: string): Promise<LegacyUser | undefined>;
+  findUsersByIds(ids: readonly string[]): Promise<LegacyUser[]>;
+  countLegacyUsers(): Promise<number>;
+  /** Pages in primary-key order: pass the last id of a page as `after` for the next. */
+  listLegacyUsers(page: { after?: string; limit: number }): Promise<LegacyUser[]>;
+}
+
+// Identifiers are validated and then quoted, never interpolated raw: letters, digits, `_` and `$`, not starting
+// with a digit or `$`, at most 63 bytes (NAMEDATALEN - 1), as PostgreSQL allows them unquoted.
+const IDENTIFIER = /^[\p{L}_][\p{L}\p{N}_$]*$/u;
+
+function identifier(option: string, value: unknown): string {
+  if (typeof value !== "string" || !IDENTIFIER.test(value) || Buffer.byteLength(value) > 63) {
+    throw new ConfigError(
+      `createPgLegacyUsers: \`${option}\` must be a plain PostgreSQL identifier (letters, digits, _ or $, at most 63 bytes); ` +
+        `received ${JSON.stringify(value)}. Give the name as stored, e.g. "users", without quotes or a schema prefix (use \`schema\`).`,
+    );
+  }
+  return `"${value.replace(/"/g, '""')}"`;
+}
+
+/** Which id strings can be compared with the key column without a type error (a UUID column rejects "42"). */
+function idFilter(pgType: string | undefined): (id: string) => boolean {
+  switch (pgType) {
+    case "smallint":
+    case "integer":
+    case "bigint":
+      return (id) => /^-?\d{1,19}$/.test(id) && BigInt(id) <= 9223372036854775807n && BigInt(id) >= -9223372036854775808n;
+    case "numeric":
+      return (id) => /^-?\d+(\.\d+)?$/.test(id);
+    case "uuid":
+      return (id) => /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(id);
+    default:
+      return () => true;
+  }
+}
+
+/**
+ * The legacy store for the most common case: a PostgreSQL users table. Emails match after trim + lower case, as
+ * SuperTokens normalises them; for large tables add `CREATE INDEX ON users (lower(btrim(email)))`.
+ *
+ *     legacyAuth({ ...createPgLegacyUsers({ pool, table: "users" }) })
+ */
+export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUsers {
+  if (typeof options !== "object" || options === null) throw new ConfigError("createPgLegacyUsers(options): options must be an object { pool, table }.");
+  rejectUnknownKeys("createPgLegacyUsers", options, ["pool", "table", "schema", "columns"]);
+  const { pool } = options;
+  if (!pool || typeof pool.query !== "function") {
+    throw new ConfigError("createPgLegacyUsers: `pool` is required: a pg Pool (new pg.Pool({ connectionString })) or anything with query(text, values).");
+  }
+  if (options.columns !== undefined) rejectUnknownKeys("createPgLegacyUsers: columns", options.columns, ["id", "email", "passwordHash"]);
+  const table = (options.schema === undefined ? "" : `${identifier("schema", options.schema)}.`) + identifier("table", options.table);
+  const idName = options.columns?.id ?? "id";
+  const id = identifier("columns.id", idName);
+  const email = identifier("columns.email", options.columns?.email ?? "email");
+  const hash = identifier("columns.passwordHash", options.columns?.passwordHash ?? "password_hash");
+  const select = `SELECT ${id}::text AS id, ${email} AS email, ${hash}::text AS password_hash FROM ${table}`;
+
+  const toUser = (row: { id: string; email: string; password_hash: string | null }): LegacyUser => ({ id: row.id, email: row.email, passwordHash: row.password_hash });
+
+  let keyType: Promise<(id: string) => boolean> | undefined;
+  const acceptsId = async (value: string) => {
+    // The key column's type, read once: comparing `id = $1` keeps the primary-key index usable, but only for
+    // values of the column's type.
+    keyType ??= pool
+      .query("SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2", [table, idName])
+      .then((r) => idFilter(r.rows[0]?.t))
+      .catch((err) => {
+        keyType = undefined;
+        throw err;
+      });
+    return (await keyType)(value);
+  };
+
+  return {
+    async findUserByEmail(value) {
+      // LIMIT 2: enough to tell one row from a collision, which legacyAuth refuses to resolve.
+      const { rows } = await pool.query(`${select} WHERE lower(btrim(${email})) = lower(btrim($1)) LIMIT 2`, [value]);
+      if (rows.length === 0) return undefined;
+      return rows.length === 1 ? toUser(rows[0]) : rows.map(toUser);
+    },
+    async findUserById(value) {
+      if (!(await acceptsId(value))) return undefined;
+      const { rows } = await pool.query(`${select} WHERE ${id} = $1`, [value]);
+      return rows[0] ? toUser(rows[0]) : undefined;
+    },
+    async findUsersByIds(values) {
+      const usable: string[] = [];
+      for (const v of values) if (await acceptsId(v)) usable.push(v);
+      if (usable.length === 0) return [];
+      const { rows } = await pool.query(`${select} WHERE ${id} = ANY($1)`, [usable]);
+      return rows.map(toUser);
+    },
+    async countLegacyUsers() {
+      const { rows } = await pool.query(`SELECT count(*)::text AS n FROM ${table}`);
+      return Number(rows[0].n);
+    },
+    async listLegacyUsers({ after, limit }) {
+      const bounded = Math.max(1, Math.min(Math.floor(limit), 10_000));
+      const { rows } =
+        after === undefined
+          ? await pool.query(`${select} ORDER BY ${id} LIMIT $1`, [bounded])
+          : await pool.query(`${select} WHERE ${id} > $1 ORDER BY ${id} LIMIT $2`, [after, bounded]);
+      return rows.map(toUser);
+    },
+  };
+}
