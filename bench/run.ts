@@ -8,6 +8,7 @@ const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   core: () => import("./core.js"),
   "dual-session": () => import("./dual-session.js"),
   "legacy-auth": () => import("./legacy-auth.js"),
+  export: () => import("./export.js"),
 };
 
 function pad(s: string, width: number, right = false) {

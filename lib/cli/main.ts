@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { devCoreCommand } from "./dev-core.js";
+import { exportCommand } from "./export.js";
 
 const program = new Command()
   .name("supertokens-migrate")
   .description("Move an express-session app to SuperTokens and back, without logging anyone out.");
 
 program.addCommand(devCoreCommand());
+program.addCommand(exportCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`supertokens-migrate: ${err instanceof Error ? err.message : String(err)}\n`);

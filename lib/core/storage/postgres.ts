@@ -1,0 +1,718 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { rejectUnknownKeys } from "../../closest-key.js";
+import { log } from "../../debug.js";
+import { ConfigError } from "../../errors.js";
+import { coreLayoutDdl, isValidSchemaName, quoteIdent } from "./postgres-schema.js";
+import type {
+  AppRecord, AppStorage, CoreStorage, ListUsersQuery, OneTimeTokenRecord, SessionRecord, SigningKeyRecord, TenantRecord,
+  UserIdMappingRecord, UserRecord,
+} from "./types.js";
+
+const debug = log.extend("core");
+
+/**
+ * What PostgresStorage needs from a driver. A `pg.Pool`, a `pg.Client` and PGlite all fit. Every method below
+ * is one SQL statement (data-modifying CTEs where several tables change), so no call needs a transaction that
+ * spans queries, and a pool may send each query down a different connection.
+ */
+export interface SqlQueryable {
+  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+}
+
+export interface PostgresStorageOptions {
+  /** Schema holding the core's tables; one core per schema. Default `"public"`, as the core's own default. */
+  schema?: string;
+}
+
+interface PostgresStorageConfig {
+  readonly schema: string;
+}
+
+function resolveOptions(options: PostgresStorageOptions): PostgresStorageConfig {
+  rejectUnknownKeys("PostgresStorage", options, ["schema"]);
+  const schema = options.schema ?? "public";
+  if (typeof schema !== "string" || !isValidSchemaName(schema)) {
+    throw new ConfigError(
+      `PostgresStorage: \`schema\` must be a lower-case PostgreSQL identifier ([a-z_][a-z0-9_$]*, at most 63 characters); ` +
+        `received ${JSON.stringify(schema)}. Leave it undefined for "public".`,
+    );
+  }
+  return Object.freeze({ schema });
+}
+
+/** The key_value row where the core keeps its refresh-token key; the dev core keeps its refresh MAC secret there. */
+const refreshKeyName = "refresh_token_key";
+/** `connection_uri_domain` of every tenant_configs row the dev core writes (it routes by app and tenant only). */
+const noDomain = "";
+
+// BIGINT arrives as a string from pg and as a number or bigint from other drivers.
+const num = (v: unknown): number => Number(v);
+const json = (v: unknown): string => JSON.stringify(v);
+const parseJson = <T>(v: unknown, fallback: T): T => (v === null || v === undefined ? fallback : (JSON.parse(String(v)) as T));
+
+/** The core's key string: base64 SPKI DER "|" base64 PKCS#8 DER (older cores used ";"). */
+function keyStringFromPem(record: SigningKeyRecord): string {
+  const pub = createPublicKey(record.publicKey).export({ type: "spki", format: "der" }).toString("base64");
+  const priv = createPrivateKey(record.privateKey).export({ type: "pkcs8", format: "der" }).toString("base64");
+  return `${pub}|${priv}`;
+}
+
+function pemFromKeyString(keyString: string): { publicKey: string; privateKey: string } {
+  const [pub, priv] = keyString.split(/[|;]/);
+  return {
+    publicKey: createPublicKey({ key: Buffer.from(pub ?? "", "base64"), format: "der", type: "spki" })
+      .export({ type: "spki", format: "pem" })
+      .toString(),
+    privateKey: createPrivateKey({ key: Buffer.from(priv ?? "", "base64"), format: "der", type: "pkcs8" })
+      .export({ type: "pkcs8", format: "pem" })
+      .toString(),
+  };
+}
+
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const e = err as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (e?.code !== "23505") return false;
+  return typeof e.constraint === "string" ? e.constraint === constraint : String(e.message).includes(constraint);
+}
+
+/** Fully qualified table names for one schema. */
+function tables(schema: string) {
+  const s = quoteIdent(schema);
+  const names = [
+    "apps", "tenants", "tenant_configs", "tenant_first_factors", "tenant_required_secondary_factors", "key_value",
+    "app_id_to_user_id", "all_auth_recipe_users", "emailpassword_users", "emailpassword_user_to_tenant",
+    "emailpassword_pswd_reset_tokens", "session_access_token_signing_keys", "session_info", "jwt_signing_keys",
+    "userid_mapping", "user_metadata", "emailverification_verified_emails", "emailverification_tokens",
+  ] as const;
+  return Object.fromEntries(names.map((n) => [n, `${s}.${n}`])) as Record<(typeof names)[number], string>;
+}
+type Tables = ReturnType<typeof tables>;
+
+/**
+ * Columns of an app's or tenant's config row, joined from tenant_configs and its factor tables. The core has no
+ * "required secondary factors are null" flag: no rows reads as null.
+ */
+function configColumns(t: Tables, appCol: string, tenantCol: string): string {
+  const factors = (table: string) =>
+    `(SELECT json_agg(f.factor_id ORDER BY f.factor_id) FROM ${table} f
+      WHERE f.connection_uri_domain = '' AND f.app_id = ${appCol} AND f.tenant_id = ${tenantCol})`;
+  return `c.core_config, c.is_first_factors_null,
+    ${factors(t.tenant_first_factors)} AS first_factors,
+    ${factors(t.tenant_required_secondary_factors)} AS required_secondary_factors`;
+}
+
+function configFromRow(r: Record<string, unknown>) {
+  const firstFactors = r.is_first_factors_null === false ? ((r.first_factors as string[] | null) ?? []) : null;
+  return {
+    coreConfig: parseJson<Record<string, unknown>>(r.core_config, {}),
+    firstFactors,
+    requiredSecondaryFactors: (r.required_secondary_factors as string[] | null) ?? null,
+  };
+}
+
+/**
+ * One statement that writes a tenant's row in `tenants` (kept if present), its tenant_configs row and its
+ * factor sets. Parameters: $1 app, $2 tenant, $3 created-at, $4 core_config JSON, $5 first factors are null,
+ * $6 first factors JSON array, $7 required secondary factors JSON array.
+ */
+function putConfigCtes(t: Tables): string {
+  const factorCtes = (name: string, table: string, param: string) => `
+    ${name}_del AS (DELETE FROM ${table} WHERE connection_uri_domain = '' AND app_id = $1 AND tenant_id = $2
+      AND factor_id NOT IN (SELECT json_array_elements_text(${param}::json))),
+    ${name}_ins AS (INSERT INTO ${table} (connection_uri_domain, app_id, tenant_id, factor_id)
+      SELECT '', $1::text, $2::text, x FROM json_array_elements_text(${param}::json) AS x ON CONFLICT DO NOTHING)`;
+  return `
+    ten AS (INSERT INTO ${t.tenants} (app_id, tenant_id, created_at_time) VALUES ($1, $2, $3::bigint) ON CONFLICT DO NOTHING),
+    cfg AS (INSERT INTO ${t.tenant_configs}
+        (connection_uri_domain, app_id, tenant_id, core_config, email_password_enabled, passwordless_enabled,
+         third_party_enabled, is_first_factors_null)
+      VALUES ('${noDomain}', $1, $2, $4, TRUE, TRUE, TRUE, $5::boolean)
+      ON CONFLICT (connection_uri_domain, app_id, tenant_id)
+      DO UPDATE SET core_config = EXCLUDED.core_config, is_first_factors_null = EXCLUDED.is_first_factors_null),
+    ${factorCtes("ff", t.tenant_first_factors, "$6")},
+    ${factorCtes("sf", t.tenant_required_secondary_factors, "$7")}`;
+}
+
+function configParams(appId: string, tenantId: string, createdAt: number, c: Omit<TenantRecord, "tenantId">): unknown[] {
+  return [
+    appId, tenantId, createdAt, json(c.coreConfig ?? {}), c.firstFactors == null, json(c.firstFactors ?? []),
+    json(c.requiredSecondaryFactors ?? []),
+  ];
+}
+
+class PostgresAppStorage implements AppStorage {
+  constructor(private readonly db: SqlQueryable, private readonly t: Tables, private readonly appId: string) {}
+
+  private q(sql: string, params: unknown[] = []) {
+    return this.db.query(sql, [this.appId, ...params]).then((r) => r.rows);
+  }
+
+  // ---- signing keys: dynamic in session_access_token_signing_keys, static in jwt_signing_keys, refresh in key_value
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.q(
+      `SELECT 'dynamic' AS type, 'd-' || created_at_time AS kid, created_at_time AS created_at, value AS key_string
+         FROM ${this.t.session_access_token_signing_keys} WHERE app_id = $1
+       UNION ALL
+       SELECT 'static', key_id, created_at, key_string FROM ${this.t.jwt_signing_keys} WHERE app_id = $1 AND algorithm = 'RS256'
+       UNION ALL
+       SELECT 'refresh', name, created_at_time, value FROM ${this.t.key_value}
+         WHERE app_id = $1 AND tenant_id = 'public' AND name = '${refreshKeyName}'
+       ORDER BY created_at`,
+    );
+    return rows.map((r) => {
+      const base = { kid: String(r.kid), type: r.type as SigningKeyRecord["type"], createdAt: num(r.created_at) };
+      if (r.type === "refresh") return { ...base, privateKey: String(r.key_string), publicKey: "" };
+      return { ...base, ...pemFromKeyString(String(r.key_string)) };
+    });
+  }
+
+  async addSigningKey(key: SigningKeyRecord): Promise<void> {
+    if (key.type === "refresh") {
+      await this.q(
+        `INSERT INTO ${this.t.key_value} (app_id, tenant_id, name, value, created_at_time) VALUES ($1, 'public', '${refreshKeyName}', $2, $3)`,
+        [key.privateKey, key.createdAt],
+      );
+    } else if (key.type === "static") {
+      await this.q(
+        `INSERT INTO ${this.t.jwt_signing_keys} (app_id, key_id, key_string, algorithm, created_at) VALUES ($1, $2, $3, 'RS256', $4)`,
+        [key.kid, keyStringFromPem(key), key.createdAt],
+      );
+    } else {
+      // The core derives a dynamic key's kid from its row ("d-" + created_at_time) and stores no kid.
+      if (key.kid !== `d-${key.createdAt}`) throw new Error(`dynamic signing key kid must be "d-${key.createdAt}", got "${key.kid}"`);
+      await this.q(
+        `INSERT INTO ${this.t.session_access_token_signing_keys} (app_id, created_at_time, value) VALUES ($1, $2, $3)`,
+        [key.createdAt, keyStringFromPem(key)],
+      );
+    }
+  }
+
+  async removeSigningKeys(kids: string[]): Promise<void> {
+    await this.q(
+      `WITH k AS (SELECT json_array_elements_text($2::json) AS kid),
+       d AS (DELETE FROM ${this.t.session_access_token_signing_keys} WHERE app_id = $1 AND 'd-' || created_at_time IN (SELECT kid FROM k)),
+       s AS (DELETE FROM ${this.t.jwt_signing_keys} WHERE app_id = $1 AND key_id IN (SELECT kid FROM k)),
+       r AS (DELETE FROM ${this.t.key_value} WHERE app_id = $1 AND tenant_id = 'public' AND name = '${refreshKeyName}'
+             AND name IN (SELECT kid FROM k))
+       SELECT 1`,
+      [json(kids)],
+    );
+  }
+
+  // ---- sessions (session_info has no recipe user id: without account linking it equals user_id)
+
+  private sessionFromRow(r: Record<string, any>): SessionRecord {
+    return {
+      handle: r.session_handle,
+      userId: r.user_id,
+      recipeUserId: r.user_id,
+      tenantId: r.tenant_id,
+      userDataInJWT: parseJson(r.jwt_user_payload, {}),
+      userDataInDatabase: parseJson(r.session_data, {}),
+      refreshTokenHash2: r.refresh_token_hash_2,
+      expiry: num(r.expires_at),
+      createdAt: num(r.created_at_time),
+      useStaticKey: r.use_static_key === true,
+    };
+  }
+
+  async createSession(s: SessionRecord): Promise<void> {
+    await this.q(
+      `INSERT INTO ${this.t.session_info} (app_id, tenant_id, session_handle, user_id, refresh_token_hash_2, session_data,
+         expires_at, created_at_time, jwt_user_payload, use_static_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [s.tenantId, s.handle, s.userId, s.refreshTokenHash2, json(s.userDataInDatabase), s.expiry, s.createdAt, json(s.userDataInJWT), s.useStaticKey],
+    );
+  }
+
+  async getSession(handle: string) {
+    const [row] = await this.q(`SELECT * FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle = $2`, [handle]);
+    return row ? this.sessionFromRow(row) : undefined;
+  }
+
+  /** Compare-and-set on refresh_token_hash_2 in one UPDATE: of two racing refreshes exactly one wins. */
+  async rotateSession(handle: string, expectedHash2: string, next: { refreshTokenHash2: string; expiry: number }) {
+    const rows = await this.q(
+      `UPDATE ${this.t.session_info} SET refresh_token_hash_2 = $3, expires_at = $4
+       WHERE app_id = $1 AND session_handle = $2 AND refresh_token_hash_2 = $5 RETURNING 1`,
+      [handle, next.refreshTokenHash2, next.expiry, expectedHash2],
+    );
+    return rows.length > 0;
+  }
+
+  async updateSession(handle: string, patch: Partial<Pick<SessionRecord, "userDataInJWT" | "userDataInDatabase" | "useStaticKey">>) {
+    const rows = await this.q(
+      `UPDATE ${this.t.session_info} SET jwt_user_payload = COALESCE($3, jwt_user_payload),
+         session_data = COALESCE($4, session_data), use_static_key = COALESCE($5::boolean, use_static_key)
+       WHERE app_id = $1 AND session_handle = $2 RETURNING 1`,
+      [
+        handle,
+        patch.userDataInJWT === undefined ? null : json(patch.userDataInJWT),
+        patch.userDataInDatabase === undefined ? null : json(patch.userDataInDatabase),
+        patch.useStaticKey ?? null,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  async deleteSessions(handles: string[]) {
+    if (handles.length === 0) return [];
+    const rows = await this.q(
+      `DELETE FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle IN (SELECT json_array_elements_text($2::json))
+       RETURNING session_handle`,
+      [json(handles)],
+    );
+    const gone = new Set(rows.map((r) => r.session_handle as string));
+    return handles.filter((h) => gone.has(h));
+  }
+
+  async findSessionHandles(userIds: string[], now: number, tenantId?: string) {
+    const rows = await this.q(
+      `SELECT session_handle FROM ${this.t.session_info}
+       WHERE app_id = $1 AND user_id IN (SELECT json_array_elements_text($2::json)) AND expires_at > $3
+         AND ($4::text IS NULL OR tenant_id = $4) ORDER BY created_at_time, session_handle`,
+      [json(userIds), now, tenantId ?? null],
+    );
+    return rows.map((r) => r.session_handle as string);
+  }
+
+  // ---- email-password users
+
+  /** Tenants come from all_auth_recipe_users, whose (app_id, user_id) index serves the lookup (the per-tenant email table has none). */
+  private userSelect(where: string, tail = "") {
+    return `SELECT u.user_id::text AS user_id, u.email, u.password_hash, u.time_joined,
+        COALESCE((SELECT json_agg(r.tenant_id ORDER BY r.tenant_id) FROM ${this.t.all_auth_recipe_users} r
+                  WHERE r.app_id = u.app_id AND r.user_id = u.user_id), '[]'::json) AS tenant_ids
+      FROM ${this.t.emailpassword_users} u WHERE u.app_id = $1 AND ${where} ${tail}`;
+  }
+
+  private userFromRow(r: Record<string, any>): UserRecord {
+    return {
+      id: r.user_id,
+      recipeId: "emailpassword",
+      email: r.email,
+      passwordHash: r.password_hash,
+      timeJoined: num(r.time_joined),
+      tenantIds: r.tenant_ids as string[],
+    };
+  }
+
+  /**
+   * The four rows of a sign-up (app_id_to_user_id, all_auth_recipe_users, emailpassword_users,
+   * emailpassword_user_to_tenant) in one statement. Two sign-ups racing for one email: the unique
+   * (app_id, tenant_id, email) key makes the loser fail whole, which is EMAIL_ALREADY_EXISTS.
+   */
+  async insertUser(user: UserRecord) {
+    try {
+      await this.q(
+        `WITH ten AS (SELECT json_array_elements_text($6::json) AS tenant_id),
+         a AS (INSERT INTO ${this.t.app_id_to_user_id} (app_id, user_id, recipe_id, primary_or_recipe_user_id, is_linked_or_is_a_primary_user)
+               VALUES ($1, $2, 'emailpassword', $2, FALSE)),
+         r AS (INSERT INTO ${this.t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
+                 is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
+               SELECT $1::text, tenant_id, $2::text, $2::text, FALSE, 'emailpassword', $5::bigint, $5::bigint FROM ten),
+         e AS (INSERT INTO ${this.t.emailpassword_users} (app_id, user_id, email, password_hash, time_joined) VALUES ($1, $2, $3, $4, $5)),
+         et AS (INSERT INTO ${this.t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
+                SELECT $1::text, tenant_id, $2::text, $3::text FROM ten)
+         SELECT 1`,
+        [user.id, user.email, user.passwordHash, user.timeJoined, json(user.tenantIds)],
+      );
+      return "OK" as const;
+    } catch (err) {
+      if (isUniqueViolation(err, "emailpassword_user_to_tenant_email_key")) return "EMAIL_ALREADY_EXISTS" as const;
+      throw err;
+    }
+  }
+
+  async getUser(id: string) {
+    const [row] = await this.q(this.userSelect("u.user_id = $2"), [id]);
+    return row ? this.userFromRow(row) : undefined;
+  }
+
+  async findUsersByEmail(email: string, tenantId: string) {
+    const rows = await this.q(
+      this.userSelect(
+        `EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x WHERE x.app_id = u.app_id AND x.user_id = u.user_id
+                 AND x.tenant_id = $2 AND x.email = $3)`,
+        "ORDER BY u.time_joined",
+      ),
+      [tenantId, email],
+    );
+    return rows.map((r) => this.userFromRow(r));
+  }
+
+  /**
+   * Email, hash and tenant set in one statement. Email uniqueness per tenant is the table's unique key, so a
+   * concurrent sign-up cannot slip in between a check and the write. Rows kept, removed and added touch
+   * disjoint tenants, which a single statement needs.
+   */
+  async updateUser(id: string, patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>) {
+    try {
+      const [row] = await this.q(
+        `WITH nt AS (SELECT json_array_elements_text($5::json) AS tenant_id),
+         u AS (UPDATE ${this.t.emailpassword_users} SET email = COALESCE($3, email), password_hash = COALESCE($4, password_hash)
+               WHERE app_id = $1 AND user_id = $2 RETURNING time_joined, email),
+         et AS (UPDATE ${this.t.emailpassword_user_to_tenant} SET email = $3
+                WHERE $3::text IS NOT NULL AND app_id = $1 AND user_id = $2
+                  AND ($5::json IS NULL OR tenant_id IN (SELECT tenant_id FROM nt))),
+         dt AS (DELETE FROM ${this.t.emailpassword_user_to_tenant}
+                WHERE $5::json IS NOT NULL AND app_id = $1 AND user_id = $2 AND tenant_id NOT IN (SELECT tenant_id FROM nt)),
+         da AS (DELETE FROM ${this.t.all_auth_recipe_users}
+                WHERE $5::json IS NOT NULL AND app_id = $1 AND user_id = $2 AND tenant_id NOT IN (SELECT tenant_id FROM nt)),
+         ia AS (INSERT INTO ${this.t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
+                  is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
+                SELECT $1::text, nt.tenant_id, $2::text, $2::text, FALSE, 'emailpassword', u.time_joined, u.time_joined FROM nt, u
+                ON CONFLICT DO NOTHING),
+         it AS (INSERT INTO ${this.t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
+                SELECT $1::text, nt.tenant_id, $2::text, u.email FROM nt, u
+                ON CONFLICT (app_id, tenant_id, user_id) DO NOTHING)
+         SELECT count(*)::int AS n FROM u`,
+        [id, patch.email ?? null, patch.passwordHash ?? null, patch.tenantIds === undefined ? null : json(patch.tenantIds)],
+      );
+      return row.n > 0 ? ("OK" as const) : ("UNKNOWN_USER" as const);
+    } catch (err) {
+      if (isUniqueViolation(err, "emailpassword_user_to_tenant_email_key")) return "EMAIL_ALREADY_EXISTS" as const;
+      throw err;
+    }
+  }
+
+  /** Deleting the app_id_to_user_id row cascades, as in the core, to the user's auth rows, reset tokens and mapping. */
+  async deleteUser(id: string) {
+    const rows = await this.q(
+      `DELETE FROM ${this.t.app_id_to_user_id} WHERE app_id = $1 AND user_id = $2 AND recipe_id = 'emailpassword' RETURNING 1`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  async listUsers(q: ListUsersQuery) {
+    // The core's order (GeneralQueries): time joined in the requested direction, then user id descending. Ids
+    // compare bytewise (COLLATE "C") so pagination agrees with the in-memory storage whatever the database locale.
+    const cmp = q.order === "ASC" ? ">" : "<";
+    const rows = await this.q(
+      this.userSelect(
+        `($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x
+            WHERE x.app_id = u.app_id AND x.user_id = u.user_id AND x.tenant_id = $2))
+         AND ($3::bigint IS NULL OR u.time_joined ${cmp} $3::bigint
+              OR (u.time_joined = $3::bigint AND u.user_id::text COLLATE "C" <= $4::text))
+         AND ($5::json IS NULL OR EXISTS (SELECT 1 FROM json_array_elements_text($5::json) AS s WHERE strpos(u.email, s) > 0))`,
+        `ORDER BY u.time_joined ${q.order}, u.user_id::text COLLATE "C" DESC LIMIT $6`,
+      ),
+      [
+        q.tenantId ?? null, q.from?.timeJoined ?? null, q.from?.id ?? null,
+        q.emailContains?.length ? json(q.emailContains) : null, q.limit,
+      ],
+    );
+    return rows.map((r) => this.userFromRow(r));
+  }
+
+  async countUsers(tenantId?: string) {
+    const [row] = await this.q(
+      `SELECT count(*)::int AS n FROM ${this.t.emailpassword_users} u WHERE u.app_id = $1
+         AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x
+               WHERE x.app_id = u.app_id AND x.user_id = u.user_id AND x.tenant_id = $2))`,
+      [tenantId ?? null],
+    );
+    return row.n as number;
+  }
+
+  // ---- user id mapping
+
+  async getMapping(id: string, type: "SUPERTOKENS" | "EXTERNAL") {
+    const column = type === "SUPERTOKENS" ? "supertokens_user_id" : "external_user_id";
+    const [row] = await this.q(
+      `SELECT supertokens_user_id::text AS st, external_user_id AS ext, external_user_id_info AS info
+       FROM ${this.t.userid_mapping} WHERE app_id = $1 AND ${column} = $2`,
+      [id],
+    );
+    if (!row) return undefined;
+    const m: UserIdMappingRecord = { superTokensUserId: row.st, externalUserId: row.ext };
+    if (row.info !== null) m.externalUserIdInfo = row.info;
+    return m;
+  }
+
+  async insertMapping(m: UserIdMappingRecord) {
+    const rows = await this.q(
+      `INSERT INTO ${this.t.userid_mapping} (app_id, supertokens_user_id, external_user_id, external_user_id_info)
+       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
+      [m.superTokensUserId, m.externalUserId, m.externalUserIdInfo ?? null],
+    );
+    return rows.length > 0 ? ("OK" as const) : ("EXISTS" as const);
+  }
+
+  async deleteMapping(superTokensUserId: string) {
+    const rows = await this.q(`DELETE FROM ${this.t.userid_mapping} WHERE app_id = $1 AND supertokens_user_id = $2 RETURNING 1`, [superTokensUserId]);
+    return rows.length > 0;
+  }
+
+  async updateMappingInfo(superTokensUserId: string, info: string | undefined) {
+    const rows = await this.q(
+      `UPDATE ${this.t.userid_mapping} SET external_user_id_info = $3 WHERE app_id = $1 AND supertokens_user_id = $2 RETURNING 1`,
+      [superTokensUserId, info ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  // ---- password reset tokens (app-wide in the core: the table has no tenant column)
+
+  private resetFromRow(r: Record<string, any>): OneTimeTokenRecord {
+    return { tokenHash: r.token, userId: r.user_id, email: r.email ?? "", tenantId: "public", expiry: num(r.token_expiry) };
+  }
+
+  async addResetToken(t: OneTimeTokenRecord) {
+    await this.q(
+      `INSERT INTO ${this.t.emailpassword_pswd_reset_tokens} (app_id, user_id, token, email, token_expiry) VALUES ($1, $2, $3, $4, $5)`,
+      [t.userId, t.tokenHash, t.email, t.expiry],
+    );
+  }
+
+  /**
+   * One DELETE of every token of the token's user. Two racing consumers of one token: the second waits on the
+   * first's row locks, finds the rows gone, and gets nothing.
+   */
+  async consumeResetToken(tokenHash: string) {
+    const rows = await this.q(
+      `DELETE FROM ${this.t.emailpassword_pswd_reset_tokens}
+       WHERE app_id = $1 AND user_id = (SELECT user_id FROM ${this.t.emailpassword_pswd_reset_tokens} WHERE app_id = $1 AND token = $2)
+       RETURNING user_id::text AS user_id, token, email, token_expiry`,
+      [tokenHash],
+    );
+    const row = rows.find((r) => r.token === tokenHash);
+    return row ? this.resetFromRow(row) : undefined;
+  }
+
+  async listResetTokens() {
+    const rows = await this.q(
+      `SELECT user_id::text AS user_id, token, email, token_expiry FROM ${this.t.emailpassword_pswd_reset_tokens} WHERE app_id = $1
+       ORDER BY token_expiry, token`,
+    );
+    return rows.map((r) => this.resetFromRow(r));
+  }
+
+  // ---- user metadata
+
+  async getMetadata(userId: string) {
+    const [row] = await this.q(`SELECT user_metadata FROM ${this.t.user_metadata} WHERE app_id = $1 AND user_id = $2`, [userId]);
+    return row ? parseJson<Record<string, unknown>>(row.user_metadata, {}) : undefined;
+  }
+
+  async setMetadata(userId: string, metadata: Record<string, unknown>) {
+    await this.q(
+      `INSERT INTO ${this.t.user_metadata} (app_id, user_id, user_metadata) VALUES ($1, $2, $3)
+       ON CONFLICT (app_id, user_id) DO UPDATE SET user_metadata = EXCLUDED.user_metadata`,
+      [userId, json(metadata)],
+    );
+  }
+
+  async deleteMetadata(userId: string) {
+    const rows = await this.q(`DELETE FROM ${this.t.user_metadata} WHERE app_id = $1 AND user_id = $2 RETURNING 1`, [userId]);
+    return rows.length > 0;
+  }
+
+  // ---- email verification
+
+  async isEmailVerified(userId: string, email: string) {
+    const rows = await this.q(
+      `SELECT 1 FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2 AND email = $3`,
+      [userId, email],
+    );
+    return rows.length > 0;
+  }
+
+  async setEmailVerified(userId: string, email: string, verified: boolean) {
+    await this.q(
+      verified
+        ? `INSERT INTO ${this.t.emailverification_verified_emails} (app_id, user_id, email) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
+        : `DELETE FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2 AND email = $3`,
+      [userId, email],
+    );
+  }
+
+  async renameEmailVerificationUser(from: string, to: string) {
+    if (from === to) return;
+    await this.q(
+      `WITH moved AS (DELETE FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2 RETURNING email),
+       ins AS (INSERT INTO ${this.t.emailverification_verified_emails} (app_id, user_id, email)
+               SELECT $1::text, $3::text, email FROM moved ON CONFLICT DO NOTHING),
+       tok AS (UPDATE ${this.t.emailverification_tokens} SET user_id = $3 WHERE app_id = $1 AND user_id = $2)
+       SELECT 1`,
+      [from, to],
+    );
+  }
+
+  async hasEmailVerificationData(userId: string) {
+    const [row] = await this.q(
+      `SELECT EXISTS (SELECT 1 FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2)
+           OR EXISTS (SELECT 1 FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND user_id = $2) AS used`,
+      [userId],
+    );
+    return row.used === true;
+  }
+
+  async addEmailVerificationToken(t: OneTimeTokenRecord) {
+    await this.q(
+      `INSERT INTO ${this.t.emailverification_tokens} (app_id, tenant_id, user_id, email, token, token_expiry) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [t.tenantId, t.userId, t.email, t.tokenHash, t.expiry],
+    );
+  }
+
+  /** As consumeResetToken: one DELETE of every token of that (user, email); one winner per token. */
+  async consumeEmailVerificationToken(tokenHash: string) {
+    const rows = await this.q(
+      `DELETE FROM ${this.t.emailverification_tokens}
+       WHERE app_id = $1 AND (user_id, email) = (SELECT user_id, email FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND token = $2)
+       RETURNING tenant_id, user_id, email, token, token_expiry`,
+      [tokenHash],
+    );
+    const row = rows.find((r) => r.token === tokenHash);
+    return row
+      ? { tokenHash: row.token, userId: row.user_id, email: row.email, tenantId: row.tenant_id, expiry: num(row.token_expiry) }
+      : undefined;
+  }
+
+  async deleteEmailVerificationTokens(userId: string, email: string) {
+    await this.q(`DELETE FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND user_id = $2 AND email = $3`, [userId, email]);
+  }
+
+  async deleteEmailVerificationData(userId: string) {
+    await this.q(
+      `WITH v AS (DELETE FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2),
+       t AS (DELETE FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND user_id = $2)
+       SELECT 1`,
+      [userId],
+    );
+  }
+}
+
+/**
+ * The dev core's storage in the real SuperTokens core's PostgreSQL table layout (see postgres-schema.ts), so
+ * that data survives a restart and a database written through the dev core can be read by tools made for the
+ * real core (`supertokens-migrate export`).
+ *
+ * Where the contract needs data the core keeps elsewhere or not at all (README "Dev core on PostgreSQL"):
+ *   - an app's coreConfig and factors live, as in the core, in the tenant_configs row of its `public` tenant;
+ *     so the app and its public tenant share one config (MemoryStorage keeps two);
+ *   - dynamic keys: session_access_token_signing_keys, kid "d-<created_at_time>"; the static key: jwt_signing_keys;
+ *     the refresh-token MAC secret: key_value "refresh_token_key" (the core keeps its own refresh key there, in
+ *     another format: the two cores' refresh tokens are not interchangeable), read back with kid "refresh_token_key";
+ *   - reset tokens have no tenant (read back as "public"); sessions store no recipe user id (read back = user id);
+ *   - deleting a user or a tenant cascades through the core's foreign keys (mapping and reset tokens go with
+ *     the user, the tenant's users leave the tenant).
+ * No extra tables are created.
+ *
+ * The caller owns the connection (pool, client or PGlite) and closes it; closing the dev core does not.
+ */
+export class PostgresStorage implements CoreStorage {
+  readonly schema: string;
+  private readonly t: Tables;
+  private readonly apps = new Map<string, PostgresAppStorage>();
+
+  constructor(private readonly db: SqlQueryable, options: PostgresStorageOptions = {}) {
+    this.schema = resolveOptions(options).schema;
+    this.t = tables(this.schema);
+  }
+
+  /** A storage on `db`, with the schema and the core's tables created when missing (idempotent). */
+  static async create(db: SqlQueryable, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
+    const storage = new PostgresStorage(db, options);
+    await storage.createTables();
+    return storage;
+  }
+
+  /** CREATE … IF NOT EXISTS for the schema and every table and index. Safe to run against a live core's schema. */
+  async createTables(): Promise<void> {
+    const statements = [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`, ...coreLayoutDdl(this.schema)];
+    for (const sql of statements) {
+      try {
+        await this.db.query(sql);
+      } catch (err) {
+        // Two processes creating the same schema at once: IF NOT EXISTS races on the catalog; the winner's object is fine.
+        const code = (err as { code?: string }).code;
+        if (code !== "23505" && code !== "42P07" && code !== "42710") throw err;
+      }
+    }
+    debug("postgres storage: core tables ready in schema %s", this.schema);
+  }
+
+  private appRows(where: string, params: unknown[]) {
+    return this.db
+      .query(
+        `SELECT a.app_id, a.created_at_time, ${configColumns(this.t, "a.app_id", "'public'")}
+         FROM ${this.t.apps} a LEFT JOIN ${this.t.tenant_configs} c
+           ON c.connection_uri_domain = '' AND c.app_id = a.app_id AND c.tenant_id = 'public'
+         ${where} ORDER BY a.app_id`,
+        params,
+      )
+      .then((r) => r.rows.map((row): AppRecord => ({ appId: row.app_id, createdAt: num(row.created_at_time), ...configFromRow(row) })));
+  }
+
+  async listApps() { return this.appRows("", []); }
+
+  async getApp(appId: string) {
+    const [app] = await this.appRows("WHERE a.app_id = $1", [appId]);
+    return app;
+  }
+
+  /** The app row, its public tenant (an app always has one, as in the core) and the shared config row. */
+  async putApp(app: AppRecord) {
+    await this.db.query(
+      `WITH app AS (INSERT INTO ${this.t.apps} (app_id, created_at_time) VALUES ($1, $3::bigint)
+                    ON CONFLICT (app_id) DO UPDATE SET created_at_time = EXCLUDED.created_at_time),
+       ${putConfigCtes(this.t)}
+       SELECT 1`,
+      configParams(app.appId, "public", app.createdAt, app),
+    );
+  }
+
+  async deleteApp(appId: string) {
+    // tenant_configs has no foreign key to apps in the core layout, so it goes explicitly.
+    const { rows } = await this.db.query(
+      `WITH a AS (DELETE FROM ${this.t.apps} WHERE app_id = $1 RETURNING 1),
+       c AS (DELETE FROM ${this.t.tenant_configs} WHERE app_id = $1)
+       SELECT count(*)::int AS n FROM a`,
+      [appId],
+    );
+    this.apps.delete(appId);
+    return rows[0].n > 0;
+  }
+
+  private tenantRows(where: string, params: unknown[]) {
+    return this.db
+      .query(
+        `SELECT t.tenant_id, ${configColumns(this.t, "t.app_id", "t.tenant_id")}
+         FROM ${this.t.tenants} t LEFT JOIN ${this.t.tenant_configs} c
+           ON c.connection_uri_domain = '' AND c.app_id = t.app_id AND c.tenant_id = t.tenant_id
+         WHERE ${where} ORDER BY t.created_at_time, t.tenant_id`,
+        params,
+      )
+      .then((r) => r.rows.map((row): TenantRecord => ({ tenantId: row.tenant_id, ...configFromRow(row) })));
+  }
+
+  async listTenants(appId: string) { return this.tenantRows("t.app_id = $1", [appId]); }
+
+  async getTenant(appId: string, tenantId: string) {
+    const [tenant] = await this.tenantRows("t.app_id = $1 AND t.tenant_id = $2", [appId, tenantId]);
+    return tenant;
+  }
+
+  async putTenant(appId: string, tenant: TenantRecord) {
+    await this.db.query(`WITH ${putConfigCtes(this.t)} SELECT 1`, configParams(appId, tenant.tenantId, Date.now(), tenant));
+  }
+
+  async deleteTenant(appId: string, tenantId: string) {
+    const { rows } = await this.db.query(
+      `WITH d AS (DELETE FROM ${this.t.tenants} WHERE app_id = $1 AND tenant_id = $2 RETURNING 1),
+       c AS (DELETE FROM ${this.t.tenant_configs} WHERE app_id = $1 AND tenant_id = $2)
+       SELECT count(*)::int AS n FROM d`,
+      [appId, tenantId],
+    );
+    return rows[0].n > 0;
+  }
+
+  app(appId: string): AppStorage {
+    let s = this.apps.get(appId);
+    if (!s) this.apps.set(appId, (s = new PostgresAppStorage(this.db, this.t, appId)));
+    return s;
+  }
+}

@@ -1,0 +1,182 @@
+import { detectHashFormat } from "../auth/hashes/detect.js";
+import { keyFromCoreString, type ExportedKey } from "./keys.js";
+import type { CoreLayout } from "./layout.js";
+import type { ExportConfig } from "./options.js";
+
+export interface ExportedUser {
+  /** The id the application knows: the external id when a user-id mapping exists, else the SuperTokens id. */
+  userId: string;
+  superTokensUserId: string;
+  email: string;
+  /** Exactly as the core stores it (bcrypt leaves byte-identical; nothing is converted). */
+  passwordHash: string;
+  /** bcrypt, argon2, firebase_scrypt … or "unknown"; anything but bcrypt needs a reset or a lazy reverse migration. */
+  passwordHashFormat: string;
+  /** Milliseconds since the epoch. */
+  timeJoined: number;
+  /** Whether this email is verified (under either id: the core moves verification to the external id on mapping). */
+  emailVerified: boolean;
+  tenantIds: string[];
+  /** user_metadata as stored, parsed; null when the user has none. */
+  metadata: Record<string, unknown> | null;
+  /** Roles per tenant; null when the database has no user_roles table. */
+  roles: { tenantId: string; role: string }[] | null;
+  externalUserIdInfo: string | null;
+}
+
+export interface ExportedResetToken {
+  userId: string;
+  superTokensUserId: string;
+  email: string;
+  /** What the core stores: sha256 of the token in the reset link, lower-case hex. Compare sha256hex(token) with it. */
+  tokenHash: string;
+  tokenHashAlgorithm: "sha256-hex";
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+const parseJson = (v: unknown): Record<string, unknown> | null => {
+  if (v === null || v === undefined) return null;
+  return typeof v === "string" ? (JSON.parse(v) as Record<string, unknown>) : (v as Record<string, unknown>);
+};
+
+/** Users of the app, one page of `pageSize` per query, by SuperTokens id (keyset on the primary key). */
+export async function* readUsers(config: ExportConfig, layout: CoreLayout): AsyncGenerator<ExportedUser[]> {
+  const t = (n: string) => layout.table(n);
+  const mapped = layout.has("userid_mapping");
+  const ext = mapped ? "m.external_user_id" : "NULL::text";
+  const select = `
+    SELECT u.user_id::text AS st_id, u.email, u.password_hash, u.time_joined,
+      ${ext} AS external_user_id, ${mapped ? "m.external_user_id_info" : "NULL::text"} AS external_user_id_info,
+      ${layout.has("user_metadata") ? "COALESCE(mx.user_metadata, ms.user_metadata)" : "NULL::text"} AS metadata,
+      ${
+        layout.has("emailverification_verified_emails")
+          ? `EXISTS (SELECT 1 FROM ${t("emailverification_verified_emails")} v
+               WHERE v.app_id = u.app_id AND v.email = u.email AND v.user_id IN (u.user_id::text, ${ext}))`
+          : "FALSE"
+      } AS email_verified,
+      ${
+        // all_auth_recipe_users has the (app_id, user_id) index; emailpassword_user_to_tenant is keyed by tenant first.
+        layout.has("all_auth_recipe_users")
+          ? `COALESCE((SELECT json_agg(r.tenant_id ORDER BY r.tenant_id) FROM ${t("all_auth_recipe_users")} r
+               WHERE r.app_id = u.app_id AND r.user_id = u.user_id), '[]'::json)`
+          : `'["public"]'::json`
+      } AS tenant_ids,
+      ${
+        layout.has("user_roles")
+          ? `COALESCE((SELECT json_agg(json_build_object('tenantId', r.tenant_id, 'role', r.role) ORDER BY r.tenant_id, r.role)
+               FROM ${t("user_roles")} r WHERE r.app_id = u.app_id AND r.user_id IN (u.user_id::text, ${ext})), '[]'::json)`
+          : "NULL::json"
+      } AS roles
+    FROM ${t("emailpassword_users")} u
+    ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = u.app_id AND m.supertokens_user_id = u.user_id` : ""}
+    ${
+      layout.has("user_metadata")
+        ? `LEFT JOIN ${t("user_metadata")} mx ON mx.app_id = u.app_id AND mx.user_id = ${ext}
+           LEFT JOIN ${t("user_metadata")} ms ON ms.app_id = u.app_id AND ms.user_id = u.user_id::text`
+        : ""
+    }
+    WHERE u.app_id = $1`;
+  // The first page has no lower bound; later pages start after the last id (the parameter takes the column's type,
+  // so the primary key index (app_id, user_id) serves both).
+  const first = `${select} ORDER BY u.user_id LIMIT $2`;
+  const next = `${select} AND u.user_id > $3 ORDER BY u.user_id LIMIT $2`;
+  let after: string | undefined;
+  for (;;) {
+    const { rows } = await config.db.query(after === undefined ? first : next, after === undefined ? [config.appId, config.pageSize] : [config.appId, config.pageSize, after]);
+    if (rows.length === 0) return;
+    yield rows.map((r): ExportedUser => ({
+      userId: r.external_user_id ?? r.st_id,
+      superTokensUserId: r.st_id,
+      email: r.email,
+      passwordHash: r.password_hash,
+      passwordHashFormat: detectHashFormat(r.password_hash) ?? "unknown",
+      timeJoined: Number(r.time_joined),
+      emailVerified: r.email_verified === true,
+      tenantIds: r.tenant_ids as string[],
+      metadata: parseJson(r.metadata),
+      roles: r.roles as ExportedUser["roles"],
+      externalUserIdInfo: r.external_user_id_info ?? null,
+    }));
+    if (rows.length < config.pageSize) return;
+    after = rows[rows.length - 1].st_id;
+  }
+}
+
+/** Reset tokens that are still valid at `config.now`, by token hash (unique), a page at a time. */
+export async function* readResetTokens(config: ExportConfig, layout: CoreLayout): AsyncGenerator<ExportedResetToken[]> {
+  if (!layout.has("emailpassword_pswd_reset_tokens")) return;
+  const t = (n: string) => layout.table(n);
+  const mapped = layout.has("userid_mapping");
+  // The email column exists from core 7.0 (plugin 5.0); older tokens were for the user's current email.
+  const tokenEmail = layout.hasColumn("emailpassword_pswd_reset_tokens", "email") ? "rt.email" : "NULL::text";
+  const select = `
+    SELECT rt.user_id::text AS st_id, rt.token, rt.token_expiry, COALESCE(${tokenEmail}, u.email) AS email,
+      ${mapped ? "m.external_user_id" : "NULL::text"} AS external_user_id
+    FROM ${t("emailpassword_pswd_reset_tokens")} rt
+    LEFT JOIN ${t("emailpassword_users")} u ON u.app_id = rt.app_id AND u.user_id = rt.user_id
+    ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = rt.app_id AND m.supertokens_user_id = rt.user_id` : ""}
+    WHERE rt.app_id = $1 AND rt.token_expiry > $2`;
+  let after: string | undefined;
+  for (;;) {
+    const { rows } = await config.db.query(
+      after === undefined ? `${select} ORDER BY rt.token LIMIT $3` : `${select} AND rt.token > $4 ORDER BY rt.token LIMIT $3`,
+      after === undefined ? [config.appId, config.now, config.pageSize] : [config.appId, config.now, config.pageSize, after],
+    );
+    if (rows.length === 0) return;
+    yield rows.map((r): ExportedResetToken => ({
+      userId: r.external_user_id ?? r.st_id,
+      superTokensUserId: r.st_id,
+      email: r.email ?? "",
+      tokenHash: r.token,
+      tokenHashAlgorithm: "sha256-hex",
+      expiresAt: Number(r.token_expiry),
+    }));
+    if (rows.length < config.pageSize) return;
+    after = rows[rows.length - 1].token;
+  }
+}
+
+/**
+ * The app's access-token signing keys: every dynamic key still in the table (the core prunes the ones no token
+ * can still carry) and the static RS256 keys. A key that does not parse is reported, not fatal.
+ */
+export async function readSigningKeys(config: ExportConfig, layout: CoreLayout): Promise<{ keys: ExportedKey[]; warnings: string[] }> {
+  const keys: ExportedKey[] = [];
+  const warnings: string[] = [];
+  const add = (kid: string, kind: ExportedKey["kind"], createdAt: number, value: string) => {
+    try {
+      keys.push(keyFromCoreString(kid, kind, createdAt, value));
+    } catch (err) {
+      warnings.push(`signing key ${kid} skipped: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  if (layout.has("session_access_token_signing_keys")) {
+    const { rows } = await config.db.query(
+      `SELECT created_at_time, value FROM ${layout.table("session_access_token_signing_keys")} WHERE app_id = $1 ORDER BY created_at_time`,
+      [config.appId],
+    );
+    for (const r of rows) add(`d-${r.created_at_time}`, "dynamic", Number(r.created_at_time), String(r.value));
+  }
+  if (layout.has("jwt_signing_keys")) {
+    const { rows } = await config.db.query(
+      `SELECT key_id, key_string, algorithm, created_at FROM ${layout.table("jwt_signing_keys")} WHERE app_id = $1 ORDER BY created_at, key_id`,
+      [config.appId],
+    );
+    for (const r of rows) {
+      if (String(r.algorithm).toUpperCase() !== "RS256") warnings.push(`signing key ${r.key_id} skipped: algorithm ${r.algorithm} is not RS256`);
+      else add(String(r.key_id), "static", Number(r.created_at), String(r.key_string));
+    }
+  }
+  return { keys, warnings };
+}
+
+/** Users of recipes this export does not cover (third party, passwordless, WebAuthn): counted for the report. */
+export async function countOtherRecipeUsers(config: ExportConfig, layout: CoreLayout): Promise<number> {
+  if (!layout.has("app_id_to_user_id")) return 0;
+  const { rows } = await config.db.query(
+    `SELECT count(*)::int AS n FROM ${layout.table("app_id_to_user_id")} WHERE app_id = $1 AND recipe_id <> 'emailpassword'`,
+    [config.appId],
+  );
+  return rows[0].n as number;
+}

@@ -1,0 +1,45 @@
+import { once } from "node:events";
+import type { Writable } from "node:stream";
+import type { ExportedKey } from "./keys.js";
+import type { ExportedResetToken, ExportedUser } from "./read.js";
+
+/** Version of the export files (NDJSON header and trailer, CSV `export_version` column). Bump on any breaking change. */
+export const exportFormatVersion = 1;
+export const exportFormatName = "supertokens-migrate-export";
+
+/** Write with backpressure: a slow disk or pipe holds the reader back instead of buffering the whole export. */
+export async function writeChunk(out: Writable, chunk: string): Promise<void> {
+  if (chunk === "" || out.write(chunk)) return;
+  await once(out, "drain");
+}
+
+/** RFC 4180: quote a field holding a comma, quote, CR or LF, doubling inner quotes. */
+export function csvField(value: unknown): string {
+  const s = value === null || value === undefined ? "" : typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const csvRow = (fields: unknown[]): string => `${fields.map(csvField).join(",")}\r\n`;
+
+export const ndjsonLine = (record: Record<string, unknown>): string => `${JSON.stringify(record)}\n`;
+
+export const userCsvColumns = [
+  "export_version", "user_id", "supertokens_user_id", "email", "password_hash", "password_hash_format", "time_joined",
+  "email_verified", "tenant_ids", "metadata", "roles", "external_user_id_info",
+] as const;
+
+export const userCsv = (u: ExportedUser): string =>
+  csvRow([
+    exportFormatVersion, u.userId, u.superTokensUserId, u.email, u.passwordHash, u.passwordHashFormat, u.timeJoined, u.emailVerified,
+    u.tenantIds, u.metadata, u.roles, u.externalUserIdInfo,
+  ]);
+
+export const tokenCsvColumns = ["export_version", "user_id", "supertokens_user_id", "email", "token_hash", "token_hash_algorithm", "expires_at"] as const;
+
+export const tokenCsv = (t: ExportedResetToken): string =>
+  csvRow([exportFormatVersion, t.userId, t.superTokensUserId, t.email, t.tokenHash, t.tokenHashAlgorithm, t.expiresAt]);
+
+export const keyCsvColumns = ["export_version", "kid", "kind", "algorithm", "created_at", "public_key_pem", "private_key_pem", "public_jwk"] as const;
+
+export const keyCsv = (k: ExportedKey): string =>
+  csvRow([exportFormatVersion, k.kid, k.kind, k.algorithm, k.createdAt, k.publicKeyPem, k.privateKeyPem, k.publicJwk]);
