@@ -13,3 +13,4 @@ export {
 } from "./auth/hashes/index.js";
 export { leaveSuperTokens, verifyExportedPassword, type LeaveSuperTokensOptions } from "./leave/index.js";
 export { legacyAuth, createPgLegacyUsers, PENDING_EMAIL_DOMAIN, type LegacyAuth, type LegacyAuthOptions, type LegacyUser, type LegacyLookup, type UserMigratedEvent, type AnyUser, type MigrationProgress, type FinishPendingResult, type PgLegacyUsers, type PgLegacyUsersOptions, type PgQueryable } from "./auth/index.js";
+export { exportSuperTokens, formatExportReport, type ExportReport, type ExportOptions, type ExportedUser } from "./export/index.js";
