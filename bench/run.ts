@@ -9,6 +9,7 @@ const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   "dual-session": () => import("./dual-session.js"),
   "legacy-auth": () => import("./legacy-auth.js"),
   export: () => import("./export.js"),
+  import: () => import("./import.js"),
 };
 
 function pad(s: string, width: number, right = false) {

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { devCoreCommand } from "./dev-core.js";
 import { exportCommand } from "./export.js";
+import { importCommand } from "./import.js";
 
 const program = new Command()
   .name("supertokens-migrate")
@@ -9,6 +10,7 @@ const program = new Command()
 
 program.addCommand(devCoreCommand());
 program.addCommand(exportCommand());
+program.addCommand(importCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`supertokens-migrate: ${err instanceof Error ? err.message : String(err)}\n`);

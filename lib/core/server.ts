@@ -16,7 +16,7 @@ const debug = log.extend("core");
 const notImplemented = [
   "/recipe/signinup", "/recipe/accountlinking", "/recipe/role", "/recipe/roles", "/recipe/user/role", "/recipe/totp",
   "/recipe/webauthn", "/recipe/oauth", "/recipe/dashboard", "/recipe/mfa", "/recipe/passwordless", "/recipe/thirdparty",
-  "/bulk-import", "/recipe/jwt/jwks", "/ee", "/recipe/multitenancy/connectionuridomain", "/recipe/user/password/reset",
+  "/recipe/jwt/jwks", "/ee", "/recipe/multitenancy/connectionuridomain", "/recipe/user/password/reset",
   "/recipe/totp", "/users/search", "/recipe/saml",
 ];
 

@@ -1,4 +1,5 @@
 import type { Route } from "../context.js";
+import { bulkImportRoutes } from "./bulkimport.js";
 import { emailPasswordRoutes } from "./emailpassword.js";
 import { emailVerificationRoutes } from "./emailverification.js";
 import { metaRoutes } from "./meta.js";
@@ -17,4 +18,5 @@ export const routes: Route[] = [
   ...userIdMappingRoutes,
   ...metadataRoutes,
   ...emailVerificationRoutes,
+  ...bulkImportRoutes,
 ];

@@ -11,6 +11,10 @@ class MemoryAppStorage implements AppStorage {
   private keys: SigningKeyRecord[] = [];
   private sessions = new Map<string, SessionRecord>();
   private users = new Map<string, UserRecord>();
+  /** email -> ids of the users holding it: a bulk import of 100,000 users must not scan every user per insert. */
+  private idsByEmail = new Map<string, Set<string>>();
+  /** Users in each listing order, rebuilt after an insert or delete: paging through 100,000 users must not sort per page. */
+  private sorted: Partial<Record<"ASC" | "DESC", UserRecord[]>> = {};
   private mappingsBySt = new Map<string, UserIdMappingRecord>();
   private mappingsByExt = new Map<string, UserIdMappingRecord>();
   private resetTokens = new Map<string, OneTimeTokenRecord>();
@@ -52,15 +56,28 @@ class MemoryAppStorage implements AppStorage {
     return out;
   }
 
+  private withEmail(email: string): UserRecord[] {
+    const ids = this.idsByEmail.get(email);
+    return ids ? [...ids].map((id) => this.users.get(id)!) : [];
+  }
+  private indexEmail(id: string, email: string) {
+    let ids = this.idsByEmail.get(email);
+    if (!ids) this.idsByEmail.set(email, (ids = new Set()));
+    ids.add(id);
+  }
+  private unindexEmail(id: string, email: string) {
+    const ids = this.idsByEmail.get(email);
+    ids?.delete(id);
+    if (ids?.size === 0) this.idsByEmail.delete(email);
+  }
   private emailTaken(email: string, tenantIds: string[], exceptId?: string) {
-    for (const u of this.users.values()) {
-      if (u.id !== exceptId && u.email === email && u.tenantIds.some((t) => tenantIds.includes(t))) return true;
-    }
-    return false;
+    return this.withEmail(email).some((u) => u.id !== exceptId && u.tenantIds.some((t) => tenantIds.includes(t)));
   }
   async insertUser(user: UserRecord) {
     if (this.emailTaken(user.email, user.tenantIds)) return "EMAIL_ALREADY_EXISTS" as const;
     this.users.set(user.id, structuredClone(user));
+    this.indexEmail(user.id, user.email);
+    this.sorted = {};
     return "OK" as const;
   }
   async getUser(id: string) {
@@ -68,7 +85,7 @@ class MemoryAppStorage implements AppStorage {
     return u && structuredClone(u);
   }
   async findUsersByEmail(email: string, tenantId: string) {
-    return [...this.users.values()].filter((u) => u.email === email && u.tenantIds.includes(tenantId)).map((u) => structuredClone(u));
+    return this.withEmail(email).filter((u) => u.tenantIds.includes(tenantId)).map((u) => structuredClone(u));
   }
   async updateUser(id: string, patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>) {
     const u = this.users.get(id);
@@ -76,20 +93,43 @@ class MemoryAppStorage implements AppStorage {
     if (patch.email !== undefined && patch.email !== u.email && this.emailTaken(patch.email, patch.tenantIds ?? u.tenantIds, id)) {
       return "EMAIL_ALREADY_EXISTS" as const;
     }
+    const before = u.email;
     Object.assign(u, structuredClone(patch));
+    if (u.email !== before) {
+      this.unindexEmail(id, before);
+      this.indexEmail(id, u.email);
+    }
     return "OK" as const;
   }
-  async deleteUser(id: string) { return this.users.delete(id); }
+  async deleteUser(id: string) {
+    const u = this.users.get(id);
+    if (u) this.unindexEmail(id, u.email);
+    this.sorted = {};
+    return this.users.delete(id);
+  }
   async listUsers(q: ListUsersQuery) {
     const dir = q.order === "ASC" ? 1 : -1;
     // The core orders by time joined in the requested direction, then by user id descending (GeneralQueries).
     const cmp = (a: { timeJoined: number; id: string }, b: { timeJoined: number; id: string }) =>
       a.timeJoined !== b.timeJoined ? dir * (a.timeJoined - b.timeJoined) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-    let rows = [...this.users.values()].filter((u) => q.tenantId === undefined || u.tenantIds.includes(q.tenantId));
-    if (q.emailContains?.length) rows = rows.filter((u) => q.emailContains!.some((e) => u.email.includes(e)));
-    rows.sort(cmp);
-    if (q.from) rows = rows.filter((u) => cmp(u, q.from!) >= 0);
-    return rows.slice(0, q.limit).map((u) => structuredClone(u));
+    const rows = (this.sorted[q.order] ??= [...this.users.values()].sort(cmp));
+    let i = 0;
+    if (q.from) {
+      let hi = rows.length;
+      while (i < hi) {
+        const mid = (i + hi) >>> 1;
+        if (cmp(rows[mid]!, q.from) < 0) i = mid + 1;
+        else hi = mid;
+      }
+    }
+    const out: UserRecord[] = [];
+    for (; i < rows.length && out.length < q.limit; i++) {
+      const u = rows[i]!;
+      if (q.tenantId !== undefined && !u.tenantIds.includes(q.tenantId)) continue;
+      if (q.emailContains?.length && !q.emailContains.some((e) => u.email.includes(e))) continue;
+      out.push(structuredClone(u));
+    }
+    return out;
   }
   async countUsers(tenantId?: string) {
     let n = 0;

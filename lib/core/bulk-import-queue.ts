@@ -1,0 +1,216 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { log } from "../debug.js";
+import type { AppContext, CoreHandle } from "./context.js";
+import { hashForApp } from "./passwords.js";
+import type { CoreStorage, UserRecord } from "./storage/types.js";
+
+const debug = log.extend("core").extend("bulk-import");
+
+/** A login method as validated by POST /bulk-import/users (BulkImportUser.LoginMethod). */
+export interface BulkLoginMethod {
+  recipeId: "emailpassword";
+  tenantIds: string[];
+  isVerified: boolean;
+  isPrimary: boolean;
+  timeJoinedInMSSinceEpoch: number;
+  /** Generated when the user is queued (IDMode.GENERATE), so the POST can report it. */
+  superTokensUserId: string;
+  email: string;
+  passwordHash?: string;
+  hashingAlgorithm?: string;
+  plainTextPassword?: string;
+}
+
+export type BulkStatus = "NEW" | "PROCESSING" | "FAILED";
+
+export interface BulkEntry {
+  /** The primary login method's SuperTokens id, as in the core. */
+  id: string;
+  status: BulkStatus;
+  externalUserId?: string;
+  userMetadata?: Record<string, unknown>;
+  loginMethods: BulkLoginMethod[];
+  primaryUserId?: string;
+  errorMessage?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * One app's queue. The real core keeps it in the `bulk_import_users` table; the dev core keeps it in memory, also
+ * over a persistent storage, because the storage contract has no queue: restarting the dev core forgets entries
+ * not yet processed (never users already imported). Entries are kept in creation order.
+ */
+export class BulkQueue {
+  readonly entries = new Map<string, BulkEntry>();
+  private running = false;
+  private lastCreatedAt = 0;
+
+  constructor(private readonly owner: BulkImportJob, private readonly core: CoreHandle, readonly appId: string) {}
+
+  /** Strictly increasing creation times keep pagination by (createdAt, id) stable within one millisecond. */
+  nextCreatedAt(now: number): number {
+    this.lastCreatedAt = Math.max(now, this.lastCreatedAt + 1);
+    return this.lastCreatedAt;
+  }
+
+  add(entries: BulkEntry[]): void {
+    for (const e of entries) this.entries.set(e.id, e);
+    this.schedule();
+  }
+
+  /**
+   * The real core picks NEW users up with a cron job every 300 s. A dev core serves tests and demos, so it
+   * starts at once, after the response, and yields to the event loop between users so requests keep flowing.
+   */
+  schedule(): void {
+    if (this.running || !this.owner.active) return;
+    this.running = true;
+    setImmediate(() => {
+      this.drain()
+        .catch((err) => debug("app %s: processing stopped: %O", this.appId, err))
+        .finally(() => {
+          this.running = false;
+          if (this.owner.active && this.hasNew()) this.schedule();
+        });
+    });
+  }
+
+  private hasNew(): boolean {
+    for (const e of this.entries.values()) if (e.status === "NEW") return true;
+    return false;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.owner.active) {
+      const app = await this.core.appContext(this.appId);
+      if (!app) {
+        // The app was deleted: its queue goes with it, as the core's rows do (foreign key on the app).
+        this.entries.clear();
+        return;
+      }
+      const batch: BulkEntry[] = [];
+      const size = this.owner.batchSize ?? app.config().bulk_migration_batch_size;
+      for (const e of this.entries.values()) {
+        if (e.status !== "NEW") continue;
+        batch.push(e);
+        if (batch.length >= size) break;
+      }
+      if (batch.length === 0) return;
+      const now = Date.now();
+      for (const e of batch) {
+        e.status = "PROCESSING";
+        e.updatedAt = now;
+      }
+      debug("app %s: processing %d users", this.appId, batch.length);
+      let sinceYield = 0;
+      for (const entry of batch) {
+        // A remove call may have deleted it while we were yielding.
+        if (this.entries.get(entry.id) !== entry) continue;
+        try {
+          await importBulkUser(app, entry);
+          this.entries.delete(entry.id);
+        } catch (err) {
+          entry.status = "FAILED";
+          entry.errorMessage = err instanceof BulkImportFailure ? err.message : `Internal error: ${String(err)}`;
+          entry.updatedAt = Date.now();
+          debug("app %s: user %s failed: %s", this.appId, entry.id, entry.errorMessage);
+        }
+        if (++sinceYield >= 50) {
+          sinceYield = 0;
+          await yieldToEventLoop();
+        }
+      }
+    }
+  }
+}
+
+/** ProcessBulkImportUsers: one switch per dev core, like the core's single cron job (POST /bulk-import/backgroundjob). */
+export class BulkImportJob {
+  active = true;
+  /** Set by START's `batchSize`; otherwise each app's `bulk_migration_batch_size`. */
+  batchSize: number | undefined;
+  private readonly queues = new Map<string, BulkQueue>();
+
+  queue(core: CoreHandle, appId: string): BulkQueue {
+    let q = this.queues.get(appId);
+    if (!q) this.queues.set(appId, (q = new BulkQueue(this, core, appId)));
+    return q;
+  }
+
+  start(batchSize?: number): void {
+    this.active = true;
+    if (batchSize !== undefined) this.batchSize = batchSize;
+    for (const q of this.queues.values()) q.schedule();
+  }
+
+  stop(): void {
+    this.active = false;
+  }
+}
+
+const jobs = new WeakMap<CoreStorage, BulkImportJob>();
+
+/** Keyed by the storage, which lives as long as its dev core (route modules are shared by every dev core in a process). */
+export function bulkImportJob(core: CoreHandle): BulkImportJob {
+  let job = jobs.get(core.storage);
+  if (!job) jobs.set(core.storage, (job = new BulkImportJob()));
+  return job;
+}
+
+/** A user that cannot be imported; the message is what the core stores as `errorMessage`. */
+export class BulkImportFailure extends Error {}
+
+/**
+ * BulkImport.importUser for one email-password login method: user, mapping, email verification and metadata, all
+ * or nothing (the core runs them in one transaction; the dev core undoes the user and mapping on failure).
+ * An existing email or external id fails the user; nothing existing is ever changed.
+ */
+export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise<UserRecord> {
+  const { storage } = app;
+  const lm = entry.loginMethods[0]!;
+  const externalId = entry.externalUserId;
+  if (externalId !== undefined) {
+    if (await storage.getMapping(externalId, "EXTERNAL")) {
+      throw new BulkImportFailure(`A user with externalId ${externalId} already exists`);
+    }
+    if (await storage.getUser(externalId)) {
+      throw new BulkImportFailure("Cannot create a userId mapping where the externalId is also a SuperTokens userID");
+    }
+  }
+  const passwordHash = lm.passwordHash ?? (await hashForApp(app.config(), lm.plainTextPassword!));
+  const user: UserRecord = {
+    id: lm.superTokensUserId,
+    recipeId: "emailpassword",
+    email: lm.email,
+    passwordHash,
+    timeJoined: lm.timeJoinedInMSSinceEpoch,
+    tenantIds: lm.tenantIds,
+  };
+  if ((await storage.insertUser(user)) === "EMAIL_ALREADY_EXISTS") {
+    throw new BulkImportFailure(`A user with email ${lm.email} already exists`);
+  }
+  try {
+    if (externalId !== undefined && (await storage.insertMapping({ superTokensUserId: user.id, externalUserId: externalId })) === "EXISTS") {
+      throw new BulkImportFailure(`A user with externalId ${externalId} already exists`);
+    }
+    // Non-auth data lives under the external id once mapped (BulkImport.verifyEmailForAllLoginMethods,
+    // createUserMetadata use getSuperTokenOrExternalUserId).
+    const dataId = externalId ?? user.id;
+    if (lm.isVerified) await storage.setEmailVerified(dataId, lm.email, true);
+    if (entry.userMetadata !== undefined) {
+      const merged = { ...((await storage.getMetadata(dataId)) ?? {}) };
+      for (const [key, value] of Object.entries(entry.userMetadata)) {
+        if (value === null) delete merged[key];
+        else merged[key] = value;
+      }
+      await storage.setMetadata(dataId, merged);
+    }
+  } catch (err) {
+    const mapping = await storage.getMapping(user.id, "SUPERTOKENS");
+    if (mapping?.externalUserId === externalId) await storage.deleteMapping(user.id);
+    await storage.deleteUser(user.id);
+    throw err;
+  }
+  return user;
+}

@@ -1,0 +1,204 @@
+import { rejectUnknownKeys } from "../closest-key.js";
+import { ConfigError } from "../errors.js";
+
+/** The fields a source row can carry; `--map field=column` names their columns. */
+export const importFields = ["id", "email", "passwordHash", "emailVerified", "timeJoined", "metadata"] as const;
+export type ImportField = (typeof importFields)[number];
+
+export const importFormats = ["json", "ndjson", "csv"] as const;
+export type ImportFormat = (typeof importFormats)[number];
+
+export const importModes = ["auto", "bulk", "per-user"] as const;
+export type ImportMode = (typeof importModes)[number];
+
+/** The core's limit for one POST /bulk-import/users (BulkImport.MAX_USERS_TO_ADD). */
+export const maxBatchSize = 10_000;
+
+/**
+ * Columns tried, in order, for a field the mapping does not name: snake_case as a SQL table has it, then the
+ * camelCase a JSON export has.
+ */
+export const defaultColumns: Readonly<Record<ImportField, readonly string[]>> = Object.freeze({
+  id: ["id"],
+  email: ["email"],
+  passwordHash: ["password_hash", "passwordHash"],
+  emailVerified: ["email_verified", "emailVerified"],
+  timeJoined: ["time_joined", "timeJoined"],
+  metadata: ["metadata"],
+});
+
+export interface ImportOptions {
+  /** PostgreSQL connection string of the legacy database, read in a read-only transaction. Needs `query`. */
+  from?: string;
+  /** A SELECT returning one row per user (with `from`). */
+  query?: string;
+  /** A JSON (array of objects), NDJSON or CSV (with a header row) file. One of `from` and `file` is required. */
+  file?: string;
+  /** Format of `file`. Default: from its extension (.json; .ndjson or .jsonl; .csv). */
+  format?: ImportFormat;
+  /**
+   * Source column per field, as an object or as `id=user_id,email=mail`. Default: {@link defaultColumns}; a
+   * named column must exist in the source.
+   */
+  map?: Partial<Record<ImportField, string>> | string;
+  /** The SuperTokens core's URL, optionally with an `/appid-<id>` path. Required. */
+  core?: string;
+  /** The core's API key. Default: none (a dev core started without keys). */
+  apiKey?: string;
+  /** Import into this app (`/appid-<id>` is added to `core`). Default: the app `core` addresses. */
+  appId?: string;
+  /** `bulk`: the core's bulk-import API; `per-user`: one user at a time. Default `auto`: bulk when offered. */
+  mode?: ImportMode;
+  /** Users per POST /bulk-import/users. Default 1000; at most 10,000. */
+  batchSize?: number;
+  /** Users imported at once in per-user mode. Default 8. */
+  concurrency?: number;
+  /** Check everything, write nothing to the core. Default false. */
+  dryRun?: boolean;
+  /** Write the JSON report here. Default: no report file (the summary still goes to stdout). */
+  report?: string;
+  /** Seconds the core's bulk-import queue may make no progress before the run stops. Default 900. */
+  stallTimeout?: number;
+}
+
+export interface ImportConfig {
+  readonly source:
+    | { readonly kind: "postgres"; readonly url: string; readonly query: string }
+    | { readonly kind: "file"; readonly path: string; readonly format: ImportFormat };
+  /** Candidate columns per field; one entry when the mapping named the column. */
+  readonly columns: Readonly<Record<ImportField, readonly string[]>>;
+  /** Fields whose column the mapping named: a missing column is then a mistake, not an absent value. */
+  readonly mapped: readonly ImportField[];
+  readonly core: string;
+  readonly apiKey: string | undefined;
+  readonly mode: ImportMode;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+  readonly report: string | undefined;
+  readonly stallTimeoutMs: number;
+}
+
+const optionKeys = [
+  "from", "query", "file", "format", "map", "core", "apiKey", "appId", "mode", "batchSize", "concurrency", "dryRun",
+  "report", "stallTimeout",
+] as const;
+
+const fail = (message: string): never => {
+  throw new ConfigError(`import: ${message}`);
+};
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  return fail(`\`${name}\` must be one of ${allowed.join(", ")}; received ${JSON.stringify(value)}.`);
+}
+
+function integer(name: string, value: unknown, min: number, max: number, fix: string): number {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof n === "number" && Number.isInteger(n) && n >= min && n <= max) return n;
+  return fail(`\`${name}\` must be an integer from ${min} to ${max}; received ${JSON.stringify(value)}. ${fix}`);
+}
+
+function formatOf(path: string): ImportFormat {
+  const lower = path.toLowerCase();
+  if (lower.endsWith(".json")) return "json";
+  if (lower.endsWith(".ndjson") || lower.endsWith(".jsonl")) return "ndjson";
+  if (lower.endsWith(".csv")) return "csv";
+  return fail(`cannot tell the format of ${JSON.stringify(path)} from its extension. Pass \`--format json|ndjson|csv\`.`);
+}
+
+/** `id=user_id,email=mail` → { id: "user_id", email: "mail" }. */
+export function parseColumnMap(text: string): Partial<Record<ImportField, string>> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    if (pair.trim() === "") continue;
+    const eq = pair.indexOf("=");
+    if (eq <= 0) fail(`\`map\`: ${JSON.stringify(pair)} is not field=column. Example: id=user_id,email=mail.`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function resolveColumns(map: ImportOptions["map"]) {
+  const given = typeof map === "string" ? parseColumnMap(map) : (map ?? {});
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
+    fail(`\`map\` must be an object or a field=column list; received ${JSON.stringify(map)}.`);
+  }
+  rejectUnknownKeys("import: `map`", given, importFields);
+  const columns = { ...defaultColumns } as Record<ImportField, readonly string[]>;
+  const mapped: ImportField[] = [];
+  for (const [field, column] of Object.entries(given) as [ImportField, unknown][]) {
+    if (typeof column !== "string" || column === "") fail(`\`map\`: the column for ${field} must be a non-empty name.`);
+    columns[field] = [column as string];
+    mapped.push(field);
+  }
+  return { columns: Object.freeze(columns), mapped: Object.freeze(mapped) };
+}
+
+/** The core URL with the app path: `--core http://h:3567 --app-id a` → `http://h:3567/appid-a`. */
+function resolveCore(core: unknown, appId: unknown): string {
+  if (typeof core !== "string" || core === "") return fail("`core` is required: the SuperTokens core's URL, e.g. --core http://localhost:3567.");
+  let url: URL;
+  try {
+    url = new URL(core);
+  } catch {
+    return fail(`\`core\` must be a URL; received ${JSON.stringify(core)}.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") fail(`\`core\` must be an http(s) URL; received ${JSON.stringify(core)}.`);
+  let base = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+  if (appId !== undefined) {
+    if (typeof appId !== "string" || !/^[a-z0-9-]+$/.test(appId)) {
+      fail(`\`appId\` must match [a-z0-9-]+ as the core's app ids do; received ${JSON.stringify(appId)}.`);
+    }
+    if (/\/appid-[^/]+/.test(url.pathname)) fail("`appId` was given and `core` already names an app (/appid-…). Pass only one.");
+    if (appId !== "public") base += `/appid-${appId}`;
+  }
+  return base;
+}
+
+/** Validate once, before any work: every problem names the option, what was received and the fix. */
+export function resolveImportOptions(options: ImportOptions): ImportConfig {
+  if (typeof options !== "object" || options === null) fail("options must be an object.");
+  rejectUnknownKeys("import", options, optionKeys);
+  const { from, query, file } = options;
+  let source: ImportConfig["source"];
+  if (from !== undefined && file !== undefined) {
+    source = fail("give one source: `from` (with `query`) for PostgreSQL, or `file`; both were given.");
+  } else if (from !== undefined) {
+    if (typeof from !== "string" || !/^postgres(ql)?:\/\//.test(from)) {
+      fail("`from` must be a PostgreSQL URL (postgres://user:password@host/db).");
+    }
+    if (typeof query !== "string" || query.trim() === "") fail("`from` needs `query`: a SELECT returning one row per user.");
+    if (options.format !== undefined) fail("`format` applies to `file` only; a PostgreSQL source has rows, not a format.");
+    // DECLARE … CURSOR FOR takes one statement without its terminator.
+    source = { kind: "postgres", url: from, query: (query as string).trim().replace(/;+\s*$/, "") };
+  } else if (file !== undefined) {
+    if (typeof file !== "string" || file === "") fail("`file` must be a path.");
+    if (query !== undefined) fail("`query` applies to `from` (PostgreSQL) only.");
+    const format = options.format === undefined ? formatOf(file) : oneOf("format", options.format, importFormats);
+    source = { kind: "file", path: file, format };
+  } else {
+    source = fail("a source is required: `--from postgres://… --query \"select …\"` or `--file users.json|.ndjson|.csv`.");
+  }
+  const { columns, mapped } = resolveColumns(options.map);
+  const batchSize = options.batchSize === undefined ? 1000
+    : integer("batchSize", options.batchSize, 1, maxBatchSize, "The core accepts at most 10,000 users per request.");
+  const concurrency = options.concurrency === undefined ? 8 : integer("concurrency", options.concurrency, 1, 256, "");
+  const stall = options.stallTimeout === undefined ? 900 : integer("stallTimeout", options.stallTimeout, 1, 86_400, "");
+  if (options.dryRun !== undefined && typeof options.dryRun !== "boolean") fail("`dryRun` must be true or false.");
+  if (options.report !== undefined && (typeof options.report !== "string" || options.report === "")) fail("`report` must be a file path.");
+  if (options.apiKey !== undefined && typeof options.apiKey !== "string") fail("`apiKey` must be a string.");
+  return Object.freeze({
+    source: Object.freeze(source),
+    columns,
+    mapped,
+    core: resolveCore(options.core, options.appId),
+    apiKey: options.apiKey === "" ? undefined : options.apiKey,
+    mode: options.mode === undefined ? "auto" : oneOf("mode", options.mode, importModes),
+    batchSize,
+    concurrency,
+    dryRun: options.dryRun ?? false,
+    report: options.report,
+    stallTimeoutMs: stall * 1000,
+  });
+}

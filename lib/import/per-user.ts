@@ -1,0 +1,120 @@
+import { coreError, type CoreClient } from "./core-client.js";
+import { emailPasswordEmail } from "./existing.js";
+import { importLog } from "./log.js";
+import { isPendingEmail, MAPPING_INFO, pendingEmailFor } from "./pending.js";
+import type { Candidate, Outcome } from "./plan.js";
+
+const skipped = (c: Candidate, reason: "already-imported" | "email-exists", detail?: string): Outcome =>
+  ({ kind: "skipped", row: c.row, id: c.id, reason, ...(detail ? { detail } : {}) });
+const failed = (c: Candidate, reason: "core-rejected" | "conflict", detail: string): Outcome =>
+  ({ kind: "failed", row: c.row, id: c.id, reason, detail });
+
+async function getMapping(client: CoreClient, externalId: string): Promise<string | undefined> {
+  const res = await client.ok("GET", "/recipe/userid/map", { query: { userId: externalId, userIdType: "EXTERNAL" } });
+  return res.status === "OK" ? res.superTokensUserId : undefined;
+}
+
+async function getUser(client: CoreClient, id: string): Promise<any | undefined> {
+  const res = await client.ok("GET", "/user/id", { query: { userId: id } });
+  return res.status === "OK" ? res.user : undefined;
+}
+
+async function emailTaken(client: CoreClient, email: string): Promise<boolean> {
+  const res = await client.ok("GET", "/public/users/by-accountinfo", { query: { email, doUnionOfAccountInfo: "false" } });
+  return (res.users as any[]).some((u) => emailPasswordEmail(u) === email);
+}
+
+async function removeUser(client: CoreClient, id: string): Promise<void> {
+  await client.ok("POST", "/user/remove", { body: { userId: id, removeAllLinkedAccounts: false } });
+}
+
+/**
+ * One user through the per-user endpoints, safe to repeat from any point a killed run stopped at:
+ *
+ *   1. with `recheck`, re-read the live state: a mapping for the legacy id means the user exists (finish it if it
+ *      is still pending, else skip it); an email-password user with the email means someone else has it (skip).
+ *      Without it the plan's snapshot stands, and the steps below still settle every race;
+ *   2. import the hash under the user's placeholder address: the core's import is an upsert, and the
+ *      placeholder is ours alone, so no existing user's hash is ever replaced (T16);
+ *   3. map the SuperTokens id to the legacy id; if someone else mapped it meanwhile, theirs stands;
+ *   4. metadata and email verification, under the legacy id;
+ *   5. set the real email: only now can anyone sign in. If someone signed up with it meanwhile, the core refuses
+ *      the change and the placeholder user is removed.
+ */
+export async function importOneUser(client: CoreClient, c: Candidate, recheck: boolean): Promise<Outcome> {
+  const mapped = recheck ? await getMapping(client, c.id) : undefined;
+  if (mapped !== undefined) {
+    const user = await getUser(client, c.id);
+    if (!user) return failed(c, "conflict", "the legacy id is mapped to a user that does not exist");
+    if (!isPendingEmail(emailPasswordEmail(user))) return skipped(c, "already-imported");
+    importLog("user %s: finishing a half-imported user", c.id);
+  } else {
+    if (recheck && (await emailTaken(client, c.email))) return skipped(c, "email-exists", "another SuperTokens user has this email");
+    const imported = await client.call("POST", "/public/recipe/user/passwordhash/import", {
+      rid: "emailpassword",
+      body: { email: pendingEmailFor(c.id), passwordHash: c.passwordHash, hashingAlgorithm: c.algorithm },
+    });
+    if (imported.status !== 200 || imported.json?.status !== "OK") {
+      return failed(c, "core-rejected", `passwordhash/import: ${imported.status} ${imported.text.trim().slice(0, 300)}`);
+    }
+    const stId: string = imported.json.user.loginMethods[0].recipeUserId;
+    const mapping = await client.call("POST", "/recipe/userid/map", {
+      body: { superTokensUserId: stId, externalUserId: c.id, externalUserIdInfo: MAPPING_INFO },
+    });
+    if (mapping.status !== 200) return failed(c, "core-rejected", `userid/map: ${mapping.status} ${mapping.text.trim().slice(0, 300)}`);
+    const m = mapping.json;
+    if (m.status === "USER_ID_MAPPING_ALREADY_EXISTS_ERROR") {
+      if (m.doesExternalUserIdExist && !m.doesSuperTokensUserIdExist) {
+        // legacyAuth() or another run moved this user between the plan and now: theirs stands.
+        await removeUser(client, stId);
+        return skipped(c, "already-imported", "moved by another process during this run");
+      }
+      if (!m.doesExternalUserIdExist) return failed(c, "conflict", "its placeholder user is mapped to another id");
+    } else if (m.status !== "OK") {
+      return failed(c, "core-rejected", `userid/map: ${m.status}`);
+    }
+  }
+
+  if (c.metadata !== undefined) {
+    await client.ok("PUT", "/recipe/user/metadata", { rid: "usermetadata", body: { userId: c.id, metadataUpdate: c.metadata } });
+  }
+  if (c.emailVerified) {
+    const token = await client.ok("POST", "/public/recipe/user/email/verify/token", { rid: "emailverification", body: { userId: c.id, email: c.email } });
+    if (token.status === "OK") {
+      const verified = await client.ok("POST", "/public/recipe/user/email/verify", { rid: "emailverification", body: { method: "token", token: token.token } });
+      if (verified.status !== "OK") return failed(c, "core-rejected", `email/verify: ${verified.status}`);
+    } else if (token.status !== "EMAIL_ALREADY_VERIFIED_ERROR") {
+      return failed(c, "core-rejected", `email/verify/token: ${token.status}`);
+    }
+  }
+  const reveal = await client.call("PUT", "/recipe/user", { rid: "emailpassword", body: { recipeUserId: c.id, email: c.email } });
+  if (reveal.status !== 200) throw coreError("PUT", "/recipe/user", reveal);
+  switch (reveal.json.status) {
+    case "OK":
+      return { kind: "imported", row: c.row, id: c.id };
+    case "EMAIL_ALREADY_EXISTS_ERROR":
+    case "EMAIL_CHANGE_NOT_ALLOWED_ERROR":
+      await removeUser(client, c.id);
+      return skipped(c, "email-exists", "another SuperTokens user took this email during the run");
+    default:
+      return failed(c, "core-rejected", `PUT /recipe/user: ${reveal.json.status}`);
+  }
+}
+
+/** Run `work` over `items` with at most `concurrency` at once; stops at the first thrown error. */
+export async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}

@@ -1,0 +1,205 @@
+import { ConfigError, MigrateError } from "../errors.js";
+import { detectBulk, listFailed, type BulkSupport, pendingCount, queueUsers, removeRows, waitForQueue } from "./bulk.js";
+import { CoreClient } from "./core-client.js";
+import { listExisting } from "./existing.js";
+import { importLog } from "./log.js";
+import { defaultColumns, resolveImportOptions, type ImportConfig, type ImportField, type ImportOptions } from "./options.js";
+import { importOneUser, pool } from "./per-user.js";
+import { planImport, type Candidate, type Outcome } from "./plan.js";
+import { barProgress, lineProgress, silentProgress, type Progress, type ProgressStream } from "./progress.js";
+import { Tally, writeReport, type ImportReport } from "./report.js";
+import { toSourceUser, type RowProblem, type SourceUser } from "./rows.js";
+import { readSource } from "./sources/index.js";
+
+export interface ImportIo {
+  /** The summary. Default process.stdout. */
+  stdout?: { write(chunk: string): unknown };
+  /** Progress and notices. Default process.stderr. */
+  stderr?: ProgressStream;
+  /** Default "auto": a bar when `stderr` is a terminal, plain lines otherwise. */
+  progress?: "auto" | "bar" | "lines" | "none";
+}
+
+/** The config for the debug log: no API key, no database password. */
+function redacted(config: ImportConfig) {
+  const source = config.source.kind === "postgres"
+    ? { ...config.source, url: config.source.url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@") }
+    : config.source;
+  return { ...config, source, apiKey: config.apiKey === undefined ? undefined : "***" };
+}
+
+/** Read every row first: duplicates inside the input can only be found once all of it is known (T22). */
+async function readRows(config: ImportConfig): Promise<(SourceUser | RowProblem)[]> {
+  const rows: (SourceUser | RowProblem)[] = [];
+  const columns = new Set<string>();
+  const now = Date.now();
+  for await (const raw of readSource(config.source)) {
+    if ("values" in raw) for (const key of Object.keys(raw.values)) columns.add(key);
+    rows.push(toSourceUser(raw, config, now));
+  }
+  if (rows.length === 0) return rows;
+  const found = columns.size ? [...columns].join(", ") : "none";
+  for (const field of config.mapped) {
+    const column = config.columns[field][0]!;
+    if (!columns.has(column)) throw new ConfigError(`import: --map ${field}=${column}: the source has no column ${JSON.stringify(column)}. Columns found: ${found}.`);
+  }
+  for (const field of ["id", "email"] as ImportField[]) {
+    if (config.mapped.includes(field) || defaultColumns[field].some((c) => columns.has(c))) continue;
+    throw new ConfigError(
+      `import: the source has no ${field} column (looked for ${defaultColumns[field].join(", ")}). Name it with --map ${field}=<column>. Columns found: ${found}.`,
+    );
+  }
+  return rows;
+}
+
+async function checkCore(client: CoreClient): Promise<void> {
+  const res = await client.call("GET", "/apiversion");
+  const versions = res.json?.versions;
+  if (res.status !== 200 || !Array.isArray(versions)) {
+    // An unknown app gets 400 "AppId or tenantId not found"; a server that is no core, 404 or HTML.
+    throw new MigrateError("ERR_MIGRATE_CONFIG", `import: ${client.base} did not answer GET /apiversion as a SuperTokens core does (${res.status}: ${res.text.trim().slice(0, 200)}).`);
+  }
+  if (!versions.includes("5.4")) {
+    throw new MigrateError("ERR_MIGRATE_CONFIG", `import: the core at ${client.base} does not speak CDI 5.4 (it offers ${versions.join(", ")}).`);
+  }
+}
+
+function pickProgress(io: Required<ImportIo>): Progress {
+  const kind = io.progress === "auto" ? (io.stderr.isTTY ? "bar" : "lines") : io.progress;
+  if (kind === "bar") return barProgress(io.stderr as NodeJS.WritableStream);
+  if (kind === "lines") return lineProgress(io.stderr);
+  return silentProgress;
+}
+
+function summary(report: ImportReport, reportPath: string | undefined): string {
+  const reasons = (by: Record<string, number>) => Object.entries(by).map(([r, n]) => `${r} ${n}`).join(", ");
+  const { counts } = report;
+  const how = report.mode === "bulk" ? "the bulk-import API" : "the per-user endpoints";
+  const lines = [
+    report.dryRun
+      ? `Dry run, nothing was written: would import ${counts.imported} of ${counts.input} users into ${report.target} through ${how}.`
+      : `Imported ${counts.imported} of ${counts.input} users into ${report.target} through ${how}.`,
+  ];
+  if (counts.skipped) lines.push(`${report.dryRun ? "Would skip" : "Skipped"} ${counts.skipped}: ${reasons(counts.skippedByReason)}.`);
+  if (counts.failed) lines.push(`${report.dryRun ? "Would fail" : "Failed"} ${counts.failed}: ${reasons(counts.failedByReason)}.`);
+  if (report.warnings.length) lines.push(`Warnings: ${report.warnings.length} (weak hashes to rehash on the next sign-in; see the report).`);
+  for (const note of report.notes) lines.push(`Note: ${note}`);
+  if (reportPath) lines.push(`Report: ${reportPath}`);
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * `supertokens-migrate import`: read the legacy users, decide every row before writing anything, then create the
+ * users with their hashes and legacy ids through the bulk-import API or the per-user endpoints. Re-runnable from
+ * any point: users already in SuperTokens are skipped and never changed, half-made ones are finished.
+ */
+export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}): Promise<ImportReport> {
+  const io: Required<ImportIo> = {
+    stdout: ioOptions.stdout ?? process.stdout,
+    stderr: ioOptions.stderr ?? process.stderr,
+    progress: ioOptions.progress ?? "auto",
+  };
+  const config = resolveImportOptions(options);
+  importLog("config %O", redacted(config));
+  const startedAt = new Date().toISOString();
+  // The core first: a wrong URL or key should fail in a second, not after reading a million rows.
+  const client = new CoreClient(config.core, config.apiKey);
+  await checkCore(client);
+  const support: BulkSupport = config.mode === "per-user" ? { offered: false, why: "--mode per-user" } : await detectBulk(client);
+  if (config.mode === "bulk" && !support.offered) {
+    throw new ConfigError(`import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API (${support.why}). Use --mode per-user or auto.`);
+  }
+  const rows = await readRows(config);
+  const mode = config.mode === "per-user" || !support.offered ? "per-user" : "bulk";
+  importLog("mode %s (%s)", mode, support.offered ? "bulk import offered" : support.why);
+  const notes: string[] = [];
+  const inputIds = new Set(rows.filter((r): r is SourceUser => !("reason" in r)).map((r) => r.id));
+
+  if (mode === "bulk") {
+    // Users a killed run queued are still being processed; the plan must see them as they end up.
+    const pending = await pendingCount(client);
+    if (pending > 0 && config.dryRun) {
+      notes.push(`the core's bulk-import queue holds ${pending} users not yet processed; the plan can change once they are.`);
+    } else if (pending > 0) {
+      io.stderr.write(`import: waiting for ${pending} users already queued in the core to be processed\n`);
+      await waitForQueue(client, 0, config.stallTimeoutMs, () => {});
+    }
+    // Failed queue rows of these users are earlier attempts; this run supersedes them.
+    const stale = (await listFailed(client)).filter((r) => r.externalUserId !== undefined && inputIds.has(r.externalUserId));
+    if (stale.length && !config.dryRun) await removeRows(client, stale.map((r) => r.id));
+    if (stale.length) notes.push(`${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by earlier attempts for these users.`);
+  }
+
+  const existing = await listExisting(client);
+  const plan = planImport(rows, existing);
+  if (mode === "per-user" && plan.candidates.some((c) => c.timeJoined !== undefined)) {
+    notes.push("the per-user endpoints cannot set time joined: imported users get the time of the import.");
+  }
+  const tally = new Tally();
+  for (const o of plan.decided) tally.add(o);
+  importLog("plan: %d to import, %d decided (%d skipped, %d failed)", plan.candidates.length, tally.done, tally.skipped, tally.failed);
+  const progress = pickProgress(io);
+  const tick = () => progress.update(tally.done, tally);
+  progress.start(rows.length, tally.done);
+  const base = { dryRun: config.dryRun, mode, target: config.core, startedAt, warnings: plan.warnings, notes } as const;
+
+  try {
+    if (config.dryRun) {
+      for (const c of plan.candidates) tally.add({ kind: "imported", row: c.row, id: c.id });
+    } else {
+      await importCandidates(client, config, mode, plan.candidates, tally, tick, progress);
+    }
+  } catch (err) {
+    progress.stop();
+    if (config.report) {
+      await writeReport(config.report, tally.report(base, rows.length, (err as Error).message)).catch(() => {});
+    }
+    throw err;
+  }
+  tick();
+  progress.stop();
+  const report = tally.report(base, rows.length);
+  if (config.report) await writeReport(config.report, report);
+  io.stdout.write(summary(report, config.report));
+  return report;
+}
+
+async function importCandidates(
+  client: CoreClient,
+  config: ImportConfig,
+  mode: "bulk" | "per-user",
+  candidates: Candidate[],
+  tally: Tally,
+  tick: () => void,
+  progress: Progress,
+): Promise<void> {
+  // Half-made users and users the bulk import refused are checked against the live state again; the others
+  // were checked against the snapshot just taken.
+  const one = async (c: Candidate, bulkError?: string) => {
+    let outcome: Outcome = await importOneUser(client, c, c.resume || bulkError !== undefined);
+    if (bulkError !== undefined && outcome.kind === "failed") outcome = { ...outcome, detail: `bulk import: ${bulkError}; then ${outcome.detail}` };
+    tally.add(outcome);
+    tick();
+  };
+  // Half-made users (from a killed per-user run) are finished one by one in either mode: a bulk import of the
+  // same legacy id would leave their placeholder behind.
+  const perUser = mode === "bulk" ? candidates.filter((c) => c.resume) : candidates;
+  await pool(perUser, config.concurrency, (c) => one(c));
+  if (mode === "per-user") return;
+
+  const queued = candidates.filter((c) => !c.resume);
+  if (queued.length === 0) return;
+  const before = tally.done;
+  const run = await queueUsers(client, queued, config.batchSize, config.stallTimeoutMs, (settled) =>
+    progress.update(before + settled, tally),
+  );
+  for (const o of run.rejected) tally.add(o);
+  // A failed row means the core refused the user when it processed it, most often because the email or the
+  // legacy id appeared in SuperTokens after the plan was made. Each one is decided again against the live state.
+  const failedRows = (await listFailed(client)).filter((r) => r.externalUserId !== undefined && run.accepted.has(r.externalUserId));
+  await removeRows(client, failedRows.map((r) => r.id));
+  const retry = new Map(failedRows.map((r) => [r.externalUserId!, r.errorMessage ?? "failed"]));
+  for (const c of run.accepted.values()) if (!retry.has(c.id)) tally.add({ kind: "imported", row: c.row, id: c.id });
+  tick();
+  await pool([...retry.keys()], config.concurrency, (id) => one(run.accepted.get(id)!, retry.get(id)));
+}

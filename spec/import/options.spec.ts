@@ -1,0 +1,52 @@
+/** resolveImportOptions: one validation pass before any work, with messages that name the fix. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { resolveImportOptions, type ImportOptions } from "../../lib/import/options.js";
+
+const base: ImportOptions = { file: "users.ndjson", core: "http://localhost:3567" };
+
+describe("resolveImportOptions", () => {
+  it("resolves defaults into a frozen config", () => {
+    const config = resolveImportOptions(base);
+    assert.ok(Object.isFrozen(config));
+    assert.deepEqual(config.source, { kind: "file", path: "users.ndjson", format: "ndjson" });
+    assert.equal(config.mode, "auto");
+    assert.equal(config.batchSize, 1000);
+    assert.equal(config.concurrency, 8);
+    assert.deepEqual(config.columns.passwordHash, ["password_hash", "passwordHash"]);
+    assert.deepEqual(config.mapped, []);
+  });
+
+  it("reads a field=column mapping and adds the app path", () => {
+    const config = resolveImportOptions({ ...base, map: "id=user_id, email=mail,passwordHash=pw", appId: "app-1", core: "http://h:1/" });
+    assert.deepEqual(config.columns.id, ["user_id"]);
+    assert.deepEqual(config.columns.email, ["mail"]);
+    assert.deepEqual([...config.mapped].sort(), ["email", "id", "passwordHash"]);
+    assert.equal(config.core, "http://h:1/appid-app-1");
+  });
+
+  it("strips a trailing semicolon from the query (it goes into DECLARE CURSOR)", () => {
+    const config = resolveImportOptions({ from: "postgres://u@h/db", query: "select * from users; ", core: "http://h:1" });
+    assert.deepEqual(config.source, { kind: "postgres", url: "postgres://u@h/db", query: "select * from users" });
+  });
+
+  for (const [name, options, pattern] of [
+    ["an unknown mapping field, naming the closest", { ...base, map: "emial=mail" }, /unknown option `emial`\. Did you mean `email`\?/],
+    ["an unknown option, naming the closest", { ...base, dryrun: true }, /Did you mean `dryRun`\?/],
+    ["no source", { core: "http://h:1" }, /a source is required/],
+    ["two sources", { ...base, from: "postgres://h/db", query: "select 1" }, /give one source/],
+    ["--from without --query", { from: "postgres://h/db", core: "http://h:1" }, /needs `query`/],
+    ["a file of unknown format", { ...base, file: "users.txt" }, /--format json\|ndjson\|csv/],
+    ["a batch over the core's limit", { ...base, batchSize: 10_001 }, /from 1 to 10000.*at most 10,000/],
+    ["a missing core", { file: "u.csv" }, /`core` is required/],
+    ["an app id twice", { ...base, core: "http://h:1/appid-a", appId: "b" }, /Pass only one/],
+    ["an unknown mode", { ...base, mode: "fast" }, /`mode` must be one of auto, bulk, per-user; received "fast"/],
+  ] as const) {
+    it(`fails with ERR_MIGRATE_CONFIG on ${name}`, () => {
+      assert.throws(
+        () => resolveImportOptions(options as ImportOptions),
+        (err: any) => err.code === "ERR_MIGRATE_CONFIG" && pattern.test(err.message),
+      );
+    });
+  }
+});
