@@ -39,6 +39,14 @@ export interface MigrationInternals {
   emit(event: MigrationEvent): void;
 }
 
+/** Any SuperTokens access token on the request: the sAccessToken cookie or a header-mode bearer token. */
+function carriesSuperTokensToken(req: Req): boolean {
+  const cookie = req.headers.cookie;
+  if (typeof cookie === "string" && /(?:^|;\s*)sAccessToken=/.test(cookie)) return true;
+  const auth = req.headers.authorization;
+  return typeof auth === "string" && /^bearer\s/i.test(auth);
+}
+
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** express-session's Session object, as opposed to a SuperTokens container or nothing. */
@@ -161,13 +169,19 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
   }
 
   /** Create the SuperTokens session, with a deadline; a session the core creates after the deadline is revoked. */
-  async function create(req: Req, legacy: LegacySessionData, userId: string): Promise<TokenTransfer> {
+  async function create(req: Req, legacy: LegacySessionData, userId: string, viaCookie: boolean): Promise<TokenTransfer> {
     const payload = (await cfg.accessTokenPayload?.(legacy, userId)) ?? {};
     const data = (await cfg.sessionDataInDatabase?.(legacy, userId)) ?? {};
     // The SDK writes the tokens onto a detached response; the caller copies them onto the real one. Given the
     // real response, a creation that finishes after our deadline fails on a response already sent (503), so it
     // rejects and the session it created in the core could never be revoked (T10).
     const scratch = new ServerResponse(req);
+    // The SDK's default transfer method puts new tokens in response headers unless the frontend asks for
+    // cookies with `st-auth-mode`; a browser's page navigation carrying a legacy cookie never sends it and would
+    // drop header tokens. A credential that came as a cookie is replaced by cookies. An app-defined
+    // getTokenTransferMethod still decides, since it sees the same request.
+    const askedMode = req.headers["st-auth-mode"] !== undefined;
+    if (viaCookie && !askedMode) req.headers["st-auth-mode"] = "cookie";
     const creation = Session.createNewSession(req, scratch, cfg.tenantId, supertokens.convertToRecipeUserId(userId), payload, data);
     let session: SessionContainer;
     try {
@@ -177,6 +191,9 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       if (superTokensErrorType(err) !== undefined) throw err;
       if (isMigrateError(err)) throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core did not answer in time", { cause: err, retryAfter: cfg.retryAfterSeconds });
       throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core is unavailable", { cause: err, retryAfter: cfg.retryAfterSeconds });
+    }
+    finally {
+      if (viaCookie && !askedMode) delete req.headers["st-auth-mode"];
     }
     return captureTransfer(scratch, [], { handle: session.getHandle(), userId: session.getUserId(), accessToken: session.getAccessToken() });
   }
@@ -216,14 +233,14 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       debug("mode logout: legacy session cleared");
       return undefined;
     }
-    return claimAndCreate(req, res, sid, legacy, userId, () => scheduleRetirement(sid));
+    return claimAndCreate(req, res, sid, legacy, userId, true, () => scheduleRetirement(sid));
   }
 
   /**
    * One creation per key (legacy sid, or a hash of a legacy bearer token): the winner creates and publishes its
    * tokens; everyone else within the grace window receives the same tokens.
    */
-  async function claimAndCreate(req: Req, res: Res, key: string, legacy: LegacySessionData, userId: string, onCreated: () => void): Promise<SessionContainer> {
+  async function claimAndCreate(req: Req, res: Res, key: string, legacy: LegacySessionData, userId: string, viaCookie: boolean, onCreated: () => void): Promise<SessionContainer> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const outcome = await cfg.coordinator.claim(key);
       if (outcome.status === "DONE") return reuse(req, res, outcome.result);
@@ -237,7 +254,7 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       }
       let transfer: TokenTransfer;
       try {
-        transfer = await create(req, legacy, userId);
+        transfer = await create(req, legacy, userId, viaCookie);
       } catch (err) {
         await outcome.claim.release().catch(() => false);
         throw err;
@@ -302,19 +319,23 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       req.session = undefined;
     }
 
-    let superTokensError: unknown;
     try {
-      let session: SessionContainer | undefined;
-      try {
-        session = await Session.getSession(req, res, { ...cfg.verify, sessionRequired: false });
-      } catch (err) {
-        // Only "no usable tokens" falls through to the legacy cookie; try-refresh, claims and theft are
-        // answered exactly as verifySession answers them, so a migrated client refreshes instead of re-migrating.
-        if (superTokensErrorType(err) !== Session.Error.UNAUTHORISED) throw err;
-        superTokensError = err;
-      }
+      // Any SuperTokens token on the request, valid or not, means the SuperTokens identity decides (T7):
+      // try-refresh, unauthorised (which clears a bad token), claims and theft are answered exactly as
+      // verifySession answers them, and the legacy cookie is only looked at when no token came at all.
+      const session: SessionContainer | undefined = await Session.getSession(req, res, { ...cfg.verify, sessionRequired: false });
 
       const legacyCookie = readLegacySid(req.headers.cookie, cfg.name, cfg.secrets);
+      if (!session && legacyCookie.status === "OK" && carriesSuperTokensToken(req)) {
+        // A token the SDK could not even parse (garbage, tossed from a sibling domain) also wins over the
+        // legacy cookie: answer as verifySession does, which clears it, and migrate on a later clean request.
+        debug("a SuperTokens token is present but unusable; not migrating");
+        // The SDK leaves a token it cannot parse in place; clear it so the user is not stuck behind it.
+        appendSetCookie(res, [clearedCookie("sAccessToken", { path: "/", httpOnly: true })]);
+        if (cfg.verify.sessionRequired) await Session.getSession(req, res, { ...cfg.verify, sessionRequired: true });
+        req.session = undefined;
+        return next();
+      }
       if (session) {
         req.session = session;
         if (legacyCookie.status === "OK" && pending.has(legacyCookie.sid)) {
@@ -346,7 +367,6 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
         }
       }
 
-      if (superTokensError) throw superTokensError;
       if (cfg.verify.sessionRequired) {
         // Let the SDK produce exactly verifySession's "no session" answer.
         await Session.getSession(req, res, { ...cfg.verify, sessionRequired: true });
@@ -368,7 +388,7 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
   } as DualSessionMiddleware;
   handler.stats = () => structuredClone(stats);
   (handler as unknown as Record<symbol, MigrationInternals>)[internals] = {
-    migrateUser: (req, res, key, userId) => claimAndCreate(req, res, key, { cookie: {} }, userId, () => undefined),
+    migrateUser: (req, res, key, userId) => claimAndCreate(req, res, key, { cookie: {} }, userId, false, () => undefined),
     sendUnavailable,
     emit,
   };

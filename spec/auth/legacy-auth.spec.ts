@@ -187,8 +187,8 @@ describe("legacyAuth", () => {
       }
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
       // 20 pairs, interleaved and alternating which class goes first, so drift in machine load hits both alike.
-      // The suite shares its machine with other work, so one noisy round may be re-measured once; a real gap of
-      // 10 % or more fails both rounds.
+      // The suite shares its machine with other work, so a noisy round may be re-measured twice; a real gap of
+      // 10 % or more fails every round.
       const round = async () => {
         const wrong: number[] = [];
         const unknown: number[] = [];
@@ -213,7 +213,7 @@ describe("legacyAuth", () => {
       const within = (r: { mw: number; mu: number }) => Math.abs(r.mw - r.mu) <= 0.1 * Math.max(r.mw, r.mu);
       let result = await round();
       t.diagnostic(`median wrong password ${result.mw.toFixed(1)} ms, unknown email ${result.mu.toFixed(1)} ms`);
-      if (!within(result)) {
+      for (let retry = 0; retry < 2 && !within(result); retry++) {
         result = await round();
         t.diagnostic(`re-measured: median wrong password ${result.mw.toFixed(1)} ms, unknown email ${result.mu.toFixed(1)} ms`);
       }

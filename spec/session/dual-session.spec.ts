@@ -202,7 +202,7 @@ describe("dualSession: first request with a legacy cookie", () => {
     const { store } = memoryStore();
     const jar = await legacyLogin(store, "grace-1");
     const events: MigrationEvent[] = [];
-    const { app } = fullApp({ store, secret: SECRET, graceMs: 200, onMigration: (e) => events.push(e) });
+    const { app } = fullApp({ store, secret: SECRET, graceMs: 1000, onMigration: (e) => events.push(e) });
     const first = await me(app, jar);
     assert.equal(first.status, 200);
     assert.equal(Object.keys(store.sessions).length, 1, "kept during the grace window");
@@ -453,7 +453,7 @@ describe("dualSession: replay of the legacy cookie after retirement", () => {
     const jar = await legacyLogin(store, "replay-2");
     const stolen = legacyOnly(jar);
     const events: MigrationEvent[] = [];
-    const { app } = fullApp({ store, secret: SECRET, graceMs: 200, onMigration: (e) => events.push(e) });
+    const { app } = fullApp({ store, secret: SECRET, graceMs: 1000, onMigration: (e) => events.push(e) });
     const first = await me(app, jar);
     assert.equal(first.status, 200);
     await waitFor(() => events.some((e) => e.type === "retired"));
@@ -749,5 +749,54 @@ describe("dualSession: debug logs", () => {
     assert.ok(canaries.length >= 7);
     for (const canary of canaries) assert.ok(!text.includes(canary), `a debug line contains a secret value (${canary.slice(0, 4)}…)`);
     for (const body of responses) for (const canary of [sid, secret, "unknown-canary-sid"]) assert.ok(!body.includes(canary), "a response body leaks a secret");
+  });
+});
+
+describe("dualSession: token transfer with the SDK's default getTokenTransferMethod", () => {
+  it("answers a page navigation (no st-auth-mode header) with cookies, not response headers the browser would drop", async () => {
+    initSuperTokens(await createCoreApp(core.url), { getTokenTransferMethod: undefined });
+    const store = new expressSession.MemoryStore();
+    const jar = await legacyLogin(store, "nav-user");
+    const { app } = migratedApp({ store, secret: SECRET });
+    const first = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+    assert.equal(first.status, 200);
+    assert.equal(first.headers["st-access-token"], undefined);
+    jar.update(first);
+    assert.ok(jar.get("sAccessToken"), "access token set as a cookie");
+    assert.ok(jar.get("sRefreshToken"), "refresh token set as a cookie");
+    const second = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+    assert.equal(second.status, 200);
+    assert.equal(second.body.userId, "nav-user");
+    assert.equal((await Session.getAllSessionHandlesForUser("nav-user")).length, 1);
+  });
+
+  it("still answers with headers when the frontend asks for them (st-auth-mode: header)", async () => {
+    initSuperTokens(await createCoreApp(core.url), { getTokenTransferMethod: undefined });
+    const store = new expressSession.MemoryStore();
+    const jar = await legacyLogin(store, "spa-user");
+    const { app } = migratedApp({ store, secret: SECRET });
+    const res = await request(app).get("/api/me").set("Cookie", jar.header("/api/me")).set("st-auth-mode", "header");
+    assert.equal(res.status, 200);
+    assert.ok(res.headers["st-access-token"]);
+    assert.equal(new CookieJar().update(res).get("sAccessToken"), undefined);
+  });
+});
+
+describe("dualSession: any SuperTokens token on the request defers to SuperTokens (T7)", () => {
+  it("does not migrate when a bad sAccessToken sits beside a valid legacy cookie", async () => {
+    initSuperTokens(await createCoreApp(core.url));
+    const store = new expressSession.MemoryStore();
+    const jar = await legacyLogin(store, "tossed");
+    jar.set("sAccessToken", "garbage.token.value");
+    const { app } = migratedApp({ store, secret: SECRET });
+    const res = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+    assert.equal(res.status, 401);
+    assert.equal((await Session.getAllSessionHandlesForUser("tossed")).length, 0);
+    jar.update(res);
+    assert.equal(jar.get("sAccessToken"), undefined, "the bad token is cleared");
+    // The next request, with only the legacy cookie, migrates.
+    const next = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+    assert.equal(next.status, 200);
+    assert.equal(next.body.userId, "tossed");
   });
 });
