@@ -1,0 +1,59 @@
+import { createRequire } from "node:module";
+import type { RequestHandler } from "express";
+
+/*
+ * express-session, connect-redis and connect-pg-simple, loaded without their type declarations.
+ *
+ * In your own app write `import session from "express-session"`. This repository type-checks the demo together
+ * with every spec in one TypeScript program, and `@types/express-session` (also pulled in by connect-redis'
+ * .d.ts) augments `Request.session` for the whole program, which breaks SuperTokens' `verifySession()` handlers
+ * in other specs (TS2769). Requiring them with the small types below keeps that augmentation out. The demo's
+ * route code reads the SuperTokens session through `sessionOf(req)`, which compiles either way.
+ */
+
+const require = createRequire(import.meta.url);
+
+type Callback = (err?: any, value?: any) => void;
+
+/** An express-session store, as much as the demo and dualSession() use of it. */
+export interface SessionStore {
+  get(sid: string, callback: Callback): unknown;
+  set(sid: string, data: unknown, callback?: Callback): unknown;
+  destroy(sid: string, callback?: Callback): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** express-session's `req.session`, as the legacy routes use it. */
+export interface LegacySession {
+  userId?: string;
+  regenerate(callback: (err?: unknown) => void): void;
+  destroy(callback: (err?: unknown) => void): void;
+  save(callback: (err?: unknown) => void): void;
+}
+
+export interface SessionOptions {
+  secret: string | string[];
+  store?: SessionStore;
+  name?: string;
+  resave?: boolean;
+  saveUninitialized?: boolean;
+  cookie?: { httpOnly?: boolean; sameSite?: "lax" | "strict"; secure?: boolean; maxAge?: number };
+}
+
+export const session = require("express-session") as (options: SessionOptions) => RequestHandler;
+
+export const RedisStore = (require("connect-redis") as {
+  RedisStore: new (options: { client: unknown; prefix?: string }) => SessionStore;
+}).RedisStore;
+
+export interface PgStoreOptions {
+  pool: { query(sql: string, params?: unknown[]): Promise<{ rows: any[] }> };
+  schemaName?: string;
+  tableName?: string;
+  createTableIfMissing?: boolean;
+  pruneSessionInterval?: false | number;
+}
+
+export const PgStore = (require("connect-pg-simple") as (s: unknown) => new (options: PgStoreOptions) => SessionStore & {
+  close(): Promise<void>;
+})(require("express-session"));

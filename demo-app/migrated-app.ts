@@ -1,0 +1,220 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import supertokens from "supertokens-node";
+import EmailPassword from "supertokens-node/recipe/emailpassword";
+import Session from "supertokens-node/recipe/session";
+import { errorHandler, middleware } from "supertokens-node/framework/express";
+// In your app: from "supertokens-migrate" (and "supertokens-migrate/dev-core" in core.ts).
+import { createPgLegacyUsers, dualSession, legacyAuth, sessionOf, type DualSessionMiddleware, type LegacyAuth } from "../lib/index.js";
+import type { CoreConnection } from "./core.js";
+import type { Queryable } from "./db.js";
+import type { SessionStore } from "./legacy-modules.js";
+import { notesRepository, parseNoteBody } from "./notes.js";
+import type { Outbox } from "./outbox.js";
+import type { Viewer } from "./views/html.js";
+import {
+  adminPage, errorPage, forgotPasswordPage, homePage, loginPage, notesPage, outboxPage, refreshPage, resetPasswordPage, signupPage,
+} from "./views/pages.js";
+import { safeNext, staticAssets, superTokensWebBundles } from "./web.js";
+
+export interface MigratedAppOptions {
+  db: Queryable;
+  /** The legacy app's session store and secret: dualSession() reads the sessions it holds. */
+  store: SessionStore;
+  secret: string;
+  /** This app's origin, e.g. http://127.0.0.1:3000: SuperTokens' apiDomain and websiteDomain. */
+  origin: string;
+  core: CoreConnection;
+  outbox: Outbox;
+  log: (line: string) => void;
+  describe: { database: string; sessionStore: string; countSessions(): Promise<number> };
+}
+
+export interface MigratedApp {
+  app: express.Express;
+  sessions: DualSessionMiddleware;
+  legacy: LegacyAuth;
+}
+
+const LEGACY_COOKIE = "connect.sid";
+
+/** Was `name` set or cleared by this response so far (dualSession puts its cookies on before the route runs)? */
+function cookieOnResponse(res: Response, name: string): "set" | "cleared" | undefined {
+  const raw = res.getHeader("set-cookie");
+  const lines = Array.isArray(raw) ? raw : typeof raw === "string" ? [raw] : [];
+  const line = lines.find((l) => l.startsWith(`${name}=`));
+  if (!line) return undefined;
+  return /^[^=]+=;|expires=Thu, 01 Jan 1970/i.test(line) ? "cleared" : "set";
+}
+
+/** A full page load in a browser, as opposed to the SDK's fetch calls (which refresh and retry by themselves). */
+function isPageNavigation(method: string, accept: string | undefined, fetchMode: string | undefined, url: string): boolean {
+  if (method.toUpperCase() !== "GET" || url.startsWith("/api/") || url.startsWith("/auth/")) return false;
+  return fetchMode === "navigate" || (accept ?? "").includes("text/html");
+}
+
+/**
+ * The app with the migration on: SuperTokens EmailPassword and Session, with
+ * - `legacyAuth()` as EmailPassword's override: people still only in the `users` table sign in with their old
+ *   password (and are moved, keeping their id), cannot have their email signed up by someone else, and can
+ *   reset a forgotten password;
+ * - `dualSession()` in front of every page and API route: a request that carries only the legacy express-session
+ *   cookie is served with a new SuperTokens session for the same user id.
+ *
+ * Pages stay server-rendered. When a page navigation arrives with an expired access token, dualSession() answers
+ * "try refresh token" as verifySession() would; a browser navigation cannot be retried the way the SDK retries a
+ * fetch, so `onTryRefreshToken` answers navigations with a small page on which supertokens-web-js refreshes the
+ * session and reloads (SuperTokens' own advice for server-side rendering). Fetches get the usual 401 JSON.
+ */
+export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
+  const { db, store, secret, origin, core, outbox, log, describe } = options;
+  const notes = notesRepository(db);
+
+  const legacy = legacyAuth({
+    ...createPgLegacyUsers({ pool: db, table: "users" }),
+    // The seeded hashes' cost: an unknown email then costs what a wrong password costs.
+    dummyHash: "$2b$10$",
+    onUserMigrated: (event) => log(`user ${event.userId} (${event.email}) moved to SuperTokens on ${event.via}${event.hashImported ? ", legacy hash imported" : ""}`),
+  });
+
+  supertokens.init({
+    framework: "express",
+    supertokens: { connectionURI: core.connectionURI, apiKey: core.apiKey },
+    appInfo: { appName: "Notes demo", apiDomain: origin, websiteDomain: origin, apiBasePath: "/auth", websiteBasePath: "/account" },
+    recipeList: [
+      EmailPassword.init({
+        override: legacy,
+        emailDelivery: {
+          override: (original) => ({
+            ...original,
+            async sendEmail(input) {
+              outbox.add({ to: input.user.email, subject: "Reset your Notes password", link: input.passwordResetLink });
+            },
+          }),
+        },
+      }),
+      Session.init({
+        // A browser app: new sessions travel in cookies unless the client asks for headers. The SDK's default
+        // answers a request without an `st-auth-mode` header (every page navigation) with header tokens,
+        // which a browser drops; a session dualSession() creates on a page load would then be lost.
+        getTokenTransferMethod: ({ req, forCreateNewSession }) =>
+          !forCreateNewSession ? "any" : req.getHeaderValue("st-auth-mode") === "header" ? "header" : "cookie",
+        errorHandlers: {
+          async onTryRefreshToken(message, request, response) {
+            const url = request.getOriginalURL();
+            if (isPageNavigation(request.getMethod(), request.getHeaderValue("accept"), request.getHeaderValue("sec-fetch-mode"), url)) {
+              response.setStatusCode(401);
+              response.sendHTMLResponse(refreshPage({ system: "supertokens" }));
+              return;
+            }
+            // SuperTokens' own answer, which supertokens-web-js recognises.
+            response.setStatusCode(401);
+            response.sendJSONResponse({ message: "try refresh token" });
+          },
+        },
+      }),
+    ],
+  });
+
+  // One instance for pages and API alike: one grace window and one retirement per legacy session.
+  const sessions = dualSession({ store, secret, name: LEGACY_COOKIE, sessionRequired: false, onMigration: (e) => {
+    if (e.type === "migrated" || e.type === "retired") log(`legacy session ${e.type}${e.userId ? ` for user ${e.userId}` : ""}${e.reason ? ` (${e.reason})` : ""}`);
+  } });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(staticAssets());
+  app.use(superTokensWebBundles());
+  app.use(middleware());
+  app.use(express.json({ limit: "16kb" }));
+  app.use(sessions);
+
+  async function viewer(req: Request, res: Response): Promise<Viewer> {
+    const session = sessionOf(req);
+    const hadLegacyCookie = (req.headers.cookie ?? "").split(/;\s*/).some((c) => c.startsWith(`${LEGACY_COOKIE}=`));
+    const base: Viewer = {
+      system: "supertokens",
+      convertedNow: Boolean(session) && hadLegacyCookie && cookieOnResponse(res, "sAccessToken") === "set",
+      legacyRetiredNow: Boolean(session) && cookieOnResponse(res, LEGACY_COOKIE) === "cleared",
+    };
+    if (!session) return base;
+    const userId = session.getUserId();
+    // The user may still live only in the legacy table: dualSession() moves sessions, not accounts.
+    const user = await legacy.getUserById(userId);
+    return { ...base, user: { id: userId, email: user?.email ?? "(unknown user)", account: user?.source } };
+  }
+
+  const page = (fn: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
+    res.setHeader("Cache-Control", "no-store");
+    fn(req, res).catch(next);
+  };
+
+  app.get("/", page(async (req, res) => res.send(homePage(await viewer(req, res)))));
+
+  app.get("/login", page(async (req, res) => {
+    const notice = req.query.signedOut ? "You are signed out." : req.query.reset ? "Your password is changed. Sign in with the new one." : undefined;
+    res.send(loginPage(await viewer(req, res), { next: safeNext(req.query.next), notice }));
+  }));
+  app.get("/signup", page(async (req, res) => res.send(signupPage(await viewer(req, res), {}))));
+  app.get("/forgot-password", page(async (req, res) => res.send(forgotPasswordPage(await viewer(req, res)))));
+  // Where SuperTokens' reset emails point: websiteDomain + websiteBasePath + /reset-password?token=...
+  app.get("/account/reset-password", page(async (req, res) => res.send(resetPasswordPage(await viewer(req, res)))));
+
+  app.get("/notes", page(async (req, res) => {
+    const v = await viewer(req, res);
+    if (!v.user) return res.redirect(303, "/login?next=/notes");
+    res.send(notesPage(v, await notes.list(v.user.id)));
+  }));
+
+  app.get("/admin", page(async (req, res) => {
+    const [v, progress, superTokensUsers, legacySessions] = await Promise.all([
+      viewer(req, res), legacy.migrationProgress(), supertokens.getUserCount(), describe.countSessions(),
+    ]);
+    res.send(adminPage(v, {
+      users: { ...progress, superTokensUsers },
+      sessions: sessions.stats(),
+      legacySessionsInStore: legacySessions,
+      database: describe.database,
+      sessionStore: describe.sessionStore,
+      core: core.description,
+    }));
+  }));
+
+  app.get("/outbox", page(async (req, res) => res.send(outboxPage(await viewer(req, res), outbox.list()))));
+
+  // The API the pages call through supertokens-web-js's fetch.
+  const requireSession = (req: Request, _res: Response, next: NextFunction) => {
+    if (sessionOf(req)) return next();
+    next(new Session.Error({ type: Session.Error.UNAUTHORISED, message: "no session", payload: { clearTokens: false } }));
+  };
+  const userIdOf = (req: Request) => sessionOf(req)!.getUserId();
+
+  app.get("/api/me", requireSession, page(async (req, res) => {
+    const userId = userIdOf(req);
+    const user = await legacy.getUserById(userId);
+    res.json({ userId, email: user?.email, system: "supertokens", account: user?.source });
+  }));
+  app.get("/api/notes", requireSession, page(async (req, res) => res.json({ notes: await notes.list(userIdOf(req)) })));
+  app.post("/api/notes", requireSession, page(async (req, res) => {
+    const body = parseNoteBody(req.body?.body);
+    if (!body) return res.status(400).json({ message: "A note needs some text (at most 2000 characters)." });
+    await notes.add(userIdOf(req), body);
+    res.status(201).json({ status: "OK" });
+  }));
+  app.delete("/api/notes/:id", requireSession, page(async (req, res) => {
+    await notes.remove(userIdOf(req), Number(req.params.id));
+    res.json({ status: "OK" });
+  }));
+
+  app.use(errorHandler());
+  app.use((req: Request, res: Response) => {
+    res.status(404).send(errorPage({ system: "supertokens" }, 404, `Nothing at ${req.path}.`));
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    log(`error on ${req.method} ${req.path}: ${(err as Error)?.message ?? String(err)}`);
+    if (res.headersSent) return res.destroy();
+    if (req.path.startsWith("/api/")) return res.status(500).json({ message: "Something went wrong." });
+    res.status(500).send(errorPage({ system: "supertokens" }, 500, "Something went wrong. Please try again."));
+  });
+
+  return { app, sessions, legacy };
+}

@@ -1,0 +1,240 @@
+/**
+ * The demo app in a real browser (Debian's Chromium through playwright-core), with its embedded defaults: PGlite
+ * for the users, notes and legacy session tables, connect-pg-simple as the legacy store, and the dev core keeping
+ * its data in the same database. One data directory for the whole file, so the "restart with the migration on"
+ * step restarts the demo process on the very data the legacy app wrote.
+ *
+ * The steps build on each other, as a person trying the demo would: alice signs in on the legacy app, the app is
+ * restarted with the migration on, and so on. Access tokens live 2 s, so every step after the restart also runs
+ * through silent refreshes.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium, screenshotter } from "../helpers/browser.js";
+import { startDemoProcess, type DemoProcess } from "../helpers/demo-process.js";
+
+const ACCESS_TOKEN_VALIDITY_S = 2;
+const shot = screenshotter("demo");
+
+let browser: Browser;
+let dataDir: string;
+let demo: DemoProcess | undefined;
+/** Alice's browser: signed in on the legacy app, then carried across the restart. */
+let alice: BrowserContext;
+let alicePage: Page;
+
+async function cookieNames(context: BrowserContext): Promise<string[]> {
+  return (await context.cookies()).map((c) => c.name).sort();
+}
+
+async function cookieValue(context: BrowserContext, name: string): Promise<string | undefined> {
+  return (await context.cookies()).find((c) => c.name === name)?.value;
+}
+
+async function noteTexts(page: Page): Promise<string[]> {
+  return page.locator("#notes .note-body").allTextContents();
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A fresh browser (own cookie jar) signed in through the SuperTokens sign-in form. */
+async function signInWithNewForm(email: string, password: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${demo!.url}/login`);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.click("#sign-in-form button[type=submit]");
+  await page.waitForURL(`${demo!.url}/notes`);
+  return { context, page };
+}
+
+before(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), "stm-demo-"));
+  browser = await launchChromium();
+});
+
+after(async () => {
+  const code = await demo?.stop();
+  await browser?.close();
+  await rm(dataDir, { recursive: true, force: true });
+  assert.equal(code, 0, `the demo must exit cleanly on SIGTERM:\n${demo?.output()}`);
+});
+
+describe("demo app in a browser, embedded defaults", () => {
+  it("(1) signs alice in on the legacy app, with an express-session cookie", async () => {
+    demo = await startDemoProcess({ migration: false, dataDir });
+    alice = await browser.newContext();
+    alicePage = await alice.newPage();
+    await alicePage.goto(`${demo.url}/login`);
+    assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "legacy");
+    await alicePage.fill("#email", "alice@example.com");
+    await alicePage.fill("#password", "alice-pass-1");
+    await alicePage.click("#sign-in-form button[type=submit]");
+    await alicePage.waitForURL(`${demo.url}/notes`);
+    await alicePage.fill("#note-body", "Written before the switch");
+    await alicePage.click("#add-note-form button[type=submit]");
+    await alicePage.waitForSelector("text=Written before the switch");
+
+    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+    assert.equal(await alicePage.textContent("#who-id"), "1");
+    assert.deepEqual(await noteTexts(alicePage), ["Buy oat milk", "Call the plumber about the boiler", "Written before the switch"]);
+    assert.deepEqual(await cookieNames(alice), ["connect.sid"]);
+    await shot(alicePage, "01-legacy-signed-in");
+  });
+
+  it("(2) after a restart with the migration on, the reload shows alice still signed in through SuperTokens, with her notes", async () => {
+    const code = await demo!.stop();
+    assert.equal(code, 0, demo!.output());
+    demo = await startDemoProcess({ migration: true, dataDir, accessTokenValidity: ACCESS_TOKEN_VALIDITY_S });
+
+    // Cookies are per host, not per port: the browser sends its legacy cookie to the restarted app.
+    await alicePage.goto(`${demo.url}/notes`);
+    assert.equal(new URL(alicePage.url()).pathname, "/notes");
+    assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "supertokens");
+    assert.match((await alicePage.textContent("#served-by"))!, /converted on this request/);
+    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+    assert.equal(await alicePage.textContent("#who-id"), "1", "the SuperTokens session is for the legacy user id");
+    assert.equal(await alicePage.getAttribute("#who-account", "data-account"), "legacy", "her session moved; her account moves when she next signs in");
+    assert.deepEqual(await noteTexts(alicePage), ["Buy oat milk", "Call the plumber about the boiler", "Written before the switch"]);
+    const names = await cookieNames(alice);
+    for (const name of ["sAccessToken", "sRefreshToken"]) assert.ok(names.includes(name), `${name} in ${names}`);
+    await shot(alicePage, "02-migrated-on-first-request");
+
+    // The next request proves the browser holds the new tokens: the legacy session is retired, its cookie cleared.
+    await alicePage.reload();
+    await alicePage.waitForSelector("#notes");
+    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+    assert.ok(!(await cookieNames(alice)).includes("connect.sid"), `legacy cookie gone: ${await cookieNames(alice)}`);
+    await alicePage.goto(`${demo.url}/admin`);
+    assert.equal(await alicePage.textContent("#sessions-migrated"), "1");
+    assert.equal(await alicePage.textContent("#sessions-retired"), "1");
+    assert.equal(await alicePage.textContent("#legacy-sessions"), "0", "the legacy session is gone from the store");
+    await shot(alicePage, "03-legacy-cookie-retired");
+  });
+
+  it("(3) an expired access token is refreshed silently, on a page load and on an API call", async () => {
+    const refreshes: number[] = [];
+    alicePage.on("response", (res) => {
+      if (new URL(res.url()).pathname === "/auth/session/refresh") refreshes.push(res.status());
+    });
+    const before = await cookieValue(alice, "sAccessToken");
+    await sleep(ACCESS_TOKEN_VALIDITY_S * 1000 + 700);
+
+    // A full page load with an expired token: the refresh page lets the SDK refresh, then reloads.
+    await alicePage.goto(`${demo!.url}/notes`);
+    await alicePage.waitForSelector("#notes");
+    assert.equal(new URL(alicePage.url()).pathname, "/notes");
+    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+    // One refresh, or more on a machine so slow that the 2 s token expires again before the reload renders.
+    assert.ok(refreshes.length >= 1 && refreshes.every((s) => s === 200), `refreshed for the page load: ${refreshes}`);
+    const afterFirst = refreshes.length;
+    const afterPageLoad = await cookieValue(alice, "sAccessToken");
+    assert.ok(afterPageLoad && afterPageLoad !== before, "a new access token");
+
+    // An API call with an expired token: the SDK's fetch refreshes and retries, the note is saved.
+    await sleep(ACCESS_TOKEN_VALIDITY_S * 1000 + 700);
+    const saved = alicePage.waitForResponse((res) => new URL(res.url()).pathname === "/api/notes" && res.status() === 201);
+    await alicePage.fill("#note-body", "Saved after a silent refresh");
+    await alicePage.click("#add-note-form button[type=submit]");
+    await saved;
+    await alicePage.waitForSelector("text=Saved after a silent refresh");
+    assert.ok(refreshes.length > afterFirst && refreshes.every((s) => s === 200), `refreshed for the API call: ${refreshes}`);
+    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+    await shot(alicePage, "04-after-silent-refresh");
+  });
+
+  it("(4) a legacy-only user signs in through the new form and keeps his id and notes", async () => {
+    const { context, page } = await signInWithNewForm("bob@example.com", "bob-pass-1");
+    assert.equal(await page.getAttribute("#served-by", "data-system"), "supertokens");
+    assert.equal(await page.textContent("#who-email"), "bob@example.com");
+    assert.equal(await page.textContent("#who-id"), "2");
+    assert.equal(await page.getAttribute("#who-account", "data-account"), "supertokens");
+    assert.deepEqual(await noteTexts(page), ["Book review: The Pragmatic Programmer", "Renew passport"]);
+    await shot(page, "05-legacy-user-signed-in-with-new-form");
+
+    const me = await page.evaluate(async () => (await fetch("/api/me")).json());
+    assert.deepEqual(me, { userId: "2", email: "bob@example.com", system: "supertokens", account: "supertokens" });
+    await page.goto(`${demo!.url}/admin`);
+    assert.equal(await page.textContent("#users-moved"), "1");
+    assert.equal(await page.textContent("#users-legacy-only"), "4");
+    await context.close();
+  });
+
+  it("(5) sign-up with the email of a legacy-only user is refused with a clear message", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${demo!.url}/signup`);
+    await page.fill("#email", "dave@example.com");
+    await page.fill("#password", "takeover-123");
+    await page.click("#sign-up-form button[type=submit]");
+    await page.waitForSelector("#form-error:not(:empty)");
+    assert.match((await page.textContent("#form-error"))!, /already exists/i);
+    assert.equal(new URL(page.url()).pathname, "/signup");
+    assert.ok(!(await cookieNames(context)).includes("sAccessToken"), "no session for the stranger");
+    await shot(page, "06-sign-up-with-legacy-email-refused");
+
+    // Dave's own password still works, and he is still dave (id 4).
+    await context.close();
+    const dave = await signInWithNewForm("dave@example.com", "dave-pass-1");
+    assert.equal(await dave.page.textContent("#who-id"), "4");
+    await dave.context.close();
+  });
+
+  it("(6) a legacy-only user resets a forgotten password from the emailed link, then signs in", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${demo!.url}/forgot-password`);
+    await page.fill("#email", "carol@example.com");
+    await page.click("#forgot-form button[type=submit]");
+    await page.waitForSelector("#form-done:not(.hidden)");
+
+    await page.goto(`${demo!.url}/outbox`);
+    const link = page.locator('li[data-to="carol@example.com"] a.reset-link').first();
+    const href = (await link.getAttribute("href"))!;
+    assert.match(href, /^http:\/\/127\.0\.0\.1:\d+\/account\/reset-password\?token=/);
+    await shot(page, "07-reset-email-in-outbox");
+    await link.click();
+    await page.waitForURL(/\/account\/reset-password/);
+    await page.fill("#password", "carol-new-pass-2");
+    await shot(page, "08-choose-new-password");
+    await page.click("#reset-form button[type=submit]");
+    await page.waitForURL(/\/login\?reset=1/);
+
+    // The old password is gone with the reset; the new one signs carol in, with her id and notes.
+    await page.fill("#email", "carol@example.com");
+    await page.fill("#password", "carol-pass-1");
+    await page.click("#sign-in-form button[type=submit]");
+    await page.waitForSelector("#form-error:not(:empty)");
+    assert.equal(await page.textContent("#form-error"), "Wrong email or password.");
+    await page.fill("#password", "carol-new-pass-2");
+    await page.click("#sign-in-form button[type=submit]");
+    await page.waitForURL(`${demo!.url}/notes`);
+    assert.equal(await page.textContent("#who-email"), "carol@example.com");
+    assert.equal(await page.textContent("#who-id"), "3");
+    assert.deepEqual(await noteTexts(page), ["Quarterly report due Friday"]);
+    await shot(page, "09-signed-in-with-new-password");
+    await context.close();
+  });
+
+  it("(7) signs out: the SuperTokens cookies go and the notes page asks to sign in", async () => {
+    await alicePage.goto(`${demo!.url}/notes`);
+    await alicePage.waitForSelector("#notes");
+    await alicePage.click("#sign-out");
+    await alicePage.waitForURL(/\/login\?signedOut=1/);
+    assert.equal(await alicePage.textContent("#notice"), "You are signed out.");
+    const names = await cookieNames(alice);
+    assert.ok(!names.includes("sAccessToken") && !names.includes("sRefreshToken"), `no SuperTokens cookies: ${names}`);
+    await shot(alicePage, "10-signed-out");
+
+    await alicePage.goto(`${demo!.url}/notes`);
+    assert.equal(new URL(alicePage.url()).pathname, "/login");
+    await alicePage.goto(`${demo!.url}/admin`);
+    assert.equal(await alicePage.textContent("#users-moved"), "3", "bob, dave and carol moved; alice kept only her session");
+    await shot(alicePage, "11-migration-progress");
+  });
+});
