@@ -1,3 +1,4 @@
+import { isPendingEmail, PENDING_EMAIL_DOMAIN } from "../pending-email.js";
 import { randomUUID } from "node:crypto";
 import supertokens, { type User } from "supertokens-node";
 import * as querierModule from "supertokens-node/lib/build/querier.js";
@@ -13,20 +14,12 @@ import type { ImportAlgorithm } from "./hashes/index.js";
 
 type UserContext = Record<string, any>;
 
-/**
- * A user being moved first exists under an address in this reserved domain (RFC 2606 `.invalid`: no mail is ever
- * delivered), then gets its mapping, then its real email. Until the last step nobody can sign in as it or sign up
- * over it, so a crash between steps leaves either an invisible orphan or a mapped user that the next attempt
- * finishes; never a half user that SuperTokens would authenticate under the wrong id.
- */
-export const PENDING_EMAIL_DOMAIN = "pending.supertokens-migrate.invalid";
+export { isPendingEmail, PENDING_EMAIL_DOMAIN };
 
 /** Recorded on the mapping, so an operator can tell users moved by legacyAuth from hand-made mappings. */
 export const MAPPING_INFO = "supertokens-migrate:legacyAuth";
 
 export const pendingEmail = (): string => `${randomUUID()}@${PENDING_EMAIL_DOMAIN}`;
-export const isPendingEmail = (email: string | undefined): boolean =>
-  typeof email === "string" && email.toLowerCase().endsWith(`@${PENDING_EMAIL_DOMAIN}`);
 
 /** SuperTokens' own normalisation (core and SDK): trim, then lower case. */
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();

@@ -3,8 +3,9 @@ import type { SessionContainer } from "supertokens-node/recipe/session";
 import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
 import { rejectUnknownKeys } from "../closest-key.js";
 import { log } from "../debug.js";
-import { ConfigError, UnavailableError, isMigrateError, type MigrateError } from "../errors.js";
+import { ConfigError, UnavailableError, isMigrateError } from "../errors.js";
 import { withDeadline } from "../session/deadline.js";
+import { sendUnavailable } from "../unavailable.js";
 
 const debug = log.extend("leave");
 
@@ -47,13 +48,6 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
   /** handle -> time it was converted, for the page load's other requests. */
   const converted = new Map<string, number>();
 
-  function unavailable(res: any, err: MigrateError) {
-    if (res.headersSent) return res.destroy();
-    res.statusCode = 503;
-    res.setHeader("Retry-After", String(retryAfter));
-    res.setHeader("Content-Type", "application/json; charset=utf-8");
-    res.end(JSON.stringify({ message: "Sign-in service temporarily unavailable, please retry", code: err.code }));
-  }
 
   return async function leaveSuperTokensMiddleware(req: any, res: any, next: (err?: unknown) => void): Promise<void> {
     try {
@@ -109,7 +103,7 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
       }
       return next();
     } catch (err) {
-      if (isMigrateError(err) && err.status === 503) return unavailable(res, err);
+      if (isMigrateError(err) && err.status === 503) return sendUnavailable(res, err, retryAfter);
       return next(err);
     }
   };

@@ -5,6 +5,7 @@ import type { SessionContainer } from "supertokens-node/recipe/session";
 import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
 import { log } from "../debug.js";
 import { isMigrateError, UnavailableError, type MigrateError } from "../errors.js";
+import { sendUnavailable } from "../unavailable.js";
 import { withDeadline } from "./deadline.js";
 import { readLegacySid } from "./legacy-cookie.js";
 import { createLegacyStore, type LegacySessionData } from "./legacy-store.js";
@@ -281,19 +282,10 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
     return sessionFromTransfer(req, res, transfer);
   }
 
-  function sendUnavailable(res: Res, err: MigrateError) {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const body = JSON.stringify({ message: "Sign-in service temporarily unavailable, please retry", code: err.code });
-    res.statusCode = 503;
+  function unavailable(res: Res, err: MigrateError) {
     // The configured value wins: errors from the store and lock layers carry UnavailableError's default of 1 s,
     // which silently overrode `retryAfterSeconds`.
-    res.setHeader("Retry-After", String(cfg.retryAfterSeconds));
-    res.setHeader("Content-Type", "application/json; charset=utf-8");
-    res.setHeader("Cache-Control", "no-store");
-    res.end(body);
+    sendUnavailable(res, err, cfg.retryAfterSeconds);
   }
 
   const handler = async function dualSessionMiddleware(req: Req, res: Res, next: Next): Promise<void> {
@@ -377,7 +369,7 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       if (isMigrateError(err) && err.status === 503) {
         emit({ type: "rejected", reason: err.code === "ERR_MIGRATE_CORE_UNAVAILABLE" ? "core-unavailable" : "store-unavailable" });
         debug("answering 503: %s", err.code);
-        return sendUnavailable(res, err);
+        return unavailable(res, err);
       }
       if (superTokensErrorType(err) !== undefined) {
         // Same path as verifySession: the SDK's own error handler answers (401 try refresh, 403 claims, ...).
@@ -389,7 +381,7 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
   handler.stats = () => structuredClone(stats);
   (handler as unknown as Record<symbol, MigrationInternals>)[internals] = {
     migrateUser: (req, res, key, userId) => claimAndCreate(req, res, key, { cookie: {} }, userId, false, () => undefined),
-    sendUnavailable,
+    sendUnavailable: unavailable,
     emit,
   };
   return handler;
