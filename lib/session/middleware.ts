@@ -260,7 +260,15 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
         await outcome.claim.release().catch(() => false);
         throw err;
       }
-      if (!(await outcome.claim.publish(JSON.stringify(transfer)))) {
+      let published: boolean;
+      try {
+        published = await outcome.claim.publish(JSON.stringify(transfer));
+      } catch (err) {
+        // The lock store failed after the core created the session: it reaches no client, so it must not linger.
+        await Session.revokeSession(transfer.sessionHandle).catch(() => false);
+        throw err;
+      }
+      if (!published) {
         // Our claim expired mid-way and another request may have migrated: keep one session, drop ours.
         await Session.revokeSession(transfer.sessionHandle).catch(() => false);
         throw new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "migration claim was lost; retry", { retryAfter: cfg.retryAfterSeconds });

@@ -15,7 +15,8 @@ import express5 from "express";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { configureLegacySessions, resetLegacySessionsConfig, type MigrationEvent } from "../../lib/session/options.js";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
-import { migrationEndpoint } from "../../lib/session/index.js";
+import { createMemoryMigrationCoordinator, migrationEndpoint, type MigrationCoordinator } from "../../lib/session/index.js";
+import { UnavailableError } from "../../lib/errors.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
 import { session as expressSession } from "../helpers/legacy-session.js";
 import { initSuperTokens, legacyLogin, migratedApp, SECRET } from "../helpers/dual-app.js";
@@ -798,5 +799,37 @@ describe("dualSession: any SuperTokens token on the request defers to SuperToken
     const next = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
     assert.equal(next.status, 200);
     assert.equal(next.body.userId, "tossed");
+  });
+});
+
+describe("dualSession: when the coordinator fails after the session was created", () => {
+  it("answers 503 and revokes the session no client received", async () => {
+    initSuperTokens(await createCoreApp(core.url));
+    const store = new expressSession.MemoryStore();
+    const jar = await legacyLogin(store, "publish-fails");
+    const inner = createMemoryMigrationCoordinator();
+    const coordinator: MigrationCoordinator = {
+      waitForResult: (sid, ms) => inner.waitForResult(sid, ms),
+      async claim(sid) {
+        const outcome = await inner.claim(sid);
+        if (outcome.status !== "WON") return outcome;
+        return {
+          status: "WON",
+          claim: {
+            token: outcome.claim.token,
+            release: () => outcome.claim.release(),
+            publish: async () => {
+              throw new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "lock store down");
+            },
+          },
+        };
+      },
+    };
+    const { app } = migratedApp({ store, secret: SECRET, coordinator });
+    const res = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, "ERR_MIGRATE_LOCK_UNAVAILABLE");
+    assert.deepEqual(await Session.getAllSessionHandlesForUser("publish-fails"), []);
+    assert.equal(Object.keys(store.sessions).length, 1, "legacy session kept");
   });
 });
