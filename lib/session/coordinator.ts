@@ -31,6 +31,11 @@ export type ClaimOutcome =
   | { status: "WON"; claim: MigrationClaim }
   /** A winner already published; `result` is what it published. */
   | { status: "DONE"; result: string }
+  /**
+   * This session was migrated before and its result has expired (the grace window is over): it must not mint a
+   * second SuperTokens session, in this process or any other sharing the backend.
+   */
+  | { status: "MIGRATED" }
   /** Another request holds the claim; call `waitForResult`. */
   | { status: "BUSY" };
 
@@ -71,6 +76,8 @@ export interface CoordinatorOptions {
   resultTtlMs?: number;
   /** Default wait for `waitForResult`, in ms. Default 5000. */
   waitMs?: number;
+  /** How long "this legacy session was migrated" is remembered after the result expires, in ms. Default 30 days. */
+  migratedTtlMs?: number;
 }
 
 export interface RedisCoordinatorOptions extends CoordinatorOptions {
@@ -81,12 +88,12 @@ export interface RedisCoordinatorOptions extends CoordinatorOptions {
 }
 
 type Peek = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "FREE" };
-type ClaimReply = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "WON" };
+type ClaimReply = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "WON" } | { status: "MIGRATED" };
 
 /** The storage steps a coordinator needs; each must be atomic. `h` is the hashed sid. */
 interface Backend {
   claim(h: string, token: string, lockTtlMs: number): Promise<ClaimReply>;
-  publish(h: string, token: string, result: string, resultTtlMs: number): Promise<boolean>;
+  publish(h: string, token: string, result: string, resultTtlMs: number, migratedTtlMs: number): Promise<boolean>;
   release(h: string, token: string): Promise<boolean>;
   peek(h: string): Promise<Peek>;
 }
@@ -94,12 +101,14 @@ interface Backend {
 const CLAIM_SCRIPT = `
 local r = redis.call("GET", KEYS[2])
 if r then return {"DONE", r} end
+if redis.call("EXISTS", KEYS[3]) == 1 then return {"MIGRATED"} end
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return {"WON"} end
 return {"BUSY"}`;
 
 const PUBLISH_SCRIPT = `
 if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3])
+redis.call("SET", KEYS[3], "1", "PX", ARGV[4])
 redis.call("DEL", KEYS[1])
 return 1`;
 
@@ -111,7 +120,7 @@ return {"FREE"}`;
 
 export function createRedisMigrationCoordinator(client: RedisScriptClient, options: RedisCoordinatorOptions): MigrationCoordinator {
   const { prefix, timeoutMs } = resolveRedisOptions(client, options);
-  const keys = (tag: string): string[] => [`${prefix}lock:${tag}`, `${prefix}result:${tag}`];
+  const keys = (tag: string): string[] => [`${prefix}lock:${tag}`, `${prefix}result:${tag}`, `${prefix}migrated:${tag}`];
   const backend: Backend = {
     async claim(tag, token, lockTtlMs) {
       const reply = await runScript(client, CLAIM_SCRIPT, keys(tag), [token, String(lockTtlMs)], timeoutMs, "migration claim");
@@ -119,8 +128,8 @@ export function createRedisMigrationCoordinator(client: RedisScriptClient, optio
       if (parsed.status === "FREE") throw unexpectedReply();
       return parsed;
     },
-    async publish(tag, token, result, resultTtlMs) {
-      const reply = await runScript(client, PUBLISH_SCRIPT, keys(tag), [token, result, String(resultTtlMs)], timeoutMs, "migration publish");
+    async publish(tag, token, result, resultTtlMs, migratedTtlMs) {
+      const reply = await runScript(client, PUBLISH_SCRIPT, keys(tag), [token, result, String(resultTtlMs), String(migratedTtlMs)], timeoutMs, "migration publish");
       return Number(reply) === 1;
     },
     async release(tag, token) {
@@ -128,8 +137,8 @@ export function createRedisMigrationCoordinator(client: RedisScriptClient, optio
       return Number(reply) === 1;
     },
     async peek(tag) {
-      const parsed = parseReply(await runScript(client, PEEK_SCRIPT, keys(tag), [], timeoutMs, "migration wait"), "FREE");
-      if (parsed.status === "WON") throw unexpectedReply();
+      const parsed = parseReply(await runScript(client, PEEK_SCRIPT, keys(tag).slice(0, 2), [], timeoutMs, "migration wait"), "FREE");
+      if (parsed.status === "WON" || parsed.status === "MIGRATED") throw unexpectedReply();
       return parsed;
     },
   };
@@ -143,6 +152,7 @@ export function createRedisMigrationCoordinator(client: RedisScriptClient, optio
 export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {}): MigrationCoordinator {
   const locks = new Map<string, { token: string; expiresAt: number }>();
   const results = new Map<string, { result: string; expiresAt: number }>();
+  const migrated = new Map<string, { expiresAt: number }>();
   let lastSweep = Date.now();
 
   // Expired entries are skipped on read and swept at most once a second, so memory stays bounded by traffic
@@ -150,7 +160,7 @@ export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {
   function live<V extends { expiresAt: number }>(map: Map<string, V>, h: string, now: number): V | undefined {
     if (now - lastSweep > 1000) {
       lastSweep = now;
-      for (const m of [locks, results] as Map<string, { expiresAt: number }>[]) {
+      for (const m of [locks, results, migrated] as Map<string, { expiresAt: number }>[]) {
         for (const [k, v] of m) if (v.expiresAt <= now) m.delete(k);
       }
     }
@@ -173,13 +183,15 @@ export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {
       const now = Date.now();
       const seen = peek(h, now);
       if (seen.status !== "FREE") return seen;
+      if (live(migrated, h, now) !== undefined) return { status: "MIGRATED" };
       locks.set(h, { token, expiresAt: now + lockTtlMs });
       return { status: "WON" };
     },
-    async publish(h, token, result, resultTtlMs) {
+    async publish(h, token, result, resultTtlMs, migratedTtlMs) {
       const now = Date.now();
       if (live(locks, h, now)?.token !== token) return false;
       results.set(h, { result, expiresAt: now + resultTtlMs });
+      migrated.set(h, { expiresAt: now + migratedTtlMs });
       locks.delete(h);
       return true;
     },
@@ -199,6 +211,8 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
   const lockTtlMs = options.lockTtlMs ?? 10_000;
   const resultTtlMs = options.resultTtlMs ?? 30_000;
   const defaultWaitMs = options.waitMs ?? 5_000;
+  const migratedTtlMs = options.migratedTtlMs ?? 30 * 86_400_000;
+  checkTtl("migratedTtlMs", migratedTtlMs);
   checkTtl("lockTtlMs", lockTtlMs);
   checkTtl("resultTtlMs", resultTtlMs);
   checkTtl("waitMs", defaultWaitMs);
@@ -226,6 +240,10 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
         debug("migration claimed by another request");
         return outcome;
       }
+      if (outcome.status === "MIGRATED") {
+        debug("legacy session was migrated before and its grace window is over");
+        return outcome;
+      }
       debug("migration claim won");
       let finished = false;
       return {
@@ -235,7 +253,7 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
           async publish(result) {
             if (typeof result !== "string") throw new ConfigError("publish() takes the result as a string (for example JSON).");
             if (finished) return false;
-            const ok = await backend.publish(h, token, result, resultTtlMs);
+            const ok = await backend.publish(h, token, result, resultTtlMs, migratedTtlMs);
             finished = true;
             if (!ok) debug("migration claim lost before publish (lock expired or taken over)");
             return ok;
@@ -287,6 +305,7 @@ function parseReply(reply: unknown, third: "WON" | "FREE"): ClaimReply | Peek {
       return { status: "DONE", result: String(reply[1]) };
     }
     if (status === "BUSY") return { status: "BUSY" };
+    if (status === "MIGRATED" && third === "WON") return { status: "MIGRATED" };
     if (status === third) return { status: third };
   }
   throw unexpectedReply();

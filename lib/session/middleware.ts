@@ -35,7 +35,7 @@ export interface DualSessionMiddleware {
 /** What migrationEndpoint() borrows from a dualSession instance. Not public API. */
 export const internals = Symbol("supertokens-migrate.dualSession.internals");
 export interface MigrationInternals {
-  migrateUser(req: any, res: any, key: string, userId: string): Promise<SessionContainer>;
+  migrateUser(req: any, res: any, key: string, userId: string): Promise<SessionContainer | undefined>;
   sendUnavailable(res: any, err: MigrateError): void;
   emit(event: MigrationEvent): void;
 }
@@ -129,7 +129,7 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
   }
 
   /** Destroy a migrated legacy session; the cookie is cleared by the caller when it has a response. */
-  function retire(sid: string, reason: "proof" | "grace-expired", retry = false) {
+  function retire(sid: string, reason: "proof" | "grace-expired" | "already-migrated", retry = false) {
     const entry = pending.get(sid) ?? { retiring: false, attempts: 0 };
     pending.set(sid, entry);
     // Once started, only its own retry timer drives a retirement: proofs and replays arriving meanwhile would
@@ -234,17 +234,27 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       debug("mode logout: legacy session cleared");
       return undefined;
     }
-    return claimAndCreate(req, res, sid, legacy, userId, true, () => scheduleRetirement(sid));
+    const session = await claimAndCreate(req, res, sid, legacy, userId, true, () => scheduleRetirement(sid));
+    if (!session) {
+      // The legacy session outlived its migration (its retirement failed, or the process that migrated it died):
+      // retire it now.
+      appendSetCookie(res, [clearedCookie(cfg.name, cfg.cookie)]);
+      retire(sid, "already-migrated");
+      debug("legacy session was already migrated; retired without a new session");
+    }
+    return session;
   }
 
   /**
    * One creation per key (legacy sid, or a hash of a legacy bearer token): the winner creates and publishes its
    * tokens; everyone else within the grace window receives the same tokens.
    */
-  async function claimAndCreate(req: Req, res: Res, key: string, legacy: LegacySessionData, userId: string, viaCookie: boolean, onCreated: () => void): Promise<SessionContainer> {
+  async function claimAndCreate(req: Req, res: Res, key: string, legacy: LegacySessionData, userId: string, viaCookie: boolean, onCreated: () => void): Promise<SessionContainer | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const outcome = await cfg.coordinator.claim(key);
       if (outcome.status === "DONE") return reuse(req, res, outcome.result);
+      // Migrated before, grace window over (perhaps by another process, or before a restart): never a second session.
+      if (outcome.status === "MIGRATED") return undefined;
       if (outcome.status === "BUSY") {
         const waited = await cfg.coordinator.waitForResult(key);
         if (waited.status === "DONE") return reuse(req, res, waited.result);

@@ -11,7 +11,7 @@ export interface MigrationEvent {
   /** SuperTokens session handle, when one exists. */
   sessionHandle?: string;
   /** Why a legacy session was not migrated (`rejected`), or how it was retired. */
-  reason?: "bad-signature" | "unknown-session" | "anonymous" | "csrf" | "store-unavailable" | "core-unavailable" | "proof" | "grace-expired";
+  reason?: "bad-signature" | "unknown-session" | "anonymous" | "csrf" | "store-unavailable" | "core-unavailable" | "proof" | "grace-expired" | "already-migrated";
 }
 
 export interface DualSessionOptions {

@@ -104,12 +104,15 @@ describe("migration coordinator", () => {
         assert.equal((await coordinator.claim("sid-expired-alone")).status, "WON");
       });
 
-      it("forgets the result after resultTtlMs", async () => {
-        const coordinator = make({ resultTtlMs: 60 });
+      it("forgets the result after resultTtlMs, and remembers the migration for migratedTtlMs", async () => {
+        const coordinator = make({ resultTtlMs: 60, migratedTtlMs: 200 });
         const won = await coordinator.claim("sid-result-ttl");
         assert.ok(won.status === "WON" && (await won.claim.publish("r")));
         assert.equal((await coordinator.claim("sid-result-ttl")).status, "DONE");
         await sleep(100);
+        // No second migration once the result is gone: the session was migrated.
+        assert.equal((await coordinator.claim("sid-result-ttl")).status, "MIGRATED");
+        await sleep(150);
         assert.equal((await coordinator.claim("sid-result-ttl")).status, "WON");
       });
 
@@ -135,7 +138,7 @@ describe("migration coordinator", () => {
       assert.ok(won.status === "WON" && (await won.claim.publish("{}")));
       const keys: string[] = [];
       for await (const batch of client.scanIterator({ MATCH: `${keyPrefix}*` })) keys.push(...batch);
-      assert.deepEqual(keys, [`${keyPrefix}result:{${hashSid(sid)}}`]);
+      assert.deepEqual(keys.sort(), [`${keyPrefix}migrated:{${hashSid(sid)}}`, `${keyPrefix}result:{${hashSid(sid)}}`]);
     });
 
     it("fails with ERR_MIGRATE_TIMEOUT, not BUSY or WON, when Redis never answers", async () => {

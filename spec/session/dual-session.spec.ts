@@ -17,6 +17,10 @@ import { configureLegacySessions, resetLegacySessionsConfig, type MigrationEvent
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 import { createMemoryMigrationCoordinator, migrationEndpoint, type MigrationCoordinator } from "../../lib/session/index.js";
 import { UnavailableError } from "../../lib/errors.js";
+import { createRedisMigrationCoordinator } from "../../lib/session/coordinator.js";
+import { hashTag } from "../../lib/session/lock.js";
+import { createClient } from "redis";
+import { requireEnv, uniqueId } from "../helpers/services.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
 import { session as expressSession } from "../helpers/legacy-session.js";
 import { initSuperTokens, legacyLogin, migratedApp, SECRET } from "../helpers/dual-app.js";
@@ -831,5 +835,33 @@ describe("dualSession: when the coordinator fails after the session was created"
     assert.equal(res.body.code, "ERR_MIGRATE_LOCK_UNAVAILABLE");
     assert.deepEqual(await Session.getAllSessionHandlesForUser("publish-fails"), []);
     assert.equal(Object.keys(store.sessions).length, 1, "legacy session kept");
+  });
+});
+
+describe("dualSession: a legacy session migrated by another process, after its result expired", () => {
+  it("mints no second session: retires the legacy session and clears its cookie", async () => {
+    initSuperTokens(await createCoreApp(core.url));
+    const redis = createClient({ url: requireEnv("REDIS_URL") });
+    await redis.connect();
+    try {
+      const store = new expressSession.MemoryStore();
+      const jar = await legacyLogin(store, "two-procs");
+      const prefix = `stm-test:${uniqueId()}:`;
+      // Two processes sharing Redis; the result lives 150 ms, far less than process A's own grace window.
+      const coordinator = () => createRedisMigrationCoordinator(redis, { prefix, resultTtlMs: 150 });
+      const a = migratedApp({ store, secret: SECRET, coordinator: coordinator(), graceMs: 60_000 }).app;
+      const b = migratedApp({ store, secret: SECRET, coordinator: coordinator(), graceMs: 60_000 }).app;
+      const first = await request(a).get("/api/me").set("Cookie", jar.header("/api/me"));
+      assert.equal(first.status, 200);
+      await waitFor(async () => (await redis.exists(`${prefix}result:${hashTag(sidOf(jar))}`)) === 0, 3000);
+      const replay = await request(b).get("/api/me").set("Cookie", jar.header("/api/me"));
+      assert.equal(replay.status, 401);
+      assert.deepEqual(await Session.getAllSessionHandlesForUser("two-procs"), [first.body.handle]);
+      assert.equal(new CookieJar().update(replay).cookies.has("connect.sid"), false);
+      assert.match(String(replay.headers["set-cookie"]), /connect\.sid=;/);
+      await waitFor(() => Object.keys(store.sessions).length === 0, 3000);
+    } finally {
+      await redis.quit();
+    }
   });
 });
