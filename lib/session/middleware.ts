@@ -60,24 +60,28 @@ function superTokensErrorType(err: unknown): string | undefined {
   return Session.Error.isErrorFromSuperTokens(err) ? (err as { type: string }).type : undefined;
 }
 
-let appOrigins: string[] | undefined;
+/** Per SDK instance: a re-initialised SDK (another appInfo) gets its own answer, and none is cached before init. */
+const originsBySdk = new WeakMap<object, string[]>();
 /** The SDK's websiteDomain and apiDomain: the default trusted origins for the CSRF rule. */
 async function sdkOrigins(): Promise<string[]> {
-  if (appOrigins) return appOrigins;
+  let instance: { appInfo: any };
   try {
     const mod = (await import("supertokens-node/lib/build/supertokens.js")) as unknown as { default: { getInstanceOrThrowError(): any } };
-    const info = (mod.default ?? (mod as any)).getInstanceOrThrowError().appInfo;
-    const origins = [info.apiDomain.getAsStringDangerous()];
-    try {
-      origins.push(info.getOrigin({ request: undefined, userContext: {} }).getAsStringDangerous());
-    } catch {
-      // a per-request origin function cannot be evaluated here; apiDomain alone is trusted
-    }
-    appOrigins = origins;
+    instance = (mod.default ?? (mod as any)).getInstanceOrThrowError();
   } catch {
-    appOrigins = [];
+    return [];
   }
-  return appOrigins;
+  const cached = originsBySdk.get(instance);
+  if (cached) return cached;
+  const info = instance.appInfo;
+  const origins = [info.apiDomain.getAsStringDangerous()];
+  try {
+    origins.push(info.getOrigin({ request: undefined, userContext: {} }).getAsStringDangerous());
+  } catch {
+    // a per-request origin function cannot be evaluated here; apiDomain alone is trusted
+  }
+  originsBySdk.set(instance, origins);
+  return origins;
 }
 
 /**
@@ -209,16 +213,6 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
       if (seen.status === "DONE") return reuse(req, res, seen.result);
       emit({ type: "rejected", reason: "unknown-session" });
       debug("legacy cookie names no live session");
-      return undefined;
-    }
-    if (pending.has(sid)) {
-      // Migrated by this process and still in the store, yet its result is gone unless DONE below: the grace
-      // window is over and the destroy is in flight or failing. Its one session exists; this is a replay.
-      const seen = await cfg.coordinator.waitForResult(sid, 0);
-      if (seen.status === "DONE") return reuse(req, res, seen.result);
-      retire(sid, "grace-expired");
-      emit({ type: "rejected", reason: "unknown-session" });
-      debug("legacy session already migrated and past its grace window; not migrated again");
       return undefined;
     }
     const userId = cfg.userId(legacy);
