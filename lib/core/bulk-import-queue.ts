@@ -3,6 +3,7 @@ import { log } from "../debug.js";
 import type { AppContext, CoreHandle } from "./context.js";
 import { hashForApp } from "./passwords.js";
 import type { CoreStorage, UserRecord } from "./storage/types.js";
+import { updateMetadata } from "./users.js";
 
 const debug = log.extend("core").extend("bulk-import");
 
@@ -198,14 +199,7 @@ export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise
     // createUserMetadata use getSuperTokenOrExternalUserId).
     const dataId = externalId ?? user.id;
     if (lm.isVerified) await storage.setEmailVerified(dataId, lm.email, true);
-    if (entry.userMetadata !== undefined) {
-      const merged = { ...((await storage.getMetadata(dataId)) ?? {}) };
-      for (const [key, value] of Object.entries(entry.userMetadata)) {
-        if (value === null) delete merged[key];
-        else merged[key] = value;
-      }
-      await storage.setMetadata(dataId, merged);
-    }
+    if (entry.userMetadata !== undefined) await updateMetadata(storage, dataId, entry.userMetadata);
   } catch (err) {
     const mapping = await storage.getMapping(user.id, "SUPERTOKENS");
     if (mapping?.externalUserId === externalId) await storage.deleteMapping(user.id);

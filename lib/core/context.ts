@@ -1,5 +1,10 @@
 /** CDI versions this dev core answers; supertokens-node 24 asks for 5.4. Older CDIs mint token versions we do not emulate. */
 export const supportedCdiVersions = ["4.0", "5.0", "5.1", "5.2", "5.3", "5.4"];
+export const atLeastCdi4 = (v: string): boolean => Number(v.split(".")[0]) >= 4;
+
+/** App and tenant ids (lower-cased); these tenant ids would shadow API paths. */
+export const idPattern = /^[a-z0-9-]+$/;
+export const reservedTenantIds: ReadonlySet<string> = new Set(["recipe", "config", "users", "hello"]);
 
 import type { CoreConfig } from "./config.js";
 import type { Json } from "./http.js";

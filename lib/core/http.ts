@@ -12,6 +12,15 @@ export class CoreHttpError extends Error {
 
 export const badRequest = (message: string): CoreHttpError => new CoreHttpError(400, message);
 
+/** App-specific APIs (and app-wide options) answer 403 on any tenant but public. */
+export const publicTenantOnly = (): CoreHttpError => new CoreHttpError(403, "Only public tenantId can call this app specific API");
+
+/** An app or tenant the storage does not know. */
+export const tenantNotFound = (appId: string, tenantId: string): CoreHttpError =>
+  badRequest(
+    `AppId or tenantId not found => Tenant with the following connectionURIDomain, appId and tenantId combination not found: (, ${appId}, ${tenantId})`,
+  );
+
 export type Json = Record<string, unknown>;
 
 /** Read a field from a JSON body with the core's exact error wording. */
@@ -50,6 +59,17 @@ export function queryParam(query: URLSearchParams, name: string, required: boole
     return undefined;
   }
   return value;
+}
+
+/** Integer.parseInt of an optional query parameter. */
+export function queryInt(query: URLSearchParams, name: string): number | undefined {
+  const raw = queryParam(query, name, false);
+  if (raw === undefined) return undefined;
+  const n = /^[+-]?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n > 2147483647 || n < -2147483648) {
+    throw badRequest(`Field name '${name}' must be an int in the GET request`);
+  }
+  return n;
 }
 
 export function queryBool(query: URLSearchParams, name: string, fallback: boolean): boolean {

@@ -37,12 +37,16 @@ export async function verifyForApp(config: CoreConfig, password: string, hash: s
   }
 }
 
+/** checkImportFormat with the app's Firebase signer key: the core's message on failure, else the hash it stores. */
+export const checkImportable = (config: CoreConfig, hash: string, algorithm: string | undefined) =>
+  checkImportFormat(hash, algorithm, { firebaseSignerKey: signerKey(config) });
+
 /**
  * ImportUserWithPasswordHashAPI's checks (empty hash, algorithm name, format) with the core's messages.
  * Returns the trimmed hash the core stores.
  */
 export function assertImportable(config: CoreConfig, hash: string, algorithm: string | undefined): { passwordHash: string; algorithm: ImportAlgorithm } {
-  const result = checkImportFormat(hash, algorithm, { firebaseSignerKey: signerKey(config) });
+  const result = checkImportable(config, hash, algorithm);
   if (!result.ok) throw new CoreHttpError(result.status, result.message);
   return { passwordHash: result.passwordHash, algorithm: result.algorithm };
 }

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { log } from "../debug.js";
 import { normaliseConfigFragment, resolveConfig, type CoreConfig } from "./config.js";
-import { supportedCdiVersions, type AppContext, type CoreHandle, type Route, type RouteContext, type RouteResult } from "./context.js";
-import { CoreHttpError, type Json } from "./http.js";
+import { idPattern, reservedTenantIds, supportedCdiVersions, type AppContext, type CoreHandle, type Route, type RouteContext, type RouteResult } from "./context.js";
+import { CoreHttpError, publicTenantOnly, tenantNotFound, type Json } from "./http.js";
 import { KeyRing } from "./keys.js";
 import { routes as allRoutes } from "./routes/index.js";
 import { MemoryStorage } from "./storage/memory.js";
@@ -20,8 +20,6 @@ const notImplemented = [
   "/recipe/totp", "/users/search", "/recipe/saml",
 ];
 
-const reservedTenantIds = new Set(["recipe", "config", "users", "hello"]);
-const idPattern = /^[a-z0-9-]+$/;
 
 export interface DevCoreOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -150,15 +148,13 @@ export class DevCoreServer implements CoreHandle {
       if (!route.open && !supportedCdiVersions.includes(cdiVersion)) throw new CoreHttpError(400, `cdi-version ${cdiVersion} not supported`);
 
       const app = await this.appContext(appId);
-      if (!app) throw notFound(appId, tenantId);
+      if (!app) throw tenantNotFound(appId, tenantId);
       if (!route.open) this.checkApiKey(req, app.config());
-      if (route.scope !== "tenant" && tenantId !== "public") {
-        throw new CoreHttpError(403, "Only public tenantId can call this app specific API");
-      }
+      if (route.scope !== "tenant" && tenantId !== "public") throw publicTenantOnly();
       if (route.scope === "base" && appId !== "public") {
         throw new CoreHttpError(403, "Only the public tenantId and public appId is allowed to call this API");
       }
-      if (tenantId !== "public" && !(await this.storage.getTenant(appId, tenantId))) throw notFound(appId, tenantId);
+      if (tenantId !== "public" && !(await this.storage.getTenant(appId, tenantId))) throw tenantNotFound(appId, tenantId);
 
       const body = method === "GET" ? {} : await readJson(req);
       const ctx: RouteContext = { app, tenantId, method, query: url.searchParams, body, cdiVersion, rid, now: Date.now(), core: this };
@@ -173,13 +169,6 @@ export class DevCoreServer implements CoreHandle {
       }
     }
   }
-}
-
-function notFound(appId: string, tenantId: string) {
-  return new CoreHttpError(
-    400,
-    `AppId or tenantId not found => Tenant with the following connectionURIDomain, appId and tenantId combination not found: (, ${appId}, ${tenantId})`,
-  );
 }
 
 const maxBody = 10 * 1024 * 1024;

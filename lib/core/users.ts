@@ -1,6 +1,6 @@
 import type { AppContext } from "./context.js";
 import { badRequest, type CoreHttpError } from "./http.js";
-import type { UserRecord } from "./storage/types.js";
+import type { AppStorage, UserRecord } from "./storage/types.js";
 
 /** Map any id (SuperTokens or external) to the SuperTokens id; unknown ids come back unchanged. */
 export async function toSuperTokensId(app: AppContext, id: string): Promise<string> {
@@ -55,8 +55,7 @@ export type UserIdType = "SUPERTOKENS" | "EXTERNAL" | "ANY";
  * given id, for the rare database where an id is both one user's external id and another's SuperTokens id.
  */
 export async function findMapping(app: AppContext, id: string, type: UserIdType) {
-  if (type === "SUPERTOKENS") return app.storage.getMapping(id, "SUPERTOKENS");
-  if (type === "EXTERNAL") return app.storage.getMapping(id, "EXTERNAL");
+  if (type !== "ANY") return app.storage.getMapping(id, type);
   return (await app.storage.getMapping(id, "SUPERTOKENS")) ?? (await app.storage.getMapping(id, "EXTERNAL"));
 }
 
@@ -70,6 +69,20 @@ export async function nonAuthUsage(app: AppContext, id: string, now: number): Pr
   if ((await app.storage.getMetadata(id)) !== undefined) used.push("UserMetadata");
   if (await app.storage.hasEmailVerificationData(id)) used.push("EmailVerification");
   return used;
+}
+
+/**
+ * MetadataUtils.shallowMergeMetadataUpdate, stored: top-level keys replace, JSON null removes. The row stays even
+ * when it ends up empty, and still counts as "in use" for user id mapping. Returns the stored metadata.
+ */
+export async function updateMetadata(storage: AppStorage, userId: string, update: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const metadata = (await storage.getMetadata(userId)) ?? {};
+  for (const [key, value] of Object.entries(update)) {
+    if (value === null) delete metadata[key];
+    else metadata[key] = value;
+  }
+  await storage.setMetadata(userId, metadata);
+  return metadata;
 }
 
 export const inUse = (recipe: string): CoreHttpError => badRequest(`UserId is already in use in ${recipe} recipe`);

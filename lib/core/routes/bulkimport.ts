@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { checkImportFormat } from "../../auth/hashes/index.js";
 import { javaTrim } from "../../auth/hashes/encoding.js";
 import { BulkImportFailure, bulkImportJob, importBulkUser, type BulkEntry, type BulkLoginMethod, type BulkStatus } from "../bulk-import-queue.js";
 import { ok, type Route, type RouteContext } from "../context.js";
-import { badRequest, field, queryParam, type Json } from "../http.js";
+import { badRequest, field, queryInt, queryParam, type Json } from "../http.js";
+import { checkImportable } from "../passwords.js";
 import { userJson } from "../users.js";
 
 /*
@@ -127,8 +127,7 @@ async function parseLoginMethod(p: ParseContext, json: Json, errors: string[], n
   let passwordHash = rawHash;
   if (hashingAlgorithm !== undefined && rawHash !== undefined) {
     if (rawHash.length > 256) errors.push("passwordHash is too long. Max length is 256.");
-    const signer = p.ctx.app.config().firebase_password_hashing_signer_key ?? undefined;
-    const checked = checkImportFormat(rawHash, hashingAlgorithm, { firebaseSignerKey: signer });
+    const checked = checkImportable(p.ctx.app.config(), rawHash, hashingAlgorithm);
     if (checked.ok) passwordHash = checked.passwordHash;
     else errors.push(checked.message);
   }
@@ -246,10 +245,8 @@ function statusQuery(ctx: RouteContext): BulkStatus | undefined {
 }
 
 function limitQuery(ctx: RouteContext): number {
-  const raw = queryParam(ctx.query, "limit", false);
-  if (raw === undefined) return defaultPageSize;
-  const n = /^[+-]?\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n > 2147483647 || n < -2147483648) throw badRequest("Field name 'limit' must be an int in the GET request");
+  const n = queryInt(ctx.query, "limit");
+  if (n === undefined) return defaultPageSize;
   if (n > maxPageSize) throw badRequest(`Max limit allowed is ${maxPageSize}`);
   if (n < 1) throw badRequest("limit must a positive integer with min value 1");
   return n;

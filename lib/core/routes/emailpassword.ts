@@ -1,12 +1,12 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { ok, status, type Route, type RouteContext } from "../context.js";
-import { badRequest, CoreHttpError, field, normaliseEmail, queryParam } from "../http.js";
+import { randomBytes, randomUUID } from "node:crypto";
+import { atLeastCdi4, ok, status, type Route, type RouteContext } from "../context.js";
+import { badRequest, CoreHttpError, field, normaliseEmail, publicTenantOnly, queryParam } from "../http.js";
 import { assertImportable, hashForApp, verifyForApp } from "../passwords.js";
+import type { UserRecord } from "../storage/types.js";
+import { sha256hex } from "../tokens.js";
 import { findUser, isFakeEmail, toReportedId, userJson } from "../users.js";
 
 const rid = "emailpassword";
-const sha256hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const atLeastCdi4 = (v: string) => Number(v.split(".")[0]) >= 4;
 
 /**
  * EmailPassword.generatePasswordResetToken: 64 random bytes through PBKDF2, hex, then base64 with `=`, `/` and
@@ -15,18 +15,16 @@ const atLeastCdi4 = (v: string) => Number(v.split(".")[0]) >= 4;
  */
 const resetToken = () => Buffer.from(randomBytes(48).toString("hex")).toString("base64").replace(/[=/+]/g, "");
 
+/** A new email-password user in the request's tenant (sign-up and hash import). */
+function newUser(ctx: RouteContext, email: string, passwordHash: string): UserRecord {
+  return { id: randomUUID(), recipeId: "emailpassword", email, passwordHash, timeJoined: Date.now(), tenantIds: [ctx.tenantId] };
+}
+
 async function signUp(ctx: RouteContext) {
   const email = normaliseEmail(field(ctx.body, "email", "string", true));
   const password = field(ctx.body, "password", "string", true);
   if (password === "") throw badRequest("Password cannot be an empty string");
-  const user = {
-    id: randomUUID(),
-    recipeId: "emailpassword" as const,
-    email,
-    passwordHash: await hashForApp(ctx.app.config(), password),
-    timeJoined: Date.now(),
-    tenantIds: [ctx.tenantId],
-  };
+  const user = newUser(ctx, email, await hashForApp(ctx.app.config(), password));
   if ((await ctx.app.storage.insertUser(user)) === "EMAIL_ALREADY_EXISTS") return status("EMAIL_ALREADY_EXISTS_ERROR");
   if (isFakeEmail(email)) await ctx.app.storage.setEmailVerified(user.id, email, true);
   return ok({ user: await userJson(ctx.app, user), recipeUserId: user.id });
@@ -87,14 +85,7 @@ async function importPasswordHash(ctx: RouteContext) {
   const rawHash = field(ctx.body, "passwordHash", "string", true);
   const algorithm = field(ctx.body, "hashingAlgorithm", "string", false);
   const { passwordHash } = assertImportable(ctx.app.config(), rawHash, algorithm);
-  const user = {
-    id: randomUUID(),
-    recipeId: "emailpassword" as const,
-    email,
-    passwordHash,
-    timeJoined: Date.now(),
-    tenantIds: [ctx.tenantId],
-  };
+  const user = newUser(ctx, email, passwordHash);
   if ((await ctx.app.storage.insertUser(user)) === "OK") {
     return ok({ user: await userJson(ctx.app, user), didUserAlreadyExist: false });
   }
@@ -112,7 +103,7 @@ async function getUser(ctx: RouteContext) {
   if (userId !== undefined && email !== undefined) throw badRequest("Please provide only one of userId or email");
   if (userId === undefined && email === undefined) throw badRequest("Please provide one of userId or email");
   if (userId !== undefined) {
-    if (ctx.tenantId !== "public") throw new CoreHttpError(403, "Only public tenantId can call this app specific API");
+    if (ctx.tenantId !== "public") throw publicTenantOnly();
     const user = await findUser(ctx.app, userId);
     return user ? ok({ user: await userJson(ctx.app, user) }) : status("UNKNOWN_USER_ID_ERROR");
   }

@@ -1,9 +1,15 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { ok, status, type Route } from "../context.js";
-import { badRequest, field, normaliseEmail, queryParam } from "../http.js";
+import { badRequest, field, normaliseEmail, queryParam, type Json } from "../http.js";
+import { sha256hex } from "../tokens.js";
 
 const rid = "emailverification";
-const sha256hex = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** The body's `userId` and normalised `email`. */
+const userAndEmail = (body: Json) => ({
+  userId: field(body, "userId", "string", true),
+  email: normaliseEmail(field(body, "email", "string", true)),
+});
 
 /**
  * Email verification is keyed by the id as given, which is the external id once a mapping exists (the SDK
@@ -16,8 +22,7 @@ export const emailVerificationRoutes: Route[] = [
     scope: "tenant",
     rid,
     async handler({ app, body, tenantId }) {
-      const userId = field(body, "userId", "string", true);
-      const email = normaliseEmail(field(body, "email", "string", true));
+      const { userId, email } = userAndEmail(body);
       if (await app.storage.isEmailVerified(userId, email)) return status("EMAIL_ALREADY_VERIFIED_ERROR");
       // EmailVerification.generateEmailVerificationToken: 48 random bytes, base64url.
       const token = randomBytes(48).toString("base64url");
@@ -65,8 +70,7 @@ export const emailVerificationRoutes: Route[] = [
     scope: "app",
     rid,
     async handler({ app, body }) {
-      const userId = field(body, "userId", "string", true);
-      const email = normaliseEmail(field(body, "email", "string", true));
+      const { userId, email } = userAndEmail(body);
       await app.storage.setEmailVerified(userId, email, false);
       return ok();
     },
@@ -77,8 +81,7 @@ export const emailVerificationRoutes: Route[] = [
     scope: "tenant",
     rid,
     async handler({ app, body }) {
-      const userId = field(body, "userId", "string", true);
-      const email = normaliseEmail(field(body, "email", "string", true));
+      const { userId, email } = userAndEmail(body);
       await app.storage.deleteEmailVerificationTokens(userId, email);
       return ok();
     },

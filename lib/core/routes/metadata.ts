@@ -1,5 +1,6 @@
 import type { Route } from "../context.js";
 import { field, queryParam } from "../http.js";
+import { updateMetadata } from "../users.js";
 
 const rid = "usermetadata";
 
@@ -22,15 +23,7 @@ export const metadataRoutes: Route[] = [
     rid,
     async handler({ app, body }) {
       const userId = field(body, "userId", "string", true);
-      const update = field(body, "metadataUpdate", "object", true);
-      // MetadataUtils.shallowMergeMetadataUpdate: top-level keys replace, JSON null removes. The row stays even
-      // when it ends up empty, and still counts as "in use" for user id mapping.
-      const metadata = (await app.storage.getMetadata(userId)) ?? {};
-      for (const [key, value] of Object.entries(update)) {
-        if (value === null) delete metadata[key];
-        else metadata[key] = value;
-      }
-      await app.storage.setMetadata(userId, metadata);
+      const metadata = await updateMetadata(app.storage, userId, field(body, "metadataUpdate", "object", true));
       return { body: { metadata, status: "OK" } };
     },
   },

@@ -1,4 +1,4 @@
-import { ok, status, type Route, type RouteContext } from "../context.js";
+import { idPattern, ok, reservedTenantIds, status, type Route, type RouteContext } from "../context.js";
 import { mergeConfig, normaliseConfigFragment } from "../config.js";
 import { badRequest, CoreHttpError, field, type Json } from "../http.js";
 import type { TenantRecord } from "../storage/types.js";
@@ -6,11 +6,18 @@ import type { TenantRecord } from "../storage/types.js";
 /** App and tenant ids: trimmed, lower-cased, [a-z0-9-]+ (webserver/Utils.normalizeAndValidateAppId). */
 function normaliseId(raw: string, what: "appId" | "tenantId"): string {
   const id = raw.trim().toLowerCase();
-  if (!/^[a-z0-9-]+$/.test(id)) throw badRequest(`Invalid characters in ${what}`);
+  if (!idPattern.test(id)) throw badRequest(`Invalid characters in ${what}`);
   if (what === "appId" && id.startsWith("appid-")) throw badRequest("appId must not start with 'appid-'");
-  if (what === "tenantId" && ["recipe", "config", "users", "hello"].includes(id)) throw badRequest(`Cannot use '${id}' as a tenantId`);
+  if (what === "tenantId" && reservedTenantIds.has(id)) throw badRequest(`Cannot use '${id}' as a tenantId`);
   return id;
 }
+
+/** The body's `appId` or `tenantId`, normalised and validated. */
+const idField = (body: Json, what: "appId" | "tenantId"): string => normaliseId(field(body, what, "string", true), what);
+
+/** The body's `coreConfig` fragment, normalised; empty when absent or null. */
+const configUpdate = (body: Json): Json =>
+  body.coreConfig == null ? {} : normaliseConfigFragment(field(body, "coreConfig", "object", true));
 
 function factors(body: Json, name: string): string[] | null | undefined {
   const v = body[name];
@@ -28,13 +35,12 @@ function tenantJson(t: TenantRecord): Json {
 }
 
 async function upsertApp(ctx: RouteContext) {
-  const appId = normaliseId(field(ctx.body, "appId", "string", true), "appId");
-  const update = ctx.body.coreConfig === undefined || ctx.body.coreConfig === null ? {} : field(ctx.body, "coreConfig", "object", true);
-  const normalised = normaliseConfigFragment(update);
+  const appId = idField(ctx.body, "appId");
+  const update = configUpdate(ctx.body);
   const existing = await ctx.core.storage.getApp(appId);
   const next = {
     appId,
-    coreConfig: mergeConfig(existing?.coreConfig ?? {}, normalised),
+    coreConfig: mergeConfig(existing?.coreConfig ?? {}, update),
     createdAt: existing?.createdAt ?? ctx.now,
     firstFactors: factors(ctx.body, "firstFactors") ?? existing?.firstFactors,
     requiredSecondaryFactors: factors(ctx.body, "requiredSecondaryFactors") ?? existing?.requiredSecondaryFactors,
@@ -55,7 +61,7 @@ export const multitenancyRoutes: Route[] = [
     path: "/recipe/multitenancy/app/remove",
     scope: "base",
     async handler(ctx) {
-      const appId = normaliseId(field(ctx.body, "appId", "string", true), "appId");
+      const appId = idField(ctx.body, "appId");
       if (appId === "public") throw new CoreHttpError(403, "Cannot delete the public app, use remove tenant API instead");
       const didExist = await ctx.core.storage.deleteApp(appId);
       ctx.core.forgetApp(appId);
@@ -78,9 +84,9 @@ export const multitenancyRoutes: Route[] = [
     path: "/recipe/multitenancy/tenant/v2",
     scope: "app",
     async handler(ctx) {
-      const tenantId = normaliseId(field(ctx.body, "tenantId", "string", true), "tenantId");
+      const tenantId = idField(ctx.body, "tenantId");
       const existing = await ctx.core.storage.getTenant(ctx.app.appId, tenantId);
-      const update = ctx.body.coreConfig == null ? {} : normaliseConfigFragment(field(ctx.body, "coreConfig", "object", true));
+      const update = configUpdate(ctx.body);
       const first = factors(ctx.body, "firstFactors");
       const next: TenantRecord = {
         tenantId,
@@ -116,7 +122,7 @@ export const multitenancyRoutes: Route[] = [
     path: "/recipe/multitenancy/tenant/remove",
     scope: "app",
     async handler(ctx) {
-      const tenantId = normaliseId(field(ctx.body, "tenantId", "string", true), "tenantId");
+      const tenantId = idField(ctx.body, "tenantId");
       if (tenantId === "public") throw new CoreHttpError(403, "Cannot delete public tenant, use remove app API instead");
       return ok({ didExist: await ctx.core.storage.deleteTenant(ctx.app.appId, tenantId) });
     },

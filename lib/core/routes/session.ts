@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { ok, status, type AppContext, type Route, type RouteContext } from "../context.js";
-import { badRequest, CoreHttpError, field, queryBool, queryParam, type Json } from "../http.js";
+import { badRequest, field, queryBool, queryParam, tenantNotFound, type Json } from "../http.js";
 import type { SessionRecord } from "../storage/types.js";
 import {
   hasProtectedClaim, mintAccessToken, mintRefreshToken, parseJwt, readRefreshToken, sha256hex, stripProtected, verifyAccessToken,
@@ -16,13 +16,14 @@ function sessionJson(s: Pick<SessionRecord, "handle" | "userId" | "recipeUserId"
 
 const refreshValidityMs = (app: AppContext) => app.config().refresh_token_validity * 60_000;
 
-/** A fresh access token for a stored session (refresh, and promotion on verify). */
+/** An access token for a session (creation, refresh, promotion on verify, regenerate, which keeps `expSeconds`). */
 async function accessTokenFor(
   app: AppContext,
   s: SessionRecord,
   hashes: { refreshTokenHash1: string; parentRefreshTokenHash1: string | null },
   antiCsrfToken: string | null,
   now: number,
+  expSeconds?: number,
 ) {
   const key = await app.keys.signingKey(s.useStaticKey ? "static" : "dynamic", now);
   return mintAccessToken(
@@ -30,6 +31,7 @@ async function accessTokenFor(
     { sub: s.userId, rsub: s.recipeUserId, tId: s.tenantId, sessionHandle: s.handle, ...hashes, antiCsrfToken, userData: s.userDataInJWT },
     app.config().access_token_validity,
     now,
+    expSeconds,
   );
 }
 
@@ -38,14 +40,20 @@ async function tenantOfHandle(ctx: RouteContext, handle: string): Promise<void> 
   const i = handle.lastIndexOf("_");
   if (i < 0) return;
   const tenantId = handle.slice(i + 1);
-  if (!(await ctx.core.storage.getTenant(ctx.app.appId, tenantId))) {
-    throw new CoreHttpError(400, `AppId or tenantId not found => Tenant with the following connectionURIDomain, appId and tenantId combination not found: (, ${ctx.app.appId}, ${tenantId})`);
-  }
+  if (!(await ctx.core.storage.getTenant(ctx.app.appId, tenantId))) throw tenantNotFound(ctx.app.appId, tenantId);
 }
 
 async function liveSession(ctx: RouteContext, handle: string): Promise<SessionRecord | undefined> {
   const s = await ctx.app.storage.getSession(handle);
   return s && s.expiry > ctx.now ? s : undefined;
+}
+
+const noSession = () => status("UNAUTHORISED", { message: "Session does not exist." });
+
+/** The live session a request names by handle, after the handle's tenant is checked. */
+async function liveSessionOfHandle(ctx: RouteContext, handle: string): Promise<SessionRecord | undefined> {
+  await tenantOfHandle(ctx, handle);
+  return liveSession(ctx, handle);
 }
 
 async function createSession({ app, body, tenantId, now }: RouteContext) {
@@ -76,13 +84,7 @@ async function createSession({ app, body, tenantId, now }: RouteContext) {
     createdAt: now,
     useStaticKey: !useDynamicSigningKey,
   };
-  const key = await app.keys.signingKey(useDynamicSigningKey ? "dynamic" : "static", now);
-  const accessToken = mintAccessToken(
-    key,
-    { sub: reportedId, rsub: reportedId, tId: tenantId, sessionHandle: handle, refreshTokenHash1, parentRefreshTokenHash1: null, antiCsrfToken, userData: userDataInJWT },
-    app.config().access_token_validity,
-    now,
-  );
+  const accessToken = await accessTokenFor(app, record, { refreshTokenHash1, parentRefreshTokenHash1: null }, antiCsrfToken, now);
   await app.storage.createSession(record);
   const out: Json = {
     session: sessionJson(record),
@@ -228,9 +230,8 @@ export const sessionRoutes: Route[] = [
     scope: "app",
     async handler(ctx) {
       const handle = queryParam(ctx.query, "sessionHandle", true);
-      await tenantOfHandle(ctx, handle);
-      const s = await liveSession(ctx, handle);
-      if (!s) return status("UNAUTHORISED", { message: "Session does not exist." });
+      const s = await liveSessionOfHandle(ctx, handle);
+      if (!s) return noSession();
       return ok({
         sessionHandle: s.handle, userId: s.userId, recipeUserId: s.recipeUserId, userDataInDatabase: s.userDataInDatabase,
         expiry: s.expiry, userDataInJWT: s.userDataInJWT, timeCreated: s.createdAt, tenantId: s.tenantId,
@@ -252,9 +253,9 @@ export const sessionRoutes: Route[] = [
       // Regenerate only parses the token; the signature is not checked here (SessionRegenerateAPI).
       const jwt = parseJwt(accessToken);
       const handle = jwt?.payload.sessionHandle;
-      if (!jwt || typeof handle !== "string") return status("UNAUTHORISED", { message: "Session does not exist." });
+      if (!jwt || typeof handle !== "string") return noSession();
       const s = await liveSession(ctx, handle);
-      if (!s) return status("UNAUTHORISED", { message: "Session does not exist." });
+      if (!s) return noSession();
       if (update) {
         if (hasProtectedClaim(update)) throw protectedFieldError();
         s.userDataInJWT = update;
@@ -262,17 +263,14 @@ export const sessionRoutes: Route[] = [
       }
       const p = jwt.payload;
       if (typeof p.exp !== "number" || p.exp * 1000 < now) return ok({ session: sessionJson(s) });
-      const key = await app.keys.signingKey(s.useStaticKey ? "static" : "dynamic", now);
-      const fresh = mintAccessToken(
-        key,
+      const fresh = await accessTokenFor(
+        app,
+        s,
         {
-          sub: s.userId, rsub: s.recipeUserId, tId: s.tenantId, sessionHandle: s.handle,
           refreshTokenHash1: String(p.refreshTokenHash1),
           parentRefreshTokenHash1: typeof p.parentRefreshTokenHash1 === "string" ? p.parentRefreshTokenHash1 : null,
-          antiCsrfToken: typeof p.antiCsrfToken === "string" ? p.antiCsrfToken : null,
-          userData: s.userDataInJWT,
         },
-        app.config().access_token_validity,
+        typeof p.antiCsrfToken === "string" ? p.antiCsrfToken : null,
         now,
         p.exp,
       );
@@ -286,8 +284,7 @@ export const sessionRoutes: Route[] = [
     async handler(ctx) {
       const handle = field(ctx.body, "sessionHandle", "string", true);
       const data = field(ctx.body, "userDataInDatabase", "object", true);
-      await tenantOfHandle(ctx, handle);
-      if (!(await liveSession(ctx, handle))) return status("UNAUTHORISED", { message: "Session does not exist." });
+      if (!(await liveSessionOfHandle(ctx, handle))) return noSession();
       await ctx.app.storage.updateSession(handle, { userDataInDatabase: data });
       return ok();
     },
@@ -300,8 +297,7 @@ export const sessionRoutes: Route[] = [
       const handle = field(ctx.body, "sessionHandle", "string", true);
       const data = field(ctx.body, "userDataInJWT", "object", true);
       if (hasProtectedClaim(data)) throw protectedFieldError();
-      await tenantOfHandle(ctx, handle);
-      if (!(await liveSession(ctx, handle))) return status("UNAUTHORISED", { message: "Session does not exist." });
+      if (!(await liveSessionOfHandle(ctx, handle))) return noSession();
       await ctx.app.storage.updateSession(handle, { userDataInJWT: data });
       return ok();
     },

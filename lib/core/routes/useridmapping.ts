@@ -1,4 +1,4 @@
-import { ok, status, type Route, type RouteContext } from "../context.js";
+import { atLeastCdi4, ok, status, type Route, type RouteContext } from "../context.js";
 import { badRequest, field, queryParam, type Json } from "../http.js";
 import { findMapping, inUse, isKnownId, nonAuthUsage, type UserIdType } from "../users.js";
 
@@ -24,8 +24,6 @@ function infoField(body: Json, required: boolean): string | null | undefined {
   if (typeof v !== "string") throw badRequest("Field name 'externalUserIdInfo' is invalid in JSON input");
   return nonEmpty("externalUserIdInfo", v);
 }
-
-const atLeastCdi4 = (v: string) => Number(v.split(".")[0]) >= 4;
 
 /** UserIdMapping.createUserIdMapping, checks in the core's order (§2.6). */
 async function createMapping(ctx: RouteContext) {

@@ -1,5 +1,5 @@
 import { ok, status, type Route, type RouteContext } from "../context.js";
-import { badRequest, CoreHttpError, field, normaliseEmail, queryParam } from "../http.js";
+import { badRequest, field, normaliseEmail, publicTenantOnly, queryBool, queryInt, queryParam } from "../http.js";
 import type { AppContext } from "../context.js";
 import type { UserRecord } from "../storage/types.js";
 import { findMapping, findUser, userJson, usersJson } from "../users.js";
@@ -32,17 +32,6 @@ function parsePaginationToken(token: string): { id: string; timeJoined: number }
 
 const paginationToken = (u: UserRecord) => Buffer.from(`${u.id};${u.timeJoined}`).toString("base64");
 
-/** Integer.parseInt. */
-function intQuery(ctx: RouteContext, name: string): number | undefined {
-  const raw = queryParam(ctx.query, name, false);
-  if (raw === undefined) return undefined;
-  const n = /^[+-]?\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n > 2147483647 || n < -2147483648) {
-    throw badRequest(`Field name '${name}' must be an int in the GET request`);
-  }
-  return n;
-}
-
 /** Dashboard search tags: `;`-separated, trimmed, lower-cased, empties dropped. */
 function searchTags(ctx: RouteContext, name: string): string[] | undefined {
   const raw = queryParam(ctx.query, name, false);
@@ -54,7 +43,7 @@ function searchTags(ctx: RouteContext, name: string): string[] | undefined {
 async function listUsers(ctx: RouteContext) {
   const includeEp = includesEmailPassword(ctx);
   const token = queryParam(ctx.query, "paginationToken", false);
-  let limit = intQuery(ctx, "limit");
+  let limit = queryInt(ctx.query, "limit");
   const order = queryParam(ctx.query, "timeJoinedOrder", false) ?? "ASC";
   if (order !== "ASC" && order !== "DESC") throw badRequest("timeJoinedOrder can be either ASC OR DESC");
   const emails = searchTags(ctx, "email");
@@ -86,10 +75,8 @@ async function listUsers(ctx: RouteContext) {
 
 async function countUsers(ctx: RouteContext) {
   const includeEp = includesEmailPassword(ctx);
-  const allTenants = (queryParam(ctx.query, "includeAllTenants", false) ?? "").toLowerCase() === "true";
-  if (allTenants && ctx.tenantId !== "public") {
-    throw new CoreHttpError(403, "Only public tenantId can call this app specific API");
-  }
+  const allTenants = queryBool(ctx.query, "includeAllTenants", false);
+  if (allTenants && ctx.tenantId !== "public") throw publicTenantOnly();
   const count = includeEp ? await ctx.app.storage.countUsers(allTenants ? undefined : ctx.tenantId) : 0;
   return ok({ count });
 }
@@ -125,11 +112,14 @@ async function deleteResetTokens(app: AppContext, superTokensId: string) {
   if (token) await app.storage.consumeResetToken(token.tokenHash);
 }
 
-/** Metadata, sessions (live or not) and email verification held under `id` (AuthRecipe.deleteNonAuthRecipeUser). */
-async function deleteNonAuthData(app: AppContext, id: string) {
+/**
+ * Metadata and email verification held under `id`, and sessions (live or not) under `id` or `superTokensId`
+ * (AuthRecipe.deleteNonAuthRecipeUser).
+ */
+async function deleteNonAuthData(app: AppContext, id: string, superTokensId: string) {
   await app.storage.deleteMetadata(id);
   await app.storage.deleteEmailVerificationData(id);
-  await app.storage.deleteSessions(await app.storage.findSessionHandles([id], 0));
+  await app.storage.deleteSessions(await app.storage.findSessionHandles([id, superTokensId], 0));
 }
 
 /** AuthRecipe.deleteUser without account linking: always OK, unknown ids included. */
@@ -153,8 +143,7 @@ async function removeUser(ctx: RouteContext) {
   if (!user) return ok();
   // Non-auth data lives under the external id once mapped; sessions may predate a forced mapping, so both ids.
   const nonAuthId = mapping?.externalUserId ?? superTokensId;
-  await deleteNonAuthData(app, nonAuthId);
-  if (nonAuthId !== superTokensId) await app.storage.deleteSessions(await app.storage.findSessionHandles([superTokensId], 0));
+  await deleteNonAuthData(app, nonAuthId, superTokensId);
   await deleteResetTokens(app, superTokensId);
   await app.storage.deleteMapping(superTokensId);
   await app.storage.deleteUser(superTokensId);

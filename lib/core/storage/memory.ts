@@ -206,18 +206,20 @@ class MemoryAppStorage implements AppStorage {
     return false;
   }
   async addEmailVerificationToken(t: OneTimeTokenRecord) { this.evTokens.set(t.tokenHash, { ...t }); }
+  /** Delete the verification tokens of `userId`, of `email` only when given. */
+  private dropEvTokens(userId: string, email?: string) {
+    for (const [h, t] of this.evTokens) if (t.userId === userId && (email === undefined || t.email === email)) this.evTokens.delete(h);
+  }
   async consumeEmailVerificationToken(tokenHash: string) {
     const row = this.evTokens.get(tokenHash);
     if (!row) return undefined;
-    for (const [h, t] of this.evTokens) if (t.userId === row.userId && t.email === row.email) this.evTokens.delete(h);
+    this.dropEvTokens(row.userId, row.email);
     return row;
   }
-  async deleteEmailVerificationTokens(userId: string, email: string) {
-    for (const [h, t] of this.evTokens) if (t.userId === userId && t.email === email) this.evTokens.delete(h);
-  }
+  async deleteEmailVerificationTokens(userId: string, email: string) { this.dropEvTokens(userId, email); }
   async deleteEmailVerificationData(userId: string) {
     this.verified.delete(userId);
-    for (const [h, t] of this.evTokens) if (t.userId === userId) this.evTokens.delete(h);
+    this.dropEvTokens(userId);
   }
 }
 
