@@ -2,7 +2,8 @@ import type { User } from "supertokens-node";
 import type { RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import { UnavailableError } from "../errors.js";
 import { CoreClient, emailOf, isPendingEmail, pendingEmail } from "./core-client.js";
-import { checkImportFormat, type ImportAlgorithm, type VerifyResult } from "./hashes/index.js";
+import type { ImportAlgorithm, VerifyResult } from "./hashes/index.js";
+import { checkImportFormat, importableBcryptCost, isImportAlgorithm, MIN_IMPORTED_BCRYPT_COST } from "./hashes/import-format.js";
 import { authLog, maskEmail } from "./log.js";
 import type { LegacyAuthConfig } from "./options.js";
 
@@ -28,9 +29,6 @@ export type MoveOutcome =
   | { status: "IN_SUPERTOKENS" }
   | { status: "ALREADY_MOVED" };
 
-const MIN_IMPORTED_BCRYPT_COST = 10;
-const BCRYPT_FULL = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
-
 /**
  * Whether the verified legacy hash can go into the core byte for byte (T17): only formats the core verifies,
  * with the full bcrypt grammar, never `$2x$` (crypt_blowfish's buggy variant), and never below bcrypt cost 10
@@ -41,12 +39,14 @@ export function importPlan(hash: string, verdict: VerifyResult, config: LegacyAu
   if (config.verifyPassword) return { ok: false, reason: "verified by a custom verifyPassword" };
   if (verdict.status !== "MATCH") return { ok: false, reason: "no match" };
   const { format } = verdict;
-  if (format !== "bcrypt" && format !== "argon2" && format !== "firebase_scrypt") return { ok: false, reason: `${format} is not a format the core imports` };
+  // A custom verifier's key may spell a core format ("bcrypt"); what it verified is still not known to be one.
+  if (Object.hasOwn(config.verifiers, format)) return { ok: false, reason: `verified by the custom verifier ${format}` };
+  if (!isImportAlgorithm(format)) return { ok: false, reason: `${format} is not a format the core imports` };
   const trimmed = hash.trim();
   if (format === "bcrypt") {
-    const match = BCRYPT_FULL.exec(trimmed);
-    if (!match) return { ok: false, reason: "bcrypt hash is $2x$ or not in the full $2a/$2b/$2y grammar" };
-    if (Number(match[1]) < MIN_IMPORTED_BCRYPT_COST) return { ok: false, reason: `bcrypt cost below ${MIN_IMPORTED_BCRYPT_COST}` };
+    const cost = importableBcryptCost(trimmed);
+    if (cost === undefined) return { ok: false, reason: "bcrypt hash is $2x$ or not in the full $2a/$2b/$2y grammar" };
+    if (cost < MIN_IMPORTED_BCRYPT_COST) return { ok: false, reason: `bcrypt cost below ${MIN_IMPORTED_BCRYPT_COST}` };
   }
   const check = checkImportFormat(trimmed, format, { firebaseSignerKey: config.firebaseSignerKey });
   if (!check.ok) return { ok: false, reason: check.message };

@@ -19,13 +19,12 @@ class DecisionMemo {
 
   get(userContext: UserContext, tenantId: string, email: string, password: string, decide: () => Promise<SignInDecision>): Promise<SignInDecision> {
     if (typeof userContext !== "object" || userContext === null) return decide();
-    const key = lockKey(tenantId, normaliseEmail(email));
+    const hit = this.peek(userContext, tenantId, email, password);
+    if (hit) return hit;
     let entries = this.byContext.get(userContext);
     if (!entries) this.byContext.set(userContext, (entries = []));
-    const hit = entries.find((e) => e.key === key && e.password === password);
-    if (hit) return hit.decision;
     const decision = decide();
-    entries.push({ key, password, decision });
+    entries.push({ key: lockKey(tenantId, normaliseEmail(email)), password, decision });
     return decision;
   }
 

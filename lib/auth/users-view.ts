@@ -78,19 +78,26 @@ export class UsersView {
   private async scan(): Promise<{ moved: number; orphans: number }> {
     const moved = new Set<string>();
     const orphans = new Set<string>();
+    for await (const { users } of this.pages()) {
+      const legacyIds = await this.rt.legacy.existing(users.map((u) => u.id));
+      for (const u of users) {
+        if (legacyIds.has(u.id)) moved.add(u.id);
+        else if (isPendingEmail(emailOf(u))) orphans.add(u.id);
+      }
+    }
+    return { moved: moved.size, orphans: orphans.size };
+  }
+
+  /** The email-password users of each covered tenant (those whose email contains `email`, if given), 500 a page. */
+  private async *pages(email?: string): AsyncGenerator<{ tenantId: string; users: User[] }> {
     for (const tenantId of this.rt.config.tenantIds) {
       let paginationToken: string | undefined;
       do {
-        const page = await this.rt.core.listUsers(tenantId, { paginationToken });
-        const legacyIds = await this.rt.legacy.existing(page.users.map((u) => u.id));
-        for (const u of page.users) {
-          if (legacyIds.has(u.id)) moved.add(u.id);
-          else if (isPendingEmail(emailOf(u))) orphans.add(u.id);
-        }
+        const page = await this.rt.core.listUsers(tenantId, { paginationToken, email });
+        yield { tenantId, users: page.users };
         paginationToken = page.nextPaginationToken;
       } while (paginationToken);
     }
-    return { moved: moved.size, orphans: orphans.size };
   }
 
   /**
@@ -101,16 +108,10 @@ export class UsersView {
   async finishPendingMigrations(options: { minAgeMs?: number } = {}): Promise<FinishPendingResult> {
     const minAgeMs = options.minAgeMs ?? 600_000;
     const result: FinishPendingResult = { resumed: 0, removed: 0, left: 0 };
-    for (const tenantId of this.rt.config.tenantIds) {
-      let paginationToken: string | undefined;
-      do {
-        const page = await this.rt.core.listUsers(tenantId, { paginationToken, email: PENDING_EMAIL_DOMAIN });
-        for (const user of page.users) {
-          if (!isPendingEmail(emailOf(user))) continue;
-          await this.finishOne(tenantId, user, minAgeMs, result);
-        }
-        paginationToken = page.nextPaginationToken;
-      } while (paginationToken);
+    for await (const { tenantId, users } of this.pages(PENDING_EMAIL_DOMAIN)) {
+      for (const user of users) {
+        if (isPendingEmail(emailOf(user))) await this.finishOne(tenantId, user, minAgeMs, result);
+      }
     }
     authLog("finishPendingMigrations: %d resumed, %d removed, %d left", result.resumed, result.removed, result.left);
     return result;

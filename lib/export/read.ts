@@ -40,6 +40,25 @@ const parseJson = (v: unknown): Record<string, unknown> | null => {
   return typeof v === "string" ? (JSON.parse(v) as Record<string, unknown>) : (v as Record<string, unknown>);
 };
 
+/**
+ * Rows of `select` (a query ending in its WHERE clause, over `params`) in pages of `pageSize`, by the unique `key`:
+ * the first page has no lower bound, later ones start after the last row's key (`keyOf`).
+ */
+async function* keysetPages(config: ExportConfig, select: string, params: unknown[], key: string, keyOf: (row: any) => string): AsyncGenerator<any[]> {
+  const limit = `$${params.length + 1}`;
+  let after: string | undefined;
+  for (;;) {
+    const { rows } = await config.db.query(
+      after === undefined ? `${select} ORDER BY ${key} LIMIT ${limit}` : `${select} AND ${key} > $${params.length + 2} ORDER BY ${key} LIMIT ${limit}`,
+      after === undefined ? [...params, config.pageSize] : [...params, config.pageSize, after],
+    );
+    if (rows.length === 0) return;
+    yield rows;
+    if (rows.length < config.pageSize) return;
+    after = keyOf(rows[rows.length - 1]);
+  }
+}
+
 /** Users of the app, one page of `pageSize` per query, by SuperTokens id (keyset on the primary key). */
 export async function* readUsers(config: ExportConfig, layout: CoreLayout): AsyncGenerator<ExportedUser[]> {
   const t = (n: string) => layout.table(n);
@@ -77,14 +96,8 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
         : ""
     }
     WHERE u.app_id = $1`;
-  // The first page has no lower bound; later pages start after the last id (the parameter takes the column's type,
-  // so the primary key index (app_id, user_id) serves both).
-  const first = `${select} ORDER BY u.user_id LIMIT $2`;
-  const next = `${select} AND u.user_id > $3 ORDER BY u.user_id LIMIT $2`;
-  let after: string | undefined;
-  for (;;) {
-    const { rows } = await config.db.query(after === undefined ? first : next, after === undefined ? [config.appId, config.pageSize] : [config.appId, config.pageSize, after]);
-    if (rows.length === 0) return;
+  // The key parameter takes the column's type, so the primary key index (app_id, user_id) serves every page.
+  for await (const rows of keysetPages(config, select, [config.appId], "u.user_id", (r) => r.st_id)) {
     yield rows.map((r): ExportedUser => ({
       userId: r.external_user_id ?? r.st_id,
       superTokensUserId: r.st_id,
@@ -98,8 +111,6 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
       roles: r.roles as ExportedUser["roles"],
       externalUserIdInfo: r.external_user_id_info ?? null,
     }));
-    if (rows.length < config.pageSize) return;
-    after = rows[rows.length - 1].st_id;
   }
 }
 
@@ -117,13 +128,7 @@ export async function* readResetTokens(config: ExportConfig, layout: CoreLayout)
     LEFT JOIN ${t("emailpassword_users")} u ON u.app_id = rt.app_id AND u.user_id = rt.user_id
     ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = rt.app_id AND m.supertokens_user_id = rt.user_id` : ""}
     WHERE rt.app_id = $1 AND rt.token_expiry > $2`;
-  let after: string | undefined;
-  for (;;) {
-    const { rows } = await config.db.query(
-      after === undefined ? `${select} ORDER BY rt.token LIMIT $3` : `${select} AND rt.token > $4 ORDER BY rt.token LIMIT $3`,
-      after === undefined ? [config.appId, config.now, config.pageSize] : [config.appId, config.now, config.pageSize, after],
-    );
-    if (rows.length === 0) return;
+  for await (const rows of keysetPages(config, select, [config.appId, config.now], "rt.token", (r) => r.token)) {
     yield rows.map((r): ExportedResetToken => ({
       userId: r.external_user_id ?? r.st_id,
       superTokensUserId: r.st_id,
@@ -132,8 +137,6 @@ export async function* readResetTokens(config: ExportConfig, layout: CoreLayout)
       tokenHashAlgorithm: "sha256-hex",
       expiresAt: Number(r.token_expiry),
     }));
-    if (rows.length < config.pageSize) return;
-    after = rows[rows.length - 1].token;
   }
 }
 

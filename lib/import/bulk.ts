@@ -35,12 +35,13 @@ export interface QueueRow {
   errorMessage?: string;
 }
 
-export async function listFailed(client: CoreClient): Promise<QueueRow[]> {
+/** The FAILED queue rows of the users whose legacy ids `ids` holds. */
+export async function listFailed(client: CoreClient, ids: { has(id: string): boolean }): Promise<QueueRow[]> {
   const rows: QueueRow[] = [];
   let token: string | undefined;
   do {
     const page = await client.ok("GET", "/bulk-import/users", { query: { status: "FAILED", limit: "500", paginationToken: token } });
-    rows.push(...(page.users as QueueRow[]));
+    for (const r of page.users as QueueRow[]) if (r.externalUserId !== undefined && ids.has(r.externalUserId)) rows.push(r);
     token = page.nextPaginationToken;
   } while (token !== undefined);
   return rows;

@@ -125,7 +125,7 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
       await waitForQueue(client, 0, config.stallTimeoutMs, () => {});
     }
     // Failed queue rows of these users are earlier attempts; this run supersedes them.
-    const stale = (await listFailed(client)).filter((r) => r.externalUserId !== undefined && inputIds.has(r.externalUserId));
+    const stale = await listFailed(client, inputIds);
     if (stale.length && !config.dryRun) await removeRows(client, stale.map((r) => r.id));
     if (stale.length) notes.push(`${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by earlier attempts for these users.`);
   }
@@ -196,7 +196,7 @@ async function importCandidates(
   for (const o of run.rejected) tally.add(o);
   // A failed row means the core refused the user when it processed it, most often because the email or the
   // legacy id appeared in SuperTokens after the plan was made. Each one is decided again against the live state.
-  const failedRows = (await listFailed(client)).filter((r) => r.externalUserId !== undefined && run.accepted.has(r.externalUserId));
+  const failedRows = await listFailed(client, run.accepted);
   await removeRows(client, failedRows.map((r) => r.id));
   const retry = new Map(failedRows.map((r) => [r.externalUserId!, r.errorMessage ?? "failed"]));
   for (const c of run.accepted.values()) if (!retry.has(c.id)) tally.add({ kind: "imported", row: c.row, id: c.id });

@@ -192,3 +192,17 @@ describe("legacyAuth hash formats on the fallback path", () => {
     assert.equal(calls, 2);
   });
 });
+
+describe("importPlan: what is imported byte for byte", () => {
+  it("never imports a hash a custom verifier matched, even when its key spells a core format", async () => {
+    const { importPlan } = await import("../../lib/auth/import-user.js");
+    const { resolveLegacyAuthOptions } = await import("../../lib/auth/options.js");
+    const bcryptHash = await bcrypt.hash("pw", 10);
+    const lookup = { findUserByEmail: async () => undefined, findUserById: async () => undefined };
+    const plain = resolveLegacyAuthOptions(lookup);
+    assert.equal(importPlan(bcryptHash, { status: "MATCH", format: "bcrypt" }, plain).ok, true);
+    const custom = resolveLegacyAuthOptions({ ...lookup, verifiers: { bcrypt: { detect: () => true, verify: async () => true } } });
+    const plan = importPlan(bcryptHash, { status: "MATCH", format: "bcrypt" }, custom);
+    assert.equal(plan.ok, false);
+  });
+});

@@ -22,6 +22,23 @@ export interface ImportFormatOptions {
 const isCoreBcrypt = (hash: string) => ["$2a", "$2x", "$2y", "$2b"].some((prefix) => hash.startsWith(prefix));
 const isCoreArgon2 = (hash: string) => ["$argon2id", "$argon2i", "$argon2d"].some((prefix) => hash.startsWith(prefix));
 
+/** Whether a detected format is one the core's import takes. */
+export const isImportAlgorithm = (format: string): format is ImportAlgorithm =>
+  format === "bcrypt" || format === "argon2" || format === "firebase_scrypt";
+
+/** OWASP's floor for bcrypt (T17): legacyAuth does not import a weaker hash as is, the import flags it. */
+export const MIN_IMPORTED_BCRYPT_COST = 10;
+const BCRYPT_IMPORTABLE = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
+
+/**
+ * The cost of a bcrypt hash complete enough to go into the core byte for byte: the full $2a/$2b/$2y grammar,
+ * never `$2x$` (crypt_blowfish's buggy variant). Stricter than the core's prefix check (T17); undefined otherwise.
+ */
+export function importableBcryptCost(hash: string): number | undefined {
+  const match = BCRYPT_IMPORTABLE.exec(hash);
+  return match ? Number(match[1]) : undefined;
+}
+
 const fail = (message: string, status: 400 | 500 = 400): ImportFormatResult => ({ ok: false, status, message });
 const missingKey = () => fail("'firebase_password_hashing_signer_key' cannot be null", 500);
 
