@@ -1,13 +1,15 @@
 import { isPendingEmail, PENDING_EMAIL_DOMAIN } from "../pending-email.js";
 import { randomUUID } from "node:crypto";
 import supertokens, { type User } from "supertokens-node";
-import * as querierModule from "supertokens-node/lib/build/querier.js";
-import * as supertokensModule from "supertokens-node/lib/build/supertokens.js";
 import { isMigrateError, UnavailableError } from "../errors.js";
+import { sdkQuerier } from "../sdk-internals.js";
 import type { ImportAlgorithm } from "./hashes/index.js";
 
 /**
- * Every SuperTokens core call legacyAuth makes, in one place. Calls run with a fresh user context each: the SDK
+ * Every SuperTokens core call legacyAuth makes, in one place. The SDK has no function for
+ * `/recipe/user/passwordhash/import`, user metadata without the UserMetadata recipe, or a bare email/password
+ * update without its policy and account-linking checks: these go through the SDK's own querier (see
+ * sdk-internals.ts), which knows the connection URI, the API key, app path prefixes and the CDI version. Calls run with a fresh user context each: the SDK
  * caches GET answers per user context, and a re-check made after waiting for another request's writes must
  * not be answered from that cache (T16).
  */
@@ -27,28 +29,6 @@ export const normaliseEmail = (email: string): string => email.trim().toLowerCas
 /** The email of a recipe user's email-password login method. */
 export function emailOf(user: User): string | undefined {
   return user.loginMethods.find((lm) => lm.recipeId === "emailpassword")?.email ?? user.emails[0];
-}
-
-interface CoreQuerier {
-  sendGetRequest(path: unknown, params: Record<string, string | undefined>, userContext: UserContext): Promise<any>;
-  sendPostRequest(path: unknown, body: Record<string, unknown>, userContext: UserContext): Promise<any>;
-  sendPutRequest(path: unknown, body: Record<string, unknown>, params: Record<string, string>, userContext: UserContext): Promise<any>;
-}
-
-/** The CJS class behind the deep import, under both ESM (module.exports as default) and CJS interop. */
-function superTokensClass(): { getInstanceOrThrowError(): unknown } {
-  const mod = supertokensModule as unknown as { default?: any };
-  return typeof mod.default?.getInstanceOrThrowError === "function" ? mod.default : mod.default?.default;
-}
-
-/**
- * The SDK has no function for `/recipe/user/passwordhash/import`, user metadata without the UserMetadata recipe,
- * or a bare email/password update without its policy and account-linking checks, so these go through the SDK's
- * own querier: it knows the connection URI, the API key, app path prefixes and the CDI version.
- */
-function querier(): CoreQuerier {
-  const Querier = (querierModule as unknown as { Querier: { getNewInstanceOrThrowError(st: unknown): CoreQuerier } }).Querier;
-  return Querier.getNewInstanceOrThrowError(superTokensClass().getInstanceOrThrowError());
 }
 
 /** A user context for one core call: the request (for the SDK's origin logic), no cache. */
@@ -111,7 +91,7 @@ export class CoreClient {
    */
   async importHash(tenantId: string, email: string, passwordHash: string, algorithm: ImportAlgorithm, userContext?: UserContext): Promise<string> {
     const res = await call("import password hash", () =>
-      querier().sendPostRequest(
+      sdkQuerier().sendPostRequest(
         { path: "/<tenantId>/recipe/user/passwordhash/import", params: { tenantId } },
         { email, passwordHash, hashingAlgorithm: algorithm },
         context(userContext),
@@ -125,7 +105,7 @@ export class CoreClient {
 
   /** PUT /recipe/user: no password policy, no account-linking checks (the user is ours and mid-move). */
   async updateUser(recipeUserId: string, patch: { email?: string; password?: string }, userContext?: UserContext): Promise<string> {
-    const res = await call("update user", () => querier().sendPutRequest("/recipe/user", { recipeUserId, ...patch }, {}, context(userContext)));
+    const res = await call("update user", () => sdkQuerier().sendPutRequest("/recipe/user", { recipeUserId, ...patch }, {}, context(userContext)));
     return String(res?.status);
   }
 
@@ -142,16 +122,16 @@ export class CoreClient {
   }
 
   async getMetadata(userId: string, userContext?: UserContext): Promise<Record<string, unknown>> {
-    const res = await call("get metadata", () => querier().sendGetRequest("/recipe/user/metadata", { userId }, context(userContext)));
+    const res = await call("get metadata", () => sdkQuerier().sendGetRequest("/recipe/user/metadata", { userId }, context(userContext)));
     return (res?.metadata ?? {}) as Record<string, unknown>;
   }
 
   async putMetadata(userId: string, metadataUpdate: Record<string, unknown>, userContext?: UserContext): Promise<void> {
-    await call("update metadata", () => querier().sendPutRequest("/recipe/user/metadata", { userId, metadataUpdate }, {}, context(userContext)));
+    await call("update metadata", () => sdkQuerier().sendPutRequest("/recipe/user/metadata", { userId, metadataUpdate }, {}, context(userContext)));
   }
 
   async removeMetadata(userId: string, userContext?: UserContext): Promise<void> {
-    await call("remove metadata", () => querier().sendPostRequest("/recipe/user/metadata/remove", { userId }, context(userContext)));
+    await call("remove metadata", () => sdkQuerier().sendPostRequest("/recipe/user/metadata/remove", { userId }, context(userContext)));
   }
 
   async countUsers(userContext?: UserContext): Promise<number> {

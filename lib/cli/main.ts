@@ -3,10 +3,12 @@ import { Command } from "commander";
 import { devCoreCommand } from "./dev-core.js";
 import { exportCommand } from "./export.js";
 import { importCommand } from "./import.js";
+import { packageVersion } from "../version.js";
 
 const program = new Command()
   .name("supertokens-migrate")
-  .description("Move an express-session app to SuperTokens and back, without logging anyone out.");
+  .description("Move an express-session app to SuperTokens and back, without logging anyone out.")
+  .version(packageVersion, "-V, --version", "print the package version");
 
 program.addCommand(devCoreCommand());
 program.addCommand(exportCommand());

@@ -4,6 +4,7 @@ import Session from "supertokens-node/recipe/session";
 import type { SessionContainer } from "supertokens-node/recipe/session";
 import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
 import { log } from "../debug.js";
+import { sdkAppOrigins, sdkInstance } from "../sdk-internals.js";
 import { isMigrateError, UnavailableError, type MigrateError } from "../errors.js";
 import { sendUnavailable } from "../unavailable.js";
 import { withDeadline } from "./deadline.js";
@@ -63,23 +64,12 @@ function superTokensErrorType(err: unknown): string | undefined {
 /** Per SDK instance: a re-initialised SDK (another appInfo) gets its own answer, and none is cached before init. */
 const originsBySdk = new WeakMap<object, string[]>();
 /** The SDK's websiteDomain and apiDomain: the default trusted origins for the CSRF rule. */
-async function sdkOrigins(): Promise<string[]> {
-  let instance: { appInfo: any };
-  try {
-    const mod = (await import("supertokens-node/lib/build/supertokens.js")) as unknown as { default: { getInstanceOrThrowError(): any } };
-    instance = (mod.default ?? (mod as any)).getInstanceOrThrowError();
-  } catch {
-    return [];
-  }
+function sdkOrigins(): string[] {
+  const instance = sdkInstance();
+  if (!instance) return [];
   const cached = originsBySdk.get(instance);
   if (cached) return cached;
-  const info = instance.appInfo;
-  const origins = [info.apiDomain.getAsStringDangerous()];
-  try {
-    origins.push(info.getOrigin({ request: undefined, userContext: {} }).getAsStringDangerous());
-  } catch {
-    // a per-request origin function cannot be evaluated here; apiDomain alone is trusted
-  }
+  const origins = sdkAppOrigins(instance);
   originsBySdk.set(instance, origins);
   return origins;
 }
@@ -94,7 +84,7 @@ async function passesCsrfRule(req: Req, cfg: DualSessionConfig): Promise<boolean
   if (safeMethods.has((req.method ?? "GET").toUpperCase())) return true;
   const origin = req.headers.origin;
   if (typeof origin === "string" && origin !== "null") {
-    const trusted = cfg.trustedOrigins ?? (await sdkOrigins());
+    const trusted = cfg.trustedOrigins ?? sdkOrigins();
     return trusted.some((t) => t.replace(/\/$/, "") === origin);
   }
   if (req.headers["sec-fetch-site"] !== undefined) return req.headers["sec-fetch-site"] === "same-origin";

@@ -83,7 +83,12 @@ const validKeys = [
   "retryAfterSeconds", "coordinator", "trustedOrigins", "onMigration",
 ] as const;
 
-let configured: DualSessionOptions | undefined;
+/**
+ * What configureLegacySessions set, kept process-wide under a `Symbol.for` key: an app on the CommonJS build
+ * and a dependency on the ES module build (two copies of this package) see the same settings.
+ */
+const configuredKey = Symbol.for("supertokens-migrate.configureLegacySessions");
+const shared = globalThis as { [configuredKey]?: DualSessionOptions };
 
 /**
  * Set the legacy source once at start-up, so that `dualSession()` can be mounted with no argument on several
@@ -91,12 +96,12 @@ let configured: DualSessionOptions | undefined;
  */
 export function configureLegacySessions(options: DualSessionOptions): void {
   rejectUnknownKeys("configureLegacySessions", options, validKeys);
-  configured = { ...options };
+  shared[configuredKey] = { ...options };
 }
 
 /** For tests: forget what configureLegacySessions set. */
 export function resetLegacySessionsConfig(): void {
-  configured = undefined;
+  delete shared[configuredKey];
 }
 
 function positive(name: string, value: unknown, fallback: number): number {
@@ -121,7 +126,7 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
     throw new ConfigError("dualSession was mounted without being called: use app.use(dualSession()), not app.use(dualSession).");
   }
   rejectUnknownKeys("dualSession", input ?? {}, validKeys);
-  const o: DualSessionOptions = { ...configured, ...input };
+  const o: DualSessionOptions = { ...shared[configuredKey], ...input };
   if (!o.store || typeof o.store.get !== "function" || typeof o.store.destroy !== "function") {
     throw new ConfigError(
       "dualSession: `store` is required: pass the express-session store the legacy app uses, either here or once with configureLegacySessions({ store, secret }).",

@@ -1,0 +1,130 @@
+/**
+ * The one door to supertokens-node files outside its public entry points. Nothing else in `lib/` imports
+ * `supertokens-node/lib/...`.
+ *
+ * Why a door: those files are CommonJS with `exports.default = Class`. How such a namespace looks depends on
+ * who imports it. Under plain Node ESM `default` is the whole `module.exports` object (the class sits at
+ * `default.default`); under CommonJS interop, tsx or a bundler, `default` is the class itself. Each internal
+ * is therefore found by its shape, never by assuming one layout, and a missing or reshaped internal throws an
+ * error naming the SDK version and the internal instead of silently degrading (a default that quietly trusted
+ * no origin once hid here).
+ */
+import * as querierModule from "supertokens-node/lib/build/querier.js";
+import * as supertokensModule from "supertokens-node/lib/build/supertokens.js";
+import * as versionModule from "supertokens-node/lib/build/version.js";
+import { MigrateError } from "./errors.js";
+
+type UserContext = Record<string, unknown>;
+
+/** What we use of the SDK's core querier: path, params and body as its own recipes pass them. */
+export interface SdkQuerier {
+  sendGetRequest(path: unknown, params: Record<string, string | undefined>, userContext: UserContext): Promise<any>; // core JSON, checked by callers
+  sendPostRequest(path: unknown, body: Record<string, unknown>, userContext: UserContext): Promise<any>; // core JSON, checked by callers
+  sendPutRequest(path: unknown, body: Record<string, unknown>, params: Record<string, string>, userContext: UserContext): Promise<any>; // core JSON, checked by callers
+}
+
+/** What we use of the SDK's initialised instance: the app info that names the trusted origins. */
+export interface SdkInstance {
+  appInfo: {
+    apiDomain: { getAsStringDangerous(): string };
+    getOrigin(input: { request: unknown; userContext: UserContext }): { getAsStringDangerous(): string };
+  };
+}
+
+interface SuperTokensClass {
+  getInstanceOrThrowError(): SdkInstance;
+}
+interface QuerierClass {
+  getNewInstanceOrThrowError(instance: SdkInstance): SdkQuerier;
+}
+
+/** The installed supertokens-node version, for error messages. */
+export function sdkVersion(): string {
+  const found = pick(versionModule, (v) => typeof (v as { version?: unknown }).version === "string");
+  return found ? (found as { version: string }).version : "unknown";
+}
+
+function internalMissing(internal: string): MigrateError {
+  return new MigrateError(
+    "ERR_MIGRATE_SDK_INTERNALS",
+    `supertokens-node ${sdkVersion()} has no usable ${internal}. This version of supertokens-migrate supports the ` +
+      "supertokens-node versions named in its peerDependencies; install one of those.",
+    { status: 500 },
+  );
+}
+
+/** The namespace itself, its `default`, or `default.default`: whichever has the shape. */
+function pick(namespace: object, fits: (candidate: object) => boolean): object | undefined {
+  const inner = (value: unknown): unknown => (value as { default?: unknown } | undefined)?.default;
+  const candidates: unknown[] = [namespace, inner(namespace), inner(inner(namespace))];
+  return candidates.find((c): c is object => (typeof c === "object" || typeof c === "function") && c !== null && fits(c)) as object | undefined;
+}
+
+const hasFunction = (name: string) => (candidate: object) => typeof (candidate as Record<string, unknown>)[name] === "function";
+
+/** `lib/build/supertokens.js`'s SuperTokens class. */
+function superTokensClass(): SuperTokensClass {
+  const found = pick(supertokensModule, hasFunction("getInstanceOrThrowError"));
+  if (!found) throw internalMissing("lib/build/supertokens.js SuperTokens.getInstanceOrThrowError");
+  return found as SuperTokensClass;
+}
+
+/** `lib/build/querier.js`'s Querier class (its request methods are instance properties, checked per instance). */
+function querierClass(): QuerierClass {
+  const holder = pick(querierModule, (m) => typeof (m as { Querier?: { getNewInstanceOrThrowError?: unknown } }).Querier?.getNewInstanceOrThrowError === "function");
+  if (!holder) throw internalMissing("lib/build/querier.js Querier.getNewInstanceOrThrowError");
+  return (holder as { Querier: QuerierClass }).Querier;
+}
+
+/**
+ * The initialised SDK instance, or undefined before `supertokens.init()` (an expected state: callers answer
+ * without it and ask again later). A missing internal throws.
+ */
+export function sdkInstance(): SdkInstance | undefined {
+  const SuperTokens = superTokensClass();
+  try {
+    return SuperTokens.getInstanceOrThrowError();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The SDK's querier for the initialised instance: connection URI, API key, app path prefix and CDI version. */
+export function sdkQuerier(): SdkQuerier {
+  const Querier = querierClass();
+  const querier = Querier.getNewInstanceOrThrowError(superTokensClass().getInstanceOrThrowError());
+  for (const method of ["sendGetRequest", "sendPostRequest", "sendPutRequest"] as const) {
+    if (typeof querier?.[method] !== "function") throw internalMissing(`lib/build/querier.js Querier#${method}`);
+  }
+  return querier;
+}
+
+/**
+ * The origins the SDK's appInfo names (apiDomain, and websiteDomain when it is static), or undefined before
+ * init. A per-request `origin` function cannot be evaluated without a request; then apiDomain alone is named.
+ */
+export function sdkAppOrigins(instance: SdkInstance): string[] {
+  const info = instance.appInfo;
+  if (typeof info?.apiDomain?.getAsStringDangerous !== "function" || typeof info.getOrigin !== "function") {
+    throw internalMissing("SuperTokens instance appInfo (apiDomain, getOrigin)");
+  }
+  const origins = [info.apiDomain.getAsStringDangerous()];
+  try {
+    origins.push(info.getOrigin({ request: undefined, userContext: {} }).getAsStringDangerous());
+  } catch {
+    // a per-request origin function cannot be evaluated here; apiDomain alone is trusted
+  }
+  return origins;
+}
+
+/**
+ * Checks every internal we use, for a start-up self-test and for the test that runs under both module
+ * systems. Throws `ERR_MIGRATE_SDK_INTERNALS` naming the SDK version and the internal.
+ */
+export function checkSdkInternals(): { version: string } {
+  superTokensClass();
+  querierClass();
+  if (sdkInstance()) sdkQuerier();
+  if (sdkVersion() === "unknown") throw internalMissing("lib/build/version.js version");
+  return { version: sdkVersion() };
+}
