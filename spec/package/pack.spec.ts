@@ -1,10 +1,10 @@
 // The published artefact, not the source: pack the tarball, install it into a throwaway project and use it the
-// way consumers do (CommonJS require, ESM import, TypeScript under NodeNext, the bin). Needs `npm run build`
-// first (`npm test` runs it as pretest); no network.
+// way consumers do (CommonJS require, ESM import, TypeScript under NodeNext, the bin), and prove that `npm pack`
+// on a clean tree builds through `prepare`. Needs `npm run build` first (`npm test` runs it as pretest); no network.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,6 +160,113 @@ describe("the root entry installed from the tarball", () => {
     const fromEsm = JSON.parse((await node([mjs])).stdout) as string[];
     assert.ok(fromCjs.includes("dualSession"), `dualSession missing from ${fromCjs.join(", ")}`);
     assert.deepEqual(fromEsm, fromCjs);
+  });
+});
+
+/** Every file package.json `exports` names, with the subpath and the condition path that leads to it. */
+function exportTargets(pkg: { exports: Record<string, unknown> }) {
+  const out: { subpath: string; conditions: string[]; file: string }[] = [];
+  const walk = (subpath: string, value: unknown, conditions: string[]) => {
+    if (typeof value === "string") out.push({ subpath, conditions, file: value });
+    else for (const [k, v] of Object.entries(value as Record<string, unknown>)) walk(subpath, v, [...conditions, k]);
+  };
+  for (const [subpath, value] of Object.entries(pkg.exports)) walk(subpath, value, []);
+  return out;
+}
+
+describe("every entry point of package.json, from the tarball", () => {
+  const pkg = () => JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8"));
+  const specifier = (subpath: string) => `supertokens-migrate${subpath.slice(1)}`;
+
+  it("exports names only files that are in the tarball, for import and require, types and default", () => {
+    const targets = exportTargets(pkg());
+    const conditions = new Set(targets.map((t) => t.conditions.join("/")));
+    for (const c of ["import/types", "import/default", "require/types", "require/default"]) assert.ok(conditions.has(c), `no ${c} entry in exports`);
+    const missing = targets.filter((t) => !packedFiles.includes(path.posix.normalize(t.file))).map((t) => `${t.subpath} [${t.conditions.join(" > ")}] ${t.file}`);
+    assert.deepEqual(missing, []);
+  });
+
+  it("loads every require target with require() and every import target with import(), resolving to the file exports names", async () => {
+    const targets = exportTargets(pkg()).filter((t) => t.conditions.at(-1) !== "types");
+    const required = targets.filter((t) => t.conditions[0] !== "import");
+    const imported = targets.filter((t) => t.conditions[0] === "import");
+    assert.ok(required.length > 0 && imported.length > 0);
+    const cjs = path.join(project, "entries.cjs");
+    const mjs = path.join(project, "entries.mjs");
+    writeFileSync(cjs, `console.log(JSON.stringify(${JSON.stringify(required.map((t) => specifier(t.subpath)))}.map((s) => {
+      const m = require(s);
+      return { specifier: s, file: require.resolve(s), keys: Object.keys(m).length };
+    })));`);
+    writeFileSync(mjs, `import { fileURLToPath } from "node:url";
+      const out = [];
+      for (const s of ${JSON.stringify(imported.map((t) => specifier(t.subpath)))}) {
+        const m = await import(s);
+        out.push({ specifier: s, file: fileURLToPath(import.meta.resolve(s)), keys: Object.keys(m).filter((k) => k !== "default").length });
+      }
+      console.log(JSON.stringify(out));`);
+    const loaded = [...JSON.parse((await node([cjs])).stdout), ...JSON.parse((await node([mjs])).stdout)] as { specifier: string; file: string; keys: number }[];
+    const expected = [...required, ...imported].map((t) => ({ specifier: specifier(t.subpath), file: path.join(installed, t.file) }));
+    assert.deepEqual(loaded.map(({ specifier, file }) => ({ specifier, file })), expected);
+    for (const l of loaded.filter((l) => !l.specifier.endsWith("package.json"))) assert.ok(l.keys > 0, `${l.specifier} exports nothing`);
+  });
+
+  it("resolves the types entries for import (.mts) and require (.cts) under NodeNext, and they compile", async () => {
+    const targets = exportTargets(pkg()).filter((t) => t.conditions.at(-1) === "types");
+    const subpaths = [...new Set(targets.map((t) => t.subpath))];
+    const body = subpaths.map((s, i) => `import * as entry${i} from "${specifier(s)}";\nexport type Entry${i} = typeof entry${i};`).join("\n");
+    writeFileSync(path.join(project, "entries.mts"), body);
+    writeFileSync(path.join(project, "entries.cts"), body);
+    writeFileSync(
+      path.join(project, "tsconfig.entries.json"),
+      JSON.stringify({
+        compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: ["node"] },
+        files: ["entries.mts", "entries.cts"],
+      }),
+    );
+    const result = await node([tsc, "-p", "tsconfig.entries.json", "--listFiles"]).catch((err: { stdout: string; stderr: string }) => ({ ...err, failed: true }));
+    assert.ok(!("failed" in result), `tsc failed: ${result.stdout}${result.stderr}`);
+    const listed = new Set(result.stdout.split("\n").map((l) => path.resolve(l.trim())));
+    const missing = targets.filter((t) => !listed.has(path.join(installed, t.file))).map((t) => `${t.subpath} [${t.conditions.join(" > ")}] ${t.file}`);
+    assert.deepEqual(missing, [], "types entries TypeScript did not pick up");
+  });
+
+  it("ships every bin, executable as a node script, and each runs --version", async () => {
+    const bins = pkg().bin as Record<string, string>;
+    assert.ok(Object.keys(bins).length > 0);
+    for (const [name, file] of Object.entries(bins)) {
+      assert.ok(packedFiles.includes(path.posix.normalize(file)), `bin ${name}: ${file} is not in the tarball`);
+      assert.match(readFileSync(path.join(installed, file), "utf8"), /^#!\/usr\/bin\/env node\n/, `bin ${name}: no node shebang`);
+      const { stdout } = await node([path.join(installed, file), "--version"]);
+      assert.equal(stdout.trim(), pkg().version, `bin ${name} --version`);
+    }
+  });
+});
+
+describe("npm pack on a clean tree (no dist/)", () => {
+  it("runs prepare, which builds, and ships the same files as the tarball of the built tree", { timeout: 120_000 }, async () => {
+    // A copy of what the build reads, without dist/; node_modules is this repository's (no network).
+    const clean = path.join(tmp, "clean-tree");
+    mkdirSync(clean);
+    for (const entry of readdirSync(root)) {
+      if (/^(package\.json|README\.md|CHANGELOG\.md|LICENSE.*|tsconfig.*\.json)$/.test(entry) || entry === "lib" || entry === "scripts") {
+        cpSync(path.join(root, entry), path.join(clean, entry), { recursive: true });
+      }
+    }
+    symlinkSync(path.join(root, "node_modules"), path.join(clean, "node_modules"), "dir");
+    assert.ok(!existsSync(path.join(clean, "dist")));
+    const out = path.join(tmp, "clean-pack");
+    mkdirSync(out);
+    // Without the npm_* variables of an enclosing `npm test`: npm_config_local_prefix names this repository.
+    const env = Object.fromEntries(Object.entries(childEnv).filter(([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry|userconfig)$/i.test(k)));
+    const { stdout } = await run("npm", ["pack", "--json", "--offline", "--pack-destination", out], { cwd: clean, env, timeout: 110_000 });
+    assert.ok(existsSync(path.join(clean, "dist/esm/index.js")), "prepare built the clean tree");
+    // Lifecycle output may precede the JSON on stdout.
+    const [packed] = JSON.parse(stdout.slice(stdout.indexOf("\n[") + 1 || stdout.indexOf("["))) as { files: { path: string }[] }[];
+    const files = packed!.files.map((f) => f.path).sort();
+    for (const f of ["dist/esm/index.js", "dist/esm/index.d.ts", "dist/cjs/index.js", "dist/cjs/index.d.ts", "dist/esm/core/index.d.ts", "dist/cjs/core/index.d.ts", "dist/esm/cli/main.js"]) {
+      assert.ok(files.includes(f), `${f} is not in the tarball npm pack built`);
+    }
+    assert.deepEqual(files, [...packedFiles].sort());
   });
 });
 
