@@ -8,7 +8,11 @@ import { randomBytes } from "node:crypto";
 export function requireEnv(name: "REDIS_URL" | "DATABASE_URL"): string {
   const value = process.env[name];
   if (value === undefined || value === "") {
-    throw new Error(`${name} is not set. Start the services and export it (locally: source /tmp/services.env).`);
+    throw new Error(
+      `${name} is not set. Run the specs with \`npm test\` (add \`-- <spec files>\` for some of them): it starts throwaway ` +
+        `Redis and PostgreSQL servers and sets REDIS_URL and DATABASE_URL, or says what to install (Debian: ` +
+        `apt-get install redis-server postgresql chromium). Or export ${name} to point at a running server, or run \`bash .ci/run\`.`,
+    );
   }
   return value;
 }
