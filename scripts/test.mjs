@@ -359,6 +359,7 @@ export async function prepareServices({ env = process.env, args = [], pgDirs, pl
   if (!has("CHROMIUM_PATH") && !chromium && needsChromium(runnerArgs(args))) missing.push("chromium");
   if (missing.length) throw new HarnessError(missingMessage(missing, { platform, isRoot }));
   if (chromium) out.CHROMIUM_PATH = chromium;
+  for (const name of ["REDIS_URL", "DATABASE_URL"]) if (has(name)) logLine(`${name} from the environment: nothing started for it`);
 
   const stops = [];
   let dir;
