@@ -47,8 +47,14 @@ export function captureTransfer(res: ServerResponse, before: string[], session: 
   };
 }
 
-/** Put a transfer's tokens on this response, and its access token on this request so the SDK can verify it. */
-export function replayTransfer(req: IncomingMessage, res: ServerResponse, t: TokenTransfer): void {
+/**
+ * Put a transfer's tokens on this response, and its access token on this request so the SDK can verify it.
+ * Returns a function that takes them off again (request and response as they were), for a transfer that is
+ * replaced before the response goes out.
+ */
+export function replayTransfer(req: IncomingMessage, res: ServerResponse, t: TokenTransfer): () => void {
+  const saved = { cookie: req.headers.cookie, authorization: req.headers.authorization };
+  const savedHeaders = ["set-cookie", ...tokenHeaders].map((name) => [name, res.getHeader(name)] as const);
   appendSetCookie(res, t.setCookies);
   for (const [name, value] of t.headers) {
     if (name === "access-control-expose-headers") {
@@ -65,6 +71,16 @@ export function replayTransfer(req: IncomingMessage, res: ServerResponse, t: Tok
     const others = (req.headers.cookie ?? "").split(";").map((s) => s.trim()).filter((s) => s && !s.startsWith("sAccessToken="));
     req.headers.cookie = [...others, `sAccessToken=${t.accessToken}`].join("; ");
   }
+  return () => {
+    for (const [name, value] of savedHeaders) {
+      if (value === undefined) res.removeHeader(name);
+      else res.setHeader(name, value);
+    }
+    for (const name of ["cookie", "authorization"] as const) {
+      if (saved[name] === undefined) delete req.headers[name];
+      else req.headers[name] = saved[name];
+    }
+  };
 }
 
 /** A Set-Cookie that deletes the legacy cookie; attributes must match the ones it was set with. */
