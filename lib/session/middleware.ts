@@ -10,7 +10,7 @@ import { sendUnavailable } from "../unavailable.js";
 import { withDeadline } from "./deadline.js";
 import { readLegacySid } from "./legacy-cookie.js";
 import { createLegacyStore, type LegacySessionData } from "./legacy-store.js";
-import { refreshTransfer } from "./refresh-transfer.js";
+import { refreshedSession } from "./refresh-transfer.js";
 import { resolveDualSessionOptions, type DualSessionConfig, type DualSessionOptions, type MigrationEvent } from "./options.js";
 import { appendSetCookie, captureTransfer, clearedCookie, replayTransfer, type TokenTransfer } from "./transfer.js";
 
@@ -158,21 +158,19 @@ export function dualSession(options?: DualSessionOptions): DualSessionMiddleware
   }
 
   async function sessionFromTransfer(req: Req, res: Res, t: TokenTransfer): Promise<SessionContainer> {
-    for (let refreshes = 0; ; refreshes++) {
-      const undo = replayTransfer(req, res, t);
-      try {
-        // The CSRF rule already ran for this request, and the tokens are ours: no anti-CSRF header can exist yet.
-        const s = await Session.getSession(req, res, { ...cfg.verify, sessionRequired: true, antiCsrfCheck: false });
-        return s!;
-      } catch (err) {
-        if (superTokensErrorType(err) !== Session.Error.TRY_REFRESH_TOKEN) throw err;
-        // Our own token expired on its way here (a busy machine, a late reuse): never "try refresh" to a client
-        // that sent only a legacy cookie. Refresh it here; a machine too slow even for that answers 503.
-        undo();
-        debug("the migrated session's access token expired before it was verified; refreshing it");
-        if (refreshes === 2) throw new UnavailableError("ERR_MIGRATE_TIMEOUT", "the new session's access token keeps expiring before it is verified", { retryAfter: cfg.retryAfterSeconds });
-        t = await refreshTransfer(req, t, cfg.coreTimeoutMs, cfg.retryAfterSeconds);
-      }
+    const undo = replayTransfer(req, res, t);
+    try {
+      // The CSRF rule already ran for this request, and the tokens are ours: no anti-CSRF header can exist yet.
+      const s = await Session.getSession(req, res, { ...cfg.verify, sessionRequired: true, antiCsrfCheck: false });
+      return s!;
+    } catch (err) {
+      if (superTokensErrorType(err) !== Session.Error.TRY_REFRESH_TOKEN) throw err;
+      // Our own token expired on its way here (a busy machine, a late reuse): never "try refresh" to a client
+      // that sent only a legacy cookie. Refresh it here; a core too slow for that answers 503.
+      undo();
+      debug("the migrated session's access token expired before it was verified; refreshing it");
+      const options = { timeoutMs: cfg.coreTimeoutMs, retryAfter: cfg.retryAfterSeconds, overrideGlobalClaimValidators: cfg.verify.overrideGlobalClaimValidators };
+      return refreshedSession(req, res, t, options);
     }
   }
 
