@@ -40,7 +40,7 @@ const ratioRow = (name: string, dual: BenchRow, plain: BenchRow, goal: number): 
 
 export async function bench(): Promise<BenchRow[]> {
   const redisUrl = process.env.REDIS_URL;
-  if (!redisUrl) throw new Error("REDIS_URL is required for the dualSession benchmark (source /tmp/services.env, or run inside .ci/run)");
+  if (!redisUrl) throw new Error("REDIS_URL is required for the dualSession benchmark: start one (redis-server --port 6379) and set REDIS_URL=redis://127.0.0.1:6379");
   const prefix = `bench:${randomBytes(4).toString("hex")}:`;
   const core = await startCoreProcess();
   const app = await startApp(core.url, { REDIS_URL: redisUrl, BENCH_REDIS_PREFIX: prefix });

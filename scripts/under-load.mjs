@@ -4,7 +4,8 @@
 //   node scripts/under-load.mjs [--runs N] [--load N] [--log-dir DIR] [spec files...]
 //
 // Defaults: 1 run, 2 busy processes per core, the demo browser suite and the dualSession suites. Each run is
-// `node --import tsx --test --test-concurrency=1 <files>`; its output goes to DIR/run-<n>.log, and a summary
+// `node scripts/test.mjs --test-concurrency=1 <files>`, which starts its own Redis and PostgreSQL as npm test
+// does; its output goes to DIR/run-<n>.log, and a summary
 // (pass/fail and duration per run) is printed at the end. Exit code 0 only when every run passed.
 //
 // The busy processes are always stopped: on the end of the runs, on an error, on Ctrl-C or SIGTERM; and each one
@@ -62,7 +63,7 @@ function runOnce(n) {
   const file = path.join(logDir, `run-${n}.log`);
   const out = createWriteStream(file);
   const started = Date.now();
-  const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(root, "scripts/test.mjs"), "--test-concurrency=1", ...files], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
   for (const stream of [child.stdout, child.stderr]) {
     stream.on("data", (chunk) => {

@@ -3,7 +3,7 @@ import Session, { type SessionContainer } from "supertokens-node/recipe/session"
 import { wrapRequest, wrapResponse } from "supertokens-node/framework/express";
 import { isMigrateError, UnavailableError } from "../errors.js";
 import { withDeadline } from "./deadline.js";
-import type { TokenTransfer } from "./transfer.js";
+import { putAccessToken, type TokenTransfer } from "./transfer.js";
 
 /** The refresh token a transfer hands the client: the `sRefreshToken` cookie, or the `st-refresh-token` header. */
 export function refreshTokenOf(t: TokenTransfer): string | undefined {
@@ -60,7 +60,6 @@ export async function refreshedSession(
   await session.attachToRequestResponse({ req: wrapRequest(req), res: wrapResponse(res), transferMethod: t.transport });
   // As replayTransfer does: route code that reads the request's token sees the one the client now holds.
   const fresh = session.getAccessToken();
-  if (t.transport === "header") req.headers.authorization = `Bearer ${fresh}`;
-  else req.headers.cookie = [...(req.headers.cookie ?? "").split(";").map((c) => c.trim()).filter((c) => c && !c.startsWith("sAccessToken=")), `sAccessToken=${fresh}`].join("; ");
+  putAccessToken(req, t.transport, fresh);
   return session;
 }

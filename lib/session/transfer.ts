@@ -65,12 +65,9 @@ export function replayTransfer(req: IncomingMessage, res: ServerResponse, t: Tok
       res.setHeader(name, value);
     }
   }
-  if (t.transport === "header") {
-    req.headers.authorization = `Bearer ${t.accessToken}`;
-  } else {
-    const others = (req.headers.cookie ?? "").split(";").map((s) => s.trim()).filter((s) => s && !s.startsWith("sAccessToken="));
-    req.headers.cookie = [...others, `sAccessToken=${t.accessToken}`].join("; ");
-  }
+  const parsed = parsedCookies(req);
+  const savedParsed = parsed && Object.prototype.hasOwnProperty.call(parsed, "sAccessToken") ? { value: parsed.sAccessToken } : undefined;
+  putAccessToken(req, t.transport, t.accessToken);
   return () => {
     for (const [name, value] of savedHeaders) {
       if (value === undefined) res.removeHeader(name);
@@ -80,7 +77,32 @@ export function replayTransfer(req: IncomingMessage, res: ServerResponse, t: Tok
       if (saved[name] === undefined) delete req.headers[name];
       else req.headers[name] = saved[name];
     }
+    if (parsed) {
+      if (savedParsed) parsed.sAccessToken = savedParsed.value;
+      else delete parsed.sAccessToken;
+    }
   };
+}
+
+/** `req.cookies` when a cookie parser (cookie-parser) has filled it; the SDK then reads cookies from it, not the header. */
+function parsedCookies(req: IncomingMessage): Record<string, unknown> | undefined {
+  const cookies = (req as IncomingMessage & { cookies?: unknown }).cookies;
+  return cookies !== null && typeof cookies === "object" ? (cookies as Record<string, unknown>) : undefined;
+}
+
+/**
+ * Make this request carry `token` as its access token, where the SDK and route code will look for it: the
+ * Authorization header in header mode; otherwise the Cookie header and, when cookie-parser ran, `req.cookies`.
+ */
+export function putAccessToken(req: IncomingMessage, transport: "cookie" | "header", token: string): void {
+  if (transport === "header") {
+    req.headers.authorization = `Bearer ${token}`;
+    return;
+  }
+  const others = (req.headers.cookie ?? "").split(";").map((s) => s.trim()).filter((s) => s && !s.startsWith("sAccessToken="));
+  req.headers.cookie = [...others, `sAccessToken=${token}`].join("; ");
+  const parsed = parsedCookies(req);
+  if (parsed) parsed.sAccessToken = token;
 }
 
 /** A Set-Cookie that deletes the legacy cookie; attributes must match the ones it was set with. */
