@@ -10,7 +10,7 @@ export {
 export { MigrateError, ConfigError, UnavailableError, isMigrateError, type MigrateErrorCode } from "./errors.js";
 export {
   verifyPassword, detectHashFormat, hashPassword, dummyVerify, type HashFormat, type PasswordVerifier, type VerifyResult,
-} from "./auth/hashes/index.js";
+} from "./hashes/index.js";
 export { leaveSuperTokens, verifyExportedPassword, type LeaveSuperTokensOptions } from "./leave/index.js";
 export { legacyAuth, createPgLegacyUsers, PENDING_EMAIL_DOMAIN, type LegacyAuth, type LegacyAuthOptions, type LegacyUser, type LegacyLookup, type UserMigratedEvent, type AnyUser, type MigrationProgress, type FinishPendingResult, type PgLegacyUsers, type PgLegacyUsersOptions, type PgQueryable } from "./auth/index.js";
 export { exportSuperTokens, formatExportReport, type ExportReport, type ExportOptions, type ExportedUser } from "./export/index.js";

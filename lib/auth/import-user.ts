@@ -1,9 +1,9 @@
 import type { User } from "supertokens-node";
 import type { RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import { UnavailableError } from "../errors.js";
-import { CoreClient, emailOf, isPendingEmail, pendingEmail } from "./core-client.js";
-import type { ImportAlgorithm, VerifyResult } from "./hashes/index.js";
-import { checkImportFormat, importableBcryptCost, isImportAlgorithm, MIN_IMPORTED_BCRYPT_COST } from "./hashes/import-format.js";
+import { CoreClient, emailOf, isPendingEmail, pendingEmail } from "./core-via-sdk.js";
+import type { ImportAlgorithm, VerifyResult } from "../hashes/index.js";
+import { checkImportFormat, importableBcryptCost, isImportAlgorithm, MIN_IMPORTED_BCRYPT_COST } from "../hashes/import-format.js";
 import { authLog, maskEmail } from "./log.js";
 import type { LegacyAuthConfig } from "./options.js";
 

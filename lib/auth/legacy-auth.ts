@@ -1,6 +1,6 @@
 import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import { ConfigError } from "../errors.js";
-import { detectHashFormat } from "./hashes/index.js";
+import { detectHashFormat } from "../hashes/index.js";
 import { authLog } from "./log.js";
 import { resolveLegacyAuthOptions, type LegacyAuthOptions } from "./options.js";
 import { DecisionMemo, legacyApis, legacyFunctions } from "./overrides.js";

@@ -1,5 +1,5 @@
 import { isMigrateError, MigrateError, UnavailableError } from "../errors.js";
-import { normaliseEmail } from "./core-client.js";
+import { normaliseEmail } from "./core-via-sdk.js";
 import { authLog, maskEmail } from "./log.js";
 import type { LegacyAuthConfig, LegacyUser } from "./options.js";
 

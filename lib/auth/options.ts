@@ -1,8 +1,8 @@
 import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import type { User } from "supertokens-node";
-import { rejectUnknownKeys } from "../closest-key.js";
+import { rejectUnknownKeys } from "../options.js";
 import { ConfigError } from "../errors.js";
-import { DEFAULT_DUMMY_HASH, type PasswordVerifier } from "./hashes/index.js";
+import { DEFAULT_DUMMY_HASH, type PasswordVerifier } from "../hashes/index.js";
 
 /** A row of the app's own users table, as legacyAuth needs it. */
 export interface LegacyUser {

@@ -1,6 +1,6 @@
 import supertokens from "supertokens-node";
 import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
-import { isPendingEmail, normaliseEmail } from "./core-client.js";
+import { isPendingEmail, normaliseEmail } from "./core-via-sdk.js";
 import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";
 import { consumeResetToken, generateResetToken, isLegacyResetToken } from "./password-reset.js";

@@ -3,7 +3,7 @@ import supertokens, { type User } from "supertokens-node";
 import EmailVerification from "supertokens-node/recipe/emailverification";
 import type { APIInterface, APIOptions } from "supertokens-node/recipe/emailpassword";
 import { UnavailableError } from "../errors.js";
-import { forgetCachedCoreAnswers, normaliseEmail } from "./core-client.js";
+import { forgetCachedCoreAnswers, normaliseEmail } from "./core-via-sdk.js";
 import { moveUser, resumeMove } from "./import-user.js";
 import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";

@@ -1,5 +1,6 @@
-import { rejectUnknownKeys } from "../closest-key.js";
+import { rejectUnknownKeys } from "../options.js";
 import { ConfigError } from "../errors.js";
+import { isPlainIdentifier, quoteIdent } from "../sql.js";
 import type { LegacyUser } from "./options.js";
 
 /** Anything with node-postgres' `query(text, values)`: a `pg.Pool`, a `pg.Client`, or a wrapper. */
@@ -27,18 +28,14 @@ export interface PgLegacyUsers {
   listLegacyUsers(page: { after?: string; limit: number }): Promise<LegacyUser[]>;
 }
 
-// Identifiers are validated and then quoted, never interpolated raw: letters, digits, `_` and `$`, not starting
-// with a digit or `$`, at most 63 bytes (NAMEDATALEN - 1), as PostgreSQL allows them unquoted.
-const IDENTIFIER = /^[\p{L}_][\p{L}\p{N}_$]*$/u;
-
 function identifier(option: string, value: unknown): string {
-  if (typeof value !== "string" || !IDENTIFIER.test(value) || Buffer.byteLength(value) > 63) {
+  if (!isPlainIdentifier(value)) {
     throw new ConfigError(
       `createPgLegacyUsers: \`${option}\` must be a plain PostgreSQL identifier (letters, digits, _ or $, at most 63 bytes); ` +
         `received ${JSON.stringify(value)}. Give the name as stored, e.g. "users", without quotes or a schema prefix (use \`schema\`).`,
     );
   }
-  return `"${value.replace(/"/g, '""')}"`;
+  return quoteIdent(value);
 }
 
 /** Which id strings can be compared with the key column without a type error (a UUID column rejects "42"). */

@@ -1,6 +1,6 @@
 import type { RecipeInterface } from "supertokens-node/recipe/emailpassword";
-import { CoreClient } from "./core-client.js";
-import { dummyVerify, verifyPassword, type VerifyResult } from "./hashes/index.js";
+import { CoreClient } from "./core-via-sdk.js";
+import { dummyVerify, verifyPassword, type VerifyResult } from "../hashes/index.js";
 import { isMigrateError, MigrateError } from "../errors.js";
 import { LegacyUsers } from "./legacy-users.js";
 import { KeyedLock } from "./lock.js";

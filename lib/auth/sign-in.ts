@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { User } from "supertokens-node";
-import { forgetCachedCoreAnswers, isPendingEmail, normaliseEmail } from "./core-client.js";
+import { forgetCachedCoreAnswers, isPendingEmail, normaliseEmail } from "./core-via-sdk.js";
 import { importPlan, moveUser, resumeMove, type Credential } from "./import-user.js";
 import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";

@@ -1,5 +1,5 @@
 import type { User } from "supertokens-node";
-import { emailOf, isPendingEmail, normaliseEmail, PENDING_EMAIL_DOMAIN } from "./core-client.js";
+import { emailOf, isPendingEmail, normaliseEmail, PENDING_EMAIL_DOMAIN } from "./core-via-sdk.js";
 import { resumeMove } from "./import-user.js";
 import { lockKey } from "./lock.js";
 import { authLog } from "./log.js";

@@ -1,10 +1,10 @@
-import { checkImportFormat, hashPassword, verifyPassword, type ImportAlgorithm } from "../auth/hashes/index.js";
+import { checkImportFormat, hashPassword, verifyPassword, type ImportAlgorithm } from "../hashes/index.js";
 import { isMigrateError } from "../errors.js";
 import type { CoreConfig } from "./config.js";
 import { CoreHttpError } from "./http.js";
 
 /**
- * The dev core's view of lib/auth/hashes: hash with the app's config and verify only what the core itself
+ * The dev core's view of lib/hashes: hash with the app's config and verify only what the core itself
  * verifies (PasswordHashing.verifyPasswordWithHash knows bcrypt, argon2 and Firebase scrypt; any other stored
  * hash is a wrong password there, never a match).
  */

@@ -1,4 +1,4 @@
-import { quoteIdent } from "../core/storage/postgres-schema.js";
+import { quoteIdent } from "../sql.js";
 import { MigrateError } from "../errors.js";
 import type { ExportConfig } from "./options.js";
 

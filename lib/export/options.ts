@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
-import { rejectUnknownKeys } from "../closest-key.js";
-import { isValidSchemaName } from "../core/storage/postgres-schema.js";
+import { rejectUnknownKeys } from "../options.js";
+import { isValidSchemaName } from "../sql.js";
 import { ConfigError } from "../errors.js";
 
 /** What the export needs from a driver: a `pg.Pool`, a `pg.Client` (for one snapshot) or PGlite. */

@@ -1,4 +1,4 @@
-import { detectHashFormat } from "../auth/hashes/detect.js";
+import { detectHashFormat } from "../hashes/detect.js";
 import { keyFromCoreString, type ExportedKey } from "./keys.js";
 import type { CoreLayout } from "./layout.js";
 import type { ExportConfig } from "./options.js";

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { MigrateError } from "../errors.js";
-import { coreError, type CoreClient } from "./core-client.js";
+import { coreError, type CoreClient } from "./core-http-client.js";
 import { importLog } from "./log.js";
 import type { Candidate, Outcome } from "./plan.js";
 

@@ -1,4 +1,4 @@
-import type { CoreClient } from "./core-client.js";
+import type { CoreClient } from "./core-http-client.js";
 import { importLog } from "./log.js";
 
 /** What SuperTokens already holds: the email-password users of the public tenant, by reported id and by email. */

@@ -1,8 +1,8 @@
-import { bcryptCost } from "../auth/hashes/bcrypt.js";
-import { detectHashFormat } from "../auth/hashes/detect.js";
+import { bcryptCost } from "../hashes/bcrypt.js";
+import { detectHashFormat } from "../hashes/detect.js";
 import {
   checkImportFormat, importableBcryptCost, isImportAlgorithm, MIN_IMPORTED_BCRYPT_COST, type ImportAlgorithm,
-} from "../auth/hashes/import-format.js";
+} from "../hashes/import-format.js";
 
 export type HashCheck =
   | { ok: true; algorithm: ImportAlgorithm; passwordHash: string; weak?: string }

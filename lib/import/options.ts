@@ -1,4 +1,4 @@
-import { rejectUnknownKeys } from "../closest-key.js";
+import { rejectUnknownKeys } from "../options.js";
 import { ConfigError } from "../errors.js";
 
 /** The fields a source row can carry; `--map field=column` names their columns. */

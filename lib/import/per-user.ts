@@ -1,4 +1,4 @@
-import { coreError, type CoreClient } from "./core-client.js";
+import { coreError, type CoreClient } from "./core-http-client.js";
 import { emailPasswordEmail } from "./existing.js";
 import { importLog } from "./log.js";
 import { isPendingEmail, MAPPING_INFO, pendingEmailFor } from "./pending.js";

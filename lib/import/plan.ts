@@ -1,4 +1,4 @@
-import type { ImportAlgorithm } from "../auth/hashes/index.js";
+import type { ImportAlgorithm } from "../hashes/index.js";
 import type { ExistingUsers } from "./existing.js";
 import { checkHash } from "./hash.js";
 import { isPendingEmail, pendingEmailFor } from "./pending.js";

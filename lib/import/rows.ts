@@ -1,4 +1,4 @@
-import { javaTrim } from "../auth/hashes/encoding.js";
+import { javaTrim } from "../hashes/encoding.js";
 import type { ImportConfig, ImportField } from "./options.js";
 import type { RawRow } from "./sources/index.js";
 

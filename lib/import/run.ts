@@ -1,6 +1,6 @@
 import { ConfigError, MigrateError } from "../errors.js";
 import { detectBulk, listFailed, type BulkSupport, pendingCount, queueUsers, removeRows, waitForQueue } from "./bulk.js";
-import { CoreClient } from "./core-client.js";
+import { CoreClient } from "./core-http-client.js";
 import { listExisting } from "./existing.js";
 import { importLog } from "./log.js";
 import { defaultColumns, resolveImportOptions, type ImportConfig, type ImportField, type ImportOptions } from "./options.js";

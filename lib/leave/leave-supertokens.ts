@@ -1,10 +1,10 @@
 import Session from "supertokens-node/recipe/session";
 import type { SessionContainer } from "supertokens-node/recipe/session";
 import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
-import { rejectUnknownKeys } from "../closest-key.js";
+import { rejectUnknownKeys } from "../options.js";
 import { log } from "../debug.js";
 import { ConfigError, UnavailableError, isMigrateError } from "../errors.js";
-import { withDeadline } from "../session/deadline.js";
+import { withDeadline } from "../deadline.js";
 import { sendUnavailable } from "../unavailable.js";
 
 const debug = log.extend("leave");

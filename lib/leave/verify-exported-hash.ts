@@ -1,4 +1,4 @@
-import { verifyPassword } from "../auth/hashes/index.js";
+import { verifyPassword } from "../hashes/index.js";
 
 /**
  * Check a password against a hash exported from a SuperTokens core (bcrypt `$2a$`/`$2b$` or argon2), in the

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { log } from "../debug.js";
 import { ConfigError, UnavailableError, isMigrateError } from "../errors.js";
-import { withDeadline } from "./deadline.js";
+import { withDeadline } from "../deadline.js";
 
 const debug = log.extend("session");
 

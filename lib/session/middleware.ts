@@ -7,7 +7,7 @@ import { log } from "../debug.js";
 import { sdkAppOrigins, sdkInstance } from "../sdk-internals.js";
 import { isMigrateError, UnavailableError, type MigrateError } from "../errors.js";
 import { sendUnavailable } from "../unavailable.js";
-import { withDeadline } from "./deadline.js";
+import { withDeadline } from "../deadline.js";
 import { readLegacySid } from "./legacy-cookie.js";
 import { createLegacyStore, type LegacySessionData } from "./legacy-store.js";
 import { refreshedSession } from "./refresh-transfer.js";

@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.js";
-import { rejectUnknownKeys } from "../closest-key.js";
+import { rejectUnknownKeys } from "../options.js";
 import { createMemoryMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
 import type { LegacySessionData, LegacyStoreLike } from "./legacy-store.js";
 import { defaultUserId } from "./user-id.js";

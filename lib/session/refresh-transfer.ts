@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import Session, { type SessionContainer } from "supertokens-node/recipe/session";
 import { wrapRequest, wrapResponse } from "supertokens-node/framework/express";
 import { isMigrateError, UnavailableError } from "../errors.js";
-import { withDeadline } from "./deadline.js";
+import { withDeadline } from "../deadline.js";
 import { putAccessToken, type TokenTransfer } from "./transfer.js";
 
 /** The refresh token a transfer hands the client: the `sRefreshToken` cookie, or the `st-refresh-token` header. */

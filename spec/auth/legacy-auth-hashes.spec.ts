@@ -6,7 +6,7 @@ import argon2 from "argon2";
 import bcrypt from "bcrypt";
 import createDebug from "debug";
 import { createPgLegacyUsers, legacyAuth, type LegacyAuthOptions } from "../../lib/auth/index.js";
-import type { PasswordVerifier } from "../../lib/auth/hashes/index.js";
+import type { PasswordVerifier } from "../../lib/hashes/index.js";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { appStorage, createLegacyTable, signIn, startAuthApp, type LegacyTable } from "../helpers/legacy-auth.js";
 import { createCoreApp } from "../helpers/sdk.js";

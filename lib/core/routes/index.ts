@@ -1,12 +1,12 @@
 import type { Route } from "../context.js";
-import { bulkImportRoutes } from "./bulkimport.js";
-import { emailPasswordRoutes } from "./emailpassword.js";
-import { emailVerificationRoutes } from "./emailverification.js";
+import { bulkImportRoutes } from "./bulk-import.js";
+import { emailPasswordRoutes } from "./email-password.js";
+import { emailVerificationRoutes } from "./email-verification.js";
 import { metaRoutes } from "./meta.js";
 import { metadataRoutes } from "./metadata.js";
 import { multitenancyRoutes } from "./multitenancy.js";
 import { sessionRoutes } from "./session.js";
-import { userIdMappingRoutes } from "./useridmapping.js";
+import { userIdMappingRoutes } from "./user-id-mapping.js";
 import { userRoutes } from "./users.js";
 
 export const routes: Route[] = [

@@ -1,3 +1,5 @@
+import { quoteIdent } from "../../sql.js";
+
 /**
  * The part of the SuperTokens core's PostgreSQL layout that the dev core uses, so that a database written by
  * the dev core reads like one written by the real core (and `supertokens-migrate export` can be tested on it).
@@ -223,11 +225,3 @@ export function coreLayoutDdl(schema: string): string[] {
     `CREATE INDEX IF NOT EXISTS emailverification_tokens_tenant_id_index ON ${t("emailverification_tokens")} (app_id, tenant_id)`,
   ];
 }
-
-/** A PostgreSQL identifier, quoted. Only called with names that passed `isValidSchemaName`. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** Schema names we accept: what an unquoted identifier may be, so that psql users can type it as is. */
-export const isValidSchemaName = (name: string): boolean => /^[a-z_][a-z0-9_$]{0,62}$/.test(name);

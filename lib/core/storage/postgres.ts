@@ -1,8 +1,9 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { rejectUnknownKeys } from "../../closest-key.js";
+import { rejectUnknownKeys } from "../../options.js";
 import { log } from "../../debug.js";
 import { ConfigError } from "../../errors.js";
-import { coreLayoutDdl, isValidSchemaName, quoteIdent } from "./postgres-schema.js";
+import { isValidSchemaName, quoteIdent } from "../../sql.js";
+import { coreLayoutDdl } from "./postgres-schema.js";
 import type {
   AppRecord, AppStorage, CoreStorage, ListUsersQuery, OneTimeTokenRecord, SessionRecord, SigningKeyRecord, TenantRecord,
   UserIdMappingRecord, UserRecord,

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import supertokens, { type User } from "supertokens-node";
 import { isMigrateError, UnavailableError } from "../errors.js";
 import { sdkQuerier } from "../sdk-internals.js";
-import type { ImportAlgorithm } from "./hashes/index.js";
+import type { ImportAlgorithm } from "../hashes/index.js";
 
 /**
  * Every SuperTokens core call legacyAuth makes, in one place. The SDK has no function for

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { javaTrim } from "../../auth/hashes/encoding.js";
+import { javaTrim } from "../../hashes/encoding.js";
 import { BulkImportFailure, bulkImportJob, importBulkUser, type BulkEntry, type BulkLoginMethod, type BulkStatus } from "../bulk-import-queue.js";
 import { ok, type Route, type RouteContext } from "../context.js";
 import { badRequest, field, queryInt, queryParam, type Json } from "../http.js";

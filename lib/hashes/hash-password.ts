@@ -1,4 +1,4 @@
-import { MigrateError } from "../../errors.js";
+import { MigrateError } from "../errors.js";
 import { hashArgon2 } from "./argon2.js";
 import { hashBcrypt } from "./bcrypt.js";
 

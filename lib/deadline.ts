@@ -1,4 +1,4 @@
-import { UnavailableError } from "../errors.js";
+import { UnavailableError } from "./errors.js";
 
 /**
  * Races `promise` against a timer. A store or Redis client that never answers (connect-redis with Redis down,

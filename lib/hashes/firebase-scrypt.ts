@@ -1,5 +1,5 @@
 import { createCipheriv } from "node:crypto";
-import { MigrateError } from "../../errors.js";
+import { MigrateError } from "../errors.js";
 import { javaParseInt, javaSplit, safeEqual } from "./encoding.js";
 import { scryptAsync, scryptCostProblem, type ScryptCost } from "./kdf.js";
 import { hashLog } from "./log.js";

@@ -13,7 +13,7 @@ import {
   verifyPassword,
   type HashPasswordOptions,
   type PasswordVerifier,
-} from "../../lib/auth/hashes/index.js";
+} from "../../lib/hashes/index.js";
 
 // Firebase's published sample parameters (firebase/scrypt README), the same vector the core's tests use.
 const FIREBASE = {
