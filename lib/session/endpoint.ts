@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { log } from "../debug.js";
 import { ConfigError, isMigrateError } from "../errors.js";
-import { dualSession, internals, type MigrationInternals } from "./middleware.js";
-import type { DualSessionOptions } from "./options.js";
+import { sendUnavailable } from "../unavailable.js";
+import { createMigrationEngine } from "./engine.js";
+import { dualSessionAdapter } from "./middleware.js";
+import { resolveDualSessionOptions, type DualSessionOptions } from "./options.js";
 import { sessionOf } from "./request.js";
 
 const debug = log.extend("session");
@@ -26,8 +28,11 @@ export function migrationEndpoint(options: MigrationEndpointOptions = {}) {
   if (verifyLegacyToken !== undefined && typeof verifyLegacyToken !== "function") {
     throw new ConfigError("migrationEndpoint: `verifyLegacyToken` must be a function returning the user id or undefined.");
   }
-  const mw = dualSession({ ...rest, sessionRequired: false });
-  const inner = (mw as unknown as Record<symbol, MigrationInternals>)[internals];
+  const cfg = resolveDualSessionOptions({ ...rest, sessionRequired: false });
+  // One engine behind the cookie path (the middleware) and the bearer path: one coordinator, one set of
+  // retirements, so both follow the same one-session-per-credential rule.
+  const engine = createMigrationEngine(cfg);
+  const mw = dualSessionAdapter(cfg, engine);
 
   return async function migrationEndpointHandler(req: any, res: any, next: (err?: unknown) => void): Promise<void> {
     try {
@@ -49,9 +54,9 @@ export function migrationEndpoint(options: MigrationEndpointOptions = {}) {
       if (!session && bearerUserId) {
         // Keyed by the token's hash, so parallel calls with one token mint one session and no token is stored.
         const key = `bearer:${createHash("sha256").update(token).digest("hex")}`;
-        session = await inner.migrateUser(req, res, key, bearerUserId);
+        session = await engine.migrateUser(req, res, key, bearerUserId);
       } else if (!session && token) {
-        inner.emit({ type: "rejected", reason: "unknown-session" });
+        engine.emit({ type: "rejected", reason: "unknown-session" });
         debug("legacy bearer token rejected by verifyLegacyToken");
       }
       res.setHeader("Cache-Control", "no-store");
@@ -64,7 +69,7 @@ export function migrationEndpoint(options: MigrationEndpointOptions = {}) {
       res.statusCode = 200;
       res.end(JSON.stringify({ status: "OK", userId: session.getUserId() }));
     } catch (err) {
-      if (isMigrateError(err) && err.status === 503) return inner.sendUnavailable(res, err);
+      if (isMigrateError(err) && err.status === 503) return sendUnavailable(res, err, cfg.retryAfterSeconds);
       next(err);
     }
   };

@@ -1,4 +1,5 @@
-export { dualSession, type DualSessionMiddleware, type MigrationStats } from "./middleware.js";
+export { dualSession, type DualSessionMiddleware } from "./middleware.js";
+export type { MigrationStats } from "./engine.js";
 export { configureLegacySessions, type DualSessionOptions, type MigrationEvent } from "./options.js";
 export { createMemoryMigrationCoordinator, createRedisMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
 export { defaultUserId } from "./user-id.js";
