@@ -17,7 +17,7 @@ const notImplemented = [
   "/recipe/signinup", "/recipe/accountlinking", "/recipe/role", "/recipe/roles", "/recipe/user/role", "/recipe/totp",
   "/recipe/webauthn", "/recipe/oauth", "/recipe/dashboard", "/recipe/mfa", "/recipe/passwordless", "/recipe/thirdparty",
   "/recipe/jwt/jwks", "/ee", "/recipe/multitenancy/connectionuridomain", "/recipe/user/password/reset",
-  "/recipe/totp", "/users/search", "/recipe/saml",
+  "/users/search", "/recipe/saml",
 ];
 
 

@@ -1,6 +1,7 @@
+import { createHash, randomBytes } from "node:crypto";
 import { log } from "../debug.js";
-import { ConfigError, UnavailableError } from "../errors.js";
-import { RELEASE_SCRIPT, checkTtl, hashSid, hashTag, newToken, resolveRedisOptions, runScript, type RedisScriptClient } from "./lock.js";
+import { ConfigError, UnavailableError, isMigrateError } from "../errors.js";
+import { withDeadline } from "../deadline.js";
 
 const debug = log.extend("session");
 
@@ -13,10 +14,15 @@ const debug = log.extend("session");
  *              │                        └─ failure ── claim.release()
  *              └─ BUSY ── waitForResult(sid) ── DONE(result) / ABANDONED (claim again) / TIMEOUT (503)
  *
- * Redis keys, for H = sha256(sid) hex (never the sid itself, T19):
+ * The memory coordinator settles this among the requests of one process that share it; the Redis one, across
+ * processes and instances.
+ *
+ * Redis keys, for H = sha256(sid) hex (never the sid itself: anyone who can read Redis keys, through MONITOR,
+ * the slow log or a key dump, must not learn live session ids, T19):
  *   <prefix>lock:{H}    random token of the current winner, PX lockTtlMs (bounds a crashed winner)
  *   <prefix>result:{H}  the winner's result, PX resultTtlMs (the grace window of T11)
- * `{H}` is a Redis Cluster hash tag, so each script's two keys share a slot.
+ *   <prefix>migrated:{H}  "migrated before", PX migratedTtlMs: no second session once the result expired
+ * `{H}` is a Redis Cluster hash tag, so all keys of one script share a slot.
  *
  * Every step is one Lua script, so "is there a result? else take the lock" and "am I still the owner? then
  * publish and unlock" are atomic. A winner whose lock expired mid-migration cannot overwrite the result of
@@ -27,7 +33,7 @@ const debug = log.extend("session");
  * a credential: it is never logged, and it lives only as long as resultTtlMs.
  */
 
-export type ClaimOutcome =
+type ClaimOutcome =
   | { status: "WON"; claim: MigrationClaim }
   /** A winner already published; `result` is what it published. */
   | { status: "DONE"; result: string }
@@ -51,7 +57,7 @@ export interface MigrationClaim {
   release(): Promise<boolean>;
 }
 
-export type WaitOutcome =
+type WaitOutcome =
   | { status: "DONE"; result: string }
   /** Nobody holds the claim and nothing was published: the winner failed or crashed. Claim again. */
   | { status: "ABANDONED" }
@@ -80,7 +86,16 @@ export interface CoordinatorOptions {
   migratedTtlMs?: number;
 }
 
-export interface RedisCoordinatorOptions extends CoordinatorOptions {
+/**
+ * The one node-redis method we use. node-redis v4, v5 and v6 clients and cluster clients all fit; `redis` is
+ * not a dependency of this package, so we do not import its types. Everything goes through EVAL, which keeps
+ * each step atomic and the surface to a single, version-stable call.
+ */
+export interface RedisScriptClient {
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+interface RedisCoordinatorOptions extends CoordinatorOptions {
   /** Key prefix, e.g. "stm:". */
   prefix: string;
   /** Deadline for each Redis call, in ms. Default 1000. */
@@ -111,6 +126,11 @@ redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3])
 redis.call("SET", KEYS[3], "1", "PX", ARGV[4])
 redis.call("DEL", KEYS[1])
 return 1`;
+
+/** Compare-and-delete: a holder whose TTL ran out must not delete the lock a later holder took. */
+const RELEASE_SCRIPT = `
+if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`;
 
 const PEEK_SCRIPT = `
 local r = redis.call("GET", KEYS[2])
@@ -143,6 +163,56 @@ export function createRedisMigrationCoordinator(client: RedisScriptClient, optio
     },
   };
   return createCoordinator(backend, options, hashTag);
+}
+
+/** Checked when the coordinator is created, so a wrong client is a ConfigError at start-up, not a 503 later. */
+function resolveRedisOptions(
+  client: RedisScriptClient,
+  options: { prefix: string; timeoutMs?: number },
+): { prefix: string; timeoutMs: number } {
+  if (client === null || typeof client !== "object" || typeof client.eval !== "function") {
+    throw new ConfigError(
+      "The Redis client must be a node-redis (v4+) client with eval(); "
+        + "pass the result of createClient() after connect().",
+    );
+  }
+  if (typeof options.prefix !== "string") {
+    throw new ConfigError(`\`prefix\` must be a string such as "stm:"; received ${typeof options.prefix}.`);
+  }
+  const timeoutMs = options.timeoutMs ?? 1000;
+  checkTtl("timeoutMs", timeoutMs);
+  return { prefix: options.prefix, timeoutMs };
+}
+
+/**
+ * EVAL with a deadline. node-redis queues commands while it reconnects, so a Redis outage shows up as a hang,
+ * not an error; the deadline turns it into ERR_MIGRATE_TIMEOUT. Other failures become
+ * ERR_MIGRATE_LOCK_UNAVAILABLE; neither may be read as "lock free" or "lock busy".
+ */
+async function runScript(
+  client: RedisScriptClient,
+  script: string,
+  keys: string[],
+  args: string[],
+  timeoutMs: number,
+  what: string,
+): Promise<unknown> {
+  let call: Promise<unknown>;
+  try {
+    call = Promise.resolve(client.eval(script, { keys, arguments: args }));
+  } catch (err) {
+    call = Promise.reject(err);
+  }
+  try {
+    return await withDeadline(call, timeoutMs, `Redis ${what}`);
+  } catch (err) {
+    if (isMigrateError(err)) {
+      debug("Redis %s timed out after %d ms", what, timeoutMs);
+      throw err;
+    }
+    debug("Redis %s failed: %s", what, err instanceof Error ? err.name : typeof err);
+    throw new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", `Redis ${what} failed`, { cause: err });
+  }
 }
 
 /**
@@ -313,6 +383,28 @@ function parseReply(reply: unknown, third: "WON" | "FREE"): ClaimReply | Peek {
 
 function unexpectedReply(): UnavailableError {
   return new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "Redis answered a migration script with an unexpected reply");
+}
+
+/** sha256 hex of a legacy sid: the only form of the sid that may appear in keys or logs. */
+export function hashSid(sid: string): string {
+  return createHash("sha256").update(sid, "utf8").digest("hex");
+}
+
+/** `{<sha256 hex>}`: the hash as a Redis Cluster hash tag. */
+export function hashTag(sid: string): string {
+  return `{${hashSid(sid)}}`;
+}
+
+/** A claim's random token: only its holder can publish or release (a fencing token). */
+function newToken(): string {
+  return randomBytes(16).toString("hex");
+}
+
+function checkTtl(name: string, ms: unknown): asserts ms is number {
+  // PX takes a positive integer; 0 or a fraction makes Redis answer "invalid expire time".
+  if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms <= 0) {
+    throw new ConfigError(`\`${name}\` must be a positive whole number of milliseconds; received ${String(ms)}.`);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -16,7 +16,7 @@ export interface LegacyStoreLike {
 }
 
 /** The express-session cookie as stored: a `Cookie` instance in MemoryStore, plain JSON elsewhere. */
-export interface LegacySessionCookie {
+interface LegacySessionCookie {
   expires?: Date | string | null;
   originalMaxAge?: number | null;
   [key: string]: unknown;
@@ -27,7 +27,7 @@ export interface LegacySessionData {
   [key: string]: unknown;
 }
 
-export interface LegacyStoreOptions {
+interface LegacyStoreOptions {
   /** Deadline for each store call, in milliseconds. */
   timeoutMs: number;
 }

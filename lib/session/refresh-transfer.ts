@@ -6,7 +6,7 @@ import { withDeadline } from "../deadline.js";
 import { putAccessToken, type TokenTransfer } from "./transfer.js";
 
 /** The refresh token a transfer hands the client: the `sRefreshToken` cookie, or the `st-refresh-token` header. */
-export function refreshTokenOf(t: TokenTransfer): string | undefined {
+function refreshTokenOf(t: TokenTransfer): string | undefined {
   const header = t.headers.find(([name]) => name === "st-refresh-token")?.[1];
   if (header) return header;
   for (const line of t.setCookies) {

@@ -18,7 +18,7 @@ export interface TokenTransfer {
 
 const tokenHeaders = ["front-token", "anti-csrf", "st-access-token", "st-refresh-token", "access-control-expose-headers"];
 
-export function setCookieList(res: ServerResponse): string[] {
+function setCookieList(res: ServerResponse): string[] {
   const v = res.getHeader("set-cookie");
   return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
 }

@@ -54,7 +54,7 @@ describe("npm test harness", () => {
   it("asks for Chromium only when a chosen spec drives a browser", async (t) => {
     const PATH = emptyDir(t);
     const env = { PATH, REDIS_URL: "redis://127.0.0.1:1", DATABASE_URL: "postgresql://app:app@127.0.0.1:1/app" };
-    const prepared = await prepareServices({ env, args: ["spec/session/lock.spec.ts"], pgDirs: [], logLine: () => {} });
+    const prepared = await prepareServices({ env, args: ["spec/session/legacy-store.spec.ts"], pgDirs: [], logLine: () => {} });
     assert.equal(prepared.env.CHROMIUM_PATH, undefined);
     await prepared.stop();
     const error = await rejection(prepareServices({ env, args: ["spec/demo/demo-browser.spec.ts"], pgDirs: [], platform: "linux" }));
@@ -102,7 +102,7 @@ describe("npm test harness", () => {
 
     const some = runnerArgs(["--test-name-pattern=lock", "spec/session/l*.spec.ts", "spec/auth/pg.spec.ts"]);
     assert.deepEqual(some.slice(4), ["--test-name-pattern=lock", ...expandGlob("spec/session/l*.spec.ts"), "spec/auth/pg.spec.ts"]);
-    assert.ok(some.includes("spec/session/lock.spec.ts"));
+    assert.ok(some.includes("spec/session/legacy-store.spec.ts"));
     assert.throws(() => runnerArgs(["spec/nothing/*.spec.ts"]), /No spec file matches spec\/nothing\/\*\.spec\.ts/);
   });
 

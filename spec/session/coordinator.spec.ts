@@ -4,10 +4,12 @@ import { createClient } from "redis";
 import {
   createMemoryMigrationCoordinator,
   createRedisMigrationCoordinator,
+  hashSid,
   type CoordinatorOptions,
   type MigrationCoordinator,
+  type RedisScriptClient,
 } from "../../lib/session/coordinator.js";
-import { hashSid } from "../../lib/session/lock.js";
+import { ConfigError } from "../../lib/errors.js";
 import { requireEnv, startSilentServer, uniqueId } from "../helpers/services.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -153,6 +155,16 @@ describe("migration coordinator", () => {
       } finally {
         hung.destroy();
         await silent.close();
+      }
+    });
+
+    it("refuses a bad client, prefix or TTL with a ConfigError at creation", () => {
+      const isConfig = (err: unknown) => err instanceof ConfigError;
+      assert.throws(() => createRedisMigrationCoordinator({} as RedisScriptClient, { prefix }), isConfig);
+      assert.throws(() => createRedisMigrationCoordinator(client, {} as { prefix: string }), isConfig);
+      for (const ttl of [0, -1, 1.5, Number.NaN]) {
+        assert.throws(() => createRedisMigrationCoordinator(client, { prefix, timeoutMs: ttl }), isConfig);
+        assert.throws(() => createRedisMigrationCoordinator(client, { prefix, lockTtlMs: ttl }), isConfig);
       }
     });
 

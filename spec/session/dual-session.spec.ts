@@ -17,8 +17,7 @@ import { configureLegacySessions, resetLegacySessionsConfig, type MigrationEvent
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 import { createMemoryMigrationCoordinator, migrationEndpoint, type MigrationCoordinator } from "../../lib/session/index.js";
 import { UnavailableError } from "../../lib/errors.js";
-import { createRedisMigrationCoordinator } from "../../lib/session/coordinator.js";
-import { hashTag } from "../../lib/session/lock.js";
+import { createRedisMigrationCoordinator, hashTag } from "../../lib/session/coordinator.js";
 import { createClient } from "redis";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
