@@ -3,8 +3,33 @@
  * copies of the package in one process (an app on the CommonJS build and a dependency on the ES module
  * build): each error carries a process-wide brand listing its kinds, and each class checks that brand.
  */
+/**
+ * Codes of ConfigError: each names one kind of mistake in how the package is set up or called, so that a
+ * handler, a test or a reader of docs/errors.md can tell them apart. Found when a factory is called, when the
+ * import or export starts, or (ERR_MIGRATE_SDK_NOT_INITIALISED, ERR_MIGRATE_MISSING_SIGNER_KEY) at first use.
+ */
+export const CONFIG_ERROR_CODES = [
+  "ERR_MIGRATE_UNKNOWN_OPTION",
+  "ERR_MIGRATE_INVALID_OPTION",
+  "ERR_MIGRATE_MISSING_OPTION",
+  "ERR_MIGRATE_CONFLICTING_OPTIONS",
+  "ERR_MIGRATE_FACTORY_NOT_CALLED",
+  "ERR_MIGRATE_STORE_REQUIRED",
+  "ERR_MIGRATE_MISSING_SECRET",
+  "ERR_MIGRATE_INVALID_CLIENT",
+  "ERR_MIGRATE_INVALID_ARGUMENT",
+  "ERR_MIGRATE_SDK_NOT_INITIALISED",
+  "ERR_MIGRATE_MISSING_SIGNER_KEY",
+  "ERR_MIGRATE_MISSING_DEPENDENCY",
+  "ERR_MIGRATE_UNSUPPORTED_CORE",
+  "ERR_MIGRATE_API_KEY_REFUSED",
+  "ERR_MIGRATE_MISSING_COLUMN",
+] as const;
+
+export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
+
 export type MigrateErrorCode =
-  | "ERR_MIGRATE_CONFIG"
+  | ConfigErrorCode
   | "ERR_MIGRATE_STORE_UNAVAILABLE"
   | "ERR_MIGRATE_CORE_UNAVAILABLE"
   | "ERR_MIGRATE_TIMEOUT"
@@ -13,6 +38,17 @@ export type MigrateErrorCode =
   | "ERR_MIGRATE_UNKNOWN_HASH"
   | "ERR_MIGRATE_IMPORT"
   | "ERR_MIGRATE_SDK_INTERNALS";
+
+/**
+ * Where each code is explained: docs/errors.md, one section per code, anchored by the code in lower case. The
+ * package names no repository, so the reference is relative to the package's source tree.
+ */
+export const ERRORS_DOC = "docs/errors.md";
+
+/** The reference every message of a MigrateError ends with. */
+export function errorDocLink(code: MigrateErrorCode): string {
+  return `${ERRORS_DOC}#${code.toLowerCase()}`;
+}
 
 /** `Symbol.for`: the same key in every copy of this package loaded into the process. */
 const kindsBrand = Symbol.for("supertokens-migrate.error-kinds");
@@ -35,7 +71,8 @@ export class MigrateError extends Error {
   readonly retryAfter?: number;
 
   constructor(code: MigrateErrorCode, message: string, options: { status?: number; cause?: unknown; retryAfter?: number } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // The link is added here, once, so every message of every code ends with where to read about it.
+    super(`${message}${/[.!?]$/.test(message) ? "" : "."} See ${errorDocLink(code)}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "MigrateError";
     this.code = code;
     this.status = options.status ?? 500;
@@ -49,10 +86,21 @@ export class MigrateError extends Error {
   }
 }
 
-/** A wrong option, found when a factory is called (never at request time). */
+/**
+ * A mistake in how the package is set up or called: a wrong, missing or unknown option, a factory passed
+ * without being called, a core or dependency that cannot serve this setup. Found when a factory is called or a
+ * run starts, never for a request's own data. `code` tells which mistake (CONFIG_ERROR_CODES); each has a section
+ * in docs/errors.md.
+ */
 export class ConfigError extends MigrateError {
-  constructor(message: string) {
-    super("ERR_MIGRATE_CONFIG", message, { status: 500 });
+  declare readonly code: ConfigErrorCode;
+
+  constructor(code: ConfigErrorCode, message: string);
+  /** @deprecated Pass a code: `new ConfigError("ERR_MIGRATE_INVALID_OPTION", message)`. This form uses that code. */
+  constructor(message: string);
+  constructor(codeOrMessage: string, message?: string) {
+    const code = message !== undefined && (CONFIG_ERROR_CODES as readonly string[]).includes(codeOrMessage) ? (codeOrMessage as ConfigErrorCode) : "ERR_MIGRATE_INVALID_OPTION";
+    super(code, message ?? codeOrMessage, { status: 500 });
     this.name = "ConfigError";
     this.brand("ConfigError");
   }

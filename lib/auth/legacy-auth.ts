@@ -72,7 +72,10 @@ export function legacyAuth(options: LegacyAuthOptions): LegacyAuth {
 // `override: legacyAuth` (not called) would give EmailPassword no override at all and silently let legacy emails
 // be signed up. The SDK copies `override.functions`/`apis` off whatever it is given, so these make init fail loudly.
 const uncalled = () => {
-  throw new ConfigError("legacyAuth was passed without being called: use EmailPassword.init({ override: legacyAuth({ findUserByEmail, findUserById }) }).");
+  throw new ConfigError(
+    "ERR_MIGRATE_FACTORY_NOT_CALLED",
+    "legacyAuth was passed without being called: call legacyAuth({ ... }) — you passed the factory itself. Use EmailPassword.init({ override: legacyAuth({ findUserByEmail, findUserById }) }).",
+  );
 };
 Object.defineProperties(legacyAuth, {
   functions: { value: uncalled, enumerable: true },

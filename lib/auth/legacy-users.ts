@@ -1,4 +1,4 @@
-import { isMigrateError, MigrateError, UnavailableError } from "../errors.js";
+import { ConfigError, isMigrateError, UnavailableError } from "../errors.js";
 import { normaliseEmail } from "./core-via-sdk.js";
 import { authLog, maskEmail } from "./log.js";
 import type { LegacyAuthConfig, LegacyUser } from "./options.js";
@@ -95,11 +95,11 @@ export class LegacyUsers {
   async count(): Promise<number> {
     const { countLegacyUsers } = this.config;
     if (!countLegacyUsers) {
-      throw new MigrateError("ERR_MIGRATE_CONFIG", "legacyAuth: counting legacy users needs the `countLegacyUsers` option (createPgLegacyUsers provides it).");
+      throw new ConfigError("ERR_MIGRATE_MISSING_OPTION", "legacyAuth: counting legacy users needs the `countLegacyUsers` option (createPgLegacyUsers provides it).");
     }
     const n = await guarded("countLegacyUsers", () => countLegacyUsers());
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-      throw new MigrateError("ERR_MIGRATE_CONFIG", "legacyAuth: `countLegacyUsers` must resolve to a non-negative integer.");
+      throw new ConfigError("ERR_MIGRATE_INVALID_OPTION", "legacyAuth: `countLegacyUsers` must resolve to a non-negative integer.");
     }
     return n;
   }

@@ -1,7 +1,7 @@
 import type { RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import { CoreClient } from "./core-via-sdk.js";
 import { dummyVerify, verifyPassword, type VerifyResult } from "../hashes/index.js";
-import { isMigrateError, MigrateError } from "../errors.js";
+import { ConfigError, isMigrateError } from "../errors.js";
 import { LegacyUsers } from "./legacy-users.js";
 import { KeyedLock } from "./lock.js";
 import { authLog } from "./log.js";
@@ -32,7 +32,7 @@ export class LegacyAuthRuntime {
 
   rawImplementation(): RecipeInterface {
     if (!this.raw) {
-      throw new MigrateError("ERR_MIGRATE_CONFIG", "legacyAuth: pass its result as EmailPassword.init({ override: legacyAuth(...) }) before using it.");
+      throw new ConfigError("ERR_MIGRATE_SDK_NOT_INITIALISED", "legacyAuth: pass its result as EmailPassword.init({ override: legacyAuth(...) }) before using it.");
     }
     return this.raw;
   }
@@ -57,7 +57,7 @@ export class LegacyAuthRuntime {
     try {
       return await verifyPassword(password, hash, { verifiers: this.config.verifiers, firebaseSignerKey: this.config.firebaseSignerKey });
     } catch (err) {
-      if (isMigrateError(err) && err.code === "ERR_MIGRATE_CONFIG") {
+      if (isMigrateError(err) && err.code === "ERR_MIGRATE_MISSING_SIGNER_KEY") {
         authLog("a Firebase scrypt hash needs the firebaseSignerKey option; treating it as unusable");
         return { status: "UNKNOWN_FORMAT" };
       }

@@ -32,7 +32,7 @@ export async function verifyForApp(config: CoreConfig, password: string, hash: s
     const result = await verifyPassword(password, hash, { firebaseSignerKey: signerKey(config) });
     return result.status === "MATCH" && coreFormats.has(result.format);
   } catch (err) {
-    if (isMigrateError(err) && err.code === "ERR_MIGRATE_CONFIG") throw signerKeyMissing();
+    if (isMigrateError(err) && err.code === "ERR_MIGRATE_MISSING_SIGNER_KEY") throw signerKeyMissing();
     throw err;
   }
 }

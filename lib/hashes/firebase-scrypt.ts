@@ -1,5 +1,5 @@
 import { createCipheriv } from "node:crypto";
-import { MigrateError } from "../errors.js";
+import { ConfigError } from "../errors.js";
 import { javaParseInt, javaSplit, safeEqual } from "./encoding.js";
 import { scryptAsync, scryptCostProblem, type ScryptCost } from "./kdf.js";
 import { hashLog } from "./log.js";
@@ -75,17 +75,16 @@ export function javaAsciiBytes(password: string): Buffer {
   }));
 }
 
-export function missingSignerKeyError(): MigrateError {
-  return new MigrateError(
-    "ERR_MIGRATE_CONFIG",
+export function missingSignerKeyError(): ConfigError {
+  return new ConfigError(
+    "ERR_MIGRATE_MISSING_SIGNER_KEY",
     "A Firebase scrypt password hash needs the project's signer key, and none was given. Pass `firebaseSignerKey` "
       + "(Firebase console → Authentication → Users → ⋮ → Password hash parameters → base64_signer_key); the "
       + "SuperTokens core needs the same value as `firebase_password_hashing_signer_key`.",
-    { status: 500 },
   );
 }
 
-/** Throws ERR_MIGRATE_CONFIG without a signer key (the core answers 500); otherwise never throws. */
+/** Throws ERR_MIGRATE_MISSING_SIGNER_KEY without a signer key (the core answers 500); otherwise never throws. */
 export async function verifyFirebaseScrypt(password: string, hash: string, signerKey: string | undefined): Promise<boolean> {
   const parsed = parseFirebaseScrypt(hash);
   if (!parsed) {

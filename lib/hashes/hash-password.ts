@@ -1,4 +1,5 @@
 import { MigrateError } from "../errors.js";
+import { integerIn, invalidOption, rejectUnknownKeys, type OptionKeys } from "../options.js";
 import { hashArgon2 } from "./argon2.js";
 import { hashBcrypt } from "./bcrypt.js";
 
@@ -26,52 +27,16 @@ export type HashPasswordConfig = Readonly<
   { algorithm: "bcrypt"; logRounds: number } | { algorithm: "argon2"; iterations: number; memoryKb: number; parallelism: number }
 >;
 
-const DEFAULTS = { logRounds: 11, iterations: 1, memoryKb: 87795, parallelism: 2 } as const;
-
-function invalid(option: string, value: unknown, allowed: string): MigrateError {
-  return new MigrateError(
-    "ERR_MIGRATE_CONFIG",
-    `hashPassword: \`${option}\` is ${JSON.stringify(value)}; it must be ${allowed}. Fix the value or leave it undefined for the core's default.`,
-  );
-}
-
-function integerIn(option: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(option, value, `an integer from ${min} to ${max}`);
-  }
-  return value;
-}
+/** The core's defaults (config.yaml), in one place. */
+const DEFAULTS = Object.freeze({ logRounds: 11, iterations: 1, memoryKb: 87795, parallelism: 2 });
 
 const KEYS = {
-  bcrypt: ["algorithm", "logRounds"],
-  argon2: ["algorithm", "iterations", "memoryKb", "parallelism"],
-} as const;
+  bcrypt: { algorithm: true, logRounds: true } satisfies OptionKeys<Extract<HashPasswordOptions, { algorithm: "bcrypt" }>>,
+  argon2: { algorithm: true, iterations: true, memoryKb: true, parallelism: true } satisfies OptionKeys<Extract<HashPasswordOptions, { algorithm: "argon2" }>>,
+};
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
-}
-
-function rejectUnknownKeys(options: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (allowed.includes(key)) continue;
-    const closest = [...allowed].sort((x, y) => distance(key, x) - distance(key, y))[0];
-    throw new MigrateError(
-      "ERR_MIGRATE_CONFIG",
-      `hashPassword: unknown option \`${key}\`; did you mean \`${closest}\`? Allowed: ${allowed.join(", ")}.`,
-    );
-  }
-}
+const what = "hashPassword";
+const fix = "Fix the value or leave it undefined for the core's default.";
 
 /** Validates once (the dev core calls this at startup); hashPassword calls it too, so a bad config never hashes. */
 export function resolveHashPasswordConfig(options: HashPasswordOptions = { algorithm: "bcrypt" }): HashPasswordConfig {
@@ -79,20 +44,20 @@ export function resolveHashPasswordConfig(options: HashPasswordOptions = { algor
   const given: unknown = (options as { algorithm?: unknown } | undefined)?.algorithm;
   const algorithm = typeof given === "string" ? given.toLowerCase() : given;
   if (algorithm === "bcrypt") {
-    rejectUnknownKeys(options, KEYS.bcrypt);
-    const logRounds = integerIn("logRounds", (options as { logRounds?: unknown }).logRounds, 4, 30, DEFAULTS.logRounds);
+    rejectUnknownKeys(what, options, KEYS.bcrypt);
+    const logRounds = integerIn(what, "logRounds", (options as { logRounds?: unknown }).logRounds, 4, 30, DEFAULTS.logRounds, fix);
     return Object.freeze({ algorithm, logRounds });
   }
   if (algorithm === "argon2") {
-    rejectUnknownKeys(options, KEYS.argon2);
+    rejectUnknownKeys(what, options, KEYS.argon2);
     const o = options as { iterations?: unknown; memoryKb?: unknown; parallelism?: unknown };
-    const iterations = integerIn("iterations", o.iterations, 1, 2 ** 32 - 1, DEFAULTS.iterations);
-    const parallelism = integerIn("parallelism", o.parallelism, 1, 2 ** 24 - 1, DEFAULTS.parallelism);
+    const iterations = integerIn(what, "iterations", o.iterations, 1, 2 ** 32 - 1, DEFAULTS.iterations, fix);
+    const parallelism = integerIn(what, "parallelism", o.parallelism, 1, 2 ** 24 - 1, DEFAULTS.parallelism, fix);
     // Argon2 (RFC 9106 section 3.1) needs m >= 8·p.
-    const memoryKb = integerIn("memoryKb", o.memoryKb, 8 * parallelism, 2 ** 32 - 1, DEFAULTS.memoryKb);
+    const memoryKb = integerIn(what, "memoryKb", o.memoryKb, 8 * parallelism, 2 ** 32 - 1, DEFAULTS.memoryKb, fix);
     return Object.freeze({ algorithm, iterations, memoryKb, parallelism });
   }
-  throw invalid("algorithm", given, '"bcrypt" or "argon2"');
+  throw invalidOption(what, "algorithm", '"bcrypt" or "argon2"', given, fix);
 }
 
 /**

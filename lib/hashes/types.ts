@@ -28,7 +28,7 @@ export interface VerifyOptions {
   /**
    * Base64 signer key of the Firebase project the hashes came from (the core's
    * `firebase_password_hashing_signer_key`). Default: none, and a Firebase scrypt hash then throws
-   * ERR_MIGRATE_CONFIG, as the core answers 500 for it.
+   * ERR_MIGRATE_MISSING_SIGNER_KEY, as the core answers 500 for it.
    */
   firebaseSignerKey?: string;
 }

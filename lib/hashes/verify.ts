@@ -23,7 +23,7 @@ const BUILT_IN: Record<HashFormat, BuiltInVerifier> = {
 /**
  * Checks a password against a stored hash of any supported format. Untrusted or corrupt input never throws:
  * an unrecognised hash is UNKNOWN_FORMAT, a recognised but unparseable one NO_MATCH. It throws only for
- * configuration (ERR_MIGRATE_CONFIG: a Firebase hash without `firebaseSignerKey`) and for whatever a custom
+ * configuration (ERR_MIGRATE_MISSING_SIGNER_KEY: a Firebase hash without `firebaseSignerKey`) and for whatever a custom
  * verifier throws.
  *
  * Surrounding whitespace is ignored: a CHAR(n) column pads hashes with spaces, and the core trims on import.

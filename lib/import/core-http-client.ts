@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { MigrateError, UnavailableError } from "../errors.js";
+import { ConfigError, MigrateError, UnavailableError } from "../errors.js";
 import { importLog } from "./log.js";
 
 /** The CDI version supertokens-node 24 speaks; the import uses only endpoints it defines. */
@@ -76,7 +76,7 @@ export class CoreClient {
         }
       }
       if (res.status === 401) {
-        throw new MigrateError("ERR_MIGRATE_CONFIG", `import: the core at ${this.base} refused the API key (401). Pass --api-key (or SUPERTOKENS_API_KEY).`);
+        throw new ConfigError("ERR_MIGRATE_API_KEY_REFUSED", `import: the core at ${this.base} refused the API key (401). Pass --api-key (or SUPERTOKENS_API_KEY).`);
       }
       return { status: res.status, json, text };
     }

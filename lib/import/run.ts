@@ -41,11 +41,12 @@ async function readRows(config: ImportConfig): Promise<(SourceUser | RowProblem)
   const found = columns.size ? [...columns].join(", ") : "none";
   for (const field of config.mapped) {
     const column = config.columns[field][0]!;
-    if (!columns.has(column)) throw new ConfigError(`import: --map ${field}=${column}: the source has no column ${JSON.stringify(column)}. Columns found: ${found}.`);
+    if (!columns.has(column)) throw new ConfigError("ERR_MIGRATE_MISSING_COLUMN", `import: --map ${field}=${column}: the source has no column ${JSON.stringify(column)}. Columns found: ${found}.`);
   }
   for (const field of ["id", "email"] as ImportField[]) {
     if (config.mapped.includes(field) || defaultColumns[field].some((c) => columns.has(c))) continue;
     throw new ConfigError(
+      "ERR_MIGRATE_MISSING_COLUMN",
       `import: the source has no ${field} column (looked for ${defaultColumns[field].join(", ")}). Name it with --map ${field}=<column>. Columns found: ${found}.`,
     );
   }
@@ -57,10 +58,10 @@ async function checkCore(client: CoreClient): Promise<void> {
   const versions = res.json?.versions;
   if (res.status !== 200 || !Array.isArray(versions)) {
     // An unknown app gets 400 "AppId or tenantId not found"; a server that is no core, 404 or HTML.
-    throw new MigrateError("ERR_MIGRATE_CONFIG", `import: ${client.base} did not answer GET /apiversion as a SuperTokens core does (${res.status}: ${res.text.trim().slice(0, 200)}).`);
+    throw new ConfigError("ERR_MIGRATE_UNSUPPORTED_CORE", `import: ${client.base} did not answer GET /apiversion as a SuperTokens core does (${res.status}: ${res.text.trim().slice(0, 200)}).`);
   }
   if (!versions.includes("5.4")) {
-    throw new MigrateError("ERR_MIGRATE_CONFIG", `import: the core at ${client.base} does not speak CDI 5.4 (it offers ${versions.join(", ")}).`);
+    throw new ConfigError("ERR_MIGRATE_UNSUPPORTED_CORE", `import: the core at ${client.base} does not speak CDI 5.4 (it offers ${versions.join(", ")}).`);
   }
 }
 
@@ -107,7 +108,7 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
   await checkCore(client);
   const support: BulkSupport = config.mode === "per-user" ? { offered: false, why: "--mode per-user" } : await detectBulk(client);
   if (config.mode === "bulk" && !support.offered) {
-    throw new ConfigError(`import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API (${support.why}). Use --mode per-user or auto.`);
+    throw new ConfigError("ERR_MIGRATE_UNSUPPORTED_CORE", `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API (${support.why}). Use --mode per-user or auto.`);
   }
   const rows = await readRows(config);
   const mode = config.mode === "per-user" || !support.offered ? "per-user" : "bulk";

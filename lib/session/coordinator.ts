@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { log } from "../debug.js";
-import { ConfigError, UnavailableError, isMigrateError } from "../errors.js";
+import { ConfigError, UnavailableError, isMigrateError, type ConfigErrorCode } from "../errors.js";
+import { readOptions, type OptionKeys } from "../options.js";
 import { withDeadline } from "../deadline.js";
 
 const debug = log.extend("session");
@@ -102,6 +103,19 @@ interface RedisCoordinatorOptions extends CoordinatorOptions {
   timeoutMs?: number;
 }
 
+const COORDINATOR_KEYS = { lockTtlMs: true, resultTtlMs: true, waitMs: true, migratedTtlMs: true } satisfies OptionKeys<CoordinatorOptions>;
+const REDIS_COORDINATOR_KEYS = { ...COORDINATOR_KEYS, prefix: true, timeoutMs: true } satisfies OptionKeys<RedisCoordinatorOptions>;
+
+/** Every default of the coordinators, and nowhere else. */
+export const COORDINATOR_DEFAULTS = Object.freeze({
+  lockTtlMs: 10_000,
+  resultTtlMs: 30_000,
+  waitMs: 5_000,
+  migratedTtlMs: 30 * 86_400_000,
+  /** Redis only. */
+  timeoutMs: 1000,
+});
+
 type Peek = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "FREE" };
 type ClaimReply = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "WON" } | { status: "MIGRATED" };
 
@@ -139,6 +153,7 @@ if redis.call("EXISTS", KEYS[1]) == 1 then return {"BUSY"} end
 return {"FREE"}`;
 
 export function createRedisMigrationCoordinator(client: RedisScriptClient, options: RedisCoordinatorOptions): MigrationCoordinator {
+  readOptions("createRedisMigrationCoordinator", options, REDIS_COORDINATOR_KEYS, "with at least `prefix`");
   const { prefix, timeoutMs } = resolveRedisOptions(client, options);
   const keys = (tag: string): string[] => [`${prefix}lock:${tag}`, `${prefix}result:${tag}`, `${prefix}migrated:${tag}`];
   const backend: Backend = {
@@ -172,14 +187,18 @@ function resolveRedisOptions(
 ): { prefix: string; timeoutMs: number } {
   if (client === null || typeof client !== "object" || typeof client.eval !== "function") {
     throw new ConfigError(
+      "ERR_MIGRATE_INVALID_CLIENT",
       "The Redis client must be a node-redis (v4+) client with eval(); "
         + "pass the result of createClient() after connect().",
     );
   }
   if (typeof options.prefix !== "string") {
-    throw new ConfigError(`\`prefix\` must be a string such as "stm:"; received ${typeof options.prefix}.`);
+    throw new ConfigError(
+      options.prefix === undefined ? "ERR_MIGRATE_MISSING_OPTION" : "ERR_MIGRATE_INVALID_OPTION",
+      `\`prefix\` must be a string such as "stm:"; received ${typeof options.prefix}.`,
+    );
   }
-  const timeoutMs = options.timeoutMs ?? 1000;
+  const timeoutMs = options.timeoutMs ?? COORDINATOR_DEFAULTS.timeoutMs;
   checkTtl("timeoutMs", timeoutMs);
   return { prefix: options.prefix, timeoutMs };
 }
@@ -220,6 +239,7 @@ async function runScript(
  * here too so heap dumps hold no live sids.
  */
 export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {}): MigrationCoordinator {
+  readOptions("createMemoryMigrationCoordinator", options, COORDINATOR_KEYS);
   const locks = new Map<string, { token: string; expiresAt: number }>();
   const results = new Map<string, { result: string; expiresAt: number }>();
   const migrated = new Map<string, { expiresAt: number }>();
@@ -278,10 +298,10 @@ export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {
 }
 
 function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf: (sid: string) => string): MigrationCoordinator {
-  const lockTtlMs = options.lockTtlMs ?? 10_000;
-  const resultTtlMs = options.resultTtlMs ?? 30_000;
-  const defaultWaitMs = options.waitMs ?? 5_000;
-  const migratedTtlMs = options.migratedTtlMs ?? 30 * 86_400_000;
+  const lockTtlMs = options.lockTtlMs ?? COORDINATOR_DEFAULTS.lockTtlMs;
+  const resultTtlMs = options.resultTtlMs ?? COORDINATOR_DEFAULTS.resultTtlMs;
+  const defaultWaitMs = options.waitMs ?? COORDINATOR_DEFAULTS.waitMs;
+  const migratedTtlMs = options.migratedTtlMs ?? COORDINATOR_DEFAULTS.migratedTtlMs;
   checkTtl("migratedTtlMs", migratedTtlMs);
   checkTtl("lockTtlMs", lockTtlMs);
   checkTtl("resultTtlMs", resultTtlMs);
@@ -289,7 +309,7 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
 
   return {
     async claim(sid) {
-      if (typeof sid !== "string" || sid === "") throw new ConfigError("claim() needs the legacy session id as a non-empty string.");
+      if (typeof sid !== "string" || sid === "") throw new ConfigError("ERR_MIGRATE_INVALID_ARGUMENT", "claim() needs the legacy session id as a non-empty string.");
       const h = keyOf(sid);
       const token = newToken();
       let outcome: ClaimReply;
@@ -321,7 +341,7 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
         claim: {
           token,
           async publish(result) {
-            if (typeof result !== "string") throw new ConfigError("publish() takes the result as a string (for example JSON).");
+            if (typeof result !== "string") throw new ConfigError("ERR_MIGRATE_INVALID_ARGUMENT", "publish() takes the result as a string (for example JSON).");
             if (finished) return false;
             const ok = await backend.publish(h, token, result, resultTtlMs, migratedTtlMs);
             finished = true;
@@ -340,7 +360,7 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
     async waitForResult(sid, waitMs = defaultWaitMs) {
       // 0 means "look once, do not wait": the middleware asks that for a session already gone from the store.
       // checkTtl rejected it, which turned every unknown or retired legacy cookie into a 500 (ConfigError).
-      if (waitMs !== 0) checkTtl("waitMs", waitMs);
+      if (waitMs !== 0) checkTtl("waitMs", waitMs, "ERR_MIGRATE_INVALID_ARGUMENT");
       const h = keyOf(sid);
       const deadline = Date.now() + waitMs;
       let delay = 10;
@@ -400,10 +420,10 @@ function newToken(): string {
   return randomBytes(16).toString("hex");
 }
 
-function checkTtl(name: string, ms: unknown): asserts ms is number {
+function checkTtl(name: string, ms: unknown, code: ConfigErrorCode = "ERR_MIGRATE_INVALID_OPTION"): asserts ms is number {
   // PX takes a positive integer; 0 or a fraction makes Redis answer "invalid expire time".
   if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms <= 0) {
-    throw new ConfigError(`\`${name}\` must be a positive whole number of milliseconds; received ${String(ms)}.`);
+    throw new ConfigError(code, `\`${name}\` must be a positive whole number of milliseconds; received ${String(ms)}.`);
   }
 }
 

@@ -46,12 +46,13 @@ export interface LegacyStore {
 export function createLegacyStore(store: LegacyStoreLike, options: LegacyStoreOptions): LegacyStore {
   if (store === null || typeof store !== "object" || typeof store.get !== "function" || typeof store.destroy !== "function") {
     throw new ConfigError(
+      "ERR_MIGRATE_STORE_REQUIRED",
       "`store` must be an express-session store with get() and destroy(); pass the same store instance the legacy app gives express-session.",
     );
   }
   const { timeoutMs } = options;
   if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new ConfigError(`\`timeoutMs\` must be a positive number of milliseconds; received ${String(timeoutMs)}.`);
+    throw new ConfigError("ERR_MIGRATE_INVALID_OPTION", `\`timeoutMs\` must be a positive number of milliseconds; received ${String(timeoutMs)}.`);
   }
 
   // express-session stops using a store that emitted "disconnect" until "connect" (its `storeReady`). We fail

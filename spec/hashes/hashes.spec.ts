@@ -188,9 +188,9 @@ describe("verifyPassword", () => {
       await expectStatus("passw0rd", stored, "NO_MATCH", { firebaseSignerKey: signerKey.toString("base64") });
     });
 
-    it("throws ERR_MIGRATE_CONFIG without a signer key, as the core answers 500", async () => {
+    it("throws ERR_MIGRATE_MISSING_SIGNER_KEY without a signer key, as the core answers 500", async () => {
       await assert.rejects(verifyPassword(FIREBASE.password, firebaseHash(FIREBASE)), (err: { code?: string; status?: number }) => {
-        assert.equal(err.code, "ERR_MIGRATE_CONFIG");
+        assert.equal(err.code, "ERR_MIGRATE_MISSING_SIGNER_KEY");
         assert.equal(err.status, 500);
         return true;
       });
@@ -457,15 +457,15 @@ describe("hashPassword", () => {
     ["an unknown algorithm", { algorithm: "md5" }],
   ];
   for (const [name, options] of invalid) {
-    it(`fails with ERR_MIGRATE_CONFIG for ${name}`, async () => {
-      await assert.rejects(hashPassword("pw", options as HashPasswordOptions), { code: "ERR_MIGRATE_CONFIG" });
+    it(`fails with ERR_MIGRATE_INVALID_OPTION for ${name}`, async () => {
+      await assert.rejects(hashPassword("pw", options as HashPasswordOptions), { code: "ERR_MIGRATE_INVALID_OPTION" });
     });
   }
 
   it("names the closest valid key for a typo", () => {
     assert.throws(
       () => resolveHashPasswordConfig({ algorithm: "bcrypt", logRound: 10 } as unknown as HashPasswordOptions),
-      (err: { code?: string; message: string }) => err.code === "ERR_MIGRATE_CONFIG" && err.message.includes("`logRounds`"),
+      (err: { code?: string; message: string }) => err.code === "ERR_MIGRATE_UNKNOWN_OPTION" && err.message.includes("`logRounds`"),
     );
   });
 

@@ -216,13 +216,13 @@ describe("when SuperTokens changes while users wait in the bulk-import queue", (
 });
 
 describe("with an API key", () => {
-  it("sends it, and a wrong one fails the run before anything is written, with ERR_MIGRATE_CONFIG", async () => {
+  it("sends it, and a wrong one fails the run before anything is written, with ERR_MIGRATE_API_KEY_REFUSED", async () => {
     const keyed = await startDevCore({ apiKeys: ["key-one-12345678901234"], config: { bcrypt_log_rounds: 4 } });
     try {
       const file = path.join(dir, "keyed.ndjson");
       await writeFile(file, toNdjson(await bcryptRows(2, "keyed")));
       await assert.rejects(run({ file, core: keyed.url, apiKey: "wrong-key-12345678901234" }), (err: any) =>
-        err.code === "ERR_MIGRATE_CONFIG" && /refused the API key \(401\)/.test(err.message));
+        err.code === "ERR_MIGRATE_API_KEY_REFUSED" && /refused the API key \(401\)/.test(err.message));
       const report = await run({ file, core: keyed.url, apiKey: "key-one-12345678901234" });
       assert.equal(report.counts.imported, 2);
     } finally {

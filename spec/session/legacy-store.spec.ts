@@ -372,15 +372,15 @@ describe("createLegacyStore", () => {
       assert.equal(gets, 1);
     });
 
-    it("refuses a non-store or a bad timeout at creation with ERR_MIGRATE_CONFIG", () => {
+    it("refuses a non-store (ERR_MIGRATE_STORE_REQUIRED) or a bad timeout (ERR_MIGRATE_INVALID_OPTION) at creation", () => {
       const store: LegacyStoreLike = { get: () => {}, destroy: () => {} };
+      assert.throws(() => createLegacyStore({} as LegacyStoreLike, { timeoutMs: 10 }), { code: "ERR_MIGRATE_STORE_REQUIRED" });
       for (const make of [
-        () => createLegacyStore({} as LegacyStoreLike, { timeoutMs: 10 }),
         () => createLegacyStore(store, { timeoutMs: 0 }),
         () => createLegacyStore(store, { timeoutMs: Number.NaN }),
         () => createLegacyStore(store, {} as { timeoutMs: number }),
       ]) {
-        assert.throws(make, (err: unknown) => (err as { code?: string }).code === "ERR_MIGRATE_CONFIG");
+        assert.throws(make, (err: unknown) => (err as { code?: string }).code === "ERR_MIGRATE_INVALID_OPTION");
       }
     });
   });

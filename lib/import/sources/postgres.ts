@@ -11,7 +11,7 @@ async function newClient(url: string): Promise<Client> {
   try {
     mod = (await import("pg")) as typeof mod;
   } catch (err) {
-    throw new ConfigError(`import: reading from PostgreSQL needs the \`pg\` package (npm install pg). ${(err as Error).message}`);
+    throw new ConfigError("ERR_MIGRATE_MISSING_DEPENDENCY", `import: reading from PostgreSQL needs the \`pg\` package (npm install pg). ${(err as Error).message}`);
   }
   const PgClient = mod.default?.Client ?? mod.Client!;
   return new PgClient({ connectionString: url, application_name: "supertokens-migrate import" });
