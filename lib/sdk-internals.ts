@@ -13,8 +13,7 @@ import * as querierModule from "supertokens-node/lib/build/querier.js";
 import * as supertokensModule from "supertokens-node/lib/build/supertokens.js";
 import * as versionModule from "supertokens-node/lib/build/version.js";
 import { MigrateError } from "./errors.js";
-
-type UserContext = Record<string, unknown>;
+import type { UserContext } from "./user-context.js";
 
 /** What we use of the SDK's core querier: path, params and body as its own recipes pass them. */
 export interface SdkQuerier {

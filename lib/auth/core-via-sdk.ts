@@ -14,7 +14,7 @@ import type { ImportAlgorithm } from "../hashes/index.js";
  * not be answered from that cache (T16).
  */
 
-type UserContext = Record<string, any>;
+import type { UserContext } from "../user-context.js";
 
 export { isPendingEmail, PENDING_EMAIL_DOMAIN };
 

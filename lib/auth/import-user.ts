@@ -6,8 +6,7 @@ import type { ImportAlgorithm, VerifyResult } from "../hashes/index.js";
 import { checkImportFormat, importableBcryptCost, isImportAlgorithm, MIN_IMPORTED_BCRYPT_COST } from "../hashes/import-format.js";
 import { authLog, maskEmail } from "./log.js";
 import type { LegacyAuthConfig } from "./options.js";
-
-type UserContext = Record<string, any>;
+import type { UserContext } from "../user-context.js";
 
 /** How the SuperTokens user gets its password: the legacy hash as is, or a password the core hashes itself. */
 export type Credential =

@@ -1,7 +1,8 @@
 import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import type { User } from "supertokens-node";
-import { rejectUnknownKeys } from "../options.js";
-import { ConfigError } from "../errors.js";
+import {
+  functionOption, invalidOption, objectOption, readOptions, requiredFunction, stringOption, type OptionKeys,
+} from "../options.js";
 import { DEFAULT_DUMMY_HASH, type PasswordVerifier } from "../hashes/index.js";
 
 /** A row of the app's own users table, as legacyAuth needs it. */
@@ -100,38 +101,33 @@ export interface LegacyAuthConfig {
   readonly override: { readonly functions?: FunctionsOverride; readonly apis?: ApisOverride };
 }
 
-const validKeys = [
-  "findUserByEmail", "findUserById", "countLegacyUsers", "findUsersByIds", "listLegacyUsers", "verifyPassword", "verifiers",
-  "firebaseSignerKey", "onUserMigrated", "tenantIds", "dummyHash", "override",
-] as const;
+/** Every option of legacyAuth: the build fails when LegacyAuthOptions gains one not listed. */
+const LEGACY_AUTH_KEYS = {
+  findUserByEmail: true, findUserById: true, countLegacyUsers: true, findUsersByIds: true, listLegacyUsers: true, verifyPassword: true,
+  verifiers: true, firebaseSignerKey: true, onUserMigrated: true, tenantIds: true, dummyHash: true, override: true,
+} satisfies OptionKeys<LegacyAuthOptions>;
 
-function optionalFunction<T>(name: string, value: T | undefined): T | undefined {
-  if (value !== undefined && typeof value !== "function") {
-    throw new ConfigError(`legacyAuth: \`${name}\` must be a function; received ${typeof value}. Pass a function or leave it undefined.`);
-  }
-  return value;
-}
+const OVERRIDE_KEYS = { functions: true, apis: true } satisfies OptionKeys<NonNullable<LegacyAuthOptions["override"]>>;
 
-function requiredFunction<T>(name: string, value: T | undefined, example: string): T {
-  if (typeof value !== "function") {
-    throw new ConfigError(
-      `legacyAuth: \`${name}\` is required and must be a function; received ${value === undefined ? "nothing" : typeof value}. ` +
-        `Pass ${example}, or spread in createPgLegacyUsers({ pool, table }).`,
-    );
-  }
-  return value;
-}
+/** Every default of legacyAuth, and nowhere else. */
+export const LEGACY_AUTH_DEFAULTS = Object.freeze({
+  tenantIds: Object.freeze(["public"]) as readonly string[],
+  dummyHash: DEFAULT_DUMMY_HASH,
+  verifiers: Object.freeze({}) as Readonly<Record<string, PasswordVerifier>>,
+  override: Object.freeze({}) as LegacyAuthConfig["override"],
+});
 
-function resolveVerifiers(value: unknown): Record<string, PasswordVerifier> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError("legacyAuth: `verifiers` must be an object of { name: { detect(hash), verify(password, hash) } }.");
-  }
+const what = "legacyAuth";
+const spreadPg = "or spread in createPgLegacyUsers({ pool, table }).";
+
+function resolveVerifiers(value: unknown): Readonly<Record<string, PasswordVerifier>> {
+  if (value === undefined) return LEGACY_AUTH_DEFAULTS.verifiers;
+  objectOption(what, "verifiers", value as object, "an object of { name: { detect(hash), verify(password, hash) } }");
   const out: Record<string, PasswordVerifier> = {};
-  for (const [name, verifier] of Object.entries(value)) {
+  for (const [name, verifier] of Object.entries(value as object)) {
     const v = verifier as Partial<PasswordVerifier> | null;
     if (!v || typeof v.detect !== "function" || typeof v.verify !== "function") {
-      throw new ConfigError(`legacyAuth: \`verifiers.${name}\` must have \`detect(hash)\` and \`verify(password, hash)\` functions.`);
+      throw invalidOption(what, `verifiers.${name}`, "an object with `detect(hash)` and `verify(password, hash)` functions", verifier);
     }
     out[name] = v as PasswordVerifier;
   }
@@ -139,50 +135,40 @@ function resolveVerifiers(value: unknown): Record<string, PasswordVerifier> {
 }
 
 function resolveTenantIds(value: unknown): readonly string[] {
-  if (value === undefined) return Object.freeze(["public"]);
+  if (value === undefined) return LEGACY_AUTH_DEFAULTS.tenantIds;
   if (!Array.isArray(value) || value.length === 0 || value.some((t) => typeof t !== "string" || t.trim() === "")) {
-    throw new ConfigError(
-      `legacyAuth: \`tenantIds\` must be a non-empty array of tenant ids; received ${JSON.stringify(value)}. Leave it undefined for ["public"].`,
-    );
+    throw invalidOption(what, "tenantIds", "a non-empty array of tenant ids", value, 'Leave it undefined for ["public"].');
   }
   return Object.freeze([...new Set(value as string[])]);
 }
 
-function resolveOverride(value: unknown): LegacyAuthConfig["override"] {
-  if (value === undefined) return Object.freeze({});
-  if (typeof value !== "object" || value === null) {
-    throw new ConfigError("legacyAuth: `override` must be an object { functions?, apis? }, as EmailPassword.init takes it.");
-  }
-  rejectUnknownKeys("legacyAuth: override", value, ["functions", "apis"]);
-  const o = value as { functions?: FunctionsOverride; apis?: ApisOverride };
-  return Object.freeze({ functions: optionalFunction("override.functions", o.functions), apis: optionalFunction("override.apis", o.apis) });
+function resolveOverride(value: LegacyAuthOptions["override"]): LegacyAuthConfig["override"] {
+  if (value === undefined) return LEGACY_AUTH_DEFAULTS.override;
+  const o = objectOption(what, "override", value, "an object { functions?, apis? }, as EmailPassword.init takes it", OVERRIDE_KEYS)!;
+  return Object.freeze({ functions: functionOption(what, "override.functions", o.functions), apis: functionOption(what, "override.apis", o.apis) });
 }
 
 /** Run once, when legacyAuth() is called; nothing is validated at request time. */
 export function resolveLegacyAuthOptions(input: LegacyAuthOptions | undefined): LegacyAuthConfig {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new ConfigError("legacyAuth(options): options must be an object with at least findUserByEmail and findUserById.");
-  }
-  rejectUnknownKeys("legacyAuth", input, validKeys);
-  const dummyHash = input.dummyHash ?? DEFAULT_DUMMY_HASH;
-  if (typeof dummyHash !== "string" || dummyHash.trim() === "") {
-    throw new ConfigError("legacyAuth: `dummyHash` must be a hash from the legacy table or its cost prefix, e.g. \"$2b$12$\".");
-  }
-  if (input.firebaseSignerKey !== undefined && (typeof input.firebaseSignerKey !== "string" || input.firebaseSignerKey === "")) {
-    throw new ConfigError("legacyAuth: `firebaseSignerKey` must be the base64 signer key of the Firebase project, or undefined.");
-  }
-  optionalFunction("listLegacyUsers", input.listLegacyUsers);
+  const o = readOptions(what, input, LEGACY_AUTH_KEYS, "with at least findUserByEmail and findUserById");
+  const dummyHash = stringOption(what, "dummyHash", o.dummyHash, LEGACY_AUTH_DEFAULTS.dummyHash, {
+    expected: 'a hash from the legacy table or its cost prefix, e.g. "$2b$12$"', test: (h) => h.trim() !== "",
+  });
+  const firebaseSignerKey = stringOption(what, "firebaseSignerKey", o.firebaseSignerKey, undefined, {
+    expected: "the base64 signer key of the Firebase project, or undefined",
+  });
+  functionOption(what, "listLegacyUsers", o.listLegacyUsers);
   return Object.freeze({
-    findUserByEmail: requiredFunction("findUserByEmail", input.findUserByEmail, "async (email, tenantId) => ({ id, email, passwordHash }) or undefined"),
-    findUserById: requiredFunction("findUserById", input.findUserById, "async (id) => ({ id, email, passwordHash }) or undefined"),
-    countLegacyUsers: optionalFunction("countLegacyUsers", input.countLegacyUsers),
-    findUsersByIds: optionalFunction("findUsersByIds", input.findUsersByIds),
-    verifyPassword: optionalFunction("verifyPassword", input.verifyPassword),
-    verifiers: resolveVerifiers(input.verifiers),
-    firebaseSignerKey: input.firebaseSignerKey,
-    onUserMigrated: optionalFunction("onUserMigrated", input.onUserMigrated),
-    tenantIds: resolveTenantIds(input.tenantIds),
+    findUserByEmail: requiredFunction(what, "findUserByEmail", o.findUserByEmail, `pass async (email, tenantId) => ({ id, email, passwordHash }) or undefined, ${spreadPg}`),
+    findUserById: requiredFunction(what, "findUserById", o.findUserById, `pass async (id) => ({ id, email, passwordHash }) or undefined, ${spreadPg}`),
+    countLegacyUsers: functionOption(what, "countLegacyUsers", o.countLegacyUsers),
+    findUsersByIds: functionOption(what, "findUsersByIds", o.findUsersByIds),
+    verifyPassword: functionOption(what, "verifyPassword", o.verifyPassword),
+    verifiers: resolveVerifiers(o.verifiers),
+    firebaseSignerKey,
+    onUserMigrated: functionOption(what, "onUserMigrated", o.onUserMigrated),
+    tenantIds: resolveTenantIds(o.tenantIds),
     dummyHash,
-    override: resolveOverride(input.override),
+    override: resolveOverride(o.override),
   });
 }

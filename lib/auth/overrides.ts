@@ -6,8 +6,7 @@ import { authLog, maskEmail } from "./log.js";
 import { consumeResetToken, generateResetToken, isLegacyResetToken } from "./password-reset.js";
 import type { LegacyAuthRuntime } from "./runtime.js";
 import { decideSignIn, type SignInDecision } from "./sign-in.js";
-
-type UserContext = Record<string, any>;
+import type { UserContext } from "../user-context.js";
 
 /**
  * One fallback decision per request and credentials. `signInPOST` and the `verifyCredentials` it reaches through

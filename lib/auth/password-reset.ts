@@ -22,7 +22,7 @@ import type { LegacyAuthRuntime } from "./runtime.js";
  * token it proves the mailbox, and it sets the password of the SuperTokens user that now has that email and id.
  */
 
-type UserContext = Record<string, any>;
+import type { UserContext } from "../user-context.js";
 
 /** Version 1 of our token format. SuperTokens' own tokens never contain a dot, so the prefix routes by itself. */
 const TOKEN_PREFIX = "stm1.";

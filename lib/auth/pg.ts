@@ -1,4 +1,4 @@
-import { rejectUnknownKeys } from "../options.js";
+import { missingOption, objectOption, readOptions, type OptionKeys } from "../options.js";
 import { ConfigError } from "../errors.js";
 import { isPlainIdentifier, quoteIdent } from "../sql.js";
 import type { LegacyUser } from "./options.js";
@@ -28,9 +28,21 @@ export interface PgLegacyUsers {
   listLegacyUsers(page: { after?: string; limit: number }): Promise<LegacyUser[]>;
 }
 
+/** Every option of createPgLegacyUsers: the build fails when PgLegacyUsersOptions gains one not listed. */
+const PG_LEGACY_USERS_KEYS = { pool: true, table: true, schema: true, columns: true } satisfies OptionKeys<PgLegacyUsersOptions>;
+const COLUMN_KEYS = { id: true, email: true, passwordHash: true } satisfies OptionKeys<NonNullable<PgLegacyUsersOptions["columns"]>>;
+
+/** Every default of createPgLegacyUsers, and nowhere else. */
+export const PG_LEGACY_USERS_DEFAULTS = Object.freeze({
+  columns: Object.freeze({ id: "id", email: "email", passwordHash: "password_hash" }),
+});
+
+const what = "createPgLegacyUsers";
+
 function identifier(option: string, value: unknown): string {
   if (!isPlainIdentifier(value)) {
     throw new ConfigError(
+      "ERR_MIGRATE_INVALID_OPTION",
       `createPgLegacyUsers: \`${option}\` must be a plain PostgreSQL identifier (letters, digits, _ or $, at most 63 bytes); ` +
         `received ${JSON.stringify(value)}. Give the name as stored, e.g. "users", without quotes or a schema prefix (use \`schema\`).`,
     );
@@ -61,18 +73,22 @@ function idFilter(pgType: string | undefined): (id: string) => boolean {
  *     legacyAuth({ ...createPgLegacyUsers({ pool, table: "users" }) })
  */
 export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUsers {
-  if (typeof options !== "object" || options === null) throw new ConfigError("createPgLegacyUsers(options): options must be an object { pool, table }.");
-  rejectUnknownKeys("createPgLegacyUsers", options, ["pool", "table", "schema", "columns"]);
-  const { pool } = options;
+  const o = readOptions(what, options, PG_LEGACY_USERS_KEYS, "{ pool, table }");
+  const { pool } = o;
   if (!pool || typeof pool.query !== "function") {
-    throw new ConfigError("createPgLegacyUsers: `pool` is required: a pg Pool (new pg.Pool({ connectionString })) or anything with query(text, values).");
+    throw new ConfigError(
+      pool === undefined ? "ERR_MIGRATE_MISSING_OPTION" : "ERR_MIGRATE_INVALID_CLIENT",
+      "createPgLegacyUsers: `pool` is required: a pg Pool (new pg.Pool({ connectionString })) or anything with query(text, values).",
+    );
   }
-  if (options.columns !== undefined) rejectUnknownKeys("createPgLegacyUsers: columns", options.columns, ["id", "email", "passwordHash"]);
-  const table = (options.schema === undefined ? "" : `${identifier("schema", options.schema)}.`) + identifier("table", options.table);
-  const idName = options.columns?.id ?? "id";
+  const columns = objectOption(what, "columns", o.columns, "an object { id?, email?, passwordHash? }", COLUMN_KEYS);
+  const defaults = PG_LEGACY_USERS_DEFAULTS.columns;
+  if (o.table === undefined) throw missingOption(what, "table", 'the legacy users table, as stored, e.g. "users" (a schema goes in `schema`).');
+  const table = (o.schema === undefined ? "" : `${identifier("schema", o.schema)}.`) + identifier("table", o.table);
+  const idName = columns?.id ?? defaults.id;
   const id = identifier("columns.id", idName);
-  const email = identifier("columns.email", options.columns?.email ?? "email");
-  const hash = identifier("columns.passwordHash", options.columns?.passwordHash ?? "password_hash");
+  const email = identifier("columns.email", columns?.email ?? defaults.email);
+  const hash = identifier("columns.passwordHash", columns?.passwordHash ?? defaults.passwordHash);
   const select = `SELECT ${id}::text AS id, ${email} AS email, ${hash}::text AS password_hash FROM ${table}`;
 
   const toUser = (row: { id: string; email: string; password_hash: string | null }): LegacyUser => ({ id: row.id, email: row.email, passwordHash: row.password_hash });

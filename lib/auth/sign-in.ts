@@ -5,8 +5,7 @@ import { importPlan, moveUser, resumeMove, type Credential } from "./import-user
 import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";
 import { MAX_PASSWORD_LENGTH, type LegacyAuthRuntime } from "./runtime.js";
-
-type UserContext = Record<string, any>;
+import type { UserContext } from "../user-context.js";
 
 /**
  * - moved: the legacy password matched and the user now lives in SuperTokens (or just did, by this request).

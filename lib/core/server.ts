@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { log } from "../debug.js";
 import { normaliseConfigFragment, resolveConfig, type CoreConfig } from "./config.js";
+import { resolveDevCoreOptions } from "./options.js";
 import { idPattern, reservedTenantIds, supportedCdiVersions, type AppContext, type CoreHandle, type Route, type RouteContext, type RouteResult } from "./context.js";
 import { CoreHttpError, publicTenantOnly, tenantNotFound, type Json } from "./http.js";
 import { KeyRing } from "./keys.js";
@@ -224,7 +225,7 @@ function sendText(res: ServerResponse, status: number, message: string) {
 
 /** Start a dev core. Resolves once it listens. */
 export async function startDevCore(options: DevCoreOptions = {}): Promise<DevCore> {
-  const host = options.host ?? "127.0.0.1";
+  const { host, port: listenPort } = resolveDevCoreOptions(options);
   const base = normaliseConfigFragment(options.config ?? {});
   if (options.apiKeys?.length) base.api_keys = normaliseConfigFragment({ api_keys: options.apiKeys.join(",") }).api_keys;
   const storage: CoreStorage = options.storage ?? new MemoryStorage();
@@ -241,7 +242,7 @@ export async function startDevCore(options: DevCoreOptions = {}): Promise<DevCor
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => resolve());
+    server.listen(listenPort, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;

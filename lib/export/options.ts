@@ -1,5 +1,7 @@
 import type { Writable } from "node:stream";
-import { rejectUnknownKeys } from "../options.js";
+import {
+  enumOption, integerIn, invalidOption, missingOption, readOptions, shown, stringOption, type OptionKeys,
+} from "../options.js";
 import { isValidSchemaName } from "../sql.js";
 import { ConfigError } from "../errors.js";
 
@@ -46,44 +48,54 @@ export interface ExportConfig {
   readonly now: number;
 }
 
-const validKeys = ["db", "out", "schema", "tablePrefix", "appId", "format", "tokensOut", "keysOut", "pageSize", "now"] as const;
+/** Every option of exportSuperTokens: the build fails when ExportOptions gains one not listed. */
+const EXPORT_KEYS = {
+  db: true, out: true, schema: true, tablePrefix: true, appId: true, format: true, tokensOut: true, keysOut: true, pageSize: true, now: true,
+} satisfies OptionKeys<ExportOptions>;
+
+/** Every default of exportSuperTokens, and nowhere else (`now` defaults to when the export starts). */
+export const EXPORT_DEFAULTS = Object.freeze({
+  schema: "public",
+  tablePrefix: "",
+  appId: "public",
+  format: "ndjson" as ExportFormat,
+  pageSize: 1000,
+});
+
+const FORMATS: readonly ExportFormat[] = ["ndjson", "csv"];
+const what = "exportSuperTokens";
 
 const isWritable = (v: unknown): v is Writable => typeof (v as Writable | undefined)?.write === "function";
 
 /** Resolve once per export: every default here, every check with the value received and the way out. */
 export function resolveExportOptions(input: ExportOptions): ExportConfig {
-  if (typeof input !== "object" || input === null) throw new ConfigError("exportSuperTokens: options must be an object with at least `db` and `out`.");
-  rejectUnknownKeys("exportSuperTokens", input, validKeys);
-  if (typeof input.db?.query !== "function") {
-    throw new ConfigError("exportSuperTokens: `db` must have a query(sql, params) method (a pg.Pool, pg.Client or PGlite); received " + typeof input.db + ".");
+  const o = readOptions(what, input, EXPORT_KEYS, "with at least `db` and `out`");
+  if (o.db === undefined) throw missingOption(what, "db", "the SuperTokens core's database: a pg.Pool, pg.Client or PGlite.");
+  if (typeof o.db?.query !== "function") {
+    throw new ConfigError(
+      "ERR_MIGRATE_INVALID_CLIENT",
+      `exportSuperTokens: \`db\` must have a query(sql, params) method (a pg.Pool, pg.Client or PGlite); received ${shown(o.db)}.`,
+    );
   }
-  if (!isWritable(input.out)) throw new ConfigError("exportSuperTokens: `out` must be a writable stream, e.g. fs.createWriteStream(path) or process.stdout.");
+  if (o.out === undefined) throw missingOption(what, "out", "a writable stream, e.g. fs.createWriteStream(path) or process.stdout.");
+  if (!isWritable(o.out)) throw invalidOption(what, "out", "a writable stream", o.out, "E.g. fs.createWriteStream(path) or process.stdout.");
   for (const name of ["tokensOut", "keysOut"] as const) {
-    if (input[name] !== undefined && !isWritable(input[name])) {
-      throw new ConfigError(`exportSuperTokens: \`${name}\` must be a writable stream or undefined (undefined: a section of \`out\` in NDJSON).`);
+    if (o[name] !== undefined && !isWritable(o[name])) {
+      throw invalidOption(what, name, "a writable stream or undefined (undefined: a section of `out` in NDJSON)", o[name]);
     }
   }
-  const schema = input.schema ?? "public";
-  if (typeof schema !== "string" || !isValidSchemaName(schema)) {
-    throw new ConfigError(`exportSuperTokens: \`schema\` must be a lower-case PostgreSQL identifier; received ${JSON.stringify(schema)}. Leave it undefined for "public".`);
-  }
-  const tablePrefix = input.tablePrefix ?? "";
-  if (typeof tablePrefix !== "string" || !/^[a-z0-9_]{0,30}$/.test(tablePrefix)) {
-    throw new ConfigError(`exportSuperTokens: \`tablePrefix\` must match [a-z0-9_]{0,30} (the core's postgresql_table_names_prefix); received ${JSON.stringify(tablePrefix)}.`);
-  }
-  const appId = input.appId ?? "public";
-  if (typeof appId !== "string" || !/^[a-z0-9-]{1,64}$/.test(appId)) {
-    throw new ConfigError(`exportSuperTokens: \`appId\` must be a core app id ([a-z0-9-], 1 to 64 characters); received ${JSON.stringify(appId)}. Leave it undefined for "public".`);
-  }
-  const format = input.format ?? "ndjson";
-  if (format !== "ndjson" && format !== "csv") {
-    throw new ConfigError(`exportSuperTokens: \`format\` must be "ndjson" or "csv"; received ${JSON.stringify(format)}.`);
-  }
-  const pageSize = input.pageSize ?? 1000;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100_000) {
-    throw new ConfigError(`exportSuperTokens: \`pageSize\` must be an integer from 1 to 100000; received ${JSON.stringify(pageSize)}. Leave it undefined for 1000.`);
-  }
-  const now = input.now ?? Date.now();
-  if (!Number.isFinite(now)) throw new ConfigError(`exportSuperTokens: \`now\` must be milliseconds since the epoch; received ${JSON.stringify(input.now)}.`);
-  return Object.freeze({ db: input.db, out: input.out, schema, tablePrefix, appId, format, tokensOut: input.tokensOut, keysOut: input.keysOut, pageSize, now });
+  const schema = stringOption(what, "schema", o.schema, EXPORT_DEFAULTS.schema, {
+    expected: "a lower-case PostgreSQL identifier", test: isValidSchemaName, fix: 'Leave it undefined for "public".',
+  });
+  const tablePrefix = stringOption(what, "tablePrefix", o.tablePrefix, EXPORT_DEFAULTS.tablePrefix, {
+    allowEmpty: true, expected: "[a-z0-9_]{0,30} (the core's postgresql_table_names_prefix)", test: (p) => /^[a-z0-9_]{0,30}$/.test(p),
+  });
+  const appId = stringOption(what, "appId", o.appId, EXPORT_DEFAULTS.appId, {
+    expected: "a core app id ([a-z0-9-], 1 to 64 characters)", test: (a) => /^[a-z0-9-]{1,64}$/.test(a), fix: 'Leave it undefined for "public".',
+  });
+  const format = enumOption(what, "format", o.format, FORMATS, EXPORT_DEFAULTS.format);
+  const pageSize = integerIn(what, "pageSize", o.pageSize, 1, 100_000, EXPORT_DEFAULTS.pageSize, "Leave it undefined for 1000.");
+  const now = o.now ?? Date.now();
+  if (typeof now !== "number" || !Number.isFinite(now)) throw invalidOption(what, "now", "milliseconds since the epoch", o.now);
+  return Object.freeze({ db: o.db, out: o.out, schema, tablePrefix, appId, format, tokensOut: o.tokensOut, keysOut: o.keysOut, pageSize, now });
 }

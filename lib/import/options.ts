@@ -1,5 +1,7 @@
-import { rejectUnknownKeys } from "../options.js";
-import { ConfigError } from "../errors.js";
+import {
+  booleanOption, enumOption, invalidOption, readOptions, rejectUnknownKeys, shown, stringOption, type OptionKeys,
+} from "../options.js";
+import { ConfigError, type ConfigErrorCode } from "../errors.js";
 
 /** The fields a source row can carry; `--map field=column` names their columns. */
 export const importFields = ["id", "email", "passwordHash", "emailVerified", "timeJoined", "metadata"] as const;
@@ -79,24 +81,34 @@ export interface ImportConfig {
   readonly stallTimeoutMs: number;
 }
 
-const optionKeys = [
-  "from", "query", "file", "format", "map", "core", "apiKey", "appId", "mode", "batchSize", "concurrency", "dryRun",
-  "report", "stallTimeout",
-] as const;
+/** Every option of the import: the build fails when ImportOptions gains one not listed. */
+const IMPORT_KEYS = {
+  from: true, query: true, file: true, format: true, map: true, core: true, apiKey: true, appId: true, mode: true, batchSize: true,
+  concurrency: true, dryRun: true, report: true, stallTimeout: true,
+} satisfies OptionKeys<ImportOptions>;
 
-const fail = (message: string): never => {
-  throw new ConfigError(`import: ${message}`);
+/** Every default of the import, and nowhere else (columns: {@link defaultColumns}; format: from the file's extension). */
+export const IMPORT_DEFAULTS = Object.freeze({
+  mode: "auto" as ImportMode,
+  batchSize: 1000,
+  concurrency: 8,
+  dryRun: false,
+  /** Seconds. */
+  stallTimeout: 900,
+});
+
+const what = "import";
+
+const fail = (message: string, code: ConfigErrorCode = "ERR_MIGRATE_INVALID_OPTION"): never => {
+  throw new ConfigError(code, `${what}: ${message}`);
 };
 
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
-  return fail(`\`${name}\` must be one of ${allowed.join(", ")}; received ${JSON.stringify(value)}.`);
-}
-
-function integer(name: string, value: unknown, min: number, max: number, fix: string): number {
+/** An integer from min to max, also as a string (the CLI's flags arrive as strings); `fallback` when undefined. */
+function integer(name: string, value: unknown, min: number, max: number, fallback: number, fix = ""): number {
+  if (value === undefined) return fallback;
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
   if (typeof n === "number" && Number.isInteger(n) && n >= min && n <= max) return n;
-  return fail(`\`${name}\` must be an integer from ${min} to ${max}; received ${JSON.stringify(value)}. ${fix}`);
+  throw invalidOption(what, name, `an integer from ${min} to ${max}`, value, fix);
 }
 
 function formatOf(path: string): ImportFormat {
@@ -104,7 +116,7 @@ function formatOf(path: string): ImportFormat {
   if (lower.endsWith(".json")) return "json";
   if (lower.endsWith(".ndjson") || lower.endsWith(".jsonl")) return "ndjson";
   if (lower.endsWith(".csv")) return "csv";
-  return fail(`cannot tell the format of ${JSON.stringify(path)} from its extension. Pass \`--format json|ndjson|csv\`.`);
+  return fail(`cannot tell the format of ${JSON.stringify(path)} from its extension. Pass \`--format json|ndjson|csv\`.`, "ERR_MIGRATE_MISSING_OPTION");
 }
 
 /** `id=user_id,email=mail` → { id: "user_id", email: "mail" }. */
@@ -124,7 +136,7 @@ function resolveColumns(map: ImportOptions["map"]) {
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     fail(`\`map\` must be an object or a field=column list; received ${JSON.stringify(map)}.`);
   }
-  rejectUnknownKeys("import: `map`", given, importFields);
+  rejectUnknownKeys(`${what}: \`map\``, given, importFields);
   const columns = { ...defaultColumns } as Record<ImportField, readonly string[]>;
   const mapped: ImportField[] = [];
   for (const [field, column] of Object.entries(given) as [ImportField, unknown][]) {
@@ -137,7 +149,8 @@ function resolveColumns(map: ImportOptions["map"]) {
 
 /** The core URL with the app path: `--core http://h:3567 --app-id a` → `http://h:3567/appid-a`. */
 function resolveCore(core: unknown, appId: unknown): string {
-  if (typeof core !== "string" || core === "") return fail("`core` is required: the SuperTokens core's URL, e.g. --core http://localhost:3567.");
+  if (core === undefined || core === "") return fail("`core` is required: the SuperTokens core's URL, e.g. --core http://localhost:3567.", "ERR_MIGRATE_MISSING_OPTION");
+  if (typeof core !== "string") return fail(`\`core\` must be a URL; received ${shown(core)}.`);
   let url: URL;
   try {
     url = new URL(core);
@@ -150,7 +163,7 @@ function resolveCore(core: unknown, appId: unknown): string {
     if (typeof appId !== "string" || !/^[a-z0-9-]+$/.test(appId)) {
       fail(`\`appId\` must match [a-z0-9-]+ as the core's app ids do; received ${JSON.stringify(appId)}.`);
     }
-    if (/\/appid-[^/]+/.test(url.pathname)) fail("`appId` was given and `core` already names an app (/appid-…). Pass only one.");
+    if (/\/appid-[^/]+/.test(url.pathname)) fail("`appId` was given and `core` already names an app (/appid-…). Pass only one.", "ERR_MIGRATE_CONFLICTING_OPTIONS");
     if (appId !== "public") base += `/appid-${appId}`;
   }
   return base;
@@ -158,47 +171,46 @@ function resolveCore(core: unknown, appId: unknown): string {
 
 /** Validate once, before any work: every problem names the option, what was received and the fix. */
 export function resolveImportOptions(options: ImportOptions): ImportConfig {
-  if (typeof options !== "object" || options === null) fail("options must be an object.");
-  rejectUnknownKeys("import", options, optionKeys);
-  const { from, query, file } = options;
+  const o = readOptions(what, options, IMPORT_KEYS, "naming a source (`from` and `query`, or `file`) and `core`");
+  const { from, query, file } = o;
   let source: ImportConfig["source"];
   if (from !== undefined && file !== undefined) {
-    source = fail("give one source: `from` (with `query`) for PostgreSQL, or `file`; both were given.");
+    source = fail("give one source: `from` (with `query`) for PostgreSQL, or `file`; both were given.", "ERR_MIGRATE_CONFLICTING_OPTIONS");
   } else if (from !== undefined) {
     if (typeof from !== "string" || !/^postgres(ql)?:\/\//.test(from)) {
       fail("`from` must be a PostgreSQL URL (postgres://user:password@host/db).");
     }
+    if (query === undefined) fail("`from` needs `query`: a SELECT returning one row per user.", "ERR_MIGRATE_MISSING_OPTION");
     if (typeof query !== "string" || query.trim() === "") fail("`from` needs `query`: a SELECT returning one row per user.");
-    if (options.format !== undefined) fail("`format` applies to `file` only; a PostgreSQL source has rows, not a format.");
+    if (o.format !== undefined) fail("`format` applies to `file` only; a PostgreSQL source has rows, not a format.", "ERR_MIGRATE_CONFLICTING_OPTIONS");
     // DECLARE … CURSOR FOR takes one statement without its terminator.
     source = { kind: "postgres", url: from, query: (query as string).trim().replace(/;+\s*$/, "") };
   } else if (file !== undefined) {
     if (typeof file !== "string" || file === "") fail("`file` must be a path.");
-    if (query !== undefined) fail("`query` applies to `from` (PostgreSQL) only.");
-    const format = options.format === undefined ? formatOf(file) : oneOf("format", options.format, importFormats);
+    if (query !== undefined) fail("`query` applies to `from` (PostgreSQL) only.", "ERR_MIGRATE_CONFLICTING_OPTIONS");
+    const format = enumOption(what, "format", o.format, importFormats, undefined) ?? formatOf(file);
     source = { kind: "file", path: file, format };
   } else {
-    source = fail("a source is required: `--from postgres://… --query \"select …\"` or `--file users.json|.ndjson|.csv`.");
+    source = fail("a source is required: `--from postgres://… --query \"select …\"` or `--file users.json|.ndjson|.csv`.", "ERR_MIGRATE_MISSING_OPTION");
   }
-  const { columns, mapped } = resolveColumns(options.map);
-  const batchSize = options.batchSize === undefined ? 1000
-    : integer("batchSize", options.batchSize, 1, maxBatchSize, "The core accepts at most 10,000 users per request.");
-  const concurrency = options.concurrency === undefined ? 8 : integer("concurrency", options.concurrency, 1, 256, "");
-  const stall = options.stallTimeout === undefined ? 900 : integer("stallTimeout", options.stallTimeout, 1, 86_400, "");
-  if (options.dryRun !== undefined && typeof options.dryRun !== "boolean") fail("`dryRun` must be true or false.");
-  if (options.report !== undefined && (typeof options.report !== "string" || options.report === "")) fail("`report` must be a file path.");
-  if (options.apiKey !== undefined && typeof options.apiKey !== "string") fail("`apiKey` must be a string.");
+  const { columns, mapped } = resolveColumns(o.map);
+  const batchSize = integer("batchSize", o.batchSize, 1, maxBatchSize, IMPORT_DEFAULTS.batchSize, "The core accepts at most 10,000 users per request.");
+  const concurrency = integer("concurrency", o.concurrency, 1, 256, IMPORT_DEFAULTS.concurrency);
+  const stall = integer("stallTimeout", o.stallTimeout, 1, 86_400, IMPORT_DEFAULTS.stallTimeout);
+  const dryRun = booleanOption(what, "dryRun", o.dryRun, IMPORT_DEFAULTS.dryRun);
+  const report = stringOption(what, "report", o.report, undefined, { expected: "a file path" });
+  const apiKey = stringOption(what, "apiKey", o.apiKey, undefined, { allowEmpty: true });
   return Object.freeze({
     source: Object.freeze(source),
     columns,
     mapped,
-    core: resolveCore(options.core, options.appId),
-    apiKey: options.apiKey === "" ? undefined : options.apiKey,
-    mode: options.mode === undefined ? "auto" : oneOf("mode", options.mode, importModes),
+    core: resolveCore(o.core, o.appId),
+    apiKey: apiKey === "" ? undefined : apiKey,
+    mode: enumOption(what, "mode", o.mode, importModes, IMPORT_DEFAULTS.mode),
     batchSize,
     concurrency,
-    dryRun: options.dryRun ?? false,
-    report: options.report,
+    dryRun,
+    report,
     stallTimeoutMs: stall * 1000,
   });
 }

@@ -1,36 +1,15 @@
 import Session from "supertokens-node/recipe/session";
 import type { SessionContainer } from "supertokens-node/recipe/session";
 import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
-import { rejectUnknownKeys } from "../options.js";
 import { log } from "../debug.js";
-import { ConfigError, UnavailableError, isMigrateError } from "../errors.js";
+import { UnavailableError, isMigrateError } from "../errors.js";
 import { withDeadline } from "../deadline.js";
 import { sendUnavailable } from "../unavailable.js";
+import { resolveLeaveOptions, type LeaveSuperTokensOptions } from "./options.js";
+
+export type { LeaveSuperTokensOptions } from "./options.js";
 
 const debug = log.extend("leave");
-
-export interface LeaveSuperTokensOptions {
-  /** Does this request already have a session of the new system? Then SuperTokens is not consulted. Required. */
-  hasSession: (req: any) => boolean | Promise<boolean>;
-  /**
-   * Create the new system's session for `userId` on this request and response, e.g. express-session's
-   * `req.session.regenerate()` then `req.session.userId = userId` and `save()`. Required.
-   */
-  createSession: (req: any, res: any, userId: string, session: SessionContainer) => Promise<void>;
-  /** Deadline for the core and for `createSession`, in ms. Default 5000. */
-  timeoutMs?: number;
-  /** Seconds for Retry-After on 503. Default 1. */
-  retryAfterSeconds?: number;
-  /**
-   * How long requests of the same page load, still carrying the converted SuperTokens session, are converted
-   * without asking the core again (it has been revoked by then). Default 30000 ms.
-   */
-  graceMs?: number;
-  /** Called after each conversion; errors it throws are logged and ignored. */
-  onConverted?: (event: { userId: string; sessionHandle: string; revoked: boolean }) => void;
-}
-
-const validKeys = ["hasSession", "createSession", "timeoutMs", "retryAfterSeconds", "graceMs", "onConverted"] as const;
 
 /**
  * The way back: middleware for an app leaving SuperTokens. A request with a valid SuperTokens session and no
@@ -38,13 +17,7 @@ const validKeys = ["hasSession", "createSession", "timeoutMs", "retryAfterSecond
  * revoked and its cookies cleared, so a failure at any step leaves the user signed in (T11, T23).
  */
 export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
-  if (typeof options !== "object" || options === null) throw new ConfigError("leaveSuperTokens(options): options must be an object.");
-  rejectUnknownKeys("leaveSuperTokens", options, validKeys);
-  if (typeof options.hasSession !== "function") throw new ConfigError("leaveSuperTokens: `hasSession(req)` is required.");
-  if (typeof options.createSession !== "function") throw new ConfigError("leaveSuperTokens: `createSession(req, res, userId)` is required.");
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const retryAfter = options.retryAfterSeconds ?? 1;
-  const graceMs = options.graceMs ?? 30_000;
+  const { timeoutMs, retryAfterSeconds: retryAfter, graceMs } = resolveLeaveOptions(options);
   /** handle -> time it was converted, for the page load's other requests. */
   const converted = new Map<string, number>();
 

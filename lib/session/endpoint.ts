@@ -4,7 +4,7 @@ import { ConfigError, isMigrateError } from "../errors.js";
 import { sendUnavailable } from "../unavailable.js";
 import { createMigrationEngine } from "./engine.js";
 import { dualSessionAdapter } from "./middleware.js";
-import { resolveDualSessionOptions, type DualSessionOptions } from "./options.js";
+import { checkMigrationEndpointOptions, resolveDualSessionOptions, type DualSessionOptions } from "./options.js";
 import { sessionOf } from "./request.js";
 
 const debug = log.extend("session");
@@ -24,9 +24,10 @@ export interface MigrationEndpointOptions extends Omit<DualSessionOptions, "sess
  * within the grace window, 503 on outages, the CSRF rule for cookies.
  */
 export function migrationEndpoint(options: MigrationEndpointOptions = {}) {
+  checkMigrationEndpointOptions(options); // `app.post(path, migrationEndpoint)` uncalled, unknown keys
   const { verifyLegacyToken, ...rest } = options;
   if (verifyLegacyToken !== undefined && typeof verifyLegacyToken !== "function") {
-    throw new ConfigError("migrationEndpoint: `verifyLegacyToken` must be a function returning the user id or undefined.");
+    throw new ConfigError("ERR_MIGRATE_INVALID_OPTION", "migrationEndpoint: `verifyLegacyToken` must be a function returning the user id or undefined.");
   }
   const cfg = resolveDualSessionOptions({ ...rest, sessionRequired: false });
   // One engine behind the cookie path (the middleware) and the bearer path: one coordinator, one set of

@@ -1,8 +1,12 @@
 import { ConfigError } from "../errors.js";
-import { rejectUnknownKeys } from "../options.js";
+import {
+  assertFactoryCalled, booleanOption, enumOption, functionOption, invalidOption, objectOption, positiveNumber, readOptions, stringOption,
+  type OptionKeys,
+} from "../options.js";
 import { createMemoryMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
 import type { LegacySessionData, LegacyStoreLike } from "./legacy-store.js";
 import { defaultUserId } from "./user-id.js";
+import type { MigrationEndpointOptions } from "./endpoint.js";
 
 /** What each migration reports to `onMigration`. Contains no token, cookie value or session id. */
 export interface MigrationEvent {
@@ -77,11 +81,47 @@ export interface DualSessionConfig {
   onMigration?: (event: MigrationEvent) => void;
 }
 
-const validKeys = [
-  "store", "secret", "name", "cookie", "userId", "accessTokenPayload", "sessionDataInDatabase", "tenantId", "sessionRequired",
-  "antiCsrfCheck", "checkDatabase", "overrideGlobalClaimValidators", "mode", "graceMs", "storeTimeoutMs", "coreTimeoutMs",
-  "retryAfterSeconds", "coordinator", "trustedOrigins", "onMigration",
-] as const;
+/** Every option of dualSession and configureLegacySessions: the build fails when DualSessionOptions gains one not listed. */
+const DUAL_SESSION_KEYS = {
+  store: true, secret: true, name: true, cookie: true, userId: true, accessTokenPayload: true, sessionDataInDatabase: true,
+  tenantId: true, sessionRequired: true, antiCsrfCheck: true, checkDatabase: true, overrideGlobalClaimValidators: true, mode: true,
+  graceMs: true, storeTimeoutMs: true, coreTimeoutMs: true, retryAfterSeconds: true, coordinator: true, trustedOrigins: true,
+  onMigration: true,
+} as const satisfies OptionKeys<DualSessionOptions>;
+
+/**
+ * Every option of migrationEndpoint: dualSession's and `verifyLegacyToken`. `sessionRequired` is accepted and
+ * ignored, as before (the endpoint answers 401 itself), so one options object can serve both factories.
+ */
+const MIGRATION_ENDPOINT_KEYS = {
+  ...DUAL_SESSION_KEYS,
+  verifyLegacyToken: true,
+} as const satisfies OptionKeys<MigrationEndpointOptions & Pick<DualSessionOptions, "sessionRequired">>;
+
+/**
+ * migrationEndpoint's own checks, before dualSession's resolve reads the rest: a factory mounted uncalled, and
+ * unknown keys named as migrationEndpoint's.
+ */
+export function checkMigrationEndpointOptions(options: MigrationEndpointOptions | undefined): void {
+  assertFactoryCalled("migrationEndpoint", options, "migrationEndpoint()");
+  readOptions("migrationEndpoint", options, MIGRATION_ENDPOINT_KEYS);
+}
+
+/** Every default of dualSession (and so of migrationEndpoint), and nowhere else. */
+export const DUAL_SESSION_DEFAULTS = Object.freeze({
+  name: "connect.sid",
+  cookie: Object.freeze({ path: "/", httpOnly: true }),
+  userId: defaultUserId,
+  tenantId: "public",
+  sessionRequired: true,
+  mode: "migrate" as const,
+  graceMs: 30_000,
+  storeTimeoutMs: 2_000,
+  coreTimeoutMs: 5_000,
+  retryAfterSeconds: 1,
+});
+
+const MODES = ["migrate", "logout"] as const;
 
 /**
  * What configureLegacySessions set, kept process-wide under a `Symbol.for` key: an app on the CommonJS build
@@ -95,7 +135,8 @@ const shared = globalThis as { [configuredKey]?: DualSessionOptions };
  * routers. Options given to `dualSession(options)` override these.
  */
 export function configureLegacySessions(options: DualSessionOptions): void {
-  rejectUnknownKeys("configureLegacySessions", options, validKeys);
+  assertFactoryCalled("configureLegacySessions", options, "configureLegacySessions({ store, secret })");
+  readOptions("configureLegacySessions", options, DUAL_SESSION_KEYS, "with the legacy `store` and `secret`");
   shared[configuredKey] = { ...options };
 }
 
@@ -104,68 +145,74 @@ export function resetLegacySessionsConfig(): void {
   delete shared[configuredKey];
 }
 
-function positive(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`dualSession: \`${name}\` must be a positive number of milliseconds or seconds; received ${String(value)}.`);
-  }
-  return value;
-}
-
-function fn<T>(name: string, value: T | undefined): T | undefined {
-  if (value !== undefined && typeof value !== "function") throw new ConfigError(`dualSession: \`${name}\` must be a function; received ${typeof value}.`);
-  return value;
-}
+const what = "dualSession";
 
 export function resolveDualSessionOptions(input: DualSessionOptions | undefined): DualSessionConfig {
-  if (input !== undefined && (typeof input !== "object" || input === null)) {
-    throw new ConfigError("dualSession(options): options must be an object.");
-  }
   // Mounted as `app.use(dualSession)` instead of `app.use(dualSession())`: Express passes (req, res, next).
-  if (input && typeof (input as { headers?: unknown }).headers === "object" && typeof (input as { method?: unknown }).method === "string") {
-    throw new ConfigError("dualSession was mounted without being called: use app.use(dualSession()), not app.use(dualSession).");
-  }
-  rejectUnknownKeys("dualSession", input ?? {}, validKeys);
-  const o: DualSessionOptions = { ...shared[configuredKey], ...input };
+  assertFactoryCalled("dualSession", input, "dualSession()");
+  const given = readOptions(what, input, DUAL_SESSION_KEYS);
+  const o: DualSessionOptions = { ...shared[configuredKey], ...given };
   if (!o.store || typeof o.store.get !== "function" || typeof o.store.destroy !== "function") {
     throw new ConfigError(
+      "ERR_MIGRATE_STORE_REQUIRED",
       "dualSession: `store` is required: pass the express-session store the legacy app uses, either here or once with configureLegacySessions({ store, secret }).",
     );
   }
   const secrets = typeof o.secret === "string" ? [o.secret] : o.secret;
   if (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s === "")) {
-    throw new ConfigError("dualSession: `secret` is required: a non-empty string or array of strings, the same the legacy app gives express-session.");
+    // The value is not shown: it is (or is meant to be) a secret.
+    throw new ConfigError(
+      "ERR_MIGRATE_MISSING_SECRET",
+      "dualSession: `secret` is required: a non-empty string or array of strings, the same the legacy app gives express-session.",
+    );
   }
-  if (o.mode !== undefined && o.mode !== "migrate" && o.mode !== "logout") {
-    throw new ConfigError(`dualSession: \`mode\` must be "migrate" or "logout"; received ${String(o.mode)}.`);
-  }
-  const name = o.name ?? "connect.sid";
-  if (typeof name !== "string" || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
-    throw new ConfigError(`dualSession: \`name\` must be a valid cookie name; received ${String(name)}.`);
-  }
-  const graceMs = positive("graceMs", o.graceMs, 30_000);
+  const mode = enumOption(what, "mode", o.mode, MODES, DUAL_SESSION_DEFAULTS.mode);
+  const name = stringOption(what, "name", o.name, DUAL_SESSION_DEFAULTS.name, {
+    expected: "a valid cookie name", test: (n) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n),
+  });
+  // Not checked key by key: apps pass the cookie settings they give express-session, maxAge and all.
+  const cookie = objectOption(what, "cookie", o.cookie, "an object of cookie attributes such as { path, domain, secure, sameSite }");
+  const graceMs = positiveNumber(what, "graceMs", o.graceMs, DUAL_SESSION_DEFAULTS.graceMs, "number of milliseconds");
   return Object.freeze({
     store: o.store,
     secrets: [...secrets],
     name,
-    cookie: { path: "/", httpOnly: true, ...o.cookie },
-    userId: fn("userId", o.userId) ?? defaultUserId,
-    accessTokenPayload: fn("accessTokenPayload", o.accessTokenPayload),
-    sessionDataInDatabase: fn("sessionDataInDatabase", o.sessionDataInDatabase),
-    tenantId: o.tenantId ?? "public",
+    cookie: { ...DUAL_SESSION_DEFAULTS.cookie, ...cookie },
+    userId: functionOption(what, "userId", o.userId) ?? DUAL_SESSION_DEFAULTS.userId,
+    accessTokenPayload: functionOption(what, "accessTokenPayload", o.accessTokenPayload),
+    sessionDataInDatabase: functionOption(what, "sessionDataInDatabase", o.sessionDataInDatabase),
+    tenantId: stringOption(what, "tenantId", o.tenantId, DUAL_SESSION_DEFAULTS.tenantId),
     verify: {
-      sessionRequired: o.sessionRequired ?? true,
-      antiCsrfCheck: o.antiCsrfCheck,
-      checkDatabase: o.checkDatabase,
-      overrideGlobalClaimValidators: fn("overrideGlobalClaimValidators", o.overrideGlobalClaimValidators),
+      sessionRequired: booleanOption(what, "sessionRequired", o.sessionRequired, DUAL_SESSION_DEFAULTS.sessionRequired),
+      antiCsrfCheck: booleanOption(what, "antiCsrfCheck", o.antiCsrfCheck, undefined),
+      checkDatabase: booleanOption(what, "checkDatabase", o.checkDatabase, undefined),
+      overrideGlobalClaimValidators: functionOption(what, "overrideGlobalClaimValidators", o.overrideGlobalClaimValidators),
     },
-    mode: o.mode ?? "migrate",
+    mode,
     graceMs,
-    storeTimeoutMs: positive("storeTimeoutMs", o.storeTimeoutMs, 2_000),
-    coreTimeoutMs: positive("coreTimeoutMs", o.coreTimeoutMs, 5_000),
-    retryAfterSeconds: positive("retryAfterSeconds", o.retryAfterSeconds, 1),
-    coordinator: o.coordinator ?? createMemoryMigrationCoordinator({ resultTtlMs: graceMs }),
-    trustedOrigins: o.trustedOrigins,
-    onMigration: fn("onMigration", o.onMigration),
+    storeTimeoutMs: positiveNumber(what, "storeTimeoutMs", o.storeTimeoutMs, DUAL_SESSION_DEFAULTS.storeTimeoutMs, "number of milliseconds"),
+    coreTimeoutMs: positiveNumber(what, "coreTimeoutMs", o.coreTimeoutMs, DUAL_SESSION_DEFAULTS.coreTimeoutMs, "number of milliseconds"),
+    retryAfterSeconds: positiveNumber(what, "retryAfterSeconds", o.retryAfterSeconds, DUAL_SESSION_DEFAULTS.retryAfterSeconds, "number of seconds"),
+    coordinator: resolveCoordinator(o.coordinator) ?? createMemoryMigrationCoordinator({ resultTtlMs: graceMs }),
+    trustedOrigins: resolveOrigins(o.trustedOrigins),
+    onMigration: functionOption(what, "onMigration", o.onMigration),
   });
+}
+
+function resolveCoordinator(value: unknown): MigrationCoordinator | undefined {
+  if (value === undefined) return undefined;
+  const c = value as Partial<MigrationCoordinator> | null;
+  if (typeof c !== "object" || c === null || typeof c.claim !== "function" || typeof c.waitForResult !== "function") {
+    throw invalidOption(what, "coordinator", "a MigrationCoordinator with claim() and waitForResult()", value,
+      "Pass createRedisMigrationCoordinator(client, { prefix }) or leave it undefined for one per process.");
+  }
+  return c as MigrationCoordinator;
+}
+
+function resolveOrigins(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || v === "")) {
+    throw invalidOption(what, "trustedOrigins", "an array of origins such as \"https://app.example.com\"", value);
+  }
+  return value as string[];
 }

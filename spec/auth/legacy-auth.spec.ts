@@ -439,11 +439,11 @@ describe("legacyAuth", () => {
       assert.equal(await auth.getUserCount(), 4, "1 moved + 1 native + 2 legacy-only");
     });
 
-    it("without countLegacyUsers, counting fails with ERR_MIGRATE_CONFIG", async () => {
+    it("without countLegacyUsers, counting fails with ERR_MIGRATE_MISSING_OPTION", async () => {
       const store = createPgLegacyUsers({ pool: legacy.pool, table: legacy.table });
       const auth = legacyAuth({ findUserByEmail: store.findUserByEmail, findUserById: store.findUserById });
       startAuthApp(uri, auth);
-      await assert.rejects(auth.migrationProgress(), { code: "ERR_MIGRATE_CONFIG" });
+      await assert.rejects(auth.migrationProgress(), { code: "ERR_MIGRATE_MISSING_OPTION" });
     });
   });
 
@@ -496,15 +496,16 @@ describe("legacyAuth", () => {
     it("fail at creation, naming the closest valid key or the missing one", () => {
       const store = createPgLegacyUsers({ pool: legacy.pool, table: legacy.table });
       assert.throws(() => legacyAuth({ ...store, findUserByEmial: store.findUserByEmail } as any), (err: any) => {
-        assert.equal(err.code, "ERR_MIGRATE_CONFIG");
+        assert.equal(err.code, "ERR_MIGRATE_UNKNOWN_OPTION");
         assert.match(err.message, /`findUserByEmial`.*Did you mean `findUserByEmail`/);
         return true;
       });
-      assert.throws(() => legacyAuth({ findUserByEmail: store.findUserByEmail }), { code: "ERR_MIGRATE_CONFIG", message: /`findUserById` is required/ });
-      assert.throws(() => legacyAuth({ ...store, tenantIds: [] }), { code: "ERR_MIGRATE_CONFIG", message: /tenantIds/ });
-      assert.throws(() => legacyAuth({ ...store, override: { function: () => ({}) } as any }), { code: "ERR_MIGRATE_CONFIG", message: /Did you mean `functions`/ });
-      assert.throws(() => legacyAuth({ ...store, verifiers: { md5: {} as any } }), { code: "ERR_MIGRATE_CONFIG", message: /verifiers\.md5/ });
-      assert.throws(() => legacyAuth(undefined as any), { code: "ERR_MIGRATE_CONFIG" });
+      assert.throws(() => legacyAuth({ findUserByEmail: store.findUserByEmail }), { code: "ERR_MIGRATE_MISSING_OPTION", message: /`findUserById` is required/ });
+      assert.throws(() => legacyAuth({ ...store, tenantIds: [] }), { code: "ERR_MIGRATE_INVALID_OPTION", message: /tenantIds/ });
+      assert.throws(() => legacyAuth({ ...store, override: { function: () => ({}) } as any }), { code: "ERR_MIGRATE_UNKNOWN_OPTION", message: /Did you mean `functions`/ });
+      assert.throws(() => legacyAuth({ ...store, verifiers: { md5: {} as any } }), { code: "ERR_MIGRATE_INVALID_OPTION", message: /verifiers\.md5/ });
+      assert.throws(() => legacyAuth(undefined as any), { code: "ERR_MIGRATE_MISSING_OPTION" });
+      assert.throws(() => legacyAuth("users" as any), { code: "ERR_MIGRATE_INVALID_OPTION" });
     });
 
     it("make EmailPassword.init fail when legacyAuth is passed without being called", () => {
@@ -516,7 +517,7 @@ describe("legacyAuth", () => {
             appInfo,
             recipeList: [EmailPassword.init({ override: legacyAuth as any })],
           }),
-        { code: "ERR_MIGRATE_CONFIG", message: /without being called/ },
+        { code: "ERR_MIGRATE_FACTORY_NOT_CALLED", message: /without being called: call legacyAuth\(/ },
       );
     });
   });

@@ -22,21 +22,22 @@ after(async () => {
 
 describe("createPgLegacyUsers", () => {
   describe("options", () => {
-    const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    const bad: Array<[string, Record<string, unknown>, RegExp, string?]> = [
       ["an injected table name", { table: "users; DROP TABLE users" }, /`table` must be a plain PostgreSQL identifier/],
+      ["no table", {}, /`table` is required/, "ERR_MIGRATE_MISSING_OPTION"],
       ["a quoted table name", { table: '"users"' }, /`table`/],
       ["a schema-qualified table name", { table: "public.users" }, /use `schema`/],
       ["a name over 63 bytes", { table: "u".repeat(64) }, /at most 63 bytes/],
       ["a name starting with a digit", { table: "1users" }, /`table`/],
       ["a bad column", { table: "users", columns: { email: "e-mail" } }, /`columns.email`/],
       ["a bad schema", { table: "users", schema: "x y" }, /`schema`/],
-      ["an unknown option", { table: "users", tabel: "users" }, /Did you mean `table`/],
-      ["an unknown column key", { table: "users", columns: { hash: "h" } }, /Did you mean `id`|unknown option `hash`/],
+      ["an unknown option", { table: "users", tabel: "users" }, /Did you mean `table`/, "ERR_MIGRATE_UNKNOWN_OPTION"],
+      ["an unknown column key", { table: "users", columns: { hash: "h" } }, /Did you mean `id`|unknown option `hash`/, "ERR_MIGRATE_UNKNOWN_OPTION"],
     ];
-    for (const [name, options, message] of bad) {
-      it(`rejects ${name} with ERR_MIGRATE_CONFIG`, () => {
+    for (const [name, options, message, code = "ERR_MIGRATE_INVALID_OPTION"] of bad) {
+      it(`rejects ${name} with ${code}`, () => {
         assert.throws(() => createPgLegacyUsers({ pool, ...options } as any), (err: any) => {
-          assert.equal(err.code, "ERR_MIGRATE_CONFIG");
+          assert.equal(err.code, code);
           assert.match(err.message, message);
           return true;
         });
@@ -44,7 +45,8 @@ describe("createPgLegacyUsers", () => {
     }
 
     it("requires a pool", () => {
-      assert.throws(() => createPgLegacyUsers({ table: "users" }), { code: "ERR_MIGRATE_CONFIG", message: /`pool` is required/ });
+      assert.throws(() => createPgLegacyUsers({ table: "users" }), { code: "ERR_MIGRATE_MISSING_OPTION", message: /`pool` is required/ });
+      assert.throws(() => createPgLegacyUsers({ pool: {} as any, table: "users" }), { code: "ERR_MIGRATE_INVALID_CLIENT", message: /`pool` is required/ });
     });
   });
 

@@ -346,7 +346,7 @@ describe("export: other databases and mistakes", () => {
       assert.ok(err.message.includes(appId), "lists the apps that exist");
       return true;
     });
-    await assert.rejects(exportTo({ format: "xml" as never }), { code: "ERR_MIGRATE_CONFIG" });
+    await assert.rejects(exportTo({ format: "xml" as never }), { code: "ERR_MIGRATE_INVALID_OPTION" });
     await assert.rejects(exportTo({ pagesize: 10 } as never), /unknown option `pagesize`. Did you mean `pageSize`\?/);
   });
 

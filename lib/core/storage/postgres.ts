@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { rejectUnknownKeys } from "../../options.js";
+import { readOptions, type OptionKeys } from "../../options.js";
 import { log } from "../../debug.js";
 import { ConfigError } from "../../errors.js";
 import { isValidSchemaName, quoteIdent } from "../../sql.js";
@@ -29,11 +29,17 @@ interface PostgresStorageConfig {
   readonly schema: string;
 }
 
+const POSTGRES_STORAGE_KEYS = { schema: true } satisfies OptionKeys<PostgresStorageOptions>;
+
+/** Every default of PostgresStorage, and nowhere else. */
+export const POSTGRES_STORAGE_DEFAULTS = Object.freeze({ schema: "public" });
+
 function resolveOptions(options: PostgresStorageOptions): PostgresStorageConfig {
-  rejectUnknownKeys("PostgresStorage", options, ["schema"]);
-  const schema = options.schema ?? "public";
+  readOptions("PostgresStorage", options, POSTGRES_STORAGE_KEYS);
+  const schema = options.schema ?? POSTGRES_STORAGE_DEFAULTS.schema;
   if (typeof schema !== "string" || !isValidSchemaName(schema)) {
     throw new ConfigError(
+      "ERR_MIGRATE_INVALID_OPTION",
       `PostgresStorage: \`schema\` must be a lower-case PostgreSQL identifier ([a-z_][a-z0-9_$]*, at most 63 characters); ` +
         `received ${JSON.stringify(schema)}. Leave it undefined for "public".`,
     );

@@ -1,0 +1,5 @@
+/**
+ * supertokens-node's per-call `userContext`: an object the SDK threads through recipe functions and APIs, which
+ * this package passes on untouched. One type for every module that forwards it.
+ */
+export type UserContext = Record<string, any>;
