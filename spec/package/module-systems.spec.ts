@@ -135,12 +135,12 @@ describe("two copies in one process: the app requires the CommonJS build, a depe
         cjsUnavailableIsEsmUnavailable: unavailable instanceof esm.UnavailableError,
         cjsUnavailableIsEsmConfig: unavailable instanceof esm.ConfigError,
         plainErrorIsMigrate: new Error("x") instanceof esm.MigrateError,
-        lookalikeIsMigrate: ({ code: "ERR_MIGRATE_CONFIG" }) instanceof esm.MigrateError,
+        lookalikeIsMigrate: ({ code: "ERR_MIGRATE_INVALID_OPTION" }) instanceof esm.MigrateError,
         isMigrateError: esm.isMigrateError(unavailable),
       }));
     })().catch((e) => { console.error(e); process.exit(1); });`);
     assert.deepEqual(out, {
-      code: "ERR_MIGRATE_CONFIG",
+      code: "ERR_MIGRATE_STORE_REQUIRED",
       esmConfigIsCjsConfig: true,
       esmConfigIsCjsMigrate: true,
       esmConfigIsCjsUnavailable: false,
