@@ -41,9 +41,9 @@ export type MigrateErrorCode =
 
 /**
  * Where each code is explained: docs/errors.md, one section per code, anchored by the code in lower case. The
- * package names no repository, so the reference is relative to the package's source tree.
+ * file ships in the package, so an installed app finds it at node_modules/supertokens-migrate/docs/errors.md.
  */
-export const ERRORS_DOC = "docs/errors.md";
+export const ERRORS_DOC = "supertokens-migrate/docs/errors.md";
 
 /** The reference every message of a MigrateError ends with. */
 export function errorDocLink(code: MigrateErrorCode): string {

@@ -48,7 +48,7 @@ function throwsConfig(fn: () => unknown, code: string, pattern: RegExp): void {
     assert.ok(err instanceof ConfigError, `a ConfigError, got ${String(err)}`);
     assert.equal(err.code, code);
     assert.match(err.message, pattern);
-    assert.ok(err.message.endsWith(` See docs/errors.md#${code.toLowerCase()}`), err.message);
+    assert.ok(err.message.endsWith(` See supertokens-migrate/docs/errors.md#${code.toLowerCase()}`), err.message);
     return true;
   });
 }

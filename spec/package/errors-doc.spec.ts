@@ -12,7 +12,8 @@ import {
 import { createRedisMigrationCoordinator } from "../../lib/session/index.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const doc = readFileSync(path.join(root, ERRORS_DOC), "utf8");
+// ERRORS_DOC is the path inside the installed package; here the package is the repository root.
+const doc = readFileSync(path.join(root, ERRORS_DOC.replace(/^supertokens-migrate\//, "")), "utf8");
 const errorsSource = readFileSync(path.join(root, "lib/errors.ts"), "utf8");
 const CODE = /\bERR_MIGRATE_[A-Z0-9_]+\b/g;
 

@@ -75,9 +75,10 @@ after(() => {
 
 describe("the packed tarball", () => {
   it("holds the build, package.json and docs only", () => {
-    const stray = packedFiles.filter((f) => !f.startsWith("dist/") && !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE(\.md)?)$/.test(f));
+    const stray = packedFiles.filter((f) => !f.startsWith("dist/") && !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE(\.md)?|docs\/errors\.md)$/.test(f));
     assert.deepEqual(stray, []);
-    for (const f of ["dist/esm/package.json", "dist/cjs/package.json", "dist/esm/core/index.d.ts", "dist/cjs/core/index.d.ts"]) {
+    // Every error message points at docs/errors.md inside the installed package.
+    for (const f of ["docs/errors.md", "dist/esm/package.json", "dist/cjs/package.json", "dist/esm/core/index.d.ts", "dist/cjs/core/index.d.ts"]) {
       assert.ok(packedFiles.includes(f), `${f} is not in the tarball`);
     }
   });
