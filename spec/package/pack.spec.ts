@@ -253,6 +253,7 @@ describe("npm pack on a clean tree (no dist/)", () => {
         cpSync(path.join(root, entry), path.join(clean, entry), { recursive: true });
       }
     }
+    cpSync(path.join(root, "docs"), path.join(clean, "docs"), { recursive: true });
     symlinkSync(path.join(root, "node_modules"), path.join(clean, "node_modules"), "dir");
     assert.ok(!existsSync(path.join(clean, "dist")));
     const out = path.join(tmp, "clean-pack");
