@@ -43,11 +43,21 @@ function procCpuSeconds(pid: number): number | undefined {
  * BENCH_PROFILE=1 writes a V8 CPU profile of the server to .bench-out/.
  */
 export function startCoreProcess(): Promise<CoreProcess> {
-  return startServerProcess("dev core", path.join(root, "lib/cli/main.ts"), ["dev-core", "--port", "0", "--host", "127.0.0.1"]);
+  return startServerProcess("dev core", path.join(root, "lib/cli/main.ts"), [
+    "dev-core",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+  ]);
 }
 
 /** Any server script (run with tsx) that prints `listening on <url>`, started and pinned as the dev core is. */
-export async function startServerProcess(label: string, script: string, scriptArgs: string[] = []): Promise<CoreProcess> {
+export async function startServerProcess(
+  label: string,
+  script: string,
+  scriptArgs: string[] = [],
+): Promise<CoreProcess> {
   const nodeArgs = ["--import", "tsx"];
   if (process.env.BENCH_PROFILE === "1") {
     const dir = path.join(root, ".bench-out");
@@ -60,12 +70,18 @@ export async function startServerProcess(label: string, script: string, scriptAr
   const child =
     cpu === undefined
       ? spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
-      : spawn("taskset", ["-c", String(cpu), process.execPath, ...args], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+      : spawn("taskset", ["-c", String(cpu), process.execPath, ...args], {
+          cwd: root,
+          stdio: ["ignore", "pipe", "inherit"],
+        });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`${label} did not start within 20 s; stdout so far: ${out}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${label} did not start within 20 s; stdout so far: ${out}`)),
+      20_000,
+    );
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (chunk: string) => {
       out += chunk;

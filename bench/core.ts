@@ -42,7 +42,13 @@ const signingInput = accessTokenSigningInput();
 const rawSign = (seconds: number) => rate(() => sign("sha256", signingInput, privateKey), seconds);
 
 const createBody = (userId: string) =>
-  JSON.stringify({ userId, userDataInJWT: {}, userDataInDatabase: {}, enableAntiCsrf: false, useDynamicSigningKey: true });
+  JSON.stringify({
+    userId,
+    userDataInJWT: {},
+    userDataInDatabase: {},
+    enableAntiCsrf: false,
+    useDynamicSigningKey: true,
+  });
 const isOk = (body: string) => body.startsWith('{"status":"OK"');
 
 async function createTokens(url: string, count: number): Promise<string[]> {
@@ -55,7 +61,8 @@ async function createTokens(url: string, count: number): Promise<string[]> {
         body: createBody(`pool-${tokens.length}`),
       });
       const body = (await res.json()) as { status: string; accessToken?: { token: string } };
-      if (body.status !== "OK" || !body.accessToken) throw new Error(`session create for the token pool failed: ${JSON.stringify(body)}`);
+      if (body.status !== "OK" || !body.accessToken)
+        throw new Error(`session create for the token pool failed: ${JSON.stringify(body)}`);
       tokens.push(body.accessToken.token);
     }
   };
@@ -72,7 +79,8 @@ async function withServer<T>(start: () => Promise<CoreProcess>, use: (server: Co
   }
 }
 
-const pinning = (server: CoreProcess) => (server.cpu === undefined ? "server unpinned" : `server pinned to CPU ${server.cpu}`);
+const pinning = (server: CoreProcess) =>
+  server.cpu === undefined ? "server unpinned" : `server pinned to CPU ${server.cpu}`;
 
 export async function bench(): Promise<BenchRow[]> {
   const seconds = phaseSeconds(5);
@@ -122,7 +130,9 @@ export async function bench(): Promise<BenchRow[]> {
       url: core.url,
       path: "/recipe/session/verify",
       headers,
-      bodies: tokens.map((accessToken) => JSON.stringify({ accessToken, doAntiCsrfCheck: false, enableAntiCsrf: false, checkDatabase: true })),
+      bodies: tokens.map((accessToken) =>
+        JSON.stringify({ accessToken, doAntiCsrfCheck: false, enableAntiCsrf: false, checkDatabase: true }),
+      ),
       expectBody: isOk,
       seconds,
       warmupSeconds,
@@ -143,8 +153,15 @@ export async function bench(): Promise<BenchRow[]> {
   // The same ratios per CPU-second of the process doing the work: closer to what the server reaches with a core
   // to itself, and moved much less than the wall-clock ratios by other processes on the machine.
   const perCpu = (row: LoadRow, base: number | undefined) =>
-    row.perCpuSecond === undefined || base === undefined ? "" : `per CPU-second: ${(row.perCpuSecond / base).toFixed(2)}×`;
-  const ratio = (name: string, row: LoadRow, base: { perSecond: number; perCpuSecond?: number }, note = ""): BenchRow => ({
+    row.perCpuSecond === undefined || base === undefined
+      ? ""
+      : `per CPU-second: ${(row.perCpuSecond / base).toFixed(2)}×`;
+  const ratio = (
+    name: string,
+    row: LoadRow,
+    base: { perSecond: number; perCpuSecond?: number },
+    note = "",
+  ): BenchRow => ({
     name,
     value: row.value / base.perSecond,
     unit: "×",
@@ -167,7 +184,12 @@ export async function bench(): Promise<BenchRow[]> {
     floor,
     creates,
     verifies,
-    ratio("creates / raw sign", creates, signMean, `goal ≥ ${createGoal}×: ${createRatio >= createGoal ? "PASS" : "MISS"}`),
+    ratio(
+      "creates / raw sign",
+      creates,
+      signMean,
+      `goal ≥ ${createGoal}×: ${createRatio >= createGoal ? "PASS" : "MISS"}`,
+    ),
     ratio("floor / raw sign", floor, signMean, "best any 1-core node:http server does here"),
     ratio("creates / floor", creates, floorBase, "share of the floor the dev core keeps"),
     ratio("verifies / raw sign", verifies, signMean),

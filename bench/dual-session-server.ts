@@ -14,7 +14,10 @@ const require = createRequire(import.meta.url);
 const coreUrl = process.argv[2]!;
 const SECRET = "bench-secret";
 
-type Store = { get(sid: string, cb: (e: unknown, v?: unknown) => void): unknown; destroy(sid: string, cb?: (e?: unknown) => void): unknown };
+type Store = {
+  get(sid: string, cb: (e: unknown, v?: unknown) => void): unknown;
+  destroy(sid: string, cb?: (e?: unknown) => void): unknown;
+};
 
 async function main() {
   const session = require("express-session");
@@ -37,7 +40,12 @@ async function main() {
 
   supertokens.init({
     supertokens: { connectionURI: coreUrl },
-    appInfo: { appName: "bench", apiDomain: "http://localhost:3001", websiteDomain: "http://localhost:3000", apiBasePath: "/auth" },
+    appInfo: {
+      appName: "bench",
+      apiDomain: "http://localhost:3001",
+      websiteDomain: "http://localhost:3000",
+      apiBasePath: "/auth",
+    },
     recipeList: [Session.init({ getTokenTransferMethod: () => "cookie" })],
   });
   const app = express();

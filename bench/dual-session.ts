@@ -30,7 +30,14 @@ async function startApp(coreUrl: string, env: Record<string, string>) {
     });
     child.once("exit", (code) => reject(new Error(`bench app exited with ${code}: ${out}`)));
   });
-  return { url, close: () => new Promise<void>((r) => { child.once("exit", () => r()); child.kill("SIGTERM"); }) };
+  return {
+    url,
+    close: () =>
+      new Promise<void>((r) => {
+        child.once("exit", () => r());
+        child.kill("SIGTERM");
+      }),
+  };
 }
 
 const ratioRow = (name: string, dual: BenchRow, plain: BenchRow, goal: number): BenchRow => {
@@ -40,26 +47,54 @@ const ratioRow = (name: string, dual: BenchRow, plain: BenchRow, goal: number): 
 
 export async function bench(): Promise<BenchRow[]> {
   const redisUrl = process.env.REDIS_URL;
-  if (!redisUrl) throw new Error("REDIS_URL is required for the dualSession benchmark: start one (redis-server --port 6379) and set REDIS_URL=redis://127.0.0.1:6379");
+  if (!redisUrl)
+    throw new Error(
+      "REDIS_URL is required for the dualSession benchmark: start one (redis-server --port 6379) and set REDIS_URL=redis://127.0.0.1:6379",
+    );
   const prefix = `bench:${randomBytes(4).toString("hex")}:`;
   const core = await startCoreProcess();
   const app = await startApp(core.url, { REDIS_URL: redisUrl, BENCH_REDIS_PREFIX: prefix });
   const rows: BenchRow[] = [];
   try {
     const login = await fetch(`${app.url}/login/bench-user`, { method: "POST" });
-    const cookie = login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
     const seconds = phaseSeconds(5);
     const expectUser = (b: string) => b.includes('"userId":"bench-user"');
     const expectNone = (b: string) => b.includes('"userId":null');
     const storeGets = async () => ((await (await fetch(`${app.url}/stats`)).json()) as { storeGets: number }).storeGets;
 
     // Alternate the two sides twice and keep each side's best, so drift in machine load hits both alike.
-    const pair = async (label: string, plainPath: string, dualPath: string, headers: Record<string, string>, expect: (b: string) => boolean) => {
+    const pair = async (
+      label: string,
+      plainPath: string,
+      dualPath: string,
+      headers: Record<string, string>,
+      expect: (b: string) => boolean,
+    ) => {
       let plain: BenchRow | undefined;
       let dual: BenchRow | undefined;
       for (let i = 0; i < 2; i++) {
-        const p = await measureHttp({ name: `verifySession: ${label}`, url: app.url, path: plainPath, headers, expectBody: expect, seconds, warmupSeconds: 1 });
-        const d = await measureHttp({ name: `dualSession: ${label}`, url: app.url, path: dualPath, headers, expectBody: expect, seconds, warmupSeconds: 1 });
+        const p = await measureHttp({
+          name: `verifySession: ${label}`,
+          url: app.url,
+          path: plainPath,
+          headers,
+          expectBody: expect,
+          seconds,
+          warmupSeconds: 1,
+        });
+        const d = await measureHttp({
+          name: `dualSession: ${label}`,
+          url: app.url,
+          path: dualPath,
+          headers,
+          expectBody: expect,
+          seconds,
+          warmupSeconds: 1,
+        });
         if (!plain || p.value > plain.value) plain = p;
         if (!dual || d.value > dual.value) dual = d;
       }
@@ -85,7 +120,14 @@ export async function bench(): Promise<BenchRow[]> {
       const multi = redis.multi();
       for (let j = i; j < Math.min(count, i + 500); j++) {
         const sid = randomBytes(18).toString("base64url");
-        multi.set(`${prefix}${sid}`, JSON.stringify({ cookie: { originalMaxAge: 86_400_000, expires, httpOnly: true, path: "/" }, userId: `legacy-${j}` }), { EX: 86_400 });
+        multi.set(
+          `${prefix}${sid}`,
+          JSON.stringify({
+            cookie: { originalMaxAge: 86_400_000, expires, httpOnly: true, path: "/" },
+            userId: `legacy-${j}`,
+          }),
+          { EX: 86_400 },
+        );
         cookies.push(`connect.sid=${encodeURIComponent(`s:${sign(sid, "bench-secret")}`)}`);
       }
       await multi.exec();
@@ -96,7 +138,13 @@ export async function bench(): Promise<BenchRow[]> {
       url: app.url,
       connections: 10,
       amount: count,
-      requests: [{ method: "GET", path: "/dual/me", setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % count]! } }) }],
+      requests: [
+        {
+          method: "GET",
+          path: "/dual/me",
+          setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % count]! } }),
+        },
+      ],
     });
     const wall = (Date.now() - started) / 1000;
     if (result.non2xx + result.errors + result.timeouts > 0) {
@@ -110,7 +158,8 @@ export async function bench(): Promise<BenchRow[]> {
       p99Ms: result.latency.p99,
       note: `${result.requests.total} distinct legacy sessions, 10 conns`,
     });
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length) await redis.del(keys);
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
+      if (keys.length) await redis.del(keys);
     await redis.quit();
   } finally {
     await app.close();

@@ -17,7 +17,8 @@ function userCount(): number {
   const raw = process.env.BENCH_EXPORT_USERS;
   if (raw === undefined || raw === "") return defaultUsers;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_EXPORT_USERS must be a positive integer; received ${JSON.stringify(raw)}.`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`BENCH_EXPORT_USERS must be a positive integer; received ${JSON.stringify(raw)}.`);
   return n;
 }
 
@@ -27,7 +28,10 @@ async function seed(pool: pg.Pool, schema: string, users: number) {
   const hash = await bcrypt.hash("bench-password", 10);
   const s = `"${schema}"`;
   const ext = (g: string) => `CASE WHEN ${g} % 4 = 0 THEN 'legacy-' || ${g} ELSE id END`;
-  await pool.query(`CREATE TABLE ${s}.bench_src AS SELECT gen_random_uuid()::text AS id, g FROM generate_series(1, $1::int) AS g`, [users]);
+  await pool.query(
+    `CREATE TABLE ${s}.bench_src AS SELECT gen_random_uuid()::text AS id, g FROM generate_series(1, $1::int) AS g`,
+    [users],
+  );
   // One statement per table, each followed by ANALYZE: the foreign-key checks of the next insert are planned on
   // fresh statistics (on an unanalysed all_auth_recipe_users the planner picks the (app_id, tenant_id) index
   // over the primary key and every check scans the tenant).
@@ -94,7 +98,8 @@ export async function bench(): Promise<BenchRow[]> {
     for (const format of ["ndjson", "csv"] as const) {
       const results = [];
       for (let i = 0; i < runs; i++) results.push(await timeExport(pool, schema, format));
-      if (results.some((r) => r.users !== users)) throw new Error(`export ${format} wrote ${results.map((r) => r.users)} users, expected ${users}`);
+      if (results.some((r) => r.users !== users))
+        throw new Error(`export ${format} wrote ${results.map((r) => r.users)} users, expected ${users}`);
       results.sort((a, b) => a.seconds - b.seconds);
       const median = results[Math.floor(runs / 2)]!;
       rows.push({

@@ -19,7 +19,8 @@ function count(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer; received ${JSON.stringify(raw)}. Unset it for ${fallback}.`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a positive integer; received ${JSON.stringify(raw)}. Unset it for ${fallback}.`);
   return n;
 }
 
@@ -33,21 +34,27 @@ async function writeUsers(file: string, n: number, prefix: string): Promise<{ em
   const lines: string[] = [];
   const joined = Date.UTC(2020, 0, 1);
   for (let i = 0; i < n; i++) {
-    lines.push(JSON.stringify({
-      id: `${prefix}-${i}`,
-      email: `${prefix}.${i}@example.com`,
-      password_hash: hashes[i % hashes.length],
-      email_verified: i % 2 === 0,
-      time_joined: joined + i,
-    }));
+    lines.push(
+      JSON.stringify({
+        id: `${prefix}-${i}`,
+        email: `${prefix}.${i}@example.com`,
+        password_hash: hashes[i % hashes.length],
+        email_verified: i % 2 === 0,
+        time_joined: joined + i,
+      }),
+    );
   }
   await writeFile(file, lines.join("\n") + "\n");
   return { email: `${prefix}.0@example.com`, password: passwords[0]! };
 }
 
 async function createApp(url: string, appId: string): Promise<string> {
-  const res = await fetch(`${url}/recipe/multitenancy/app/v2`, { method: "PUT", headers, body: JSON.stringify({ appId, coreConfig: {} }) });
-  if ((await res.json() as { status: string }).status !== "OK") throw new Error(`creating app ${appId} failed`);
+  const res = await fetch(`${url}/recipe/multitenancy/app/v2`, {
+    method: "PUT",
+    headers,
+    body: JSON.stringify({ appId, coreConfig: {} }),
+  });
+  if (((await res.json()) as { status: string }).status !== "OK") throw new Error(`creating app ${appId} failed`);
   return `${url}/appid-${appId}`;
 }
 
@@ -82,12 +89,17 @@ async function importInto(core: CoreProcess, dir: string, n: number, mode: "bulk
   const cpuAfter = core.cpuSeconds();
   if (res.code !== 0) throw new Error(`import (${mode}) exited with ${res.code}: ${res.stderr}`);
   const imported = (JSON.parse(await readFile(report, "utf8")) as { counts: { imported: number } }).counts.imported;
-  const counted = (await (await fetch(`${uri}/users/count`, { headers })).json() as { count: number }).count;
-  if (imported !== n || counted !== n) throw new Error(`import (${mode}): report says ${imported}, core counts ${counted}, expected ${n}`);
+  const counted = ((await (await fetch(`${uri}/users/count`, { headers })).json()) as { count: number }).count;
+  if (imported !== n || counted !== n)
+    throw new Error(`import (${mode}): report says ${imported}, core counts ${counted}, expected ${n}`);
   const signIn = await fetch(`${uri}/public/recipe/signin`, { method: "POST", headers, body: JSON.stringify(probe) });
   const body = (await signIn.json()) as { status: string; user?: { id: string } };
-  if (body.status !== "OK" || body.user?.id !== `${appId}-0`) throw new Error(`import (${mode}): sign-in with the imported hash failed: ${JSON.stringify(body)}`);
-  return { seconds, coreCpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore };
+  if (body.status !== "OK" || body.user?.id !== `${appId}-0`)
+    throw new Error(`import (${mode}): sign-in with the imported hash failed: ${JSON.stringify(body)}`);
+  return {
+    seconds,
+    coreCpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+  };
 }
 
 export async function bench(): Promise<BenchRow[]> {
@@ -97,7 +109,8 @@ export async function bench(): Promise<BenchRow[]> {
   const core = await startCoreProcess();
   try {
     const pinned = core.cpu === undefined ? "dev core not pinned" : `dev core pinned to CPU ${core.cpu}`;
-    const cpuNote = (r: Run, n: number) => (r.coreCpuSeconds ? `; ${Math.round(n / r.coreCpuSeconds).toLocaleString("en-US")} users per core CPU-second` : "");
+    const cpuNote = (r: Run, n: number) =>
+      r.coreCpuSeconds ? `; ${Math.round(n / r.coreCpuSeconds).toLocaleString("en-US")} users per core CPU-second` : "";
     const bulk = await importInto(core, dir, bulkUsers, "bulk");
     const perUser = await importInto(core, dir, perUserUsers, "per-user");
     const bulkRate = bulkUsers / bulk.seconds;

@@ -35,7 +35,8 @@ export async function bench(): Promise<BenchRow[]> {
     const hash = await bcrypt.hash(PASSWORD, COST);
     const run = uniqueId();
     const legacyEmails = Array.from({ length: samples + 3 }, (_, i) => `legacy-${run}-${i}@bench.example`);
-    for (const email of legacyEmails) await pool.query(`INSERT INTO ${table} (email, password_hash) VALUES ($1, $2)`, [email, hash]);
+    for (const email of legacyEmails)
+      await pool.query(`INSERT INTO ${table} (email, password_hash) VALUES ($1, $2)`, [email, hash]);
 
     resetSdk();
     supertokens.init({
@@ -65,7 +66,12 @@ export async function bench(): Promise<BenchRow[]> {
       const res = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ formFields: [{ id: "email", value: email }, { id: "password", value: PASSWORD }] }),
+        body: JSON.stringify({
+          formFields: [
+            { id: "email", value: email },
+            { id: "password", value: PASSWORD },
+          ],
+        }),
       });
       const body = (await res.json()) as { status: string };
       if (body.status !== "OK") throw new Error(`bench: sign-in answered ${res.status} ${body.status}`);

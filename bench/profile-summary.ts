@@ -36,7 +36,8 @@ const label = (n: ProfileNode) => {
   return `${functionName || "(anonymous)"} ${where}`.trim();
 };
 
-const file_ = (n: ProfileNode) => (n.callFrame.url ? path.basename(n.callFrame.url.replace(/^file:\/\//, "")) : "(native or VM)");
+const file_ = (n: ProfileNode) =>
+  n.callFrame.url ? path.basename(n.callFrame.url.replace(/^file:\/\//, "")) : "(native or VM)";
 
 const self = new Map<string, number>();
 const byFile = new Map<string, number>();
@@ -62,7 +63,9 @@ profile.samples.forEach((id, i) => {
 const print = (title: string, m: Map<string, number>) => {
   process.stdout.write(`\n${title} (of ${(total / 1000).toFixed(0)} ms sampled)\n`);
   for (const [l, t] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    process.stdout.write(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${(t / 1000).toFixed(0).padStart(6)} ms  ${l}\n`);
+    process.stdout.write(
+      `${((100 * t) / total).toFixed(1).padStart(5)}%  ${(t / 1000).toFixed(0).padStart(6)} ms  ${l}\n`,
+    );
   }
 };
 print("self time", self);

@@ -27,7 +27,11 @@ function formatTable(rows: BenchRow[]): string {
   const cells = rows.map((r) => [r.name, formatValue(r), ms(r.p50Ms), ms(r.p99Ms), r.note ?? ""]);
   const head = ["benchmark", "rate", "p50", "p99", "note"];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => pad(v, widths[i]!, i === 1 || i === 2 || i === 3)).join("  ").trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => pad(v, widths[i]!, i === 1 || i === 2 || i === 3))
+      .join("  ")
+      .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
 }
 
@@ -36,7 +40,9 @@ async function main() {
   const names = requested.length ? requested : Object.keys(modules);
   const unknown = names.filter((n) => !(n in modules));
   if (unknown.length) {
-    process.stderr.write(`bench: unknown module ${unknown.join(", ")}; available: ${Object.keys(modules).join(", ")}\n`);
+    process.stderr.write(
+      `bench: unknown module ${unknown.join(", ")}; available: ${Object.keys(modules).join(", ")}\n`,
+    );
     process.exit(2);
   }
   const cpus = os.cpus();

@@ -17,12 +17,17 @@ const server = createServer((req, res) => {
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { userId?: unknown };
     const token = `${input}.${sign("sha256", input, privateKey).toString("base64url")}`;
     const payload = JSON.stringify({ status: "OK", accessToken: { token }, userId: body.userId });
-    res.writeHead(200, { "content-type": "application/json; charset=UTF-8", "content-length": Buffer.byteLength(payload) });
+    res.writeHead(200, {
+      "content-type": "application/json; charset=UTF-8",
+      "content-length": Buffer.byteLength(payload),
+    });
     res.end(payload);
   });
 });
 server.keepAliveTimeout = 60_000;
-server.listen(0, "127.0.0.1", () => process.stdout.write(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`));
+server.listen(0, "127.0.0.1", () =>
+  process.stdout.write(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`),
+);
 process.once("SIGTERM", () => {
   server.close(() => process.exit(0));
   server.closeAllConnections();

@@ -23,7 +23,9 @@ export function phaseSeconds(defaultSeconds: number): number {
   if (raw === undefined || raw === "") return defaultSeconds;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) {
-    throw new Error(`BENCH_DURATION must be a positive number of seconds; received ${JSON.stringify(raw)}. Unset it to use the defaults.`);
+    throw new Error(
+      `BENCH_DURATION must be a positive number of seconds; received ${JSON.stringify(raw)}. Unset it to use the defaults.`,
+    );
   }
   return n;
 }

@@ -40,7 +40,8 @@ function flag(value: string | undefined): boolean | undefined {
 function integer(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined || value === "") return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}; received ${JSON.stringify(value)}.`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`${name} must be an integer >= ${min}; received ${JSON.stringify(value)}.`);
   return n;
 }
 
@@ -71,7 +72,7 @@ export function resolveDemoConfig(argv: string[], env: NodeJS.ProcessEnv): DemoC
     process.exit(0);
   }
   if (values.migration && values.legacy) throw new Error("--migration and --legacy contradict each other; pass one.");
-  const migration = values.migration ? true : values.legacy ? false : flag(env.MIGRATION) ?? false;
+  const migration = values.migration ? true : values.legacy ? false : (flag(env.MIGRATION) ?? false);
   const schema = env.DEMO_SCHEMA || "public";
   return Object.freeze({
     migration,
@@ -85,7 +86,11 @@ export function resolveDemoConfig(argv: string[], env: NodeJS.ProcessEnv): DemoC
     redisPrefix: env.DEMO_REDIS_PREFIX || "sess:",
     connectionUri: env.SUPERTOKENS_CONNECTION_URI || undefined,
     apiKey: env.SUPERTOKENS_API_KEY || undefined,
-    accessTokenValidity: integer("--access-token-validity / DEMO_ACCESS_TOKEN_VALIDITY", values["access-token-validity"] ?? env.DEMO_ACCESS_TOKEN_VALIDITY, 1),
+    accessTokenValidity: integer(
+      "--access-token-validity / DEMO_ACCESS_TOKEN_VALIDITY",
+      values["access-token-validity"] ?? env.DEMO_ACCESS_TOKEN_VALIDITY,
+      1,
+    ),
     sessionSecret: env.SESSION_SECRET || "demo-only-session-secret-change-me",
   });
 }

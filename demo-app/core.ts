@@ -16,7 +16,12 @@ export interface CoreConnection {
  */
 export async function connectCore(config: DemoConfig, db: Queryable): Promise<CoreConnection> {
   if (config.connectionUri) {
-    return { connectionURI: config.connectionUri, apiKey: config.apiKey, description: `SuperTokens core at ${config.connectionUri}`, close: async () => {} };
+    return {
+      connectionURI: config.connectionUri,
+      apiKey: config.apiKey,
+      description: `SuperTokens core at ${config.connectionUri}`,
+      close: async () => {},
+    };
   }
   const storage = await PostgresStorage.create(db, { schema: config.coreSchema });
   const core = await startDevCore({

@@ -105,6 +105,7 @@ export async function openPostgres(connectionString: string, schema: string): Pr
 }
 
 export function quoteIdent(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new Error(`not a plain SQL identifier: ${JSON.stringify(name)}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name))
+    throw new Error(`not a plain SQL identifier: ${JSON.stringify(name)}`);
   return `"${name}"`;
 }

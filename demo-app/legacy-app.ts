@@ -28,7 +28,9 @@ export function createLegacyApp({ db, store, secret, describe }: LegacyAppOption
   app.disable("x-powered-by");
   app.use(staticAssets());
   app.use(express.urlencoded({ extended: false }));
-  app.use(session({ secret, store, resave: false, saveUninitialized: false, cookie: { httpOnly: true, sameSite: "lax" } }));
+  app.use(
+    session({ secret, store, resave: false, saveUninitialized: false, cookie: { httpOnly: true, sameSite: "lax" } }),
+  );
 
   const legacySession = (req: Request) => (req as unknown as { session: LegacySession }).session;
 
@@ -36,95 +38,148 @@ export function createLegacyApp({ db, store, secret, describe }: LegacyAppOption
     const userId = legacySession(req).userId;
     if (!userId) return { system: "legacy" };
     const { rows } = await db.query("SELECT id::text AS id, email, name FROM users WHERE id::text = $1", [userId]);
-    return rows[0] ? { system: "legacy", user: { id: rows[0].id, email: rows[0].email, name: rows[0].name } } : { system: "legacy" };
+    return rows[0]
+      ? { system: "legacy", user: { id: rows[0].id, email: rows[0].email, name: rows[0].name } }
+      : { system: "legacy" };
   }
 
-  const page = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: (err?: unknown) => void) => {
-    fn(req, res).catch(next);
-  };
+  const page =
+    (fn: (req: Request, res: Response) => Promise<void>) =>
+    (req: Request, res: Response, next: (err?: unknown) => void) => {
+      fn(req, res).catch(next);
+    };
 
-  app.get("/", page(async (req, res) => {
-    res.send(homePage(await viewer(req)));
-  }));
+  app.get(
+    "/",
+    page(async (req, res) => {
+      res.send(homePage(await viewer(req)));
+    }),
+  );
 
-  app.get("/login", page(async (req, res) => {
-    const notice = req.query.signedOut ? "You are signed out." : undefined;
-    res.send(loginPage(await viewer(req), { next: safeNext(req.query.next), notice }));
-  }));
+  app.get(
+    "/login",
+    page(async (req, res) => {
+      const notice = req.query.signedOut ? "You are signed out." : undefined;
+      res.send(loginPage(await viewer(req), { next: safeNext(req.query.next), notice }));
+    }),
+  );
 
-  app.post("/login", page(async (req, res) => {
-    const email = String(req.body.email ?? "").trim().toLowerCase();
-    const password = String(req.body.password ?? "");
-    const next = safeNext(req.body.next);
-    const { rows } = await db.query("SELECT id::text AS id, password_hash FROM users WHERE lower(email) = $1", [email]);
-    const row = rows[0];
-    const ok = row?.password_hash ? await bcrypt.compare(password, row.password_hash) : (await bcrypt.compare(password, await dummyHash()), false);
-    if (!ok) {
-      res.status(401).send(loginPage(await viewer(req), { error: "Wrong email or password.", email, next }));
-      return;
-    }
-    const s = legacySession(req);
-    // A new session id at sign-in (session fixation), then the user id: what dualSession() reads later.
-    await new Promise<void>((resolve, reject) => s.regenerate((err) => (err ? reject(err) : resolve())));
-    legacySession(req).userId = row.id;
-    await new Promise<void>((resolve, reject) => legacySession(req).save((err) => (err ? reject(err) : resolve())));
-    res.redirect(303, next);
-  }));
+  app.post(
+    "/login",
+    page(async (req, res) => {
+      const email = String(req.body.email ?? "")
+        .trim()
+        .toLowerCase();
+      const password = String(req.body.password ?? "");
+      const next = safeNext(req.body.next);
+      const { rows } = await db.query("SELECT id::text AS id, password_hash FROM users WHERE lower(email) = $1", [
+        email,
+      ]);
+      const row = rows[0];
+      const ok = row?.password_hash
+        ? await bcrypt.compare(password, row.password_hash)
+        : (await bcrypt.compare(password, await dummyHash()), false);
+      if (!ok) {
+        res.status(401).send(loginPage(await viewer(req), { error: "Wrong email or password.", email, next }));
+        return;
+      }
+      const s = legacySession(req);
+      // A new session id at sign-in (session fixation), then the user id: what dualSession() reads later.
+      await new Promise<void>((resolve, reject) => s.regenerate((err) => (err ? reject(err) : resolve())));
+      legacySession(req).userId = row.id;
+      await new Promise<void>((resolve, reject) => legacySession(req).save((err) => (err ? reject(err) : resolve())));
+      res.redirect(303, next);
+    }),
+  );
 
-  app.get("/signup", page(async (req, res) => {
-    res.send(signupPage(await viewer(req), {}));
-  }));
+  app.get(
+    "/signup",
+    page(async (req, res) => {
+      res.send(signupPage(await viewer(req), {}));
+    }),
+  );
 
-  app.post("/signup", page(async (req, res) => {
-    const email = String(req.body.email ?? "").trim().toLowerCase();
-    const password = String(req.body.password ?? "");
-    if (!/^[^@\s]+@[^@\s]+$/.test(email) || password.length < 8) {
-      res.status(400).send(signupPage(await viewer(req), { email, error: "Enter an email and a password of 8 characters or more." }));
-      return;
-    }
-    const hash = await bcrypt.hash(password, 10);
-    const inserted = await db.query(
-      "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id::text AS id",
-      [email, hash, email.split("@")[0]],
-    );
-    if (inserted.rows.length === 0) {
-      res.status(409).send(signupPage(await viewer(req), { email, error: "This email already has an account. Sign in instead." }));
-      return;
-    }
-    await new Promise<void>((resolve, reject) => legacySession(req).regenerate((err) => (err ? reject(err) : resolve())));
-    legacySession(req).userId = inserted.rows[0].id;
-    res.redirect(303, "/notes");
-  }));
+  app.post(
+    "/signup",
+    page(async (req, res) => {
+      const email = String(req.body.email ?? "")
+        .trim()
+        .toLowerCase();
+      const password = String(req.body.password ?? "");
+      if (!/^[^@\s]+@[^@\s]+$/.test(email) || password.length < 8) {
+        res
+          .status(400)
+          .send(
+            signupPage(await viewer(req), { email, error: "Enter an email and a password of 8 characters or more." }),
+          );
+        return;
+      }
+      const hash = await bcrypt.hash(password, 10);
+      const inserted = await db.query(
+        "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id::text AS id",
+        [email, hash, email.split("@")[0]],
+      );
+      if (inserted.rows.length === 0) {
+        res
+          .status(409)
+          .send(signupPage(await viewer(req), { email, error: "This email already has an account. Sign in instead." }));
+        return;
+      }
+      await new Promise<void>((resolve, reject) =>
+        legacySession(req).regenerate((err) => (err ? reject(err) : resolve())),
+      );
+      legacySession(req).userId = inserted.rows[0].id;
+      res.redirect(303, "/notes");
+    }),
+  );
 
   app.post("/logout", (req, res, next) => {
     legacySession(req).destroy((err) => (err ? next(err) : res.redirect(303, "/login?signedOut=1")));
   });
 
-  app.get("/notes", page(async (req, res) => {
-    const v = await viewer(req);
-    if (!v.user) return res.redirect(303, "/login?next=/notes");
-    res.send(notesPage(v, await notes.list(v.user.id)));
-  }));
+  app.get(
+    "/notes",
+    page(async (req, res) => {
+      const v = await viewer(req);
+      if (!v.user) return res.redirect(303, "/login?next=/notes");
+      res.send(notesPage(v, await notes.list(v.user.id)));
+    }),
+  );
 
-  app.post("/notes", page(async (req, res) => {
-    const userId = legacySession(req).userId;
-    if (!userId) return res.redirect(303, "/login?next=/notes");
-    const body = parseNoteBody(req.body.body);
-    if (body) await notes.add(userId, body);
-    res.redirect(303, "/notes");
-  }));
+  app.post(
+    "/notes",
+    page(async (req, res) => {
+      const userId = legacySession(req).userId;
+      if (!userId) return res.redirect(303, "/login?next=/notes");
+      const body = parseNoteBody(req.body.body);
+      if (body) await notes.add(userId, body);
+      res.redirect(303, "/notes");
+    }),
+  );
 
-  app.post("/notes/:id/delete", page(async (req, res) => {
-    const userId = legacySession(req).userId;
-    if (!userId) return res.redirect(303, "/login?next=/notes");
-    await notes.remove(userId, Number(req.params.id));
-    res.redirect(303, "/notes");
-  }));
+  app.post(
+    "/notes/:id/delete",
+    page(async (req, res) => {
+      const userId = legacySession(req).userId;
+      if (!userId) return res.redirect(303, "/login?next=/notes");
+      await notes.remove(userId, Number(req.params.id));
+      res.redirect(303, "/notes");
+    }),
+  );
 
-  app.get("/admin", page(async (req, res) => {
-    const [v, sessions] = await Promise.all([viewer(req), describe.countSessions()]);
-    res.send(adminPage(v, { database: describe.database, sessionStore: describe.sessionStore, legacySessionsInStore: sessions }));
-  }));
+  app.get(
+    "/admin",
+    page(async (req, res) => {
+      const [v, sessions] = await Promise.all([viewer(req), describe.countSessions()]);
+      res.send(
+        adminPage(v, {
+          database: describe.database,
+          sessionStore: describe.sessionStore,
+          legacySessionsInStore: sessions,
+        }),
+      );
+    }),
+  );
 
   return app;
 }

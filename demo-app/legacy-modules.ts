@@ -42,9 +42,11 @@ export interface SessionOptions {
 
 export const session = require("express-session") as (options: SessionOptions) => RequestHandler;
 
-export const RedisStore = (require("connect-redis") as {
-  RedisStore: new (options: { client: unknown; prefix?: string }) => SessionStore;
-}).RedisStore;
+export const RedisStore = (
+  require("connect-redis") as {
+    RedisStore: new (options: { client: unknown; prefix?: string }) => SessionStore;
+  }
+).RedisStore;
 
 export interface PgStoreOptions {
   pool: { query(sql: string, params?: unknown[]): Promise<{ rows: any[] }> };
@@ -54,6 +56,8 @@ export interface PgStoreOptions {
   pruneSessionInterval?: false | number;
 }
 
-export const PgStore = (require("connect-pg-simple") as (s: unknown) => new (options: PgStoreOptions) => SessionStore & {
-  close(): Promise<void>;
-})(require("express-session"));
+export const PgStore = (
+  require("connect-pg-simple") as (s: unknown) => new (options: PgStoreOptions) => SessionStore & {
+    close(): Promise<void>;
+  }
+)(require("express-session"));

@@ -4,7 +4,14 @@ import EmailPassword from "supertokens-node/recipe/emailpassword";
 import Session from "supertokens-node/recipe/session";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 // In your app: from "supertokens-migrate" (and "supertokens-migrate/dev-core" in core.ts).
-import { createPgLegacyUsers, dualSession, legacyAuth, sessionOf, type DualSessionMiddleware, type LegacyAuth } from "../lib/index.js";
+import {
+  createPgLegacyUsers,
+  dualSession,
+  legacyAuth,
+  sessionOf,
+  type DualSessionMiddleware,
+  type LegacyAuth,
+} from "../lib/index.js";
 import type { CoreConnection } from "./core.js";
 import type { Queryable } from "./db.js";
 import type { SessionStore } from "./legacy-modules.js";
@@ -12,7 +19,16 @@ import { notesRepository, parseNoteBody } from "./notes.js";
 import type { Outbox } from "./outbox.js";
 import type { Viewer } from "./views/html.js";
 import {
-  adminPage, errorPage, forgotPasswordPage, homePage, loginPage, notesPage, outboxPage, refreshPage, resetPasswordPage, signupPage,
+  adminPage,
+  errorPage,
+  forgotPasswordPage,
+  homePage,
+  loginPage,
+  notesPage,
+  outboxPage,
+  refreshPage,
+  resetPasswordPage,
+  signupPage,
 } from "./views/pages.js";
 import { safeNext, staticAssets, superTokensWebBundles } from "./web.js";
 
@@ -47,7 +63,12 @@ function cookieOnResponse(res: Response, name: string): "set" | "cleared" | unde
 }
 
 /** A full page load in a browser, as opposed to the SDK's fetch calls (which refresh and retry by themselves). */
-function isPageNavigation(method: string, accept: string | undefined, fetchMode: string | undefined, url: string): boolean {
+function isPageNavigation(
+  method: string,
+  accept: string | undefined,
+  fetchMode: string | undefined,
+  url: string,
+): boolean {
   if (method.toUpperCase() !== "GET" || url.startsWith("/api/") || url.startsWith("/auth/")) return false;
   return fetchMode === "navigate" || (accept ?? "").includes("text/html");
 }
@@ -73,13 +94,22 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     ...createPgLegacyUsers({ pool: db, table: "users" }),
     // The seeded hashes' cost: an unknown email then costs what a wrong password costs.
     dummyHash: "$2b$10$",
-    onUserMigrated: (event) => log(`user ${event.userId} (${event.email}) moved to SuperTokens on ${event.via}${event.hashImported ? ", legacy hash imported" : ""}`),
+    onUserMigrated: (event) =>
+      log(
+        `user ${event.userId} (${event.email}) moved to SuperTokens on ${event.via}${event.hashImported ? ", legacy hash imported" : ""}`,
+      ),
   });
 
   supertokens.init({
     framework: "express",
     supertokens: { connectionURI: core.connectionURI, apiKey: core.apiKey },
-    appInfo: { appName: "Notes demo", apiDomain: origin, websiteDomain: origin, apiBasePath: "/auth", websiteBasePath: "/account" },
+    appInfo: {
+      appName: "Notes demo",
+      apiDomain: origin,
+      websiteDomain: origin,
+      apiBasePath: "/auth",
+      websiteBasePath: "/account",
+    },
     recipeList: [
       EmailPassword.init({
         override: legacy,
@@ -101,7 +131,14 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
         errorHandlers: {
           async onTryRefreshToken(message, request, response) {
             const url = request.getOriginalURL();
-            if (isPageNavigation(request.getMethod(), request.getHeaderValue("accept"), request.getHeaderValue("sec-fetch-mode"), url)) {
+            if (
+              isPageNavigation(
+                request.getMethod(),
+                request.getHeaderValue("accept"),
+                request.getHeaderValue("sec-fetch-mode"),
+                url,
+              )
+            ) {
               response.setStatusCode(401);
               response.sendHTMLResponse(refreshPage({ system: "supertokens" }));
               return;
@@ -116,9 +153,16 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
   });
 
   // One instance for pages and API alike: one grace window and one retirement per legacy session.
-  const sessions = dualSession({ store, secret, name: LEGACY_COOKIE, sessionRequired: false, onMigration: (e) => {
-    if (e.type === "migrated" || e.type === "retired") log(`legacy session ${e.type}${e.userId ? ` for user ${e.userId}` : ""}${e.reason ? ` (${e.reason})` : ""}`);
-  } });
+  const sessions = dualSession({
+    store,
+    secret,
+    name: LEGACY_COOKIE,
+    sessionRequired: false,
+    onMigration: (e) => {
+      if (e.type === "migrated" || e.type === "retired")
+        log(`legacy session ${e.type}${e.userId ? ` for user ${e.userId}` : ""}${e.reason ? ` (${e.reason})` : ""}`);
+    },
+  });
 
   const app = express();
   app.disable("x-powered-by");
@@ -143,67 +187,119 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     return { ...base, user: { id: userId, email: user?.email ?? "(unknown user)", account: user?.source } };
   }
 
-  const page = (fn: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
-    res.setHeader("Cache-Control", "no-store");
-    fn(req, res).catch(next);
-  };
+  const page =
+    (fn: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
+      res.setHeader("Cache-Control", "no-store");
+      fn(req, res).catch(next);
+    };
 
-  app.get("/", page(async (req, res) => res.send(homePage(await viewer(req, res)))));
+  app.get(
+    "/",
+    page(async (req, res) => res.send(homePage(await viewer(req, res)))),
+  );
 
-  app.get("/login", page(async (req, res) => {
-    const notice = req.query.signedOut ? "You are signed out." : req.query.reset ? "Your password is changed. Sign in with the new one." : undefined;
-    res.send(loginPage(await viewer(req, res), { next: safeNext(req.query.next), notice }));
-  }));
-  app.get("/signup", page(async (req, res) => res.send(signupPage(await viewer(req, res), {}))));
-  app.get("/forgot-password", page(async (req, res) => res.send(forgotPasswordPage(await viewer(req, res)))));
+  app.get(
+    "/login",
+    page(async (req, res) => {
+      const notice = req.query.signedOut
+        ? "You are signed out."
+        : req.query.reset
+          ? "Your password is changed. Sign in with the new one."
+          : undefined;
+      res.send(loginPage(await viewer(req, res), { next: safeNext(req.query.next), notice }));
+    }),
+  );
+  app.get(
+    "/signup",
+    page(async (req, res) => res.send(signupPage(await viewer(req, res), {}))),
+  );
+  app.get(
+    "/forgot-password",
+    page(async (req, res) => res.send(forgotPasswordPage(await viewer(req, res)))),
+  );
   // Where SuperTokens' reset emails point: websiteDomain + websiteBasePath + /reset-password?token=...
-  app.get("/account/reset-password", page(async (req, res) => res.send(resetPasswordPage(await viewer(req, res)))));
+  app.get(
+    "/account/reset-password",
+    page(async (req, res) => res.send(resetPasswordPage(await viewer(req, res)))),
+  );
 
-  app.get("/notes", page(async (req, res) => {
-    const v = await viewer(req, res);
-    if (!v.user) return res.redirect(303, "/login?next=/notes");
-    res.send(notesPage(v, await notes.list(v.user.id)));
-  }));
+  app.get(
+    "/notes",
+    page(async (req, res) => {
+      const v = await viewer(req, res);
+      if (!v.user) return res.redirect(303, "/login?next=/notes");
+      res.send(notesPage(v, await notes.list(v.user.id)));
+    }),
+  );
 
-  app.get("/admin", page(async (req, res) => {
-    const [v, progress, superTokensUsers, legacySessions] = await Promise.all([
-      viewer(req, res), legacy.migrationProgress(), supertokens.getUserCount(), describe.countSessions(),
-    ]);
-    res.send(adminPage(v, {
-      users: { ...progress, superTokensUsers },
-      sessions: sessions.stats(),
-      legacySessionsInStore: legacySessions,
-      database: describe.database,
-      sessionStore: describe.sessionStore,
-      core: core.description,
-    }));
-  }));
+  app.get(
+    "/admin",
+    page(async (req, res) => {
+      const [v, progress, superTokensUsers, legacySessions] = await Promise.all([
+        viewer(req, res),
+        legacy.migrationProgress(),
+        supertokens.getUserCount(),
+        describe.countSessions(),
+      ]);
+      res.send(
+        adminPage(v, {
+          users: { ...progress, superTokensUsers },
+          sessions: sessions.stats(),
+          legacySessionsInStore: legacySessions,
+          database: describe.database,
+          sessionStore: describe.sessionStore,
+          core: core.description,
+        }),
+      );
+    }),
+  );
 
-  app.get("/outbox", page(async (req, res) => res.send(outboxPage(await viewer(req, res), outbox.list()))));
+  app.get(
+    "/outbox",
+    page(async (req, res) => res.send(outboxPage(await viewer(req, res), outbox.list()))),
+  );
 
   // The API the pages call through supertokens-web-js's fetch.
   const requireSession = (req: Request, _res: Response, next: NextFunction) => {
     if (sessionOf(req)) return next();
-    next(new Session.Error({ type: Session.Error.UNAUTHORISED, message: "no session", payload: { clearTokens: false } }));
+    next(
+      new Session.Error({ type: Session.Error.UNAUTHORISED, message: "no session", payload: { clearTokens: false } }),
+    );
   };
   const userIdOf = (req: Request) => sessionOf(req)!.getUserId();
 
-  app.get("/api/me", requireSession, page(async (req, res) => {
-    const userId = userIdOf(req);
-    const user = await legacy.getUserById(userId);
-    res.json({ userId, email: user?.email, system: "supertokens", account: user?.source });
-  }));
-  app.get("/api/notes", requireSession, page(async (req, res) => res.json({ notes: await notes.list(userIdOf(req)) })));
-  app.post("/api/notes", requireSession, page(async (req, res) => {
-    const body = parseNoteBody(req.body?.body);
-    if (!body) return res.status(400).json({ message: "A note needs some text (at most 2000 characters)." });
-    await notes.add(userIdOf(req), body);
-    res.status(201).json({ status: "OK" });
-  }));
-  app.delete("/api/notes/:id", requireSession, page(async (req, res) => {
-    await notes.remove(userIdOf(req), Number(req.params.id));
-    res.json({ status: "OK" });
-  }));
+  app.get(
+    "/api/me",
+    requireSession,
+    page(async (req, res) => {
+      const userId = userIdOf(req);
+      const user = await legacy.getUserById(userId);
+      res.json({ userId, email: user?.email, system: "supertokens", account: user?.source });
+    }),
+  );
+  app.get(
+    "/api/notes",
+    requireSession,
+    page(async (req, res) => res.json({ notes: await notes.list(userIdOf(req)) })),
+  );
+  app.post(
+    "/api/notes",
+    requireSession,
+    page(async (req, res) => {
+      const body = parseNoteBody(req.body?.body);
+      if (!body) return res.status(400).json({ message: "A note needs some text (at most 2000 characters)." });
+      await notes.add(userIdOf(req), body);
+      res.status(201).json({ status: "OK" });
+    }),
+  );
+  app.delete(
+    "/api/notes/:id",
+    requireSession,
+    page(async (req, res) => {
+      await notes.remove(userIdOf(req), Number(req.params.id));
+      res.json({ status: "OK" });
+    }),
+  );
 
   app.use(errorHandler());
   app.use((req: Request, res: Response) => {

@@ -34,8 +34,18 @@ CREATE INDEX IF NOT EXISTS "IDX_session_expire" ON "session" ("expire");
 
 /** People the demo starts with. All of them exist only in the legacy table until they sign in or reset. */
 export const seededUsers = [
-  { email: "alice@example.com", password: "alice-pass-1", name: "Alice", notes: ["Buy oat milk", "Call the plumber about the boiler"] },
-  { email: "bob@example.com", password: "bob-pass-1", name: "Bob", notes: ["Book review: The Pragmatic Programmer", "Renew passport"] },
+  {
+    email: "alice@example.com",
+    password: "alice-pass-1",
+    name: "Alice",
+    notes: ["Buy oat milk", "Call the plumber about the boiler"],
+  },
+  {
+    email: "bob@example.com",
+    password: "bob-pass-1",
+    name: "Bob",
+    notes: ["Book review: The Pragmatic Programmer", "Renew passport"],
+  },
   { email: "carol@example.com", password: "carol-pass-1", name: "Carol", notes: ["Quarterly report due Friday"] },
   { email: "dave@example.com", password: "dave-pass-1", name: "Dave", notes: ["Dentist on Tuesday"] },
   { email: "erin@example.com", password: "erin-pass-1", name: "Erin", notes: [] },
@@ -49,8 +59,12 @@ export async function prepareDatabase(db: Database): Promise<{ seeded: boolean }
   // Cost 10: a typical legacy cost, and what legacyAuth() imports unchanged when the user first signs in.
   const hashes = await Promise.all(seededUsers.map((u) => bcrypt.hash(u.password, 10)));
   for (const [i, user] of seededUsers.entries()) {
-    const inserted = await db.query("INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) RETURNING id::text AS id", [user.email, hashes[i], user.name]);
-    for (const body of user.notes) await db.query("INSERT INTO notes (user_id, body) VALUES ($1, $2)", [inserted.rows[0].id, body]);
+    const inserted = await db.query(
+      "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) RETURNING id::text AS id",
+      [user.email, hashes[i], user.name],
+    );
+    for (const body of user.notes)
+      await db.query("INSERT INTO notes (user_id, body) VALUES ($1, $2)", [inserted.rows[0].id, body]);
   }
   return { seeded: true };
 }

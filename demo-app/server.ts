@@ -22,15 +22,22 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
     for (const close of opened.reverse()) await close().catch(() => {});
   };
   try {
-    if (!config.databaseUrl) log(`opening the embedded database in ${config.dataDir} (the first run creates it, which takes a while)`);
-    const db: Database = config.databaseUrl ? await openPostgres(config.databaseUrl, config.schema) : await openPglite(config.dataDir);
+    if (!config.databaseUrl)
+      log(`opening the embedded database in ${config.dataDir} (the first run creates it, which takes a while)`);
+    const db: Database = config.databaseUrl
+      ? await openPostgres(config.databaseUrl, config.schema)
+      : await openPglite(config.dataDir);
     opened.push(() => db.close());
     const { seeded } = await prepareDatabase(db);
     if (seeded) log("seeded the users table (see demo-app/README.md for their passwords)");
 
     const sessions: LegacySessionStore = await openSessionStore(config, db);
     opened.push(() => sessions.close());
-    const describe = { database: db.description, sessionStore: sessions.description, countSessions: () => sessions.count() };
+    const describe = {
+      database: db.description,
+      sessionStore: sessions.description,
+      countSessions: () => sessions.count(),
+    };
 
     // Listen first: SuperTokens' appInfo needs the origin, and with --port 0 the port is known only now.
     let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -42,21 +49,36 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
       server.once("error", reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    opened.push(() => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
+    opened.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
     const { port } = server.address() as AddressInfo;
     const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
     if (config.migration) {
       // Loaded only with the migration on: the legacy app runs without SuperTokens, as it did before.
-      const [{ connectCore }, { createMigratedApp }] = await Promise.all([import("./core.js"), import("./migrated-app.js")]);
+      const [{ connectCore }, { createMigratedApp }] = await Promise.all([
+        import("./core.js"),
+        import("./migrated-app.js"),
+      ]);
       const core = await connectCore(config, db);
       opened.splice(1, 0, () => core.close()); // closed after the HTTP server, before the database
       const outbox = new Outbox(log);
-      const { app } = createMigratedApp({ db, store: sessions.store, secret: config.sessionSecret, origin: url, core, outbox, log, describe });
+      const { app } = createMigratedApp({
+        db,
+        store: sessions.store,
+        secret: config.sessionSecret,
+        origin: url,
+        core,
+        outbox,
+        log,
+        describe,
+      });
       handler = app;
       log(`SuperTokens: ${core.description}`);
     } else {

@@ -36,7 +36,12 @@ export async function openSessionStore(config: DemoConfig, db: Queryable): Promi
       },
     };
   }
-  const store = new PgStore({ pool: db, schemaName: config.databaseUrl ? config.schema : undefined, tableName: "session", createTableIfMissing: false });
+  const store = new PgStore({
+    pool: db,
+    schemaName: config.databaseUrl ? config.schema : undefined,
+    tableName: "session",
+    createTableIfMissing: false,
+  });
   return {
     store,
     description: "PostgreSQL session table (connect-pg-simple)",

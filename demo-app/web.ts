@@ -8,7 +8,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** `?next=` only ever leads somewhere on this site: a path, never `//evil.example` or a full URL. */
 export function safeNext(value: unknown): string {
-  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\") ? value : "/notes";
+  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\")
+    ? value
+    : "/notes";
 }
 
 /** The demo's stylesheet and browser script. */

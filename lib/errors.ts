@@ -55,7 +55,8 @@ const kindsBrand = Symbol.for("supertokens-migrate.error-kinds");
 
 /** `instanceof` by brand: true for this copy's instances and for the other copy's errors of the same kind. */
 function brandedInstance(kind: string, value: unknown): boolean {
-  const kinds = typeof value === "object" && value !== null ? (value as { [kindsBrand]?: unknown })[kindsBrand] : undefined;
+  const kinds =
+    typeof value === "object" && value !== null ? (value as { [kindsBrand]?: unknown })[kindsBrand] : undefined;
   return Array.isArray(kinds) && kinds.includes(kind);
 }
 
@@ -70,9 +71,16 @@ export class MigrateError extends Error {
   /** Seconds a client should wait before retrying; set for the 503 family. */
   readonly retryAfter?: number;
 
-  constructor(code: MigrateErrorCode, message: string, options: { status?: number; cause?: unknown; retryAfter?: number } = {}) {
+  constructor(
+    code: MigrateErrorCode,
+    message: string,
+    options: { status?: number; cause?: unknown; retryAfter?: number } = {},
+  ) {
     // The link is added here, once, so every message of every code ends with where to read about it.
-    super(`${message}${/[.!?]$/.test(message) ? "" : "."} See ${errorDocLink(code)}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `${message}${/[.!?]$/.test(message) ? "" : "."} See ${errorDocLink(code)}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = "MigrateError";
     this.code = code;
     this.status = options.status ?? 500;
@@ -99,7 +107,10 @@ export class ConfigError extends MigrateError {
   /** @deprecated Pass a code: `new ConfigError("ERR_MIGRATE_INVALID_OPTION", message)`. This form uses that code. */
   constructor(message: string);
   constructor(codeOrMessage: string, message?: string) {
-    const code = message !== undefined && (CONFIG_ERROR_CODES as readonly string[]).includes(codeOrMessage) ? (codeOrMessage as ConfigErrorCode) : "ERR_MIGRATE_INVALID_OPTION";
+    const code =
+      message !== undefined && (CONFIG_ERROR_CODES as readonly string[]).includes(codeOrMessage)
+        ? (codeOrMessage as ConfigErrorCode)
+        : "ERR_MIGRATE_INVALID_OPTION";
     super(code, message ?? codeOrMessage, { status: 500 });
     this.name = "ConfigError";
     this.brand("ConfigError");
@@ -116,7 +127,11 @@ export class ConfigError extends MigrateError {
  */
 export class UnavailableError extends MigrateError {
   constructor(
-    code: "ERR_MIGRATE_STORE_UNAVAILABLE" | "ERR_MIGRATE_CORE_UNAVAILABLE" | "ERR_MIGRATE_TIMEOUT" | "ERR_MIGRATE_LOCK_UNAVAILABLE",
+    code:
+      | "ERR_MIGRATE_STORE_UNAVAILABLE"
+      | "ERR_MIGRATE_CORE_UNAVAILABLE"
+      | "ERR_MIGRATE_TIMEOUT"
+      | "ERR_MIGRATE_LOCK_UNAVAILABLE",
     message: string,
     options: { cause?: unknown; retryAfter?: number } = {},
   ) {
@@ -131,6 +146,10 @@ export class UnavailableError extends MigrateError {
 }
 
 export function isMigrateError(err: unknown): err is MigrateError {
-  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string"
-    && (err as { code: string }).code.startsWith("ERR_MIGRATE_");
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    typeof (err as { code?: unknown }).code === "string" &&
+    (err as { code: string }).code.startsWith("ERR_MIGRATE_")
+  );
 }

@@ -4,13 +4,51 @@ import "./augment.js";
 export type { DualSessionRequest } from "./augment.js";
 
 export {
-  dualSession, configureLegacySessions, sessionOf, migrationEndpoint, type MigrationEndpointOptions, createMemoryMigrationCoordinator, createRedisMigrationCoordinator, defaultUserId,
-  type DualSessionMiddleware, type DualSessionOptions, type MigrationCoordinator, type MigrationEvent, type MigrationStats,
+  dualSession,
+  configureLegacySessions,
+  sessionOf,
+  migrationEndpoint,
+  type MigrationEndpointOptions,
+  createMemoryMigrationCoordinator,
+  createRedisMigrationCoordinator,
+  defaultUserId,
+  type DualSessionMiddleware,
+  type DualSessionOptions,
+  type MigrationCoordinator,
+  type MigrationEvent,
+  type MigrationStats,
 } from "./session/index.js";
 export { MigrateError, ConfigError, UnavailableError, isMigrateError, type MigrateErrorCode } from "./errors.js";
 export {
-  verifyPassword, detectHashFormat, hashPassword, dummyVerify, type HashFormat, type PasswordVerifier, type VerifyResult,
+  verifyPassword,
+  detectHashFormat,
+  hashPassword,
+  dummyVerify,
+  type HashFormat,
+  type PasswordVerifier,
+  type VerifyResult,
 } from "./hashes/index.js";
 export { leaveSuperTokens, verifyExportedPassword, type LeaveSuperTokensOptions } from "./leave/index.js";
-export { legacyAuth, createPgLegacyUsers, PENDING_EMAIL_DOMAIN, type LegacyAuth, type LegacyAuthOptions, type LegacyUser, type LegacyLookup, type UserMigratedEvent, type AnyUser, type MigrationProgress, type FinishPendingResult, type PgLegacyUsers, type PgLegacyUsersOptions, type PgQueryable } from "./auth/index.js";
-export { exportSuperTokens, formatExportReport, type ExportReport, type ExportOptions, type ExportedUser } from "./export/index.js";
+export {
+  legacyAuth,
+  createPgLegacyUsers,
+  PENDING_EMAIL_DOMAIN,
+  type LegacyAuth,
+  type LegacyAuthOptions,
+  type LegacyUser,
+  type LegacyLookup,
+  type UserMigratedEvent,
+  type AnyUser,
+  type MigrationProgress,
+  type FinishPendingResult,
+  type PgLegacyUsers,
+  type PgLegacyUsersOptions,
+  type PgQueryable,
+} from "./auth/index.js";
+export {
+  exportSuperTokens,
+  formatExportReport,
+  type ExportReport,
+  type ExportOptions,
+  type ExportedUser,
+} from "./export/index.js";

@@ -23,7 +23,11 @@ function distance(a: string, b: string): number {
     dp[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      dp[j] = Math.min(
+        dp[j]! + 1,
+        dp[j - 1]! + 1,
+        prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
       prev = tmp;
     }
   }
@@ -37,13 +41,20 @@ export function closestName(key: string, valid: readonly string[]): string | und
 }
 
 /** Fail on option keys we do not know, naming the closest valid one (a typo must not silently use a default). */
-export function rejectUnknownKeys(what: string, given: object, valid: readonly string[] | Readonly<Record<string, true>>): void {
+export function rejectUnknownKeys(
+  what: string,
+  given: object,
+  valid: readonly string[] | Readonly<Record<string, true>>,
+): void {
   const names = Array.isArray(valid) ? (valid as readonly string[]) : Object.keys(valid);
   for (const key of Object.keys(given)) {
     if (names.includes(key)) continue;
     const best = closestName(key, names);
     const hint = best ? ` Did you mean \`${best}\`?` : "";
-    throw new ConfigError("ERR_MIGRATE_UNKNOWN_OPTION", `${what}: unknown option \`${key}\`.${hint} Valid options: ${names.join(", ")}.`);
+    throw new ConfigError(
+      "ERR_MIGRATE_UNKNOWN_OPTION",
+      `${what}: unknown option \`${key}\`.${hint} Valid options: ${names.join(", ")}.`,
+    );
   }
 }
 
@@ -68,7 +79,10 @@ export function shown(value: unknown): string {
 
 /** `what: \`name\` must be <expected>; received <value>. <fix>` with ERR_MIGRATE_INVALID_OPTION. */
 export function invalidOption(what: string, name: string, expected: string, value: unknown, fix = ""): ConfigError {
-  return new ConfigError("ERR_MIGRATE_INVALID_OPTION", `${what}: \`${name}\` must be ${expected}; received ${shown(value)}.${fix ? ` ${fix}` : ""}`);
+  return new ConfigError(
+    "ERR_MIGRATE_INVALID_OPTION",
+    `${what}: \`${name}\` must be ${expected}; received ${shown(value)}.${fix ? ` ${fix}` : ""}`,
+  );
 }
 
 /** `what: \`name\` is required: <how>` with ERR_MIGRATE_MISSING_OPTION. */
@@ -81,8 +95,12 @@ export function missingOption(what: string, name: string, how: string): ConfigEr
  * and `method`). A factory receiving one was mounted itself, `app.use(factory)`, instead of its result.
  */
 export function looksLikeRequest(value: unknown): boolean {
-  return typeof value === "object" && value !== null
-    && typeof (value as { headers?: unknown }).headers === "object" && typeof (value as { method?: unknown }).method === "string";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { headers?: unknown }).headers === "object" &&
+    typeof (value as { method?: unknown }).method === "string"
+  );
 }
 
 /**
@@ -109,11 +127,17 @@ export function readOptions<T extends object>(
   required?: string,
 ): Partial<T> {
   if (input === undefined && required !== undefined) {
-    throw new ConfigError("ERR_MIGRATE_MISSING_OPTION", `${what}(options): options must be an object ${required}; received nothing.`);
+    throw new ConfigError(
+      "ERR_MIGRATE_MISSING_OPTION",
+      `${what}(options): options must be an object ${required}; received nothing.`,
+    );
   }
   if (input === undefined) return {};
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new ConfigError("ERR_MIGRATE_INVALID_OPTION", `${what}(options): options must be an object${required ? ` ${required}` : ""}; received ${shown(input)}.`);
+    throw new ConfigError(
+      "ERR_MIGRATE_INVALID_OPTION",
+      `${what}(options): options must be an object${required ? ` ${required}` : ""}; received ${shown(input)}.`,
+    );
   }
   rejectUnknownKeys(what, input, keys);
   return input;
@@ -122,19 +146,35 @@ export function readOptions<T extends object>(
 /** A number > 0 (milliseconds or seconds, fractions allowed); `fallback` when undefined. */
 export function positiveNumber(what: string, name: string, value: unknown, fallback: number, unit = "number"): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw invalidOption(what, name, `a positive ${unit}`, value);
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0)
+    throw invalidOption(what, name, `a positive ${unit}`, value);
   return value;
 }
 
 /** A whole number > 0, e.g. a TTL Redis takes as PX; `fallback` when undefined. */
-export function positiveInteger(what: string, name: string, value: unknown, fallback: number, unit = "whole number"): number {
+export function positiveInteger(
+  what: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+  unit = "whole number",
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) throw invalidOption(what, name, `a positive ${unit}`, value);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0)
+    throw invalidOption(what, name, `a positive ${unit}`, value);
   return value;
 }
 
 /** An integer from `min` to `max`; `fallback` when undefined. */
-export function integerIn(what: string, name: string, value: unknown, min: number, max: number, fallback: number, fix = ""): number {
+export function integerIn(
+  what: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+  fallback: number,
+  fix = "",
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw invalidOption(what, name, `an integer from ${min} to ${max}`, value, fix);
@@ -143,7 +183,12 @@ export function integerIn(what: string, name: string, value: unknown, min: numbe
 }
 
 /** true or false; `fallback` when undefined. */
-export function booleanOption<F extends boolean | undefined>(what: string, name: string, value: unknown, fallback: F): boolean | F {
+export function booleanOption<F extends boolean | undefined>(
+  what: string,
+  name: string,
+  value: unknown,
+  fallback: F,
+): boolean | F {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") throw invalidOption(what, name, "true or false", value);
   return value;
@@ -151,17 +196,33 @@ export function booleanOption<F extends boolean | undefined>(what: string, name:
 
 /** A string (non-empty unless `allowEmpty`); `fallback` when undefined. */
 export function stringOption<F extends string | undefined>(
-  what: string, name: string, value: unknown, fallback: F, check: { allowEmpty?: boolean; expected?: string; fix?: string; test?: (s: string) => boolean } = {},
+  what: string,
+  name: string,
+  value: unknown,
+  fallback: F,
+  check: { allowEmpty?: boolean; expected?: string; fix?: string; test?: (s: string) => boolean } = {},
 ): string | F {
   if (value === undefined) return fallback;
   if (typeof value !== "string" || (!check.allowEmpty && value === "") || (check.test && !check.test(value))) {
-    throw invalidOption(what, name, check.expected ?? (check.allowEmpty ? "a string" : "a non-empty string"), value, check.fix);
+    throw invalidOption(
+      what,
+      name,
+      check.expected ?? (check.allowEmpty ? "a string" : "a non-empty string"),
+      value,
+      check.fix,
+    );
   }
   return value;
 }
 
 /** One of `allowed`; `fallback` when undefined. */
-export function enumOption<T extends string, F extends T | undefined>(what: string, name: string, value: unknown, allowed: readonly T[], fallback: F): T | F {
+export function enumOption<T extends string, F extends T | undefined>(
+  what: string,
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: F,
+): T | F {
   if (value === undefined) return fallback;
   if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
     throw invalidOption(what, name, `one of ${allowed.join(", ")}`, value);
@@ -170,7 +231,12 @@ export function enumOption<T extends string, F extends T | undefined>(what: stri
 }
 
 /** A function or undefined. */
-export function functionOption<T>(what: string, name: string, value: T | undefined, fix = "Pass a function or leave it undefined."): T | undefined {
+export function functionOption<T>(
+  what: string,
+  name: string,
+  value: T | undefined,
+  fix = "Pass a function or leave it undefined.",
+): T | undefined {
   if (value !== undefined && typeof value !== "function") throw invalidOption(what, name, "a function", value, fix);
   return value;
 }
@@ -184,10 +250,15 @@ export function requiredFunction<T>(what: string, name: string, value: T | undef
 
 /** A plain object (not an array) or undefined, with only `keys` when given. */
 export function objectOption<T extends object>(
-  what: string, name: string, value: T | undefined, expected = "an object", keys?: Readonly<Record<string, true>> | readonly string[],
+  what: string,
+  name: string,
+  value: T | undefined,
+  expected = "an object",
+  keys?: Readonly<Record<string, true>> | readonly string[],
 ): T | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalidOption(what, name, expected, value);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalidOption(what, name, expected, value);
   if (keys) rejectUnknownKeys(`${what}: ${name}`, value, keys);
   return value;
 }

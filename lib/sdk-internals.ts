@@ -19,7 +19,12 @@ import type { UserContext } from "./user-context.js";
 export interface SdkQuerier {
   sendGetRequest(path: unknown, params: Record<string, string | undefined>, userContext: UserContext): Promise<any>; // core JSON, checked by callers
   sendPostRequest(path: unknown, body: Record<string, unknown>, userContext: UserContext): Promise<any>; // core JSON, checked by callers
-  sendPutRequest(path: unknown, body: Record<string, unknown>, params: Record<string, string>, userContext: UserContext): Promise<any>; // core JSON, checked by callers
+  sendPutRequest(
+    path: unknown,
+    body: Record<string, unknown>,
+    params: Record<string, string>,
+    userContext: UserContext,
+  ): Promise<any>; // core JSON, checked by callers
 }
 
 /** What we use of the SDK's initialised instance: the app info that names the trusted origins. */
@@ -56,10 +61,13 @@ function internalMissing(internal: string): MigrateError {
 function pick(namespace: object, fits: (candidate: object) => boolean): object | undefined {
   const inner = (value: unknown): unknown => (value as { default?: unknown } | undefined)?.default;
   const candidates: unknown[] = [namespace, inner(namespace), inner(inner(namespace))];
-  return candidates.find((c): c is object => (typeof c === "object" || typeof c === "function") && c !== null && fits(c)) as object | undefined;
+  return candidates.find(
+    (c): c is object => (typeof c === "object" || typeof c === "function") && c !== null && fits(c),
+  ) as object | undefined;
 }
 
-const hasFunction = (name: string) => (candidate: object) => typeof (candidate as Record<string, unknown>)[name] === "function";
+const hasFunction = (name: string) => (candidate: object) =>
+  typeof (candidate as Record<string, unknown>)[name] === "function";
 
 /** `lib/build/supertokens.js`'s SuperTokens class. */
 function superTokensClass(): SuperTokensClass {
@@ -70,7 +78,12 @@ function superTokensClass(): SuperTokensClass {
 
 /** `lib/build/querier.js`'s Querier class (its request methods are instance properties, checked per instance). */
 function querierClass(): QuerierClass {
-  const holder = pick(querierModule, (m) => typeof (m as { Querier?: { getNewInstanceOrThrowError?: unknown } }).Querier?.getNewInstanceOrThrowError === "function");
+  const holder = pick(
+    querierModule,
+    (m) =>
+      typeof (m as { Querier?: { getNewInstanceOrThrowError?: unknown } }).Querier?.getNewInstanceOrThrowError ===
+      "function",
+  );
   if (!holder) throw internalMissing("lib/build/querier.js Querier.getNewInstanceOrThrowError");
   return (holder as { Querier: QuerierClass }).Querier;
 }

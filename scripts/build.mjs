@@ -8,7 +8,10 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const tsc = require.resolve("typescript/bin/tsc");
 rmSync("dist", { recursive: true, force: true });
-for (const [config, type] of [["tsconfig.build.json", "module"], ["tsconfig.cjs.json", "commonjs"]]) {
+for (const [config, type] of [
+  ["tsconfig.build.json", "module"],
+  ["tsconfig.cjs.json", "commonjs"],
+]) {
   execFileSync(process.execPath, [tsc, "-p", config], { stdio: "inherit" });
   const dir = type === "module" ? "dist/esm" : "dist/cjs";
   mkdirSync(dir, { recursive: true });

@@ -9,9 +9,15 @@ export declare function defaultPgDirs(): string[];
 export declare function findPgBin(env: NodeJS.ProcessEnv, pgDirs?: string[]): string | undefined;
 export declare function findRedisServer(env: NodeJS.ProcessEnv): string | undefined;
 export declare function findChromium(env: NodeJS.ProcessEnv): string | undefined;
-export declare function missingMessage(missing: Array<"redis" | "postgres" | "chromium">, options?: { platform?: NodeJS.Platform; isRoot?: boolean }): string;
+export declare function missingMessage(
+  missing: Array<"redis" | "postgres" | "chromium">,
+  options?: { platform?: NodeJS.Platform; isRoot?: boolean },
+): string;
 export declare function freePort(): Promise<number>;
-export declare function pgRunner(env?: NodeJS.ProcessEnv, isRoot?: boolean): { user?: { uid: number; gid: number }; wrap(cmd: string, args: string[]): [string, string[]] };
+export declare function pgRunner(
+  env?: NodeJS.ProcessEnv,
+  isRoot?: boolean,
+): { user?: { uid: number; gid: number }; wrap(cmd: string, args: string[]): [string, string[]] };
 export declare function prepareServices(options?: {
   env?: NodeJS.ProcessEnv;
   args?: string[];

@@ -8,7 +8,20 @@
 //   npm test -- spec/session/*.spec.ts          some of them (globs are expanded here too)
 //   npm test -- --test-name-pattern=lock        node test runner options go before any file
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -25,7 +38,12 @@ export class HarnessError extends Error {}
 // ---------------------------------------------------------------- spec files and runner arguments
 
 function globToRegExp(segment) {
-  return new RegExp(`^${segment.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
+  return new RegExp(
+    `^${segment
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, "[^/]*")
+      .replace(/\?/g, "[^/]")}$`,
+  );
 }
 
 /** Expands `*` and `?` within path segments, relative to `cwd`, sorted. No match gives no paths. */
@@ -44,7 +62,9 @@ export function expandGlob(pattern, cwd = root) {
       } catch {
         return [];
       }
-      return entries.filter((e) => re.test(e) && (segment.startsWith(".") || !e.startsWith("."))).map((e) => (p === "" ? e : path.posix.join(p, e)));
+      return entries
+        .filter((e) => re.test(e) && (segment.startsWith(".") || !e.startsWith(".")))
+        .map((e) => (p === "" ? e : path.posix.join(p, e)));
     });
   }
   return paths.filter((p) => existsSync(path.resolve(cwd, p))).sort();
@@ -110,14 +130,20 @@ const versionOf = (dir) => (dir.match(/(\d+(?:\.\d+)*)/g) ?? ["0"]).at(-1).split
 function newestFirst(dirs) {
   return dirs.sort((a, b) => {
     const [x, y] = [versionOf(a), versionOf(b)];
-    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (y[i] ?? 0) - (x[i] ?? 0);
+    for (let i = 0; i < Math.max(x.length, y.length); i++)
+      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (y[i] ?? 0) - (x[i] ?? 0);
     return 0;
   });
 }
 
 /** Where PostgreSQL server binaries live when they are not on PATH: Debian/Ubuntu, RHEL, Homebrew, Postgres.app. */
 export function defaultPgDirs() {
-  const globbed = ["/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin"].map((g) => newestFirst(expandGlob(g, "/")));
+  const globbed = [
+    "/usr/lib/postgresql/*/bin",
+    "/usr/pgsql-*/bin",
+    "/opt/homebrew/opt/postgresql@*/bin",
+    "/usr/local/opt/postgresql@*/bin",
+  ].map((g) => newestFirst(expandGlob(g, "/")));
   return [
     ...globbed.flat(),
     "/opt/homebrew/opt/postgresql/bin",
@@ -138,7 +164,10 @@ export function findPgBin(env, pgDirs = defaultPgDirs()) {
 }
 
 export function findRedisServer(env) {
-  return onPath("redis-server", env) ?? ["/opt/homebrew/opt/redis/bin/redis-server", "/usr/local/opt/redis/bin/redis-server"].find(isExecutable);
+  return (
+    onPath("redis-server", env) ??
+    ["/opt/homebrew/opt/redis/bin/redis-server", "/usr/local/opt/redis/bin/redis-server"].find(isExecutable)
+  );
 }
 
 export function findChromium(env) {
@@ -146,29 +175,50 @@ export function findChromium(env) {
     const found = onPath(name, env);
     if (found) return found;
   }
-  return ["/Applications/Chromium.app/Contents/MacOS/Chromium", "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"].find(isExecutable);
+  return [
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+  ].find(isExecutable);
 }
 
 const INSTALL = {
   redis: { debian: "redis-server", brew: "redis", what: "redis-server", variable: "REDIS_URL=redis://127.0.0.1:6379" },
-  postgres: { debian: "postgresql", brew: "postgresql@17", what: "PostgreSQL (initdb, pg_ctl, postgres)", variable: "DATABASE_URL=postgresql://user:password@127.0.0.1:5432/db" },
-  chromium: { debian: "chromium", brew: "--cask chromium", what: "Chromium", variable: "CHROMIUM_PATH=/path/to/chromium" },
+  postgres: {
+    debian: "postgresql",
+    brew: "postgresql@17",
+    what: "PostgreSQL (initdb, pg_ctl, postgres)",
+    variable: "DATABASE_URL=postgresql://user:password@127.0.0.1:5432/db",
+  },
+  chromium: {
+    debian: "chromium",
+    brew: "--cask chromium",
+    what: "Chromium",
+    variable: "CHROMIUM_PATH=/path/to/chromium",
+  },
 };
 
 /** The one message for missing binaries: what is missing, what to install on this platform, and the alternatives. */
 export function missingMessage(missing, { platform = process.platform, isRoot = process.getuid?.() === 0 } = {}) {
   const items = missing.map((m) => INSTALL[m]);
   const sudo = isRoot ? "" : "sudo ";
-  const lines = [`Cannot run the tests: ${items.map((i) => i.what).join(", ")} not found (searched PATH${missing.includes("postgres") ? ", /usr/lib/postgresql/*/bin and Homebrew's locations" : ""}).`];
+  const lines = [
+    `Cannot run the tests: ${items.map((i) => i.what).join(", ")} not found (searched PATH${missing.includes("postgres") ? ", /usr/lib/postgresql/*/bin and Homebrew's locations" : ""}).`,
+  ];
   const debian = `${sudo}apt-get install ${items.map((i) => i.debian).join(" ")}`;
   const brewFormulae = items.filter((i) => !i.brew.startsWith("--cask")).map((i) => i.brew);
   const brewCasks = items.filter((i) => i.brew.startsWith("--cask")).map((i) => i.brew);
-  const brew = [brewFormulae.length ? `brew install ${brewFormulae.join(" ")}` : "", ...brewCasks.map((c) => `brew install ${c}`)].filter(Boolean).join(" && ");
+  const brew = [
+    brewFormulae.length ? `brew install ${brewFormulae.join(" ")}` : "",
+    ...brewCasks.map((c) => `brew install ${c}`),
+  ]
+    .filter(Boolean)
+    .join(" && ");
   if (platform === "darwin") lines.push(`Install: ${brew}`);
   else if (platform === "linux") lines.push(`Install (Debian/Ubuntu): ${debian}`);
   else lines.push(`Install (Debian/Ubuntu): ${debian}`, `Install (macOS): ${brew}`);
   lines.push(`Or use services you already run: ${items.map((i) => i.variable).join(" ")} npm test`);
-  if (platform === "linux") lines.push("Or, on Debian as root, do what CI does (installs the packages, then runs the suite): bash .ci/run");
+  if (platform === "linux")
+    lines.push("Or, on Debian as root, do what CI does (installs the packages, then runs the suite): bash .ci/run");
   return lines.join("\n");
 }
 
@@ -193,7 +243,11 @@ function run(cmd, args, options = {}) {
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     child.once("error", reject);
-    child.once("close", (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(cmd)} ${args.join(" ")} failed (${signal ?? code}):\n${out.trim()}`))));
+    child.once("close", (code, signal) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${path.basename(cmd)} ${args.join(" ")} failed (${signal ?? code}):\n${out.trim()}`)),
+    );
   });
 }
 
@@ -226,9 +280,28 @@ async function startRedis(bin, dir) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const logfile = path.join(dir, "redis.log");
-    const child = spawn(bin, ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logfile, "--daemonize", "no"], {
-      stdio: "ignore",
-    });
+    const child = spawn(
+      bin,
+      [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        "--logfile",
+        logfile,
+        "--daemonize",
+        "no",
+      ],
+      {
+        stdio: "ignore",
+      },
+    );
     let exited = false;
     child.once("exit", () => (exited = true));
     child.once("error", () => (exited = true));
@@ -282,9 +355,16 @@ export function pgRunner(env = process.env, isRoot = process.getuid?.() === 0) {
   const runuser = onPath("runuser", env) ?? ["/usr/sbin/runuser", "/sbin/runuser"].find(isExecutable);
   if (runuser) return { user: { uid, gid }, wrap: (cmd, args) => [runuser, ["-u", "postgres", "--", cmd, ...args]] };
   const setpriv = onPath("setpriv", env);
-  if (setpriv) return { user: { uid, gid }, wrap: (cmd, args) => [setpriv, [`--reuid=${uid}`, `--regid=${gid}`, "--init-groups", "--", cmd, ...args]] };
+  if (setpriv)
+    return {
+      user: { uid, gid },
+      wrap: (cmd, args) => [setpriv, [`--reuid=${uid}`, `--regid=${gid}`, "--init-groups", "--", cmd, ...args]],
+    };
   const su = onPath("su", env) ?? "/bin/su";
-  return { user: { uid, gid }, wrap: (cmd, args) => [su, ["-s", "/bin/sh", "postgres", "-c", ["exec", cmd, ...args].map(shellQuote).join(" ")]] };
+  return {
+    user: { uid, gid },
+    wrap: (cmd, args) => [su, ["-s", "/bin/sh", "postgres", "-c", ["exec", cmd, ...args].map(shellQuote).join(" ")]],
+  };
 }
 
 async function startPostgres(pgBin, dir, runner) {
@@ -347,7 +427,15 @@ async function startPostgres(pgBin, dir, runner) {
  * service is started (or Chromium found). Missing binaries fail before anything starts, with one message.
  * `stop()` stops whatever was started and deletes its data; it never throws and prints nothing.
  */
-export async function prepareServices({ env = process.env, args = [], pgDirs, platform = process.platform, isRoot = process.getuid?.() === 0, onStarted = () => {}, logLine = log } = {}) {
+export async function prepareServices({
+  env = process.env,
+  args = [],
+  pgDirs,
+  platform = process.platform,
+  isRoot = process.getuid?.() === 0,
+  onStarted = () => {},
+  logLine = log,
+} = {}) {
   const has = (name) => env[name] !== undefined && env[name] !== "";
   const out = { ...env };
   const redisBin = has("REDIS_URL") ? undefined : findRedisServer(env);
@@ -359,7 +447,8 @@ export async function prepareServices({ env = process.env, args = [], pgDirs, pl
   if (!has("CHROMIUM_PATH") && !chromium && needsChromium(runnerArgs(args))) missing.push("chromium");
   if (missing.length) throw new HarnessError(missingMessage(missing, { platform, isRoot }));
   if (chromium) out.CHROMIUM_PATH = chromium;
-  for (const name of ["REDIS_URL", "DATABASE_URL"]) if (has(name)) logLine(`${name} from the environment: nothing started for it`);
+  for (const name of ["REDIS_URL", "DATABASE_URL"])
+    if (has(name)) logLine(`${name} from the environment: nothing started for it`);
 
   const stops = [];
   let dir;
@@ -387,7 +476,9 @@ export async function prepareServices({ env = process.env, args = [], pgDirs, pl
       stops.push(postgres.stop);
       onStarted({ kind: "postgres", data: postgres.data });
       out.DATABASE_URL = postgres.url;
-      logLine(`PostgreSQL on 127.0.0.1:${postgres.port} (${pgBin}${runner.user ? ", as user postgres" : ""}, throwaway)`);
+      logLine(
+        `PostgreSQL on 127.0.0.1:${postgres.port} (${pgBin}${runner.user ? ", as user postgres" : ""}, throwaway)`,
+      );
     }
   } catch (e) {
     await stop();
@@ -444,7 +535,9 @@ async function main(argv) {
     await stop();
     started.length = 0;
     if (signalled) process.exit(128 + os.constants.signals[signalled]);
-    process.stderr.write(`[test] ${e instanceof HarnessError ? e.message.replace(/\n/g, "\n[test] ") : e?.stack ?? e}\n`);
+    process.stderr.write(
+      `[test] ${e instanceof HarnessError ? e.message.replace(/\n/g, "\n[test] ") : (e?.stack ?? e)}\n`,
+    );
     process.exit(1);
   }
   const [code, signal] = await new Promise((resolve) => {
@@ -456,11 +549,13 @@ async function main(argv) {
   process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0));
 }
 
-const invoked = process.argv[1] && (() => {
-  try {
-    return realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-})();
+const invoked =
+  process.argv[1] &&
+  (() => {
+    try {
+      return realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+    } catch {
+      return false;
+    }
+  })();
 if (invoked) await main(process.argv.slice(2));

@@ -37,7 +37,9 @@ const runs = Number(values.runs);
 const load = values.load === undefined ? 2 * cores : Number(values.load);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer; received ${values.runs}`);
 if (!Number.isInteger(load) || load < 0) throw new Error(`--load must be an integer >= 0; received ${values.load}`);
-const sessionSpecs = readdirSync(path.join(root, "spec/session")).filter((f) => /^dual-session.*\.spec\.ts$/.test(f)).map((f) => `spec/session/${f}`);
+const sessionSpecs = readdirSync(path.join(root, "spec/session"))
+  .filter((f) => /^dual-session.*\.spec\.ts$/.test(f))
+  .map((f) => `spec/session/${f}`);
 const files = positionals.length > 0 ? positionals : ["spec/demo/demo-browser.spec.ts", ...sessionSpecs];
 const logDir = path.resolve(values["log-dir"] ?? path.join(tmpdir(), `under-load-${process.pid}`));
 mkdirSync(logDir, { recursive: true });
@@ -63,7 +65,10 @@ function runOnce(n) {
   const file = path.join(logDir, `run-${n}.log`);
   const out = createWriteStream(file);
   const started = Date.now();
-  const child = spawn(process.execPath, [path.join(root, "scripts/test.mjs"), "--test-concurrency=1", ...files], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(root, "scripts/test.mjs"), "--test-concurrency=1", ...files], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let text = "";
   for (const stream of [child.stdout, child.stderr]) {
     stream.on("data", (chunk) => {
@@ -76,26 +81,51 @@ function runOnce(n) {
       out.end();
       const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
       const failed = [...text.matchAll(/^\s*not ok \d+ - (.*)$/gm)].map((m) => m[1]);
-      resolve({ run: n, ok: code === 0, code, signal, seconds: Math.round((Date.now() - started) / 100) / 10, tests: count("tests"), pass: count("pass"), fail: count("fail"), failed, log: file });
+      resolve({
+        run: n,
+        ok: code === 0,
+        code,
+        signal,
+        seconds: Math.round((Date.now() - started) / 100) / 10,
+        tests: count("tests"),
+        pass: count("pass"),
+        fail: count("fail"),
+        failed,
+        log: file,
+      });
     });
   });
 }
 
-console.log(`under load: ${load} busy processes on ${cores} cores; ${runs} run(s) of ${files.join(" ")}; logs in ${logDir}`);
+console.log(
+  `under load: ${load} busy processes on ${cores} cores; ${runs} run(s) of ${files.join(" ")}; logs in ${logDir}`,
+);
 const results = [];
 try {
   startLoad();
   for (let n = 1; n <= runs; n++) {
     const result = await runOnce(n);
     results.push(result);
-    console.log(`run ${n}: ${result.ok ? "PASS" : "FAIL"} in ${result.seconds} s (${result.pass}/${result.tests} tests passed)${result.ok ? "" : `; failed: ${result.failed.join(" | ")}; log ${result.log}`}`);
+    console.log(
+      `run ${n}: ${result.ok ? "PASS" : "FAIL"} in ${result.seconds} s (${result.pass}/${result.tests} tests passed)${result.ok ? "" : `; failed: ${result.failed.join(" | ")}; log ${result.log}`}`,
+    );
   }
 } finally {
   stopLoad();
 }
 const passed = results.filter((r) => r.ok).length;
 const seconds = results.map((r) => r.seconds);
-const summary = { load, cores, files, runs: results.length, passed, failed: results.length - passed, seconds, minSeconds: Math.min(...seconds), maxSeconds: Math.max(...seconds) };
+const summary = {
+  load,
+  cores,
+  files,
+  runs: results.length,
+  passed,
+  failed: results.length - passed,
+  seconds,
+  minSeconds: Math.min(...seconds),
+  maxSeconds: Math.max(...seconds),
+};
 writeFileSync(path.join(logDir, "summary.json"), JSON.stringify({ ...summary, results }, null, 2) + "\n");
 console.log(`summary: ${passed}/${results.length} runs passed; durations ${seconds.join(", ")} s`);
 process.exit(passed === results.length ? 0 : 1);

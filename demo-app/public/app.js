@@ -100,7 +100,8 @@
         formFields: [{ id: "email", value: value(form, "email") }],
       });
       if (response.status === "FIELD_ERROR") return showError(fieldErrors(response));
-      if (response.status !== "OK") return showError(response.reason || "Password reset is not allowed for this account.");
+      if (response.status !== "OK")
+        return showError(response.reason || "Password reset is not allowed for this account.");
       $("#form-done").classList.remove("hidden");
     });
   }
@@ -112,7 +113,8 @@
         formFields: [{ id: "password", value: value(form, "password") }],
       });
       if (response.status === "OK") return window.location.assign("/login?reset=1");
-      if (response.status === "RESET_PASSWORD_INVALID_TOKEN_ERROR") return showError("This link has expired or was already used. Ask for a new one.");
+      if (response.status === "RESET_PASSWORD_INVALID_TOKEN_ERROR")
+        return showError("This link has expired or was already used. Ask for a new one.");
       if (response.status === "FIELD_ERROR") return showError(fieldErrors(response));
       showError("The password could not be changed.");
     });
@@ -131,7 +133,9 @@
     }
     if (!response.ok) {
       const text = await response.json().catch(() => ({}));
-      throw Object.assign(new Error(text.message || "Request failed (" + response.status + ")"), { isSuperTokensGeneralError: true });
+      throw Object.assign(new Error(text.message || "Request failed (" + response.status + ")"), {
+        isSuperTokensGeneralError: true,
+      });
     }
     return response.json();
   }

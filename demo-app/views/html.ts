@@ -32,7 +32,12 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
 /** Who is signed in, and through which system this request was served: shown on every page. */
 export interface Viewer {
   system: "legacy" | "supertokens";
-  user?: { id: string; email: string; name?: string; /** SuperTokens only: where the account lives now. */ account?: "supertokens" | "legacy" };
+  user?: {
+    id: string;
+    email: string;
+    name?: string;
+    /** SuperTokens only: where the account lives now. */ account?: "supertokens" | "legacy";
+  };
   /** SuperTokens only: this request carried only a legacy cookie, and dualSession() converted it. */
   convertedNow?: boolean;
   /** SuperTokens only: this request proved the browser holds the new tokens, so its legacy session was retired. */
@@ -48,8 +53,7 @@ export interface PageOptions {
 }
 
 /** The SDK's prebuilt bundles (served from node_modules, no build step) and the demo's own script. */
-const superTokensScripts = html`
-  <script src="/sdk/website.js"></script>
+const superTokensScripts = html` <script src="/sdk/website.js"></script>
   <script src="/sdk/supertokens.js"></script>
   <script src="/sdk/session.js"></script>
   <script src="/sdk/emailpassword.js"></script>
@@ -57,7 +61,9 @@ const superTokensScripts = html`
 
 function systemBadge(viewer: Viewer): Html {
   if (viewer.system === "legacy") {
-    return html`<span class="badge legacy" id="served-by" data-system="legacy">Served by the legacy login (express-session)</span>`;
+    return html`<span class="badge legacy" id="served-by" data-system="legacy"
+      >Served by the legacy login (express-session)</span
+    >`;
   }
   const detail = viewer.convertedNow
     ? "your legacy session was converted on this request"
@@ -66,44 +72,58 @@ function systemBadge(viewer: Viewer): Html {
       : viewer.user
         ? "session verified"
         : "no session";
-  return html`<span class="badge supertokens" id="served-by" data-system="supertokens">Served by SuperTokens <small>(${detail})</small></span>`;
+  return html`<span class="badge supertokens" id="served-by" data-system="supertokens"
+    >Served by SuperTokens <small>(${detail})</small></span
+  >`;
 }
 
 export function layout({ title, viewer, page, body }: PageOptions): string {
   const signedIn = viewer.user;
   const signOut =
     viewer.system === "legacy"
-      ? html`<form method="post" action="/logout" class="inline"><button type="submit" id="sign-out">Sign out</button></form>`
+      ? html`<form method="post" action="/logout" class="inline">
+          <button type="submit" id="sign-out">Sign out</button>
+        </form>`
       : html`<button type="button" id="sign-out">Sign out</button>`;
-  return `<!doctype html>${html`
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>${title} · Notes</title>
-  <link rel="stylesheet" href="/assets/style.css">
-</head>
-<body data-page="${page}" data-system="${viewer.system}">
-  <header>
-    <a class="brand" href="/">Notes</a>
-    <nav>
-      <a href="/notes">My notes</a>
-      <a href="/admin">Migration progress</a>
-      ${viewer.system === "supertokens" ? html`<a href="/outbox">Outbox</a>` : ""}
-    </nav>
-    <div class="who" id="who" data-user-id="${signedIn?.id ?? ""}">
-      ${signedIn
-        ? html`Signed in as <strong id="who-email">${signedIn.email}</strong> <span class="muted">(user id <code id="who-id">${signedIn.id}</code>${signedIn.account ? html` · <span id="who-account" data-account="${signedIn.account}">${signedIn.account === "legacy" ? "account not moved yet" : "account in SuperTokens"}</span>` : ""})</span> ${signOut}`
-        : html`Not signed in · <a href="/login">Sign in</a>`}
-    </div>
-  </header>
-  <div class="system">${systemBadge(viewer)}</div>
-  <main>
-    <h1>${title}</h1>
-    ${body}
-  </main>
-  <footer>supertokens-migrate demo · ${viewer.system === "legacy" ? "migration off" : "migration on: dualSession() + legacyAuth()"}</footer>
-  ${viewer.system === "supertokens" ? superTokensScripts : ""}
-</body>
-</html>`}`;
+  return `<!doctype html>${html` <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <title>${title} · Notes</title>
+      <link rel="stylesheet" href="/assets/style.css" />
+    </head>
+    <body data-page="${page}" data-system="${viewer.system}">
+      <header>
+        <a class="brand" href="/">Notes</a>
+        <nav>
+          <a href="/notes">My notes</a>
+          <a href="/admin">Migration progress</a>
+          ${viewer.system === "supertokens" ? html`<a href="/outbox">Outbox</a>` : ""}
+        </nav>
+        <div class="who" id="who" data-user-id="${signedIn?.id ?? ""}">
+          ${
+            signedIn
+              ? html`Signed in as <strong id="who-email">${signedIn.email}</strong>
+                  <span class="muted"
+                    >(user id
+                    <code id="who-id">${signedIn.id}</code
+                    >${signedIn.account ? html` · <span id="who-account" data-account="${signedIn.account}">${signedIn.account === "legacy" ? "account not moved yet" : "account in SuperTokens"}</span>` : ""})</span
+                  >
+                  ${signOut}`
+              : html`Not signed in · <a href="/login">Sign in</a>`
+          }
+        </div>
+      </header>
+      <div class="system">${systemBadge(viewer)}</div>
+      <main>
+        <h1>${title}</h1>
+        ${body}
+      </main>
+      <footer>
+        supertokens-migrate demo ·
+        ${viewer.system === "legacy" ? "migration off" : "migration on: dualSession() + legacyAuth()"}
+      </footer>
+      ${viewer.system === "supertokens" ? superTokensScripts : ""}
+    </body>
+  </html>`}`;
 }

@@ -8,45 +8,76 @@ export function homePage(viewer: Viewer): string {
     title: "Welcome",
     page: "home",
     viewer,
-    body: html`
-      <p>A small notes app, as many apps are built: server-rendered pages, a login form, express-session and a
-      <code>users</code> table with bcrypt hashes.
-      ${migrated
-        ? html`It is now <strong>migrating to SuperTokens</strong>: <code>dualSession()</code> keeps everyone who was signed in
-          signed in, and <code>legacyAuth()</code> lets people who have not moved yet sign in with their old password.`
-        : html`This is the app <strong>before</strong> the migration. Sign in, then restart it with the migration on.`}</p>
-      <p><a class="button" href="${viewer.user ? "/notes" : "/login"}">${viewer.user ? "Open my notes" : "Sign in"}</a></p>
+    body: html` <p>
+        A small notes app, as many apps are built: server-rendered pages, a login form, express-session and a
+        <code>users</code> table with bcrypt hashes.
+        ${
+          migrated
+            ? html`It is now <strong>migrating to SuperTokens</strong>: <code>dualSession()</code> keeps everyone who
+                was signed in signed in, and <code>legacyAuth()</code> lets people who have not moved yet sign in with
+                their old password.`
+            : html`This is the app <strong>before</strong> the migration. Sign in, then restart it with the migration
+                on.`
+        }
+      </p>
+      <p>
+        <a class="button" href="${viewer.user ? "/notes" : "/login"}">${viewer.user ? "Open my notes" : "Sign in"}</a>
+      </p>
       <h2>Seeded users</h2>
       <table>
-        <thead><tr><th>Email</th><th>Password</th></tr></thead>
-        <tbody>${seededUsers.map((u) => html`<tr><td>${u.email}</td><td><code>${u.password}</code></td></tr>`)}</tbody>
+        <thead>
+          <tr>
+            <th>Email</th>
+            <th>Password</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${seededUsers.map(
+            (u) =>
+              html`<tr>
+                <td>${u.email}</td>
+                <td><code>${u.password}</code></td>
+              </tr>`,
+          )}
+        </tbody>
       </table>`,
   });
 }
 
 function field(name: string, label: string, type: string, value = "", autocomplete = ""): Html {
-  return html`<label>${label}<input name="${name}" id="${name}" type="${type}" value="${value}" autocomplete="${autocomplete}" required></label>`;
+  return html`<label
+    >${label}<input name="${name}" id="${name}" type="${type}" value="${value}" autocomplete="${autocomplete}" required
+  /></label>`;
 }
 
 /** Sign-in form. Legacy: posted to /login. SuperTokens: app.js signs in with supertokens-web-js. */
-export function loginPage(viewer: Viewer, opts: { error?: string; email?: string; next: string; notice?: string }): string {
+export function loginPage(
+  viewer: Viewer,
+  opts: { error?: string; email?: string; next: string; notice?: string },
+): string {
   const legacy = viewer.system === "legacy";
   return layout({
     title: "Sign in",
     page: "login",
     viewer,
-    body: html`
-      ${opts.notice ? html`<p class="notice" id="notice">${opts.notice}</p>` : ""}
+    body: html` ${opts.notice ? html`<p class="notice" id="notice">${opts.notice}</p>` : ""}
       ${viewer.user ? html`<p class="notice">You are already signed in. <a href="/notes">Go to your notes</a>.</p>` : ""}
-      <form ${legacy ? html`method="post" action="/login"` : ""} id="sign-in-form" class="card" data-next="${opts.next}">
-        <input type="hidden" name="next" value="${opts.next}">
+      <form
+        ${legacy ? html`method="post" action="/login"` : ""}
+        id="sign-in-form"
+        class="card"
+        data-next="${opts.next}"
+      >
+        <input type="hidden" name="next" value="${opts.next}" />
         ${field("email", "Email", "email", opts.email ?? "", "username")}
         ${field("password", "Password", "password", "", "current-password")}
         <p class="error" id="form-error" role="alert">${opts.error ?? ""}</p>
         <button type="submit">Sign in</button>
       </form>
-      <p>No account? <a href="/signup">Sign up</a>.
-      ${legacy ? "" : html`Forgot your password? <a href="/forgot-password">Reset it</a>.`}</p>`,
+      <p>
+        No account? <a href="/signup">Sign up</a>.
+        ${legacy ? "" : html`Forgot your password? <a href="/forgot-password">Reset it</a>.`}
+      </p>`,
   });
 }
 
@@ -56,8 +87,7 @@ export function signupPage(viewer: Viewer, opts: { error?: string; email?: strin
     title: "Sign up",
     page: "signup",
     viewer,
-    body: html`
-      <form ${legacy ? html`method="post" action="/signup"` : ""} id="sign-up-form" class="card">
+    body: html` <form ${legacy ? html`method="post" action="/signup"` : ""} id="sign-up-form" class="card">
         ${field("email", "Email", "email", opts.email ?? "", "username")}
         ${field("password", "Password (8+ characters, with a letter and a digit)", "password", "", "new-password")}
         <p class="error" id="form-error" role="alert">${opts.error ?? ""}</p>
@@ -72,13 +102,16 @@ export function forgotPasswordPage(viewer: Viewer): string {
     title: "Forgot your password?",
     page: "forgot-password",
     viewer,
-    body: html`
-      <p>We will email you a link to choose a new password. This demo sends no real email: it lands in the
-      <a href="/outbox">outbox</a>.</p>
+    body: html` <p>
+        We will email you a link to choose a new password. This demo sends no real email: it lands in the
+        <a href="/outbox">outbox</a>.
+      </p>
       <form id="forgot-form" class="card">
         ${field("email", "Email", "email", "", "username")}
         <p class="error" id="form-error" role="alert"></p>
-        <p class="notice hidden" id="form-done" role="status">If an account exists for that email, a reset link is on its way. Check the <a href="/outbox">outbox</a>.</p>
+        <p class="notice hidden" id="form-done" role="status">
+          If an account exists for that email, a reset link is on its way. Check the <a href="/outbox">outbox</a>.
+        </p>
         <button type="submit">Email me a reset link</button>
       </form>`,
   });
@@ -89,12 +122,11 @@ export function resetPasswordPage(viewer: Viewer): string {
     title: "Choose a new password",
     page: "reset-password",
     viewer,
-    body: html`
-      <form id="reset-form" class="card">
-        ${field("password", "New password", "password", "", "new-password")}
-        <p class="error" id="form-error" role="alert"></p>
-        <button type="submit">Set new password</button>
-      </form>`,
+    body: html` <form id="reset-form" class="card">
+      ${field("password", "New password", "password", "", "new-password")}
+      <p class="error" id="form-error" role="alert"></p>
+      <button type="submit">Set new password</button>
+    </form>`,
   });
 }
 
@@ -105,20 +137,30 @@ export function notesPage(viewer: Viewer, notes: Note[]): string {
     title: "My notes",
     page: "notes",
     viewer,
-    body: html`
-      <form ${legacy ? html`method="post" action="/notes"` : ""} id="add-note-form" class="row">
-        <input name="body" id="note-body" placeholder="Write a note…" maxlength="2000" required>
+    body: html` <form ${legacy ? html`method="post" action="/notes"` : ""} id="add-note-form" class="row">
+        <input name="body" id="note-body" placeholder="Write a note…" maxlength="2000" required />
         <button type="submit">Add note</button>
       </form>
       <p class="error" id="form-error" role="alert"></p>
-      ${notes.length === 0
-        ? html`<p class="muted" id="no-notes">No notes yet.</p>`
-        : html`<ul class="notes" id="notes">${notes.map(
-            (n) => html`<li data-note-id="${n.id}"><span class="note-body">${n.body}</span> <span class="muted">${n.createdAt}</span>
-              <form ${legacy ? html`method="post" action="/notes/${n.id}/delete"` : ""} class="inline delete-note" data-note-id="${n.id}">
-                <button type="submit" class="link">delete</button>
-              </form></li>`,
-          )}</ul>`}`,
+      ${
+        notes.length === 0
+          ? html`<p class="muted" id="no-notes">No notes yet.</p>`
+          : html`<ul class="notes" id="notes">
+              ${notes.map(
+                (n) =>
+                  html`<li data-note-id="${n.id}">
+                    <span class="note-body">${n.body}</span> <span class="muted">${n.createdAt}</span>
+                    <form
+                      ${legacy ? html`method="post" action="/notes/${n.id}/delete"` : ""}
+                      class="inline delete-note"
+                      data-note-id="${n.id}"
+                    >
+                      <button type="submit" class="link">delete</button>
+                    </form>
+                  </li>`,
+              )}
+            </ul>`
+      }`,
   });
 }
 
@@ -139,33 +181,75 @@ export function adminPage(viewer: Viewer, figures: AdminFigures): string {
     title: "Migration progress",
     page: "admin",
     viewer,
-    body: html`
-      ${users
-        ? html`
-        <h2>Users</h2>
-        <div class="progress" aria-label="users moved"><div style="width:${percent}%"></div></div>
-        <table id="user-progress">
-          <tr><th>Moved to SuperTokens</th><td id="users-moved">${users.moved}</td></tr>
-          <tr><th>Legacy only (not signed in since the switch)</th><td id="users-legacy-only">${users.legacyOnly}</td></tr>
-          <tr><th>Legacy users in total</th><td id="users-total">${users.total}</td></tr>
-          <tr><th>SuperTokens users (incl. new sign-ups)</th><td id="users-supertokens">${users.superTokensUsers}</td></tr>
-        </table>`
-        : html`<p>The migration is off: every user lives in the legacy <code>users</code> table.</p>`}
-      ${sessions
-        ? html`
-        <h2>Sessions <small class="muted">(since this process started)</small></h2>
-        <table id="session-progress">
-          <tr><th>Legacy sessions converted to SuperTokens</th><td id="sessions-migrated">${sessions.migrated}</td></tr>
-          <tr><th>Parallel requests given the same new session</th><td id="sessions-reused">${sessions.reused}</td></tr>
-          <tr><th>Legacy sessions retired</th><td id="sessions-retired">${sessions.retired}</td></tr>
-          <tr><th>Rejected</th><td id="sessions-rejected">${rejected.length === 0 ? "none" : rejected.map(([reason, n]) => html`<span class="chip">${reason}: ${n}</span> `)}</td></tr>
-        </table>`
-        : ""}
+    body: html` ${
+        users
+          ? html` <h2>Users</h2>
+              <div class="progress" aria-label="users moved"><div style="width:${percent}%"></div></div>
+              <table id="user-progress">
+                <tr>
+                  <th>Moved to SuperTokens</th>
+                  <td id="users-moved">${users.moved}</td>
+                </tr>
+                <tr>
+                  <th>Legacy only (not signed in since the switch)</th>
+                  <td id="users-legacy-only">${users.legacyOnly}</td>
+                </tr>
+                <tr>
+                  <th>Legacy users in total</th>
+                  <td id="users-total">${users.total}</td>
+                </tr>
+                <tr>
+                  <th>SuperTokens users (incl. new sign-ups)</th>
+                  <td id="users-supertokens">${users.superTokensUsers}</td>
+                </tr>
+              </table>`
+          : html`<p>The migration is off: every user lives in the legacy <code>users</code> table.</p>`
+      }
+      ${
+        sessions
+          ? html` <h2>Sessions <small class="muted">(since this process started)</small></h2>
+              <table id="session-progress">
+                <tr>
+                  <th>Legacy sessions converted to SuperTokens</th>
+                  <td id="sessions-migrated">${sessions.migrated}</td>
+                </tr>
+                <tr>
+                  <th>Parallel requests given the same new session</th>
+                  <td id="sessions-reused">${sessions.reused}</td>
+                </tr>
+                <tr>
+                  <th>Legacy sessions retired</th>
+                  <td id="sessions-retired">${sessions.retired}</td>
+                </tr>
+                <tr>
+                  <th>Rejected</th>
+                  <td id="sessions-rejected">
+                    ${rejected.length === 0 ? "none" : rejected.map(([reason, n]) => html`<span class="chip">${reason}: ${n}</span> `)}
+                  </td>
+                </tr>
+              </table>`
+          : ""
+      }
       <h2>Infrastructure</h2>
       <table>
-        <tr><th>Database</th><td>${figures.database}</td></tr>
-        <tr><th>Legacy session store</th><td>${figures.sessionStore}${figures.legacySessionsInStore !== undefined ? html` · <span id="legacy-sessions">${figures.legacySessionsInStore}</span> session(s) stored` : ""}</td></tr>
-        ${figures.core ? html`<tr><th>SuperTokens core</th><td>${figures.core}</td></tr>` : ""}
+        <tr>
+          <th>Database</th>
+          <td>${figures.database}</td>
+        </tr>
+        <tr>
+          <th>Legacy session store</th>
+          <td>
+            ${figures.sessionStore}${figures.legacySessionsInStore !== undefined ? html` · <span id="legacy-sessions">${figures.legacySessionsInStore}</span> session(s) stored` : ""}
+          </td>
+        </tr>
+        ${
+          figures.core
+            ? html`<tr>
+                <th>SuperTokens core</th>
+                <td>${figures.core}</td>
+              </tr>`
+            : ""
+        }
       </table>`,
   });
 }
@@ -182,14 +266,22 @@ export function outboxPage(viewer: Viewer, emails: readonly OutboxEmail[]): stri
     title: "Outbox",
     page: "outbox",
     viewer,
-    body: html`
-      <p class="muted">The demo sends no real email. Everything SuperTokens would send lands here, newest first.</p>
-      ${emails.length === 0
-        ? html`<p id="outbox-empty">No emails yet.</p>`
-        : html`<ul class="outbox" id="outbox">${[...emails].reverse().map(
-            (e) => html`<li class="card" data-to="${e.to}"><strong>To:</strong> ${e.to} <span class="muted">${e.sentAt}</span><br>
-              <strong>${e.subject}</strong><br><a class="reset-link" href="${e.link}">${e.link}</a></li>`,
-          )}</ul>`}`,
+    body: html` <p class="muted">
+        The demo sends no real email. Everything SuperTokens would send lands here, newest first.
+      </p>
+      ${
+        emails.length === 0
+          ? html`<p id="outbox-empty">No emails yet.</p>`
+          : html`<ul class="outbox" id="outbox">
+              ${[...emails].reverse().map(
+                (e) =>
+                  html`<li class="card" data-to="${e.to}">
+                    <strong>To:</strong> ${e.to} <span class="muted">${e.sentAt}</span><br />
+                    <strong>${e.subject}</strong><br /><a class="reset-link" href="${e.link}">${e.link}</a>
+                  </li>`,
+              )}
+            </ul>`
+      }`,
   });
 }
 
@@ -202,10 +294,16 @@ export function refreshPage(viewer: Viewer): string {
     title: "One moment…",
     page: "refresh",
     viewer,
-    body: html`<p id="refreshing">Refreshing your session…</p><p class="error" id="form-error" role="alert"></p>`,
+    body: html`<p id="refreshing">Refreshing your session…</p>
+      <p class="error" id="form-error" role="alert"></p>`,
   });
 }
 
 export function errorPage(viewer: Viewer, status: number, message: string): string {
-  return layout({ title: status === 404 ? "Not found" : "Something went wrong", page: "error", viewer, body: html`<p>${message}</p>` });
+  return layout({
+    title: status === 404 ? "Not found" : "Something went wrong",
+    page: "error",
+    viewer,
+    body: html`<p>${message}</p>`,
+  });
 }

@@ -53,14 +53,20 @@ async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (isMigrateError(err)) throw err;
     // The cause keeps the SDK's message (path and status) for operators; ours names only the step.
-    throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: the SuperTokens core call failed (${what})`, { cause: err });
+    throw new UnavailableError(
+      "ERR_MIGRATE_CORE_UNAVAILABLE",
+      `legacyAuth: the SuperTokens core call failed (${what})`,
+      { cause: err },
+    );
   }
 }
 
 export class CoreClient {
   /** The email-password user with this email in this tenant, if any. */
   async emailPasswordUser(tenantId: string, email: string, userContext?: UserContext): Promise<User | undefined> {
-    const users = await call("list users by email", () => supertokens.listUsersByAccountInfo(tenantId, { email }, false, context(userContext)));
+    const users = await call("list users by email", () =>
+      supertokens.listUsersByAccountInfo(tenantId, { email }, false, context(userContext)),
+    );
     return users.find((u) => u.loginMethods.some((lm) => lm.recipeId === "emailpassword" && lm.hasSameEmailAs(email)));
   }
 
@@ -70,18 +76,31 @@ export class CoreClient {
 
   /** The SuperTokens id a legacy (external) id is mapped to. */
   async superTokensIdOf(externalId: string, userContext?: UserContext): Promise<string | undefined> {
-    const res = await call("get mapping", () => supertokens.getUserIdMapping({ userId: externalId, userIdType: "EXTERNAL", userContext: context(userContext) }));
+    const res = await call("get mapping", () =>
+      supertokens.getUserIdMapping({ userId: externalId, userIdType: "EXTERNAL", userContext: context(userContext) }),
+    );
     return res.status === "OK" ? res.superTokensUserId : undefined;
   }
 
   async hasMapping(superTokensId: string, userContext?: UserContext): Promise<boolean> {
-    const res = await call("get mapping", () => supertokens.getUserIdMapping({ userId: superTokensId, userIdType: "SUPERTOKENS", userContext: context(userContext) }));
+    const res = await call("get mapping", () =>
+      supertokens.getUserIdMapping({
+        userId: superTokensId,
+        userIdType: "SUPERTOKENS",
+        userContext: context(userContext),
+      }),
+    );
     return res.status === "OK";
   }
 
   async createMapping(superTokensUserId: string, externalUserId: string, userContext?: UserContext) {
     return call("create mapping", () =>
-      supertokens.createUserIdMapping({ superTokensUserId, externalUserId, externalUserIdInfo: MAPPING_INFO, userContext: context(userContext) }),
+      supertokens.createUserIdMapping({
+        superTokensUserId,
+        externalUserId,
+        externalUserIdInfo: MAPPING_INFO,
+        userContext: context(userContext),
+      }),
     );
   }
 
@@ -89,7 +108,13 @@ export class CoreClient {
    * The core's import is an upsert: on an existing email it silently replaces the hash (T16). It is only ever
    * called with a fresh {@link pendingEmail}, so it can only insert.
    */
-  async importHash(tenantId: string, email: string, passwordHash: string, algorithm: ImportAlgorithm, userContext?: UserContext): Promise<string> {
+  async importHash(
+    tenantId: string,
+    email: string,
+    passwordHash: string,
+    algorithm: ImportAlgorithm,
+    userContext?: UserContext,
+  ): Promise<string> {
     const res = await call("import password hash", () =>
       sdkQuerier().sendPostRequest(
         { path: "/<tenantId>/recipe/user/passwordhash/import", params: { tenantId } },
@@ -98,21 +123,35 @@ export class CoreClient {
       ),
     );
     if (res?.status !== "OK" || res.didUserAlreadyExist !== false || typeof res.user?.id !== "string") {
-      throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: unexpected answer to the hash import (${String(res?.status)})`);
+      throw new UnavailableError(
+        "ERR_MIGRATE_CORE_UNAVAILABLE",
+        `legacyAuth: unexpected answer to the hash import (${String(res?.status)})`,
+      );
     }
     return res.user.id as string;
   }
 
   /** PUT /recipe/user: no password policy, no account-linking checks (the user is ours and mid-move). */
-  async updateUser(recipeUserId: string, patch: { email?: string; password?: string }, userContext?: UserContext): Promise<string> {
-    const res = await call("update user", () => sdkQuerier().sendPutRequest("/recipe/user", { recipeUserId, ...patch }, {}, context(userContext)));
+  async updateUser(
+    recipeUserId: string,
+    patch: { email?: string; password?: string },
+    userContext?: UserContext,
+  ): Promise<string> {
+    const res = await call("update user", () =>
+      sdkQuerier().sendPutRequest("/recipe/user", { recipeUserId, ...patch }, {}, context(userContext)),
+    );
     return String(res?.status);
   }
 
   /** `force`: the legacy id may hold the app's own metadata or roles; deleting the mapping must not need them gone. */
   async deleteMapping(superTokensId: string, userContext?: UserContext): Promise<void> {
     await call("delete mapping", () =>
-      supertokens.deleteUserIdMapping({ userId: superTokensId, userIdType: "SUPERTOKENS", force: true, userContext: context(userContext) }),
+      supertokens.deleteUserIdMapping({
+        userId: superTokensId,
+        userIdType: "SUPERTOKENS",
+        force: true,
+        userContext: context(userContext),
+      }),
     );
   }
 
@@ -122,16 +161,22 @@ export class CoreClient {
   }
 
   async getMetadata(userId: string, userContext?: UserContext): Promise<Record<string, unknown>> {
-    const res = await call("get metadata", () => sdkQuerier().sendGetRequest("/recipe/user/metadata", { userId }, context(userContext)));
+    const res = await call("get metadata", () =>
+      sdkQuerier().sendGetRequest("/recipe/user/metadata", { userId }, context(userContext)),
+    );
     return (res?.metadata ?? {}) as Record<string, unknown>;
   }
 
   async putMetadata(userId: string, metadataUpdate: Record<string, unknown>, userContext?: UserContext): Promise<void> {
-    await call("update metadata", () => sdkQuerier().sendPutRequest("/recipe/user/metadata", { userId, metadataUpdate }, {}, context(userContext)));
+    await call("update metadata", () =>
+      sdkQuerier().sendPutRequest("/recipe/user/metadata", { userId, metadataUpdate }, {}, context(userContext)),
+    );
   }
 
   async removeMetadata(userId: string, userContext?: UserContext): Promise<void> {
-    await call("remove metadata", () => sdkQuerier().sendPostRequest("/recipe/user/metadata/remove", { userId }, context(userContext)));
+    await call("remove metadata", () =>
+      sdkQuerier().sendPostRequest("/recipe/user/metadata/remove", { userId }, context(userContext)),
+    );
   }
 
   async countUsers(userContext?: UserContext): Promise<number> {

@@ -3,15 +3,19 @@ import type { RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import { UnavailableError } from "../errors.js";
 import { CoreClient, emailOf, isPendingEmail, pendingEmail } from "./core-via-sdk.js";
 import type { ImportAlgorithm, VerifyResult } from "../hashes/index.js";
-import { checkImportFormat, importableBcryptCost, isImportAlgorithm, MIN_IMPORTED_BCRYPT_COST } from "../hashes/import-format.js";
+import {
+  checkImportFormat,
+  importableBcryptCost,
+  isImportAlgorithm,
+  MIN_IMPORTED_BCRYPT_COST,
+} from "../hashes/import-format.js";
 import { authLog, maskEmail } from "./log.js";
 import type { LegacyAuthConfig } from "./options.js";
 import type { UserContext } from "../user-context.js";
 
 /** How the SuperTokens user gets its password: the legacy hash as is, or a password the core hashes itself. */
 export type Credential =
-  | { kind: "hash"; passwordHash: string; algorithm: ImportAlgorithm }
-  | { kind: "password"; password: string };
+  { kind: "hash"; passwordHash: string; algorithm: ImportAlgorithm } | { kind: "password"; password: string };
 
 /**
  * - MOVED: this call created the user, its mapping and its email.
@@ -34,12 +38,17 @@ export type MoveOutcome =
  * (OWASP's floor; the core then hashes the verified password at its own cost). A custom `verifyPassword` or
  * custom verifier means the core could not check the hash the same way, so the password is used instead.
  */
-export function importPlan(hash: string, verdict: VerifyResult, config: LegacyAuthConfig): { ok: true; credential: Credential } | { ok: false; reason: string } {
+export function importPlan(
+  hash: string,
+  verdict: VerifyResult,
+  config: LegacyAuthConfig,
+): { ok: true; credential: Credential } | { ok: false; reason: string } {
   if (config.verifyPassword) return { ok: false, reason: "verified by a custom verifyPassword" };
   if (verdict.status !== "MATCH") return { ok: false, reason: "no match" };
   const { format } = verdict;
   // A custom verifier's key may spell a core format ("bcrypt"); what it verified is still not known to be one.
-  if (Object.hasOwn(config.verifiers, format)) return { ok: false, reason: `verified by the custom verifier ${format}` };
+  if (Object.hasOwn(config.verifiers, format))
+    return { ok: false, reason: `verified by the custom verifier ${format}` };
   if (!isImportAlgorithm(format)) return { ok: false, reason: `${format} is not a format the core imports` };
   const trimmed = hash.trim();
   if (format === "bcrypt") {
@@ -71,7 +80,11 @@ export interface MoveInput {
  * be signed in by SuperTokens under its random id, and that session would then block the mapping for good.
  * Under a pending address nobody can sign in until the mapping exists.
  */
-export async function moveUser(core: CoreClient, original: Pick<RecipeInterface, "createNewRecipeUser">, input: MoveInput): Promise<MoveOutcome> {
+export async function moveUser(
+  core: CoreClient,
+  original: Pick<RecipeInterface, "createNewRecipeUser">,
+  input: MoveInput,
+): Promise<MoveOutcome> {
   const { tenantId, email, legacyId, credential, userContext } = input;
   // Two passes at most: a lost mapping race sends us round once more to find the winner's user.
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -80,17 +93,33 @@ export async function moveUser(core: CoreClient, original: Pick<RecipeInterface,
       return { status: "IN_SUPERTOKENS" };
     }
     const existingId = await core.superTokensIdOf(legacyId, userContext);
-    if (existingId !== undefined) return resumeMove(core, { tenantId, email, legacyId, superTokensId: existingId, userContext });
+    if (existingId !== undefined)
+      return resumeMove(core, { tenantId, email, legacyId, superTokensId: existingId, userContext });
 
     const placeholder = pendingEmail();
     let superTokensId: string;
     if (credential.kind === "hash") {
-      superTokensId = await core.importHash(tenantId, placeholder, credential.passwordHash, credential.algorithm, userContext);
+      superTokensId = await core.importHash(
+        tenantId,
+        placeholder,
+        credential.passwordHash,
+        credential.algorithm,
+        userContext,
+      );
       authLog("move %s: imported the legacy %s hash unchanged", legacyId, credential.algorithm);
     } else {
       // The SDK's own implementation, not the app's override: the app's hooks must not see a half-made user.
-      const created = await original.createNewRecipeUser({ email: placeholder, password: credential.password, tenantId, userContext: (userContext ?? {}) as any });
-      if (created.status !== "OK") throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: creating the user failed (${created.status})`);
+      const created = await original.createNewRecipeUser({
+        email: placeholder,
+        password: credential.password,
+        tenantId,
+        userContext: (userContext ?? {}) as any,
+      });
+      if (created.status !== "OK")
+        throw new UnavailableError(
+          "ERR_MIGRATE_CORE_UNAVAILABLE",
+          `legacyAuth: creating the user failed (${created.status})`,
+        );
       superTokensId = created.recipeUserId.getAsString();
       authLog("move %s: created with the password; the core hashed it", legacyId);
     }
@@ -110,18 +139,28 @@ export async function moveUser(core: CoreClient, original: Pick<RecipeInterface,
     }
     if (mapped.status !== "OK") {
       await discardPlaceholder(core, superTokensId, userContext);
-      throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: creating the user id mapping failed (${mapped.status})`);
+      throw new UnavailableError(
+        "ERR_MIGRATE_CORE_UNAVAILABLE",
+        `legacyAuth: creating the user id mapping failed (${mapped.status})`,
+      );
     }
     authLog("move %s: mapped", legacyId);
     const attached = await attachEmail(core, { legacyId, superTokensId, email, userContext });
     if (!attached) return { status: "IN_SUPERTOKENS" };
     const user = await core.getUser(legacyId, userContext);
-    if (!user) throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "legacyAuth: the moved user vanished before it could be read back");
+    if (!user)
+      throw new UnavailableError(
+        "ERR_MIGRATE_CORE_UNAVAILABLE",
+        "legacyAuth: the moved user vanished before it could be read back",
+      );
     authLog("move %s: done for %s", legacyId, maskEmail(email));
     return { status: "MOVED", user };
   }
   // Both passes lost a race and found no winner: something else is editing this user; let the client retry.
-  throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "legacyAuth: the user kept changing while being moved; retry");
+  throw new UnavailableError(
+    "ERR_MIGRATE_CORE_UNAVAILABLE",
+    "legacyAuth: the user kept changing while being moved; retry",
+  );
 }
 
 /** The legacy id is mapped. Finish a move that stopped before its email step; otherwise report it moved. */
@@ -138,7 +177,11 @@ export async function resumeMove(
   authLog("move %s: resuming an interrupted move (email step)", legacyId);
   if (!(await attachEmail(core, { legacyId, superTokensId, email, userContext }))) return { status: "IN_SUPERTOKENS" };
   const finished = await core.getUser(legacyId, userContext);
-  if (!finished) throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "legacyAuth: the resumed user vanished before it could be read back");
+  if (!finished)
+    throw new UnavailableError(
+      "ERR_MIGRATE_CORE_UNAVAILABLE",
+      "legacyAuth: the resumed user vanished before it could be read back",
+    );
   return { status: "RESUMED", user: finished };
 }
 
@@ -148,11 +191,18 @@ export async function resumeMove(
  * first and by force, so that the user is deleted under its SuperTokens id: deleting it under the legacy id
  * would delete whatever the app keeps under that id (metadata, roles).
  */
-async function attachEmail(core: CoreClient, input: { legacyId: string; superTokensId: string; email: string; userContext?: UserContext }): Promise<boolean> {
+async function attachEmail(
+  core: CoreClient,
+  input: { legacyId: string; superTokensId: string; email: string; userContext?: UserContext },
+): Promise<boolean> {
   const status = await core.updateUser(input.legacyId, { email: input.email }, input.userContext);
   if (status === "OK") return true;
   if (status === "EMAIL_ALREADY_EXISTS_ERROR") {
-    authLog("move %s: %s was taken in SuperTokens meanwhile; removing our placeholder", input.legacyId, maskEmail(input.email));
+    authLog(
+      "move %s: %s was taken in SuperTokens meanwhile; removing our placeholder",
+      input.legacyId,
+      maskEmail(input.email),
+    );
     await core.deleteMapping(input.superTokensId, input.userContext);
     await core.deleteUser(input.superTokensId, input.userContext);
     return false;

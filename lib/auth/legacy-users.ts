@@ -20,7 +20,14 @@ export type EmailLookup = { kind: "none" } | { kind: "one"; user: LegacyRecord }
 function toRecord(row: LegacyUser | null | undefined): LegacyRecord | undefined {
   if (typeof row !== "object" || row === null) return undefined;
   const { id, email, passwordHash } = row as Partial<LegacyUser>;
-  const idText = typeof id === "string" ? id : typeof id === "number" && Number.isFinite(id) ? String(id) : typeof id === "bigint" ? String(id) : undefined;
+  const idText =
+    typeof id === "string"
+      ? id
+      : typeof id === "number" && Number.isFinite(id)
+        ? String(id)
+        : typeof id === "bigint"
+          ? String(id)
+          : undefined;
   if (idText === undefined || idText.trim() === "" || typeof email !== "string") return undefined;
   if (passwordHash !== null && passwordHash !== undefined && typeof passwordHash !== "string") return undefined;
   return { id: idText, email, passwordHash: passwordHash ?? null };
@@ -31,7 +38,9 @@ async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     if (isMigrateError(err)) throw err;
-    throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacyAuth: the legacy users store failed (${what})`, { cause: err });
+    throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacyAuth: the legacy users store failed (${what})`, {
+      cause: err,
+    });
   }
 }
 
@@ -41,10 +50,18 @@ export class LegacyUsers {
   /** `email` is already normalised. */
   async byEmail(email: string, tenantId: string): Promise<EmailLookup> {
     const found = await guarded("findUserByEmail", () => this.config.findUserByEmail(email, tenantId));
-    const rows = Array.isArray(found) ? (found as readonly LegacyUser[]) : found === undefined || found === null ? [] : [found as LegacyUser];
+    const rows = Array.isArray(found)
+      ? (found as readonly LegacyUser[])
+      : found === undefined || found === null
+        ? []
+        : [found as LegacyUser];
     if (rows.length === 0) return { kind: "none" };
     if (rows.length > 1) {
-      authLog("legacy table has %d rows for %s after normalisation; refusing to move any of them", rows.length, maskEmail(email));
+      authLog(
+        "legacy table has %d rows for %s after normalisation; refusing to move any of them",
+        rows.length,
+        maskEmail(email),
+      );
       return { kind: "unusable", reason: "several legacy rows share this email" };
     }
     const user = toRecord(rows[0]);
@@ -95,11 +112,17 @@ export class LegacyUsers {
   async count(): Promise<number> {
     const { countLegacyUsers } = this.config;
     if (!countLegacyUsers) {
-      throw new ConfigError("ERR_MIGRATE_MISSING_OPTION", "legacyAuth: counting legacy users needs the `countLegacyUsers` option (createPgLegacyUsers provides it).");
+      throw new ConfigError(
+        "ERR_MIGRATE_MISSING_OPTION",
+        "legacyAuth: counting legacy users needs the `countLegacyUsers` option (createPgLegacyUsers provides it).",
+      );
     }
     const n = await guarded("countLegacyUsers", () => countLegacyUsers());
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-      throw new ConfigError("ERR_MIGRATE_INVALID_OPTION", "legacyAuth: `countLegacyUsers` must resolve to a non-negative integer.");
+      throw new ConfigError(
+        "ERR_MIGRATE_INVALID_OPTION",
+        "legacyAuth: `countLegacyUsers` must resolve to a non-negative integer.",
+      );
     }
     return n;
   }

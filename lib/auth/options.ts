@@ -1,7 +1,13 @@
 import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import type { User } from "supertokens-node";
 import {
-  functionOption, invalidOption, objectOption, readOptions, requiredFunction, stringOption, type OptionKeys,
+  functionOption,
+  invalidOption,
+  objectOption,
+  readOptions,
+  requiredFunction,
+  stringOption,
+  type OptionKeys,
 } from "../options.js";
 import { DEFAULT_DUMMY_HASH, type PasswordVerifier } from "../hashes/index.js";
 
@@ -103,8 +109,18 @@ export interface LegacyAuthConfig {
 
 /** Every option of legacyAuth: the build fails when LegacyAuthOptions gains one not listed. */
 const LEGACY_AUTH_KEYS = {
-  findUserByEmail: true, findUserById: true, countLegacyUsers: true, findUsersByIds: true, listLegacyUsers: true, verifyPassword: true,
-  verifiers: true, firebaseSignerKey: true, onUserMigrated: true, tenantIds: true, dummyHash: true, override: true,
+  findUserByEmail: true,
+  findUserById: true,
+  countLegacyUsers: true,
+  findUsersByIds: true,
+  listLegacyUsers: true,
+  verifyPassword: true,
+  verifiers: true,
+  firebaseSignerKey: true,
+  onUserMigrated: true,
+  tenantIds: true,
+  dummyHash: true,
+  override: true,
 } satisfies OptionKeys<LegacyAuthOptions>;
 
 const OVERRIDE_KEYS = { functions: true, apis: true } satisfies OptionKeys<NonNullable<LegacyAuthOptions["override"]>>;
@@ -127,7 +143,12 @@ function resolveVerifiers(value: unknown): Readonly<Record<string, PasswordVerif
   for (const [name, verifier] of Object.entries(value as object)) {
     const v = verifier as Partial<PasswordVerifier> | null;
     if (!v || typeof v.detect !== "function" || typeof v.verify !== "function") {
-      throw invalidOption(what, `verifiers.${name}`, "an object with `detect(hash)` and `verify(password, hash)` functions", verifier);
+      throw invalidOption(
+        what,
+        `verifiers.${name}`,
+        "an object with `detect(hash)` and `verify(password, hash)` functions",
+        verifier,
+      );
     }
     out[name] = v as PasswordVerifier;
   }
@@ -137,30 +158,56 @@ function resolveVerifiers(value: unknown): Readonly<Record<string, PasswordVerif
 function resolveTenantIds(value: unknown): readonly string[] {
   if (value === undefined) return LEGACY_AUTH_DEFAULTS.tenantIds;
   if (!Array.isArray(value) || value.length === 0 || value.some((t) => typeof t !== "string" || t.trim() === "")) {
-    throw invalidOption(what, "tenantIds", "a non-empty array of tenant ids", value, 'Leave it undefined for ["public"].');
+    throw invalidOption(
+      what,
+      "tenantIds",
+      "a non-empty array of tenant ids",
+      value,
+      'Leave it undefined for ["public"].',
+    );
   }
   return Object.freeze([...new Set(value as string[])]);
 }
 
 function resolveOverride(value: LegacyAuthOptions["override"]): LegacyAuthConfig["override"] {
   if (value === undefined) return LEGACY_AUTH_DEFAULTS.override;
-  const o = objectOption(what, "override", value, "an object { functions?, apis? }, as EmailPassword.init takes it", OVERRIDE_KEYS)!;
-  return Object.freeze({ functions: functionOption(what, "override.functions", o.functions), apis: functionOption(what, "override.apis", o.apis) });
+  const o = objectOption(
+    what,
+    "override",
+    value,
+    "an object { functions?, apis? }, as EmailPassword.init takes it",
+    OVERRIDE_KEYS,
+  )!;
+  return Object.freeze({
+    functions: functionOption(what, "override.functions", o.functions),
+    apis: functionOption(what, "override.apis", o.apis),
+  });
 }
 
 /** Run once, when legacyAuth() is called; nothing is validated at request time. */
 export function resolveLegacyAuthOptions(input: LegacyAuthOptions | undefined): LegacyAuthConfig {
   const o = readOptions(what, input, LEGACY_AUTH_KEYS, "with at least findUserByEmail and findUserById");
   const dummyHash = stringOption(what, "dummyHash", o.dummyHash, LEGACY_AUTH_DEFAULTS.dummyHash, {
-    expected: 'a hash from the legacy table or its cost prefix, e.g. "$2b$12$"', test: (h) => h.trim() !== "",
+    expected: 'a hash from the legacy table or its cost prefix, e.g. "$2b$12$"',
+    test: (h) => h.trim() !== "",
   });
   const firebaseSignerKey = stringOption(what, "firebaseSignerKey", o.firebaseSignerKey, undefined, {
     expected: "the base64 signer key of the Firebase project, or undefined",
   });
   functionOption(what, "listLegacyUsers", o.listLegacyUsers);
   return Object.freeze({
-    findUserByEmail: requiredFunction(what, "findUserByEmail", o.findUserByEmail, `pass async (email, tenantId) => ({ id, email, passwordHash }) or undefined, ${spreadPg}`),
-    findUserById: requiredFunction(what, "findUserById", o.findUserById, `pass async (id) => ({ id, email, passwordHash }) or undefined, ${spreadPg}`),
+    findUserByEmail: requiredFunction(
+      what,
+      "findUserByEmail",
+      o.findUserByEmail,
+      `pass async (email, tenantId) => ({ id, email, passwordHash }) or undefined, ${spreadPg}`,
+    ),
+    findUserById: requiredFunction(
+      what,
+      "findUserById",
+      o.findUserById,
+      `pass async (id) => ({ id, email, passwordHash }) or undefined, ${spreadPg}`,
+    ),
     countLegacyUsers: functionOption(what, "countLegacyUsers", o.countLegacyUsers),
     findUsersByIds: functionOption(what, "findUsersByIds", o.findUsersByIds),
     verifyPassword: functionOption(what, "verifyPassword", o.verifyPassword),

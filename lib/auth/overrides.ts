@@ -14,9 +14,18 @@ import type { UserContext } from "../user-context.js";
  * and a user moved by `signInPOST` is not checked again by the core in the same request.
  */
 class DecisionMemo {
-  private readonly byContext = new WeakMap<object, Array<{ key: string; password: string; decision: Promise<SignInDecision> }>>();
+  private readonly byContext = new WeakMap<
+    object,
+    Array<{ key: string; password: string; decision: Promise<SignInDecision> }>
+  >();
 
-  get(userContext: UserContext, tenantId: string, email: string, password: string, decide: () => Promise<SignInDecision>): Promise<SignInDecision> {
+  get(
+    userContext: UserContext,
+    tenantId: string,
+    email: string,
+    password: string,
+    decide: () => Promise<SignInDecision>,
+  ): Promise<SignInDecision> {
     if (typeof userContext !== "object" || userContext === null) return decide();
     const hit = this.peek(userContext, tenantId, email, password);
     if (hit) return hit;
@@ -27,7 +36,12 @@ class DecisionMemo {
     return decision;
   }
 
-  peek(userContext: UserContext, tenantId: string, email: string, password: string): Promise<SignInDecision> | undefined {
+  peek(
+    userContext: UserContext,
+    tenantId: string,
+    email: string,
+    password: string,
+  ): Promise<SignInDecision> | undefined {
     if (typeof userContext !== "object" || userContext === null) return undefined;
     const key = lockKey(tenantId, normaliseEmail(email));
     return this.byContext.get(userContext)?.find((e) => e.key === key && e.password === password)?.decision;
@@ -35,7 +49,12 @@ class DecisionMemo {
 }
 
 /** Whether the email belongs to a legacy user who is not (completely) in SuperTokens yet. Normalised email. */
-async function isLegacyOnly(rt: LegacyAuthRuntime, email: string, tenantId: string, userContext?: UserContext): Promise<{ legacyOnly: boolean; hash?: string | null }> {
+async function isLegacyOnly(
+  rt: LegacyAuthRuntime,
+  email: string,
+  tenantId: string,
+  userContext?: UserContext,
+): Promise<{ legacyOnly: boolean; hash?: string | null }> {
   const found = await rt.legacy.byEmail(email, tenantId);
   if (found.kind === "none") return { legacyOnly: false };
   if (found.kind === "unusable") return { legacyOnly: true };
@@ -57,7 +76,10 @@ function delegating<T extends object>(original: T): T {
   for (const key of Object.keys(original)) {
     if (key === "_call") continue;
     const value = (original as Record<string, unknown>)[key];
-    out[key] = typeof value === "function" ? (...args: unknown[]) => (original as Record<string, (...a: unknown[]) => unknown>)[key]!(...args) : value;
+    out[key] =
+      typeof value === "function"
+        ? (...args: unknown[]) => (original as Record<string, (...a: unknown[]) => unknown>)[key]!(...args)
+        : value;
   }
   return out as T;
 }
@@ -77,14 +99,24 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
       const earlier = memo.peek(input.userContext, input.tenantId, input.email, input.password);
       const earlierDecision = earlier && (await earlier);
       if (earlierDecision?.kind === "moved") {
-        return { status: "OK", user: earlierDecision.user, recipeUserId: supertokens.convertToRecipeUserId(earlierDecision.userId) };
+        return {
+          status: "OK",
+          user: earlierDecision.user,
+          recipeUserId: supertokens.convertToRecipeUserId(earlierDecision.userId),
+        };
       }
       const answer = await original.verifyCredentials(input);
       if (answer.status === "OK") return answer;
-      const decision = await memo.get(input.userContext, input.tenantId, input.email, input.password, () => decideSignIn(rt, input));
+      const decision = await memo.get(input.userContext, input.tenantId, input.email, input.password, () =>
+        decideSignIn(rt, input),
+      );
       switch (decision.kind) {
         case "moved":
-          return { status: "OK", user: decision.user, recipeUserId: supertokens.convertToRecipeUserId(decision.userId) };
+          return {
+            status: "OK",
+            user: decision.user,
+            recipeUserId: supertokens.convertToRecipeUserId(decision.userId),
+          };
         case "supertokens":
           return decision.since === "after" ? original.verifyCredentials(input) : answer;
         case "rejected":
@@ -127,7 +159,9 @@ export function legacyApis(rt: LegacyAuthRuntime, memo: DecisionMemo, original: 
         const password = input.formFields.find((f) => f.id === "password")?.value;
         if (typeof email !== "string" || typeof password !== "string") return answer;
         // SuperTokens said no. When it had no user at all, its API did not even reach verifyCredentials.
-        const decision = await memo.get(input.userContext, input.tenantId, email, password, () => decideSignIn(rt, { email, password, tenantId: input.tenantId, userContext: input.userContext }));
+        const decision = await memo.get(input.userContext, input.tenantId, email, password, () =>
+          decideSignIn(rt, { email, password, tenantId: input.tenantId, userContext: input.userContext }),
+        );
         if (decision.kind === "moved" || (decision.kind === "supertokens" && decision.since === "after")) {
           // The SDK's own sign-in now finds the user (and, for a move, takes our answer instead of a second hash).
           return original.signInPOST!(input);
@@ -152,7 +186,8 @@ export function legacyApis(rt: LegacyAuthRuntime, memo: DecisionMemo, original: 
 
     passwordResetPOST:
       original.passwordResetPOST &&
-      ((input) => (isLegacyResetToken(input.token) ? consumeResetToken(rt, input) : original.passwordResetPOST!(input))),
+      ((input) =>
+        isLegacyResetToken(input.token) ? consumeResetToken(rt, input) : original.passwordResetPOST!(input)),
   };
 }
 

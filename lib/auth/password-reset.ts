@@ -43,22 +43,35 @@ interface TokenRecord {
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
 const base64url = (bytes: Buffer) => bytes.toString("base64url");
 
-export const isLegacyResetToken = (token: unknown): token is string => typeof token === "string" && token.startsWith(TOKEN_PREFIX);
+export const isLegacyResetToken = (token: unknown): token is string =>
+  typeof token === "string" && token.startsWith(TOKEN_PREFIX);
 
 function parseToken(token: string): { tokenId: string; secret: string } | undefined {
   const parts = token.slice(TOKEN_PREFIX.length).split(".");
-  if (parts.length !== 2 || !/^[A-Za-z0-9_-]{22}$/.test(parts[0]!) || !/^[A-Za-z0-9_-]{43}$/.test(parts[1]!)) return undefined;
+  if (parts.length !== 2 || !/^[A-Za-z0-9_-]{22}$/.test(parts[0]!) || !/^[A-Za-z0-9_-]{43}$/.test(parts[1]!))
+    return undefined;
   return { tokenId: parts[0]!, secret: parts[1]! };
 }
 
 function readRecord(metadata: Record<string, unknown>): TokenRecord | undefined {
   const r = metadata[METADATA_KEY] as Partial<TokenRecord> | undefined;
-  if (!r || r.v !== 1 || typeof r.legacyId !== "string" || typeof r.email !== "string" || typeof r.tenantId !== "string") return undefined;
-  if (typeof r.expiresAt !== "number" || typeof r.secretHash !== "string" || !/^[0-9a-f]{64}$/.test(r.secretHash)) return undefined;
+  if (
+    !r ||
+    r.v !== 1 ||
+    typeof r.legacyId !== "string" ||
+    typeof r.email !== "string" ||
+    typeof r.tenantId !== "string"
+  )
+    return undefined;
+  if (typeof r.expiresAt !== "number" || typeof r.secretHash !== "string" || !/^[0-9a-f]{64}$/.test(r.secretHash))
+    return undefined;
   return r as TokenRecord;
 }
 
-export async function issueLegacyResetToken(rt: LegacyAuthRuntime, input: { legacyId: string; email: string; tenantId: string; userContext?: UserContext }): Promise<string> {
+export async function issueLegacyResetToken(
+  rt: LegacyAuthRuntime,
+  input: { legacyId: string; email: string; tenantId: string; userContext?: UserContext },
+): Promise<string> {
   const tokenId = base64url(randomBytes(16));
   const secret = base64url(randomBytes(32));
   const record: TokenRecord = {
@@ -74,7 +87,12 @@ export async function issueLegacyResetToken(rt: LegacyAuthRuntime, input: { lega
 }
 
 /** The record a token names, if the token is genuine, unexpired and for this tenant. Consumes nothing. */
-async function checkToken(rt: LegacyAuthRuntime, token: string, tenantId: string, userContext?: UserContext): Promise<{ record: TokenRecord; rowId: string } | undefined> {
+async function checkToken(
+  rt: LegacyAuthRuntime,
+  token: string,
+  tenantId: string,
+  userContext?: UserContext,
+): Promise<{ record: TokenRecord; rowId: string } | undefined> {
   const parsed = parseToken(token);
   if (!parsed) return undefined;
   const rowId = ROW_PREFIX + parsed.tokenId;
@@ -100,11 +118,14 @@ async function forget(rt: LegacyAuthRuntime, rowId: string, userContext?: UserCo
 
 function resetLink(options: APIOptions, token: string, tenantId: string, userContext: UserContext): string {
   // Same shape as the SDK's getPasswordResetLink, so the frontend's reset page needs no change.
-  const origin = options.appInfo.getOrigin({ request: options.req, userContext: userContext as any }).getAsStringDangerous();
+  const origin = options.appInfo
+    .getOrigin({ request: options.req, userContext: userContext as any })
+    .getAsStringDangerous();
   return `${origin}${options.appInfo.websiteBasePath.getAsStringDangerous()}/reset-password?token=${token}&tenantId=${encodeURIComponent(tenantId)}`;
 }
 
-const formValue = (formFields: { id: string; value: unknown }[], id: string) => formFields.find((f) => f.id === id)?.value;
+const formValue = (formFields: { id: string; value: unknown }[], id: string) =>
+  formFields.find((f) => f.id === id)?.value;
 
 type GenerateInput = Parameters<NonNullable<APIInterface["generatePasswordResetTokenPOST"]>>[0];
 type GenerateResult = Awaited<ReturnType<NonNullable<APIInterface["generatePasswordResetTokenPOST"]>>>;
@@ -113,7 +134,11 @@ type GenerateResult = Awaited<ReturnType<NonNullable<APIInterface["generatePassw
  * `generatePasswordResetTokenPOST`. SuperTokens handles every email it knows; for a legacy-only email we send the
  * same email with our token. Unknown, ambiguous and legacy-only emails all answer `{ status: "OK" }`.
  */
-export async function generateResetToken(rt: LegacyAuthRuntime, original: NonNullable<APIInterface["generatePasswordResetTokenPOST"]>, input: GenerateInput): Promise<GenerateResult> {
+export async function generateResetToken(
+  rt: LegacyAuthRuntime,
+  original: NonNullable<APIInterface["generatePasswordResetTokenPOST"]>,
+  input: GenerateInput,
+): Promise<GenerateResult> {
   const raw = formValue(input.formFields, "email");
   if (!rt.covers(input.tenantId) || typeof raw !== "string") return original(input);
   const { tenantId, userContext } = input;
@@ -129,12 +154,17 @@ export async function generateResetToken(rt: LegacyAuthRuntime, original: NonNul
   const superTokensId = await rt.core.superTokensIdOf(legacy.id, userContext);
   if (superTokensId !== undefined) {
     // Moved already: finish an interrupted move if there is one, then it is SuperTokens' reset.
-    await rt.lock.run(lockKey(tenantId, email), () => resumeMove(rt.core, { tenantId, email, legacyId: legacy.id, superTokensId, userContext }));
+    await rt.lock.run(lockKey(tenantId, email), () =>
+      resumeMove(rt.core, { tenantId, email, legacyId: legacy.id, superTokensId, userContext }),
+    );
     forgetCachedCoreAnswers(userContext);
     return original(input);
   }
   const token = await issueLegacyResetToken(rt, { legacyId: legacy.id, email, tenantId, userContext });
-  authLog("reset for legacy user %s: legacy-identity token issued; the account is unchanged until it is used", legacy.id);
+  authLog(
+    "reset for legacy user %s: legacy-identity token issued; the account is unchanged until it is used",
+    legacy.id,
+  );
   await input.options.emailDelivery.ingredientInterfaceImpl.sendEmail({
     tenantId,
     type: "PASSWORD_RESET",
@@ -166,13 +196,22 @@ export async function consumeResetToken(rt: LegacyAuthRuntime, input: ResetInput
   const { record, rowId } = checked;
   const legacy = await rt.legacy.byId(record.legacyId);
   if (!legacy || normaliseEmail(legacy.email) !== record.email) {
-    authLog("legacy reset for %s refused: the legacy row is gone or its email changed since the token was issued", record.legacyId);
+    authLog(
+      "legacy reset for %s refused: the legacy row is gone or its email changed since the token was issued",
+      record.legacyId,
+    );
     await forget(rt, rowId, userContext);
     return invalid;
   }
 
   const outcome = await rt.lock.run(lockKey(tenantId, record.email), async () => {
-    const result = await moveUser(rt.core, rt.rawImplementation(), { tenantId, email: record.email, legacyId: legacy.id, credential: { kind: "password", password }, userContext });
+    const result = await moveUser(rt.core, rt.rawImplementation(), {
+      tenantId,
+      email: record.email,
+      legacyId: legacy.id,
+      credential: { kind: "password", password },
+      userContext,
+    });
     if (result.status === "MOVED") return result;
     // Moved since the token was issued (signed in with the old password, or an interrupted earlier completion was
     // just resumed). The token still proves the mailbox, as a SuperTokens token would after a sign-in, provided
@@ -181,7 +220,11 @@ export async function consumeResetToken(rt: LegacyAuthRuntime, input: ResetInput
     const owner = await rt.core.emailPasswordUser(tenantId, record.email, userContext);
     if (owner?.id !== legacy.id) return { status: "ALREADY_MOVED" as const };
     const updated = await rt.core.updateUser(legacy.id, { password }, userContext);
-    if (updated !== "OK") throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: setting the new password failed (${updated})`);
+    if (updated !== "OK")
+      throw new UnavailableError(
+        "ERR_MIGRATE_CORE_UNAVAILABLE",
+        `legacyAuth: setting the new password failed (${updated})`,
+      );
     return { status: "RESUMED" as const, user: owner };
   });
   forgetCachedCoreAnswers(userContext);
@@ -192,17 +235,34 @@ export async function consumeResetToken(rt: LegacyAuthRuntime, input: ResetInput
   }
   await markEmailVerified(legacy.id, record.email, tenantId, userContext);
   const user = (await rt.core.getUser(legacy.id, userContext)) ?? outcome.user;
-  authLog("legacy reset for %s completed: %s, with the new password", legacy.id, outcome.status === "MOVED" ? "moved to SuperTokens" : "already in SuperTokens");
+  authLog(
+    "legacy reset for %s completed: %s, with the new password",
+    legacy.id,
+    outcome.status === "MOVED" ? "moved to SuperTokens" : "already in SuperTokens",
+  );
   if (outcome.status === "MOVED") {
-    await rt.userMigrated({ userId: legacy.id, email: record.email, tenantId, user, via: "passwordReset", hashImported: false });
+    await rt.userMigrated({
+      userId: legacy.id,
+      email: record.email,
+      tenantId,
+      user,
+      via: "passwordReset",
+      hashImported: false,
+    });
   }
   return { status: "OK", email: record.email, user: user as User };
 }
 
 /** As SuperTokens does after a reset: following the link proved the mailbox. Only when the app uses EmailVerification. */
-async function markEmailVerified(userId: string, email: string, tenantId: string, userContext: UserContext): Promise<void> {
+async function markEmailVerified(
+  userId: string,
+  email: string,
+  tenantId: string,
+  userContext: UserContext,
+): Promise<void> {
   if (!supertokens.isRecipeInitialized("emailverification")) return;
   const recipeUserId = supertokens.convertToRecipeUserId(userId);
   const created = await EmailVerification.createEmailVerificationToken(tenantId, recipeUserId, email, userContext);
-  if (created.status === "OK") await EmailVerification.verifyEmailUsingToken(tenantId, created.token, false, userContext);
+  if (created.status === "OK")
+    await EmailVerification.verifyEmailUsingToken(tenantId, created.token, false, userContext);
 }

@@ -29,8 +29,15 @@ export interface PgLegacyUsers {
 }
 
 /** Every option of createPgLegacyUsers: the build fails when PgLegacyUsersOptions gains one not listed. */
-const PG_LEGACY_USERS_KEYS = { pool: true, table: true, schema: true, columns: true } satisfies OptionKeys<PgLegacyUsersOptions>;
-const COLUMN_KEYS = { id: true, email: true, passwordHash: true } satisfies OptionKeys<NonNullable<PgLegacyUsersOptions["columns"]>>;
+const PG_LEGACY_USERS_KEYS = {
+  pool: true,
+  table: true,
+  schema: true,
+  columns: true,
+} satisfies OptionKeys<PgLegacyUsersOptions>;
+const COLUMN_KEYS = { id: true, email: true, passwordHash: true } satisfies OptionKeys<
+  NonNullable<PgLegacyUsersOptions["columns"]>
+>;
 
 /** Every default of createPgLegacyUsers, and nowhere else. */
 export const PG_LEGACY_USERS_DEFAULTS = Object.freeze({
@@ -56,7 +63,8 @@ function idFilter(pgType: string | undefined): (id: string) => boolean {
     case "smallint":
     case "integer":
     case "bigint":
-      return (id) => /^-?\d{1,19}$/.test(id) && BigInt(id) <= 9223372036854775807n && BigInt(id) >= -9223372036854775808n;
+      return (id) =>
+        /^-?\d{1,19}$/.test(id) && BigInt(id) <= 9223372036854775807n && BigInt(id) >= -9223372036854775808n;
     case "numeric":
       return (id) => /^-?\d+(\.\d+)?$/.test(id);
     case "uuid":
@@ -83,7 +91,8 @@ export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUser
   }
   const columns = objectOption(what, "columns", o.columns, "an object { id?, email?, passwordHash? }", COLUMN_KEYS);
   const defaults = PG_LEGACY_USERS_DEFAULTS.columns;
-  if (o.table === undefined) throw missingOption(what, "table", 'the legacy users table, as stored, e.g. "users" (a schema goes in `schema`).');
+  if (o.table === undefined)
+    throw missingOption(what, "table", 'the legacy users table, as stored, e.g. "users" (a schema goes in `schema`).');
   const table = (o.schema === undefined ? "" : `${identifier("schema", o.schema)}.`) + identifier("table", o.table);
   const idName = columns?.id ?? defaults.id;
   const id = identifier("columns.id", idName);
@@ -91,14 +100,21 @@ export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUser
   const hash = identifier("columns.passwordHash", columns?.passwordHash ?? defaults.passwordHash);
   const select = `SELECT ${id}::text AS id, ${email} AS email, ${hash}::text AS password_hash FROM ${table}`;
 
-  const toUser = (row: { id: string; email: string; password_hash: string | null }): LegacyUser => ({ id: row.id, email: row.email, passwordHash: row.password_hash });
+  const toUser = (row: { id: string; email: string; password_hash: string | null }): LegacyUser => ({
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+  });
 
   let keyType: Promise<(id: string) => boolean> | undefined;
   const acceptsId = async (value: string) => {
     // The key column's type, read once: comparing `id = $1` keeps the primary-key index usable, but only for
     // values of the column's type.
     keyType ??= pool
-      .query("SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2", [table, idName])
+      .query(
+        "SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2",
+        [table, idName],
+      )
       .then((r) => idFilter(r.rows[0]?.t))
       .catch((err) => {
         keyType = undefined;

@@ -32,7 +32,10 @@ export class LegacyAuthRuntime {
 
   rawImplementation(): RecipeInterface {
     if (!this.raw) {
-      throw new ConfigError("ERR_MIGRATE_SDK_NOT_INITIALISED", "legacyAuth: pass its result as EmailPassword.init({ override: legacyAuth(...) }) before using it.");
+      throw new ConfigError(
+        "ERR_MIGRATE_SDK_NOT_INITIALISED",
+        "legacyAuth: pass its result as EmailPassword.init({ override: legacyAuth(...) }) before using it.",
+      );
     }
     return this.raw;
   }
@@ -55,7 +58,10 @@ export class LegacyAuthRuntime {
     const custom = this.config.verifyPassword;
     if (custom) return { status: (await custom(password, hash)) === true ? "MATCH" : "NO_MATCH", format: "custom" };
     try {
-      return await verifyPassword(password, hash, { verifiers: this.config.verifiers, firebaseSignerKey: this.config.firebaseSignerKey });
+      return await verifyPassword(password, hash, {
+        verifiers: this.config.verifiers,
+        firebaseSignerKey: this.config.firebaseSignerKey,
+      });
     } catch (err) {
       if (isMigrateError(err) && err.code === "ERR_MIGRATE_MISSING_SIGNER_KEY") {
         authLog("a Firebase scrypt hash needs the firebaseSignerKey option; treating it as unusable");
@@ -72,7 +78,11 @@ export class LegacyAuthRuntime {
     try {
       await hook(event);
     } catch (err) {
-      authLog("onUserMigrated threw for %s (%s); ignored, the user is moved", event.userId, (err as Error)?.name ?? typeof err);
+      authLog(
+        "onUserMigrated threw for %s (%s); ignored, the user is moved",
+        event.userId,
+        (err as Error)?.name ?? typeof err,
+      );
     }
   }
 }

@@ -49,24 +49,37 @@ export async function decideSignIn(rt: LegacyAuthRuntime, input: SignInInput): P
     rt.core.superTokensIdOf(legacy ? legacy.id : `supertokens-migrate-decoy-${randomUUID()}`, userContext),
   ]);
   if (!legacy || !verdict) {
-    authLog("sign-in for %s: %s; wrong credentials after a dummy verify", maskEmail(email), found.kind === "unusable" ? found.reason : "in neither store");
+    authLog(
+      "sign-in for %s: %s; wrong credentials after a dummy verify",
+      maskEmail(email),
+      found.kind === "unusable" ? found.reason : "in neither store",
+    );
     return { kind: "rejected" };
   }
 
   if (superTokensId !== undefined) {
     // Moved before. SuperTokens just said it has no user with this email: either an earlier move stopped before
     // its email step (finish it, then SuperTokens decides), or the user changed their email in SuperTokens.
-    const outcome = await rt.lock.run(lockKey(tenantId, email), () => resumeMove(rt.core, { tenantId, email, legacyId: legacy.id, superTokensId, userContext }));
+    const outcome = await rt.lock.run(lockKey(tenantId, email), () =>
+      resumeMove(rt.core, { tenantId, email, legacyId: legacy.id, superTokensId, userContext }),
+    );
     if (outcome.status === "RESUMED" || outcome.status === "IN_SUPERTOKENS") {
       forgetCachedCoreAnswers(userContext);
       return { kind: "supertokens", since: "after" };
     }
-    authLog("sign-in for %s: legacy user %s was moved and now has another email; wrong credentials", maskEmail(email), legacy.id);
+    authLog(
+      "sign-in for %s: legacy user %s was moved and now has another email; wrong credentials",
+      maskEmail(email),
+      legacy.id,
+    );
     return { kind: "rejected" };
   }
 
   if (verdict.status === "UNKNOWN_FORMAT") {
-    authLog("sign-in for legacy user %s: stored hash is in no recognised format (or missing); wrong credentials", legacy.id);
+    authLog(
+      "sign-in for legacy user %s: stored hash is in no recognised format (or missing); wrong credentials",
+      legacy.id,
+    );
     await rt.dummy();
     return { kind: "rejected" };
   }
@@ -77,7 +90,13 @@ export async function decideSignIn(rt: LegacyAuthRuntime, input: SignInInput): P
 
   const plan = importPlan(legacy.passwordHash!, verdict, rt.config);
   const credential: Credential = plan.ok ? plan.credential : { kind: "password", password };
-  if (!plan.ok) authLog("legacy user %s: %s hash not imported as is (%s); the core will hash the verified password", legacy.id, verdict.format, plan.reason);
+  if (!plan.ok)
+    authLog(
+      "legacy user %s: %s hash not imported as is (%s); the core will hash the verified password",
+      legacy.id,
+      verdict.format,
+      plan.reason,
+    );
 
   const outcome = await rt.lock.run(lockKey(tenantId, email), () =>
     moveUser(rt.core, rt.rawImplementation(), { tenantId, email, legacyId: legacy.id, credential, userContext }),
@@ -86,7 +105,14 @@ export async function decideSignIn(rt: LegacyAuthRuntime, input: SignInInput): P
   switch (outcome.status) {
     case "MOVED":
       authLog("sign-in for legacy user %s: moved to SuperTokens", legacy.id);
-      await rt.userMigrated({ userId: legacy.id, email, tenantId, user: outcome.user, via: "signIn", hashImported: credential.kind === "hash" });
+      await rt.userMigrated({
+        userId: legacy.id,
+        email,
+        tenantId,
+        user: outcome.user,
+        via: "signIn",
+        hashImported: credential.kind === "hash",
+      });
       return { kind: "moved", user: outcome.user, userId: legacy.id };
     case "RESUMED":
     case "IN_SUPERTOKENS":

@@ -34,7 +34,8 @@ export class UsersView {
   /** SuperTokens first (by SuperTokens or legacy id, thanks to the mapping), then the legacy table. */
   async getUserById(id: string): Promise<AnyUser | undefined> {
     const user = await this.rt.core.getUser(id);
-    if (user && !isPendingEmail(emailOf(user))) return { source: "supertokens", id: user.id, email: emailOf(user), user };
+    if (user && !isPendingEmail(emailOf(user)))
+      return { source: "supertokens", id: user.id, email: emailOf(user), user };
     const legacy = await this.rt.legacy.byId(id);
     return legacy ? { source: "legacy", id: legacy.id, email: legacy.email } : undefined;
   }
@@ -60,7 +61,11 @@ export class UsersView {
 
   /** Users across both stores, each once: SuperTokens users plus legacy users who have not moved. */
   async getUserCount(): Promise<number> {
-    const [superTokensCount, scan, total] = await Promise.all([this.rt.core.countUsers(), this.scan(), this.rt.legacy.count()]);
+    const [superTokensCount, scan, total] = await Promise.all([
+      this.rt.core.countUsers(),
+      this.scan(),
+      this.rt.legacy.count(),
+    ]);
     // Orphaned placeholders (a move that failed before its mapping) are nobody; moved users are counted once.
     return superTokensCount - scan.orphans + Math.max(0, total - scan.moved);
   }

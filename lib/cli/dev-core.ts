@@ -3,7 +3,8 @@ import { startDevCore } from "../core/server.js";
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number from 0 to 65535");
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("expected a port number from 0 to 65535");
   return n;
 }
 
@@ -14,7 +15,7 @@ function configJson(value: string): Record<string, unknown> {
   } catch {
     // fall through to the error below
   }
-  throw new InvalidArgumentError('expected a JSON object, e.g. \'{"access_token_validity":60}\'');
+  throw new InvalidArgumentError("expected a JSON object, e.g. '{\"access_token_validity\":60}'");
 }
 
 /** `supertokens-migrate dev-core`: run the in-memory dev core until SIGINT or SIGTERM. */
@@ -30,7 +31,10 @@ export function devCoreCommand(): Command {
       process.stdout.write(`SuperTokens dev core listening on ${core.url}\n`);
       const stop = (signal: string) => {
         process.stdout.write(`received ${signal}, stopping\n`);
-        core.close().then(() => process.exit(0), () => process.exit(1));
+        core.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       };
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

@@ -39,28 +39,43 @@ function openFile(path: string): WriteStream {
   return createWriteStream(path, { mode: 0o600 });
 }
 
-const finish = (s: WriteStream) => new Promise<void>((resolve, reject) => {
-  s.once("error", reject);
-  s.end(() => resolve());
-});
+const finish = (s: WriteStream) =>
+  new Promise<void>((resolve, reject) => {
+    s.once("error", reject);
+    s.end(() => resolve());
+  });
 
 /** `supertokens-migrate export`: read a SuperTokens core's PostgreSQL tables directly and write NDJSON or CSV. */
 export function exportCommand(): Command {
   return new Command("export")
-    .description("Export users (with password hashes), valid reset-token hashes and access-token signing keys from a SuperTokens core's PostgreSQL database")
-    .requiredOption("--from <url>", "PostgreSQL connection URI of the core's database, e.g. postgres://user:pass@host/supertokens")
+    .description(
+      "Export users (with password hashes), valid reset-token hashes and access-token signing keys from a SuperTokens core's PostgreSQL database",
+    )
+    .requiredOption(
+      "--from <url>",
+      "PostgreSQL connection URI of the core's database, e.g. postgres://user:pass@host/supertokens",
+    )
     .option("--schema <name>", "schema of the core's tables (the core's postgresql_table_schema)", "public")
     .option("--table-prefix <prefix>", "the core's postgresql_table_names_prefix", "")
     .option("--app-id <id>", "app to export", "public")
     .addOption(new Option("--format <format>", "output format").choices(["ndjson", "csv"]).default("ndjson"))
-    .option("--out <file>", "users, and in NDJSON also the reset-token and key sections unless given their own files; - for stdout", "-")
+    .option(
+      "--out <file>",
+      "users, and in NDJSON also the reset-token and key sections unless given their own files; - for stdout",
+      "-",
+    )
     .option("--tokens-out <file>", "still-valid password-reset token hashes to this file (required for them in CSV)")
-    .option("--keys-out <file>", "access-token signing keys, private keys included, to this file (required for them in CSV)")
+    .option(
+      "--keys-out <file>",
+      "access-token signing keys, private keys included, to this file (required for them in CSV)",
+    )
     .option("--page-size <n>", "users read per query", positiveInt, 1000)
     .action(async (opts: ExportCliOptions) => {
       const targets = [opts.out, opts.tokensOut, opts.keysOut].filter((t): t is string => t !== undefined);
-      if (targets.filter((t) => t === "-").length > 1) throw new InvalidArgumentError("only one of --out, --tokens-out, --keys-out can be - (stdout)");
-      if (new Set(targets).size !== targets.length) throw new InvalidArgumentError("--out, --tokens-out and --keys-out must name different files");
+      if (targets.filter((t) => t === "-").length > 1)
+        throw new InvalidArgumentError("only one of --out, --tokens-out, --keys-out can be - (stdout)");
+      if (new Set(targets).size !== targets.length)
+        throw new InvalidArgumentError("--out, --tokens-out and --keys-out must name different files");
 
       const pg = await loadPg();
       const client = new pg.Client({ connectionString: opts.from, application_name: "supertokens-migrate export" });
@@ -83,7 +98,14 @@ export function exportCommand(): Command {
         // One snapshot for every page and section: users, tokens and keys are from the same instant.
         await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         const report = await exportSuperTokens({
-          db: client, out, tokensOut, keysOut, schema: opts.schema, tablePrefix: opts.tablePrefix, appId: opts.appId, format: opts.format,
+          db: client,
+          out,
+          tokensOut,
+          keysOut,
+          schema: opts.schema,
+          tablePrefix: opts.tablePrefix,
+          appId: opts.appId,
+          format: opts.format,
           pageSize: opts.pageSize,
         });
         await client.query("COMMIT");

@@ -5,7 +5,8 @@ import { runImport } from "../import/run.js";
 function positiveInt(max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected an integer from 1 to ${max}`);
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw new InvalidArgumentError(`expected an integer from 1 to ${max}`);
     return n;
   };
 }
@@ -46,12 +47,24 @@ export function importCommand(): Command {
     .requiredOption("--core <url>", "the SuperTokens core's URL (connectionURI), e.g. http://localhost:3567")
     .addOption(new Option("--api-key <key>", "the core's API key").env("SUPERTOKENS_API_KEY"))
     .option("--app-id <id>", "import into this app of the core (default: the one --core addresses)")
-    .addOption(new Option("--mode <mode>", "bulk-import API, per-user endpoints, or bulk when the core offers it").choices(importModes).default("auto"))
-    .option("--batch-size <n>", `users per bulk-import request (default 1000, at most ${maxBatchSize})`, positiveInt(maxBatchSize))
+    .addOption(
+      new Option("--mode <mode>", "bulk-import API, per-user endpoints, or bulk when the core offers it")
+        .choices(importModes)
+        .default("auto"),
+    )
+    .option(
+      "--batch-size <n>",
+      `users per bulk-import request (default 1000, at most ${maxBatchSize})`,
+      positiveInt(maxBatchSize),
+    )
     .option("--concurrency <n>", "users imported at once in per-user mode (default 8)", positiveInt(256))
     .option("--dry-run", "check the source, the core and every user; write nothing")
     .option("--report <file>", "write a JSON report: imported, skipped and failed users with reasons")
-    .option("--stall-timeout <seconds>", "give up when the core's bulk-import queue makes no progress this long (default 900)", positiveInt(86_400))
+    .option(
+      "--stall-timeout <seconds>",
+      "give up when the core's bulk-import queue makes no progress this long (default 900)",
+      positiveInt(86_400),
+    )
     .action(async (opts: ImportCliOptions) => {
       const report = await runImport({
         from: opts.from,

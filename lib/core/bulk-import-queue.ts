@@ -47,7 +47,11 @@ export class BulkQueue {
   private running = false;
   private lastCreatedAt = 0;
 
-  constructor(private readonly owner: BulkImportJob, private readonly core: CoreHandle, readonly appId: string) {}
+  constructor(
+    private readonly owner: BulkImportJob,
+    private readonly core: CoreHandle,
+    readonly appId: string,
+  ) {}
 
   /** Strictly increasing creation times keep pagination by (createdAt, id) stable within one millisecond. */
   nextCreatedAt(now: number): number {
@@ -192,7 +196,10 @@ export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise
     throw new BulkImportFailure(`A user with email ${lm.email} already exists`);
   }
   try {
-    if (externalId !== undefined && (await storage.insertMapping({ superTokensUserId: user.id, externalUserId: externalId })) === "EXISTS") {
+    if (
+      externalId !== undefined &&
+      (await storage.insertMapping({ superTokensUserId: user.id, externalUserId: externalId })) === "EXISTS"
+    ) {
       throw new BulkImportFailure(`A user with externalId ${externalId} already exists`);
     }
     // Non-auth data lives under the external id once mapped (BulkImport.verifyEmailForAllLoginMethods,

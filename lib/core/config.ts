@@ -82,9 +82,20 @@ const aliases: Record<string, keyof CoreConfig> = {
 
 /** Keys the real core accepts that change nothing in an in-memory dev core; accepted and ignored. */
 const ignoredKeys = new Set([
-  "log_level", "disable_telemetry", "info_log_path", "error_log_path", "max_server_pool_size", "port", "host",
-  "postgresql_connection_uri", "supertokens_saas_secret", "ip_allow_regex", "ip_deny_regex",
-  "access_token_validity_jitter", "refresh_token_rotation_grace_period", "recent_token_reuse_behaviour",
+  "log_level",
+  "disable_telemetry",
+  "info_log_path",
+  "error_log_path",
+  "max_server_pool_size",
+  "port",
+  "host",
+  "postgresql_connection_uri",
+  "supertokens_saas_secret",
+  "ip_allow_regex",
+  "ip_deny_regex",
+  "access_token_validity_jitter",
+  "refresh_token_rotation_grace_period",
+  "recent_token_reuse_behaviour",
   "email_verification_token_lifetime_in_ms",
 ]);
 
@@ -96,7 +107,8 @@ function coerce(key: keyof CoreConfig, value: unknown): unknown {
   switch (kind) {
     case "number":
     case "int": {
-      const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+      const n =
+        typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
       if (!Number.isFinite(n) || (kind === "int" && !Number.isInteger(n))) throw invalid();
       if (n <= 0 && key !== "argon2_hashing_pool_size") throw invalid();
       return n;

@@ -4,7 +4,10 @@
  * errors it throws, so the exact wording matters.
  */
 export class CoreHttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = "CoreHttpError";
   }
@@ -13,7 +16,8 @@ export class CoreHttpError extends Error {
 export const badRequest = (message: string): CoreHttpError => new CoreHttpError(400, message);
 
 /** App-specific APIs (and app-wide options) answer 403 on any tenant but public. */
-export const publicTenantOnly = (): CoreHttpError => new CoreHttpError(403, "Only public tenantId can call this app specific API");
+export const publicTenantOnly = (): CoreHttpError =>
+  new CoreHttpError(403, "Only public tenantId can call this app specific API");
 
 /** An app or tenant the storage does not know. */
 export const tenantNotFound = (appId: string, tenantId: string): CoreHttpError =>
@@ -29,13 +33,31 @@ export function field<T extends "string" | "boolean" | "object" | "number" | "ar
   name: string,
   type: T,
   required: true,
-): T extends "string" ? string : T extends "boolean" ? boolean : T extends "number" ? number : T extends "array" ? unknown[] : Json;
+): T extends "string"
+  ? string
+  : T extends "boolean"
+    ? boolean
+    : T extends "number"
+      ? number
+      : T extends "array"
+        ? unknown[]
+        : Json;
 export function field<T extends "string" | "boolean" | "object" | "number" | "array">(
   body: Json,
   name: string,
   type: T,
   required: false,
-): (T extends "string" ? string : T extends "boolean" ? boolean : T extends "number" ? number : T extends "array" ? unknown[] : Json) | undefined;
+):
+  | (T extends "string"
+      ? string
+      : T extends "boolean"
+        ? boolean
+        : T extends "number"
+          ? number
+          : T extends "array"
+            ? unknown[]
+            : Json)
+  | undefined;
 export function field(body: Json, name: string, type: string, required: boolean): unknown {
   const value = body[name];
   if (value === undefined || value === null) {
@@ -43,9 +65,11 @@ export function field(body: Json, name: string, type: string, required: boolean)
     return undefined;
   }
   const ok =
-    type === "array" ? Array.isArray(value)
-    : type === "object" ? typeof value === "object" && !Array.isArray(value)
-    : typeof value === type;
+    type === "array"
+      ? Array.isArray(value)
+      : type === "object"
+        ? typeof value === "object" && !Array.isArray(value)
+        : typeof value === type;
   if (!ok) throw badRequest(`Field name '${name}' is invalid in JSON input`);
   return value;
 }

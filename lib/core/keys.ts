@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, randomUUID, type KeyObject } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  randomBytes,
+  randomUUID,
+  type KeyObject,
+} from "node:crypto";
 import { promisify } from "node:util";
 import type { CoreConfig } from "./config.js";
 import type { AppStorage, SigningKeyRecord } from "./storage/types.js";
@@ -55,9 +62,14 @@ export class KeyRing {
   private refreshSecret: Buffer | undefined;
   private refreshLoading: Promise<Buffer> | undefined;
 
-  constructor(private readonly storage: AppStorage, private readonly config: () => CoreConfig) {}
+  constructor(
+    private readonly storage: AppStorage,
+    private readonly config: () => CoreConfig,
+  ) {}
 
-  private interval() { return this.config().access_token_dynamic_signing_key_update_interval * 3_600_000; }
+  private interval() {
+    return this.config().access_token_dynamic_signing_key_update_interval * 3_600_000;
+  }
   private overlap() {
     const interval = this.interval();
     // Test-mode intervals (< 60 s) use a fifth of the interval, as the core does.
@@ -89,7 +101,11 @@ export class KeyRing {
   private async ensure(needed: (keys: LoadedKey[]) => boolean, make: () => Promise<SigningKeyRecord>) {
     while (needed(await this.all())) {
       if (!this.generating) {
-        this.generating = make().then((r) => this.add(r)).finally(() => { this.generating = undefined; });
+        this.generating = make()
+          .then((r) => this.add(r))
+          .finally(() => {
+            this.generating = undefined;
+          });
       }
       await this.generating;
     }
@@ -98,7 +114,9 @@ export class KeyRing {
   private async prune(now: number) {
     const keys = await this.all();
     const horizon = now - (this.interval() + 2 * this.config().access_token_validity * 1000);
-    const dead = this.dynamicKeys(keys).slice(1).filter((k) => k.createdAt < horizon);
+    const dead = this.dynamicKeys(keys)
+      .slice(1)
+      .filter((k) => k.createdAt < horizon);
     if (dead.length === 0) return;
     this.keys = keys.filter((k) => !dead.includes(k));
     await this.storage.removeSigningKeys(dead.map((k) => k.kid));
@@ -106,14 +124,18 @@ export class KeyRing {
 
   async signingKey(type: "dynamic" | "static", now = Date.now()): Promise<LoadedKey> {
     if (type === "static") {
-      await this.ensure((keys) => !keys.some((k) => k.type === "static"), () => newRsaRecord(`s-${randomUUID()}`, "static", now));
+      await this.ensure(
+        (keys) => !keys.some((k) => k.type === "static"),
+        () => newRsaRecord(`s-${randomUUID()}`, "static", now),
+      );
       return (await this.all()).find((k) => k.type === "static")!;
     }
     const interval = this.interval();
     const overlap = this.overlap();
     const fast = this.keys && this.dynamicKeys(this.keys);
     // Hot path: the newest key is past its overlap and not yet due for replacement.
-    if (fast && fast[0] && now - fast[0].createdAt >= overlap && now - fast[0].createdAt < interval - overlap) return fast[0];
+    if (fast && fast[0] && now - fast[0].createdAt >= overlap && now - fast[0].createdAt < interval - overlap)
+      return fast[0];
     await this.ensure(
       (keys) => {
         const newest = this.dynamicKeys(keys)[0];
@@ -156,7 +178,11 @@ export class KeyRing {
       if (this.refreshSecret) return this.refreshSecret;
       const secret = randomBytes(32);
       await this.storage.addSigningKey({
-        kid: `r-${randomUUID()}`, type: "refresh", createdAt: Date.now(), privateKey: secret.toString("base64"), publicKey: "",
+        kid: `r-${randomUUID()}`,
+        type: "refresh",
+        createdAt: Date.now(),
+        privateKey: secret.toString("base64"),
+        publicKey: "",
       });
       return (this.refreshSecret = secret);
     });

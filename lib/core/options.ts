@@ -1,8 +1,23 @@
-import { functionOption, integerIn, invalidOption, objectOption, readOptions, stringOption, type OptionKeys } from "../options.js";
+import {
+  functionOption,
+  integerIn,
+  invalidOption,
+  objectOption,
+  readOptions,
+  stringOption,
+  type OptionKeys,
+} from "../options.js";
 import type { DevCoreOptions } from "./server.js";
 
 /** Every option of startDevCore: the build fails when DevCoreOptions gains one not listed. */
-const DEV_CORE_KEYS = { port: true, host: true, apiKeys: true, config: true, storage: true, onRequest: true } satisfies OptionKeys<DevCoreOptions>;
+const DEV_CORE_KEYS = {
+  port: true,
+  host: true,
+  apiKeys: true,
+  config: true,
+  storage: true,
+  onRequest: true,
+} satisfies OptionKeys<DevCoreOptions>;
 
 /** Every default of startDevCore, and nowhere else (storage: a fresh MemoryStorage, made per core). */
 export const DEV_CORE_DEFAULTS = Object.freeze({

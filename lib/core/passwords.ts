@@ -45,7 +45,11 @@ export const checkImportable = (config: CoreConfig, hash: string, algorithm: str
  * ImportUserWithPasswordHashAPI's checks (empty hash, algorithm name, format) with the core's messages.
  * Returns the trimmed hash the core stores.
  */
-export function assertImportable(config: CoreConfig, hash: string, algorithm: string | undefined): { passwordHash: string; algorithm: ImportAlgorithm } {
+export function assertImportable(
+  config: CoreConfig,
+  hash: string,
+  algorithm: string | undefined,
+): { passwordHash: string; algorithm: ImportAlgorithm } {
   const result = checkImportable(config, hash, algorithm);
   if (!result.ok) throw new CoreHttpError(result.status, result.message);
   return { passwordHash: result.passwordHash, algorithm: result.algorithm };

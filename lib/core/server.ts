@@ -3,7 +3,16 @@ import type { AddressInfo } from "node:net";
 import { log } from "../debug.js";
 import { normaliseConfigFragment, resolveConfig, type CoreConfig } from "./config.js";
 import { resolveDevCoreOptions } from "./options.js";
-import { idPattern, reservedTenantIds, supportedCdiVersions, type AppContext, type CoreHandle, type Route, type RouteContext, type RouteResult } from "./context.js";
+import {
+  idPattern,
+  reservedTenantIds,
+  supportedCdiVersions,
+  type AppContext,
+  type CoreHandle,
+  type Route,
+  type RouteContext,
+  type RouteResult,
+} from "./context.js";
 import { CoreHttpError, publicTenantOnly, tenantNotFound, type Json } from "./http.js";
 import { KeyRing } from "./keys.js";
 import { routes as allRoutes } from "./routes/index.js";
@@ -12,15 +21,27 @@ import type { CoreStorage } from "./storage/types.js";
 
 const debug = log.extend("core");
 
-
 /** Endpoint families of the real core that the dev core does not implement: they answer 501, never an empty 200. */
 const notImplemented = [
-  "/recipe/signinup", "/recipe/accountlinking", "/recipe/role", "/recipe/roles", "/recipe/user/role", "/recipe/totp",
-  "/recipe/webauthn", "/recipe/oauth", "/recipe/dashboard", "/recipe/mfa", "/recipe/passwordless", "/recipe/thirdparty",
-  "/recipe/jwt/jwks", "/ee", "/recipe/multitenancy/connectionuridomain", "/recipe/user/password/reset",
-  "/users/search", "/recipe/saml",
+  "/recipe/signinup",
+  "/recipe/accountlinking",
+  "/recipe/role",
+  "/recipe/roles",
+  "/recipe/user/role",
+  "/recipe/totp",
+  "/recipe/webauthn",
+  "/recipe/oauth",
+  "/recipe/dashboard",
+  "/recipe/mfa",
+  "/recipe/passwordless",
+  "/recipe/thirdparty",
+  "/recipe/jwt/jwks",
+  "/ee",
+  "/recipe/multitenancy/connectionuridomain",
+  "/recipe/user/password/reset",
+  "/users/search",
+  "/recipe/saml",
 ];
-
 
 export interface DevCoreOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -63,7 +84,10 @@ export class DevCoreServer implements CoreHandle {
   private readonly contexts = new Map<string, Promise<AppContext | undefined>>();
   private readonly table = buildTable(allRoutes);
 
-  constructor(readonly storage: CoreStorage, baseConfig: Record<string, unknown>) {
+  constructor(
+    readonly storage: CoreStorage,
+    baseConfig: Record<string, unknown>,
+  ) {
     this.baseConfig = baseConfig;
   }
 
@@ -123,7 +147,9 @@ export class DevCoreServer implements CoreHandle {
     if (!config.api_keys) return;
     const keys = config.api_keys.split(",").map((k) => k.trim());
     const auth = req.headers.authorization;
-    const given = (req.headers["api-key"] as string | undefined) ?? (auth?.startsWith("Bearer ") ? auth.slice(7).trim() : undefined);
+    const given =
+      (req.headers["api-key"] as string | undefined) ??
+      (auth?.startsWith("Bearer ") ? auth.slice(7).trim() : undefined);
     if (given === undefined || !keys.includes(given)) throw new CoreHttpError(401, "Invalid API key");
   }
 
@@ -143,10 +169,15 @@ export class DevCoreServer implements CoreHandle {
       const forMethod = routes.filter((r) => r.method === method);
       if (forMethod.length === 0) throw new CoreHttpError(405, "Method not supported");
       const rid = req.headers.rid as string | undefined;
-      const route = forMethod.find((r) => r.rid !== undefined && r.rid === rid) ?? forMethod.find((r) => r.rid === undefined) ?? forMethod[0]!;
+      const route =
+        forMethod.find((r) => r.rid !== undefined && r.rid === rid) ??
+        forMethod.find((r) => r.rid === undefined) ??
+        forMethod[0]!;
 
-      const cdiVersion = (req.headers["cdi-version"] as string | undefined) ?? supportedCdiVersions[supportedCdiVersions.length - 1]!;
-      if (!route.open && !supportedCdiVersions.includes(cdiVersion)) throw new CoreHttpError(400, `cdi-version ${cdiVersion} not supported`);
+      const cdiVersion =
+        (req.headers["cdi-version"] as string | undefined) ?? supportedCdiVersions[supportedCdiVersions.length - 1]!;
+      if (!route.open && !supportedCdiVersions.includes(cdiVersion))
+        throw new CoreHttpError(400, `cdi-version ${cdiVersion} not supported`);
 
       const app = await this.appContext(appId);
       if (!app) throw tenantNotFound(appId, tenantId);
@@ -155,10 +186,21 @@ export class DevCoreServer implements CoreHandle {
       if (route.scope === "base" && appId !== "public") {
         throw new CoreHttpError(403, "Only the public tenantId and public appId is allowed to call this API");
       }
-      if (tenantId !== "public" && !(await this.storage.getTenant(appId, tenantId))) throw tenantNotFound(appId, tenantId);
+      if (tenantId !== "public" && !(await this.storage.getTenant(appId, tenantId)))
+        throw tenantNotFound(appId, tenantId);
 
       const body = method === "GET" ? {} : await readJson(req);
-      const ctx: RouteContext = { app, tenantId, method, query: url.searchParams, body, cdiVersion, rid, now: Date.now(), core: this };
+      const ctx: RouteContext = {
+        app,
+        tenantId,
+        method,
+        query: url.searchParams,
+        body,
+        cdiVersion,
+        rid,
+        now: Date.now(),
+        core: this,
+      };
       send(res, await route.handler(ctx));
     } catch (err) {
       if (err instanceof CoreHttpError) {
@@ -227,7 +269,8 @@ function sendText(res: ServerResponse, status: number, message: string) {
 export async function startDevCore(options: DevCoreOptions = {}): Promise<DevCore> {
   const { host, port: listenPort } = resolveDevCoreOptions(options);
   const base = normaliseConfigFragment(options.config ?? {});
-  if (options.apiKeys?.length) base.api_keys = normaliseConfigFragment({ api_keys: options.apiKeys.join(",") }).api_keys;
+  if (options.apiKeys?.length)
+    base.api_keys = normaliseConfigFragment({ api_keys: options.apiKeys.join(",") }).api_keys;
   const storage: CoreStorage = options.storage ?? new MemoryStorage();
   const core = new DevCoreServer(storage, base);
   await core.init();

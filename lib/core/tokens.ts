@@ -5,7 +5,15 @@ export const sha256hex = (s: string): string => createHash("sha256").update(s).d
 
 /** Claims the core owns; a user payload that sets one is refused (reference §3.2). */
 export const protectedClaims = [
-  "sub", "exp", "iat", "sessionHandle", "refreshTokenHash1", "parentRefreshTokenHash1", "antiCsrfToken", "tId", "rsub",
+  "sub",
+  "exp",
+  "iat",
+  "sessionHandle",
+  "refreshTokenHash1",
+  "parentRefreshTokenHash1",
+  "antiCsrfToken",
+  "tId",
+  "rsub",
 ] as const;
 
 export function hasProtectedClaim(payload: Record<string, unknown>): boolean {
@@ -37,7 +45,13 @@ export interface TokenInfo {
 }
 
 /** Mint a v5 access token. `expSeconds` keeps an existing expiry (regenerate keeps `exp`). */
-export function mintAccessToken(key: LoadedKey, claims: AccessTokenClaims, validitySeconds: number, now: number, expSeconds?: number): TokenInfo {
+export function mintAccessToken(
+  key: LoadedKey,
+  claims: AccessTokenClaims,
+  validitySeconds: number,
+  now: number,
+  expSeconds?: number,
+): TokenInfo {
   const iat = Math.floor(now / 1000);
   const exp = expSeconds ?? iat + validitySeconds;
   const payload = {
@@ -72,7 +86,8 @@ export function parseJwt(token: string): ParsedJwt | undefined {
   try {
     const header = JSON.parse(Buffer.from(parts[0]!, "base64url").toString("utf8"));
     const payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8"));
-    if (typeof header !== "object" || header === null || typeof payload !== "object" || payload === null) return undefined;
+    if (typeof header !== "object" || header === null || typeof payload !== "object" || payload === null)
+      return undefined;
     return { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, "base64url") };
   } catch {
     return undefined;
@@ -80,8 +95,7 @@ export function parseJwt(token: string): ParsedJwt | undefined {
 }
 
 export type VerifiedAccessToken =
-  | { status: "OK"; payload: Record<string, unknown> }
-  | { status: "TRY_REFRESH_TOKEN"; message: string };
+  { status: "OK"; payload: Record<string, unknown> } | { status: "TRY_REFRESH_TOKEN"; message: string };
 
 /**
  * The core's verify step 1 (reference §2.3): signature by kid, structure, expiry. A header without `version`
@@ -91,7 +105,8 @@ export async function verifyAccessToken(token: string, keys: KeyRing, now: numbe
   const jwt = parseJwt(token);
   if (!jwt) return { status: "TRY_REFRESH_TOKEN", message: "Invalid JWT" };
   const { header, payload } = jwt;
-  if (header.alg !== "RS256" || typeof header.kid !== "string") return { status: "TRY_REFRESH_TOKEN", message: "Invalid JWT header" };
+  if (header.alg !== "RS256" || typeof header.kid !== "string")
+    return { status: "TRY_REFRESH_TOKEN", message: "Invalid JWT header" };
   if (header.version !== undefined && (typeof header.version !== "string" || Number(header.version) < 3)) {
     return { status: "TRY_REFRESH_TOKEN", message: "Invalid access token version" };
   }
@@ -100,7 +115,11 @@ export async function verifyAccessToken(token: string, keys: KeyRing, now: numbe
     return { status: "TRY_REFRESH_TOKEN", message: "Invalid JWT signature" };
   }
   for (const k of ["sub", "sessionHandle", "refreshTokenHash1"]) {
-    if (typeof payload[k] !== "string") return { status: "TRY_REFRESH_TOKEN", message: `Access token does not contain all the necessary information: ${k}` };
+    if (typeof payload[k] !== "string")
+      return {
+        status: "TRY_REFRESH_TOKEN",
+        message: `Access token does not contain all the necessary information: ${k}`,
+      };
   }
   if (typeof payload.exp !== "number" || typeof payload.iat !== "number") {
     return { status: "TRY_REFRESH_TOKEN", message: "Access token does not contain all the necessary information: exp" };

@@ -75,7 +75,11 @@ export async function nonAuthUsage(app: AppContext, id: string, now: number): Pr
  * MetadataUtils.shallowMergeMetadataUpdate, stored: top-level keys replace, JSON null removes. The row stays even
  * when it ends up empty, and still counts as "in use" for user id mapping. Returns the stored metadata.
  */
-export async function updateMetadata(storage: AppStorage, userId: string, update: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function updateMetadata(
+  storage: AppStorage,
+  userId: string,
+  update: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const metadata = (await storage.getMetadata(userId)) ?? {};
   for (const [key, value] of Object.entries(update)) {
     if (value === null) delete metadata[key];

@@ -4,7 +4,16 @@ import { inspectLayout } from "./layout.js";
 import { resolveExportOptions, type ExportFormat, type ExportOptions } from "./options.js";
 import { countOtherRecipeUsers, readResetTokens, readSigningKeys, readUsers } from "./read.js";
 import {
-  csvRow, exportFormatName, exportFormatVersion, keyCsv, keyCsvColumns, ndjsonLine, tokenCsv, tokenCsvColumns, userCsv, userCsvColumns,
+  csvRow,
+  exportFormatName,
+  exportFormatVersion,
+  keyCsv,
+  keyCsvColumns,
+  ndjsonLine,
+  tokenCsv,
+  tokenCsvColumns,
+  userCsv,
+  userCsvColumns,
   writeChunk,
 } from "./write.js";
 
@@ -50,7 +59,14 @@ type Section = "user" | "reset_token" | "signing_key";
 export async function exportSuperTokens(options: ExportOptions): Promise<ExportReport> {
   const config = resolveExportOptions(options);
   const started = Date.now();
-  debug("export app %s from schema %s (prefix %o) as %s, page size %d", config.appId, config.schema, config.tablePrefix, config.format, config.pageSize);
+  debug(
+    "export app %s from schema %s (prefix %o) as %s, page size %d",
+    config.appId,
+    config.schema,
+    config.tablePrefix,
+    config.format,
+    config.pageSize,
+  );
   const layout = await inspectLayout(config);
   const ndjson = config.format === "ndjson";
   const warnings: string[] = [];
@@ -66,25 +82,54 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
   const keysOut = destination(config.keysOut, "signing keys", "--keys-out (keysOut)");
 
   const sectionsOf = new Map<Writable, Section[]>([[config.out, ["user"]]]);
-  for (const [out, section] of [[tokensOut, "reset_token"], [keysOut, "signing_key"]] as const) {
+  for (const [out, section] of [
+    [tokensOut, "reset_token"],
+    [keysOut, "signing_key"],
+  ] as const) {
     if (out) sectionsOf.set(out, [...(sectionsOf.get(out) ?? []), section]);
   }
-  const counts = new Map<Section, number>([["user", 0], ["reset_token", 0], ["signing_key", 0]]);
+  const counts = new Map<Section, number>([
+    ["user", 0],
+    ["reset_token", 0],
+    ["signing_key", 0],
+  ]);
 
   if (ndjson) {
     const exportedAt = new Date(config.now).toISOString();
     for (const [out, sections] of sectionsOf) {
-      await writeChunk(out, ndjsonLine({
-        type: "header", format: exportFormatName, version: exportFormatVersion, appId: config.appId, schema: config.schema,
-        tablePrefix: config.tablePrefix, exportedAt, sections,
-      }));
+      await writeChunk(
+        out,
+        ndjsonLine({
+          type: "header",
+          format: exportFormatName,
+          version: exportFormatVersion,
+          appId: config.appId,
+          schema: config.schema,
+          tablePrefix: config.tablePrefix,
+          exportedAt,
+          sections,
+        }),
+      );
     }
   }
 
   const report: ExportReport = {
-    version: 1, appId: config.appId, schema: config.schema, format: config.format, users: 0, hashFormats: {}, usersNeedingAttention: 0,
-    mappedUsers: 0, verifiedUsers: 0, usersWithMetadata: 0, usersWithRoles: layout.has("user_roles") ? 0 : null,
-    resetTokens: null, signingKeys: null, otherRecipeUsers: 0, warnings, durationMs: 0,
+    version: 1,
+    appId: config.appId,
+    schema: config.schema,
+    format: config.format,
+    users: 0,
+    hashFormats: {},
+    usersNeedingAttention: 0,
+    mappedUsers: 0,
+    verifiedUsers: 0,
+    usersWithMetadata: 0,
+    usersWithRoles: layout.has("user_roles") ? 0 : null,
+    resetTokens: null,
+    signingKeys: null,
+    otherRecipeUsers: 0,
+    warnings,
+    durationMs: 0,
   };
 
   if (!ndjson) await writeChunk(config.out, csvRow([...userCsvColumns]));
@@ -109,7 +154,10 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
     report.resetTokens = 0;
     if (!ndjson) await writeChunk(tokensOut, csvRow([...tokenCsvColumns]));
     for await (const page of readResetTokens(config, layout)) {
-      await writeChunk(tokensOut, page.map((t) => (ndjson ? ndjsonLine({ type: "reset_token", ...t }) : tokenCsv(t))).join(""));
+      await writeChunk(
+        tokensOut,
+        page.map((t) => (ndjson ? ndjsonLine({ type: "reset_token", ...t }) : tokenCsv(t))).join(""),
+      );
       report.resetTokens += page.length;
     }
     counts.set("reset_token", report.resetTokens);
@@ -119,32 +167,54 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
     const { keys, warnings: keyWarnings } = await readSigningKeys(config, layout);
     warnings.push(...keyWarnings);
     if (!ndjson) await writeChunk(keysOut, csvRow([...keyCsvColumns]));
-    await writeChunk(keysOut, keys.map((k) => (ndjson ? ndjsonLine({ type: "signing_key", ...k }) : keyCsv(k))).join(""));
-    report.signingKeys = { dynamic: keys.filter((k) => k.kind === "dynamic").length, static: keys.filter((k) => k.kind === "static").length };
+    await writeChunk(
+      keysOut,
+      keys.map((k) => (ndjson ? ndjsonLine({ type: "signing_key", ...k }) : keyCsv(k))).join(""),
+    );
+    report.signingKeys = {
+      dynamic: keys.filter((k) => k.kind === "dynamic").length,
+      static: keys.filter((k) => k.kind === "static").length,
+    };
     counts.set("signing_key", keys.length);
   }
 
   if (ndjson) {
     for (const [out, sections] of sectionsOf) {
-      await writeChunk(out, ndjsonLine({ type: "trailer", counts: Object.fromEntries(sections.map((s) => [s, counts.get(s)])) }));
+      await writeChunk(
+        out,
+        ndjsonLine({ type: "trailer", counts: Object.fromEntries(sections.map((s) => [s, counts.get(s)])) }),
+      );
     }
   }
   report.otherRecipeUsers = await countOtherRecipeUsers(config, layout);
   if (report.otherRecipeUsers > 0) {
-    warnings.push(`${report.otherRecipeUsers} users of other recipes (third party, passwordless …) are not exported: this export covers email-password users.`);
+    warnings.push(
+      `${report.otherRecipeUsers} users of other recipes (third party, passwordless …) are not exported: this export covers email-password users.`,
+    );
   }
   report.durationMs = Date.now() - started;
-  debug("export done: %d users, %o reset tokens, %o keys in %d ms", report.users, report.resetTokens, report.signingKeys, report.durationMs);
+  debug(
+    "export done: %d users, %o reset tokens, %o keys in %d ms",
+    report.users,
+    report.resetTokens,
+    report.signingKeys,
+    report.durationMs,
+  );
   return report;
 }
 
 /** The report as the CLI prints it on stderr: one fact per line. */
 export function formatExportReport(r: ExportReport): string {
-  const formats = Object.entries(r.hashFormats).map(([f, n]) => `${f} ${n}`).join(", ") || "none";
+  const formats =
+    Object.entries(r.hashFormats)
+      .map(([f, n]) => `${f} ${n}`)
+      .join(", ") || "none";
   const lines = [
     `exported ${r.users} email-password users of app "${r.appId}" (schema "${r.schema}", ${r.format}) in ${r.durationMs} ms`,
     `  password hashes: ${formats}`,
-    ...(r.usersNeedingAttention ? [`  ${r.usersNeedingAttention} users without a bcrypt hash need a password reset or a lazy reverse migration`] : []),
+    ...(r.usersNeedingAttention
+      ? [`  ${r.usersNeedingAttention} users without a bcrypt hash need a password reset or a lazy reverse migration`]
+      : []),
     `  mapped to an external id: ${r.mappedUsers}; email verified: ${r.verifiedUsers}; with metadata: ${r.usersWithMetadata}; with roles: ${r.usersWithRoles ?? "no user_roles table"}`,
     `  valid reset tokens: ${r.resetTokens ?? "not exported"}`,
     `  signing keys: ${r.signingKeys ? `${r.signingKeys.dynamic} dynamic, ${r.signingKeys.static} static` : "not exported"}`,

@@ -19,7 +19,12 @@ export interface ExportedKey {
  * The core's key string is base64(X.509 SubjectPublicKeyInfo DER) and base64(PKCS#8 DER) joined by "|"
  * (JWTAsymmetricSigningKeyInfo.getKeyString; cores before 5.0 used ";" in session_access_token_signing_keys).
  */
-export function keyFromCoreString(kid: string, kind: ExportedKey["kind"], createdAt: number, keyString: string): ExportedKey {
+export function keyFromCoreString(
+  kid: string,
+  kind: ExportedKey["kind"],
+  createdAt: number,
+  keyString: string,
+): ExportedKey {
   const parts = keyString.split(/[|;]/);
   if (parts.length !== 2) throw new Error(`key ${kid}: expected "<public>|<private>", found ${parts.length} part(s)`);
   const publicKey = createPublicKey({ key: Buffer.from(parts[0]!, "base64"), format: "der", type: "spki" });

@@ -51,8 +51,15 @@ export async function inspectLayout(config: ExportConfig): Promise<CoreLayout> {
   if (layout.has("apps")) {
     const { rows: apps } = await config.db.query(`SELECT app_id FROM ${layout.table("apps")} ORDER BY app_id`);
     if (!apps.some((a) => a.app_id === config.appId)) {
-      const known = apps.map((a) => a.app_id).slice(0, 20).join(", ");
-      throw new MigrateError("ERR_MIGRATE_BAD_INPUT", `export: app "${config.appId}" not found in ${where}; apps there: ${known || "(none)"}.`, { status: 400 });
+      const known = apps
+        .map((a) => a.app_id)
+        .slice(0, 20)
+        .join(", ");
+      throw new MigrateError(
+        "ERR_MIGRATE_BAD_INPUT",
+        `export: app "${config.appId}" not found in ${where}; apps there: ${known || "(none)"}.`,
+        { status: 400 },
+      );
     }
   }
   return layout;

@@ -44,12 +44,20 @@ const parseJson = (v: unknown): Record<string, unknown> | null => {
  * Rows of `select` (a query ending in its WHERE clause, over `params`) in pages of `pageSize`, by the unique `key`:
  * the first page has no lower bound, later ones start after the last row's key (`keyOf`).
  */
-async function* keysetPages(config: ExportConfig, select: string, params: unknown[], key: string, keyOf: (row: any) => string): AsyncGenerator<any[]> {
+async function* keysetPages(
+  config: ExportConfig,
+  select: string,
+  params: unknown[],
+  key: string,
+  keyOf: (row: any) => string,
+): AsyncGenerator<any[]> {
   const limit = `$${params.length + 1}`;
   let after: string | undefined;
   for (;;) {
     const { rows } = await config.db.query(
-      after === undefined ? `${select} ORDER BY ${key} LIMIT ${limit}` : `${select} AND ${key} > $${params.length + 2} ORDER BY ${key} LIMIT ${limit}`,
+      after === undefined
+        ? `${select} ORDER BY ${key} LIMIT ${limit}`
+        : `${select} AND ${key} > $${params.length + 2} ORDER BY ${key} LIMIT ${limit}`,
       after === undefined ? [...params, config.pageSize] : [...params, config.pageSize, after],
     );
     if (rows.length === 0) return;
@@ -144,7 +152,10 @@ export async function* readResetTokens(config: ExportConfig, layout: CoreLayout)
  * The app's access-token signing keys: every dynamic key still in the table (the core prunes the ones no token
  * can still carry) and the static RS256 keys. A key that does not parse is reported, not fatal.
  */
-export async function readSigningKeys(config: ExportConfig, layout: CoreLayout): Promise<{ keys: ExportedKey[]; warnings: string[] }> {
+export async function readSigningKeys(
+  config: ExportConfig,
+  layout: CoreLayout,
+): Promise<{ keys: ExportedKey[]; warnings: string[] }> {
   const keys: ExportedKey[] = [];
   const warnings: string[] = [];
   const add = (kid: string, kind: ExportedKey["kind"], createdAt: number, value: string) => {
@@ -167,7 +178,8 @@ export async function readSigningKeys(config: ExportConfig, layout: CoreLayout):
       [config.appId],
     );
     for (const r of rows) {
-      if (String(r.algorithm).toUpperCase() !== "RS256") warnings.push(`signing key ${r.key_id} skipped: algorithm ${r.algorithm} is not RS256`);
+      if (String(r.algorithm).toUpperCase() !== "RS256")
+        warnings.push(`signing key ${r.key_id} skipped: algorithm ${r.algorithm} is not RS256`);
       else add(String(r.key_id), "static", Number(r.created_at), String(r.key_string));
     }
   }

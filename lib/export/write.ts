@@ -15,7 +15,14 @@ export async function writeChunk(out: Writable, chunk: string): Promise<void> {
 
 /** RFC 4180: quote a field holding a comma, quote, CR or LF, doubling inner quotes. */
 export function csvField(value: unknown): string {
-  const s = value === null || value === undefined ? "" : typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+  const s =
+    value === null || value === undefined
+      ? ""
+      : typeof value === "string"
+        ? value
+        : typeof value === "object"
+          ? JSON.stringify(value)
+          : String(value);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -24,22 +31,59 @@ export const csvRow = (fields: unknown[]): string => `${fields.map(csvField).joi
 export const ndjsonLine = (record: Record<string, unknown>): string => `${JSON.stringify(record)}\n`;
 
 export const userCsvColumns = [
-  "export_version", "user_id", "supertokens_user_id", "email", "password_hash", "password_hash_format", "time_joined",
-  "email_verified", "tenant_ids", "metadata", "roles", "external_user_id_info",
+  "export_version",
+  "user_id",
+  "supertokens_user_id",
+  "email",
+  "password_hash",
+  "password_hash_format",
+  "time_joined",
+  "email_verified",
+  "tenant_ids",
+  "metadata",
+  "roles",
+  "external_user_id_info",
 ] as const;
 
 export const userCsv = (u: ExportedUser): string =>
   csvRow([
-    exportFormatVersion, u.userId, u.superTokensUserId, u.email, u.passwordHash, u.passwordHashFormat, u.timeJoined, u.emailVerified,
-    u.tenantIds, u.metadata, u.roles, u.externalUserIdInfo,
+    exportFormatVersion,
+    u.userId,
+    u.superTokensUserId,
+    u.email,
+    u.passwordHash,
+    u.passwordHashFormat,
+    u.timeJoined,
+    u.emailVerified,
+    u.tenantIds,
+    u.metadata,
+    u.roles,
+    u.externalUserIdInfo,
   ]);
 
-export const tokenCsvColumns = ["export_version", "user_id", "supertokens_user_id", "email", "token_hash", "token_hash_algorithm", "expires_at"] as const;
+export const tokenCsvColumns = [
+  "export_version",
+  "user_id",
+  "supertokens_user_id",
+  "email",
+  "token_hash",
+  "token_hash_algorithm",
+  "expires_at",
+] as const;
 
 export const tokenCsv = (t: ExportedResetToken): string =>
   csvRow([exportFormatVersion, t.userId, t.superTokensUserId, t.email, t.tokenHash, t.tokenHashAlgorithm, t.expiresAt]);
 
-export const keyCsvColumns = ["export_version", "kid", "kind", "algorithm", "created_at", "public_key_pem", "private_key_pem", "public_jwk"] as const;
+export const keyCsvColumns = [
+  "export_version",
+  "kid",
+  "kind",
+  "algorithm",
+  "created_at",
+  "public_key_pem",
+  "private_key_pem",
+  "public_jwk",
+] as const;
 
 export const keyCsv = (k: ExportedKey): string =>
   csvRow([exportFormatVersion, k.kid, k.kind, k.algorithm, k.createdAt, k.publicKeyPem, k.privateKeyPem, k.publicJwk]);

@@ -74,7 +74,9 @@ async function dummyForFormat(password: string, hashLike: string): Promise<boole
     case "argon2": {
       const cost = argon2Cost(hashLike);
       if (!cost) return false;
-      const dummy = await cachedDummyHash(`argon2:${JSON.stringify(cost)}`, () => hashArgon2WithCost(randomBytes(16), cost));
+      const dummy = await cachedDummyHash(`argon2:${JSON.stringify(cost)}`, () =>
+        hashArgon2WithCost(randomBytes(16), cost),
+      );
       await argon2.verify(dummy, password);
       return true;
     }
@@ -88,7 +90,13 @@ async function dummyForFormat(password: string, hashLike: string): Promise<boole
     case "django_pbkdf2": {
       const parsed = format === "pbkdf2" ? parsePbkdf2(hashLike) : parseDjangoPbkdf2(hashLike);
       if (!parsed) return false;
-      await pbkdf2Async(Buffer.from(password), randomBytes(parsed.salt.length), parsed.iterations, parsed.expected.length, parsed.digest);
+      await pbkdf2Async(
+        Buffer.from(password),
+        randomBytes(parsed.salt.length),
+        parsed.iterations,
+        parsed.expected.length,
+        parsed.digest,
+      );
       return true;
     }
     case "firebase_scrypt": {
@@ -109,7 +117,9 @@ async function dummyForFormat(password: string, hashLike: string): Promise<boole
 async function dummyBcrypt(password: string, hashLike: string): Promise<boolean> {
   const cost = bcryptCost(hashLike);
   if (cost === undefined) return false;
-  const dummy = await cachedDummyHash(`bcrypt:${cost}`, async () => bcrypt.hash(randomBytes(16).toString("hex"), await bcrypt.genSalt(cost)));
+  const dummy = await cachedDummyHash(`bcrypt:${cost}`, async () =>
+    bcrypt.hash(randomBytes(16).toString("hex"), await bcrypt.genSalt(cost)),
+  );
   await bcrypt.compare(password, dummy);
   return true;
 }

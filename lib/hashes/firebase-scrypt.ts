@@ -69,23 +69,29 @@ export function firebaseScryptCost(parsed: ParsedFirebaseScrypt): ScryptCost {
  * because a hash we accept is later imported into it and must keep verifying there.
  */
 export function javaAsciiBytes(password: string): Buffer {
-  return Buffer.from(Array.from(password, (ch) => {
-    const code = ch.codePointAt(0) ?? 0x3f;
-    return code < 0x80 ? code : 0x3f;
-  }));
+  return Buffer.from(
+    Array.from(password, (ch) => {
+      const code = ch.codePointAt(0) ?? 0x3f;
+      return code < 0x80 ? code : 0x3f;
+    }),
+  );
 }
 
 export function missingSignerKeyError(): ConfigError {
   return new ConfigError(
     "ERR_MIGRATE_MISSING_SIGNER_KEY",
-    "A Firebase scrypt password hash needs the project's signer key, and none was given. Pass `firebaseSignerKey` "
-      + "(Firebase console → Authentication → Users → ⋮ → Password hash parameters → base64_signer_key); the "
-      + "SuperTokens core needs the same value as `firebase_password_hashing_signer_key`.",
+    "A Firebase scrypt password hash needs the project's signer key, and none was given. Pass `firebaseSignerKey` " +
+      "(Firebase console → Authentication → Users → ⋮ → Password hash parameters → base64_signer_key); the " +
+      "SuperTokens core needs the same value as `firebase_password_hashing_signer_key`.",
   );
 }
 
 /** Throws ERR_MIGRATE_MISSING_SIGNER_KEY without a signer key (the core answers 500); otherwise never throws. */
-export async function verifyFirebaseScrypt(password: string, hash: string, signerKey: string | undefined): Promise<boolean> {
+export async function verifyFirebaseScrypt(
+  password: string,
+  hash: string,
+  signerKey: string | undefined,
+): Promise<boolean> {
   const parsed = parseFirebaseScrypt(hash);
   if (!parsed) {
     hashLog("firebase_scrypt hash is malformed; treating as no match");

@@ -24,15 +24,20 @@ export type HashPasswordOptions =
     };
 
 export type HashPasswordConfig = Readonly<
-  { algorithm: "bcrypt"; logRounds: number } | { algorithm: "argon2"; iterations: number; memoryKb: number; parallelism: number }
+  | { algorithm: "bcrypt"; logRounds: number }
+  | { algorithm: "argon2"; iterations: number; memoryKb: number; parallelism: number }
 >;
 
 /** The core's defaults (config.yaml), in one place. */
 const DEFAULTS = Object.freeze({ logRounds: 11, iterations: 1, memoryKb: 87795, parallelism: 2 });
 
 const KEYS = {
-  bcrypt: { algorithm: true, logRounds: true } satisfies OptionKeys<Extract<HashPasswordOptions, { algorithm: "bcrypt" }>>,
-  argon2: { algorithm: true, iterations: true, memoryKb: true, parallelism: true } satisfies OptionKeys<Extract<HashPasswordOptions, { algorithm: "argon2" }>>,
+  bcrypt: { algorithm: true, logRounds: true } satisfies OptionKeys<
+    Extract<HashPasswordOptions, { algorithm: "bcrypt" }>
+  >,
+  argon2: { algorithm: true, iterations: true, memoryKb: true, parallelism: true } satisfies OptionKeys<
+    Extract<HashPasswordOptions, { algorithm: "argon2" }>
+  >,
 };
 
 const what = "hashPassword";
@@ -45,7 +50,15 @@ export function resolveHashPasswordConfig(options: HashPasswordOptions = { algor
   const algorithm = typeof given === "string" ? given.toLowerCase() : given;
   if (algorithm === "bcrypt") {
     rejectUnknownKeys(what, options, KEYS.bcrypt);
-    const logRounds = integerIn(what, "logRounds", (options as { logRounds?: unknown }).logRounds, 4, 30, DEFAULTS.logRounds, fix);
+    const logRounds = integerIn(
+      what,
+      "logRounds",
+      (options as { logRounds?: unknown }).logRounds,
+      4,
+      30,
+      DEFAULTS.logRounds,
+      fix,
+    );
     return Object.freeze({ algorithm, logRounds });
   }
   if (algorithm === "argon2") {

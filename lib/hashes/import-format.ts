@@ -9,8 +9,7 @@ export type ImportAlgorithm = "bcrypt" | "argon2" | "firebase_scrypt";
  * the core has no signer key (its config getter throws). `passwordHash` is the trimmed hash the core stores.
  */
 export type ImportFormatResult =
-  | { ok: true; algorithm: ImportAlgorithm; passwordHash: string }
-  | { ok: false; status: 400 | 500; message: string };
+  { ok: true; algorithm: ImportAlgorithm; passwordHash: string } | { ok: false; status: 400 | 500; message: string };
 
 export interface ImportFormatOptions {
   /** The core's `firebase_password_hashing_signer_key`. Default: none (Firebase hashes then fail with 500). */
@@ -47,7 +46,11 @@ const missingKey = () => fail("'firebase_password_hashing_signer_key' cannot be 
  * .assertSuperTokensSupportInputPasswordHashFormat, in the core's order and with its messages. `algorithm` is
  * the request's optional `hashingAlgorithm`, matched case-insensitively after trimming.
  */
-export function checkImportFormat(hash: string, algorithm?: string | null, options: ImportFormatOptions = {}): ImportFormatResult {
+export function checkImportFormat(
+  hash: string,
+  algorithm?: string | null,
+  options: ImportFormatOptions = {},
+): ImportFormatResult {
   if (typeof hash !== "string") return fail("Password hash is in invalid format");
   const passwordHash = javaTrim(hash);
   if (passwordHash === "") return fail("Password hash cannot be an empty string");
@@ -66,9 +69,13 @@ export function checkImportFormat(hash: string, algorithm?: string | null, optio
   if (name === "") return fail("Hashing Algorithm cannot be an empty string");
   switch (name) {
     case "ARGON2":
-      return isCoreArgon2(passwordHash) ? { ok: true, algorithm: "argon2", passwordHash } : fail("Password hash is in invalid Argon2 format");
+      return isCoreArgon2(passwordHash)
+        ? { ok: true, algorithm: "argon2", passwordHash }
+        : fail("Password hash is in invalid Argon2 format");
     case "BCRYPT":
-      return isCoreBcrypt(passwordHash) ? { ok: true, algorithm: "bcrypt", passwordHash } : fail("Password hash is in invalid BCrypt format");
+      return isCoreBcrypt(passwordHash)
+        ? { ok: true, algorithm: "bcrypt", passwordHash }
+        : fail("Password hash is in invalid BCrypt format");
     case "FIREBASE_SCRYPT":
       // The core reads the signer key before parsing, so a missing key wins over a malformed hash.
       if (!signerKeySet) return missingKey();

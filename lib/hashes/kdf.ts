@@ -39,7 +39,13 @@ export function scryptAsync(password: Buffer, salt: Buffer, keyLength: number, c
 
 export type Pbkdf2Digest = "sha1" | "sha224" | "sha256" | "sha384" | "sha512";
 
-export function pbkdf2Async(password: Buffer, salt: Buffer, iterations: number, keyLength: number, digest: Pbkdf2Digest): Promise<Buffer> {
+export function pbkdf2Async(
+  password: Buffer,
+  salt: Buffer,
+  iterations: number,
+  keyLength: number,
+  digest: Pbkdf2Digest,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     pbkdf2(password, salt, iterations, keyLength, digest, (err, key) => (err ? reject(err) : resolve(key)));
   });

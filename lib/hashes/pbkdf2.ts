@@ -68,7 +68,13 @@ function parseWerkzeug(hash: string): ParsedPbkdf2 | undefined {
 /** Shared with django-pbkdf2.ts: run the KDF and compare in constant time, never throwing. */
 export async function verifyParsedPbkdf2(password: string, parsed: ParsedPbkdf2, format: string): Promise<boolean> {
   try {
-    const actual = await pbkdf2Async(Buffer.from(password, "utf8"), parsed.salt, parsed.iterations, parsed.expected.length, parsed.digest);
+    const actual = await pbkdf2Async(
+      Buffer.from(password, "utf8"),
+      parsed.salt,
+      parsed.iterations,
+      parsed.expected.length,
+      parsed.digest,
+    );
     return safeEqual(actual, parsed.expected);
   } catch (err) {
     hashLog("%s failed (%s); treating as no match", format, (err as Error).name);

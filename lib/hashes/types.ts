@@ -18,9 +18,7 @@ export interface PasswordVerifier {
  * known format but cannot be parsed is NO_MATCH: the row is broken, and nothing could ever match it.
  */
 export type VerifyResult =
-  | { status: "MATCH"; format: string }
-  | { status: "NO_MATCH"; format: string }
-  | { status: "UNKNOWN_FORMAT" };
+  { status: "MATCH"; format: string } | { status: "NO_MATCH"; format: string } | { status: "UNKNOWN_FORMAT" };
 
 export interface VerifyOptions {
   /** Tried before the built-in formats, in key order; the key names the format in results and logs. Default: none. */

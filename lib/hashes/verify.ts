@@ -28,7 +28,11 @@ const BUILT_IN: Record<HashFormat, BuiltInVerifier> = {
  *
  * Surrounding whitespace is ignored: a CHAR(n) column pads hashes with spaces, and the core trims on import.
  */
-export async function verifyPassword(password: string, hash: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyPassword(
+  password: string,
+  hash: string,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   if (typeof hash !== "string") {
     hashLog("stored hash is not a string; unknown format");
     return { status: "UNKNOWN_FORMAT" };

@@ -40,8 +40,11 @@ export async function listFailed(client: CoreClient, ids: { has(id: string): boo
   const rows: QueueRow[] = [];
   let token: string | undefined;
   do {
-    const page = await client.ok("GET", "/bulk-import/users", { query: { status: "FAILED", limit: "500", paginationToken: token } });
-    for (const r of page.users as QueueRow[]) if (r.externalUserId !== undefined && ids.has(r.externalUserId)) rows.push(r);
+    const page = await client.ok("GET", "/bulk-import/users", {
+      query: { status: "FAILED", limit: "500", paginationToken: token },
+    });
+    for (const r of page.users as QueueRow[])
+      if (r.externalUserId !== undefined && ids.has(r.externalUserId)) rows.push(r);
     token = page.nextPaginationToken;
   } while (token !== undefined);
   return rows;
@@ -57,7 +60,12 @@ export async function removeRows(client: CoreClient, ids: string[]): Promise<voi
  * Wait until at most `maxPending` users are NEW or PROCESSING. Polls quickly while the queue moves and backs off
  * to 2 s while it does not (a real core processes every few minutes); fails after `stallMs` without progress.
  */
-export async function waitForQueue(client: CoreClient, maxPending: number, stallMs: number, onPending: (pending: number) => void): Promise<void> {
+export async function waitForQueue(
+  client: CoreClient,
+  maxPending: number,
+  stallMs: number,
+  onPending: (pending: number) => void,
+): Promise<void> {
   let last = -1;
   let lastChange = Date.now();
   let delay = 10;
@@ -137,7 +145,10 @@ export async function queueUsers(
   for (let i = 0; i < candidates.length; i += batchSize) {
     let batch = candidates.slice(i, i + batchSize);
     for (let attempt = 0; batch.length > 0; attempt++) {
-      const res = await client.call("POST", "/bulk-import/users", { body: { users: batch.map(bulkUser) }, idempotent: false });
+      const res = await client.call("POST", "/bulk-import/users", {
+        body: { users: batch.map(bulkUser) },
+        idempotent: false,
+      });
       if (res.status === 200) {
         for (const c of batch) accepted.set(c.id, c);
         break;

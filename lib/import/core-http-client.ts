@@ -38,7 +38,10 @@ function refused(err: unknown): boolean {
  * `/appid-<id>` prefix; tenant-scoped paths are passed with their `/public` segment, as the SDK sends them.
  */
 export class CoreClient {
-  constructor(readonly base: string, private readonly apiKey: string | undefined) {}
+  constructor(
+    readonly base: string,
+    private readonly apiKey: string | undefined,
+  ) {}
 
   async call(method: "GET" | "POST" | "PUT", path: string, options: CallOptions = {}): Promise<CoreResponse> {
     const url = new URL(this.base + path);
@@ -59,7 +62,11 @@ export class CoreClient {
           await sleep(100 * 2 ** attempt);
           continue;
         }
-        throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `import: cannot reach the SuperTokens core at ${this.base}: ${(err as Error).message}`, { cause: err });
+        throw new UnavailableError(
+          "ERR_MIGRATE_CORE_UNAVAILABLE",
+          `import: cannot reach the SuperTokens core at ${this.base}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       const text = await res.text();
       if (retryableStatus.has(res.status) && attempt < attempts && options.idempotent !== false) {
@@ -76,7 +83,10 @@ export class CoreClient {
         }
       }
       if (res.status === 401) {
-        throw new ConfigError("ERR_MIGRATE_API_KEY_REFUSED", `import: the core at ${this.base} refused the API key (401). Pass --api-key (or SUPERTOKENS_API_KEY).`);
+        throw new ConfigError(
+          "ERR_MIGRATE_API_KEY_REFUSED",
+          `import: the core at ${this.base} refused the API key (401). Pass --api-key (or SUPERTOKENS_API_KEY).`,
+        );
       }
       return { status: res.status, json, text };
     }

@@ -25,7 +25,9 @@ export async function listExisting(client: CoreClient): Promise<ExistingUsers> {
   const byEmail = new Map<string, string>();
   let token: string | undefined;
   do {
-    const page = await client.ok("GET", "/public/users", { query: { limit: "500", includeRecipeIds: "emailpassword", paginationToken: token } });
+    const page = await client.ok("GET", "/public/users", {
+      query: { limit: "500", includeRecipeIds: "emailpassword", paginationToken: token },
+    });
     for (const user of page.users as any[]) {
       const email = emailPasswordEmail(user);
       if (email === undefined) continue;

@@ -1,5 +1,12 @@
 import {
-  booleanOption, enumOption, invalidOption, readOptions, rejectUnknownKeys, shown, stringOption, type OptionKeys,
+  booleanOption,
+  enumOption,
+  invalidOption,
+  readOptions,
+  rejectUnknownKeys,
+  shown,
+  stringOption,
+  type OptionKeys,
 } from "../options.js";
 import { ConfigError, type ConfigErrorCode } from "../errors.js";
 
@@ -83,8 +90,20 @@ export interface ImportConfig {
 
 /** Every option of the import: the build fails when ImportOptions gains one not listed. */
 const IMPORT_KEYS = {
-  from: true, query: true, file: true, format: true, map: true, core: true, apiKey: true, appId: true, mode: true, batchSize: true,
-  concurrency: true, dryRun: true, report: true, stallTimeout: true,
+  from: true,
+  query: true,
+  file: true,
+  format: true,
+  map: true,
+  core: true,
+  apiKey: true,
+  appId: true,
+  mode: true,
+  batchSize: true,
+  concurrency: true,
+  dryRun: true,
+  report: true,
+  stallTimeout: true,
 } satisfies OptionKeys<ImportOptions>;
 
 /** Every default of the import, and nowhere else (columns: {@link defaultColumns}; format: from the file's extension). */
@@ -116,7 +135,10 @@ function formatOf(path: string): ImportFormat {
   if (lower.endsWith(".json")) return "json";
   if (lower.endsWith(".ndjson") || lower.endsWith(".jsonl")) return "ndjson";
   if (lower.endsWith(".csv")) return "csv";
-  return fail(`cannot tell the format of ${JSON.stringify(path)} from its extension. Pass \`--format json|ndjson|csv\`.`, "ERR_MIGRATE_MISSING_OPTION");
+  return fail(
+    `cannot tell the format of ${JSON.stringify(path)} from its extension. Pass \`--format json|ndjson|csv\`.`,
+    "ERR_MIGRATE_MISSING_OPTION",
+  );
 }
 
 /** `id=user_id,email=mail` → { id: "user_id", email: "mail" }. */
@@ -149,7 +171,11 @@ function resolveColumns(map: ImportOptions["map"]) {
 
 /** The core URL with the app path: `--core http://h:3567 --app-id a` → `http://h:3567/appid-a`. */
 function resolveCore(core: unknown, appId: unknown): string {
-  if (core === undefined || core === "") return fail("`core` is required: the SuperTokens core's URL, e.g. --core http://localhost:3567.", "ERR_MIGRATE_MISSING_OPTION");
+  if (core === undefined || core === "")
+    return fail(
+      "`core` is required: the SuperTokens core's URL, e.g. --core http://localhost:3567.",
+      "ERR_MIGRATE_MISSING_OPTION",
+    );
   if (typeof core !== "string") return fail(`\`core\` must be a URL; received ${shown(core)}.`);
   let url: URL;
   try {
@@ -157,13 +183,18 @@ function resolveCore(core: unknown, appId: unknown): string {
   } catch {
     return fail(`\`core\` must be a URL; received ${JSON.stringify(core)}.`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") fail(`\`core\` must be an http(s) URL; received ${JSON.stringify(core)}.`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    fail(`\`core\` must be an http(s) URL; received ${JSON.stringify(core)}.`);
   let base = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
   if (appId !== undefined) {
     if (typeof appId !== "string" || !/^[a-z0-9-]+$/.test(appId)) {
       fail(`\`appId\` must match [a-z0-9-]+ as the core's app ids do; received ${JSON.stringify(appId)}.`);
     }
-    if (/\/appid-[^/]+/.test(url.pathname)) fail("`appId` was given and `core` already names an app (/appid-…). Pass only one.", "ERR_MIGRATE_CONFLICTING_OPTIONS");
+    if (/\/appid-[^/]+/.test(url.pathname))
+      fail(
+        "`appId` was given and `core` already names an app (/appid-…). Pass only one.",
+        "ERR_MIGRATE_CONFLICTING_OPTIONS",
+      );
     if (appId !== "public") base += `/appid-${appId}`;
   }
   return base;
@@ -175,14 +206,23 @@ export function resolveImportOptions(options: ImportOptions): ImportConfig {
   const { from, query, file } = o;
   let source: ImportConfig["source"];
   if (from !== undefined && file !== undefined) {
-    source = fail("give one source: `from` (with `query`) for PostgreSQL, or `file`; both were given.", "ERR_MIGRATE_CONFLICTING_OPTIONS");
+    source = fail(
+      "give one source: `from` (with `query`) for PostgreSQL, or `file`; both were given.",
+      "ERR_MIGRATE_CONFLICTING_OPTIONS",
+    );
   } else if (from !== undefined) {
     if (typeof from !== "string" || !/^postgres(ql)?:\/\//.test(from)) {
       fail("`from` must be a PostgreSQL URL (postgres://user:password@host/db).");
     }
-    if (query === undefined) fail("`from` needs `query`: a SELECT returning one row per user.", "ERR_MIGRATE_MISSING_OPTION");
-    if (typeof query !== "string" || query.trim() === "") fail("`from` needs `query`: a SELECT returning one row per user.");
-    if (o.format !== undefined) fail("`format` applies to `file` only; a PostgreSQL source has rows, not a format.", "ERR_MIGRATE_CONFLICTING_OPTIONS");
+    if (query === undefined)
+      fail("`from` needs `query`: a SELECT returning one row per user.", "ERR_MIGRATE_MISSING_OPTION");
+    if (typeof query !== "string" || query.trim() === "")
+      fail("`from` needs `query`: a SELECT returning one row per user.");
+    if (o.format !== undefined)
+      fail(
+        "`format` applies to `file` only; a PostgreSQL source has rows, not a format.",
+        "ERR_MIGRATE_CONFLICTING_OPTIONS",
+      );
     // DECLARE … CURSOR FOR takes one statement without its terminator.
     source = { kind: "postgres", url: from, query: (query as string).trim().replace(/;+\s*$/, "") };
   } else if (file !== undefined) {
@@ -191,10 +231,20 @@ export function resolveImportOptions(options: ImportOptions): ImportConfig {
     const format = enumOption(what, "format", o.format, importFormats, undefined) ?? formatOf(file);
     source = { kind: "file", path: file, format };
   } else {
-    source = fail("a source is required: `--from postgres://… --query \"select …\"` or `--file users.json|.ndjson|.csv`.", "ERR_MIGRATE_MISSING_OPTION");
+    source = fail(
+      'a source is required: `--from postgres://… --query "select …"` or `--file users.json|.ndjson|.csv`.',
+      "ERR_MIGRATE_MISSING_OPTION",
+    );
   }
   const { columns, mapped } = resolveColumns(o.map);
-  const batchSize = integer("batchSize", o.batchSize, 1, maxBatchSize, IMPORT_DEFAULTS.batchSize, "The core accepts at most 10,000 users per request.");
+  const batchSize = integer(
+    "batchSize",
+    o.batchSize,
+    1,
+    maxBatchSize,
+    IMPORT_DEFAULTS.batchSize,
+    "The core accepts at most 10,000 users per request.",
+  );
   const concurrency = integer("concurrency", o.concurrency, 1, 256, IMPORT_DEFAULTS.concurrency);
   const stall = integer("stallTimeout", o.stallTimeout, 1, 86_400, IMPORT_DEFAULTS.stallTimeout);
   const dryRun = booleanOption(what, "dryRun", o.dryRun, IMPORT_DEFAULTS.dryRun);

@@ -18,4 +18,3 @@ export const MAPPING_INFO = "supertokens-migrate:import";
 export function pendingEmailFor(legacyId: string): string {
   return `import-${createHash("sha256").update(legacyId).digest("hex").slice(0, 40)}@${PENDING_EMAIL_DOMAIN}`;
 }
-

@@ -4,10 +4,20 @@ import { importLog } from "./log.js";
 import { isPendingEmail, MAPPING_INFO, pendingEmailFor } from "./pending.js";
 import type { Candidate, Outcome } from "./plan.js";
 
-const skipped = (c: Candidate, reason: "already-imported" | "email-exists", detail?: string): Outcome =>
-  ({ kind: "skipped", row: c.row, id: c.id, reason, ...(detail ? { detail } : {}) });
-const failed = (c: Candidate, reason: "core-rejected" | "conflict", detail: string): Outcome =>
-  ({ kind: "failed", row: c.row, id: c.id, reason, detail });
+const skipped = (c: Candidate, reason: "already-imported" | "email-exists", detail?: string): Outcome => ({
+  kind: "skipped",
+  row: c.row,
+  id: c.id,
+  reason,
+  ...(detail ? { detail } : {}),
+});
+const failed = (c: Candidate, reason: "core-rejected" | "conflict", detail: string): Outcome => ({
+  kind: "failed",
+  row: c.row,
+  id: c.id,
+  reason,
+  detail,
+});
 
 async function getMapping(client: CoreClient, externalId: string): Promise<string | undefined> {
   const res = await client.ok("GET", "/recipe/userid/map", { query: { userId: externalId, userIdType: "EXTERNAL" } });
@@ -20,7 +30,9 @@ async function getUser(client: CoreClient, id: string): Promise<any | undefined>
 }
 
 async function emailTaken(client: CoreClient, email: string): Promise<boolean> {
-  const res = await client.ok("GET", "/public/users/by-accountinfo", { query: { email, doUnionOfAccountInfo: "false" } });
+  const res = await client.ok("GET", "/public/users/by-accountinfo", {
+    query: { email, doUnionOfAccountInfo: "false" },
+  });
   return (res.users as any[]).some((u) => emailPasswordEmail(u) === email);
 }
 
@@ -49,19 +61,25 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
     if (!isPendingEmail(emailPasswordEmail(user))) return skipped(c, "already-imported");
     importLog("user %s: finishing a half-imported user", c.id);
   } else {
-    if (recheck && (await emailTaken(client, c.email))) return skipped(c, "email-exists", "another SuperTokens user has this email");
+    if (recheck && (await emailTaken(client, c.email)))
+      return skipped(c, "email-exists", "another SuperTokens user has this email");
     const imported = await client.call("POST", "/public/recipe/user/passwordhash/import", {
       rid: "emailpassword",
       body: { email: pendingEmailFor(c.id), passwordHash: c.passwordHash, hashingAlgorithm: c.algorithm },
     });
     if (imported.status !== 200 || imported.json?.status !== "OK") {
-      return failed(c, "core-rejected", `passwordhash/import: ${imported.status} ${imported.text.trim().slice(0, 300)}`);
+      return failed(
+        c,
+        "core-rejected",
+        `passwordhash/import: ${imported.status} ${imported.text.trim().slice(0, 300)}`,
+      );
     }
     const stId: string = imported.json.user.loginMethods[0].recipeUserId;
     const mapping = await client.call("POST", "/recipe/userid/map", {
       body: { superTokensUserId: stId, externalUserId: c.id, externalUserIdInfo: MAPPING_INFO },
     });
-    if (mapping.status !== 200) return failed(c, "core-rejected", `userid/map: ${mapping.status} ${mapping.text.trim().slice(0, 300)}`);
+    if (mapping.status !== 200)
+      return failed(c, "core-rejected", `userid/map: ${mapping.status} ${mapping.text.trim().slice(0, 300)}`);
     const m = mapping.json;
     if (m.status === "USER_ID_MAPPING_ALREADY_EXISTS_ERROR") {
       if (m.doesExternalUserIdExist && !m.doesSuperTokensUserIdExist) {
@@ -76,18 +94,30 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
   }
 
   if (c.metadata !== undefined) {
-    await client.ok("PUT", "/recipe/user/metadata", { rid: "usermetadata", body: { userId: c.id, metadataUpdate: c.metadata } });
+    await client.ok("PUT", "/recipe/user/metadata", {
+      rid: "usermetadata",
+      body: { userId: c.id, metadataUpdate: c.metadata },
+    });
   }
   if (c.emailVerified) {
-    const token = await client.ok("POST", "/public/recipe/user/email/verify/token", { rid: "emailverification", body: { userId: c.id, email: c.email } });
+    const token = await client.ok("POST", "/public/recipe/user/email/verify/token", {
+      rid: "emailverification",
+      body: { userId: c.id, email: c.email },
+    });
     if (token.status === "OK") {
-      const verified = await client.ok("POST", "/public/recipe/user/email/verify", { rid: "emailverification", body: { method: "token", token: token.token } });
+      const verified = await client.ok("POST", "/public/recipe/user/email/verify", {
+        rid: "emailverification",
+        body: { method: "token", token: token.token },
+      });
       if (verified.status !== "OK") return failed(c, "core-rejected", `email/verify: ${verified.status}`);
     } else if (token.status !== "EMAIL_ALREADY_VERIFIED_ERROR") {
       return failed(c, "core-rejected", `email/verify/token: ${token.status}`);
     }
   }
-  const reveal = await client.call("PUT", "/recipe/user", { rid: "emailpassword", body: { recipeUserId: c.id, email: c.email } });
+  const reveal = await client.call("PUT", "/recipe/user", {
+    rid: "emailpassword",
+    body: { recipeUserId: c.id, email: c.email },
+  });
   if (reveal.status !== 200) throw coreError("PUT", "/recipe/user", reveal);
   switch (reveal.json.status) {
     case "OK":
@@ -102,7 +132,11 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
 }
 
 /** Run `work` over `items` with at most `concurrency` at once; stops at the first thrown error. */
-export async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: unknown;
   const worker = async () => {

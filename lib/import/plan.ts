@@ -62,7 +62,13 @@ export function planImport(rows: (SourceUser | RowProblem)[], existing: Existing
       continue;
     }
     if (emails.get(r.email)! > 1) {
-      decided.push({ kind: "failed", row, id, reason: "duplicate-email", detail: `${emails.get(r.email)} rows have this email` });
+      decided.push({
+        kind: "failed",
+        row,
+        id,
+        reason: "duplicate-email",
+        detail: `${emails.get(r.email)} rows have this email`,
+      });
       continue;
     }
     let resume = false;
@@ -76,13 +82,25 @@ export function planImport(rows: (SourceUser | RowProblem)[], existing: Existing
     } else {
       const holder = existing.byEmail.get(r.email);
       if (holder !== undefined) {
-        decided.push({ kind: "skipped", row, id, reason: "email-exists", detail: "another SuperTokens user has this email" });
+        decided.push({
+          kind: "skipped",
+          row,
+          id,
+          reason: "email-exists",
+          detail: "another SuperTokens user has this email",
+        });
         continue;
       }
       resume = existing.byEmail.has(pendingEmailFor(id));
     }
     if (r.passwordHash === undefined) {
-      decided.push({ kind: "skipped", row, id, reason: "missing-hash", detail: "no password hash: left to legacyAuth() or a reset" });
+      decided.push({
+        kind: "skipped",
+        row,
+        id,
+        reason: "missing-hash",
+        detail: "no password hash: left to legacyAuth() or a reset",
+      });
       continue;
     }
     const hash = checkHash(r.passwordHash);

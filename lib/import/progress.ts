@@ -77,7 +77,8 @@ export function barProgress(stream: NodeJS.WritableStream): Progress {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: "import |{bar}| {percentage}% | {value}/{total} users | {rate} users/s | ETA {eta_formatted} | skipped {skipped} failed {failed}",
+      format:
+        "import |{bar}| {percentage}% | {value}/{total} users | {rate} users/s | ETA {eta_formatted} | skipped {skipped} failed {failed}",
       etaBuffer: 50,
       hideCursor: true,
       clearOnComplete: false,

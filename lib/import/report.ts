@@ -47,14 +47,26 @@ export class Tally {
   add(o: Outcome): void {
     this.outcomes.push(o);
     this[o.kind]++;
-    if (o.kind !== "imported") importLog("row %d (id %s): %s, %s%s", o.row, o.id, o.kind, o.reason, o.detail ? ` (${withoutEmails(o.detail)})` : "");
+    if (o.kind !== "imported")
+      importLog(
+        "row %d (id %s): %s, %s%s",
+        o.row,
+        o.id,
+        o.kind,
+        o.reason,
+        o.detail ? ` (${withoutEmails(o.detail)})` : "",
+      );
   }
 
   get done(): number {
     return this.outcomes.length;
   }
 
-  report(base: Pick<ImportReport, "dryRun" | "mode" | "target" | "startedAt" | "warnings" | "notes">, input: number, error?: string): ImportReport {
+  report(
+    base: Pick<ImportReport, "dryRun" | "mode" | "target" | "startedAt" | "warnings" | "notes">,
+    input: number,
+    error?: string,
+  ): ImportReport {
     const sorted = [...this.outcomes].sort((a, b) => a.row - b.row);
     const byReason = (kind: "skipped" | "failed") => {
       const out: Record<string, number> = {};
@@ -84,7 +96,9 @@ export class Tally {
         failedByReason: byReason("failed"),
       },
       imported: sorted.filter((o) => o.kind === "imported").map((o) => ({ id: o.id as string })),
-      skipped: sorted.filter((o): o is Extract<Outcome, { kind: "skipped" }> => o.kind === "skipped").map(entry) as ImportReport["skipped"],
+      skipped: sorted
+        .filter((o): o is Extract<Outcome, { kind: "skipped" }> => o.kind === "skipped")
+        .map(entry) as ImportReport["skipped"],
       failed: sorted.filter((o): o is Extract<Outcome, { kind: "failed" }> => o.kind === "failed").map(entry),
       warnings: base.warnings,
       notes: base.notes,

@@ -19,7 +19,14 @@ export interface SourceUser {
 export interface RowProblem {
   row: number;
   id: string | null;
-  reason: "invalid-row" | "missing-id" | "invalid-id" | "invalid-email" | "invalid-email-verified" | "invalid-time-joined" | "invalid-metadata";
+  reason:
+    | "invalid-row"
+    | "missing-id"
+    | "invalid-id"
+    | "invalid-email"
+    | "invalid-email-verified"
+    | "invalid-time-joined"
+    | "invalid-metadata";
   detail: string;
 }
 
@@ -77,7 +84,9 @@ function toMetadata(v: unknown): Record<string, unknown> | undefined | false {
       return false;
     }
   }
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : false;
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : false;
 }
 
 /** Read one row with the column mapping; a row that cannot be a user comes back as a problem to report. */
@@ -86,20 +95,24 @@ export function toSourceUser(raw: RawRow, config: Pick<ImportConfig, "columns">,
   const get = (field: ImportField) => pick(raw.values, config.columns[field]);
   const id = toId(get("id"));
   if (id === undefined) return { row: raw.row, id: null, reason: "missing-id", detail: "the row has no id" };
-  if (id === false) return { row: raw.row, id: null, reason: "invalid-id", detail: "the id is neither a string nor an integer" };
+  if (id === false)
+    return { row: raw.row, id: null, reason: "invalid-id", detail: "the id is neither a string nor an integer" };
   const problem = (reason: RowProblem["reason"], detail: string): RowProblem => ({ row: raw.row, id, reason, detail });
   // The core's limit for external user ids (BulkImportUserUtils); the mapping API would take more, the bulk API not.
   if (id.length > 128) return problem("invalid-id", "the id is longer than 128 characters");
 
   const rawEmail = get("email");
-  if (typeof rawEmail !== "string" || !rawEmail.includes("@")) return problem("invalid-email", "the email is missing or has no @");
+  if (typeof rawEmail !== "string" || !rawEmail.includes("@"))
+    return problem("invalid-email", "the email is missing or has no @");
   if (rawEmail.length > 255) return problem("invalid-email", "the email is longer than 255 characters");
   const email = normaliseEmail(rawEmail);
 
   const verified = toBoolean(get("emailVerified"));
-  if (verified === undefined) return problem("invalid-email-verified", "email verified is not a boolean (true/false, t/f, 1/0, yes/no)");
+  if (verified === undefined)
+    return problem("invalid-email-verified", "email verified is not a boolean (true/false, t/f, 1/0, yes/no)");
   const timeJoined = toTime(get("timeJoined"));
-  if (timeJoined === false) return problem("invalid-time-joined", "time joined is not a date, an ISO 8601 string or a number");
+  if (timeJoined === false)
+    return problem("invalid-time-joined", "time joined is not a date, an ISO 8601 string or a number");
   if (timeJoined !== undefined && (timeJoined < 0 || timeJoined > now)) {
     return problem("invalid-time-joined", "time joined is in the future or before 1970 (the core refuses both)");
   }

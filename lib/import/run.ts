@@ -1,9 +1,23 @@
 import { ConfigError, MigrateError } from "../errors.js";
-import { detectBulk, listFailed, type BulkSupport, pendingCount, queueUsers, removeRows, waitForQueue } from "./bulk.js";
+import {
+  detectBulk,
+  listFailed,
+  type BulkSupport,
+  pendingCount,
+  queueUsers,
+  removeRows,
+  waitForQueue,
+} from "./bulk.js";
 import { CoreClient } from "./core-http-client.js";
 import { listExisting } from "./existing.js";
 import { importLog } from "./log.js";
-import { defaultColumns, resolveImportOptions, type ImportConfig, type ImportField, type ImportOptions } from "./options.js";
+import {
+  defaultColumns,
+  resolveImportOptions,
+  type ImportConfig,
+  type ImportField,
+  type ImportOptions,
+} from "./options.js";
 import { importOneUser, pool } from "./per-user.js";
 import { planImport, type Candidate, type Outcome } from "./plan.js";
 import { barProgress, lineProgress, silentProgress, type Progress, type ProgressStream } from "./progress.js";
@@ -22,9 +36,10 @@ export interface ImportIo {
 
 /** The config for the debug log: no API key, no database password. */
 function redacted(config: ImportConfig) {
-  const source = config.source.kind === "postgres"
-    ? { ...config.source, url: config.source.url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@") }
-    : config.source;
+  const source =
+    config.source.kind === "postgres"
+      ? { ...config.source, url: config.source.url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@") }
+      : config.source;
   return { ...config, source, apiKey: config.apiKey === undefined ? undefined : "***" };
 }
 
@@ -41,7 +56,11 @@ async function readRows(config: ImportConfig): Promise<(SourceUser | RowProblem)
   const found = columns.size ? [...columns].join(", ") : "none";
   for (const field of config.mapped) {
     const column = config.columns[field][0]!;
-    if (!columns.has(column)) throw new ConfigError("ERR_MIGRATE_MISSING_COLUMN", `import: --map ${field}=${column}: the source has no column ${JSON.stringify(column)}. Columns found: ${found}.`);
+    if (!columns.has(column))
+      throw new ConfigError(
+        "ERR_MIGRATE_MISSING_COLUMN",
+        `import: --map ${field}=${column}: the source has no column ${JSON.stringify(column)}. Columns found: ${found}.`,
+      );
   }
   for (const field of ["id", "email"] as ImportField[]) {
     if (config.mapped.includes(field) || defaultColumns[field].some((c) => columns.has(c))) continue;
@@ -58,10 +77,16 @@ async function checkCore(client: CoreClient): Promise<void> {
   const versions = res.json?.versions;
   if (res.status !== 200 || !Array.isArray(versions)) {
     // An unknown app gets 400 "AppId or tenantId not found"; a server that is no core, 404 or HTML.
-    throw new ConfigError("ERR_MIGRATE_UNSUPPORTED_CORE", `import: ${client.base} did not answer GET /apiversion as a SuperTokens core does (${res.status}: ${res.text.trim().slice(0, 200)}).`);
+    throw new ConfigError(
+      "ERR_MIGRATE_UNSUPPORTED_CORE",
+      `import: ${client.base} did not answer GET /apiversion as a SuperTokens core does (${res.status}: ${res.text.trim().slice(0, 200)}).`,
+    );
   }
   if (!versions.includes("5.4")) {
-    throw new ConfigError("ERR_MIGRATE_UNSUPPORTED_CORE", `import: the core at ${client.base} does not speak CDI 5.4 (it offers ${versions.join(", ")}).`);
+    throw new ConfigError(
+      "ERR_MIGRATE_UNSUPPORTED_CORE",
+      `import: the core at ${client.base} does not speak CDI 5.4 (it offers ${versions.join(", ")}).`,
+    );
   }
 }
 
@@ -73,7 +98,10 @@ function pickProgress(io: Required<ImportIo>): Progress {
 }
 
 function summary(report: ImportReport, reportPath: string | undefined): string {
-  const reasons = (by: Record<string, number>) => Object.entries(by).map(([r, n]) => `${r} ${n}`).join(", ");
+  const reasons = (by: Record<string, number>) =>
+    Object.entries(by)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(", ");
   const { counts } = report;
   const how = report.mode === "bulk" ? "the bulk-import API" : "the per-user endpoints";
   const lines = [
@@ -81,9 +109,12 @@ function summary(report: ImportReport, reportPath: string | undefined): string {
       ? `Dry run, nothing was written: would import ${counts.imported} of ${counts.input} users into ${report.target} through ${how}.`
       : `Imported ${counts.imported} of ${counts.input} users into ${report.target} through ${how}.`,
   ];
-  if (counts.skipped) lines.push(`${report.dryRun ? "Would skip" : "Skipped"} ${counts.skipped}: ${reasons(counts.skippedByReason)}.`);
-  if (counts.failed) lines.push(`${report.dryRun ? "Would fail" : "Failed"} ${counts.failed}: ${reasons(counts.failedByReason)}.`);
-  if (report.warnings.length) lines.push(`Warnings: ${report.warnings.length} (weak hashes to rehash on the next sign-in; see the report).`);
+  if (counts.skipped)
+    lines.push(`${report.dryRun ? "Would skip" : "Skipped"} ${counts.skipped}: ${reasons(counts.skippedByReason)}.`);
+  if (counts.failed)
+    lines.push(`${report.dryRun ? "Would fail" : "Failed"} ${counts.failed}: ${reasons(counts.failedByReason)}.`);
+  if (report.warnings.length)
+    lines.push(`Warnings: ${report.warnings.length} (weak hashes to rehash on the next sign-in; see the report).`);
   for (const note of report.notes) lines.push(`Note: ${note}`);
   if (reportPath) lines.push(`Report: ${reportPath}`);
   return lines.join("\n") + "\n";
@@ -106,9 +137,13 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
   // The core first: a wrong URL or key should fail in a second, not after reading a million rows.
   const client = new CoreClient(config.core, config.apiKey);
   await checkCore(client);
-  const support: BulkSupport = config.mode === "per-user" ? { offered: false, why: "--mode per-user" } : await detectBulk(client);
+  const support: BulkSupport =
+    config.mode === "per-user" ? { offered: false, why: "--mode per-user" } : await detectBulk(client);
   if (config.mode === "bulk" && !support.offered) {
-    throw new ConfigError("ERR_MIGRATE_UNSUPPORTED_CORE", `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API (${support.why}). Use --mode per-user or auto.`);
+    throw new ConfigError(
+      "ERR_MIGRATE_UNSUPPORTED_CORE",
+      `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API (${support.why}). Use --mode per-user or auto.`,
+    );
   }
   const rows = await readRows(config);
   const mode = config.mode === "per-user" || !support.offered ? "per-user" : "bulk";
@@ -120,15 +155,24 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
     // Users a killed run queued are still being processed; the plan must see them as they end up.
     const pending = await pendingCount(client);
     if (pending > 0 && config.dryRun) {
-      notes.push(`the core's bulk-import queue holds ${pending} users not yet processed; the plan can change once they are.`);
+      notes.push(
+        `the core's bulk-import queue holds ${pending} users not yet processed; the plan can change once they are.`,
+      );
     } else if (pending > 0) {
       io.stderr.write(`import: waiting for ${pending} users already queued in the core to be processed\n`);
       await waitForQueue(client, 0, config.stallTimeoutMs, () => {});
     }
     // Failed queue rows of these users are earlier attempts; this run supersedes them.
     const stale = await listFailed(client, inputIds);
-    if (stale.length && !config.dryRun) await removeRows(client, stale.map((r) => r.id));
-    if (stale.length) notes.push(`${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by earlier attempts for these users.`);
+    if (stale.length && !config.dryRun)
+      await removeRows(
+        client,
+        stale.map((r) => r.id),
+      );
+    if (stale.length)
+      notes.push(
+        `${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by earlier attempts for these users.`,
+      );
   }
 
   const existing = await listExisting(client);
@@ -138,7 +182,13 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
   }
   const tally = new Tally();
   for (const o of plan.decided) tally.add(o);
-  importLog("plan: %d to import, %d decided (%d skipped, %d failed)", plan.candidates.length, tally.done, tally.skipped, tally.failed);
+  importLog(
+    "plan: %d to import, %d decided (%d skipped, %d failed)",
+    plan.candidates.length,
+    tally.done,
+    tally.skipped,
+    tally.failed,
+  );
   const progress = pickProgress(io);
   const tick = () => progress.update(tally.done, tally);
   progress.start(rows.length, tally.done);
@@ -178,7 +228,8 @@ async function importCandidates(
   // were checked against the snapshot just taken.
   const one = async (c: Candidate, bulkError?: string) => {
     let outcome: Outcome = await importOneUser(client, c, c.resume || bulkError !== undefined);
-    if (bulkError !== undefined && outcome.kind === "failed") outcome = { ...outcome, detail: `bulk import: ${bulkError}; then ${outcome.detail}` };
+    if (bulkError !== undefined && outcome.kind === "failed")
+      outcome = { ...outcome, detail: `bulk import: ${bulkError}; then ${outcome.detail}` };
     tally.add(outcome);
     tick();
   };
@@ -198,7 +249,10 @@ async function importCandidates(
   // A failed row means the core refused the user when it processed it, most often because the email or the
   // legacy id appeared in SuperTokens after the plan was made. Each one is decided again against the live state.
   const failedRows = await listFailed(client, run.accepted);
-  await removeRows(client, failedRows.map((r) => r.id));
+  await removeRows(
+    client,
+    failedRows.map((r) => r.id),
+  );
   const retry = new Map(failedRows.map((r) => [r.externalUserId!, r.errorMessage ?? "failed"]));
   for (const c of run.accepted.values()) if (!retry.has(c.id)) tally.add({ kind: "imported", row: c.row, id: c.id });
   tick();

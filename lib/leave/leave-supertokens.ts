@@ -21,7 +21,6 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
   /** handle -> time it was converted, for the page load's other requests. */
   const converted = new Map<string, number>();
 
-
   return async function leaveSuperTokensMiddleware(req: any, res: any, next: (err?: unknown) => void): Promise<void> {
     try {
       if (await options.hasSession(req)) return next();
@@ -29,7 +28,8 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
       try {
         session = await Session.getSession(req, res, { sessionRequired: false, antiCsrfCheck: false });
       } catch (err) {
-        if (Session.Error.isErrorFromSuperTokens(err) && (err as { type: string }).type === Session.Error.UNAUTHORISED) return next();
+        if (Session.Error.isErrorFromSuperTokens(err) && (err as { type: string }).type === Session.Error.UNAUTHORISED)
+          return next();
         // An expired access token: answer as SuperTokens does, so its frontend refreshes and the next request converts.
         return superTokensErrorHandler()(err, req, res, next);
       }
@@ -46,7 +46,10 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
         try {
           info = await withDeadline(Session.getSessionInformation(handle), timeoutMs, "SuperTokens session lookup");
         } catch (err) {
-          throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core is unavailable", { cause: err, retryAfter });
+          throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core is unavailable", {
+            cause: err,
+            retryAfter,
+          });
         }
         if (info === undefined) {
           debug("SuperTokens session was revoked; not converted");
@@ -57,7 +60,12 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
         await withDeadline(options.createSession(req, res, userId, session), timeoutMs, "createSession");
       } catch (err) {
         debug("createSession failed; the SuperTokens session stays: %s", (err as Error)?.message);
-        throw isMigrateError(err) ? err : new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", "could not create the new session", { cause: err, retryAfter });
+        throw isMigrateError(err)
+          ? err
+          : new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", "could not create the new session", {
+              cause: err,
+              retryAfter,
+            });
       }
       converted.set(handle, now);
       let revoked = false;

@@ -1,6 +1,11 @@
 import type { SessionContainer } from "supertokens-node/recipe/session";
 import {
-  assertFactoryCalled, functionOption, positiveNumber, readOptions, requiredFunction, type OptionKeys,
+  assertFactoryCalled,
+  functionOption,
+  positiveNumber,
+  readOptions,
+  requiredFunction,
+  type OptionKeys,
 } from "../options.js";
 
 export interface LeaveSuperTokensOptions {
@@ -26,7 +31,12 @@ export interface LeaveSuperTokensOptions {
 
 /** Every option of leaveSuperTokens: the build fails when LeaveSuperTokensOptions gains one not listed. */
 const LEAVE_KEYS = {
-  hasSession: true, createSession: true, timeoutMs: true, retryAfterSeconds: true, graceMs: true, onConverted: true,
+  hasSession: true,
+  createSession: true,
+  timeoutMs: true,
+  retryAfterSeconds: true,
+  graceMs: true,
+  onConverted: true,
 } satisfies OptionKeys<LeaveSuperTokensOptions>;
 
 /** Every default of leaveSuperTokens, and nowhere else. */
@@ -42,17 +52,42 @@ const what = "leaveSuperTokens";
  * Validated once, when leaveSuperTokens() is called; nothing is checked at request time. The hooks are called
  * on the options object itself (as methods), so only the numbers are returned.
  */
-export function resolveLeaveOptions(input: LeaveSuperTokensOptions): { timeoutMs: number; retryAfterSeconds: number; graceMs: number } {
+export function resolveLeaveOptions(input: LeaveSuperTokensOptions): {
+  timeoutMs: number;
+  retryAfterSeconds: number;
+  graceMs: number;
+} {
   // Mounted as `app.use(leaveSuperTokens)` instead of `app.use(leaveSuperTokens({ ... }))`: Express passes (req, res, next).
   assertFactoryCalled(what, input, "leaveSuperTokens({ hasSession, createSession })");
   const o = readOptions(what, input, LEAVE_KEYS, "with at least `hasSession` and `createSession`");
-  requiredFunction(what, "hasSession", o.hasSession, "pass hasSession(req), answering whether the request has a session of the new system.");
-  requiredFunction(what, "createSession", o.createSession,
-    "pass createSession(req, res, userId), creating the new system's session, e.g. with req.session.regenerate().");
+  requiredFunction(
+    what,
+    "hasSession",
+    o.hasSession,
+    "pass hasSession(req), answering whether the request has a session of the new system.",
+  );
+  requiredFunction(
+    what,
+    "createSession",
+    o.createSession,
+    "pass createSession(req, res, userId), creating the new system's session, e.g. with req.session.regenerate().",
+  );
   functionOption(what, "onConverted", o.onConverted);
   return Object.freeze({
-    timeoutMs: positiveNumber(what, "timeoutMs", o.timeoutMs, LEAVE_SUPERTOKENS_DEFAULTS.timeoutMs, "number of milliseconds"),
-    retryAfterSeconds: positiveNumber(what, "retryAfterSeconds", o.retryAfterSeconds, LEAVE_SUPERTOKENS_DEFAULTS.retryAfterSeconds, "number of seconds"),
+    timeoutMs: positiveNumber(
+      what,
+      "timeoutMs",
+      o.timeoutMs,
+      LEAVE_SUPERTOKENS_DEFAULTS.timeoutMs,
+      "number of milliseconds",
+    ),
+    retryAfterSeconds: positiveNumber(
+      what,
+      "retryAfterSeconds",
+      o.retryAfterSeconds,
+      LEAVE_SUPERTOKENS_DEFAULTS.retryAfterSeconds,
+      "number of seconds",
+    ),
     graceMs: positiveNumber(what, "graceMs", o.graceMs, LEAVE_SUPERTOKENS_DEFAULTS.graceMs, "number of milliseconds"),
   });
 }

@@ -103,8 +103,17 @@ interface RedisCoordinatorOptions extends CoordinatorOptions {
   timeoutMs?: number;
 }
 
-const COORDINATOR_KEYS = { lockTtlMs: true, resultTtlMs: true, waitMs: true, migratedTtlMs: true } satisfies OptionKeys<CoordinatorOptions>;
-const REDIS_COORDINATOR_KEYS = { ...COORDINATOR_KEYS, prefix: true, timeoutMs: true } satisfies OptionKeys<RedisCoordinatorOptions>;
+const COORDINATOR_KEYS = {
+  lockTtlMs: true,
+  resultTtlMs: true,
+  waitMs: true,
+  migratedTtlMs: true,
+} satisfies OptionKeys<CoordinatorOptions>;
+const REDIS_COORDINATOR_KEYS = {
+  ...COORDINATOR_KEYS,
+  prefix: true,
+  timeoutMs: true,
+} satisfies OptionKeys<RedisCoordinatorOptions>;
 
 /** Every default of the coordinators, and nowhere else. */
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -152,27 +161,58 @@ if r then return {"DONE", r} end
 if redis.call("EXISTS", KEYS[1]) == 1 then return {"BUSY"} end
 return {"FREE"}`;
 
-export function createRedisMigrationCoordinator(client: RedisScriptClient, options: RedisCoordinatorOptions): MigrationCoordinator {
+export function createRedisMigrationCoordinator(
+  client: RedisScriptClient,
+  options: RedisCoordinatorOptions,
+): MigrationCoordinator {
   readOptions("createRedisMigrationCoordinator", options, REDIS_COORDINATOR_KEYS, "with at least `prefix`");
   const { prefix, timeoutMs } = resolveRedisOptions(client, options);
-  const keys = (tag: string): string[] => [`${prefix}lock:${tag}`, `${prefix}result:${tag}`, `${prefix}migrated:${tag}`];
+  const keys = (tag: string): string[] => [
+    `${prefix}lock:${tag}`,
+    `${prefix}result:${tag}`,
+    `${prefix}migrated:${tag}`,
+  ];
   const backend: Backend = {
     async claim(tag, token, lockTtlMs) {
-      const reply = await runScript(client, CLAIM_SCRIPT, keys(tag), [token, String(lockTtlMs)], timeoutMs, "migration claim");
+      const reply = await runScript(
+        client,
+        CLAIM_SCRIPT,
+        keys(tag),
+        [token, String(lockTtlMs)],
+        timeoutMs,
+        "migration claim",
+      );
       const parsed = parseReply(reply, "WON");
       if (parsed.status === "FREE") throw unexpectedReply();
       return parsed;
     },
     async publish(tag, token, result, resultTtlMs, migratedTtlMs) {
-      const reply = await runScript(client, PUBLISH_SCRIPT, keys(tag), [token, result, String(resultTtlMs), String(migratedTtlMs)], timeoutMs, "migration publish");
+      const reply = await runScript(
+        client,
+        PUBLISH_SCRIPT,
+        keys(tag),
+        [token, result, String(resultTtlMs), String(migratedTtlMs)],
+        timeoutMs,
+        "migration publish",
+      );
       return Number(reply) === 1;
     },
     async release(tag, token) {
-      const reply = await runScript(client, RELEASE_SCRIPT, keys(tag).slice(0, 1), [token], timeoutMs, "migration release");
+      const reply = await runScript(
+        client,
+        RELEASE_SCRIPT,
+        keys(tag).slice(0, 1),
+        [token],
+        timeoutMs,
+        "migration release",
+      );
       return Number(reply) === 1;
     },
     async peek(tag) {
-      const parsed = parseReply(await runScript(client, PEEK_SCRIPT, keys(tag).slice(0, 2), [], timeoutMs, "migration wait"), "FREE");
+      const parsed = parseReply(
+        await runScript(client, PEEK_SCRIPT, keys(tag).slice(0, 2), [], timeoutMs, "migration wait"),
+        "FREE",
+      );
       if (parsed.status === "WON" || parsed.status === "MIGRATED") throw unexpectedReply();
       return parsed;
     },
@@ -188,8 +228,8 @@ function resolveRedisOptions(
   if (client === null || typeof client !== "object" || typeof client.eval !== "function") {
     throw new ConfigError(
       "ERR_MIGRATE_INVALID_CLIENT",
-      "The Redis client must be a node-redis (v4+) client with eval(); "
-        + "pass the result of createClient() after connect().",
+      "The Redis client must be a node-redis (v4+) client with eval(); " +
+        "pass the result of createClient() after connect().",
     );
   }
   if (typeof options.prefix !== "string") {
@@ -297,7 +337,11 @@ export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {
   return createCoordinator(backend, options, hashSid);
 }
 
-function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf: (sid: string) => string): MigrationCoordinator {
+function createCoordinator(
+  backend: Backend,
+  options: CoordinatorOptions,
+  keyOf: (sid: string) => string,
+): MigrationCoordinator {
   const lockTtlMs = options.lockTtlMs ?? COORDINATOR_DEFAULTS.lockTtlMs;
   const resultTtlMs = options.resultTtlMs ?? COORDINATOR_DEFAULTS.resultTtlMs;
   const defaultWaitMs = options.waitMs ?? COORDINATOR_DEFAULTS.waitMs;
@@ -309,7 +353,11 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
 
   return {
     async claim(sid) {
-      if (typeof sid !== "string" || sid === "") throw new ConfigError("ERR_MIGRATE_INVALID_ARGUMENT", "claim() needs the legacy session id as a non-empty string.");
+      if (typeof sid !== "string" || sid === "")
+        throw new ConfigError(
+          "ERR_MIGRATE_INVALID_ARGUMENT",
+          "claim() needs the legacy session id as a non-empty string.",
+        );
       const h = keyOf(sid);
       const token = newToken();
       let outcome: ClaimReply;
@@ -341,7 +389,11 @@ function createCoordinator(backend: Backend, options: CoordinatorOptions, keyOf:
         claim: {
           token,
           async publish(result) {
-            if (typeof result !== "string") throw new ConfigError("ERR_MIGRATE_INVALID_ARGUMENT", "publish() takes the result as a string (for example JSON).");
+            if (typeof result !== "string")
+              throw new ConfigError(
+                "ERR_MIGRATE_INVALID_ARGUMENT",
+                "publish() takes the result as a string (for example JSON).",
+              );
             if (finished) return false;
             const ok = await backend.publish(h, token, result, resultTtlMs, migratedTtlMs);
             finished = true;
@@ -402,7 +454,10 @@ function parseReply(reply: unknown, third: "WON" | "FREE"): ClaimReply | Peek {
 }
 
 function unexpectedReply(): UnavailableError {
-  return new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "Redis answered a migration script with an unexpected reply");
+  return new UnavailableError(
+    "ERR_MIGRATE_LOCK_UNAVAILABLE",
+    "Redis answered a migration script with an unexpected reply",
+  );
 }
 
 /** sha256 hex of a legacy sid: the only form of the sid that may appear in keys or logs. */
@@ -420,7 +475,11 @@ function newToken(): string {
   return randomBytes(16).toString("hex");
 }
 
-function checkTtl(name: string, ms: unknown, code: ConfigErrorCode = "ERR_MIGRATE_INVALID_OPTION"): asserts ms is number {
+function checkTtl(
+  name: string,
+  ms: unknown,
+  code: ConfigErrorCode = "ERR_MIGRATE_INVALID_OPTION",
+): asserts ms is number {
   // PX takes a positive integer; 0 or a fraction makes Redis answer "invalid expire time".
   if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms <= 0) {
     throw new ConfigError(code, `\`${name}\` must be a positive whole number of milliseconds; received ${String(ms)}.`);

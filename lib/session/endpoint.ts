@@ -27,7 +27,10 @@ export function migrationEndpoint(options: MigrationEndpointOptions = {}) {
   checkMigrationEndpointOptions(options); // `app.post(path, migrationEndpoint)` uncalled, unknown keys
   const { verifyLegacyToken, ...rest } = options;
   if (verifyLegacyToken !== undefined && typeof verifyLegacyToken !== "function") {
-    throw new ConfigError("ERR_MIGRATE_INVALID_OPTION", "migrationEndpoint: `verifyLegacyToken` must be a function returning the user id or undefined.");
+    throw new ConfigError(
+      "ERR_MIGRATE_INVALID_OPTION",
+      "migrationEndpoint: `verifyLegacyToken` must be a function returning the user id or undefined.",
+    );
   }
   const cfg = resolveDualSessionOptions({ ...rest, sessionRequired: false });
   // One engine behind the cookie path (the middleware) and the bearer path: one coordinator, one set of

@@ -81,7 +81,11 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
   const retirements = createRetirements(store, cfg.graceMs, events.emit);
   debug(
     "dualSession created: cookie %s, %d secret(s), mode %s, grace %d ms, tenant %s",
-    cfg.name, cfg.secrets.length, cfg.mode, cfg.graceMs, cfg.tenantId,
+    cfg.name,
+    cfg.secrets.length,
+    cfg.mode,
+    cfg.graceMs,
+    cfg.tenantId,
   );
 
   const clearLegacyCookie = (res: ServerResponse) => appendSetCookie(res, [clearedCookie(cfg.name, cfg.cookie)]);
@@ -268,7 +272,10 @@ async function createSession(req: IncomingMessage, cfg: DualSessionConfig, m: Mi
   try {
     session = await withDeadline(creation, cfg.coreTimeoutMs, "SuperTokens session creation");
   } catch (err) {
-    creation.then((late) => late.revokeSession().catch(() => undefined), () => undefined);
+    creation.then(
+      (late) => late.revokeSession().catch(() => undefined),
+      () => undefined,
+    );
     if (superTokensErrorType(err) !== undefined) throw err;
     const what = isMigrateError(err) ? "did not answer in time" : "is unavailable";
     const options = { cause: err, retryAfter: cfg.retryAfterSeconds };

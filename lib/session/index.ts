@@ -1,7 +1,11 @@
 export { dualSession, type DualSessionMiddleware } from "./middleware.js";
 export type { MigrationStats } from "./engine.js";
 export { configureLegacySessions, type DualSessionOptions, type MigrationEvent } from "./options.js";
-export { createMemoryMigrationCoordinator, createRedisMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
+export {
+  createMemoryMigrationCoordinator,
+  createRedisMigrationCoordinator,
+  type MigrationCoordinator,
+} from "./coordinator.js";
 export { defaultUserId } from "./user-id.js";
 export { sessionOf } from "./request.js";
 export { migrationEndpoint, type MigrationEndpointOptions } from "./endpoint.js";

@@ -26,7 +26,11 @@ export type LegacyCookieResult =
  *
  * Deliberately ignores `req.signedCookies`: another middleware may have filled it with other secrets (T1).
  */
-export function readLegacySid(cookieHeader: string | undefined, name: string, secrets: readonly string[]): LegacyCookieResult {
+export function readLegacySid(
+  cookieHeader: string | undefined,
+  name: string,
+  secrets: readonly string[],
+): LegacyCookieResult {
   if (typeof cookieHeader !== "string" || cookieHeader.length === 0) return { status: "NONE" };
 
   const found = findCookie(cookieHeader, name);

@@ -44,7 +44,12 @@ export interface LegacyStore {
 }
 
 export function createLegacyStore(store: LegacyStoreLike, options: LegacyStoreOptions): LegacyStore {
-  if (store === null || typeof store !== "object" || typeof store.get !== "function" || typeof store.destroy !== "function") {
+  if (
+    store === null ||
+    typeof store !== "object" ||
+    typeof store.get !== "function" ||
+    typeof store.destroy !== "function"
+  ) {
     throw new ConfigError(
       "ERR_MIGRATE_STORE_REQUIRED",
       "`store` must be an express-session store with get() and destroy(); pass the same store instance the legacy app gives express-session.",
@@ -52,7 +57,10 @@ export function createLegacyStore(store: LegacyStoreLike, options: LegacyStoreOp
   }
   const { timeoutMs } = options;
   if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new ConfigError("ERR_MIGRATE_INVALID_OPTION", `\`timeoutMs\` must be a positive number of milliseconds; received ${String(timeoutMs)}.`);
+    throw new ConfigError(
+      "ERR_MIGRATE_INVALID_OPTION",
+      `\`timeoutMs\` must be a positive number of milliseconds; received ${String(timeoutMs)}.`,
+    );
   }
 
   // express-session stops using a store that emitted "disconnect" until "connect" (its `storeReady`). We fail
@@ -69,9 +77,14 @@ export function createLegacyStore(store: LegacyStoreLike, options: LegacyStoreOp
     });
   }
 
-  function call(op: "get" | "destroy", invoke: (callback: (err: unknown, value?: unknown) => void) => unknown): Promise<unknown> {
+  function call(
+    op: "get" | "destroy",
+    invoke: (callback: (err: unknown, value?: unknown) => void) => unknown,
+  ): Promise<unknown> {
     if (!connected) {
-      return Promise.reject(new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacy session store is disconnected (${op})`));
+      return Promise.reject(
+        new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacy session store is disconnected (${op})`),
+      );
     }
     return settleOnce(op, invoke, timeoutMs);
   }
@@ -107,7 +120,9 @@ function settleOnce(
       if (settled) return;
       settled = true;
       debug("legacy store %s timed out after %d ms", op, timeoutMs);
-      reject(new UnavailableError("ERR_MIGRATE_TIMEOUT", `legacy session store ${op} did not answer within ${timeoutMs} ms`));
+      reject(
+        new UnavailableError("ERR_MIGRATE_TIMEOUT", `legacy session store ${op} did not answer within ${timeoutMs} ms`),
+      );
     }, timeoutMs);
 
     const fail = (err: unknown): void => {
@@ -127,7 +142,9 @@ function settleOnce(
         return;
       }
       debug("legacy store %s failed: %s", op, describe(err));
-      reject(new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacy session store ${op} failed`, { cause: err }));
+      reject(
+        new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacy session store ${op} failed`, { cause: err }),
+      );
     };
 
     // Same truthiness test as express-session: a falsy `err` is success.
@@ -197,8 +214,11 @@ function expiryTime(expires: unknown): number | undefined | "invalid" {
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null
-    && typeof (value as { then?: unknown }).then === "function";
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
 }
 
 function errorCode(err: unknown): unknown {

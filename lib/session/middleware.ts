@@ -34,8 +34,12 @@ const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** express-session's Session object, as opposed to a SuperTokens container or nothing. */
 function isExpressSession(value: unknown): value is { touch(): void; id: string } {
-  return typeof value === "object" && value !== null && typeof (value as { touch?: unknown }).touch === "function"
-    && typeof (value as { regenerate?: unknown }).regenerate === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { touch?: unknown }).touch === "function" &&
+    typeof (value as { regenerate?: unknown }).regenerate === "function"
+  );
 }
 
 /** Per SDK instance: a re-initialised SDK (another appInfo) gets its own answer, and none is cached before init. */

@@ -1,6 +1,14 @@
 import { ConfigError } from "../errors.js";
 import {
-  assertFactoryCalled, booleanOption, enumOption, functionOption, invalidOption, objectOption, positiveNumber, readOptions, stringOption,
+  assertFactoryCalled,
+  booleanOption,
+  enumOption,
+  functionOption,
+  invalidOption,
+  objectOption,
+  positiveNumber,
+  readOptions,
+  stringOption,
   type OptionKeys,
 } from "../options.js";
 import { createMemoryMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
@@ -15,7 +23,16 @@ export interface MigrationEvent {
   /** SuperTokens session handle, when one exists. */
   sessionHandle?: string;
   /** Why a legacy session was not migrated (`rejected`), or how it was retired. */
-  reason?: "bad-signature" | "unknown-session" | "anonymous" | "csrf" | "store-unavailable" | "core-unavailable" | "proof" | "grace-expired" | "already-migrated";
+  reason?:
+    | "bad-signature"
+    | "unknown-session"
+    | "anonymous"
+    | "csrf"
+    | "store-unavailable"
+    | "core-unavailable"
+    | "proof"
+    | "grace-expired"
+    | "already-migrated";
 }
 
 export interface DualSessionOptions {
@@ -26,13 +43,25 @@ export interface DualSessionOptions {
   /** Legacy cookie name. Default `connect.sid`. */
   name?: string;
   /** Attributes of the legacy cookie, needed to clear it. Default `{ path: "/" }`. */
-  cookie?: { path?: string; domain?: string; secure?: boolean; sameSite?: boolean | "lax" | "strict" | "none"; httpOnly?: boolean };
+  cookie?: {
+    path?: string;
+    domain?: string;
+    secure?: boolean;
+    sameSite?: boolean | "lax" | "strict" | "none";
+    httpOnly?: boolean;
+  };
   /** Legacy user id from the stored session. Default: `passport.user`, `userId`, `user_id`, `user.id`. */
   userId?: (legacy: LegacySessionData) => string | undefined;
   /** Claims for the new access token. Default: none. */
-  accessTokenPayload?: (legacy: LegacySessionData, userId: string) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  accessTokenPayload?: (
+    legacy: LegacySessionData,
+    userId: string,
+  ) => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Data for the new session in the core. Default: none. */
-  sessionDataInDatabase?: (legacy: LegacySessionData, userId: string) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  sessionDataInDatabase?: (
+    legacy: LegacySessionData,
+    userId: string,
+  ) => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** SuperTokens tenant for new sessions. Default `public`. */
   tenantId?: string;
   /** verifySession's options, passed through. `sessionRequired` defaults to true, as in verifySession. */
@@ -65,12 +94,23 @@ export interface DualSessionConfig {
   store: LegacyStoreLike;
   secrets: string[];
   name: string;
-  cookie: { path: string; domain?: string; secure?: boolean; sameSite?: boolean | "lax" | "strict" | "none"; httpOnly: boolean };
+  cookie: {
+    path: string;
+    domain?: string;
+    secure?: boolean;
+    sameSite?: boolean | "lax" | "strict" | "none";
+    httpOnly: boolean;
+  };
   userId: (legacy: LegacySessionData) => string | undefined;
   accessTokenPayload?: DualSessionOptions["accessTokenPayload"];
   sessionDataInDatabase?: DualSessionOptions["sessionDataInDatabase"];
   tenantId: string;
-  verify: { sessionRequired: boolean; antiCsrfCheck?: boolean; checkDatabase?: boolean; overrideGlobalClaimValidators?: (...args: any[]) => any };
+  verify: {
+    sessionRequired: boolean;
+    antiCsrfCheck?: boolean;
+    checkDatabase?: boolean;
+    overrideGlobalClaimValidators?: (...args: any[]) => any;
+  };
   mode: "migrate" | "logout";
   graceMs: number;
   storeTimeoutMs: number;
@@ -83,9 +123,25 @@ export interface DualSessionConfig {
 
 /** Every option of dualSession and configureLegacySessions: the build fails when DualSessionOptions gains one not listed. */
 const DUAL_SESSION_KEYS = {
-  store: true, secret: true, name: true, cookie: true, userId: true, accessTokenPayload: true, sessionDataInDatabase: true,
-  tenantId: true, sessionRequired: true, antiCsrfCheck: true, checkDatabase: true, overrideGlobalClaimValidators: true, mode: true,
-  graceMs: true, storeTimeoutMs: true, coreTimeoutMs: true, retryAfterSeconds: true, coordinator: true, trustedOrigins: true,
+  store: true,
+  secret: true,
+  name: true,
+  cookie: true,
+  userId: true,
+  accessTokenPayload: true,
+  sessionDataInDatabase: true,
+  tenantId: true,
+  sessionRequired: true,
+  antiCsrfCheck: true,
+  checkDatabase: true,
+  overrideGlobalClaimValidators: true,
+  mode: true,
+  graceMs: true,
+  storeTimeoutMs: true,
+  coreTimeoutMs: true,
+  retryAfterSeconds: true,
+  coordinator: true,
+  trustedOrigins: true,
   onMigration: true,
 } as const satisfies OptionKeys<DualSessionOptions>;
 
@@ -168,10 +224,16 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
   }
   const mode = enumOption(what, "mode", o.mode, MODES, DUAL_SESSION_DEFAULTS.mode);
   const name = stringOption(what, "name", o.name, DUAL_SESSION_DEFAULTS.name, {
-    expected: "a valid cookie name", test: (n) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n),
+    expected: "a valid cookie name",
+    test: (n) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n),
   });
   // Not checked key by key: apps pass the cookie settings they give express-session, maxAge and all.
-  const cookie = objectOption(what, "cookie", o.cookie, "an object of cookie attributes such as { path, domain, secure, sameSite }");
+  const cookie = objectOption(
+    what,
+    "cookie",
+    o.cookie,
+    "an object of cookie attributes such as { path, domain, secure, sameSite }",
+  );
   const graceMs = positiveNumber(what, "graceMs", o.graceMs, DUAL_SESSION_DEFAULTS.graceMs, "number of milliseconds");
   return Object.freeze({
     store: o.store,
@@ -186,13 +248,35 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
       sessionRequired: booleanOption(what, "sessionRequired", o.sessionRequired, DUAL_SESSION_DEFAULTS.sessionRequired),
       antiCsrfCheck: booleanOption(what, "antiCsrfCheck", o.antiCsrfCheck, undefined),
       checkDatabase: booleanOption(what, "checkDatabase", o.checkDatabase, undefined),
-      overrideGlobalClaimValidators: functionOption(what, "overrideGlobalClaimValidators", o.overrideGlobalClaimValidators),
+      overrideGlobalClaimValidators: functionOption(
+        what,
+        "overrideGlobalClaimValidators",
+        o.overrideGlobalClaimValidators,
+      ),
     },
     mode,
     graceMs,
-    storeTimeoutMs: positiveNumber(what, "storeTimeoutMs", o.storeTimeoutMs, DUAL_SESSION_DEFAULTS.storeTimeoutMs, "number of milliseconds"),
-    coreTimeoutMs: positiveNumber(what, "coreTimeoutMs", o.coreTimeoutMs, DUAL_SESSION_DEFAULTS.coreTimeoutMs, "number of milliseconds"),
-    retryAfterSeconds: positiveNumber(what, "retryAfterSeconds", o.retryAfterSeconds, DUAL_SESSION_DEFAULTS.retryAfterSeconds, "number of seconds"),
+    storeTimeoutMs: positiveNumber(
+      what,
+      "storeTimeoutMs",
+      o.storeTimeoutMs,
+      DUAL_SESSION_DEFAULTS.storeTimeoutMs,
+      "number of milliseconds",
+    ),
+    coreTimeoutMs: positiveNumber(
+      what,
+      "coreTimeoutMs",
+      o.coreTimeoutMs,
+      DUAL_SESSION_DEFAULTS.coreTimeoutMs,
+      "number of milliseconds",
+    ),
+    retryAfterSeconds: positiveNumber(
+      what,
+      "retryAfterSeconds",
+      o.retryAfterSeconds,
+      DUAL_SESSION_DEFAULTS.retryAfterSeconds,
+      "number of seconds",
+    ),
     coordinator: resolveCoordinator(o.coordinator) ?? createMemoryMigrationCoordinator({ resultTtlMs: graceMs }),
     trustedOrigins: resolveOrigins(o.trustedOrigins),
     onMigration: functionOption(what, "onMigration", o.onMigration),
@@ -203,8 +287,13 @@ function resolveCoordinator(value: unknown): MigrationCoordinator | undefined {
   if (value === undefined) return undefined;
   const c = value as Partial<MigrationCoordinator> | null;
   if (typeof c !== "object" || c === null || typeof c.claim !== "function" || typeof c.waitForResult !== "function") {
-    throw invalidOption(what, "coordinator", "a MigrationCoordinator with claim() and waitForResult()", value,
-      "Pass createRedisMigrationCoordinator(client, { prefix }) or leave it undefined for one per process.");
+    throw invalidOption(
+      what,
+      "coordinator",
+      "a MigrationCoordinator with claim() and waitForResult()",
+      value,
+      "Pass createRedisMigrationCoordinator(client, { prefix }) or leave it undefined for one per process.",
+    );
   }
   return c as MigrationCoordinator;
 }
@@ -212,7 +301,7 @@ function resolveCoordinator(value: unknown): MigrationCoordinator | undefined {
 function resolveOrigins(value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || v === "")) {
-    throw invalidOption(what, "trustedOrigins", "an array of origins such as \"https://app.example.com\"", value);
+    throw invalidOption(what, "trustedOrigins", 'an array of origins such as "https://app.example.com"', value);
   }
   return value as string[];
 }

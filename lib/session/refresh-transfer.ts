@@ -41,21 +41,38 @@ export async function refreshedSession(
   const { timeoutMs, retryAfter } = options;
   const refreshToken = refreshTokenOf(t);
   if (refreshToken === undefined) {
-    throw new UnavailableError("ERR_MIGRATE_TIMEOUT", "the new session's access token expired before it was verified", { retryAfter });
+    throw new UnavailableError("ERR_MIGRATE_TIMEOUT", "the new session's access token expired before it was verified", {
+      retryAfter,
+    });
   }
-  const deadline = <T>(promise: Promise<T>, what: string) => withDeadline(promise, timeoutMs, what).catch((err: unknown) => {
-    if (Session.Error.isErrorFromSuperTokens(err)) throw err;
-    const cause = isMigrateError(err) ? "did not answer in time" : "is unavailable";
-    throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `SuperTokens core ${cause} (${what})`, { cause: err, retryAfter });
-  });
+  const deadline = <T>(promise: Promise<T>, what: string) =>
+    withDeadline(promise, timeoutMs, what).catch((err: unknown) => {
+      if (Session.Error.isErrorFromSuperTokens(err)) throw err;
+      const cause = isMigrateError(err) ? "did not answer in time" : "is unavailable";
+      throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `SuperTokens core ${cause} (${what})`, {
+        cause: err,
+        retryAfter,
+      });
+    });
   // The anti-CSRF check protects a refresh the browser sends; this one is ours, with a token we just minted.
   const session = await deadline(Session.refreshSessionWithoutRequestResponse(refreshToken, true), "session refresh");
-  const checked = await deadline(Session.validateClaimsForSessionHandle(session.getHandle(), options.overrideGlobalClaimValidators), "claim validation");
+  const checked = await deadline(
+    Session.validateClaimsForSessionHandle(session.getHandle(), options.overrideGlobalClaimValidators),
+    "claim validation",
+  );
   if (checked.status !== "OK") {
-    throw new Session.Error({ type: Session.Error.UNAUTHORISED, message: "session revoked during its migration", payload: { clearTokens: true } });
+    throw new Session.Error({
+      type: Session.Error.UNAUTHORISED,
+      message: "session revoked during its migration",
+      payload: { clearTokens: true },
+    });
   }
   if (checked.invalidClaims.length > 0) {
-    throw new Session.Error({ type: Session.Error.INVALID_CLAIMS, message: "invalid claims", payload: checked.invalidClaims });
+    throw new Session.Error({
+      type: Session.Error.INVALID_CLAIMS,
+      message: "invalid claims",
+      payload: checked.invalidClaims,
+    });
   }
   await session.attachToRequestResponse({ req: wrapRequest(req), res: wrapResponse(res), transferMethod: t.transport });
   // As replayTransfer does: route code that reads the request's token sees the one the client now holds.

@@ -16,7 +16,13 @@ export interface TokenTransfer {
   headers: [string, string][];
 }
 
-const tokenHeaders = ["front-token", "anti-csrf", "st-access-token", "st-refresh-token", "access-control-expose-headers"];
+const tokenHeaders = [
+  "front-token",
+  "anti-csrf",
+  "st-access-token",
+  "st-refresh-token",
+  "access-control-expose-headers",
+];
 
 function setCookieList(res: ServerResponse): string[] {
   const v = res.getHeader("set-cookie");
@@ -28,7 +34,11 @@ export function appendSetCookie(res: ServerResponse, cookies: string[]): void {
 }
 
 /** What createNewSession added to `res`, given the Set-Cookie list from before the call. */
-export function captureTransfer(res: ServerResponse, before: string[], session: { handle: string; userId: string; accessToken: string }): TokenTransfer {
+export function captureTransfer(
+  res: ServerResponse,
+  before: string[],
+  session: { handle: string; userId: string; accessToken: string },
+): TokenTransfer {
   const after = setCookieList(res);
   const setCookies = after.filter((c) => !before.includes(c));
   const headers: [string, string][] = [];
@@ -59,14 +69,17 @@ export function replayTransfer(req: IncomingMessage, res: ServerResponse, t: Tok
   for (const [name, value] of t.headers) {
     if (name === "access-control-expose-headers") {
       const prev = res.getHeader(name);
-      const merged = new Set([...(prev ? String(prev).split(",") : []), ...value.split(",")].map((s) => s.trim()).filter(Boolean));
+      const merged = new Set(
+        [...(prev ? String(prev).split(",") : []), ...value.split(",")].map((s) => s.trim()).filter(Boolean),
+      );
       res.setHeader(name, [...merged].join(", "));
     } else {
       res.setHeader(name, value);
     }
   }
   const parsed = parsedCookies(req);
-  const savedParsed = parsed && Object.prototype.hasOwnProperty.call(parsed, "sAccessToken") ? { value: parsed.sAccessToken } : undefined;
+  const savedParsed =
+    parsed && Object.prototype.hasOwnProperty.call(parsed, "sAccessToken") ? { value: parsed.sAccessToken } : undefined;
   putAccessToken(req, t.transport, t.accessToken);
   return () => {
     for (const [name, value] of savedHeaders) {
@@ -99,18 +112,25 @@ export function putAccessToken(req: IncomingMessage, transport: "cookie" | "head
     req.headers.authorization = `Bearer ${token}`;
     return;
   }
-  const others = (req.headers.cookie ?? "").split(";").map((s) => s.trim()).filter((s) => s && !s.startsWith("sAccessToken="));
+  const others = (req.headers.cookie ?? "")
+    .split(";")
+    .map((s) => s.trim())
+    .filter((s) => s && !s.startsWith("sAccessToken="));
   req.headers.cookie = [...others, `sAccessToken=${token}`].join("; ");
   const parsed = parsedCookies(req);
   if (parsed) parsed.sAccessToken = token;
 }
 
 /** A Set-Cookie that deletes the legacy cookie; attributes must match the ones it was set with. */
-export function clearedCookie(name: string, opts: { path: string; domain?: string; secure?: boolean; sameSite?: boolean | string; httpOnly: boolean }): string {
+export function clearedCookie(
+  name: string,
+  opts: { path: string; domain?: string; secure?: boolean; sameSite?: boolean | string; httpOnly: boolean },
+): string {
   let c = `${name}=; Path=${opts.path}; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
   if (opts.domain) c += `; Domain=${opts.domain}`;
   if (opts.httpOnly) c += "; HttpOnly";
   if (opts.secure) c += "; Secure";
-  if (opts.sameSite) c += `; SameSite=${opts.sameSite === true ? "Strict" : opts.sameSite[0]!.toUpperCase() + opts.sameSite.slice(1)}`;
+  if (opts.sameSite)
+    c += `; SameSite=${opts.sameSite === true ? "Strict" : opts.sameSite[0]!.toUpperCase() + opts.sameSite.slice(1)}`;
   return c;
 }

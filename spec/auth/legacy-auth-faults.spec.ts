@@ -10,7 +10,15 @@ import { resolveLegacyAuthOptions } from "../../lib/auth/options.js";
 import { LegacyAuthRuntime } from "../../lib/auth/runtime.js";
 import { moveUser } from "../../lib/auth/import-user.js";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
-import { appStorage, createLegacyTable, form, signIn, startAuthApp, type AuthApp, type LegacyTable } from "../helpers/legacy-auth.js";
+import {
+  appStorage,
+  createLegacyTable,
+  form,
+  signIn,
+  startAuthApp,
+  type AuthApp,
+  type LegacyTable,
+} from "../helpers/legacy-auth.js";
 import { createCoreApp } from "../helpers/sdk.js";
 import { closedPort, uniqueId } from "../helpers/services.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
@@ -58,7 +66,11 @@ async function coreUsers() {
 
 async function assertNoHalfUser(user: { id: string; email: string }) {
   const users = await coreUsers();
-  assert.deepEqual(users.filter((u) => u.email === user.email), [], "no SuperTokens user has the email");
+  assert.deepEqual(
+    users.filter((u) => u.email === user.email),
+    [],
+    "no SuperTokens user has the email",
+  );
   assert.equal(await appStorage(core, uri).getMapping(user.id, "EXTERNAL"), undefined, "no mapping for the legacy id");
 }
 
@@ -83,7 +95,9 @@ describe("legacyAuth under faults and races", () => {
       const user = await legacyUser();
       // Separate runtimes stand in for separate processes: each has its own in-process lock.
       const runtimes = Array.from({ length: 5 }, () => {
-        const rt = new LegacyAuthRuntime(resolveLegacyAuthOptions(createPgLegacyUsers({ pool: legacy.pool, table: legacy.table })));
+        const rt = new LegacyAuthRuntime(
+          resolveLegacyAuthOptions(createPgLegacyUsers({ pool: legacy.pool, table: legacy.table })),
+        );
         return rt;
       });
       const unusedRaw = { createNewRecipeUser: async () => assert.fail("hash imports need no password") };
@@ -97,7 +111,11 @@ describe("legacyAuth under faults and races", () => {
           }),
         ),
       );
-      assert.equal(outcomes.filter((o) => o.status === "MOVED").length, 1, JSON.stringify(outcomes.map((o) => o.status)));
+      assert.equal(
+        outcomes.filter((o) => o.status === "MOVED").length,
+        1,
+        JSON.stringify(outcomes.map((o) => o.status)),
+      );
       for (const o of outcomes) assert.ok(["MOVED", "RESUMED", "IN_SUPERTOKENS"].includes(o.status));
       const users = await coreUsers();
       assert.equal(users.length, 1, "the losers' placeholders are gone");
@@ -111,7 +129,9 @@ describe("legacyAuth under faults and races", () => {
       const { app } = setup();
       const user = await legacyUser();
       proxy.failNext(MAP, "drop");
-      const failed = await request(app).post("/auth/signin").send(form({ email: user.email, password: PASSWORD }));
+      const failed = await request(app)
+        .post("/auth/signin")
+        .send(form({ email: user.email, password: PASSWORD }));
       assert.equal(failed.status, 503);
       assert.deepEqual(failed.body, { code: "ERR_MIGRATE_CORE_UNAVAILABLE" });
       assert.equal(failed.headers["retry-after"], "1");
@@ -123,14 +143,22 @@ describe("legacyAuth under faults and races", () => {
       const { app, auth } = setup();
       const user = await legacyUser();
       proxy.failNext(MAP, "lose-response", { thenCut: true });
-      const failed = await request(app).post("/auth/signin").send(form({ email: user.email, password: PASSWORD }));
+      const failed = await request(app)
+        .post("/auth/signin")
+        .send(form({ email: user.email, password: PASSWORD }));
       assert.ok(failed.status >= 500);
       proxy.restore();
       // Mapped but still under its pending address: nobody can sign up over it, it counts as existing.
       const [pending] = await coreUsers();
       assert.ok(pending!.email.endsWith(`@${PENDING_EMAIL_DOMAIN}`));
-      assert.equal((await EmailPassword.signUp("public", user.email, "attacker password 1")).status, "EMAIL_ALREADY_EXISTS_ERROR");
-      assert.deepEqual((await request(app).get("/auth/emailpassword/email/exists").query({ email: user.email })).body, { status: "OK", exists: true });
+      assert.equal(
+        (await EmailPassword.signUp("public", user.email, "attacker password 1")).status,
+        "EMAIL_ALREADY_EXISTS_ERROR",
+      );
+      assert.deepEqual((await request(app).get("/auth/emailpassword/email/exists").query({ email: user.email })).body, {
+        status: "OK",
+        exists: true,
+      });
       assert.deepEqual(await auth.migrationProgress(), { moved: 1, legacyOnly: 0, total: 1 });
       // The next sign-in resumes: one user, the legacy id, the legacy hash.
       assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
@@ -144,7 +172,9 @@ describe("legacyAuth under faults and races", () => {
       const { app, auth } = setup();
       const user = await legacyUser();
       proxy.failNext(MAP, "drop", { thenCut: true });
-      const failed = await request(app).post("/auth/signin").send(form({ email: user.email, password: PASSWORD }));
+      const failed = await request(app)
+        .post("/auth/signin")
+        .send(form({ email: user.email, password: PASSWORD }));
       assert.ok(failed.status >= 500);
       proxy.restore();
       assert.equal((await coreUsers()).length, 1, "the unmapped placeholder could not be rolled back");
@@ -153,7 +183,10 @@ describe("legacyAuth under faults and races", () => {
       assert.equal((await coreUsers()).length, 2);
       assert.deepEqual(await auth.finishPendingMigrations({ minAgeMs: 0 }), { resumed: 0, removed: 1, left: 0 });
       const users = await coreUsers();
-      assert.deepEqual(users.map((u) => u.email), [user.email]);
+      assert.deepEqual(
+        users.map((u) => u.email),
+        [user.email],
+      );
       assert.equal(await auth.getUserCount(), 1);
     });
 
@@ -161,7 +194,9 @@ describe("legacyAuth under faults and races", () => {
       const { app, auth } = setup();
       const user = await legacyUser();
       proxy.failNext(MAP, "lose-response", { thenCut: true });
-      await request(app).post("/auth/signin").send(form({ email: user.email, password: PASSWORD }));
+      await request(app)
+        .post("/auth/signin")
+        .send(form({ email: user.email, password: PASSWORD }));
       proxy.restore();
       assert.deepEqual(await auth.finishPendingMigrations(), { resumed: 1, removed: 0, left: 0 });
       const stUser = await supertokens.getUser(user.id);
@@ -173,12 +208,16 @@ describe("legacyAuth under faults and races", () => {
     it("the completion fails cleanly, nothing is half-created, the old password still works, and the link works later", async () => {
       const { app, emails } = setup();
       const user = await legacyUser();
-      const requested = await request(app).post("/auth/user/password/reset/token").send(form({ email: user.email }));
+      const requested = await request(app)
+        .post("/auth/user/password/reset/token")
+        .send(form({ email: user.email }));
       assert.deepEqual(requested.body, { status: "OK" });
       const token = new URL(emails[0]!.passwordResetLink).searchParams.get("token")!;
 
       proxy.cut();
-      const failed = await request(app).post("/auth/user/password/reset").send({ ...form({ password: "my new password 1" }), token });
+      const failed = await request(app)
+        .post("/auth/user/password/reset")
+        .send({ ...form({ password: "my new password 1" }), token });
       assert.equal(failed.status, 503);
       assert.deepEqual(failed.body, { code: "ERR_MIGRATE_CORE_UNAVAILABLE" });
       proxy.restore();
@@ -186,7 +225,9 @@ describe("legacyAuth under faults and races", () => {
 
       // The old password still works (and moves the user), and the link still completes the reset afterwards.
       assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
-      const done = await request(app).post("/auth/user/password/reset").send({ ...form({ password: "my new password 1" }), token });
+      const done = await request(app)
+        .post("/auth/user/password/reset")
+        .send({ ...form({ password: "my new password 1" }), token });
       assert.deepEqual(done.body, { status: "OK" });
       assert.equal((await signIn(app, user.email, PASSWORD)).body.status, "WRONG_CREDENTIALS_ERROR");
       assert.equal((await signIn(app, user.email, "my new password 1")).userId, user.id);
@@ -195,17 +236,26 @@ describe("legacyAuth under faults and races", () => {
     it("a fault inside the completion (after the mapping) counts as completed, and the same link still works", async () => {
       const { app, emails } = setup();
       const user = await legacyUser();
-      await request(app).post("/auth/user/password/reset/token").send(form({ email: user.email }));
+      await request(app)
+        .post("/auth/user/password/reset/token")
+        .send(form({ email: user.email }));
       const token = new URL(emails[0]!.passwordResetLink).searchParams.get("token")!;
       proxy.failNext(MAP, "lose-response", { thenCut: true });
-      const failed = await request(app).post("/auth/user/password/reset").send({ ...form({ password: "my new password 2" }), token });
+      const failed = await request(app)
+        .post("/auth/user/password/reset")
+        .send({ ...form({ password: "my new password 2" }), token });
       assert.ok(failed.status >= 500);
       proxy.restore();
       // The core created the user with the new password before the fault: the next attempt finishes the move,
       // and SuperTokens then decides with that password. Never a user under a random id, never two users.
-      assert.equal((await EmailPassword.verifyCredentials("public", user.email, PASSWORD)).status, "WRONG_CREDENTIALS_ERROR");
+      assert.equal(
+        (await EmailPassword.verifyCredentials("public", user.email, PASSWORD)).status,
+        "WRONG_CREDENTIALS_ERROR",
+      );
       assert.equal((await signIn(app, user.email, "my new password 2")).userId, user.id);
-      const done = await request(app).post("/auth/user/password/reset").send({ ...form({ password: "my new password 3" }), token });
+      const done = await request(app)
+        .post("/auth/user/password/reset")
+        .send({ ...form({ password: "my new password 3" }), token });
       assert.deepEqual(done.body, { status: "OK" });
       assert.equal((await signIn(app, user.email, "my new password 3")).userId, user.id);
       assert.equal((await coreUsers()).length, 1);
@@ -215,7 +265,9 @@ describe("legacyAuth under faults and races", () => {
       const { app, emails } = setup();
       const user = await legacyUser();
       proxy.cut();
-      const failed = await request(app).post("/auth/user/password/reset/token").send(form({ email: user.email }));
+      const failed = await request(app)
+        .post("/auth/user/password/reset/token")
+        .send(form({ email: user.email }));
       assert.ok(failed.status >= 500);
       proxy.restore();
       assert.equal(emails.length, 0);
@@ -227,7 +279,10 @@ describe("legacyAuth under faults and races", () => {
   describe("when the legacy store is down", () => {
     it("legacy sign-ins and sign-ups answer 503 (failing closed), SuperTokens users sign in unaffected", async () => {
       let down = false;
-      const flaky = { query: (text: string, values?: unknown[]) => (down ? Promise.reject(new Error("connect ECONNREFUSED")) : legacy.pool.query(text, values)) };
+      const flaky = {
+        query: (text: string, values?: unknown[]) =>
+          down ? Promise.reject(new Error("connect ECONNREFUSED")) : legacy.pool.query(text, values),
+      };
       const auth = legacyAuth({ ...createPgLegacyUsers({ pool: flaky, table: legacy.table }) });
       const { app } = startAuthApp(uri, auth);
       const stEmail = `st-${uniqueId()}@example.com`;
@@ -235,20 +290,29 @@ describe("legacyAuth under faults and races", () => {
       const user = await legacyUser();
       down = true;
       assert.equal((await signIn(app, stEmail, PASSWORD)).body.status, "OK");
-      const failed = await request(app).post("/auth/signin").send(form({ email: user.email, password: PASSWORD }));
+      const failed = await request(app)
+        .post("/auth/signin")
+        .send(form({ email: user.email, password: PASSWORD }));
       assert.equal(failed.status, 503);
       assert.deepEqual(failed.body, { code: "ERR_MIGRATE_STORE_UNAVAILABLE" });
-      const signUp = await request(app).post("/auth/signup").send(form({ email: user.email, password: "attacker password 1" }));
+      const signUp = await request(app)
+        .post("/auth/signup")
+        .send(form({ email: user.email, password: "attacker password 1" }));
       assert.equal(signUp.status, 503, "no sign-up while we cannot tell whether the email is a legacy user's");
       down = false;
       assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
     });
 
     it("a real pg pool that cannot connect maps to ERR_MIGRATE_STORE_UNAVAILABLE", async () => {
-      const dead = new pg.Pool({ connectionString: `postgres://x:y@127.0.0.1:${await closedPort()}/db`, connectionTimeoutMillis: 500 });
+      const dead = new pg.Pool({
+        connectionString: `postgres://x:y@127.0.0.1:${await closedPort()}/db`,
+        connectionTimeoutMillis: 500,
+      });
       try {
         const { app } = startAuthApp(uri, legacyAuth({ ...createPgLegacyUsers({ pool: dead, table: "users" }) }));
-        const failed = await request(app).post("/auth/signin").send(form({ email: `x-${uniqueId()}@example.com`, password: PASSWORD }));
+        const failed = await request(app)
+          .post("/auth/signin")
+          .send(form({ email: `x-${uniqueId()}@example.com`, password: PASSWORD }));
         assert.equal(failed.status, 503);
         assert.deepEqual(failed.body, { code: "ERR_MIGRATE_STORE_UNAVAILABLE" });
       } finally {

@@ -31,12 +31,18 @@ const saltedMd5: PasswordVerifier = {
   detect: (hash) => hash.startsWith("md5$"),
   verify: async (password, hash) => {
     const [, salt, digest] = hash.split("$");
-    return createHash("md5").update(salt + password).digest("hex") === digest;
+    return (
+      createHash("md5")
+        .update(salt + password)
+        .digest("hex") === digest
+    );
   },
 };
 const makeSaltedMd5 = (password: string) => {
   const salt = randomBytes(6).toString("hex");
-  return `md5$${salt}$${createHash("md5").update(salt + password).digest("hex")}`;
+  return `md5$${salt}$${createHash("md5")
+    .update(salt + password)
+    .digest("hex")}`;
 };
 
 /** Each format, whether the core gets the hash byte for byte, and any extra option or core config it needs. */
@@ -50,10 +56,22 @@ const formats: Array<{
 }> = [
   { name: "bcrypt $2a$ (cost 10)", hash: async (p) => bcrypt.hash(p, await bcrypt.genSalt(10, "a")), imported: true },
   { name: "bcrypt $2b$ (cost 10)", hash: (p) => bcrypt.hash(p, 10), imported: true },
-  { name: "bcrypt $2y$ (PHP, cost 10)", hash: async (p) => "$2y$" + (await bcrypt.hash(p, 10)).slice(4), imported: true },
+  {
+    name: "bcrypt $2y$ (PHP, cost 10)",
+    hash: async (p) => "$2y$" + (await bcrypt.hash(p, 10)).slice(4),
+    imported: true,
+  },
   { name: "bcrypt below cost 10 (rehashed by the core)", hash: (p) => bcrypt.hash(p, 6), imported: false },
-  { name: "argon2id", hash: (p) => argon2.hash(p, { type: argon2.argon2id, memoryCost: 4096, timeCost: 2 }), imported: true },
-  { name: "argon2i", hash: (p) => argon2.hash(p, { type: argon2.argon2i, memoryCost: 4096, timeCost: 2 }), imported: true },
+  {
+    name: "argon2id",
+    hash: (p) => argon2.hash(p, { type: argon2.argon2id, memoryCost: 4096, timeCost: 2 }),
+    imported: true,
+  },
+  {
+    name: "argon2i",
+    hash: (p) => argon2.hash(p, { type: argon2.argon2i, memoryCost: 4096, timeCost: 2 }),
+    imported: true,
+  },
   {
     name: "Firebase scrypt (core configured with the signer key)",
     hash: () => FIREBASE.hash,
@@ -94,7 +112,12 @@ const formats: Array<{
     },
     imported: false,
   },
-  { name: "a pluggable verifier (salted md5)", hash: makeSaltedMd5, imported: false, options: { verifiers: { md5: saltedMd5 } } },
+  {
+    name: "a pluggable verifier (salted md5)",
+    hash: makeSaltedMd5,
+    imported: false,
+    options: { verifiers: { md5: saltedMd5 } },
+  },
   {
     // bcrypt with a pepper looks like plain bcrypt; importing it would lock the user out, so it must be rehashed.
     name: "a custom verifyPassword (peppered bcrypt)",
@@ -173,7 +196,10 @@ describe("legacyAuth hash formats on the fallback path", () => {
         const res = await signIn(app, address, hash === FIREBASE.hash ? FIREBASE.password : "hunter2");
         assert.equal(res.status, 200);
         assert.deepEqual(res.body, { status: "WRONG_CREDENTIALS_ERROR" });
-        assert.ok(debugLines.some((l) => /supertokens-migrate:auth .*(no recognised format|does not match)/.test(l)), debugLines.join("\n"));
+        assert.ok(
+          debugLines.some((l) => /supertokens-migrate:auth .*(no recognised format|does not match)/.test(l)),
+          debugLines.join("\n"),
+        );
         if (hash) assert.ok(!debugLines.some((l) => l.includes(hash)));
       });
     }
@@ -181,7 +207,10 @@ describe("legacyAuth hash formats on the fallback path", () => {
 
   it("verifies once per attempt: one legacy verify for a first sign-in", async () => {
     let calls = 0;
-    const counting: PasswordVerifier = { detect: saltedMd5.detect, verify: async (p, h) => (calls++, saltedMd5.verify(p, h)) };
+    const counting: PasswordVerifier = {
+      detect: saltedMd5.detect,
+      verify: async (p, h) => (calls++, saltedMd5.verify(p, h)),
+    };
     const { app } = await setup({ verifiers: { md5: counting } });
     const password = `pw-${uniqueId()}`;
     const address = `once-${uniqueId()}@example.com`;
@@ -201,7 +230,10 @@ describe("importPlan: what is imported byte for byte", () => {
     const lookup = { findUserByEmail: async () => undefined, findUserById: async () => undefined };
     const plain = resolveLegacyAuthOptions(lookup);
     assert.equal(importPlan(bcryptHash, { status: "MATCH", format: "bcrypt" }, plain).ok, true);
-    const custom = resolveLegacyAuthOptions({ ...lookup, verifiers: { bcrypt: { detect: () => true, verify: async () => true } } });
+    const custom = resolveLegacyAuthOptions({
+      ...lookup,
+      verifiers: { bcrypt: { detect: () => true, verify: async () => true } },
+    });
     const plan = importPlan(bcryptHash, { status: "MATCH", format: "bcrypt" }, custom);
     assert.equal(plan.ok, false);
   });

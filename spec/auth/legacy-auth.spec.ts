@@ -7,9 +7,23 @@ import request from "supertest";
 import supertokens from "supertokens-node";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import EmailVerification from "supertokens-node/recipe/emailverification";
-import { createPgLegacyUsers, legacyAuth, type LegacyAuth, type LegacyAuthOptions, type UserMigratedEvent } from "../../lib/auth/index.js";
+import {
+  createPgLegacyUsers,
+  legacyAuth,
+  type LegacyAuth,
+  type LegacyAuthOptions,
+  type UserMigratedEvent,
+} from "../../lib/auth/index.js";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
-import { appStorage, createLegacyTable, form, signIn, startAuthApp, type AuthApp, type LegacyTable } from "../helpers/legacy-auth.js";
+import {
+  appStorage,
+  createLegacyTable,
+  form,
+  signIn,
+  startAuthApp,
+  type AuthApp,
+  type LegacyTable,
+} from "../helpers/legacy-auth.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
 import { uniqueId } from "../helpers/services.js";
 
@@ -149,7 +163,10 @@ describe("legacyAuth", () => {
       const { app } = setup();
       const user = await legacyUser();
       assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
-      const changed = await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(user.id), password: "a brand new password 1" });
+      const changed = await EmailPassword.updateEmailOrPassword({
+        recipeUserId: supertokens.convertToRecipeUserId(user.id),
+        password: "a brand new password 1",
+      });
       assert.equal(changed.status, "OK");
       // The legacy row still holds the old hash; a later attempt with the old password must not revive it.
       assert.equal((await signIn(app, user.email, PASSWORD)).body.status, "WRONG_CREDENTIALS_ERROR");
@@ -164,7 +181,10 @@ describe("legacyAuth", () => {
       const user = await legacyUser();
       await signIn(app, user.email, PASSWORD);
       const renamed = email();
-      await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(user.id), email: renamed });
+      await EmailPassword.updateEmailOrPassword({
+        recipeUserId: supertokens.convertToRecipeUserId(user.id),
+        email: renamed,
+      });
       assert.deepEqual((await signIn(app, user.email, PASSWORD)).body, { status: "WRONG_CREDENTIALS_ERROR" });
       assert.equal((await signIn(app, renamed, PASSWORD)).userId, user.id);
       assert.equal(await supertokens.getUserCount(), 1);
@@ -177,7 +197,9 @@ describe("legacyAuth", () => {
       const user = await legacyUser(email(), PASSWORD, 10);
       const attempt = async (address: string, password: string) => {
         const start = performance.now();
-        const res = await request(app).post("/auth/signin").send(form({ email: address, password }));
+        const res = await request(app)
+          .post("/auth/signin")
+          .send(form({ email: address, password }));
         return { ms: performance.now() - start, res };
       };
       // Warm up both paths (the dummy hash, connections, JIT).
@@ -215,13 +237,16 @@ describe("legacyAuth", () => {
       t.diagnostic(`median wrong password ${result.mw.toFixed(1)} ms, unknown email ${result.mu.toFixed(1)} ms`);
       for (let retry = 0; retry < 2 && !within(result); retry++) {
         result = await round();
-        t.diagnostic(`re-measured: median wrong password ${result.mw.toFixed(1)} ms, unknown email ${result.mu.toFixed(1)} ms`);
+        t.diagnostic(
+          `re-measured: median wrong password ${result.mw.toFixed(1)} ms, unknown email ${result.mu.toFixed(1)} ms`,
+        );
       }
       const { mw, mu, wrongRes, unknownRes } = result;
       assert.equal(wrongRes.status, unknownRes.status);
       assert.deepEqual(wrongRes.body, { status: "WRONG_CREDENTIALS_ERROR" });
       assert.deepEqual(unknownRes.body, wrongRes.body);
-      const headers = (r: request.Response) => Object.fromEntries(Object.entries(r.headers).filter(([k]) => k !== "date"));
+      const headers = (r: request.Response) =>
+        Object.fromEntries(Object.entries(r.headers).filter(([k]) => k !== "date"));
       assert.deepEqual(headers(unknownRes), headers(wrongRes));
       assert.ok(within(result), `medians: wrong password ${mw.toFixed(1)} ms, unknown email ${mu.toFixed(1)} ms`);
       assert.ok(mu > 20, `an unknown email must pay for a cost-10 bcrypt (median ${mu.toFixed(1)} ms)`);
@@ -233,7 +258,9 @@ describe("legacyAuth", () => {
       const { app } = setup();
       const user = await legacyUser();
       for (const variant of [user.email, user.email.toUpperCase(), `  ${user.email} `]) {
-        const res = await request(app).post("/auth/signup").send(form({ email: variant, password: "attacker password 1" }));
+        const res = await request(app)
+          .post("/auth/signup")
+          .send(form({ email: variant, password: "attacker password 1" }));
         assert.equal(res.status, 200);
         assert.deepEqual(res.body, {
           status: "FIELD_ERROR",
@@ -248,7 +275,10 @@ describe("legacyAuth", () => {
     it("refuses the programmatic EmailPassword.signUp with EMAIL_ALREADY_EXISTS_ERROR", async () => {
       setup();
       const user = await legacyUser();
-      assert.equal((await EmailPassword.signUp("public", user.email, "attacker password 1")).status, "EMAIL_ALREADY_EXISTS_ERROR");
+      assert.equal(
+        (await EmailPassword.signUp("public", user.email, "attacker password 1")).status,
+        "EMAIL_ALREADY_EXISTS_ERROR",
+      );
       assert.equal(await supertokens.getUserCount(), 0);
     });
 
@@ -257,14 +287,20 @@ describe("legacyAuth", () => {
       const user = await legacyUser();
       const taken = email();
       await EmailPassword.signUp("public", taken, PASSWORD);
-      const a = await request(app).post("/auth/signup").send(form({ email: user.email, password: "attacker password 1" }));
-      const b = await request(app).post("/auth/signup").send(form({ email: taken, password: "attacker password 1" }));
+      const a = await request(app)
+        .post("/auth/signup")
+        .send(form({ email: user.email, password: "attacker password 1" }));
+      const b = await request(app)
+        .post("/auth/signup")
+        .send(form({ email: taken, password: "attacker password 1" }));
       assert.equal(a.text, b.text);
     });
 
     it("still lets a new email sign up", async () => {
       const { app } = setup();
-      const res = await request(app).post("/auth/signup").send(form({ email: email(), password: "new user password 1" }));
+      const res = await request(app)
+        .post("/auth/signup")
+        .send(form({ email: email(), password: "new user password 1" }));
       assert.equal(res.body.status, "OK");
     });
   });
@@ -276,9 +312,17 @@ describe("legacyAuth", () => {
       await legacyUser(address);
       await legacyUser(address.toUpperCase());
       assert.deepEqual((await signIn(ctx.app, address, PASSWORD)).body, { status: "WRONG_CREDENTIALS_ERROR" });
-      assert.equal((await EmailPassword.signUp("public", address, "attacker password 1")).status, "EMAIL_ALREADY_EXISTS_ERROR");
-      assert.deepEqual((await request(ctx.app).get("/auth/emailpassword/email/exists").query({ email: address })).body, { status: "OK", exists: true });
-      const reset = await request(ctx.app).post("/auth/user/password/reset/token").send(form({ email: address }));
+      assert.equal(
+        (await EmailPassword.signUp("public", address, "attacker password 1")).status,
+        "EMAIL_ALREADY_EXISTS_ERROR",
+      );
+      assert.deepEqual(
+        (await request(ctx.app).get("/auth/emailpassword/email/exists").query({ email: address })).body,
+        { status: "OK", exists: true },
+      );
+      const reset = await request(ctx.app)
+        .post("/auth/user/password/reset/token")
+        .send(form({ email: address }));
       assert.deepEqual(reset.body, { status: "OK" });
       assert.equal(ctx.emails.length, 0);
       assert.equal(await supertokens.getUserCount(), 0);
@@ -290,7 +334,9 @@ describe("legacyAuth", () => {
     it("can be neither signed up nor signed in with", async () => {
       const { app } = setup();
       const reserved = `${uniqueId()}@pending.supertokens-migrate.invalid`;
-      const res = await request(app).post("/auth/signup").send(form({ email: reserved, password: "some password 1" }));
+      const res = await request(app)
+        .post("/auth/signup")
+        .send(form({ email: reserved, password: "some password 1" }));
       assert.equal(res.body.status, "FIELD_ERROR");
       assert.equal((await signIn(app, reserved, "some password 1")).body.status, "WRONG_CREDENTIALS_ERROR");
     });
@@ -314,7 +360,9 @@ describe("legacyAuth", () => {
 
   describe("password reset for a legacy-only user", () => {
     async function requestReset(ctx: AuthApp, address: string) {
-      const res = await request(ctx.app).post("/auth/user/password/reset/token").send(form({ email: address }));
+      const res = await request(ctx.app)
+        .post("/auth/user/password/reset/token")
+        .send(form({ email: address }));
       assert.deepEqual(res.body, { status: "OK" });
       return res;
     }
@@ -330,10 +378,16 @@ describe("legacyAuth", () => {
       assert.equal(sent.type, "PASSWORD_RESET");
       assert.equal(sent.user.id, user.id);
       assert.equal(sent.user.email, user.email);
-      assert.match(sent.passwordResetLink, /^http:\/\/localhost:3000\/auth\/reset-password\?token=stm1\.[^&]+&tenantId=public$/);
+      assert.match(
+        sent.passwordResetLink,
+        /^http:\/\/localhost:3000\/auth\/reset-password\?token=stm1\.[^&]+&tenantId=public$/,
+      );
       // No account state change before a valid token (T15).
       assert.equal(await supertokens.getUserCount(), 0);
-      assert.equal((await supertokens.getUserIdMapping({ userId: user.id, userIdType: "EXTERNAL" })).status, "UNKNOWN_MAPPING_ERROR");
+      assert.equal(
+        (await supertokens.getUserIdMapping({ userId: user.id, userIdType: "EXTERNAL" })).status,
+        "UNKNOWN_MAPPING_ERROR",
+      );
 
       const done = await request(ctx.app)
         .post("/auth/user/password/reset")
@@ -341,7 +395,10 @@ describe("legacyAuth", () => {
       assert.deepEqual(done.body, { status: "OK" });
       assert.equal((await signIn(ctx.app, user.email, PASSWORD)).body.status, "WRONG_CREDENTIALS_ERROR");
       assert.equal((await signIn(ctx.app, user.email, "my new password 1")).userId, user.id);
-      assert.deepEqual(events.map((e) => [e.via, e.userId, e.hashImported]), [["passwordReset", user.id, false]]);
+      assert.deepEqual(
+        events.map((e) => [e.via, e.userId, e.hashImported]),
+        [["passwordReset", user.id, false]],
+      );
 
       // Single use.
       const reuse = await request(ctx.app)
@@ -370,10 +427,18 @@ describe("legacyAuth", () => {
       const user = await legacyUser();
       await requestReset(ctx, user.email);
       const token = tokenOf(ctx.emails[0]!.passwordResetLink);
-      const reset = (t: string, password = "good password 1") => request(ctx.app).post("/auth/user/password/reset").send({ ...form({ password }), token: t });
+      const reset = (t: string, password = "good password 1") =>
+        request(ctx.app)
+          .post("/auth/user/password/reset")
+          .send({ ...form({ password }), token: t });
       const [prefix, id, secret] = token.split(".");
       const flipped = secret!.slice(0, -1) + (secret!.endsWith("A") ? "B" : "A");
-      for (const bad of [`${prefix}.${id}.${flipped}`, `stm1.${"A".repeat(22)}.${"B".repeat(43)}`, "stm1.garbage", `${token}x`]) {
+      for (const bad of [
+        `${prefix}.${id}.${flipped}`,
+        `stm1.${"A".repeat(22)}.${"B".repeat(43)}`,
+        "stm1.garbage",
+        `${token}x`,
+      ]) {
         assert.deepEqual((await reset(bad)).body, { status: "RESET_PASSWORD_INVALID_TOKEN_ERROR" }, bad.slice(0, 12));
       }
       const weak = await reset(token, "short");
@@ -390,7 +455,10 @@ describe("legacyAuth", () => {
       await request(ctx.app)
         .post("/auth/user/password/reset")
         .send({ ...form({ password: "my new password 4" }), token: tokenOf(ctx.emails[0]!.passwordResetLink) });
-      assert.equal(await EmailVerification.isEmailVerified(supertokens.convertToRecipeUserId(user.id), user.email), true);
+      assert.equal(
+        await EmailVerification.isEmailVerified(supertokens.convertToRecipeUserId(user.id), user.email),
+        true,
+      );
     });
 
     it("answers OK and sends nothing for unknown emails; SuperTokens users get SuperTokens' own token", async () => {
@@ -422,7 +490,11 @@ describe("legacyAuth", () => {
       assert.equal(await auth.getUserById("not-a-number"), undefined);
 
       assert.equal((await auth.getUserByEmail(moved.email.toUpperCase()))?.id, moved.id);
-      assert.deepEqual(await auth.getUserByEmail(waiting.email), { source: "legacy", id: waiting.id, email: waiting.email });
+      assert.deepEqual(await auth.getUserByEmail(waiting.email), {
+        source: "legacy",
+        id: waiting.id,
+        email: waiting.email,
+      });
       assert.equal((await auth.getUserByEmail(native))?.id, nativeId);
       assert.equal(await auth.getUserByEmail(email()), undefined);
       assert.ok(!JSON.stringify(await auth.getUserById(waiting.id)).includes("$2"));
@@ -477,7 +549,9 @@ describe("legacyAuth", () => {
       });
       const user = await legacyUser();
       assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
-      await request(app).post("/auth/signup").send(form({ email: (await legacyUser()).email, password: "attacker password 1" }));
+      await request(app)
+        .post("/auth/signup")
+        .send(form({ email: (await legacyUser()).email, password: "attacker password 1" }));
       assert.deepEqual(seen, [`signIn:OK:${user.id}`, "signInPOST:OK", "signUp:EMAIL_ALREADY_EXISTS_ERROR"]);
     });
   });
@@ -495,15 +569,30 @@ describe("legacyAuth", () => {
   describe("options", () => {
     it("fail at creation, naming the closest valid key or the missing one", () => {
       const store = createPgLegacyUsers({ pool: legacy.pool, table: legacy.table });
-      assert.throws(() => legacyAuth({ ...store, findUserByEmial: store.findUserByEmail } as any), (err: any) => {
-        assert.equal(err.code, "ERR_MIGRATE_UNKNOWN_OPTION");
-        assert.match(err.message, /`findUserByEmial`.*Did you mean `findUserByEmail`/);
-        return true;
+      assert.throws(
+        () => legacyAuth({ ...store, findUserByEmial: store.findUserByEmail } as any),
+        (err: any) => {
+          assert.equal(err.code, "ERR_MIGRATE_UNKNOWN_OPTION");
+          assert.match(err.message, /`findUserByEmial`.*Did you mean `findUserByEmail`/);
+          return true;
+        },
+      );
+      assert.throws(() => legacyAuth({ findUserByEmail: store.findUserByEmail }), {
+        code: "ERR_MIGRATE_MISSING_OPTION",
+        message: /`findUserById` is required/,
       });
-      assert.throws(() => legacyAuth({ findUserByEmail: store.findUserByEmail }), { code: "ERR_MIGRATE_MISSING_OPTION", message: /`findUserById` is required/ });
-      assert.throws(() => legacyAuth({ ...store, tenantIds: [] }), { code: "ERR_MIGRATE_INVALID_OPTION", message: /tenantIds/ });
-      assert.throws(() => legacyAuth({ ...store, override: { function: () => ({}) } as any }), { code: "ERR_MIGRATE_UNKNOWN_OPTION", message: /Did you mean `functions`/ });
-      assert.throws(() => legacyAuth({ ...store, verifiers: { md5: {} as any } }), { code: "ERR_MIGRATE_INVALID_OPTION", message: /verifiers\.md5/ });
+      assert.throws(() => legacyAuth({ ...store, tenantIds: [] }), {
+        code: "ERR_MIGRATE_INVALID_OPTION",
+        message: /tenantIds/,
+      });
+      assert.throws(() => legacyAuth({ ...store, override: { function: () => ({}) } as any }), {
+        code: "ERR_MIGRATE_UNKNOWN_OPTION",
+        message: /Did you mean `functions`/,
+      });
+      assert.throws(() => legacyAuth({ ...store, verifiers: { md5: {} as any } }), {
+        code: "ERR_MIGRATE_INVALID_OPTION",
+        message: /verifiers\.md5/,
+      });
       assert.throws(() => legacyAuth(undefined as any), { code: "ERR_MIGRATE_MISSING_OPTION" });
       assert.throws(() => legacyAuth("users" as any), { code: "ERR_MIGRATE_INVALID_OPTION" });
     });
@@ -529,10 +618,16 @@ describe("legacyAuth", () => {
       debugLines.length = 0;
       await signIn(ctx.app, user.email, "Canary-Wrong-456");
       await signIn(ctx.app, `unknown-${uniqueId()}@example.com`, "Canary-Wrong-789");
-      await request(ctx.app).post("/auth/signup").send(form({ email: user.email, password: "Canary-Signup-000" }));
-      await request(ctx.app).post("/auth/user/password/reset/token").send(form({ email: user.email }));
+      await request(ctx.app)
+        .post("/auth/signup")
+        .send(form({ email: user.email, password: "Canary-Signup-000" }));
+      await request(ctx.app)
+        .post("/auth/user/password/reset/token")
+        .send(form({ email: user.email }));
       const token = new URL(ctx.emails[0]!.passwordResetLink).searchParams.get("token")!;
-      await request(ctx.app).post("/auth/user/password/reset").send({ ...form({ password: "Canary-New-111" }), token });
+      await request(ctx.app)
+        .post("/auth/user/password/reset")
+        .send({ ...form({ password: "Canary-New-111" }), token });
       await signIn(ctx.app, user.email, "Canary-New-111");
       const ours = debugLines.filter((l) => l.includes("supertokens-migrate:auth"));
       assert.ok(ours.some((l) => /password does not match; wrong credentials/.test(l)));
@@ -540,7 +635,16 @@ describe("legacyAuth", () => {
       assert.ok(ours.some((l) => /sign-up for .* refused/.test(l)));
       assert.ok(ours.some((l) => /legacy-identity token issued/.test(l)));
       for (const line of ours) {
-        for (const secret of ["Canary-Password-123", "Canary-Wrong", "Canary-Signup", "Canary-New", user.passwordHash, token, token.split(".")[2]!, user.email]) {
+        for (const secret of [
+          "Canary-Password-123",
+          "Canary-Wrong",
+          "Canary-Signup",
+          "Canary-New",
+          user.passwordHash,
+          token,
+          token.split(".")[2]!,
+          user.email,
+        ]) {
           assert.ok(!line.includes(secret), `a debug line leaks a secret: ${line}`);
         }
         assert.doesNotMatch(line, /\$2[abxy]\$\d\d\$/);

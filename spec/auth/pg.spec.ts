@@ -12,7 +12,9 @@ before(async () => {
   pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 3 });
   await pool.query(`CREATE SCHEMA ${schema}`);
   // A table that is not called users, with other column names, a UUID key and a padded CHAR hash column.
-  await pool.query(`CREATE TABLE ${schema}."Accounts" (user_id uuid PRIMARY KEY, mail text NOT NULL, pw_hash char(64))`);
+  await pool.query(
+    `CREATE TABLE ${schema}."Accounts" (user_id uuid PRIMARY KEY, mail text NOT NULL, pw_hash char(64))`,
+  );
   await pool.query(`CREATE TABLE ${schema}.people (id bigint PRIMARY KEY, email text NOT NULL, password_hash text)`);
 });
 after(async () => {
@@ -32,32 +34,55 @@ describe("createPgLegacyUsers", () => {
       ["a bad column", { table: "users", columns: { email: "e-mail" } }, /`columns.email`/],
       ["a bad schema", { table: "users", schema: "x y" }, /`schema`/],
       ["an unknown option", { table: "users", tabel: "users" }, /Did you mean `table`/, "ERR_MIGRATE_UNKNOWN_OPTION"],
-      ["an unknown column key", { table: "users", columns: { hash: "h" } }, /Did you mean `id`|unknown option `hash`/, "ERR_MIGRATE_UNKNOWN_OPTION"],
+      [
+        "an unknown column key",
+        { table: "users", columns: { hash: "h" } },
+        /Did you mean `id`|unknown option `hash`/,
+        "ERR_MIGRATE_UNKNOWN_OPTION",
+      ],
     ];
     for (const [name, options, message, code = "ERR_MIGRATE_INVALID_OPTION"] of bad) {
       it(`rejects ${name} with ${code}`, () => {
-        assert.throws(() => createPgLegacyUsers({ pool, ...options } as any), (err: any) => {
-          assert.equal(err.code, code);
-          assert.match(err.message, message);
-          return true;
-        });
+        assert.throws(
+          () => createPgLegacyUsers({ pool, ...options } as any),
+          (err: any) => {
+            assert.equal(err.code, code);
+            assert.match(err.message, message);
+            return true;
+          },
+        );
       });
     }
 
     it("requires a pool", () => {
-      assert.throws(() => createPgLegacyUsers({ table: "users" }), { code: "ERR_MIGRATE_MISSING_OPTION", message: /`pool` is required/ });
-      assert.throws(() => createPgLegacyUsers({ pool: {} as any, table: "users" }), { code: "ERR_MIGRATE_INVALID_CLIENT", message: /`pool` is required/ });
+      assert.throws(() => createPgLegacyUsers({ table: "users" }), {
+        code: "ERR_MIGRATE_MISSING_OPTION",
+        message: /`pool` is required/,
+      });
+      assert.throws(() => createPgLegacyUsers({ pool: {} as any, table: "users" }), {
+        code: "ERR_MIGRATE_INVALID_CLIENT",
+        message: /`pool` is required/,
+      });
     });
   });
 
   describe("with a UUID key, custom columns, a schema and a mixed-case table name", () => {
     const store = () =>
-      createPgLegacyUsers({ pool, schema, table: "Accounts", columns: { id: "user_id", email: "mail", passwordHash: "pw_hash" } });
+      createPgLegacyUsers({
+        pool,
+        schema,
+        table: "Accounts",
+        columns: { id: "user_id", email: "mail", passwordHash: "pw_hash" },
+      });
     const ids = [randomUUID(), randomUUID(), randomUUID()];
 
     before(async () => {
       for (const [i, id] of ids.entries()) {
-        await pool.query(`INSERT INTO ${schema}."Accounts" VALUES ($1, $2, $3)`, [id, i === 0 ? "  Alice@Example.COM " : `user${i}@example.com`, `$2b$10$${"a".repeat(53)}`]);
+        await pool.query(`INSERT INTO ${schema}."Accounts" VALUES ($1, $2, $3)`, [
+          id,
+          i === 0 ? "  Alice@Example.COM " : `user${i}@example.com`,
+          `$2b$10$${"a".repeat(53)}`,
+        ]);
       }
     });
 
@@ -81,7 +106,10 @@ describe("createPgLegacyUsers", () => {
       assert.equal(await store().countLegacyUsers(), 3);
       const first = await store().listLegacyUsers({ limit: 2 });
       const rest = await store().listLegacyUsers({ after: first.at(-1)!.id as string, limit: 2 });
-      assert.deepEqual([...first, ...rest].map((u) => u.id), [...ids].sort());
+      assert.deepEqual(
+        [...first, ...rest].map((u) => u.id),
+        [...ids].sort(),
+      );
     });
   });
 
@@ -89,7 +117,9 @@ describe("createPgLegacyUsers", () => {
     const store = () => createPgLegacyUsers({ pool, schema, table: "people" });
 
     before(async () => {
-      await pool.query(`INSERT INTO ${schema}.people VALUES (1, 'bob@example.com', 'x'), (2, 'BOB@example.com', 'y'), (9007199254740993, 'big@example.com', NULL)`);
+      await pool.query(
+        `INSERT INTO ${schema}.people VALUES (1, 'bob@example.com', 'x'), (2, 'BOB@example.com', 'y'), (9007199254740993, 'big@example.com', NULL)`,
+      );
     });
 
     it("returns every row when several share an email after normalisation", async () => {
@@ -105,8 +135,12 @@ describe("createPgLegacyUsers", () => {
     });
 
     it("answers undefined for ids that are not integers or overflow bigint", async () => {
-      for (const id of ["abc", "1.5", "99999999999999999999", ""]) assert.equal(await store().findUserById(id), undefined, id);
-      assert.deepEqual((await store().findUsersByIds(["abc", "2", randomUUID()])).map((u) => u.id), ["2"]);
+      for (const id of ["abc", "1.5", "99999999999999999999", ""])
+        assert.equal(await store().findUserById(id), undefined, id);
+      assert.deepEqual(
+        (await store().findUsersByIds(["abc", "2", randomUUID()])).map((u) => u.id),
+        ["2"],
+      );
     });
   });
 });

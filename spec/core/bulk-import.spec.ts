@@ -59,8 +59,15 @@ describe("POST /bulk-import/users", () => {
         { loginMethods: [] },
         epUser("ok@example.com", { externalUserId: "same" }),
         epUser("b@example.com", { externalUserId: "same" }, { passwordHash: "plain", hashingAlgorithm: "BCRYPT" }),
-        epUser("c@example.com", { userRoles: [{ role: "admin", tenantIds: ["public"] }], totpDevices: [{ secretKey: "k" }] }),
-        { loginMethods: [{ recipeId: "thirdparty", email: "d@example.com", thirdPartyId: "google", thirdPartyUserId: "1" }] },
+        epUser("c@example.com", {
+          userRoles: [{ role: "admin", tenantIds: ["public"] }],
+          totpDevices: [{ secretKey: "k" }],
+        }),
+        {
+          loginMethods: [
+            { recipeId: "thirdparty", email: "d@example.com", thirdPartyId: "google", thirdPartyUserId: "1" },
+          ],
+        },
         epUser("e@example.com", {}, { timeJoinedInMSSinceEpoch: Date.now() + 60_000, hashingAlgorithm: "md5" }),
         { loginMethods: [{ recipeId: "emailpassword", email: "f@example.com" }] },
       ],
@@ -85,7 +92,12 @@ describe("POST /bulk-import/users", () => {
             "MFA must be enabled to import totp devices; the supertokens-migrate dev core has no TOTP support.",
           ],
         },
-        { index: 4, errors: ["thirdparty login methods are not supported by the supertokens-migrate dev core, which has email-password users only."] },
+        {
+          index: 4,
+          errors: [
+            "thirdparty login methods are not supported by the supertokens-migrate dev core, which has email-password users only.",
+          ],
+        },
         {
           index: 5,
           errors: [
@@ -93,7 +105,12 @@ describe("POST /bulk-import/users", () => {
             "Invalid hashingAlgorithm for emailpassword recipe. Pass one of bcrypt, argon2 or, firebase_scrypt!",
           ],
         },
-        { index: 6, errors: ["Either (passwordHash, hashingAlgorithm) or plainTextPassword is required for an emailpassword recipe."] },
+        {
+          index: 6,
+          errors: [
+            "Either (passwordHash, hashingAlgorithm) or plainTextPassword is required for an emailpassword recipe.",
+          ],
+        },
       ],
     });
     assert.equal(await queued(uri), 0);
@@ -101,7 +118,9 @@ describe("POST /bulk-import/users", () => {
 
   it("refuses more than 10,000 users and accepts an empty list", async () => {
     const uri = await createCoreApp(core.url);
-    const big = await call(uri, "POST", "/bulk-import/users", { users: Array.from({ length: 10_001 }, (_, i) => epUser(`u${i}@x.io`)) });
+    const big = await call(uri, "POST", "/bulk-import/users", {
+      users: Array.from({ length: 10_001 }, (_, i) => epUser(`u${i}@x.io`)),
+    });
     assert.equal(big.status, 400);
     assert.deepEqual(big.json, { error: "You can only add 10000 users at a time." });
     assert.deepEqual((await call(uri, "POST", "/bulk-import/users", { users: [] })).json, { status: "OK" });
@@ -120,24 +139,44 @@ describe("the queue and its processing", () => {
     const own = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
     try {
       const uri = await createCoreApp(own.url);
-      assert.deepEqual((await call(uri, "POST", "/bulk-import/backgroundjob", { command: "STOP" })).json, { status: "OK", jobStatus: "INACTIVE" });
+      assert.deepEqual((await call(uri, "POST", "/bulk-import/backgroundjob", { command: "STOP" })).json, {
+        status: "OK",
+        jobStatus: "INACTIVE",
+      });
       const joined = Date.now() - 86_400_000;
       const users = [
-        epUser("Alice@Example.com ", { externalUserId: "legacy-1", userMetadata: { plan: "pro" } }, { isVerified: true, timeJoinedInMSSinceEpoch: joined }),
+        epUser(
+          "Alice@Example.com ",
+          { externalUserId: "legacy-1", userMetadata: { plan: "pro" } },
+          { isVerified: true, timeJoinedInMSSinceEpoch: joined },
+        ),
         epUser("bob@example.com", { externalUserId: "legacy-2" }),
-        epUser("carol@example.com", {}, { passwordHash: undefined, hashingAlgorithm: undefined, plainTextPassword: "carol-pw" }),
+        epUser(
+          "carol@example.com",
+          {},
+          { passwordHash: undefined, hashingAlgorithm: undefined, plainTextPassword: "carol-pw" },
+        ),
       ];
       const added = await call(uri, "POST", "/bulk-import/users", { users });
       assert.equal(added.json.status, "OK");
       assert.equal(added.json.users[0].userId, "legacy-1");
-      assert.deepEqual(added.json.users[0].loginMethods[0], { recipeId: "emailpassword", userId: "legacy-1", tenants: ["public"], email: "alice@example.com" });
+      assert.deepEqual(added.json.users[0].loginMethods[0], {
+        recipeId: "emailpassword",
+        userId: "legacy-1",
+        tenants: ["public"],
+        email: "alice@example.com",
+      });
       assert.equal(await queued(uri, "NEW"), 3);
 
       const page1 = await call(uri, "GET", "/bulk-import/users?limit=2&status=NEW");
       assert.equal(page1.json.users.length, 2);
       assert.equal(page1.json.users[0].status, "NEW");
       assert.ok(page1.json.nextPaginationToken);
-      const page2 = await call(uri, "GET", `/bulk-import/users?limit=2&paginationToken=${encodeURIComponent(page1.json.nextPaginationToken)}`);
+      const page2 = await call(
+        uri,
+        "GET",
+        `/bulk-import/users?limit=2&paginationToken=${encodeURIComponent(page1.json.nextPaginationToken)}`,
+      );
       assert.equal(page2.json.users.length, 1);
       assert.equal(page2.json.nextPaginationToken, undefined);
       const all = [...page1.json.users, ...page2.json.users];
@@ -146,9 +185,15 @@ describe("the queue and its processing", () => {
       const bob = all.find((u: any) => u.externalUserId === "legacy-2");
       const removed = await call(uri, "POST", "/bulk-import/users/remove", { ids: [bob.id, "no-such-id"] });
       assert.deepEqual(removed.json, { deletedIds: [bob.id], invalidIds: ["no-such-id"] });
-      assert.equal((await call(uri, "POST", "/bulk-import/users/remove", { ids: [] })).text, "Field name 'ids' cannot be an empty array\n");
+      assert.equal(
+        (await call(uri, "POST", "/bulk-import/users/remove", { ids: [] })).text,
+        "Field name 'ids' cannot be an empty array\n",
+      );
 
-      assert.equal((await call(uri, "POST", "/bulk-import/backgroundjob", { command: "START" })).json.jobStatus, "ACTIVE");
+      assert.equal(
+        (await call(uri, "POST", "/bulk-import/backgroundjob", { command: "START" })).json.jobStatus,
+        "ACTIVE",
+      );
       await until(async () => (await queued(uri)) === 0);
 
       const alice = await signIn(uri, "alice@example.com", "legacy-pw");
@@ -156,7 +201,9 @@ describe("the queue and its processing", () => {
       assert.equal(alice.user.id, "legacy-1");
       assert.equal(alice.user.timeJoined, joined);
       assert.equal(alice.user.loginMethods[0].verified, true);
-      assert.deepEqual((await call(uri, "GET", "/recipe/user/metadata?userId=legacy-1")).json.metadata, { plan: "pro" });
+      assert.deepEqual((await call(uri, "GET", "/recipe/user/metadata?userId=legacy-1")).json.metadata, {
+        plan: "pro",
+      });
       assert.equal((await signIn(uri, "carol@example.com", "carol-pw")).status, "OK");
       assert.equal((await signIn(uri, "bob@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
     } finally {
@@ -166,12 +213,20 @@ describe("the queue and its processing", () => {
 
   it("fails a user whose email or external id exists, marks it FAILED with the reason, and changes nothing", async () => {
     const uri = await createCoreApp(core.url);
-    const signUp = await call(uri, "POST", "/public/recipe/signup", { email: "taken@example.com", password: "current-pw" });
+    const signUp = await call(uri, "POST", "/public/recipe/signup", {
+      email: "taken@example.com",
+      password: "current-pw",
+    });
     assert.equal(signUp.json.status, "OK");
-    await call(uri, "POST", "/bulk-import/users", { users: [epUser("first@example.com", { externalUserId: "legacy-x" })] });
+    await call(uri, "POST", "/bulk-import/users", {
+      users: [epUser("first@example.com", { externalUserId: "legacy-x" })],
+    });
     await until(async () => (await queued(uri)) === 0);
     await call(uri, "POST", "/bulk-import/users", {
-      users: [epUser("taken@example.com", { externalUserId: "legacy-y" }), epUser("other@example.com", { externalUserId: "legacy-x" })],
+      users: [
+        epUser("taken@example.com", { externalUserId: "legacy-y" }),
+        epUser("other@example.com", { externalUserId: "legacy-x" }),
+      ],
     });
     await until(async () => (await queued(uri, "FAILED")) === 2);
     const failed = (await call(uri, "GET", "/bulk-import/users?status=FAILED")).json.users;
@@ -185,18 +240,31 @@ describe("the queue and its processing", () => {
     assert.equal((await signIn(uri, "other@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
     assert.equal((await call(uri, "GET", "/users/count")).json.count, 2);
     // The rolled-back user left no mapping behind.
-    assert.equal((await call(uri, "GET", "/recipe/userid/map?userId=legacy-y&userIdType=EXTERNAL")).json.status, "UNKNOWN_MAPPING_ERROR");
+    assert.equal(
+      (await call(uri, "GET", "/recipe/userid/map?userId=legacy-y&userIdType=EXTERNAL")).json.status,
+      "UNKNOWN_MAPPING_ERROR",
+    );
   });
 });
 
 describe("POST /bulk-import/import", () => {
   it("imports one user at once, and refuses an existing email with the core's error shape", async () => {
     const uri = await createCoreApp(core.url);
-    const res = await call(uri, "POST", "/bulk-import/import", epUser("one@example.com", { externalUserId: "legacy-one" }));
+    const res = await call(
+      uri,
+      "POST",
+      "/bulk-import/import",
+      epUser("one@example.com", { externalUserId: "legacy-one" }),
+    );
     assert.equal(res.json.status, "OK");
     assert.equal(res.json.user.id, "legacy-one");
     assert.equal((await signIn(uri, "one@example.com", "legacy-pw")).user.id, "legacy-one");
-    const again = await call(uri, "POST", "/bulk-import/import", epUser("one@example.com", { externalUserId: "legacy-two" }));
+    const again = await call(
+      uri,
+      "POST",
+      "/bulk-import/import",
+      epUser("one@example.com", { externalUserId: "legacy-two" }),
+    );
     assert.equal(again.status, 400);
     assert.deepEqual(again.json, { errors: ["A user with email one@example.com already exists"] });
     const invalid = await call(uri, "POST", "/bulk-import/import", { loginMethods: [] });

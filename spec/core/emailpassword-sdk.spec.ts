@@ -65,18 +65,32 @@ describe("EmailPassword recipe functions", () => {
     const inOk = await EmailPassword.signIn("public", "person@example.com", "password1");
     assert.equal(inOk.status, "OK");
     assert.equal(inOk.status === "OK" && inOk.user.id, up.user.id);
-    assert.deepEqual(await EmailPassword.signIn("public", "person@example.com", "password2"), { status: "WRONG_CREDENTIALS_ERROR" });
-    assert.deepEqual(await EmailPassword.signIn("public", "nobody@example.com", "password1"), { status: "WRONG_CREDENTIALS_ERROR" });
-    assert.deepEqual(await EmailPassword.signUp("public", "PERSON@example.com", "password9"), { status: "EMAIL_ALREADY_EXISTS_ERROR" });
+    assert.deepEqual(await EmailPassword.signIn("public", "person@example.com", "password2"), {
+      status: "WRONG_CREDENTIALS_ERROR",
+    });
+    assert.deepEqual(await EmailPassword.signIn("public", "nobody@example.com", "password1"), {
+      status: "WRONG_CREDENTIALS_ERROR",
+    });
+    assert.deepEqual(await EmailPassword.signUp("public", "PERSON@example.com", "password9"), {
+      status: "EMAIL_ALREADY_EXISTS_ERROR",
+    });
   });
 
   it("hashes with argon2id when the app's password_hashing_alg is ARGON2, and still verifies bcrypt users", async () => {
-    const { uri, appId } = await setup({ password_hashing_alg: "ARGON2", argon2_memory_kb: 1024, argon2_iterations: 1, argon2_parallelism: 1 });
+    const { uri, appId } = await setup({
+      password_hashing_alg: "ARGON2",
+      argon2_memory_kb: 1024,
+      argon2_iterations: 1,
+      argon2_parallelism: 1,
+    });
     const up = await signUpOk("argon@example.com", "password1");
     const stored = await core.storage.app(appId).getUser(up.user.id);
     assert.match(stored!.passwordHash, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
     assert.equal((await EmailPassword.signIn("public", "argon@example.com", "password1")).status, "OK");
-    assert.equal((await EmailPassword.signIn("public", "argon@example.com", "password2")).status, "WRONG_CREDENTIALS_ERROR");
+    assert.equal(
+      (await EmailPassword.signIn("public", "argon@example.com", "password2")).status,
+      "WRONG_CREDENTIALS_ERROR",
+    );
     // Verification follows the stored hash, not the current config.
     const imported = await fetch(`${uri}/public/recipe/user/passwordhash/import`, {
       method: "POST",
@@ -90,14 +104,21 @@ describe("EmailPassword recipe functions", () => {
   it("password reset: create token, consume through resetPasswordUsingToken, sign in with the new password", async () => {
     await setup();
     const up = await signUpOk("reset@example.com", "oldpassword1");
-    assert.deepEqual(await EmailPassword.createResetPasswordToken("public", "nobody", "reset@example.com"), { status: "UNKNOWN_USER_ID_ERROR" });
+    assert.deepEqual(await EmailPassword.createResetPasswordToken("public", "nobody", "reset@example.com"), {
+      status: "UNKNOWN_USER_ID_ERROR",
+    });
     const created = await EmailPassword.createResetPasswordToken("public", up.user.id, "reset@example.com");
     assert.equal(created.status, "OK");
     const token = created.status === "OK" ? created.token : "";
     assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "newpassword1"), { status: "OK" });
-    assert.equal((await EmailPassword.signIn("public", "reset@example.com", "oldpassword1")).status, "WRONG_CREDENTIALS_ERROR");
+    assert.equal(
+      (await EmailPassword.signIn("public", "reset@example.com", "oldpassword1")).status,
+      "WRONG_CREDENTIALS_ERROR",
+    );
     assert.equal((await EmailPassword.signIn("public", "reset@example.com", "newpassword1")).status, "OK");
-    assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "another1"), { status: "RESET_PASSWORD_INVALID_TOKEN_ERROR" });
+    assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "another1"), {
+      status: "RESET_PASSWORD_INVALID_TOKEN_ERROR",
+    });
 
     const again = await EmailPassword.createResetPasswordToken("public", up.user.id, "reset@example.com");
     const consumed = await EmailPassword.consumePasswordResetToken("public", again.status === "OK" ? again.token : "");
@@ -107,21 +128,42 @@ describe("EmailPassword recipe functions", () => {
   it("a reset token for an unknown tenant fails with 400", async () => {
     await setup();
     const up = await signUpOk("tenant@example.com", "password1");
-    await assert.rejects(EmailPassword.createResetPasswordToken("invalidtenantid", up.user.id, "tenant@example.com"), /status code: 400/);
+    await assert.rejects(
+      EmailPassword.createResetPasswordToken("invalidtenantid", up.user.id, "tenant@example.com"),
+      /status code: 400/,
+    );
   });
 
   it("updateEmailOrPassword: email, same email, taken email, password, unknown user", async () => {
     await setup();
     const a = await signUpOk("a@example.com", "password1");
     await signUpOk("b@example.com", "password1");
-    assert.deepEqual(await EmailPassword.updateEmailOrPassword({ recipeUserId: a.recipeUserId, email: "a2@example.com" }), { status: "OK" });
-    assert.deepEqual(await EmailPassword.updateEmailOrPassword({ recipeUserId: a.recipeUserId, email: "a2@example.com" }), { status: "OK" });
-    assert.deepEqual(await EmailPassword.updateEmailOrPassword({ recipeUserId: a.recipeUserId, email: "b@example.com" }), { status: "EMAIL_ALREADY_EXISTS_ERROR" });
-    assert.deepEqual(await EmailPassword.updateEmailOrPassword({ recipeUserId: a.recipeUserId, password: "password2" }), { status: "OK" });
-    assert.equal((await EmailPassword.signIn("public", "a2@example.com", "password2")).status, "OK");
-    assert.equal((await EmailPassword.signIn("public", "a@example.com", "password1")).status, "WRONG_CREDENTIALS_ERROR");
     assert.deepEqual(
-      await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId("nobody"), password: "password3" }),
+      await EmailPassword.updateEmailOrPassword({ recipeUserId: a.recipeUserId, email: "a2@example.com" }),
+      { status: "OK" },
+    );
+    assert.deepEqual(
+      await EmailPassword.updateEmailOrPassword({ recipeUserId: a.recipeUserId, email: "a2@example.com" }),
+      { status: "OK" },
+    );
+    assert.deepEqual(
+      await EmailPassword.updateEmailOrPassword({ recipeUserId: a.recipeUserId, email: "b@example.com" }),
+      { status: "EMAIL_ALREADY_EXISTS_ERROR" },
+    );
+    assert.deepEqual(
+      await EmailPassword.updateEmailOrPassword({ recipeUserId: a.recipeUserId, password: "password2" }),
+      { status: "OK" },
+    );
+    assert.equal((await EmailPassword.signIn("public", "a2@example.com", "password2")).status, "OK");
+    assert.equal(
+      (await EmailPassword.signIn("public", "a@example.com", "password1")).status,
+      "WRONG_CREDENTIALS_ERROR",
+    );
+    assert.deepEqual(
+      await EmailPassword.updateEmailOrPassword({
+        recipeUserId: supertokens.convertToRecipeUserId("nobody"),
+        password: "password3",
+      }),
       { status: "UNKNOWN_USER_ID_ERROR" },
     );
   });
@@ -129,7 +171,9 @@ describe("EmailPassword recipe functions", () => {
   it("users in different tenants are independent", async () => {
     const { uri } = await setup();
     const t = await fetch(`${uri}/recipe/multitenancy/tenant/v2`, {
-      method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenantId: "t1", firstFactors: ["emailpassword"] }),
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ tenantId: "t1", firstFactors: ["emailpassword"] }),
     });
     assert.equal((await t.json()).status, "OK");
     const pub = await signUpOk("same@example.com", "password1");
@@ -137,8 +181,15 @@ describe("EmailPassword recipe functions", () => {
     assert.equal(t1.status, "OK");
     assert.notEqual(t1.status === "OK" && t1.user.id, pub.user.id);
     assert.equal((await EmailPassword.signIn("t1", "same@example.com", "password1")).status, "WRONG_CREDENTIALS_ERROR");
-    const token = await EmailPassword.createResetPasswordToken("t1", t1.status === "OK" ? t1.user.id : "", "same@example.com");
-    assert.equal((await EmailPassword.resetPasswordUsingToken("t1", token.status === "OK" ? token.token : "", "password3")).status, "OK");
+    const token = await EmailPassword.createResetPasswordToken(
+      "t1",
+      t1.status === "OK" ? t1.user.id : "",
+      "same@example.com",
+    );
+    assert.equal(
+      (await EmailPassword.resetPasswordUsingToken("t1", token.status === "OK" ? token.token : "", "password3")).status,
+      "OK",
+    );
     assert.equal((await EmailPassword.signIn("t1", "same@example.com", "password3")).status, "OK");
     assert.equal((await EmailPassword.signIn("public", "same@example.com", "password1")).status, "OK");
   });
@@ -156,7 +207,9 @@ describe("EmailPassword Express APIs", () => {
 
     const dup = await request(app).post("/auth/signup").send(form("express@example.com", "password1"));
     assert.equal(dup.body.status, "FIELD_ERROR");
-    assert.deepEqual(dup.body.formFields, [{ id: "email", error: "This email already exists. Please sign in instead." }]);
+    assert.deepEqual(dup.body.formFields, [
+      { id: "email", error: "This email already exists. Please sign in instead." },
+    ]);
 
     const signin = await request(app).post("/auth/signin").send(form("Express@Example.com", "password1"));
     assert.equal(signin.status, 200);
@@ -209,12 +262,20 @@ describe("password hash import, then sign-in with the original password", () => 
     const r = await importHash(uri, "bcrypt@example.com", await bcrypt.hash("legacy-pw-1", 4));
     assert.equal(JSON.parse(r.text).didUserAlreadyExist, false);
     assert.equal((await EmailPassword.signIn("public", "bcrypt@example.com", "legacy-pw-1")).status, "OK");
-    assert.equal((await EmailPassword.signIn("public", "bcrypt@example.com", "legacy-pw-2")).status, "WRONG_CREDENTIALS_ERROR");
+    assert.equal(
+      (await EmailPassword.signIn("public", "bcrypt@example.com", "legacy-pw-2")).status,
+      "WRONG_CREDENTIALS_ERROR",
+    );
   });
 
   it("argon2", async () => {
     const { uri } = await setup();
-    const hash = await argon2.hash("legacy-pw-1", { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    const hash = await argon2.hash("legacy-pw-1", {
+      type: argon2.argon2id,
+      memoryCost: 1024,
+      timeCost: 1,
+      parallelism: 1,
+    });
     assert.equal(JSON.parse((await importHash(uri, "argon@example.com", hash, "argon2")).text).status, "OK");
     assert.equal((await EmailPassword.signIn("public", "argon@example.com", "legacy-pw-1")).status, "OK");
     assert.equal((await EmailPassword.signIn("public", "argon@example.com", "nope")).status, "WRONG_CREDENTIALS_ERROR");
@@ -225,19 +286,31 @@ describe("password hash import, then sign-in with the original password", () => 
     const { uri, appId } = await setup({ firebase_password_hashing_signer_key: signerKey });
     const salt = randomBytes(16).toString("base64");
     const saltSeparator = "Bw==";
-    const derived = scryptSync(Buffer.from("legacy-pw-1", "ascii"), Buffer.concat([Buffer.from(salt, "base64"), Buffer.from(saltSeparator, "base64")]), 64, {
-      N: 2 ** 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024,
-    });
+    const derived = scryptSync(
+      Buffer.from("legacy-pw-1", "ascii"),
+      Buffer.concat([Buffer.from(salt, "base64"), Buffer.from(saltSeparator, "base64")]),
+      64,
+      {
+        N: 2 ** 14,
+        r: 8,
+        p: 1,
+        maxmem: 64 * 1024 * 1024,
+      },
+    );
     const cipher = createCipheriv("aes-256-ctr", derived.subarray(0, 32), Buffer.alloc(16));
     const hash = Buffer.concat([cipher.update(Buffer.from(signerKey, "base64")), cipher.final()]).toString("base64");
     const fbHash = `$f_scrypt$${hash}$${salt}$m=14$r=8$s=${saltSeparator}`;
     assert.equal(JSON.parse((await importHash(uri, "fb@example.com", fbHash, "firebase_scrypt")).text).status, "OK");
     assert.equal((await EmailPassword.signIn("public", "fb@example.com", "legacy-pw-1")).status, "OK");
-    assert.equal((await EmailPassword.signIn("public", "fb@example.com", "legacy-pw-2")).status, "WRONG_CREDENTIALS_ERROR");
+    assert.equal(
+      (await EmailPassword.signIn("public", "fb@example.com", "legacy-pw-2")).status,
+      "WRONG_CREDENTIALS_ERROR",
+    );
 
     // Without the key the core answers 500, which the SDK turns into an error.
     const drop = await fetch(`${core.url}/recipe/multitenancy/app/v2`, {
-      method: "PUT", headers: { "content-type": "application/json" },
+      method: "PUT",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ appId, coreConfig: { firebase_password_hashing_signer_key: null } }),
     });
     assert.equal((await drop.json()).status, "OK");

@@ -38,7 +38,8 @@ after(async () => {
   await pool.end();
 });
 
-const rows = async (sql: string, params: unknown[] = []) => (await pool.query(sql.replaceAll("S.", `"${schema}".`), params)).rows;
+const rows = async (sql: string, params: unknown[] = []) =>
+  (await pool.query(sql.replaceAll("S.", `"${schema}".`), params)).rows;
 
 function init(connectionURI: string, sessionConfig: Parameters<typeof Session.init>[0] = {}) {
   resetSdk();
@@ -55,7 +56,12 @@ function init(connectionURI: string, sessionConfig: Parameters<typeof Session.in
   const app = express();
   app.use(middleware());
   app.post("/login/:userId", async (req, res) => {
-    const session = await Session.createNewSession(req, res, "public", supertokens.convertToRecipeUserId(req.params.userId));
+    const session = await Session.createNewSession(
+      req,
+      res,
+      "public",
+      supertokens.convertToRecipeUserId(req.params.userId),
+    );
     res.json({ handle: session.getHandle() });
   });
   app.get("/me", verifySession(), (req, res) => {
@@ -73,7 +79,8 @@ async function login(app: express.Express, userId: string) {
 const me = (app: express.Express, jar: CookieJar) => request(app).get("/me").set("Cookie", jar.header("/me"));
 const refresh = (app: express.Express, jar: CookieJar) =>
   request(app).post("/auth/session/refresh").set("Cookie", jar.header("/auth/session/refresh"));
-const kidOf = (jar: CookieJar) => JSON.parse(Buffer.from(jar.get("sAccessToken")!.split(".")[0]!, "base64url").toString()).kid as string;
+const kidOf = (jar: CookieJar) =>
+  JSON.parse(Buffer.from(jar.get("sAccessToken")!.split(".")[0]!, "base64url").toString()).kid as string;
 
 async function signUp(email: string, password: string) {
   const r = await EmailPassword.signUp("public", email, password);
@@ -92,8 +99,14 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
     await setup();
     const u = await signUp("Pat@Example.com", "secret-1");
     assert.equal((await EmailPassword.signIn("public", "pat@example.com", "secret-1")).status, "OK");
-    assert.equal((await EmailPassword.signIn("public", "pat@example.com", "secret-2")).status, "WRONG_CREDENTIALS_ERROR");
-    assert.equal((await EmailPassword.signUp("public", "PAT@example.com", "x-secret")).status, "EMAIL_ALREADY_EXISTS_ERROR");
+    assert.equal(
+      (await EmailPassword.signIn("public", "pat@example.com", "secret-2")).status,
+      "WRONG_CREDENTIALS_ERROR",
+    );
+    assert.equal(
+      (await EmailPassword.signUp("public", "PAT@example.com", "x-secret")).status,
+      "EMAIL_ALREADY_EXISTS_ERROR",
+    );
     assert.equal((await supertokens.getUser(u.id))?.emails[0], "pat@example.com");
   });
 
@@ -121,12 +134,17 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
     const created = await EmailPassword.createResetPasswordToken("public", u.id, "reset@example.com");
     assert.equal(created.status, "OK");
     const token = created.status === "OK" ? created.token : "";
-    const stored = await rows(`SELECT token, email, user_id::text AS user_id FROM S.emailpassword_pswd_reset_tokens WHERE app_id = $1`, [appId]);
+    const stored = await rows(
+      `SELECT token, email, user_id::text AS user_id FROM S.emailpassword_pswd_reset_tokens WHERE app_id = $1`,
+      [appId],
+    );
     assert.equal(stored.length, 1);
     assert.notEqual(stored[0].token, token);
     assert.equal(stored[0].email, "reset@example.com");
     assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "new-secret-1"), { status: "OK" });
-    assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "newer-secret-1"), { status: "RESET_PASSWORD_INVALID_TOKEN_ERROR" });
+    assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "newer-secret-1"), {
+      status: "RESET_PASSWORD_INVALID_TOKEN_ERROR",
+    });
     assert.equal((await EmailPassword.signIn("public", "reset@example.com", "new-secret-1")).status, "OK");
   });
 
@@ -135,19 +153,32 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
     const u = await signUp("mapped@example.com", "secret-m");
     const ev = await EmailVerification.createEmailVerificationToken("public", supertokens.convertToRecipeUserId(u.id));
     assert.equal(ev.status, "OK");
-    assert.equal((await EmailVerification.verifyEmailUsingToken("public", ev.status === "OK" ? ev.token : "")).status, "OK");
-    assert.deepEqual(await supertokens.createUserIdMapping({ superTokensUserId: u.id, externalUserId: "legacy-42" }), { status: "OK" });
+    assert.equal(
+      (await EmailVerification.verifyEmailUsingToken("public", ev.status === "OK" ? ev.token : "")).status,
+      "OK",
+    );
+    assert.deepEqual(await supertokens.createUserIdMapping({ superTokensUserId: u.id, externalUserId: "legacy-42" }), {
+      status: "OK",
+    });
     const signIn = await EmailPassword.signIn("public", "mapped@example.com", "secret-m");
     assert.equal(signIn.status === "OK" && signIn.user.id, "legacy-42");
     assert.equal(signIn.status === "OK" && signIn.user.loginMethods[0]!.verified, true);
     await UserMetadata.updateUserMetadata("legacy-42", { plan: "pro" });
     assert.deepEqual((await UserMetadata.getUserMetadata("legacy-42")).metadata, { plan: "pro" });
-    assert.deepEqual(await rows(`SELECT user_id FROM S.emailverification_verified_emails WHERE app_id = $1`, [appId]), [{ user_id: "legacy-42" }]);
+    assert.deepEqual(await rows(`SELECT user_id FROM S.emailverification_verified_emails WHERE app_id = $1`, [appId]), [
+      { user_id: "legacy-42" },
+    ]);
     await EmailPassword.createResetPasswordToken("public", "legacy-42", "mapped@example.com");
 
     await supertokens.deleteUser("legacy-42");
     assert.equal(await supertokens.getUser("legacy-42"), undefined);
-    for (const table of ["userid_mapping", "emailpassword_users", "emailpassword_pswd_reset_tokens", "user_metadata", "emailverification_verified_emails"]) {
+    for (const table of [
+      "userid_mapping",
+      "emailpassword_users",
+      "emailpassword_pswd_reset_tokens",
+      "user_metadata",
+      "emailverification_verified_emails",
+    ]) {
       assert.deepEqual(await rows(`SELECT 1 FROM S.${table} WHERE app_id = $1`, [appId]), [], table);
     }
   });
@@ -156,24 +187,45 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
     const { app, appId } = await setup({ access_token_validity: 120 });
     const u = await signUp("layout@example.com", "secret-l");
     const { handle } = await login(app, u.id);
-    assert.deepEqual(await rows(`SELECT user_id::text AS id, recipe_id, primary_or_recipe_user_id::text AS p FROM S.app_id_to_user_id WHERE app_id = $1`, [appId]), [
-      { id: u.id, recipe_id: "emailpassword", p: u.id },
-    ]);
-    assert.deepEqual(await rows(`SELECT tenant_id, recipe_id FROM S.all_auth_recipe_users WHERE app_id = $1`, [appId]), [{ tenant_id: "public", recipe_id: "emailpassword" }]);
+    assert.deepEqual(
+      await rows(
+        `SELECT user_id::text AS id, recipe_id, primary_or_recipe_user_id::text AS p FROM S.app_id_to_user_id WHERE app_id = $1`,
+        [appId],
+      ),
+      [{ id: u.id, recipe_id: "emailpassword", p: u.id }],
+    );
+    assert.deepEqual(
+      await rows(`SELECT tenant_id, recipe_id FROM S.all_auth_recipe_users WHERE app_id = $1`, [appId]),
+      [{ tenant_id: "public", recipe_id: "emailpassword" }],
+    );
     const [ep] = await rows(`SELECT email, password_hash FROM S.emailpassword_users WHERE app_id = $1`, [appId]);
     assert.equal(ep.email, "layout@example.com");
     assert.match(ep.password_hash, /^\$2[ab]\$04\$/);
-    assert.deepEqual(await rows(`SELECT tenant_id, email FROM S.emailpassword_user_to_tenant WHERE app_id = $1`, [appId]), [{ tenant_id: "public", email: "layout@example.com" }]);
+    assert.deepEqual(
+      await rows(`SELECT tenant_id, email FROM S.emailpassword_user_to_tenant WHERE app_id = $1`, [appId]),
+      [{ tenant_id: "public", email: "layout@example.com" }],
+    );
     const [s] = await rows(`SELECT * FROM S.session_info WHERE app_id = $1`, [appId]);
     assert.equal(s.session_handle, handle);
     assert.equal(s.user_id, u.id);
     assert.match(s.refresh_token_hash_2, /^[0-9a-f]{64}$/);
     assert.equal(s.use_static_key, false);
-    const [key] = await rows(`SELECT created_at_time, value FROM S.session_access_token_signing_keys WHERE app_id = $1`, [appId]);
+    const [key] = await rows(
+      `SELECT created_at_time, value FROM S.session_access_token_signing_keys WHERE app_id = $1`,
+      [appId],
+    );
     assert.match(key.value, /^[A-Za-z0-9+/]+=*\|[A-Za-z0-9+/]+=*$/);
-    assert.equal(kidOf(new CookieJar().set("sAccessToken", (await login(app, u.id)).jar.get("sAccessToken")!)), `d-${key.created_at_time}`);
-    assert.equal((await rows(`SELECT 1 FROM S.key_value WHERE app_id = $1 AND name = 'refresh_token_key'`, [appId])).length, 1);
-    const [cfg] = await rows(`SELECT core_config FROM S.tenant_configs WHERE app_id = $1 AND tenant_id = 'public'`, [appId]);
+    assert.equal(
+      kidOf(new CookieJar().set("sAccessToken", (await login(app, u.id)).jar.get("sAccessToken")!)),
+      `d-${key.created_at_time}`,
+    );
+    assert.equal(
+      (await rows(`SELECT 1 FROM S.key_value WHERE app_id = $1 AND name = 'refresh_token_key'`, [appId])).length,
+      1,
+    );
+    const [cfg] = await rows(`SELECT core_config FROM S.tenant_configs WHERE app_id = $1 AND tenant_id = 'public'`, [
+      appId,
+    ]);
     assert.deepEqual(JSON.parse(cfg.core_config), { access_token_validity: 120 });
     // The app and its public tenant share that row, as in the core.
     assert.deepEqual((await core.storage.getTenant(appId, "public"))?.coreConfig, { access_token_validity: 120 });
@@ -193,7 +245,11 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
     assert.notEqual(kidOf(second.jar), firstKid);
     assert.equal((await me(app, first.jar)).status, 200);
     assert.equal((await me(app, second.jar)).status, 200);
-    const kids = (await rows(`SELECT 'd-' || created_at_time AS kid FROM S.session_access_token_signing_keys WHERE app_id = $1`, [appId])).map((r) => r.kid);
+    const kids = (
+      await rows(`SELECT 'd-' || created_at_time AS kid FROM S.session_access_token_signing_keys WHERE app_id = $1`, [
+        appId,
+      ])
+    ).map((r) => r.kid);
     assert.ok(kids.includes(firstKid) && kids.includes(kidOf(second.jar)), `${kids} holds both kids`);
   });
 });

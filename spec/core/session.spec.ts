@@ -30,7 +30,13 @@ function init(connectionURI: string, sessionConfig: SessionInit = {}, apiKey?: s
   const app = express();
   app.use(middleware());
   app.post("/login/:userId", async (req, res) => {
-    const session = await Session.createNewSession(req, res, "public", supertokens.convertToRecipeUserId(req.params.userId), { role: "reader" });
+    const session = await Session.createNewSession(
+      req,
+      res,
+      "public",
+      supertokens.convertToRecipeUserId(req.params.userId),
+      { role: "reader" },
+    );
     res.json({ handle: session.getHandle() });
   });
   app.get("/me", verifySession(), (req, res) => {
@@ -57,7 +63,8 @@ async function login(app: express.Express, userId = "user-1") {
   return { jar, handle: res.body.handle as string, res };
 }
 
-const get = (app: express.Express, jar: CookieJar, path = "/me") => request(app).get(path).set("Cookie", jar.header(path));
+const get = (app: express.Express, jar: CookieJar, path = "/me") =>
+  request(app).get(path).set("Cookie", jar.header(path));
 const refresh = (app: express.Express, jar: CookieJar) =>
   request(app).post("/auth/session/refresh").set("Cookie", jar.header("/auth/session/refresh"));
 
@@ -96,7 +103,8 @@ describe("dev core: meta endpoints", () => {
     const res = await fetch(`${core.url}/public/recipe/session/verify`, { method: "POST", body: "{}" });
     assert.equal(res.status, 400); // public tenant prefix is allowed
     const t = await fetch(`${core.url}/recipe/multitenancy/tenant/v2`, {
-      method: "PUT", body: JSON.stringify({ tenantId: "t1" }),
+      method: "PUT",
+      body: JSON.stringify({ tenantId: "t1" }),
     });
     assert.equal((await t.json()).status, "OK");
     const forbidden = await fetch(`${core.url}/t1/recipe/session/verify`, { method: "POST", body: "{}" });
@@ -146,7 +154,10 @@ describe("dev core: sessions through the SDK", () => {
     assert.match(header.kid, /^d-\d+$/);
     await get(app, jar);
     // One JWKS fetch by jose, no verify calls: verification is local.
-    assert.deepEqual(requests.map((r) => r.path.replace(/^\/appid-[^/]+/, "")), ["/.well-known/jwks.json"]);
+    assert.deepEqual(
+      requests.map((r) => r.path.replace(/^\/appid-[^/]+/, "")),
+      ["/.well-known/jwks.json"],
+    );
   });
 
   it("checkDatabase verifies against the core and sees revocation", async () => {
@@ -173,7 +184,10 @@ describe("dev core: sessions through the SDK", () => {
     const me = await get(app, jar);
     assert.equal(me.status, 200);
     jar.update(me);
-    assert.ok(requests.some((r) => r.path.endsWith("/recipe/session/verify")), "first verify after refresh reaches the core");
+    assert.ok(
+      requests.some((r) => r.path.endsWith("/recipe/session/verify")),
+      "first verify after refresh reaches the core",
+    );
     // Replaying the parent refresh token after its child was promoted: TOKEN_THEFT_DETECTED, session revoked.
     const theft = await refresh(app, stolen);
     assert.equal(theft.status, 401);
@@ -239,7 +253,8 @@ describe("dev core: sessions through the SDK", () => {
     const uri = await createCoreApp(core.url);
     let app = init(uri, { useDynamicAccessTokenSigningKey: false });
     const { jar } = await login(app);
-    const kid = () => JSON.parse(Buffer.from(jar.get("sAccessToken")!.split(".")[0]!, "base64url").toString()).kid as string;
+    const kid = () =>
+      JSON.parse(Buffer.from(jar.get("sAccessToken")!.split(".")[0]!, "base64url").toString()).kid as string;
     assert.match(kid(), /^s-/);
     assert.equal((await get(app, jar)).status, 200);
     app = init(uri, { useDynamicAccessTokenSigningKey: true });
@@ -256,7 +271,8 @@ describe("dev core: signing-key rotation and the JWKS cache", () => {
     const uri = await createCoreApp(core.url, { access_token_dynamic_signing_key_update_interval: "0.001" });
     const app = init(uri);
     const first = await login(app);
-    const kidOf = (jar: CookieJar) => JSON.parse(Buffer.from(jar.get("sAccessToken")!.split(".")[0]!, "base64url").toString()).kid;
+    const kidOf = (jar: CookieJar) =>
+      JSON.parse(Buffer.from(jar.get("sAccessToken")!.split(".")[0]!, "base64url").toString()).kid;
     requests.length = 0;
     assert.equal((await get(app, first.jar)).status, 200);
     assert.equal((await get(app, first.jar)).status, 200);
@@ -275,7 +291,10 @@ describe("dev core: signing-key rotation and the JWKS cache", () => {
     // The old key still verifies within interval + 2 × validity.
     assert.equal((await get(app, first.jar)).status, 200);
     const jwks = await (await fetch(`${uri}/.well-known/jwks.json`)).json();
-    assert.deepEqual(jwks.keys.map((k: { kid: string }) => k.kid[0]), ["d", "d", "s"]);
+    assert.deepEqual(
+      jwks.keys.map((k: { kid: string }) => k.kid[0]),
+      ["d", "d", "s"],
+    );
   });
 });
 

@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
-import { MemoryStorage, PostgresStorage, type CoreStorage, type SessionRecord, type UserRecord } from "../../lib/core/index.js";
+import {
+  MemoryStorage,
+  PostgresStorage,
+  type CoreStorage,
+  type SessionRecord,
+  type UserRecord,
+} from "../../lib/core/index.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 
 interface Backend {
@@ -47,13 +53,30 @@ const backends: Backend[] = [
 const ids = () => randomUUID();
 
 function user(over: Partial<UserRecord> = {}): UserRecord {
-  return { id: ids(), recipeId: "emailpassword", email: `${uniqueId()}@example.com`, passwordHash: "$2b$04$hash", timeJoined: 1_000, tenantIds: ["public"], ...over };
+  return {
+    id: ids(),
+    recipeId: "emailpassword",
+    email: `${uniqueId()}@example.com`,
+    passwordHash: "$2b$04$hash",
+    timeJoined: 1_000,
+    tenantIds: ["public"],
+    ...over,
+  };
 }
 
 function session(over: Partial<SessionRecord> = {}): SessionRecord {
   return {
-    handle: ids(), userId: "user-1", recipeUserId: "user-1", tenantId: "public", userDataInJWT: { a: 1 }, userDataInDatabase: { b: [2] },
-    refreshTokenHash2: "h2-0", expiry: Date.now() + 60_000, createdAt: Date.now(), useStaticKey: false, ...over,
+    handle: ids(),
+    userId: "user-1",
+    recipeUserId: "user-1",
+    tenantId: "public",
+    userDataInJWT: { a: 1 },
+    userDataInDatabase: { b: [2] },
+    refreshTokenHash2: "h2-0",
+    expiry: Date.now() + 60_000,
+    createdAt: Date.now(),
+    useStaticKey: false,
+    ...over,
   };
 }
 
@@ -80,8 +103,13 @@ for (const backend of backends) {
     async function freshApp() {
       const appId = `a${uniqueId()}`;
       await storage.putApp({ appId, coreConfig: {}, createdAt: 1 });
-      if (!(await storage.getTenant(appId, "public"))) await storage.putTenant(appId, { tenantId: "public", coreConfig: {} });
-      await storage.putTenant(appId, { tenantId: "t1", coreConfig: { bcrypt_log_rounds: 5 }, firstFactors: ["emailpassword"] });
+      if (!(await storage.getTenant(appId, "public")))
+        await storage.putTenant(appId, { tenantId: "public", coreConfig: {} });
+      await storage.putTenant(appId, {
+        tenantId: "t1",
+        coreConfig: { bcrypt_log_rounds: 5 },
+        firstFactors: ["emailpassword"],
+      });
       return { appId, s: storage.app(appId) };
     }
 
@@ -89,7 +117,12 @@ for (const backend of backends) {
       it("stores, lists and deletes apps with their config and factors", async () => {
         const appId = `a${uniqueId()}`;
         assert.equal(await storage.getApp(appId), undefined);
-        await storage.putApp({ appId, coreConfig: { access_token_validity: 60 }, createdAt: 1234, firstFactors: ["emailpassword", "otp-email"] });
+        await storage.putApp({
+          appId,
+          coreConfig: { access_token_validity: 60 },
+          createdAt: 1234,
+          firstFactors: ["emailpassword", "otp-email"],
+        });
         const app = await storage.getApp(appId);
         assert.equal(app?.appId, appId);
         assert.equal(app?.createdAt, 1234);
@@ -111,7 +144,12 @@ for (const backend of backends) {
         const t1 = await storage.getTenant(appId, "t1");
         assert.deepEqual(t1?.coreConfig, { bcrypt_log_rounds: 5 });
         assert.deepEqual(t1?.firstFactors, ["emailpassword"]);
-        await storage.putTenant(appId, { tenantId: "t2", coreConfig: {}, firstFactors: [], requiredSecondaryFactors: ["totp"] });
+        await storage.putTenant(appId, {
+          tenantId: "t2",
+          coreConfig: {},
+          firstFactors: [],
+          requiredSecondaryFactors: ["totp"],
+        });
         const t2 = await storage.getTenant(appId, "t2");
         assert.deepEqual(t2?.firstFactors, []);
         assert.deepEqual(t2?.requiredSecondaryFactors, ["totp"]);
@@ -127,13 +165,25 @@ for (const backend of backends) {
         const { s } = await freshApp();
         const dyn = { kid: "d-1700000000000", type: "dynamic" as const, createdAt: 1_700_000_000_000, ...rsaPem() };
         const stat = { kid: `s-${ids()}`, type: "static" as const, createdAt: 1_700_000_000_001, ...rsaPem() };
-        const refresh = { kid: "r-1", type: "refresh" as const, createdAt: 1_700_000_000_002, privateKey: "c2VjcmV0", publicKey: "" };
+        const refresh = {
+          kid: "r-1",
+          type: "refresh" as const,
+          createdAt: 1_700_000_000_002,
+          privateKey: "c2VjcmV0",
+          publicKey: "",
+        };
         await s.addSigningKey(dyn);
         await s.addSigningKey(stat);
         await s.addSigningKey(refresh);
         const keys = await s.listSigningKeys();
-        assert.deepEqual(keys.find((k) => k.type === "dynamic"), dyn);
-        assert.deepEqual(keys.find((k) => k.type === "static"), stat);
+        assert.deepEqual(
+          keys.find((k) => k.type === "dynamic"),
+          dyn,
+        );
+        assert.deepEqual(
+          keys.find((k) => k.type === "static"),
+          stat,
+        );
         assert.equal(keys.find((k) => k.type === "refresh")?.privateKey, "c2VjcmV0");
         await s.removeSigningKeys([dyn.kid]);
         assert.deepEqual((await s.listSigningKeys()).map((k) => k.type).sort(), ["refresh", "static"]);
@@ -152,7 +202,12 @@ for (const backend of backends) {
 
         assert.equal(await s.updateSession(a.handle, { userDataInJWT: { c: 3 } }), true);
         assert.equal(await s.updateSession(a.handle, { useStaticKey: true, userDataInDatabase: {} }), true);
-        assert.deepEqual(await s.getSession(a.handle), { ...a, userDataInJWT: { c: 3 }, userDataInDatabase: {}, useStaticKey: true });
+        assert.deepEqual(await s.getSession(a.handle), {
+          ...a,
+          userDataInJWT: { c: 3 },
+          userDataInDatabase: {},
+          useStaticKey: true,
+        });
         assert.equal(await s.updateSession("nope", { useStaticKey: true }), false);
 
         assert.deepEqual(sorted(await s.findSessionHandles(["u-a"], Date.now())), sorted([a.handle, b.handle]));
@@ -168,7 +223,9 @@ for (const backend of backends) {
         await s.createSession(x);
         assert.equal(await s.rotateSession(x.handle, "wrong", { refreshTokenHash2: "h2-1", expiry: 5 }), false);
         const results = await Promise.all(
-          Array.from({ length: 12 }, (_, i) => s.rotateSession(x.handle, "h2-0", { refreshTokenHash2: `h2-${i + 1}`, expiry: x.expiry + i })),
+          Array.from({ length: 12 }, (_, i) =>
+            s.rotateSession(x.handle, "h2-0", { refreshTokenHash2: `h2-${i + 1}`, expiry: x.expiry + i }),
+          ),
         );
         assert.equal(results.filter(Boolean).length, 1);
         const winner = results.indexOf(true);
@@ -184,19 +241,30 @@ for (const backend of backends) {
         const u = user({ email: "same@example.com" });
         assert.equal(await s.insertUser(u), "OK");
         assert.equal(await s.insertUser(user({ email: "same@example.com" })), "EMAIL_ALREADY_EXISTS");
-        assert.equal(await s.insertUser(user({ email: "same@example.com", tenantIds: ["t1", "public"] })), "EMAIL_ALREADY_EXISTS");
+        assert.equal(
+          await s.insertUser(user({ email: "same@example.com", tenantIds: ["t1", "public"] })),
+          "EMAIL_ALREADY_EXISTS",
+        );
         const other = user({ email: "same@example.com", tenantIds: ["t1"] });
         assert.equal(await s.insertUser(other), "OK");
         assert.deepEqual(await s.getUser(u.id), u);
-        assert.deepEqual((await s.findUsersByEmail("same@example.com", "public")).map((x) => x.id), [u.id]);
-        assert.deepEqual((await s.findUsersByEmail("same@example.com", "t1")).map((x) => x.id), [other.id]);
+        assert.deepEqual(
+          (await s.findUsersByEmail("same@example.com", "public")).map((x) => x.id),
+          [u.id],
+        );
+        assert.deepEqual(
+          (await s.findUsersByEmail("same@example.com", "t1")).map((x) => x.id),
+          [other.id],
+        );
         assert.equal(await s.countUsers(), 2);
         assert.equal(await s.countUsers("t1"), 1);
       });
 
       it("lets exactly one of many concurrent sign-ups with one email through", async () => {
         const { s } = await freshApp();
-        const results = await Promise.all(Array.from({ length: 16 }, () => s.insertUser(user({ email: "race@example.com" }))));
+        const results = await Promise.all(
+          Array.from({ length: 16 }, () => s.insertUser(user({ email: "race@example.com" }))),
+        );
         assert.equal(results.filter((r) => r === "OK").length, 1);
         assert.equal((await s.findUsersByEmail("race@example.com", "public")).length, 1);
       });
@@ -233,10 +301,20 @@ for (const backend of backends) {
         const idsOf = (xs: UserRecord[]) => xs.map((u) => u.id.slice(-1));
         assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10 })), ["c", "b", "a", "d"]);
         assert.deepEqual(idsOf(await s.listUsers({ order: "DESC", limit: 10 })), ["d", "b", "a", "c"]);
-        assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 2, from: { id: users[0]!.id, timeJoined: 10 } })), ["a", "d"]);
-        assert.deepEqual(idsOf(await s.listUsers({ order: "DESC", limit: 2, from: { id: users[0]!.id, timeJoined: 10 } })), ["a", "c"]);
+        assert.deepEqual(
+          idsOf(await s.listUsers({ order: "ASC", limit: 2, from: { id: users[0]!.id, timeJoined: 10 } })),
+          ["a", "d"],
+        );
+        assert.deepEqual(
+          idsOf(await s.listUsers({ order: "DESC", limit: 2, from: { id: users[0]!.id, timeJoined: 10 } })),
+          ["a", "c"],
+        );
         assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10, tenantId: "public" })), ["b", "a", "d"]);
-        assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10, emailContains: ["@x.", "di"] })), ["c", "a", "d"]);
+        assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10, emailContains: ["@x.", "di"] })), [
+          "c",
+          "a",
+          "d",
+        ]);
       });
     });
 
@@ -247,7 +325,10 @@ for (const backend of backends) {
         const v = user();
         await s.insertUser(u);
         await s.insertUser(v);
-        assert.equal(await s.insertMapping({ superTokensUserId: u.id, externalUserId: "legacy-1", externalUserIdInfo: "info" }), "OK");
+        assert.equal(
+          await s.insertMapping({ superTokensUserId: u.id, externalUserId: "legacy-1", externalUserIdInfo: "info" }),
+          "OK",
+        );
         assert.equal(await s.insertMapping({ superTokensUserId: u.id, externalUserId: "legacy-2" }), "EXISTS");
         assert.equal(await s.insertMapping({ superTokensUserId: v.id, externalUserId: "legacy-1" }), "EXISTS");
         const m = { superTokensUserId: u.id, externalUserId: "legacy-1", externalUserIdInfo: "info" };
@@ -255,7 +336,10 @@ for (const backend of backends) {
         assert.deepEqual(await s.getMapping("legacy-1", "EXTERNAL"), m);
         assert.equal(await s.getMapping("legacy-1", "SUPERTOKENS"), undefined);
         assert.equal(await s.updateMappingInfo(u.id, undefined), true);
-        assert.deepEqual(await s.getMapping(u.id, "SUPERTOKENS"), { superTokensUserId: u.id, externalUserId: "legacy-1" });
+        assert.deepEqual(await s.getMapping(u.id, "SUPERTOKENS"), {
+          superTokensUserId: u.id,
+          externalUserId: "legacy-1",
+        });
         assert.equal(await s.updateMappingInfo(v.id, "x"), false);
         assert.equal(await s.deleteMapping(u.id), true);
         assert.equal(await s.deleteMapping(u.id), false);
@@ -269,14 +353,27 @@ for (const backend of backends) {
         const other = user();
         await s.insertUser(u);
         await s.insertUser(other);
-        const t = (tokenHash: string, userId = u.id) => ({ tokenHash, userId, email: "r@example.com", tenantId: "public", expiry: 99 });
+        const t = (tokenHash: string, userId = u.id) => ({
+          tokenHash,
+          userId,
+          email: "r@example.com",
+          tenantId: "public",
+          expiry: 99,
+        });
         await s.addResetToken(t("h1"));
         await s.addResetToken(t("h2"));
         await s.addResetToken(t("h3", other.id));
         assert.deepEqual(sorted((await s.listResetTokens()).map((x) => x.tokenHash)), ["h1", "h2", "h3"]);
-        const results = await Promise.all([s.consumeResetToken("h2"), s.consumeResetToken("h2"), s.consumeResetToken("h2")]);
+        const results = await Promise.all([
+          s.consumeResetToken("h2"),
+          s.consumeResetToken("h2"),
+          s.consumeResetToken("h2"),
+        ]);
         assert.deepEqual(results.filter(Boolean), [t("h2")]);
-        assert.deepEqual((await s.listResetTokens()).map((x) => x.tokenHash), ["h3"]);
+        assert.deepEqual(
+          (await s.listResetTokens()).map((x) => x.tokenHash),
+          ["h3"],
+        );
         assert.equal(await s.consumeResetToken("h1"), undefined);
       });
     });
@@ -286,7 +383,11 @@ for (const backend of backends) {
         const { s } = await freshApp();
         assert.equal(await s.getMetadata("m1"), undefined);
         await s.setMetadata("m1", { plan: "pro", tags: ["a", "b"], nested: { quote: 'say "hi", ok' } });
-        assert.deepEqual(await s.getMetadata("m1"), { plan: "pro", tags: ["a", "b"], nested: { quote: 'say "hi", ok' } });
+        assert.deepEqual(await s.getMetadata("m1"), {
+          plan: "pro",
+          tags: ["a", "b"],
+          nested: { quote: 'say "hi", ok' },
+        });
         await s.setMetadata("m1", {});
         assert.deepEqual(await s.getMetadata("m1"), {});
         assert.equal(await s.deleteMetadata("m1"), true);
@@ -302,7 +403,13 @@ for (const backend of backends) {
         await s.setEmailVerified("st-1", "b@x.com", true);
         await s.setEmailVerified("ext-1", "b@x.com", true);
         assert.equal(await s.isEmailVerified("st-1", "a@x.com"), true);
-        await s.addEmailVerificationToken({ tokenHash: "ev1", userId: "st-1", email: "a@x.com", tenantId: "t1", expiry: 7 });
+        await s.addEmailVerificationToken({
+          tokenHash: "ev1",
+          userId: "st-1",
+          email: "a@x.com",
+          tenantId: "t1",
+          expiry: 7,
+        });
         await s.renameEmailVerificationUser("st-1", "ext-1");
         assert.equal(await s.isEmailVerified("st-1", "a@x.com"), false);
         assert.equal(await s.hasEmailVerificationData("st-1"), false);
@@ -310,7 +417,13 @@ for (const backend of backends) {
         assert.equal(await s.isEmailVerified("ext-1", "b@x.com"), true);
         await s.setEmailVerified("ext-1", "b@x.com", false);
         assert.equal(await s.isEmailVerified("ext-1", "b@x.com"), false);
-        assert.deepEqual(await s.consumeEmailVerificationToken("ev1"), { tokenHash: "ev1", userId: "ext-1", email: "a@x.com", tenantId: "t1", expiry: 7 });
+        assert.deepEqual(await s.consumeEmailVerificationToken("ev1"), {
+          tokenHash: "ev1",
+          userId: "ext-1",
+          email: "a@x.com",
+          tenantId: "t1",
+          expiry: 7,
+        });
         assert.equal(await s.consumeEmailVerificationToken("ev1"), undefined);
         await s.deleteEmailVerificationData("ext-1");
         assert.equal(await s.hasEmailVerificationData("ext-1"), false);
@@ -318,7 +431,13 @@ for (const backend of backends) {
 
       it("consuming a token deletes the other tokens of that user and email only", async () => {
         const { s } = await freshApp();
-        const tok = (tokenHash: string, email: string) => ({ tokenHash, userId: "u", email, tenantId: "public", expiry: 1 });
+        const tok = (tokenHash: string, email: string) => ({
+          tokenHash,
+          userId: "u",
+          email,
+          tenantId: "public",
+          expiry: 1,
+        });
         await s.addEmailVerificationToken(tok("e1", "a@x.com"));
         await s.addEmailVerificationToken(tok("e2", "a@x.com"));
         await s.addEmailVerificationToken(tok("e3", "b@x.com"));

@@ -54,7 +54,10 @@ describe("users through the SDK", () => {
     assert.equal(await supertokens.getUser("nobody"), undefined);
 
     const found = await supertokens.listUsersByAccountInfo("public", { email: "A@EXAMPLE.COM" });
-    assert.deepEqual(found.map((u) => u.id), [a.user.id]);
+    assert.deepEqual(
+      found.map((u) => u.id),
+      [a.user.id],
+    );
     assert.deepEqual(await supertokens.listUsersByAccountInfo("public", { email: "none@example.com" }), []);
 
     assert.equal(await supertokens.getUserCount(), 2);
@@ -82,7 +85,10 @@ describe("users through the SDK", () => {
     assert.equal(pages, 3);
     assert.deepEqual(seen, ids);
     const newest = await supertokens.getUsersNewestFirst({ tenantId: "public", limit: 10 });
-    assert.deepEqual(newest.users.map((u) => u.id), [...ids].reverse());
+    assert.deepEqual(
+      newest.users.map((u) => u.id),
+      [...ids].reverse(),
+    );
     assert.equal(newest.nextPaginationToken, undefined);
   });
 
@@ -96,7 +102,10 @@ describe("users through the SDK", () => {
     assert.equal(await supertokens.getUser(a.user.id), undefined);
     assert.equal(await Session.getSessionInformation(session.getHandle()), undefined);
     assert.deepEqual((await UserMetadata.getUserMetadata(a.user.id)).metadata, {});
-    assert.equal((await EmailPassword.signIn("public", "del@example.com", "password1")).status, "WRONG_CREDENTIALS_ERROR");
+    assert.equal(
+      (await EmailPassword.signIn("public", "del@example.com", "password1")).status,
+      "WRONG_CREDENTIALS_ERROR",
+    );
     assert.equal((await supertokens.getUser(b.user.id))?.id, b.user.id);
     assert.deepEqual(await supertokens.deleteUser("nobody"), { status: "OK" });
   });
@@ -106,25 +115,49 @@ describe("user id mapping through the SDK", () => {
   it("create, get, update info, delete, with the exact key counts", async () => {
     await setup();
     const a = await signUp("map@example.com");
-    const created = await supertokens.createUserIdMapping({ superTokensUserId: a.user.id, externalUserId: "ext-1", externalUserIdInfo: "from legacy" });
+    const created = await supertokens.createUserIdMapping({
+      superTokensUserId: a.user.id,
+      externalUserId: "ext-1",
+      externalUserIdInfo: "from legacy",
+    });
     assert.deepEqual(created, { status: "OK" });
     const got = await supertokens.getUserIdMapping({ userId: "ext-1", userIdType: "EXTERNAL" });
-    assert.deepEqual(got, { status: "OK", superTokensUserId: a.user.id, externalUserId: "ext-1", externalUserIdInfo: "from legacy" });
+    assert.deepEqual(got, {
+      status: "OK",
+      superTokensUserId: a.user.id,
+      externalUserId: "ext-1",
+      externalUserIdInfo: "from legacy",
+    });
     const again = await supertokens.createUserIdMapping({ superTokensUserId: a.user.id, externalUserId: "ext-1" });
     assert.equal(Object.keys(again).length, 3);
-    assert.deepEqual(again, { status: "USER_ID_MAPPING_ALREADY_EXISTS_ERROR", doesSuperTokensUserIdExist: true, doesExternalUserIdExist: true });
+    assert.deepEqual(again, {
+      status: "USER_ID_MAPPING_ALREADY_EXISTS_ERROR",
+      doesSuperTokensUserIdExist: true,
+      doesExternalUserIdExist: true,
+    });
     assert.deepEqual(await supertokens.createUserIdMapping({ superTokensUserId: "nobody", externalUserId: "ext-2" }), {
       status: "UNKNOWN_SUPERTOKENS_USER_ID_ERROR",
     });
 
-    assert.deepEqual(await supertokens.updateOrDeleteUserIdMappingInfo({ userId: a.user.id, externalUserIdInfo: undefined }), { status: "OK" });
+    assert.deepEqual(
+      await supertokens.updateOrDeleteUserIdMappingInfo({ userId: a.user.id, externalUserIdInfo: undefined }),
+      { status: "OK" },
+    );
     const noInfo = await supertokens.getUserIdMapping({ userId: a.user.id });
     assert.equal(Object.keys(noInfo).length, 3);
-    assert.deepEqual(await supertokens.updateOrDeleteUserIdMappingInfo({ userId: "nobody", externalUserIdInfo: "x" }), { status: "UNKNOWN_MAPPING_ERROR" });
+    assert.deepEqual(await supertokens.updateOrDeleteUserIdMappingInfo({ userId: "nobody", externalUserIdInfo: "x" }), {
+      status: "UNKNOWN_MAPPING_ERROR",
+    });
 
-    assert.deepEqual(await supertokens.deleteUserIdMapping({ userId: "ext-1" }), { status: "OK", didMappingExist: true });
+    assert.deepEqual(await supertokens.deleteUserIdMapping({ userId: "ext-1" }), {
+      status: "OK",
+      didMappingExist: true,
+    });
     assert.deepEqual(await supertokens.getUserIdMapping({ userId: "ext-1" }), { status: "UNKNOWN_MAPPING_ERROR" });
-    assert.deepEqual(await supertokens.deleteUserIdMapping({ userId: "ext-1" }), { status: "OK", didMappingExist: false });
+    assert.deepEqual(await supertokens.deleteUserIdMapping({ userId: "ext-1" }), {
+      status: "OK",
+      didMappingExist: false,
+    });
   });
 
   it("after mapping, getUser, signIn, listings and sessions report the external id", async () => {
@@ -143,8 +176,14 @@ describe("user id mapping through the SDK", () => {
     assert.equal(signIn.user.id, "legacy-42");
     assert.equal(signIn.recipeUserId.getAsString(), "legacy-42");
 
-    assert.deepEqual((await supertokens.listUsersByAccountInfo("public", { email: "ext@example.com" })).map((u) => u.id), ["legacy-42"]);
-    assert.deepEqual((await supertokens.getUsersOldestFirst({ tenantId: "public" })).users.map((u) => u.id), ["legacy-42"]);
+    assert.deepEqual(
+      (await supertokens.listUsersByAccountInfo("public", { email: "ext@example.com" })).map((u) => u.id),
+      ["legacy-42"],
+    );
+    assert.deepEqual(
+      (await supertokens.getUsersOldestFirst({ tenantId: "public" })).users.map((u) => u.id),
+      ["legacy-42"],
+    );
 
     const session = await Session.createNewSessionWithoutRequestResponse("public", signIn.recipeUserId);
     assert.equal(session.getUserId(), "legacy-42");
@@ -154,7 +193,10 @@ describe("user id mapping through the SDK", () => {
     assert.equal(token.status, "OK");
     const consumed = await EmailPassword.consumePasswordResetToken("public", token.status === "OK" ? token.token : "");
     assert.deepEqual(consumed, { status: "OK", userId: "legacy-42", email: "ext@example.com" });
-    assert.deepEqual(await EmailPassword.updateEmailOrPassword({ recipeUserId: rid("legacy-42"), password: "password2" }), { status: "OK" });
+    assert.deepEqual(
+      await EmailPassword.updateEmailOrPassword({ recipeUserId: rid("legacy-42"), password: "password2" }),
+      { status: "OK" },
+    );
     assert.equal((await EmailPassword.signIn("public", "ext@example.com", "password2")).status, "OK");
 
     assert.deepEqual(await supertokens.deleteUser("legacy-42"), { status: "OK" });
@@ -171,7 +213,10 @@ describe("user id mapping through the SDK", () => {
       supertokens.createUserIdMapping({ superTokensUserId: a.user.id, externalUserId: "ext-s" }),
       /status code: 400 and message: UserId is already in use in Session recipe\n/,
     );
-    assert.deepEqual(await supertokens.createUserIdMapping({ superTokensUserId: a.user.id, externalUserId: "ext-s", force: true }), { status: "OK" });
+    assert.deepEqual(
+      await supertokens.createUserIdMapping({ superTokensUserId: a.user.id, externalUserId: "ext-s", force: true }),
+      { status: "OK" },
+    );
 
     const b = await signUp("m@example.com");
     await UserMetadata.updateUserMetadata(b.user.id, { role: "admin" });
@@ -183,11 +228,20 @@ describe("user id mapping through the SDK", () => {
       supertokens.createUserIdMapping({ superTokensUserId: b.user.id, externalUserId: a.user.id }),
       /Cannot create a userId mapping where the externalId is also a SuperTokens userID/,
     );
-    assert.deepEqual(await supertokens.createUserIdMapping({ superTokensUserId: b.user.id, externalUserId: "ext-m", force: true }), { status: "OK" });
+    assert.deepEqual(
+      await supertokens.createUserIdMapping({ superTokensUserId: b.user.id, externalUserId: "ext-m", force: true }),
+      { status: "OK" },
+    );
 
     await UserMetadata.updateUserMetadata("ext-m", { plan: "pro" });
-    await assert.rejects(supertokens.deleteUserIdMapping({ userId: "ext-m" }), /UserId is already in use in UserMetadata recipe/);
-    assert.deepEqual(await supertokens.deleteUserIdMapping({ userId: "ext-m", force: true }), { status: "OK", didMappingExist: true });
+    await assert.rejects(
+      supertokens.deleteUserIdMapping({ userId: "ext-m" }),
+      /UserId is already in use in UserMetadata recipe/,
+    );
+    assert.deepEqual(await supertokens.deleteUserIdMapping({ userId: "ext-m", force: true }), {
+      status: "OK",
+      didMappingExist: true,
+    });
   });
 
   it("email verification of the SuperTokens id moves to the external id", async () => {
@@ -196,7 +250,10 @@ describe("user id mapping through the SDK", () => {
     const t = await EmailVerification.createEmailVerificationToken("public", a.recipeUserId);
     assert.equal(t.status, "OK");
     await EmailVerification.verifyEmailUsingToken("public", t.status === "OK" ? t.token : "");
-    assert.deepEqual(await supertokens.createUserIdMapping({ superTokensUserId: a.user.id, externalUserId: "ext-ev" }), { status: "OK" });
+    assert.deepEqual(
+      await supertokens.createUserIdMapping({ superTokensUserId: a.user.id, externalUserId: "ext-ev" }),
+      { status: "OK" },
+    );
     assert.equal(await EmailVerification.isEmailVerified(rid("ext-ev"), "ev@example.com"), true);
     assert.equal((await supertokens.getUser("ext-ev"))?.loginMethods[0]!.verified, true);
   });
@@ -207,10 +264,12 @@ describe("user metadata through the SDK", () => {
     await setup();
     assert.deepEqual(await UserMetadata.getUserMetadata("u1"), { status: "OK", metadata: {} });
     assert.deepEqual(await UserMetadata.updateUserMetadata("u1", { a: 1, nested: { b: 2 }, gone: true }), {
-      status: "OK", metadata: { a: 1, nested: { b: 2 }, gone: true },
+      status: "OK",
+      metadata: { a: 1, nested: { b: 2 }, gone: true },
     });
     assert.deepEqual(await UserMetadata.updateUserMetadata("u1", { nested: { c: 3 }, gone: null }), {
-      status: "OK", metadata: { a: 1, nested: { c: 3 } },
+      status: "OK",
+      metadata: { a: 1, nested: { c: 3 } },
     });
     assert.deepEqual((await UserMetadata.getUserMetadata("u1")).metadata, { a: 1, nested: { c: 3 } });
     assert.deepEqual(await UserMetadata.clearUserMetadata("u1"), { status: "OK" });
@@ -233,7 +292,9 @@ describe("email verification through the SDK", () => {
     }
     assert.equal(await EmailVerification.isEmailVerified(a.recipeUserId), true);
     assert.equal((await supertokens.getUser(a.user.id))?.loginMethods[0]!.verified, true);
-    assert.deepEqual(await EmailVerification.createEmailVerificationToken("public", a.recipeUserId), { status: "EMAIL_ALREADY_VERIFIED_ERROR" });
+    assert.deepEqual(await EmailVerification.createEmailVerificationToken("public", a.recipeUserId), {
+      status: "EMAIL_ALREADY_VERIFIED_ERROR",
+    });
 
     assert.deepEqual(await EmailVerification.unverifyEmail(a.recipeUserId), { status: "OK" });
     assert.equal(await EmailVerification.isEmailVerified(a.recipeUserId), false);

@@ -112,7 +112,11 @@ describe("demo app in a browser, embedded defaults", () => {
 
     assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
     assert.equal(await alicePage.textContent("#who-id"), "1");
-    assert.deepEqual(await noteTexts(alicePage), ["Buy oat milk", "Call the plumber about the boiler", "Written before the switch"]);
+    assert.deepEqual(await noteTexts(alicePage), [
+      "Buy oat milk",
+      "Call the plumber about the boiler",
+      "Written before the switch",
+    ]);
     assert.deepEqual(await cookieNames(alice), ["connect.sid"]);
     await shot(alicePage, "01-legacy-signed-in");
   });
@@ -129,8 +133,16 @@ describe("demo app in a browser, embedded defaults", () => {
     assert.match((await alicePage.textContent("#served-by"))!, /converted on this request/);
     assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
     assert.equal(await alicePage.textContent("#who-id"), "1", "the SuperTokens session is for the legacy user id");
-    assert.equal(await alicePage.getAttribute("#who-account", "data-account"), "legacy", "her session moved; her account moves when she next signs in");
-    assert.deepEqual(await noteTexts(alicePage), ["Buy oat milk", "Call the plumber about the boiler", "Written before the switch"]);
+    assert.equal(
+      await alicePage.getAttribute("#who-account", "data-account"),
+      "legacy",
+      "her session moved; her account moves when she next signs in",
+    );
+    assert.deepEqual(await noteTexts(alicePage), [
+      "Buy oat milk",
+      "Call the plumber about the boiler",
+      "Written before the switch",
+    ]);
     const names = await cookieNames(alice);
     for (const name of ["sAccessToken", "sRefreshToken"]) assert.ok(names.includes(name), `${name} in ${names}`);
     await shot(alicePage, "02-migrated-on-first-request");
@@ -167,12 +179,17 @@ describe("demo app in a browser, embedded defaults", () => {
 
     // An API call with an expired token: the SDK's fetch refreshes and retries, the note is saved.
     await sleep(ACCESS_TOKEN_VALIDITY_S * 1000 + 700);
-    const saved = alicePage.waitForResponse((res) => new URL(res.url()).pathname === "/api/notes" && res.status() === 201);
+    const saved = alicePage.waitForResponse(
+      (res) => new URL(res.url()).pathname === "/api/notes" && res.status() === 201,
+    );
     await alicePage.fill("#note-body", "Saved after a silent refresh");
     await alicePage.click("#add-note-form button[type=submit]");
     await saved;
     await alicePage.waitForSelector("text=Saved after a silent refresh");
-    assert.ok(refreshes.length > afterFirst && refreshes.every((s) => s === 200), `refreshed for the API call: ${refreshes}`);
+    assert.ok(
+      refreshes.length > afterFirst && refreshes.every((s) => s === 200),
+      `refreshed for the API call: ${refreshes}`,
+    );
     assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
     await shot(alicePage, "04-after-silent-refresh");
   });
@@ -263,7 +280,11 @@ describe("demo app in a browser, embedded defaults", () => {
     await alicePage.goto(`${demo!.url}/notes`);
     assert.equal(new URL(alicePage.url()).pathname, "/login");
     await alicePage.goto(`${demo!.url}/admin`);
-    assert.equal(await alicePage.textContent("#users-moved"), "3", "bob, dave and carol moved; alice kept only her session");
+    assert.equal(
+      await alicePage.textContent("#users-moved"),
+      "3",
+      "bob, dave and carol moved; alice kept only her session",
+    );
     await shot(alicePage, "11-migration-progress");
   });
 });

@@ -38,8 +38,11 @@ describe("demo command line", () => {
 
   it("takes the services from the environment", () => {
     const cfg = resolveDemoConfig(["--port", "0", "--access-token-validity", "2"], {
-      DATABASE_URL: "postgresql://u:p@db/app", REDIS_URL: "redis://r:6379", DEMO_SCHEMA: "notes",
-      SUPERTOKENS_CONNECTION_URI: "http://core:3567", SUPERTOKENS_API_KEY: "k".repeat(20),
+      DATABASE_URL: "postgresql://u:p@db/app",
+      REDIS_URL: "redis://r:6379",
+      DEMO_SCHEMA: "notes",
+      SUPERTOKENS_CONNECTION_URI: "http://core:3567",
+      SUPERTOKENS_API_KEY: "k".repeat(20),
     });
     assert.equal(cfg.port, 0);
     assert.equal(cfg.accessTokenValidity, 2);
@@ -52,7 +55,12 @@ describe("demo command line", () => {
 
   const bad: Array<[string, string[], NodeJS.ProcessEnv, RegExp]> = [
     ["contradicting flags", ["--migration", "--legacy"], {}, /contradict/],
-    ["a MIGRATION that is neither on nor off", [], { MIGRATION: "maybe" }, /MIGRATION must be "on" or "off"; received "maybe"/],
+    [
+      "a MIGRATION that is neither on nor off",
+      [],
+      { MIGRATION: "maybe" },
+      /MIGRATION must be "on" or "off"; received "maybe"/,
+    ],
     ["a port that is not a number", [], { PORT: "http" }, /PORT must be an integer >= 0; received "http"/],
     ["a zero token validity", ["--access-token-validity", "0"], {}, /access-token-validity.*>= 1/],
     ["an unknown flag", ["--migrate"], {}, /Unknown option '--migrate'/],
@@ -66,10 +74,18 @@ describe("demo command line", () => {
 
 describe("demo views", () => {
   it("escapes what is interpolated, and only that", () => {
-    assert.equal(escape(`<script>alert("x")</script>&'`), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;");
+    assert.equal(
+      escape(`<script>alert("x")</script>&'`),
+      "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;",
+    );
     const note = `<img src=x onerror=alert(1)>`;
     assert.equal(html`<li>${note}</li>`.value, "<li>&lt;img src=x onerror=alert(1)&gt;</li>");
-    assert.equal(html`<ul>${[html`<li>a</li>`, "<b>"]}</ul>`.value, "<ul><li>a</li>&lt;b&gt;</ul>");
+    assert.equal(
+      html`<ul>
+        ${[html`<li>a</li>`, "<b>"]}
+      </ul>`.value,
+      "<ul><li>a</li>&lt;b&gt;</ul>",
+    );
     assert.equal(html`${undefined}${null}${false}${0}`.value, "0");
   });
 

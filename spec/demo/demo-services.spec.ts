@@ -19,15 +19,27 @@ const id = uniqueId();
 const schema = `demo_${id}`;
 const coreSchema = `${schema}_supertokens`;
 const redisPrefix = `stm-test:demo:${id}:`;
-const env = { DATABASE_URL: requireEnv("DATABASE_URL"), REDIS_URL: requireEnv("REDIS_URL"), DEMO_SCHEMA: schema, DEMO_REDIS_PREFIX: redisPrefix };
+const env = {
+  DATABASE_URL: requireEnv("DATABASE_URL"),
+  REDIS_URL: requireEnv("REDIS_URL"),
+  DEMO_SCHEMA: schema,
+  DEMO_REDIS_PREFIX: redisPrefix,
+};
 
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL });
 const redis = createClient({ url: env.REDIS_URL });
 let dataDir: string;
 let demo: DemoProcess | undefined;
 
-async function get(jar: CookieJar, url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; setCookies: string[] }> {
-  const res = await fetch(url, { headers: { cookie: jar.header(new URL(url).pathname), accept: "text/html", ...headers }, redirect: "manual" });
+async function get(
+  jar: CookieJar,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; setCookies: string[] }> {
+  const res = await fetch(url, {
+    headers: { cookie: jar.header(new URL(url).pathname), accept: "text/html", ...headers },
+    redirect: "manual",
+  });
   const setCookies = res.headers.getSetCookie();
   jar.update({ headers: { "set-cookie": setCookies } });
   return { status: res.status, body: await res.text(), setCookies };
@@ -107,13 +119,23 @@ describe("demo app on Redis and PostgreSQL", () => {
     const res = await fetch(`${demo!.url}/auth/signin`, {
       method: "POST",
       headers: { "content-type": "application/json", rid: "emailpassword", "st-auth-mode": "cookie" },
-      body: JSON.stringify({ formFields: [{ id: "email", value: "bob@example.com" }, { id: "password", value: "bob-pass-1" }] }),
+      body: JSON.stringify({
+        formFields: [
+          { id: "email", value: "bob@example.com" },
+          { id: "password", value: "bob-pass-1" },
+        ],
+      }),
     });
     bob.update({ headers: { "set-cookie": res.headers.getSetCookie() } });
     const body = (await res.json()) as { status: string; user: { id: string } };
     assert.equal(body.status, "OK");
     assert.equal(body.user.id, "2");
     const me = await get(bob, `${demo!.url}/api/me`, { accept: "application/json" });
-    assert.deepEqual(JSON.parse(me.body), { userId: "2", email: "bob@example.com", system: "supertokens", account: "supertokens" });
+    assert.deepEqual(JSON.parse(me.body), {
+      userId: "2",
+      email: "bob@example.com",
+      system: "supertokens",
+      account: "supertokens",
+    });
   });
 });

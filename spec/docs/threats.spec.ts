@@ -57,7 +57,11 @@ export function commentsOf(file: string, text: string): Comment[] {
     for (const range of ranges ?? []) {
       if (seen.has(range.pos)) continue;
       seen.add(range.pos);
-      comments.push({ file, line: source.getLineAndCharacterOfPosition(range.pos).line + 1, text: text.slice(range.pos, range.end) });
+      comments.push({
+        file,
+        line: source.getLineAndCharacterOfPosition(range.pos).line + 1,
+        text: text.slice(range.pos, range.end),
+      });
     }
   };
   const visit = (node: ts.Node) => {
@@ -77,11 +81,13 @@ export function citationsOf(file: string, text: string): Citation[] {
   const found: Citation[] = [];
   for (const comment of commentsOf(file, text)) {
     const where = `${file}:${comment.line}`;
-    for (const m of comment.text.matchAll(ID)) found.push({ anchor: `${m[1]}${m[2]}`.toLowerCase(), label: m[0], where });
+    for (const m of comment.text.matchAll(ID))
+      found.push({ anchor: `${m[1]}${m[2]}`.toLowerCase(), label: m[0], where });
     for (const m of comment.text.matchAll(ISSUE)) found.push({ anchor: `issue-${m[1]}`, label: m[0], where });
   }
   text.split("\n").forEach((lineText, i) => {
-    for (const m of lineText.matchAll(LINK)) found.push({ anchor: m[1]!.toLowerCase(), label: m[0], where: `${file}:${i + 1}` });
+    for (const m of lineText.matchAll(LINK))
+      found.push({ anchor: m[1]!.toLowerCase(), label: m[0], where: `${file}:${i + 1}` });
   });
   return found;
 }
@@ -125,7 +131,8 @@ function sourceFiles(dir: string): string[] {
 
 const doc = readFileSync(path.join(root, DOC), "utf8");
 const anchors = anchorsOf(doc);
-const repoCitations = () => SCANNED_ROOTS.flatMap(sourceFiles).flatMap((file) => citationsOf(file, readFileSync(path.join(root, file), "utf8")));
+const repoCitations = () =>
+  SCANNED_ROOTS.flatMap(sourceFiles).flatMap((file) => citationsOf(file, readFileSync(path.join(root, file), "utf8")));
 
 describe("docs/threats.md", () => {
   it("has a section for every threat, invariant and scenario id a comment cites, and every issue number", () => {
@@ -134,21 +141,34 @@ describe("docs/threats.md", () => {
   });
 
   it("defines every invariant (I1–I6) and threat (T1–T24)", () => {
-    const expected = [...Array.from({ length: 6 }, (_, i) => `i${i + 1}`), ...Array.from({ length: 24 }, (_, i) => `t${i + 1}`)];
-    assert.deepEqual(expected.filter((id) => !anchors.has(id)), []);
+    const expected = [
+      ...Array.from({ length: 6 }, (_, i) => `i${i + 1}`),
+      ...Array.from({ length: 24 }, (_, i) => `t${i + 1}`),
+    ];
+    assert.deepEqual(
+      expected.filter((id) => !anchors.has(id)),
+      [],
+    );
   });
 
-  it("gives every id section a heading and a \"Covered by\" list or a plain \"Not yet covered\"", () => {
+  it('gives every id section a heading and a "Covered by" list or a plain "Not yet covered"', () => {
     const sections = doc.split(/(?=<a id="[tmi][0-9]+"><\/a>)/).slice(1);
     assert.ok(sections.length >= 30, `only ${sections.length} id sections found`);
     for (const section of sections) {
       const id = /<a id="([^"]+)"><\/a>/.exec(section)![1]!;
-      assert.match(section, new RegExp(`^<a id="${id}"></a>\\n#{2,3} ${id.toUpperCase()}: `), `${id}: the anchor must sit right above a "### ${id.toUpperCase()}: …" heading`);
-      assert.ok(/\*\*Covered by:\*\*/.test(section) || /Not yet covered by a test/.test(section), `${id}: neither "Covered by" nor "Not yet covered by a test"`);
+      assert.match(
+        section,
+        new RegExp(`^<a id="${id}"></a>\\n#{2,3} ${id.toUpperCase()}: `),
+        `${id}: the anchor must sit right above a "### ${id.toUpperCase()}: …" heading`,
+      );
+      assert.ok(
+        /\*\*Covered by:\*\*/.test(section) || /Not yet covered by a test/.test(section),
+        `${id}: neither "Covered by" nor "Not yet covered by a test"`,
+      );
     }
   });
 
-  it("names under \"Covered by\" only spec files that exist, and test titles those files contain", () => {
+  it('names under "Covered by" only spec files that exist, and test titles those files contain', () => {
     const bullets = coverageOf(doc);
     assert.ok(bullets.length >= 30, `only ${bullets.length} "Covered by" bullets found`);
     const problems: string[] = [];
@@ -160,9 +180,15 @@ describe("docs/threats.md", () => {
       }
       const text = readFileSync(full, "utf8");
       for (const title of titles) {
-        const fragments = title.split("…").map((f) => f.trim()).filter((f) => f !== "");
+        const fragments = title
+          .split("…")
+          .map((f) => f.trim())
+          .filter((f) => f !== "");
         for (const fragment of fragments) {
-          if (!text.includes(fragment)) problems.push(`${DOC}:${line}: ${file} has no test titled ${JSON.stringify(title)} (missing ${JSON.stringify(fragment)})`);
+          if (!text.includes(fragment))
+            problems.push(
+              `${DOC}:${line}: ${file} has no test titled ${JSON.stringify(title)} (missing ${JSON.stringify(fragment)})`,
+            );
         }
       }
     }
@@ -170,9 +196,16 @@ describe("docs/threats.md", () => {
   });
 
   it("names only repository paths that exist", () => {
-    const paths = new Set([...doc.matchAll(/\b(?:lib|spec|bench|demo-app|docs)\/[A-Za-z0-9_./-]*[A-Za-z0-9_]\.(?:ts|mts|mjs|js|md)\b/g)].map((m) => m[0]));
+    const paths = new Set(
+      [
+        ...doc.matchAll(/\b(?:lib|spec|bench|demo-app|docs)\/[A-Za-z0-9_./-]*[A-Za-z0-9_]\.(?:ts|mts|mjs|js|md)\b/g),
+      ].map((m) => m[0]),
+    );
     assert.ok(paths.size > 0);
-    assert.deepEqual([...paths].filter((p) => !existsSync(path.join(root, p))), []);
+    assert.deepEqual(
+      [...paths].filter((p) => !existsSync(path.join(root, p))),
+      [],
+    );
   });
 });
 
@@ -191,7 +224,10 @@ describe("the comment scan behind it", () => {
 
   it("finds ids in line, block and trailing comments, and nothing in code, strings, templates or regexes", () => {
     const labels = citationsOf("sample.ts", sample).map((c) => c.anchor);
-    assert.deepEqual(labels.sort(), ["i2", "issue-5", "m13", "t11", "t16", "t17", "t23", "t5", "t7", "t7", "t9"].sort());
+    assert.deepEqual(
+      labels.sort(),
+      ["i2", "issue-5", "m13", "t11", "t16", "t17", "t23", "t5", "t7", "t7", "t9"].sort(),
+    );
   });
 
   it("fails for an id the page has no section for", () => {
@@ -201,7 +237,13 @@ describe("the comment scan behind it", () => {
   });
 
   it("reads .mjs and .tsx the same way", () => {
-    assert.deepEqual(citationsOf("a.mjs", "const a = 1; /* T3 */\n").map((c) => c.anchor), ["t3"]);
-    assert.deepEqual(citationsOf("a.tsx", "const a = <p>T4 is text {/* T5 */}</p>; // T6\n").map((c) => c.anchor), ["t5", "t6"]);
+    assert.deepEqual(
+      citationsOf("a.mjs", "const a = 1; /* T3 */\n").map((c) => c.anchor),
+      ["t3"],
+    );
+    assert.deepEqual(
+      citationsOf("a.tsx", "const a = <p>T4 is text {/* T5 */}</p>; // T6\n").map((c) => c.anchor),
+      ["t5", "t6"],
+    );
   });
 });

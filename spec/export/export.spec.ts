@@ -58,7 +58,10 @@ async function signUp(email: string, password: string) {
 
 before(async () => {
   pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL") });
-  core = await startDevCore({ config: { bcrypt_log_rounds: 4 }, storage: await PostgresStorage.create(pool, { schema }) });
+  core = await startDevCore({
+    config: { bcrypt_log_rounds: 4 },
+    storage: await PostgresStorage.create(pool, { schema }),
+  });
   dir = await mkdtemp(join(tmpdir(), "stm-export-"));
   const uri = await createCoreApp(core.url);
   appId = uri.split("/appid-")[1]!;
@@ -66,7 +69,12 @@ before(async () => {
   supertokens.init({
     supertokens: { connectionURI: uri },
     appInfo,
-    recipeList: [EmailPassword.init(), EmailVerification.init({ mode: "OPTIONAL" }), UserMetadata.init(), Session.init({ getTokenTransferMethod: () => "cookie" })],
+    recipeList: [
+      EmailPassword.init(),
+      EmailVerification.init({ mode: "OPTIONAL" }),
+      UserMetadata.init(),
+      Session.init({ getTokenTransferMethod: () => "cookie" }),
+    ],
   });
 
   const users: Fixture["users"] = [];
@@ -76,29 +84,55 @@ before(async () => {
     users.push({ email, password, id, userId: id });
   }
   // A user imported with an argon2 hash: exported as is and flagged (never converted).
-  const argonHash = await argon2.hash("argon-pass-5", { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
-  const imported = await (await fetch(`${uri}/public/recipe/user/passwordhash/import`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: "argon@example.com", passwordHash: argonHash }),
-  })).json();
-  users.push({ email: "argon@example.com", password: "argon-pass-5", id: imported.user.id, userId: imported.user.id, argon2: true });
+  const argonHash = await argon2.hash("argon-pass-5", {
+    type: argon2.argon2id,
+    memoryCost: 1024,
+    timeCost: 1,
+    parallelism: 1,
+  });
+  const imported = await (
+    await fetch(`${uri}/public/recipe/user/passwordhash/import`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "argon@example.com", passwordHash: argonHash }),
+    })
+  ).json();
+  users.push({
+    email: "argon@example.com",
+    password: "argon-pass-5",
+    id: imported.user.id,
+    userId: imported.user.id,
+    argon2: true,
+  });
 
   // users[0]: email verified, then mapped (verification moves to the external id), metadata and a role under it.
-  const ev = await EmailVerification.createEmailVerificationToken("public", supertokens.convertToRecipeUserId(users[0]!.id));
+  const ev = await EmailVerification.createEmailVerificationToken(
+    "public",
+    supertokens.convertToRecipeUserId(users[0]!.id),
+  );
   await EmailVerification.verifyEmailUsingToken("public", ev.status === "OK" ? ev.token : "");
-  await supertokens.createUserIdMapping({ superTokensUserId: users[0]!.id, externalUserId: "legacy-7", externalUserIdInfo: "from legacy db,\nline 2" });
+  await supertokens.createUserIdMapping({
+    superTokensUserId: users[0]!.id,
+    externalUserId: "legacy-7",
+    externalUserIdInfo: "from legacy db,\nline 2",
+  });
   users[0]!.userId = "legacy-7";
   await UserMetadata.updateUserMetadata("legacy-7", awkwardMetadata);
   // users[1]: verified, unmapped.
-  const ev1 = await EmailVerification.createEmailVerificationToken("public", supertokens.convertToRecipeUserId(users[1]!.id));
+  const ev1 = await EmailVerification.createEmailVerificationToken(
+    "public",
+    supertokens.convertToRecipeUserId(users[1]!.id),
+  );
   await EmailVerification.verifyEmailUsingToken("public", ev1.status === "OK" ? ev1.token : "");
 
   const valid = await EmailPassword.createResetPasswordToken("public", users[1]!.id, users[1]!.email);
   const expired = await EmailPassword.createResetPasswordToken("public", users[2]!.id, users[2]!.email);
   const validToken = valid.status === "OK" ? valid.token : "";
   const expiredToken = expired.status === "OK" ? expired.token : "";
-  await pool.query(`UPDATE "${schema}".emailpassword_pswd_reset_tokens SET token_expiry = $1 WHERE token = $2`, [Date.now() - 1000, sha256hex(expiredToken)]);
+  await pool.query(`UPDATE "${schema}".emailpassword_pswd_reset_tokens SET token_expiry = $1 WHERE token = $2`, [
+    Date.now() - 1000,
+    sha256hex(expiredToken),
+  ]);
 
   // The roles recipe's tables as the core creates them (the dev core does not implement roles).
   await pool.query(`CREATE TABLE "${schema}".roles (app_id VARCHAR(64) NOT NULL DEFAULT 'public', role VARCHAR(255) NOT NULL,
@@ -107,7 +141,10 @@ before(async () => {
     user_id VARCHAR(128) NOT NULL, role VARCHAR(255) NOT NULL, CONSTRAINT user_roles_pkey PRIMARY KEY (app_id, tenant_id, user_id, role),
     CONSTRAINT user_roles_role_fkey FOREIGN KEY (app_id, role) REFERENCES "${schema}".roles (app_id, role) ON DELETE CASCADE)`);
   await pool.query(`INSERT INTO "${schema}".roles VALUES ($1, 'admin'), ($1, 'editor')`, [appId]);
-  await pool.query(`INSERT INTO "${schema}".user_roles VALUES ($1, 'public', 'legacy-7', 'admin'), ($1, 'public', 'legacy-7', 'editor')`, [appId]);
+  await pool.query(
+    `INSERT INTO "${schema}".user_roles VALUES ($1, 'public', 'legacy-7', 'admin'), ($1, 'public', 'legacy-7', 'editor')`,
+    [appId],
+  );
 
   // A live session: its access token must verify with the exported public key.
   const app = express();
@@ -141,7 +178,11 @@ async function exportTo(options: Partial<ExportOptions> = {}) {
   return { report, text: main.text() };
 }
 
-const ndjson = (text: string) => text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, any>);
+const ndjson = (text: string) =>
+  text
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 /** RFC 4180 parser for the checks: quoted fields may hold commas, doubled quotes and line breaks. */
 function parseCsv(text: string): Record<string, string>[] {
@@ -152,12 +193,12 @@ function parseCsv(text: string): Record<string, string>[] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
       else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ",") row.push(field), (field = "");
-    else if (c === "\r" && text[i + 1] === "\n") row.push(field), rows.push(row), (row = []), (field = ""), i++;
+    else if (c === ",") (row.push(field), (field = ""));
+    else if (c === "\r" && text[i + 1] === "\n") (row.push(field), rows.push(row), (row = []), (field = ""), i++);
     else field += c;
   }
   assert.equal(field, "", "CSV ends with CRLF");
@@ -169,7 +210,17 @@ function parseCsv(text: string): Record<string, string>[] {
 }
 
 /** The checks every export must pass, whatever its format. */
-async function checkUsers(users: { userId: string; superTokensUserId: string; email: string; passwordHash: string; emailVerified: boolean; metadata: unknown; roles: unknown }[]) {
+async function checkUsers(
+  users: {
+    userId: string;
+    superTokensUserId: string;
+    email: string;
+    passwordHash: string;
+    emailVerified: boolean;
+    metadata: unknown;
+    roles: unknown;
+  }[],
+) {
   assert.equal(users.length, fx.users.length);
   assert.equal(new Set(users.map((u) => u.superTokensUserId)).size, fx.users.length, "each user exactly once");
   for (const expected of fx.users) {
@@ -179,7 +230,11 @@ async function checkUsers(users: { userId: string; superTokensUserId: string; em
     assert.equal(u.email, expected.email);
     if (expected.argon2) assert.equal(await argon2.verify(u.passwordHash, expected.password), true);
     else {
-      assert.equal(await bcrypt.compare(expected.password, u.passwordHash), true, `bcrypt hash of ${expected.email} verifies`);
+      assert.equal(
+        await bcrypt.compare(expected.password, u.passwordHash),
+        true,
+        `bcrypt hash of ${expected.email} verifies`,
+      );
       assert.equal(await bcrypt.compare(`${expected.password}x`, u.passwordHash), false);
     }
   }
@@ -189,18 +244,27 @@ async function checkUsers(users: { userId: string; superTokensUserId: string; em
   assert.equal(byEmail("user2@example.com").emailVerified, false);
   assert.deepEqual(byEmail("user0@example.com").metadata, awkwardMetadata);
   assert.equal(byEmail("user1@example.com").metadata, null);
-  assert.deepEqual(byEmail("user0@example.com").roles, [{ tenantId: "public", role: "admin" }, { tenantId: "public", role: "editor" }]);
+  assert.deepEqual(byEmail("user0@example.com").roles, [
+    { tenantId: "public", role: "admin" },
+    { tenantId: "public", role: "editor" },
+  ]);
   assert.deepEqual(byEmail("user1@example.com").roles, []);
 }
 
 function checkTokens(tokens: { userId: string; email: string; tokenHash: string; expiresAt: number }[]) {
-  assert.deepEqual(tokens.map((t) => t.tokenHash), [sha256hex(fx.validToken)], "the valid token is there, the expired one is not");
+  assert.deepEqual(
+    tokens.map((t) => t.tokenHash),
+    [sha256hex(fx.validToken)],
+    "the valid token is there, the expired one is not",
+  );
   assert.equal(tokens[0]!.userId, fx.users[1]!.userId);
   assert.equal(tokens[0]!.email, fx.users[1]!.email);
   assert.ok(tokens[0]!.expiresAt > Date.now());
 }
 
-function checkKeys(keys: { kid: string; kind: string; publicKeyPem: string; privateKeyPem: string; publicJwk: Record<string, string> }[]) {
+function checkKeys(
+  keys: { kid: string; kind: string; publicKeyPem: string; privateKeyPem: string; publicJwk: Record<string, string> }[],
+) {
   const [headerB64, payloadB64, sigB64] = fx.accessToken.split(".");
   const kid = JSON.parse(Buffer.from(headerB64!, "base64url").toString()).kid;
   const key = keys.find((k) => k.kid === kid);
@@ -209,16 +273,36 @@ function checkKeys(keys: { kid: string; kind: string; publicKeyPem: string; priv
   const input = Buffer.from(`${headerB64}.${payloadB64}`);
   const signature = Buffer.from(sigB64!, "base64url");
   assert.equal(verify("sha256", input, key.publicKeyPem, signature), true, "verifies with the exported PEM");
-  assert.equal(verify("sha256", input, createPublicKey({ key: key.publicJwk, format: "jwk" }), signature), true, "and with the JWK");
+  assert.equal(
+    verify("sha256", input, createPublicKey({ key: key.publicJwk, format: "jwk" }), signature),
+    true,
+    "and with the JWK",
+  );
   assert.equal(verify("sha256", input, key.privateKeyPem, signature), true, "the private key is the pair's");
   assert.equal(verify("sha256", Buffer.from(`${headerB64}.${payloadB64}x`), key.publicKeyPem, signature), false);
 }
 
 const cli = (args: string[]) =>
-  run(process.execPath, ["--import", "tsx", "lib/cli/main.ts", "export", "--from", requireEnv("DATABASE_URL"), "--schema", schema, "--app-id", appId, ...args], {
-    cwd: process.cwd(),
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  run(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "lib/cli/main.ts",
+      "export",
+      "--from",
+      requireEnv("DATABASE_URL"),
+      "--schema",
+      schema,
+      "--app-id",
+      appId,
+      ...args,
+    ],
+    {
+      cwd: process.cwd(),
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
 
 describe("export: NDJSON", () => {
   it("streams users page by page with hashes, ids, verification, metadata and roles; tokens and keys as sections", async () => {
@@ -226,7 +310,16 @@ describe("export: NDJSON", () => {
     const lines = ndjson(text);
     assert.deepEqual(
       { ...lines[0], exportedAt: undefined },
-      { type: "header", format: "supertokens-migrate-export", version: 1, appId, schema, tablePrefix: "", exportedAt: undefined, sections: ["user", "reset_token", "signing_key"] },
+      {
+        type: "header",
+        format: "supertokens-migrate-export",
+        version: 1,
+        appId,
+        schema,
+        tablePrefix: "",
+        exportedAt: undefined,
+        sections: ["user", "reset_token", "signing_key"],
+      },
     );
     const users = lines.filter((l) => l.type === "user");
     await checkUsers(users as never);
@@ -236,12 +329,29 @@ describe("export: NDJSON", () => {
     assert.equal(users.find((u) => u.email === "argon@example.com")!.passwordHashFormat, "argon2");
     checkTokens(lines.filter((l) => l.type === "reset_token") as never);
     checkKeys(lines.filter((l) => l.type === "signing_key") as never);
-    assert.deepEqual(lines.at(-1), { type: "trailer", counts: { user: 5, reset_token: 1, signing_key: report.signingKeys!.dynamic + report.signingKeys!.static } });
+    assert.deepEqual(lines.at(-1), {
+      type: "trailer",
+      counts: { user: 5, reset_token: 1, signing_key: report.signingKeys!.dynamic + report.signingKeys!.static },
+    });
     assert.deepEqual(
       { ...report, durationMs: 0, signingKeys: undefined },
       {
-        version: 1, appId, schema, format: "ndjson", users: 5, hashFormats: { bcrypt: 4, argon2: 1 }, usersNeedingAttention: 1, mappedUsers: 1,
-        verifiedUsers: 2, usersWithMetadata: 1, usersWithRoles: 1, resetTokens: 1, signingKeys: undefined, otherRecipeUsers: 0, warnings: [], durationMs: 0,
+        version: 1,
+        appId,
+        schema,
+        format: "ndjson",
+        users: 5,
+        hashFormats: { bcrypt: 4, argon2: 1 },
+        usersNeedingAttention: 1,
+        mappedUsers: 1,
+        verifiedUsers: 2,
+        usersWithMetadata: 1,
+        usersWithRoles: 1,
+        resetTokens: 1,
+        signingKeys: undefined,
+        otherRecipeUsers: 0,
+        warnings: [],
+        durationMs: 0,
       },
     );
     assert.ok(report.signingKeys!.dynamic >= 1);
@@ -279,28 +389,54 @@ describe("export: CSV", () => {
     assert.ok(rows.every((r) => r.export_version === "1"));
     await checkUsers(
       rows.map((r) => ({
-        userId: r.user_id!, superTokensUserId: r.supertokens_user_id!, email: r.email!, passwordHash: r.password_hash!,
-        emailVerified: r.email_verified === "true", metadata: r.metadata === "" ? null : JSON.parse(r.metadata!),
+        userId: r.user_id!,
+        superTokensUserId: r.supertokens_user_id!,
+        email: r.email!,
+        passwordHash: r.password_hash!,
+        emailVerified: r.email_verified === "true",
+        metadata: r.metadata === "" ? null : JSON.parse(r.metadata!),
         roles: r.roles === "" ? null : JSON.parse(r.roles!),
       })),
     );
     assert.equal(rows.find((r) => r.user_id === "legacy-7")!.external_user_id_info, "from legacy db,\nline 2");
     const tokens = parseCsv(await readFile(tokensPath, "utf8"));
-    checkTokens(tokens.map((t) => ({ userId: t.user_id!, email: t.email!, tokenHash: t.token_hash!, expiresAt: Number(t.expires_at) })));
+    checkTokens(
+      tokens.map((t) => ({
+        userId: t.user_id!,
+        email: t.email!,
+        tokenHash: t.token_hash!,
+        expiresAt: Number(t.expires_at),
+      })),
+    );
     const keys = parseCsv(await readFile(keysPath, "utf8"));
-    checkKeys(keys.map((k) => ({ kid: k.kid!, kind: k.kind!, publicKeyPem: k.public_key_pem!, privateKeyPem: k.private_key_pem!, publicJwk: JSON.parse(k.public_jwk!) })));
+    checkKeys(
+      keys.map((k) => ({
+        kid: k.kid!,
+        kind: k.kind!,
+        publicKeyPem: k.public_key_pem!,
+        privateKeyPem: k.private_key_pem!,
+        publicJwk: JSON.parse(k.public_jwk!),
+      })),
+    );
   });
 
   it("round-trips any fields through an RFC 4180 parser (commas, quotes, CR, LF, unicode)", () => {
     const field = fc.string({ unit: fc.constantFrom(",", '"', "\r", "\n", " ", "a", "é", "😀", "{", "}") });
     fc.assert(
-      fc.property(fc.array(field, { minLength: 1, maxLength: 6 }), fc.array(field, { minLength: 1, maxLength: 6 }), (a, b) => {
-        const width = Math.max(a.length, b.length);
-        const pad = (xs: string[]) => [...xs, ...Array(width - xs.length).fill("")];
-        const head = Array.from({ length: width }, (_, i) => `c${i}`);
-        const parsed = parseCsv(csvRow(head) + csvRow(pad(a)) + csvRow(pad(b)));
-        assert.deepEqual(parsed.map((r) => head.map((h) => r[h])), [pad(a), pad(b)]);
-      }),
+      fc.property(
+        fc.array(field, { minLength: 1, maxLength: 6 }),
+        fc.array(field, { minLength: 1, maxLength: 6 }),
+        (a, b) => {
+          const width = Math.max(a.length, b.length);
+          const pad = (xs: string[]) => [...xs, ...Array(width - xs.length).fill("")];
+          const head = Array.from({ length: width }, (_, i) => `c${i}`);
+          const parsed = parseCsv(csvRow(head) + csvRow(pad(a)) + csvRow(pad(b)));
+          assert.deepEqual(
+            parsed.map((r) => head.map((h) => r[h])),
+            [pad(a), pad(b)],
+          );
+        },
+      ),
     );
   });
 
@@ -321,8 +457,12 @@ describe("export: other databases and mistakes", () => {
     try {
       await storage.putApp({ appId: "public", coreConfig: {}, createdAt: 1 });
       await storage.app("public").insertUser({
-        id: "11111111-1111-1111-1111-111111111111", recipeId: "emailpassword", email: "bare@example.com",
-        passwordHash: await bcrypt.hash("bare-pass", 4), timeJoined: 5, tenantIds: ["public"],
+        id: "11111111-1111-1111-1111-111111111111",
+        recipeId: "emailpassword",
+        email: "bare@example.com",
+        passwordHash: await bcrypt.hash("bare-pass", 4),
+        timeJoined: 5,
+        tenantIds: ["public"],
       });
       const { report, text } = await exportTo({ schema: bare, appId: "public" });
       const [user] = ndjson(text).filter((l) => l.type === "user");

@@ -29,9 +29,21 @@ const firebaseHash = (f: { hash: string; salt: string; memCost: number; rounds: 
   `$f_scrypt$${f.hash}$${f.salt}$m=${f.memCost}$r=${f.rounds}$s=${f.saltSeparator}`;
 
 /** Written from firebase/scrypt's description, separately from lib/, to produce vectors lib/ must accept. */
-function firebaseReference(passwordBytes: Buffer, salt: Buffer, saltSeparator: Buffer, signerKey: Buffer, memCost: number, rounds: number): string {
+function firebaseReference(
+  passwordBytes: Buffer,
+  salt: Buffer,
+  saltSeparator: Buffer,
+  signerKey: Buffer,
+  memCost: number,
+  rounds: number,
+): string {
   const N = 2 ** memCost;
-  const key = scryptSync(passwordBytes, Buffer.concat([salt, saltSeparator]), 64, { N, r: rounds, p: 1, maxmem: 256 * N * rounds });
+  const key = scryptSync(passwordBytes, Buffer.concat([salt, saltSeparator]), 64, {
+    N,
+    r: rounds,
+    p: 1,
+    maxmem: 256 * N * rounds,
+  });
   const aes = createCipheriv("aes-256-ctr", key.subarray(0, 32), Buffer.alloc(16));
   return Buffer.concat([aes.update(signerKey), aes.final()]).toString("base64");
 }
@@ -39,7 +51,12 @@ function firebaseReference(passwordBytes: Buffer, salt: Buffer, saltSeparator: B
 const b64 = (bytes: Buffer) => bytes.toString("base64").replace(/=+$/, "");
 const ab64 = (bytes: Buffer) => b64(bytes).replace(/\+/g, ".");
 
-async function expectStatus(password: string, hash: string, status: string, options?: Parameters<typeof verifyPassword>[2]) {
+async function expectStatus(
+  password: string,
+  hash: string,
+  status: string,
+  options?: Parameters<typeof verifyPassword>[2],
+) {
   const result = await verifyPassword(password, hash, options);
   assert.equal(result.status, status, `expected ${status} for ${hash.slice(0, 24)}…`);
   return result;
@@ -150,7 +167,14 @@ describe("verifyPassword", () => {
 
     it("matches the m,t,p parameter order argon2-jvm (the core) writes", async () => {
       const salt = randomBytes(16);
-      const raw = await argon2.hash("pw", { type: argon2.argon2id, timeCost: 2, memoryCost: 1024, parallelism: 1, salt, raw: true });
+      const raw = await argon2.hash("pw", {
+        type: argon2.argon2id,
+        timeCost: 2,
+        memoryCost: 1024,
+        parallelism: 1,
+        salt,
+        raw: true,
+      });
       await expectStatus("pw", `$argon2id$v=19$m=1024,t=2,p=1$${b64(salt)}$${b64(raw)}`, "MATCH");
     });
   });
@@ -159,7 +183,10 @@ describe("verifyPassword", () => {
     const options = { firebaseSignerKey: FIREBASE.signerKey };
 
     it("matches Firebase's published sample", async () => {
-      assert.deepEqual(await verifyPassword(FIREBASE.password, firebaseHash(FIREBASE), options), { status: "MATCH", format: "firebase_scrypt" });
+      assert.deepEqual(await verifyPassword(FIREBASE.password, firebaseHash(FIREBASE), options), {
+        status: "MATCH",
+        format: "firebase_scrypt",
+      });
       await expectStatus("user1passwore", firebaseHash(FIREBASE), "NO_MATCH", options);
     });
 
@@ -168,7 +195,13 @@ describe("verifyPassword", () => {
       const saltSeparator = Buffer.from([0x07, 0x01]);
       const signerKey = randomBytes(64);
       const hash = firebaseReference(Buffer.from("an0ther-pass"), salt, saltSeparator, signerKey, 10, 4);
-      const stored = firebaseHash({ hash, salt: salt.toString("base64"), memCost: 10, rounds: 4, saltSeparator: saltSeparator.toString("base64") });
+      const stored = firebaseHash({
+        hash,
+        salt: salt.toString("base64"),
+        memCost: 10,
+        rounds: 4,
+        saltSeparator: saltSeparator.toString("base64"),
+      });
       await expectStatus("an0ther-pass", stored, "MATCH", { firebaseSignerKey: signerKey.toString("base64") });
       await expectStatus("an0ther-pass", stored, "NO_MATCH", { firebaseSignerKey: FIREBASE.signerKey });
     });
@@ -183,17 +216,26 @@ describe("verifyPassword", () => {
       const salt = randomBytes(8);
       const signerKey = randomBytes(32);
       const hash = firebaseReference(Buffer.from("p?ssw?rd", "ascii"), salt, Buffer.from([7]), signerKey, 8, 2);
-      const stored = firebaseHash({ hash, salt: salt.toString("base64"), memCost: 8, rounds: 2, saltSeparator: "Bw==" });
+      const stored = firebaseHash({
+        hash,
+        salt: salt.toString("base64"),
+        memCost: 8,
+        rounds: 2,
+        saltSeparator: "Bw==",
+      });
       await expectStatus("pässw😀rd", stored, "MATCH", { firebaseSignerKey: signerKey.toString("base64") });
       await expectStatus("passw0rd", stored, "NO_MATCH", { firebaseSignerKey: signerKey.toString("base64") });
     });
 
     it("throws ERR_MIGRATE_MISSING_SIGNER_KEY without a signer key, as the core answers 500", async () => {
-      await assert.rejects(verifyPassword(FIREBASE.password, firebaseHash(FIREBASE)), (err: { code?: string; status?: number }) => {
-        assert.equal(err.code, "ERR_MIGRATE_MISSING_SIGNER_KEY");
-        assert.equal(err.status, 500);
-        return true;
-      });
+      await assert.rejects(
+        verifyPassword(FIREBASE.password, firebaseHash(FIREBASE)),
+        (err: { code?: string; status?: number }) => {
+          assert.equal(err.code, "ERR_MIGRATE_MISSING_SIGNER_KEY");
+          assert.equal(err.status, 500);
+          return true;
+        },
+      );
     });
 
     it("answers NO_MATCH without a signer key when the hash does not parse (the core checks the key after parsing)", async () => {
@@ -209,11 +251,18 @@ describe("verifyPassword", () => {
     });
 
     it("matches padded base64 with parameters out of order (dnsdist's writer)", async () => {
-      await expectStatus("secret", "$scrypt$ln=10,p=1,r=8$6DKLnvUYEeXWh3JNOd3iwg==$kSrhdHaRbZ7R74q3lGBqO1xetgxRxhmWzYJ2Qvfm7JM=", "MATCH");
+      await expectStatus(
+        "secret",
+        "$scrypt$ln=10,p=1,r=8$6DKLnvUYEeXWh3JNOd3iwg==$kSrhdHaRbZ7R74q3lGBqO1xetgxRxhmWzYJ2Qvfm7JM=",
+        "MATCH",
+      );
     });
 
     it("matches PHC strings computed here, in standard and passlib ('.') base64, for 32- and 64-byte keys", async () => {
-      for (const [keyLength, encode] of [[32, b64], [64, ab64]] as const) {
+      for (const [keyLength, encode] of [
+        [32, b64],
+        [64, ab64],
+      ] as const) {
         const salt = randomBytes(16);
         const key = scryptSync("ünïcode pw", salt, keyLength, { N: 2 ** 10, r: 8, p: 2 });
         const hash = `$scrypt$ln=10,r=8,p=2$${encode(salt)}$${encode(key)}`;
@@ -237,9 +286,21 @@ describe("verifyPassword", () => {
 
   describe("when the hash is PHC/passlib or Werkzeug PBKDF2", () => {
     it("matches passlib's documented samples", async () => {
-      await expectStatus("password", "$pbkdf2-sha256$6400$.6UI/S.nXIk8jcbdHx3Fhg$98jZicV16ODfEsEZeYPGHU3kbrUrvUEXOPimVSQDD44", "MATCH");
-      await expectStatus("password", "$pbkdf2-sha256$6400$0ZrzXitFSGltTQnBWOsdAw$Y11AchqV4b0sUisdZd0Xr97KWoymNE0LNNrnEgY4H9M", "MATCH");
-      await expectStatus("passwore", "$pbkdf2-sha256$6400$0ZrzXitFSGltTQnBWOsdAw$Y11AchqV4b0sUisdZd0Xr97KWoymNE0LNNrnEgY4H9M", "NO_MATCH");
+      await expectStatus(
+        "password",
+        "$pbkdf2-sha256$6400$.6UI/S.nXIk8jcbdHx3Fhg$98jZicV16ODfEsEZeYPGHU3kbrUrvUEXOPimVSQDD44",
+        "MATCH",
+      );
+      await expectStatus(
+        "password",
+        "$pbkdf2-sha256$6400$0ZrzXitFSGltTQnBWOsdAw$Y11AchqV4b0sUisdZd0Xr97KWoymNE0LNNrnEgY4H9M",
+        "MATCH",
+      );
+      await expectStatus(
+        "passwore",
+        "$pbkdf2-sha256$6400$0ZrzXitFSGltTQnBWOsdAw$Y11AchqV4b0sUisdZd0Xr97KWoymNE0LNNrnEgY4H9M",
+        "NO_MATCH",
+      );
     });
 
     const variants = [
@@ -283,7 +344,10 @@ describe("verifyPassword", () => {
       await expectStatus("lètmeinz", hash, "NO_MATCH");
     });
 
-    for (const [digest, length] of [["sha256", 32], ["sha1", 20]] as const) {
+    for (const [digest, length] of [
+      ["sha256", 32],
+      ["sha1", 20],
+    ] as const) {
       it(`matches pbkdf2_${digest} computed here`, async () => {
         const key = pbkdf2Sync("django pw", Buffer.from("Xy7salt"), 1000, length, digest);
         const hash = `pbkdf2_${digest}$1000$Xy7salt$${key.toString("base64")}`;
@@ -294,7 +358,15 @@ describe("verifyPassword", () => {
   });
 
   describe("when the hash is unknown", () => {
-    for (const hash of ["", "   ", "hunter2", "5f4dcc3b5aa765d61d8327deb882cf99", "$1$abc$def", "{SSHA}abc", "sha1$salt$abc"]) {
+    for (const hash of [
+      "",
+      "   ",
+      "hunter2",
+      "5f4dcc3b5aa765d61d8327deb882cf99",
+      "$1$abc$def",
+      "{SSHA}abc",
+      "sha1$salt$abc",
+    ]) {
       it(`answers UNKNOWN_FORMAT for ${JSON.stringify(hash)}`, async () => {
         assert.deepEqual(await verifyPassword("hunter2", hash), { status: "UNKNOWN_FORMAT" });
       });
@@ -351,7 +423,10 @@ describe("verifyPassword", () => {
 
     it("answers NO_MATCH, not a throw, for a non-string password", async () => {
       const hash = await bcrypt.hash("pw", 4);
-      assert.deepEqual(await verifyPassword(undefined as unknown as string, hash), { status: "NO_MATCH", format: "bcrypt" });
+      assert.deepEqual(await verifyPassword(undefined as unknown as string, hash), {
+        status: "NO_MATCH",
+        format: "bcrypt",
+      });
     });
   });
 
@@ -369,7 +444,10 @@ describe("verifyPassword", () => {
     it("uses a custom verifier for a format it detects, reporting its name", async () => {
       const options = { verifiers: { legacySha256: sha256Verifier() } };
       assert.deepEqual(await verifyPassword("password", stored, options), { status: "MATCH", format: "legacySha256" });
-      assert.deepEqual(await verifyPassword("passw0rd", stored, options), { status: "NO_MATCH", format: "legacySha256" });
+      assert.deepEqual(await verifyPassword("passw0rd", stored, options), {
+        status: "NO_MATCH",
+        format: "legacySha256",
+      });
     });
 
     it("asks custom verifiers before the built-ins, in key order", async () => {
@@ -388,12 +466,20 @@ describe("verifyPassword", () => {
     it("falls through to the built-ins when no custom verifier detects the hash", async () => {
       const calls: string[] = [];
       const hash = await bcrypt.hash("pw", 4);
-      assert.deepEqual(await verifyPassword("pw", hash, { verifiers: { legacySha256: sha256Verifier(calls) } }), { status: "MATCH", format: "bcrypt" });
+      assert.deepEqual(await verifyPassword("pw", hash, { verifiers: { legacySha256: sha256Verifier(calls) } }), {
+        status: "MATCH",
+        format: "bcrypt",
+      });
       assert.deepEqual(calls, []);
     });
 
     it("lets a custom verifier's error reach the caller instead of reading as a wrong password", async () => {
-      const boom: PasswordVerifier = { detect: () => true, verify: async () => { throw new Error("verifier down"); } };
+      const boom: PasswordVerifier = {
+        detect: () => true,
+        verify: async () => {
+          throw new Error("verifier down");
+        },
+      };
       await assert.rejects(verifyPassword("pw", "anything", { verifiers: { boom } }), /verifier down/);
     });
 
@@ -440,7 +526,10 @@ describe("hashPassword", () => {
 
   it("produces hashes the core would import as is", async () => {
     assert.equal(checkImportFormat(await hashPassword("pw", { algorithm: "bcrypt", logRounds: 4 })).ok, true);
-    assert.equal(checkImportFormat(await hashPassword("pw", { algorithm: "argon2", memoryKb: 64, parallelism: 1 })).ok, true);
+    assert.equal(
+      checkImportFormat(await hashPassword("pw", { algorithm: "argon2", memoryKb: 64, parallelism: 1 })).ok,
+      true,
+    );
   });
 
   it("salts every hash", async () => {
@@ -465,12 +554,16 @@ describe("hashPassword", () => {
   it("names the closest valid key for a typo", () => {
     assert.throws(
       () => resolveHashPasswordConfig({ algorithm: "bcrypt", logRound: 10 } as unknown as HashPasswordOptions),
-      (err: { code?: string; message: string }) => err.code === "ERR_MIGRATE_UNKNOWN_OPTION" && err.message.includes("`logRounds`"),
+      (err: { code?: string; message: string }) =>
+        err.code === "ERR_MIGRATE_UNKNOWN_OPTION" && err.message.includes("`logRounds`"),
     );
   });
 
   it("accepts the algorithm in any case, as the core's config does", () => {
-    assert.deepEqual(resolveHashPasswordConfig({ algorithm: "BCRYPT" } as unknown as HashPasswordOptions), { algorithm: "bcrypt", logRounds: 11 });
+    assert.deepEqual(resolveHashPasswordConfig({ algorithm: "BCRYPT" } as unknown as HashPasswordOptions), {
+      algorithm: "bcrypt",
+      logRounds: 11,
+    });
   });
 });
 
@@ -507,7 +600,10 @@ describe("dummyVerify", () => {
       const options = { firebaseSignerKey: FIREBASE.signerKey };
       const real = await medianMs(3, () => verifyPassword("wrong", hash, options));
       const dummy = await medianMs(3, () => dummyVerify(hash, options));
-      assert.ok(dummy > real / 3 && dummy < real * 3, `${hash.slice(0, 12)}: dummy ${dummy.toFixed(1)}ms vs real ${real.toFixed(1)}ms`);
+      assert.ok(
+        dummy > real / 3 && dummy < real * 3,
+        `${hash.slice(0, 12)}: dummy ${dummy.toFixed(1)}ms vs real ${real.toFixed(1)}ms`,
+      );
     }
   });
 
@@ -522,13 +618,19 @@ describe("dummyVerify", () => {
         reference.push(await medianMs(1, () => dummyVerify("$2b$10$")));
       }
       const median = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
-      assert.ok(median(took) > median(reference) / 3, `${String(hashLike)} took ${median(took).toFixed(1)}ms, bcrypt-10 ${median(reference).toFixed(1)}ms`);
+      assert.ok(
+        median(took) > median(reference) / 3,
+        `${String(hashLike)} took ${median(took).toFixed(1)}ms, bcrypt-10 ${median(reference).toFixed(1)}ms`,
+      );
     }
   });
 
   it("runs a custom verifier that detects the hash, with a throwaway password", async () => {
     const seen: Array<[string, string]> = [];
-    const verifier: PasswordVerifier = { detect: (h) => h.startsWith("{X}"), verify: async (p, h) => (seen.push([p, h]), true) };
+    const verifier: PasswordVerifier = {
+      detect: (h) => h.startsWith("{X}"),
+      verify: async (p, h) => (seen.push([p, h]), true),
+    };
     await dummyVerify("{X}abc", { verifiers: { x: verifier } });
     assert.equal(seen.length, 1);
     assert.equal(seen[0][1], "{X}abc");
@@ -543,34 +645,93 @@ describe("checkImportFormat", () => {
   const withKey = { firebaseSignerKey: FIREBASE.signerKey };
 
   const table: Array<[string, string, string | undefined, object, Record<string, unknown>]> = [
-    ["an empty hash", "", undefined, {}, { ok: false, status: 400, message: "Password hash cannot be an empty string" }],
-    ["a blank hash", " \t\n", "bcrypt", {}, { ok: false, status: 400, message: "Password hash cannot be an empty string" }],
+    [
+      "an empty hash",
+      "",
+      undefined,
+      {},
+      { ok: false, status: 400, message: "Password hash cannot be an empty string" },
+    ],
+    [
+      "a blank hash",
+      " \t\n",
+      "bcrypt",
+      {},
+      { ok: false, status: 400, message: "Password hash cannot be an empty string" },
+    ],
     ["bcrypt, no algorithm", bcryptHash, undefined, {}, { ok: true, algorithm: "bcrypt", passwordHash: bcryptHash }],
     ["$2y$, no algorithm", "$2y" + bcryptHash.slice(3), undefined, {}, { ok: true, algorithm: "bcrypt" }],
     ["argon2, no algorithm", argonHash, undefined, {}, { ok: true, algorithm: "argon2", passwordHash: argonHash }],
     ["firebase with a key, no algorithm", fbHash, undefined, withKey, { ok: true, algorithm: "firebase_scrypt" }],
     ["firebase without a key, no algorithm", fbHash, undefined, {}, { ok: false, status: 500 }],
-    ["scrypt, no algorithm", "$scrypt$ln=8,r=8,p=1$c2FsdA$aGFzaA", undefined, withKey, { ok: false, status: 400, message: "Password hash is in invalid format" }],
-    ["django, no algorithm", "pbkdf2_sha256$1000$salt$aGFzaA==", undefined, {}, { ok: false, status: 400, message: "Password hash is in invalid format" }],
+    [
+      "scrypt, no algorithm",
+      "$scrypt$ln=8,r=8,p=1$c2FsdA$aGFzaA",
+      undefined,
+      withKey,
+      { ok: false, status: 400, message: "Password hash is in invalid format" },
+    ],
+    [
+      "django, no algorithm",
+      "pbkdf2_sha256$1000$salt$aGFzaA==",
+      undefined,
+      {},
+      { ok: false, status: 400, message: "Password hash is in invalid format" },
+    ],
     ["bcrypt as BcRyPt", bcryptHash, "BcRyPt", {}, { ok: true, algorithm: "bcrypt" }],
-    ["argon2 as bcrypt", argonHash, "bcrypt", {}, { ok: false, status: 400, message: "Password hash is in invalid BCrypt format" }],
-    ["bcrypt as argon2", bcryptHash, " argon2 ", {}, { ok: false, status: 400, message: "Password hash is in invalid Argon2 format" }],
-    ["bcrypt as firebase_scrypt", bcryptHash, "firebase_scrypt", withKey, { ok: false, status: 400, message: "Password hash is in invalid Firebase SCrypt format" }],
+    [
+      "argon2 as bcrypt",
+      argonHash,
+      "bcrypt",
+      {},
+      { ok: false, status: 400, message: "Password hash is in invalid BCrypt format" },
+    ],
+    [
+      "bcrypt as argon2",
+      bcryptHash,
+      " argon2 ",
+      {},
+      { ok: false, status: 400, message: "Password hash is in invalid Argon2 format" },
+    ],
+    [
+      "bcrypt as firebase_scrypt",
+      bcryptHash,
+      "firebase_scrypt",
+      withKey,
+      { ok: false, status: 400, message: "Password hash is in invalid Firebase SCrypt format" },
+    ],
     ["firebase as FIREBASE_SCRYPT", fbHash, "FIREBASE_SCRYPT", withKey, { ok: true, algorithm: "firebase_scrypt" }],
     ["anything as firebase_scrypt without a key", bcryptHash, "firebase_scrypt", {}, { ok: false, status: 500 }],
-    ["an unknown algorithm", bcryptHash, "scrypt", {}, { ok: false, status: 400, message: "Unsupported password hashing algorithm" }],
-    ["a blank algorithm", bcryptHash, "  ", {}, { ok: false, status: 400, message: "Hashing Algorithm cannot be an empty string" }],
+    [
+      "an unknown algorithm",
+      bcryptHash,
+      "scrypt",
+      {},
+      { ok: false, status: 400, message: "Unsupported password hashing algorithm" },
+    ],
+    [
+      "a blank algorithm",
+      bcryptHash,
+      "  ",
+      {},
+      { ok: false, status: 400, message: "Hashing Algorithm cannot be an empty string" },
+    ],
     ["the core's loose bcrypt prefix", "$2a-not-really", undefined, {}, { ok: true, algorithm: "bcrypt" }],
   ];
   for (const [name, hash, algorithm, options, expected] of table) {
     it(`answers like the core for ${name}`, () => {
       const result = checkImportFormat(hash, algorithm, options) as Record<string, unknown>;
-      for (const [field, value] of Object.entries(expected)) assert.equal(result[field], value, `${field} of ${JSON.stringify(result)}`);
+      for (const [field, value] of Object.entries(expected))
+        assert.equal(result[field], value, `${field} of ${JSON.stringify(result)}`);
     });
   }
 
   it("returns the trimmed hash the core would store", () => {
-    assert.deepEqual(checkImportFormat(`  ${bcryptHash}\n`), { ok: true, algorithm: "bcrypt", passwordHash: bcryptHash });
+    assert.deepEqual(checkImportFormat(`  ${bcryptHash}\n`), {
+      ok: true,
+      algorithm: "bcrypt",
+      passwordHash: bcryptHash,
+    });
   });
 
   it("reports coreImportable for bcrypt, argon2 and keyed Firebase only", () => {
@@ -579,7 +740,10 @@ describe("checkImportFormat", () => {
     assert.equal(coreImportable(fbHash, withKey), true);
     assert.equal(coreImportable(fbHash), false);
     assert.equal(coreImportable("$scrypt$ln=8,r=8,p=1$c2FsdA$aGFzaA"), false);
-    assert.equal(coreImportable("$pbkdf2-sha256$6400$.6UI/S.nXIk8jcbdHx3Fhg$98jZicV16ODfEsEZeYPGHU3kbrUrvUEXOPimVSQDD44"), false);
+    assert.equal(
+      coreImportable("$pbkdf2-sha256$6400$.6UI/S.nXIk8jcbdHx3Fhg$98jZicV16ODfEsEZeYPGHU3kbrUrvUEXOPimVSQDD44"),
+      false,
+    );
     assert.equal(coreImportable(""), false);
   });
 });

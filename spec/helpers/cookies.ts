@@ -14,7 +14,10 @@ export class CookieJar {
       const path = attrs.find((a) => a.toLowerCase().startsWith("path="))?.slice(5) ?? "/";
       const expires = attrs.find((a) => a.toLowerCase().startsWith("expires="))?.slice(8);
       const maxAge = attrs.find((a) => a.toLowerCase().startsWith("max-age="))?.slice(8);
-      const gone = (expires !== undefined && Date.parse(expires) <= Date.now()) || (maxAge !== undefined && Number(maxAge) <= 0) || value === "";
+      const gone =
+        (expires !== undefined && Date.parse(expires) <= Date.now()) ||
+        (maxAge !== undefined && Number(maxAge) <= 0) ||
+        value === "";
       if (gone) this.cookies.delete(name);
       else this.cookies.set(name, { value, path });
     }

@@ -27,7 +27,13 @@ export async function startDelayProxy(target: string): Promise<DelayProxy> {
       const done = new Promise<void>((resolve) => {
         setTimeout(() => {
           const upstream = http.request(
-            { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, host: to.host } },
+            {
+              host: to.hostname,
+              port: to.port,
+              method: req.method,
+              path: req.url,
+              headers: { ...req.headers, host: to.host },
+            },
             (up) => {
               const chunks: Buffer[] = [];
               up.on("data", (c: Buffer) => chunks.push(c));

@@ -28,14 +28,37 @@ export interface DemoProcessOptions {
 }
 
 /** Variables that would switch the demo away from its embedded defaults. */
-const switches = ["DATABASE_URL", "REDIS_URL", "SUPERTOKENS_CONNECTION_URI", "SUPERTOKENS_API_KEY", "MIGRATION", "PORT", "HOST", "DEMO_SCHEMA", "DEMO_CORE_SCHEMA", "DEMO_REDIS_PREFIX", "DEMO_DATA_DIR", "DEMO_ACCESS_TOKEN_VALIDITY"];
+const switches = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "SUPERTOKENS_CONNECTION_URI",
+  "SUPERTOKENS_API_KEY",
+  "MIGRATION",
+  "PORT",
+  "HOST",
+  "DEMO_SCHEMA",
+  "DEMO_CORE_SCHEMA",
+  "DEMO_REDIS_PREFIX",
+  "DEMO_DATA_DIR",
+  "DEMO_ACCESS_TOKEN_VALIDITY",
+];
 
 export async function startDemoProcess(options: DemoProcessOptions): Promise<DemoProcess> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !switches.includes(k)) env[k] = v;
   Object.assign(env, options.env);
-  const args = ["--import", "tsx", "demo-app/main.ts", options.migration ? "--migration" : "--legacy", "--port", "0", "--data-dir", options.dataDir];
-  if (options.accessTokenValidity !== undefined) args.push("--access-token-validity", String(options.accessTokenValidity));
+  const args = [
+    "--import",
+    "tsx",
+    "demo-app/main.ts",
+    options.migration ? "--migration" : "--legacy",
+    "--port",
+    "0",
+    "--data-dir",
+    options.dataDir,
+  ];
+  if (options.accessTokenValidity !== undefined)
+    args.push("--access-token-validity", String(options.accessTokenValidity));
   const child: ChildProcess = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -15,7 +15,10 @@ import { CookieJar } from "./cookies.js";
 export const SECRET = "legacy-secret-1";
 
 /** The old app: POST /login/:id stores `userId` (or passport's layout) in express-session. */
-export function legacyApp(store: SessionStore, opts: { secret?: string | string[]; layout?: "userId" | "passport" | "anonymous" } = {}) {
+export function legacyApp(
+  store: SessionStore,
+  opts: { secret?: string | string[]; layout?: "userId" | "passport" | "anonymous" } = {},
+) {
   const app = express();
   app.use(expressSession({ secret: opts.secret ?? SECRET, store, resave: false, saveUninitialized: false }));
   app.post("/login/:id", (req, res) => {
@@ -28,7 +31,11 @@ export function legacyApp(store: SessionStore, opts: { secret?: string | string[
   return app;
 }
 
-export async function legacyLogin(store: SessionStore, userId: string, opts: Parameters<typeof legacyApp>[1] = {}): Promise<CookieJar> {
+export async function legacyLogin(
+  store: SessionStore,
+  userId: string,
+  opts: Parameters<typeof legacyApp>[1] = {},
+): Promise<CookieJar> {
   const res = await request(legacyApp(store, opts)).post(`/login/${userId}`);
   if (res.status !== 200) throw new Error(`legacy login failed: ${res.status}`);
   return new CookieJar().update(res);
@@ -44,11 +51,16 @@ export function initSuperTokens(connectionURI: string, sessionConfig: Parameters
 }
 
 /** The migrated app. `expressApp` lets a test run it on Express 4. */
-export function migratedApp(options: DualSessionOptions, opts: { express?: typeof express; mountExpressSession?: "before" | "after"; store?: SessionStore } = {}) {
+export function migratedApp(
+  options: DualSessionOptions,
+  opts: { express?: typeof express; mountExpressSession?: "before" | "after"; store?: SessionStore } = {},
+) {
   const ex = opts.express ?? express;
   const app = ex();
   app.use(middleware());
-  const legacyMw = opts.store ? expressSession({ secret: SECRET, store: opts.store, resave: false, saveUninitialized: false }) : undefined;
+  const legacyMw = opts.store
+    ? expressSession({ secret: SECRET, store: opts.store, resave: false, saveUninitialized: false })
+    : undefined;
   if (legacyMw && opts.mountExpressSession === "before") app.use(legacyMw);
   const mw = dualSession(options);
   app.use("/api", mw);

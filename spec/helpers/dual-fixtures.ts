@@ -21,7 +21,10 @@ import { SECRET } from "./dual-app.js";
  * Listen on a free loopback port; `close()` also drops keep-alive sockets so the process can exit.
  * `maxHeaderSize` raises Node's 16 KiB request-header limit, so that oversized Cookie headers reach the app.
  */
-export async function serve(app: RequestListener, options: { maxHeaderSize?: number } = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function serve(
+  app: RequestListener,
+  options: { maxHeaderSize?: number } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer({ maxHeaderSize: options.maxHeaderSize }, app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -105,7 +108,12 @@ export interface FullAppOptions {
   /** Run the app on this Express (default: Express 5). */
   express?: typeof import("express");
   /** Mount express-session on the whole app, before or after dualSession. */
-  expressSession?: { where: "before" | "after"; store: SessionStore; unset?: "keep" | "destroy"; secret?: string | string[] };
+  expressSession?: {
+    where: "before" | "after";
+    store: SessionStore;
+    unset?: "keep" | "destroy";
+    secret?: string | string[];
+  };
   /** Options for the `/verify` routes' verifySession(), to compare with dualSession under the same options. */
   verify?: Parameters<typeof verifySession>[0];
 }
@@ -124,7 +132,13 @@ export function fullApp(options: DualSessionOptions, opts: FullAppOptions = {}) 
   app.use(middleware());
   const es = opts.expressSession;
   const legacyMw = es
-    ? expressSession({ secret: es.secret ?? SECRET, store: es.store, resave: false, saveUninitialized: false, ...(es.unset ? { unset: es.unset } : {}) })
+    ? expressSession({
+        secret: es.secret ?? SECRET,
+        store: es.store,
+        resave: false,
+        saveUninitialized: false,
+        ...(es.unset ? { unset: es.unset } : {}),
+      })
     : undefined;
   if (legacyMw && es!.where === "before") app.use(legacyMw);
   const mw = dualSession(options);

@@ -20,7 +20,11 @@ export interface LegacyRow {
 const passwords = ["Legacy-pw-0", "Legacy-pw-1", "Legacy-pw-2", "Legacy-pw-3"];
 let bcryptHashes: string[] | undefined;
 
-export async function bcryptRows(count: number, prefix: string, firstJoined = Date.UTC(2020, 0, 1)): Promise<LegacyRow[]> {
+export async function bcryptRows(
+  count: number,
+  prefix: string,
+  firstJoined = Date.UTC(2020, 0, 1),
+): Promise<LegacyRow[]> {
   bcryptHashes ??= await Promise.all(passwords.map((p) => bcrypt.hash(p, 4)));
   return Array.from({ length: count }, (_, i) => ({
     id: `${prefix}-${i}`,
@@ -44,18 +48,37 @@ export function firebaseRow(id: string, email: string, signerKey: string): Legac
   const password = "Firebase-pw-1";
   const salt = randomBytes(16).toString("base64");
   const saltSeparator = "Bw==";
-  const derived = scryptSync(Buffer.from(password, "ascii"), Buffer.concat([Buffer.from(salt, "base64"), Buffer.from(saltSeparator, "base64")]), 64, {
-    N: 2 ** 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024,
-  });
+  const derived = scryptSync(
+    Buffer.from(password, "ascii"),
+    Buffer.concat([Buffer.from(salt, "base64"), Buffer.from(saltSeparator, "base64")]),
+    64,
+    {
+      N: 2 ** 14,
+      r: 8,
+      p: 1,
+      maxmem: 64 * 1024 * 1024,
+    },
+  );
   const cipher = createCipheriv("aes-256-ctr", derived.subarray(0, 32), Buffer.alloc(16));
   const digest = Buffer.concat([cipher.update(Buffer.from(signerKey, "base64")), cipher.final()]).toString("base64");
-  return { id, email, password, hash: `$f_scrypt$${digest}$${salt}$m=14$r=8$s=${saltSeparator}`, verified: false, timeJoined: Date.UTC(2022, 0, 1) };
+  return {
+    id,
+    email,
+    password,
+    hash: `$f_scrypt$${digest}$${salt}$m=14$r=8$s=${saltSeparator}`,
+    verified: false,
+    timeJoined: Date.UTC(2022, 0, 1),
+  };
 }
 
 /** Django's PBKDF2: the core cannot verify it, so the import leaves it to legacyAuth(). */
 export function djangoRow(id: string, email: string): LegacyRow {
   return {
-    id, email, password: "unused", verified: false, timeJoined: Date.UTC(2020, 0, 1),
+    id,
+    email,
+    password: "unused",
+    verified: false,
+    timeJoined: Date.UTC(2020, 0, 1),
     hash: "pbkdf2_sha256$260000$seasalt$YlZ2Vggtqdc61YjArZuoApoBh9JNGYoDRBUGu6tcJQo=",
   };
 }
@@ -76,7 +99,14 @@ export const toNdjson = (rows: LegacyRow[]) => rows.map((r) => JSON.stringify(as
 export function toCsv(rows: LegacyRow[]): string {
   const header = ["id", "email", "password_hash", "email_verified", "time_joined", "metadata"];
   const lines = rows.map((r) =>
-    [r.id, r.email, r.hash, r.verified ? "true" : "false", new Date(r.timeJoined).toISOString(), r.metadata ? JSON.stringify(r.metadata) : ""]
+    [
+      r.id,
+      r.email,
+      r.hash,
+      r.verified ? "true" : "false",
+      new Date(r.timeJoined).toISOString(),
+      r.metadata ? JSON.stringify(r.metadata) : "",
+    ]
       .map(csvField)
       .join(","),
   );
@@ -91,13 +121,23 @@ export async function coreGet(uri: string, path: string): Promise<any> {
 }
 
 /** Every email-password user of the app: reported id (external when mapped) and email, in listing order. */
-export async function coreUsers(uri: string): Promise<{ id: string; email: string; timeJoined: number; verified: boolean }[]> {
+export async function coreUsers(
+  uri: string,
+): Promise<{ id: string; email: string; timeJoined: number; verified: boolean }[]> {
   const out = [];
   let token: string | undefined;
   do {
-    const page = await coreGet(uri, `/public/users?limit=500${token ? `&paginationToken=${encodeURIComponent(token)}` : ""}`);
+    const page = await coreGet(
+      uri,
+      `/public/users?limit=500${token ? `&paginationToken=${encodeURIComponent(token)}` : ""}`,
+    );
     for (const u of page.users) {
-      out.push({ id: u.id, email: u.loginMethods[0].email, timeJoined: u.timeJoined, verified: u.loginMethods[0].verified });
+      out.push({
+        id: u.id,
+        email: u.loginMethods[0].email,
+        timeJoined: u.timeJoined,
+        verified: u.loginMethods[0].verified,
+      });
     }
     token = page.nextPaginationToken;
   } while (token);

@@ -36,8 +36,14 @@ export async function createLegacyTable(): Promise<LegacyTable> {
     async insert(row) {
       const { rows } =
         row.id === undefined
-          ? await pool.query(`INSERT INTO ${table} (email, password_hash) VALUES ($1, $2) RETURNING id::text AS id`, [row.email, row.passwordHash])
-          : await pool.query(`INSERT INTO ${table} (id, email, password_hash) VALUES ($1, $2, $3) RETURNING id::text AS id`, [row.id, row.email, row.passwordHash]);
+          ? await pool.query(`INSERT INTO ${table} (email, password_hash) VALUES ($1, $2) RETURNING id::text AS id`, [
+              row.email,
+              row.passwordHash,
+            ])
+          : await pool.query(
+              `INSERT INTO ${table} (id, email, password_hash) VALUES ($1, $2, $3) RETURNING id::text AS id`,
+              [row.id, row.email, row.passwordHash],
+            );
       return rows[0].id as string;
     },
     async remove(id) {
@@ -63,7 +69,11 @@ export interface AuthApp {
  * (Re)initialises the SDK for one test: EmailPassword with `auth` as its override, header-based sessions, and
  * EmailVerification (optional mode) when asked.
  */
-export function startAuthApp(connectionURI: string, auth: LegacyAuth, options: { emailVerification?: boolean } = {}): AuthApp {
+export function startAuthApp(
+  connectionURI: string,
+  auth: LegacyAuth,
+  options: { emailVerification?: boolean } = {},
+): AuthApp {
   resetSdk();
   const emails: AuthApp["emails"] = [];
   supertokens.init({
@@ -93,18 +103,31 @@ export function startAuthApp(connectionURI: string, auth: LegacyAuth, options: {
   });
   app.use(errorHandler());
   // As the README tells apps to: our errors carry their HTTP status and a stable code.
-  app.use((err: { status?: number; code?: string; retryAfter?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    if (err.retryAfter !== undefined) res.setHeader("Retry-After", String(err.retryAfter));
-    if (process.env.SPEC_DEBUG_ERRORS) console.error(err);
-    res.status(err.status ?? 500).json({ code: err.code ?? "INTERNAL" });
-  });
+  app.use(
+    (
+      err: { status?: number; code?: string; retryAfter?: number },
+      _req: Request,
+      res: Response,
+      _next: NextFunction,
+    ) => {
+      if (err.retryAfter !== undefined) res.setHeader("Retry-After", String(err.retryAfter));
+      if (process.env.SPEC_DEBUG_ERRORS) console.error(err);
+      res.status(err.status ?? 500).json({ code: err.code ?? "INTERNAL" });
+    },
+  );
   return { app, emails };
 }
 
-export const form = (fields: Record<string, string>) => ({ formFields: Object.entries(fields).map(([id, value]) => ({ id, value })) });
+export const form = (fields: Record<string, string>) => ({
+  formFields: Object.entries(fields).map(([id, value]) => ({ id, value })),
+});
 
 /** POST /auth/signin; `userId` is what the new session reports (via GET /me), when the sign-in succeeded. */
-export async function signIn(app: express.Express, email: string, password: string): Promise<{ status: number; body: any; userId?: string }> {
+export async function signIn(
+  app: express.Express,
+  email: string,
+  password: string,
+): Promise<{ status: number; body: any; userId?: string }> {
   const res = await request(app).post("/auth/signin").send(form({ email, password }));
   if (res.status !== 200 || res.body.status !== "OK") return { status: res.status, body: res.body };
   const me = await request(app).get("/me").set("Authorization", `Bearer ${res.headers["st-access-token"]}`);

@@ -41,9 +41,13 @@ export const session = require("express-session") as ((options: SessionOptions) 
   MemoryStore: new () => SessionStore & { sessions: Record<string, string> };
 };
 
-export const RedisStore = (require("connect-redis") as { RedisStore: new (options: { client: unknown; prefix?: string }) => SessionStore & {
-  clear(): Promise<unknown>;
-} }).RedisStore;
+export const RedisStore = (
+  require("connect-redis") as {
+    RedisStore: new (options: { client: unknown; prefix?: string }) => SessionStore & {
+      clear(): Promise<unknown>;
+    };
+  }
+).RedisStore;
 
 export interface PgStoreOptions {
   pool?: unknown;
@@ -55,6 +59,8 @@ export interface PgStoreOptions {
   errorLog?: (...args: unknown[]) => void;
 }
 
-export const PgStore = (require("connect-pg-simple") as (s: unknown) => new (options: PgStoreOptions) => SessionStore & {
-  close(): Promise<void> | void;
-})(session);
+export const PgStore = (
+  require("connect-pg-simple") as (s: unknown) => new (options: PgStoreOptions) => SessionStore & {
+    close(): Promise<void> | void;
+  }
+)(session);

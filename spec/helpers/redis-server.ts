@@ -29,7 +29,20 @@ export async function spawnRedis(): Promise<OwnRedis> {
     if (child) return;
     const proc = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child = proc;

@@ -10,8 +10,22 @@ process.env.TEST_MODE = "testing";
 const require = createRequire(import.meta.url);
 
 const recipeModules = [
-  "accountlinking", "session", "emailpassword", "emailverification", "usermetadata", "multitenancy", "jwt", "openid",
-  "oauth2provider", "userroles", "thirdparty", "passwordless", "dashboard", "totp", "multifactorauth", "webauthn",
+  "accountlinking",
+  "session",
+  "emailpassword",
+  "emailverification",
+  "usermetadata",
+  "multitenancy",
+  "jwt",
+  "openid",
+  "oauth2provider",
+  "userroles",
+  "thirdparty",
+  "passwordless",
+  "dashboard",
+  "totp",
+  "multifactorauth",
+  "webauthn",
 ];
 
 /** Forget every SDK singleton so the next supertokens.init starts clean. */
@@ -28,7 +42,11 @@ export function resetSdk(): void {
 }
 
 /** Create an isolated app on the core, as supertokens-node's own tests do; returns its connection URI. */
-export async function createCoreApp(coreUrl: string, coreConfig: Record<string, unknown> = {}, apiKey?: string): Promise<string> {
+export async function createCoreApp(
+  coreUrl: string,
+  coreConfig: Record<string, unknown> = {},
+  apiKey?: string,
+): Promise<string> {
   const appId = `t${randomUUID()}`;
   const res = await fetch(`${coreUrl}/recipe/multitenancy/app/v2`, {
     method: "PUT",

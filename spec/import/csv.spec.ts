@@ -24,7 +24,8 @@ function cut(text: string, points: number[]): string[] {
 
 describe("CsvParser", () => {
   it("reads quoted commas, doubled quotes, line breaks in fields, CRLF and a BOM", () => {
-    const text = '\uFEFFid,email,meta\r\n1,a@x.io,"{""plan"":""pro, annual""}"\r\n2,"b@x.io","line one\nline two"\n\n3,c@x.io,\n';
+    const text =
+      '\uFEFFid,email,meta\r\n1,a@x.io,"{""plan"":""pro, annual""}"\r\n2,"b@x.io","line one\nline two"\n\n3,c@x.io,\n';
     assert.deepEqual(parseChunks([text]), [
       ["id", "email", "meta"],
       ["1", "a@x.io", '{"plan":"pro, annual"}'],
@@ -34,7 +35,10 @@ describe("CsvParser", () => {
   });
 
   it("keeps a last record without a line break", () => {
-    assert.deepEqual(parseChunks(["a,b\n1,", '""']), [["a", "b"], ["1", ""]]);
+    assert.deepEqual(parseChunks(["a,b\n1,", '""']), [
+      ["a", "b"],
+      ["1", ""],
+    ]);
   });
 
   for (const [name, text, line] of [
@@ -43,7 +47,10 @@ describe("CsvParser", () => {
     ["an unterminated quoted field", 'a,b\n1,"x\n\n', 4],
   ] as const) {
     it(`fails with ERR_MIGRATE_BAD_INPUT on ${name}, naming the line`, () => {
-      assert.throws(() => parseChunks([text]), (err: any) => err.code === "ERR_MIGRATE_BAD_INPUT" && err.message.includes(`line ${line}`));
+      assert.throws(
+        () => parseChunks([text]),
+        (err: any) => err.code === "ERR_MIGRATE_BAD_INPUT" && err.message.includes(`line ${line}`),
+      );
     });
   }
 
@@ -51,10 +58,15 @@ describe("CsvParser", () => {
     const field = fc.string({ unit: fc.constantFrom("a", "Z", "é", ",", '"', "\n", "\r", " ", "😀") });
     const record = fc.array(field, { minLength: 1, maxLength: 5 });
     fc.assert(
-      fc.property(fc.array(record, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), (records, points, crlf) => {
-        const text = records.map((r) => r.map(csvField).join(",")).join(crlf ? "\r\n" : "\n");
-        assert.deepEqual(parseChunks(cut(text, points)), records);
-      }),
+      fc.property(
+        fc.array(record, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        (records, points, crlf) => {
+          const text = records.map((r) => r.map(csvField).join(",")).join(crlf ? "\r\n" : "\n");
+          assert.deepEqual(parseChunks(cut(text, points)), records);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -49,7 +49,9 @@ interface CliRun {
 
 /** Run the real CLI; with `killAt`, SIGKILL it as soon as a progress line reports that many users done. */
 function runCli(args: string[], killAt?: number): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/main.ts", "import", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/main.ts", "import", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   let killedAt: number | undefined;
   child.stderr!.setEncoding("utf8");
@@ -96,27 +98,42 @@ describe("when the import is killed at random points and re-run", () => {
         body: JSON.stringify({ email: collision.email, password: "Theirs-pw-1" }),
       });
       assert.equal((await signUp.json()).status, "OK");
-      const extra = [djangoRow(`kill-${mode}-dj1`, `dj1-${mode}@example.com`), djangoRow(`kill-${mode}-dj2`, `dj2-${mode}@example.com`)];
+      const extra = [
+        djangoRow(`kill-${mode}-dj1`, `dj1-${mode}@example.com`),
+        djangoRow(`kill-${mode}-dj2`, `dj2-${mode}@example.com`),
+      ];
       const twins = (await bcryptRows(2, `twin-${mode}`)).map((r) => ({ ...r, email: `twin-${mode}@example.com` }));
       const file = path.join(dir, `${mode}.ndjson`);
       await writeFile(file, toNdjson([...rows, ...extra, ...twins]));
       const total = rows.length + extra.length + twins.length;
       const args = ["--file", file, "--core", uri, "--mode", mode, "--concurrency", "4", "--batch-size", "10"];
 
-      const points = [[0.05, 0.3], [0.35, 0.6], [0.65, 0.9]].map(([lo, hi]) => Math.floor(total * (lo! + random() * (hi! - lo!))));
+      const points = [
+        [0.05, 0.3],
+        [0.35, 0.6],
+        [0.65, 0.9],
+      ].map(([lo, hi]) => Math.floor(total * (lo! + random() * (hi! - lo!))));
       let changed: { id: string; email: string; password: string } | undefined;
       let kills = 0;
       for (const [k, point] of points.entries()) {
         const r = await runCli(args, point);
-        assert.ok(r.signal === "SIGKILL" || r.code === 2, why(`run ${k} ended with ${r.code ?? r.signal}: ${r.stderr}`));
+        assert.ok(
+          r.signal === "SIGKILL" || r.code === 2,
+          why(`run ${k} ended with ${r.code ?? r.signal}: ${r.stderr}`),
+        );
         if (r.signal === "SIGKILL") kills++;
         if (!changed) {
           // A user imported before the kill changes their password in SuperTokens; the re-run must keep it.
-          const done = (await coreUsers(uri)).find((u) => u.id.startsWith(`kill-${mode}-`) && !u.email.endsWith(PENDING_EMAIL_DOMAIN));
+          const done = (await coreUsers(uri)).find(
+            (u) => u.id.startsWith(`kill-${mode}-`) && !u.email.endsWith(PENDING_EMAIL_DOMAIN),
+          );
           if (done) {
             initSdk(uri);
             const row = rows.find((r) => r.id === done.id)!;
-            const update = await EmailPassword.updateEmailOrPassword({ recipeUserId: new supertokens.RecipeUserId(done.id), password: "Changed-pw-99" });
+            const update = await EmailPassword.updateEmailOrPassword({
+              recipeUserId: new supertokens.RecipeUserId(done.id),
+              password: "Changed-pw-99",
+            });
             assert.equal(update.status, "OK");
             changed = { id: row.id, email: row.email, password: row.password };
           }
@@ -137,7 +154,11 @@ describe("when the import is killed at random points and re-run", () => {
       assert.deepEqual(counts.failedByReason, { "duplicate-email": 2 });
       assert.equal(counts.skippedByReason["email-exists"], 1);
       assert.equal(counts.skippedByReason["unsupported-hash"], 2);
-      assert.equal(counts.imported + (counts.skippedByReason["already-imported"] ?? 0), rows.length - 1, why("every importable user is imported or already there"));
+      assert.equal(
+        counts.imported + (counts.skippedByReason["already-imported"] ?? 0),
+        rows.length - 1,
+        why("every importable user is imported or already there"),
+      );
 
       // SuperTokens holds every importable user exactly once, under its legacy id, with nothing half made.
       const users = await coreUsers(uri);
@@ -156,11 +177,25 @@ describe("when the import is killed at random points and re-run", () => {
       assert.equal((await coreGet(uri, "/bulk-import/users/count")).count, 0, why("the bulk-import queue is empty"));
 
       initSdk(uri);
-      assert.equal((await EmailPassword.signIn("public", changed.email, "Changed-pw-99")).status, "OK", why("the changed password stands"));
-      assert.equal((await EmailPassword.signIn("public", changed.email, changed.password)).status, "WRONG_CREDENTIALS_ERROR");
-      assert.equal((await EmailPassword.signIn("public", collision.email, "Theirs-pw-1")).status, "OK", why("the colliding user keeps theirs"));
+      assert.equal(
+        (await EmailPassword.signIn("public", changed.email, "Changed-pw-99")).status,
+        "OK",
+        why("the changed password stands"),
+      );
+      assert.equal(
+        (await EmailPassword.signIn("public", changed.email, changed.password)).status,
+        "WRONG_CREDENTIALS_ERROR",
+      );
+      assert.equal(
+        (await EmailPassword.signIn("public", collision.email, "Theirs-pw-1")).status,
+        "OK",
+        why("the colliding user keeps theirs"),
+      );
       // Every user's row was checked above; a random sample also signs in through the SDK.
-      const sample = rows.filter((r) => r !== collision && r.id !== changed!.id).sort(() => random() - 0.5).slice(0, 15);
+      const sample = rows
+        .filter((r) => r !== collision && r.id !== changed!.id)
+        .sort(() => random() - 0.5)
+        .slice(0, 15);
       for (const r of sample) {
         const res = await EmailPassword.signIn("public", r.email, r.password);
         assert.equal(res.status === "OK" && res.user.id, r.id, why(`${r.id} signs in with the legacy password`));

@@ -20,7 +20,16 @@ import type { ImportOptions } from "../../lib/import/options.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 import {
-  argon2Row, bcryptRows, coreGet, coreUsers, djangoRow, firebaseRow, toCsv, toJson, toNdjson, type LegacyRow,
+  argon2Row,
+  bcryptRows,
+  coreGet,
+  coreUsers,
+  djangoRow,
+  firebaseRow,
+  toCsv,
+  toJson,
+  toNdjson,
+  type LegacyRow,
 } from "../helpers/import-fixtures.js";
 
 let core: DevCore;
@@ -75,16 +84,27 @@ describe("import from PostgreSQL", () => {
     const signerKey = randomBytes(64).toString("base64");
     const uri = await createCoreApp(core.url, { firebase_password_hashing_signer_key: signerKey });
     const good = [
-      ...(await bcryptRows(8, "pg")).map((r, i) => ({ ...r, id: String(1000 + i), email: i === 0 ? "  Mixed.Case@Example.COM " : r.email })),
+      ...(await bcryptRows(8, "pg")).map((r, i) => ({
+        ...r,
+        id: String(1000 + i),
+        email: i === 0 ? "  Mixed.Case@Example.COM " : r.email,
+      })),
       { ...(await argon2Row("2001", "argon@example.com")) },
       firebaseRow("2002", "firebase@example.com", signerKey),
     ];
     const django = djangoRow("2003", "django@example.com");
     await pool.query(`CREATE SCHEMA ${schema}`);
-    await pool.query(`CREATE TABLE ${schema}.accounts (user_id bigint PRIMARY KEY, mail text, pw text, verified boolean, created_at timestamptz, meta jsonb)`);
+    await pool.query(
+      `CREATE TABLE ${schema}.accounts (user_id bigint PRIMARY KEY, mail text, pw text, verified boolean, created_at timestamptz, meta jsonb)`,
+    );
     for (const r of [...good, django]) {
       await pool.query(`INSERT INTO ${schema}.accounts VALUES ($1, $2, $3, $4, $5, $6)`, [
-        r.id, r.email, r.hash, r.verified, new Date(r.timeJoined), r.metadata ? JSON.stringify(r.metadata) : null,
+        r.id,
+        r.email,
+        r.hash,
+        r.verified,
+        new Date(r.timeJoined),
+        r.metadata ? JSON.stringify(r.metadata) : null,
       ]);
     }
 
@@ -96,9 +116,21 @@ describe("import from PostgreSQL", () => {
     });
     assert.equal(report.mode, "bulk");
     assert.deepEqual(report.counts, {
-      input: 11, imported: 10, skipped: 1, failed: 0, skippedByReason: { "unsupported-hash": 1 }, failedByReason: {},
+      input: 11,
+      imported: 10,
+      skipped: 1,
+      failed: 0,
+      skippedByReason: { "unsupported-hash": 1 },
+      failedByReason: {},
     });
-    assert.deepEqual(report.skipped, [{ id: "2003", row: 11, reason: "unsupported-hash", detail: "django_pbkdf2 hashes cannot be imported into SuperTokens: left to legacyAuth()" }]);
+    assert.deepEqual(report.skipped, [
+      {
+        id: "2003",
+        row: 11,
+        reason: "unsupported-hash",
+        detail: "django_pbkdf2 hashes cannot be imported into SuperTokens: left to legacyAuth()",
+      },
+    ]);
     await assertSignIns(uri, good, { timeJoined: true });
     assert.equal((await coreGet(uri, "/users/count")).count, 10);
   });
@@ -121,9 +153,15 @@ describe("import from files", () => {
       const report = await run({ file, core: uri, mode });
       assert.equal(report.mode, mode);
       assert.equal(report.counts.imported, rows.length);
-      assert.deepEqual(report.imported.map((u) => u.id), rows.map((r) => r.id));
+      assert.deepEqual(
+        report.imported.map((u) => u.id),
+        rows.map((r) => r.id),
+      );
       // The per-user endpoints cannot set time joined (the report says so); the bulk API keeps it.
-      assert.equal(report.notes.some((n) => n.includes("time joined")), mode === "per-user");
+      assert.equal(
+        report.notes.some((n) => n.includes("time joined")),
+        mode === "per-user",
+      );
       await assertSignIns(uri, rows, { timeJoined: mode === "bulk" });
       const text = JSON.stringify(report);
       assert.ok(!text.includes("@") && !text.includes("$2"), "the report holds no email or hash");
@@ -138,16 +176,31 @@ describe("import from files", () => {
       JSON.stringify({ id: "dup-1", email: "another@example.com", password_hash: rows[0]!.hash }),
       JSON.stringify({ id: "dup-9", email: ` ${rows[2]!.email.toUpperCase()}`, password_hash: rows[0]!.hash }),
       JSON.stringify({ email: "noid@example.com", password_hash: rows[0]!.hash }),
-      JSON.stringify({ id: "bad-time", email: "t@example.com", password_hash: rows[0]!.hash, time_joined: "yesterday-ish" }),
+      JSON.stringify({
+        id: "bad-time",
+        email: "t@example.com",
+        password_hash: rows[0]!.hash,
+        time_joined: "yesterday-ish",
+      }),
       "{ not json",
     ];
     await writeFile(file, toNdjson(rows) + extra.join("\n") + "\n");
     const report = await run({ file, core: uri });
-    assert.deepEqual(report.imported.map((u) => u.id), ["dup-0", "dup-3"]);
+    assert.deepEqual(
+      report.imported.map((u) => u.id),
+      ["dup-0", "dup-3"],
+    );
     assert.deepEqual(
       report.failed.map((f) => [f.row, f.id, f.reason]),
-      [[2, "dup-1", "duplicate-id"], [3, "dup-2", "duplicate-email"], [5, "dup-1", "duplicate-id"], [6, "dup-9", "duplicate-email"],
-        [7, null, "missing-id"], [8, "bad-time", "invalid-time-joined"], [9, null, "invalid-row"]],
+      [
+        [2, "dup-1", "duplicate-id"],
+        [3, "dup-2", "duplicate-email"],
+        [5, "dup-1", "duplicate-id"],
+        [6, "dup-9", "duplicate-email"],
+        [7, null, "missing-id"],
+        [8, "bad-time", "invalid-time-joined"],
+        [9, null, "invalid-row"],
+      ],
     );
     assert.equal(report.counts.input, report.counts.imported + report.counts.skipped + report.counts.failed);
     assert.equal((await coreGet(uri, "/users/count")).count, 2);
@@ -164,8 +217,14 @@ describe("when the core refuses some users", () => {
       const file = path.join(dir, `refused-${mode}.json`);
       await writeFile(file, toJson([rows[0]!, fb, rows[1]!, rows[2]!]));
       const report = await run({ file, core: uri, mode });
-      assert.deepEqual(report.imported.map((u) => u.id), rows.map((r) => r.id));
-      assert.deepEqual(report.failed.map((f) => [f.id, f.row, f.reason]), [[fb.id, 2, "core-rejected"]]);
+      assert.deepEqual(
+        report.imported.map((u) => u.id),
+        rows.map((r) => r.id),
+      );
+      assert.deepEqual(
+        report.failed.map((f) => [f.id, f.row, f.reason]),
+        [[fb.id, 2, "core-rejected"]],
+      );
       assert.match(report.failed[0]!.detail!, /firebase_password_hashing_signer_key' cannot be null/);
       assert.equal((await coreGet(uri, "/users/count")).count, 3);
       assert.equal((await coreGet(uri, "/bulk-import/users/count")).count, 0);
@@ -177,7 +236,11 @@ describe("when SuperTokens changes while users wait in the bulk-import queue", (
   it("decides refused users again against the live state, and supersedes failed rows of earlier attempts", async () => {
     const own = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
     const post = (uri: string, p: string, body: unknown) =>
-      fetch(uri + p, { method: "POST", headers: { "content-type": "application/json", "cdi-version": "5.4" }, body: JSON.stringify(body) }).then((r) => r.json());
+      fetch(uri + p, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cdi-version": "5.4" },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
     try {
       const uri = await createCoreApp(own.url);
       const [a, b, c, d] = await bcryptRows(4, "race");
@@ -186,29 +249,56 @@ describe("when SuperTokens changes while users wait in the bulk-import queue", (
         loginMethods: [{ recipeId: "emailpassword", email, passwordHash: r.hash, hashingAlgorithm: "bcrypt" }],
       });
       // An earlier attempt left a failed row for c (its email was taken then; that user is gone now).
-      assert.equal((await post(uri, "/public/recipe/signup", { email: c!.email, password: "Gone-pw-123" })).status, "OK");
+      assert.equal(
+        (await post(uri, "/public/recipe/signup", { email: c!.email, password: "Gone-pw-123" })).status,
+        "OK",
+      );
       await post(uri, "/bulk-import/users", { users: [bulkUser(c!)] });
-      while ((await coreGet(uri, "/bulk-import/users/count?status=FAILED")).count === 0) await new Promise((r) => setTimeout(r, 10));
-      const gone = (await coreGet(uri, `/public/users/by-accountinfo?email=${c!.email}&doUnionOfAccountInfo=false`)).users[0].id;
+      while ((await coreGet(uri, "/bulk-import/users/count?status=FAILED")).count === 0)
+        await new Promise((r) => setTimeout(r, 10));
+      const gone = (await coreGet(uri, `/public/users/by-accountinfo?email=${c!.email}&doUnionOfAccountInfo=false`))
+        .users[0].id;
       await post(uri, "/user/remove", { userId: gone });
 
       await post(uri, "/bulk-import/backgroundjob", { command: "STOP" });
       const file = path.join(dir, "race.ndjson");
       await writeFile(file, toNdjson([a!, b!, c!, d!]));
       const running = run({ file, core: uri, mode: "bulk" });
-      while ((await coreGet(uri, "/bulk-import/users/count?status=NEW")).count < 4) await new Promise((r) => setTimeout(r, 10));
+      while ((await coreGet(uri, "/bulk-import/users/count?status=NEW")).count < 4)
+        await new Promise((r) => setTimeout(r, 10));
       // Meanwhile: a is moved by someone else (legacyAuth, say), and b's email is taken by a new sign-up.
       assert.equal((await post(uri, "/bulk-import/import", bulkUser(a!))).status, "OK");
-      assert.equal((await post(uri, "/public/recipe/signup", { email: b!.email, password: "Newcomer-pw-1" })).status, "OK");
+      assert.equal(
+        (await post(uri, "/public/recipe/signup", { email: b!.email, password: "Newcomer-pw-1" })).status,
+        "OK",
+      );
       await post(uri, "/bulk-import/backgroundjob", { command: "START" });
       const report = await running;
 
-      assert.deepEqual(report.imported.map((u) => u.id), [c!.id, d!.id]);
-      assert.deepEqual(report.skipped.map((u) => [u.id, u.reason]), [[a!.id, "already-imported"], [b!.id, "email-exists"]]);
-      assert.ok(report.notes.some((n) => n.includes("removed 1 failed bulk-import queue rows")), report.notes.join("; "));
+      assert.deepEqual(
+        report.imported.map((u) => u.id),
+        [c!.id, d!.id],
+      );
+      assert.deepEqual(
+        report.skipped.map((u) => [u.id, u.reason]),
+        [
+          [a!.id, "already-imported"],
+          [b!.id, "email-exists"],
+        ],
+      );
+      assert.ok(
+        report.notes.some((n) => n.includes("removed 1 failed bulk-import queue rows")),
+        report.notes.join("; "),
+      );
       assert.equal((await coreGet(uri, "/bulk-import/users/count")).count, 0);
-      assert.equal((await post(uri, "/public/recipe/signin", { email: b!.email, password: "Newcomer-pw-1" })).status, "OK");
-      assert.equal((await post(uri, "/public/recipe/signin", { email: c!.email, password: c!.password })).user.id, c!.id);
+      assert.equal(
+        (await post(uri, "/public/recipe/signin", { email: b!.email, password: "Newcomer-pw-1" })).status,
+        "OK",
+      );
+      assert.equal(
+        (await post(uri, "/public/recipe/signin", { email: c!.email, password: c!.password })).user.id,
+        c!.id,
+      );
     } finally {
       await own.close();
     }
@@ -221,8 +311,10 @@ describe("with an API key", () => {
     try {
       const file = path.join(dir, "keyed.ndjson");
       await writeFile(file, toNdjson(await bcryptRows(2, "keyed")));
-      await assert.rejects(run({ file, core: keyed.url, apiKey: "wrong-key-12345678901234" }), (err: any) =>
-        err.code === "ERR_MIGRATE_API_KEY_REFUSED" && /refused the API key \(401\)/.test(err.message));
+      await assert.rejects(
+        run({ file, core: keyed.url, apiKey: "wrong-key-12345678901234" }),
+        (err: any) => err.code === "ERR_MIGRATE_API_KEY_REFUSED" && /refused the API key \(401\)/.test(err.message),
+      );
       const report = await run({ file, core: keyed.url, apiKey: "key-one-12345678901234" });
       assert.equal(report.counts.imported, 2);
     } finally {
@@ -251,16 +343,27 @@ describe("a dry run", () => {
       assert.deepEqual(JSON.parse(await readFile(reportFile, "utf8")), plan);
       assert.equal((await coreGet(uri, "/users/count")).count, 1);
       assert.equal((await coreGet(uri, "/bulk-import/users/count")).count, 0);
-      assert.equal((await coreGet(uri, `/recipe/userid/map?userId=${rows[0]!.id}&userIdType=EXTERNAL`)).status, "UNKNOWN_MAPPING_ERROR");
+      assert.equal(
+        (await coreGet(uri, `/recipe/userid/map?userId=${rows[0]!.id}&userIdType=EXTERNAL`)).status,
+        "UNKNOWN_MAPPING_ERROR",
+      );
 
       const real = await run({ file, core: uri, mode });
-      const strip = (r: typeof plan) => ({ counts: r.counts, imported: r.imported, skipped: r.skipped, failed: r.failed });
+      const strip = (r: typeof plan) => ({
+        counts: r.counts,
+        imported: r.imported,
+        skipped: r.skipped,
+        failed: r.failed,
+      });
       assert.deepEqual(strip(real), strip(plan));
       assert.deepEqual(real.counts.skippedByReason, { "email-exists": 1, "unsupported-hash": 1 });
       // The user who already had the email keeps their own password.
       initSdk(uri);
       assert.equal((await EmailPassword.signIn("public", rows[3]!.email, "Someone-else-1")).status, "OK");
-      assert.equal((await EmailPassword.signIn("public", rows[3]!.email, rows[3]!.password)).status, "WRONG_CREDENTIALS_ERROR");
+      assert.equal(
+        (await EmailPassword.signIn("public", rows[3]!.email, rows[3]!.password)).status,
+        "WRONG_CREDENTIALS_ERROR",
+      );
 
       const again = await run({ file, core: uri, mode });
       assert.equal(again.counts.imported, 0, "the second run is a no-op");
@@ -271,10 +374,14 @@ describe("a dry run", () => {
 
 describe("the CLI", () => {
   it("fails before any work on a mapping typo, naming the closest field, with exit code 1", () => {
-    const res = spawnSync(process.execPath, ["--import", "tsx", "lib/cli/main.ts", "import", "--file", "x.csv", "--core", core.url, "--map", "emial=mail"], {
-      encoding: "utf8",
-      timeout: 30_000,
-    });
+    const res = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "lib/cli/main.ts", "import", "--file", "x.csv", "--core", core.url, "--map", "emial=mail"],
+      {
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    );
     assert.equal(res.status, 1);
     assert.match(res.stderr, /unknown option `emial`\. Did you mean `email`\?/);
   });

@@ -23,25 +23,57 @@ describe("leaveSuperTokens options", () => {
   it("returns the defaults, from one frozen object", () => {
     assert.ok(Object.isFrozen(LEAVE_SUPERTOKENS_DEFAULTS));
     assert.deepEqual(resolveLeaveOptions(hooks), { timeoutMs: 5000, retryAfterSeconds: 1, graceMs: 30_000 });
-    assert.deepEqual(resolveLeaveOptions({ ...hooks, timeoutMs: 100, retryAfterSeconds: 2, graceMs: 50 }), { timeoutMs: 100, retryAfterSeconds: 2, graceMs: 50 });
+    assert.deepEqual(resolveLeaveOptions({ ...hooks, timeoutMs: 100, retryAfterSeconds: 2, graceMs: 50 }), {
+      timeoutMs: 100,
+      retryAfterSeconds: 2,
+      graceMs: 50,
+    });
   });
 
   it("refuses an unknown key, naming the closest", () => {
-    throwsCode(() => leaveSuperTokens({ ...hooks, onConvert: () => {} } as never), "ERR_MIGRATE_UNKNOWN_OPTION", /unknown option `onConvert`\. Did you mean `onConverted`\?/);
+    throwsCode(
+      () => leaveSuperTokens({ ...hooks, onConvert: () => {} } as never),
+      "ERR_MIGRATE_UNKNOWN_OPTION",
+      /unknown option `onConvert`\. Did you mean `onConverted`\?/,
+    );
   });
 
   it("requires both hooks as functions", () => {
-    throwsCode(() => leaveSuperTokens(undefined as never), "ERR_MIGRATE_MISSING_OPTION", /options must be an object with at least `hasSession` and `createSession`/);
-    throwsCode(() => leaveSuperTokens({ createSession: hooks.createSession } as never), "ERR_MIGRATE_MISSING_OPTION", /`hasSession` is required/);
-    throwsCode(() => leaveSuperTokens({ hasSession: hooks.hasSession } as never), "ERR_MIGRATE_MISSING_OPTION", /`createSession` is required/);
-    throwsCode(() => leaveSuperTokens({ ...hooks, hasSession: true } as never), "ERR_MIGRATE_INVALID_OPTION", /`hasSession` must be a function; received true/);
-    throwsCode(() => leaveSuperTokens({ ...hooks, onConverted: "log" } as never), "ERR_MIGRATE_INVALID_OPTION", /`onConverted` must be a function/);
+    throwsCode(
+      () => leaveSuperTokens(undefined as never),
+      "ERR_MIGRATE_MISSING_OPTION",
+      /options must be an object with at least `hasSession` and `createSession`/,
+    );
+    throwsCode(
+      () => leaveSuperTokens({ createSession: hooks.createSession } as never),
+      "ERR_MIGRATE_MISSING_OPTION",
+      /`hasSession` is required/,
+    );
+    throwsCode(
+      () => leaveSuperTokens({ hasSession: hooks.hasSession } as never),
+      "ERR_MIGRATE_MISSING_OPTION",
+      /`createSession` is required/,
+    );
+    throwsCode(
+      () => leaveSuperTokens({ ...hooks, hasSession: true } as never),
+      "ERR_MIGRATE_INVALID_OPTION",
+      /`hasSession` must be a function; received true/,
+    );
+    throwsCode(
+      () => leaveSuperTokens({ ...hooks, onConverted: "log" } as never),
+      "ERR_MIGRATE_INVALID_OPTION",
+      /`onConverted` must be a function/,
+    );
   });
 
   it("refuses timeouts that are not positive numbers", () => {
     for (const name of ["timeoutMs", "retryAfterSeconds", "graceMs"] as const) {
       for (const bad of [0, -5, Number.NaN, "1000"]) {
-        throwsCode(() => leaveSuperTokens({ ...hooks, [name]: bad } as never), "ERR_MIGRATE_INVALID_OPTION", new RegExp(`\`${name}\` must be a positive number`));
+        throwsCode(
+          () => leaveSuperTokens({ ...hooks, [name]: bad } as never),
+          "ERR_MIGRATE_INVALID_OPTION",
+          new RegExp(`\`${name}\` must be a positive number`),
+        );
       }
     }
   });
@@ -49,8 +81,11 @@ describe("leaveSuperTokens options", () => {
   it("fails loudly when mounted uncalled, app.use(leaveSuperTokens)", () => {
     const req = new IncomingMessage(new Socket());
     req.method = "GET";
-    throwsCode(() => (leaveSuperTokens as (...args: unknown[]) => unknown)(req, new ServerResponse(req), () => {}), "ERR_MIGRATE_FACTORY_NOT_CALLED",
-      /call leaveSuperTokens\(\{ hasSession, createSession \}\) — you passed the factory itself/);
+    throwsCode(
+      () => (leaveSuperTokens as (...args: unknown[]) => unknown)(req, new ServerResponse(req), () => {}),
+      "ERR_MIGRATE_FACTORY_NOT_CALLED",
+      /call leaveSuperTokens\(\{ hasSession, createSession \}\) — you passed the factory itself/,
+    );
   });
 
   it("calls the hooks on the options object, as before (methods may use `this`)", async () => {

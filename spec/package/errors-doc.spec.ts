@@ -7,7 +7,14 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  CONFIG_ERROR_CODES, ConfigError, ERRORS_DOC, MigrateError, UnavailableError, errorDocLink, isMigrateError, type MigrateErrorCode,
+  CONFIG_ERROR_CODES,
+  ConfigError,
+  ERRORS_DOC,
+  MigrateError,
+  UnavailableError,
+  errorDocLink,
+  isMigrateError,
+  type MigrateErrorCode,
 } from "../../lib/errors.js";
 import { createRedisMigrationCoordinator } from "../../lib/session/index.js";
 
@@ -74,7 +81,8 @@ describe("docs/errors.md", () => {
     const texts = [...libFiles(path.join(root, "lib")).map((f) => readFileSync(f, "utf8")), doc];
     const anchors = new Set(sections.map((s) => s.anchor));
     for (const text of texts) {
-      for (const m of text.matchAll(/errors\.md#([a-z0-9_]+)/g)) assert.ok(anchors.has(m[1]!), `errors.md#${m[1]} has no section`);
+      for (const m of text.matchAll(/errors\.md#([a-z0-9_]+)/g))
+        assert.ok(anchors.has(m[1]!), `errors.md#${m[1]} has no section`);
     }
   });
 });
@@ -105,11 +113,14 @@ describe("error messages end with the link to their section", () => {
   });
 
   it("for a real misconfiguration", () => {
-    assert.throws(() => createRedisMigrationCoordinator({} as never, { prefix: "p:" }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(err.code, "ERR_MIGRATE_INVALID_CLIENT");
-      assert.ok(err.message.endsWith(`See ${ERRORS_DOC}#err_migrate_invalid_client`), err.message);
-      return true;
-    });
+    assert.throws(
+      () => createRedisMigrationCoordinator({} as never, { prefix: "p:" }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.code, "ERR_MIGRATE_INVALID_CLIENT");
+        assert.ok(err.message.endsWith(`See ${ERRORS_DOC}#err_migrate_invalid_client`), err.message);
+        return true;
+      },
+    );
   });
 });

@@ -46,14 +46,27 @@ function run(cmd: string, args: string[], cwd: string, timeout: number) {
 async function install(c: Combo, newestSdk: string): Promise<string> {
   const dir = path.join(tmp, `app-express${c.express}-st${c.sdk}`);
   mkdirSync(dir);
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "scratch-app", version: "1.0.0", private: true }));
+  writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ name: "scratch-app", version: "1.0.0", private: true }),
+  );
   cpSync(fixtures, dir, { recursive: true });
   const sdk = c.sdk === "newest" ? newestSdk : c.sdk;
-  const args = ["install", tarball, `express@^${c.express}`, `supertokens-node@${sdk}`, "express-session@^1", "cookie-parser@^1"];
-  await run("npm", [...args, "--prefer-offline", "--no-audit", "--no-fund"], dir, 150_000).catch((err: { stderr?: string; message: string }) => {
-    throw new Error(`npm install failed in ${dir}: ${err.stderr ?? err.message}`);
-  });
-  const version = (name: string) => JSON.parse(readFileSync(path.join(dir, "node_modules", name, "package.json"), "utf8")).version as string;
+  const args = [
+    "install",
+    tarball,
+    `express@^${c.express}`,
+    `supertokens-node@${sdk}`,
+    "express-session@^1",
+    "cookie-parser@^1",
+  ];
+  await run("npm", [...args, "--prefer-offline", "--no-audit", "--no-fund"], dir, 150_000).catch(
+    (err: { stderr?: string; message: string }) => {
+      throw new Error(`npm install failed in ${dir}: ${err.stderr ?? err.message}`);
+    },
+  );
+  const version = (name: string) =>
+    JSON.parse(readFileSync(path.join(dir, "node_modules", name, "package.json"), "utf8")).version as string;
   assert.equal(version("supertokens-node"), sdk);
   assert.equal(version("express").split(".")[0], c.express);
   return dir;
@@ -61,7 +74,10 @@ async function install(c: Combo, newestSdk: string): Promise<string> {
 
 before(async () => {
   for (const built of ["dist/esm/index.js", "dist/cjs/index.js", "dist/esm/cli/main.js"]) {
-    assert.ok(existsSync(path.join(root, built)), `${built} is missing: run \`npm run build\` first (npm test does it as pretest)`);
+    assert.ok(
+      existsSync(path.join(root, built)),
+      `${built} is missing: run \`npm run build\` first (npm test does it as pretest)`,
+    );
   }
   tmp = realpathSync(mkdtempSync(path.join(os.tmpdir(), "supertokens-migrate-installed-")));
   assert.ok(!tmp.startsWith(root + path.sep), "scratch apps live outside the repository");
@@ -93,17 +109,26 @@ interface ScenarioResult {
 /** Runs one app entry (esm/app.js or cjs/app.js) and turns each scenario it reports into a subtest. */
 async function runApp(t: TestContext, dir: string, kind: "esm" | "cjs") {
   const result = await run(process.execPath, [path.join(dir, kind, "app.js")], dir, 60_000).catch(
-    (err: { stdout?: string; stderr?: string; code?: number; signal?: string }) => ({ stdout: err.stdout ?? "", stderr: err.stderr ?? "", exit: err.code ?? err.signal }),
+    (err: { stdout?: string; stderr?: string; code?: number; signal?: string }) => ({
+      stdout: err.stdout ?? "",
+      stderr: err.stderr ?? "",
+      exit: err.code ?? err.signal,
+    }),
   );
   const lines = result.stdout.split("\n");
-  const results = lines.filter((l) => l.startsWith("@@scenario ")).map((l) => JSON.parse(l.slice("@@scenario ".length)) as ScenarioResult);
+  const results = lines
+    .filter((l) => l.startsWith("@@scenario "))
+    .map((l) => JSON.parse(l.slice("@@scenario ".length)) as ScenarioResult);
   for (const r of results) {
     await t.test(r.name, () => {
       if (!r.ok) throw new Error(`${r.name}\n${r.error}`);
     });
   }
   const stderr = "exit" in result ? `exit ${result.exit}; stderr: ${result.stderr}` : `stderr: ${result.stderr}`;
-  assert.ok(results.length > 0 && lines.includes("@@done"), `the ${kind} app did not run to the end (${results.length} scenarios reported); ${stderr}`);
+  assert.ok(
+    results.length > 0 && lines.includes("@@done"),
+    `the ${kind} app did not run to the end (${results.length} scenarios reported); ${stderr}`,
+  );
 }
 
 /** Spawns the installed bin's dev core on a free port; resolves once it listens. */
@@ -118,7 +143,10 @@ async function startBinDevCore(dir: string) {
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" line within 15 s; stdout: ${stdout}; stderr: ${stderr}`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no "listening on" line within 15 s; stdout: ${stdout}; stderr: ${stderr}`)),
+      15_000,
+    );
     child.stdout.on("data", () => {
       const m = /listening on (http:\/\/\S+)/.exec(stdout);
       if (m) {
@@ -140,10 +168,13 @@ async function startBinDevCore(dir: string) {
 const HASH = "$2b$10$OSZlB.A/6sYVrixiJkkWFO.1J59M5Y2PmWC5/mmnbRZDHDObD2dvy";
 const importFiles = {
   "users.csv": `id,email,password_hash,email_verified\nlegacy-1,one@example.com,${HASH},true\nlegacy-2,two@example.com,${HASH},false\n`,
-  "users.ndjson": [
-    { id: "legacy-1", email: "one@example.com", passwordHash: HASH, emailVerified: true },
-    { id: "legacy-2", email: "two@example.com", passwordHash: HASH, emailVerified: false },
-  ].map((r) => JSON.stringify(r)).join("\n") + "\n",
+  "users.ndjson":
+    [
+      { id: "legacy-1", email: "one@example.com", passwordHash: HASH, emailVerified: true },
+      { id: "legacy-2", email: "two@example.com", passwordHash: HASH, emailVerified: false },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join("\n") + "\n",
 };
 
 // Combinations run side by side (each has its own install and ports); within one, tests run in order.
@@ -151,9 +182,12 @@ describe("supertokens-migrate installed from its tarball with real peers", { con
   for (const c of combos) {
     describe(label(c), () => {
       let dir: string;
-      before(async () => {
-        dir = await installs.get(c)!;
-      }, { timeout: 180_000 });
+      before(
+        async () => {
+          dir = await installs.get(c)!;
+        },
+        { timeout: 180_000 },
+      );
 
       it("as an ES module app (import)", { timeout: 60_000 }, (t) => runApp(t, dir, "esm"));
       it("as a CommonJS app (require)", { timeout: 60_000 }, (t) => runApp(t, dir, "cjs"));
@@ -163,39 +197,61 @@ describe("supertokens-migrate installed from its tarball with real peers", { con
         assert.equal(stdout.trim(), pkg.version);
       });
 
-      it("bin: dev-core starts, answers /hello, takes an import --dry-run, and stops on SIGTERM", { timeout: 60_000 }, async (t) => {
-        const core = await startBinDevCore(dir);
-        try {
-          await t.test("dev-core answers /hello", async () => {
-            const res = await fetch(`${core.url}/hello`);
-            assert.equal(res.status, 200);
-            assert.equal(await res.text(), "Hello");
-          });
-          for (const [file, content] of Object.entries(importFiles)) {
-            await t.test(`import --dry-run --file ${file} plans both users and writes nothing`, async () => {
-              writeFileSync(path.join(dir, file), content);
-              const report = path.join(dir, `${file}.report.json`);
-              const bin = path.join(dir, "node_modules/.bin/supertokens-migrate");
-              await run(bin, ["import", "--file", file, "--core", core.url, "--dry-run", "--report", report], dir, 30_000);
-              const plan = JSON.parse(readFileSync(report, "utf8"));
-              assert.equal(plan.dryRun, true);
-              assert.deepEqual(
-                { input: plan.counts.input, imported: plan.counts.imported, skipped: plan.counts.skipped, failed: plan.counts.failed },
-                { input: 2, imported: 2, skipped: 0, failed: 0 },
-              );
-              const count = await (await fetch(`${core.url}/users/count`, { headers: { "cdi-version": "5.4" } })).json();
-              assert.equal(count.count, 0, "a dry run writes nothing");
+      it(
+        "bin: dev-core starts, answers /hello, takes an import --dry-run, and stops on SIGTERM",
+        { timeout: 60_000 },
+        async (t) => {
+          const core = await startBinDevCore(dir);
+          try {
+            await t.test("dev-core answers /hello", async () => {
+              const res = await fetch(`${core.url}/hello`);
+              assert.equal(res.status, 200);
+              assert.equal(await res.text(), "Hello");
             });
+            for (const [file, content] of Object.entries(importFiles)) {
+              await t.test(`import --dry-run --file ${file} plans both users and writes nothing`, async () => {
+                writeFileSync(path.join(dir, file), content);
+                const report = path.join(dir, `${file}.report.json`);
+                const bin = path.join(dir, "node_modules/.bin/supertokens-migrate");
+                await run(
+                  bin,
+                  ["import", "--file", file, "--core", core.url, "--dry-run", "--report", report],
+                  dir,
+                  30_000,
+                );
+                const plan = JSON.parse(readFileSync(report, "utf8"));
+                assert.equal(plan.dryRun, true);
+                assert.deepEqual(
+                  {
+                    input: plan.counts.input,
+                    imported: plan.counts.imported,
+                    skipped: plan.counts.skipped,
+                    failed: plan.counts.failed,
+                  },
+                  { input: 2, imported: 2, skipped: 0, failed: 0 },
+                );
+                const count = await (
+                  await fetch(`${core.url}/users/count`, { headers: { "cdi-version": "5.4" } })
+                ).json();
+                assert.equal(count.count, 0, "a dry run writes nothing");
+              });
+            }
+            await t.test("dev-core exits 0 on SIGTERM", async () => {
+              core.child.kill("SIGTERM");
+              const timeout = new Promise<never>((_, reject) =>
+                setTimeout(() => reject(new Error("still running 5 s after SIGTERM")), 5_000).unref(),
+              );
+              assert.deepEqual(
+                await Promise.race([core.exited, timeout]),
+                { code: 0, signal: null },
+                `stderr: ${core.stderr()}`,
+              );
+            });
+          } finally {
+            if (core.child.exitCode === null && core.child.signalCode === null) core.child.kill("SIGKILL");
           }
-          await t.test("dev-core exits 0 on SIGTERM", async () => {
-            core.child.kill("SIGTERM");
-            const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("still running 5 s after SIGTERM")), 5_000).unref());
-            assert.deepEqual(await Promise.race([core.exited, timeout]), { code: 0, signal: null }, `stderr: ${core.stderr()}`);
-          });
-        } finally {
-          if (core.child.exitCode === null && core.child.signalCode === null) core.child.kill("SIGKILL");
-        }
-      });
+        },
+      );
     });
   }
 });

@@ -31,11 +31,24 @@ export function relativeSpecifiers(fileName: string, text: string): string[] {
   const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       found.push(node.moduleSpecifier.text);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteralLike(node.arguments[0])
+    ) {
       found.push(node.arguments[0].text);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       found.push(node.argument.literal.text);
     } else if (ts.isExternalModuleReference(node) && ts.isStringLiteral(node.expression)) {
       found.push(node.expression.text);
@@ -85,7 +98,11 @@ describe("layering of lib/", () => {
     const files = sourceFiles(lib).map((file) => ({ file, text: readFileSync(file, "utf8") }));
     assert.ok(files.length > 50, "lib/ sources found");
     const violations = layeringViolations(files);
-    assert.deepEqual(violations, [], `move the shared code to a top-level module of lib/:\n  ${violations.join("\n  ")}`);
+    assert.deepEqual(
+      violations,
+      [],
+      `move the shared code to a top-level module of lib/:\n  ${violations.join("\n  ")}`,
+    );
   });
 
   it("catches every way one module can name another", () => {
@@ -114,7 +131,10 @@ describe("layering of lib/", () => {
     assert.deepEqual(layeringViolations([{ file: shared, text: 'import { x } from "./session/x.js";' }]), [
       "lib/errors.ts (shared) -> lib/session/x.js (session)",
     ]);
-    assert.deepEqual(layeringViolations([{ file: path.join(lib, "cli", "main.ts"), text: 'import "../session/index.js";' }]), []);
+    assert.deepEqual(
+      layeringViolations([{ file: path.join(lib, "cli", "main.ts"), text: 'import "../session/index.js";' }]),
+      [],
+    );
     assert.deepEqual(layeringViolations([{ file: path.join(lib, "newthing", "a.ts"), text: "" }]), [
       "lib/newthing/a.ts: unknown folder lib/newthing (list it in FEATURES or SHARED_DIRS)",
     ]);

@@ -15,7 +15,8 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const childEnv = { ...process.env, NODE_OPTIONS: "", NODE_PATH: "", DEBUG: "" };
-const sdkVersion = JSON.parse(readFileSync(path.join(root, "node_modules/supertokens-node/package.json"), "utf8")).version as string;
+const sdkVersion = JSON.parse(readFileSync(path.join(root, "node_modules/supertokens-node/package.json"), "utf8"))
+  .version as string;
 
 /** Runs `source` as a file of the given kind inside `cwd`; resolves to its parsed JSON stdout. */
 async function runScript(cwd: string, kind: "cjs" | "mjs", source: string): Promise<any> {
@@ -36,17 +37,24 @@ const builds = {
 
 before(() => {
   for (const b of Object.values(builds)) {
-    assert.ok(existsSync(path.join(b.dir, "sdk-internals.js")), `${b.dir}/sdk-internals.js is missing: run \`npm run build\` first`);
+    assert.ok(
+      existsSync(path.join(b.dir, "sdk-internals.js")),
+      `${b.dir}/sdk-internals.js is missing: run \`npm run build\` first`,
+    );
   }
 });
 
 for (const kind of ["cjs", "mjs"] as const) {
   const { dir, load } = builds[kind];
-  const wrap = (body: string) => (kind === "cjs" ? `(async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });` : body);
+  const wrap = (body: string) =>
+    kind === "cjs" ? `(async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });` : body;
 
   describe(`SDK internals under plain Node (${kind === "cjs" ? "CommonJS" : "ES module"})`, () => {
     it("every internal is there with the shape we use, and the SDK's origins come through after init", async () => {
-      const out = await runScript(root, kind, wrap(`
+      const out = await runScript(
+        root,
+        kind,
+        wrap(`
         const internals = ${load(path.join(dir, "sdk-internals.js"))};
         const supertokens = ${load("supertokens-node")};
         const st = supertokens.default ?? supertokens;
@@ -62,7 +70,8 @@ for (const kind of ["cjs", "mjs"] as const) {
         const origins = internals.sdkAppOrigins(instance);
         const querier = internals.sdkQuerier();
         console.log(JSON.stringify({ before: before === undefined, checked, origins, querier: typeof querier.sendPostRequest }));
-      `));
+      `),
+      );
       assert.deepEqual(out, {
         before: true,
         checked: { version: sdkVersion },
@@ -78,10 +87,19 @@ for (const kind of ["cjs", "mjs"] as const) {
         tmp = mkdtempSync(path.join(os.tmpdir(), "stm-internals-"));
         const sdk = path.join(tmp, "node_modules/supertokens-node");
         mkdirSync(path.join(sdk, "lib/build"), { recursive: true });
-        writeFileSync(path.join(sdk, "package.json"), JSON.stringify({ name: "supertokens-node", version: "99.0.0", exports: { "./lib/*": "./lib/*" } }));
+        writeFileSync(
+          path.join(sdk, "package.json"),
+          JSON.stringify({ name: "supertokens-node", version: "99.0.0", exports: { "./lib/*": "./lib/*" } }),
+        );
         writeFileSync(path.join(sdk, "lib/build/version.js"), `exports.version = "99.0.0";`);
-        writeFileSync(path.join(sdk, "lib/build/supertokens.js"), `class SuperTokens { static instanceOrThrow() {} }\nexports.default = SuperTokens;`);
-        writeFileSync(path.join(sdk, "lib/build/querier.js"), `class Querier { static getNewInstanceOrThrowError() {} }\nexports.Querier = Querier;`);
+        writeFileSync(
+          path.join(sdk, "lib/build/supertokens.js"),
+          `class SuperTokens { static instanceOrThrow() {} }\nexports.default = SuperTokens;`,
+        );
+        writeFileSync(
+          path.join(sdk, "lib/build/querier.js"),
+          `class Querier { static getNewInstanceOrThrowError() {} }\nexports.Querier = Querier;`,
+        );
         const pkg = path.join(tmp, "pkg");
         mkdirSync(pkg);
         for (const f of ["sdk-internals.js", "errors.js", "package.json"]) cpSync(path.join(dir, f), path.join(pkg, f));
@@ -89,11 +107,15 @@ for (const kind of ["cjs", "mjs"] as const) {
       after(() => rmSync(tmp, { recursive: true, force: true }));
 
       it("throws ERR_MIGRATE_SDK_INTERNALS naming the SDK version and the internal, never a silent fallback", async () => {
-        const out = await runScript(tmp, kind, wrap(`
+        const out = await runScript(
+          tmp,
+          kind,
+          wrap(`
           const internals = ${load(path.join(tmp, "pkg/sdk-internals.js"))};
           const probe = (f) => { try { f(); return "no error"; } catch (e) { return { code: e.code, message: e.message }; } };
           console.log(JSON.stringify({ instance: probe(() => internals.sdkInstance()), querier: probe(() => internals.sdkQuerier()) }));
-        `));
+        `),
+        );
         for (const failure of [out.instance, out.querier]) {
           assert.equal(failure.code, "ERR_MIGRATE_SDK_INTERNALS");
           assert.match(failure.message, /supertokens-node 99\.0\.0/);
@@ -111,19 +133,26 @@ describe("two copies in one process: the app requires the CommonJS build, a depe
   `;
 
   it("are distinct copies, yet dualSession() of either copy sees configureLegacySessions() of the other", async () => {
-    const out = await runScript(root, "cjs", `(async () => {${both}
+    const out = await runScript(
+      root,
+      "cjs",
+      `(async () => {${both}
       const session = require("express-session");
       cjs.configureLegacySessions({ store: new session.MemoryStore(), secret: "shared secret" });
       const fromEsm = typeof esm.dualSession();
       esm.configureLegacySessions({ store: new session.MemoryStore(), secret: "other secret" });
       const fromCjs = typeof cjs.dualSession();
       console.log(JSON.stringify({ distinct: cjs.dualSession !== esm.dualSession, fromEsm, fromCjs }));
-    })().catch((e) => { console.error(e); process.exit(1); });`);
+    })().catch((e) => { console.error(e); process.exit(1); });`,
+    );
     assert.deepEqual(out, { distinct: true, fromEsm: "function", fromCjs: "function" });
   });
 
   it("instanceof on our error classes holds across copies, by kind", async () => {
-    const out = await runScript(root, "cjs", `(async () => {${both}
+    const out = await runScript(
+      root,
+      "cjs",
+      `(async () => {${both}
       let thrown;
       try { esm.dualSession({ store: {} }); } catch (e) { thrown = e; }
       const unavailable = new cjs.UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "down");
@@ -138,7 +167,8 @@ describe("two copies in one process: the app requires the CommonJS build, a depe
         lookalikeIsMigrate: ({ code: "ERR_MIGRATE_INVALID_OPTION" }) instanceof esm.MigrateError,
         isMigrateError: esm.isMigrateError(unavailable),
       }));
-    })().catch((e) => { console.error(e); process.exit(1); });`);
+    })().catch((e) => { console.error(e); process.exit(1); });`,
+    );
     assert.deepEqual(out, {
       code: "ERR_MIGRATE_STORE_REQUIRED",
       esmConfigIsCjsConfig: true,
@@ -156,8 +186,13 @@ describe("two copies in one process: the app requires the CommonJS build, a depe
 describe("the version", () => {
   it("lib/version.ts matches package.json, and the built bin prints it", async () => {
     const { version } = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
-    assert.match(readFileSync(path.join(root, "lib/version.ts"), "utf8"), new RegExp(`packageVersion = "${version.replace(/\./g, "\\.")}"`));
-    const { stdout } = await run(process.execPath, [path.join(root, "dist/esm/cli/main.js"), "--version"], { env: childEnv });
+    assert.match(
+      readFileSync(path.join(root, "lib/version.ts"), "utf8"),
+      new RegExp(`packageVersion = "${version.replace(/\./g, "\\.")}"`),
+    );
+    const { stdout } = await run(process.execPath, [path.join(root, "dist/esm/cli/main.js"), "--version"], {
+      env: childEnv,
+    });
     assert.equal(stdout.trim(), version);
   });
 });

@@ -4,7 +4,18 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,7 +62,10 @@ function install() {
 
 before(async () => {
   for (const built of ["dist/esm/core/index.js", "dist/cjs/core/index.js", "dist/esm/cli/main.js"]) {
-    assert.ok(existsSync(path.join(root, built)), `${built} is missing: run \`npm run build\` first (npm test does it as pretest)`);
+    assert.ok(
+      existsSync(path.join(root, built)),
+      `${built} is missing: run \`npm run build\` first (npm test does it as pretest)`,
+    );
   }
   // realpath: Node reports resolved files by real path, and the tmpdir may be a symlink (macOS /var).
   tmp = realpathSync(mkdtempSync(path.join(os.tmpdir(), "supertokens-migrate-pack-")));
@@ -65,7 +79,10 @@ before(async () => {
   packedFiles = packed!.files.map((f) => f.path);
   project = path.join(tmp, "consumer");
   mkdirSync(project);
-  writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "commonjs" }));
+  writeFileSync(
+    path.join(project, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "commonjs" }),
+  );
   await install();
 });
 
@@ -75,10 +92,19 @@ after(() => {
 
 describe("the packed tarball", () => {
   it("holds the build, package.json and docs only", () => {
-    const stray = packedFiles.filter((f) => !f.startsWith("dist/") && !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE(\.md)?|docs\/errors\.md)$/.test(f));
+    const stray = packedFiles.filter(
+      (f) =>
+        !f.startsWith("dist/") && !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE(\.md)?|docs\/errors\.md)$/.test(f),
+    );
     assert.deepEqual(stray, []);
     // Every error message points at docs/errors.md inside the installed package.
-    for (const f of ["docs/errors.md", "dist/esm/package.json", "dist/cjs/package.json", "dist/esm/core/index.d.ts", "dist/cjs/core/index.d.ts"]) {
+    for (const f of [
+      "docs/errors.md",
+      "dist/esm/package.json",
+      "dist/cjs/package.json",
+      "dist/esm/core/index.d.ts",
+      "dist/cjs/core/index.d.ts",
+    ]) {
       assert.ok(packedFiles.includes(f), `${f} is not in the tarball`);
     }
   });
@@ -89,7 +115,9 @@ describe("the packed tarball", () => {
       pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer },
       strict: true,
     });
-    const problems = messages.filter((m) => m.type !== "suggestion").map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false })}`);
+    const problems = messages
+      .filter((m) => m.type !== "suggestion")
+      .map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false })}`);
     assert.deepEqual(problems, []);
   });
 });
@@ -105,7 +133,10 @@ describe("supertokens-migrate/dev-core installed from the tarball", () => {
 
   it("loads with require() from CommonJS", async () => {
     const file = path.join(project, "consumer.cjs");
-    writeFileSync(file, `(async () => {${exercise(`require("supertokens-migrate/dev-core")`, `require.resolve("supertokens-migrate/dev-core")`)}})();`);
+    writeFileSync(
+      file,
+      `(async () => {${exercise(`require("supertokens-migrate/dev-core")`, `require.resolve("supertokens-migrate/dev-core")`)}})();`,
+    );
     const out = JSON.parse((await node([file])).stdout);
     assert.equal(out.startDevCore, "function");
     assert.equal(out.hello, "Hello");
@@ -115,7 +146,10 @@ describe("supertokens-migrate/dev-core installed from the tarball", () => {
   it("loads with import() from ESM", async () => {
     const file = path.join(project, "consumer.mjs");
     const resolve = `fileURLToPath(import.meta.resolve("supertokens-migrate/dev-core"))`;
-    writeFileSync(file, `import { fileURLToPath } from "node:url";${exercise(`await import("supertokens-migrate/dev-core")`, resolve)}`);
+    writeFileSync(
+      file,
+      `import { fileURLToPath } from "node:url";${exercise(`await import("supertokens-migrate/dev-core")`, resolve)}`,
+    );
     const out = JSON.parse((await node([file])).stdout);
     assert.equal(out.startDevCore, "function");
     assert.equal(out.hello, "Hello");
@@ -141,7 +175,13 @@ describe("supertokens-migrate/dev-core installed from the tarball", () => {
       path.join(project, "tsconfig.json"),
       JSON.stringify({
         compilerOptions: {
-          module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: false, types: ["node"],
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          target: "ES2022",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ["node"],
         },
         files: ["dev-core.mts", "dev-core.cts"],
       }),
@@ -156,7 +196,10 @@ describe("the root entry installed from the tarball", () => {
     const cjs = path.join(project, "root.cjs");
     const mjs = path.join(project, "root.mjs");
     writeFileSync(cjs, `console.log(JSON.stringify(Object.keys(require("supertokens-migrate")).sort()));`);
-    writeFileSync(mjs, `console.log(JSON.stringify(Object.keys(await import("supertokens-migrate")).filter((k) => k !== "default").sort()));`);
+    writeFileSync(
+      mjs,
+      `console.log(JSON.stringify(Object.keys(await import("supertokens-migrate")).filter((k) => k !== "default").sort()));`,
+    );
     const fromCjs = JSON.parse((await node([cjs])).stdout) as string[];
     const fromEsm = JSON.parse((await node([mjs])).stdout) as string[];
     assert.ok(fromCjs.includes("dualSession"), `dualSession missing from ${fromCjs.join(", ")}`);
@@ -182,8 +225,11 @@ describe("every entry point of package.json, from the tarball", () => {
   it("exports names only files that are in the tarball, for import and require, types and default", () => {
     const targets = exportTargets(pkg());
     const conditions = new Set(targets.map((t) => t.conditions.join("/")));
-    for (const c of ["import/types", "import/default", "require/types", "require/default"]) assert.ok(conditions.has(c), `no ${c} entry in exports`);
-    const missing = targets.filter((t) => !packedFiles.includes(path.posix.normalize(t.file))).map((t) => `${t.subpath} [${t.conditions.join(" > ")}] ${t.file}`);
+    for (const c of ["import/types", "import/default", "require/types", "require/default"])
+      assert.ok(conditions.has(c), `no ${c} entry in exports`);
+    const missing = targets
+      .filter((t) => !packedFiles.includes(path.posix.normalize(t.file)))
+      .map((t) => `${t.subpath} [${t.conditions.join(" > ")}] ${t.file}`);
     assert.deepEqual(missing, []);
   });
 
@@ -194,40 +240,71 @@ describe("every entry point of package.json, from the tarball", () => {
     assert.ok(required.length > 0 && imported.length > 0);
     const cjs = path.join(project, "entries.cjs");
     const mjs = path.join(project, "entries.mjs");
-    writeFileSync(cjs, `console.log(JSON.stringify(${JSON.stringify(required.map((t) => specifier(t.subpath)))}.map((s) => {
+    writeFileSync(
+      cjs,
+      `console.log(JSON.stringify(${JSON.stringify(required.map((t) => specifier(t.subpath)))}.map((s) => {
       const m = require(s);
       return { specifier: s, file: require.resolve(s), keys: Object.keys(m).length };
-    })));`);
-    writeFileSync(mjs, `import { fileURLToPath } from "node:url";
+    })));`,
+    );
+    writeFileSync(
+      mjs,
+      `import { fileURLToPath } from "node:url";
       const out = [];
       for (const s of ${JSON.stringify(imported.map((t) => specifier(t.subpath)))}) {
         const m = await import(s);
         out.push({ specifier: s, file: fileURLToPath(import.meta.resolve(s)), keys: Object.keys(m).filter((k) => k !== "default").length });
       }
-      console.log(JSON.stringify(out));`);
-    const loaded = [...JSON.parse((await node([cjs])).stdout), ...JSON.parse((await node([mjs])).stdout)] as { specifier: string; file: string; keys: number }[];
-    const expected = [...required, ...imported].map((t) => ({ specifier: specifier(t.subpath), file: path.join(installed, t.file) }));
-    assert.deepEqual(loaded.map(({ specifier, file }) => ({ specifier, file })), expected);
-    for (const l of loaded.filter((l) => !l.specifier.endsWith("package.json"))) assert.ok(l.keys > 0, `${l.specifier} exports nothing`);
+      console.log(JSON.stringify(out));`,
+    );
+    const loaded = [...JSON.parse((await node([cjs])).stdout), ...JSON.parse((await node([mjs])).stdout)] as {
+      specifier: string;
+      file: string;
+      keys: number;
+    }[];
+    const expected = [...required, ...imported].map((t) => ({
+      specifier: specifier(t.subpath),
+      file: path.join(installed, t.file),
+    }));
+    assert.deepEqual(
+      loaded.map(({ specifier, file }) => ({ specifier, file })),
+      expected,
+    );
+    for (const l of loaded.filter((l) => !l.specifier.endsWith("package.json")))
+      assert.ok(l.keys > 0, `${l.specifier} exports nothing`);
   });
 
   it("resolves the types entries for import (.mts) and require (.cts) under NodeNext, and they compile", async () => {
     const targets = exportTargets(pkg()).filter((t) => t.conditions.at(-1) === "types");
     const subpaths = [...new Set(targets.map((t) => t.subpath))];
-    const body = subpaths.map((s, i) => `import * as entry${i} from "${specifier(s)}";\nexport type Entry${i} = typeof entry${i};`).join("\n");
+    const body = subpaths
+      .map((s, i) => `import * as entry${i} from "${specifier(s)}";\nexport type Entry${i} = typeof entry${i};`)
+      .join("\n");
     writeFileSync(path.join(project, "entries.mts"), body);
     writeFileSync(path.join(project, "entries.cts"), body);
     writeFileSync(
       path.join(project, "tsconfig.entries.json"),
       JSON.stringify({
-        compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: ["node"] },
+        compilerOptions: {
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          target: "ES2022",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ["node"],
+        },
         files: ["entries.mts", "entries.cts"],
       }),
     );
-    const result = await node([tsc, "-p", "tsconfig.entries.json", "--listFiles"]).catch((err: { stdout: string; stderr: string }) => ({ ...err, failed: true }));
+    const result = await node([tsc, "-p", "tsconfig.entries.json", "--listFiles"]).catch(
+      (err: { stdout: string; stderr: string }) => ({ ...err, failed: true }),
+    );
     assert.ok(!("failed" in result), `tsc failed: ${result.stdout}${result.stderr}`);
     const listed = new Set(result.stdout.split("\n").map((l) => path.resolve(l.trim())));
-    const missing = targets.filter((t) => !listed.has(path.join(installed, t.file))).map((t) => `${t.subpath} [${t.conditions.join(" > ")}] ${t.file}`);
+    const missing = targets
+      .filter((t) => !listed.has(path.join(installed, t.file)))
+      .map((t) => `${t.subpath} [${t.conditions.join(" > ")}] ${t.file}`);
     assert.deepEqual(missing, [], "types entries TypeScript did not pick up");
   });
 
@@ -236,7 +313,11 @@ describe("every entry point of package.json, from the tarball", () => {
     assert.ok(Object.keys(bins).length > 0);
     for (const [name, file] of Object.entries(bins)) {
       assert.ok(packedFiles.includes(path.posix.normalize(file)), `bin ${name}: ${file} is not in the tarball`);
-      assert.match(readFileSync(path.join(installed, file), "utf8"), /^#!\/usr\/bin\/env node\n/, `bin ${name}: no node shebang`);
+      assert.match(
+        readFileSync(path.join(installed, file), "utf8"),
+        /^#!\/usr\/bin\/env node\n/,
+        `bin ${name}: no node shebang`,
+      );
       const { stdout } = await node([path.join(installed, file), "--version"]);
       assert.equal(stdout.trim(), pkg().version, `bin ${name} --version`);
     }
@@ -244,32 +325,58 @@ describe("every entry point of package.json, from the tarball", () => {
 });
 
 describe("npm pack on a clean tree (no dist/)", () => {
-  it("runs prepare, which builds, and ships the same files as the tarball of the built tree", { timeout: 120_000 }, async () => {
-    // A copy of what the build reads, without dist/; node_modules is this repository's (no network).
-    const clean = path.join(tmp, "clean-tree");
-    mkdirSync(clean);
-    for (const entry of readdirSync(root)) {
-      if (/^(package\.json|README\.md|CHANGELOG\.md|LICENSE.*|tsconfig.*\.json)$/.test(entry) || entry === "lib" || entry === "scripts") {
-        cpSync(path.join(root, entry), path.join(clean, entry), { recursive: true });
+  it(
+    "runs prepare, which builds, and ships the same files as the tarball of the built tree",
+    { timeout: 120_000 },
+    async () => {
+      // A copy of what the build reads, without dist/; node_modules is this repository's (no network).
+      const clean = path.join(tmp, "clean-tree");
+      mkdirSync(clean);
+      for (const entry of readdirSync(root)) {
+        if (
+          /^(package\.json|README\.md|CHANGELOG\.md|LICENSE.*|tsconfig.*\.json)$/.test(entry) ||
+          entry === "lib" ||
+          entry === "scripts"
+        ) {
+          cpSync(path.join(root, entry), path.join(clean, entry), { recursive: true });
+        }
       }
-    }
-    cpSync(path.join(root, "docs"), path.join(clean, "docs"), { recursive: true });
-    symlinkSync(path.join(root, "node_modules"), path.join(clean, "node_modules"), "dir");
-    assert.ok(!existsSync(path.join(clean, "dist")));
-    const out = path.join(tmp, "clean-pack");
-    mkdirSync(out);
-    // Without the npm_* variables of an enclosing `npm test`: npm_config_local_prefix names this repository.
-    const env = Object.fromEntries(Object.entries(childEnv).filter(([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry|userconfig)$/i.test(k)));
-    const { stdout } = await run("npm", ["pack", "--json", "--offline", "--pack-destination", out], { cwd: clean, env, timeout: 110_000 });
-    assert.ok(existsSync(path.join(clean, "dist/esm/index.js")), "prepare built the clean tree");
-    // Lifecycle output may precede the JSON on stdout.
-    const [packed] = JSON.parse(stdout.slice(stdout.indexOf("\n[") + 1 || stdout.indexOf("["))) as { files: { path: string }[] }[];
-    const files = packed!.files.map((f) => f.path).sort();
-    for (const f of ["dist/esm/index.js", "dist/esm/index.d.ts", "dist/cjs/index.js", "dist/cjs/index.d.ts", "dist/esm/core/index.d.ts", "dist/cjs/core/index.d.ts", "dist/esm/cli/main.js"]) {
-      assert.ok(files.includes(f), `${f} is not in the tarball npm pack built`);
-    }
-    assert.deepEqual(files, [...packedFiles].sort());
-  });
+      cpSync(path.join(root, "docs"), path.join(clean, "docs"), { recursive: true });
+      symlinkSync(path.join(root, "node_modules"), path.join(clean, "node_modules"), "dir");
+      assert.ok(!existsSync(path.join(clean, "dist")));
+      const out = path.join(tmp, "clean-pack");
+      mkdirSync(out);
+      // Without the npm_* variables of an enclosing `npm test`: npm_config_local_prefix names this repository.
+      const env = Object.fromEntries(
+        Object.entries(childEnv).filter(
+          ([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry|userconfig)$/i.test(k),
+        ),
+      );
+      const { stdout } = await run("npm", ["pack", "--json", "--offline", "--pack-destination", out], {
+        cwd: clean,
+        env,
+        timeout: 110_000,
+      });
+      assert.ok(existsSync(path.join(clean, "dist/esm/index.js")), "prepare built the clean tree");
+      // Lifecycle output may precede the JSON on stdout.
+      const [packed] = JSON.parse(stdout.slice(stdout.indexOf("\n[") + 1 || stdout.indexOf("["))) as {
+        files: { path: string }[];
+      }[];
+      const files = packed!.files.map((f) => f.path).sort();
+      for (const f of [
+        "dist/esm/index.js",
+        "dist/esm/index.d.ts",
+        "dist/cjs/index.js",
+        "dist/cjs/index.d.ts",
+        "dist/esm/core/index.d.ts",
+        "dist/cjs/core/index.d.ts",
+        "dist/esm/cli/main.js",
+      ]) {
+        assert.ok(files.includes(f), `${f} is not in the tarball npm pack built`);
+      }
+      assert.deepEqual(files, [...packedFiles].sort());
+    },
+  );
 });
 
 describe("the bin (supertokens-migrate dev-core)", () => {
@@ -278,7 +385,11 @@ describe("the bin (supertokens-migrate dev-core)", () => {
     const bin = path.join(installed, pkg.bin["supertokens-migrate"]);
     assert.match(readFileSync(bin, "utf8"), /^#!\/usr\/bin\/env node\n/);
 
-    const child = spawn(process.execPath, [bin, "dev-core", "--port", "0"], { cwd: project, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, "dev-core", "--port", "0"], {
+      cwd: project,
+      env: childEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
@@ -288,7 +399,10 @@ describe("the bin (supertokens-migrate dev-core)", () => {
     );
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "listening on" line within 10 s; stdout: ${stdout}; stderr: ${stderr}`)), 10_000);
+        const timer = setTimeout(
+          () => reject(new Error(`no "listening on" line within 10 s; stdout: ${stdout}; stderr: ${stderr}`)),
+          10_000,
+        );
         child.stdout.on("data", () => {
           const m = /SuperTokens dev core listening on (http:\/\/\S+)/.exec(stdout);
           if (m) {
@@ -306,7 +420,9 @@ describe("the bin (supertokens-migrate dev-core)", () => {
       assert.equal(await res.text(), "Hello");
 
       child.kill("SIGTERM");
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("still running 5 s after SIGTERM")), 5_000).unref());
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("still running 5 s after SIGTERM")), 5_000).unref(),
+      );
       assert.deepEqual(await Promise.race([exited, timeout]), { code: 0, signal: null }, `stderr: ${stderr}`);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

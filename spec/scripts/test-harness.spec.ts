@@ -7,7 +7,16 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync, existsSync } 
 import os from "node:os";
 import path from "node:path";
 import net from "node:net";
-import { HarnessError, expandGlob, findPgBin, findRedisServer, missingMessage, needsChromium, prepareServices, runnerArgs } from "../../scripts/test.mjs";
+import {
+  HarnessError,
+  expandGlob,
+  findPgBin,
+  findRedisServer,
+  missingMessage,
+  needsChromium,
+  prepareServices,
+  runnerArgs,
+} from "../../scripts/test.mjs";
 
 /** A PATH that holds nothing. */
 function emptyDir(t: { after(fn: () => void): void }): string {
@@ -29,7 +38,12 @@ describe("npm test harness", () => {
   it("without redis-server and REDIS_URL, fails before starting anything and says what to install", async (t) => {
     const PATH = emptyDir(t);
     const error = await rejection(
-      prepareServices({ env: { PATH, DATABASE_URL: "postgresql://app:app@127.0.0.1:1/app", CHROMIUM_PATH: "/nowhere" }, pgDirs: [], platform: "linux", isRoot: false }),
+      prepareServices({
+        env: { PATH, DATABASE_URL: "postgresql://app:app@127.0.0.1:1/app", CHROMIUM_PATH: "/nowhere" },
+        pgDirs: [],
+        platform: "linux",
+        isRoot: false,
+      }),
     );
     assert.match(error.message, /redis-server not found/);
     assert.match(error.message, /sudo apt-get install redis-server\n/);
@@ -42,11 +56,18 @@ describe("npm test harness", () => {
   it("names every missing binary in one message, with the Homebrew names on macOS", async (t) => {
     const PATH = emptyDir(t);
     const args = ["spec/demo/demo-browser.spec.ts"];
-    const linux = await rejection(prepareServices({ env: { PATH }, args, pgDirs: [], platform: "linux", isRoot: true }));
-    assert.match(linux.message, /^Cannot run the tests: redis-server, PostgreSQL \(initdb, pg_ctl, postgres\), Chromium not found/);
+    const linux = await rejection(
+      prepareServices({ env: { PATH }, args, pgDirs: [], platform: "linux", isRoot: true }),
+    );
+    assert.match(
+      linux.message,
+      /^Cannot run the tests: redis-server, PostgreSQL \(initdb, pg_ctl, postgres\), Chromium not found/,
+    );
     assert.match(linux.message, /\nInstall \(Debian\/Ubuntu\): apt-get install redis-server postgresql chromium\n/);
     assert.match(linux.message, /REDIS_URL=\S+ DATABASE_URL=\S+ CHROMIUM_PATH=\S+ npm test/);
-    const mac = await rejection(prepareServices({ env: { PATH }, args, pgDirs: [], platform: "darwin", isRoot: false }));
+    const mac = await rejection(
+      prepareServices({ env: { PATH }, args, pgDirs: [], platform: "darwin", isRoot: false }),
+    );
     assert.match(mac.message, /brew install redis postgresql@17 && brew install --cask chromium/);
     assert.doesNotMatch(mac.message, /apt-get|\.ci\/run/, "no Debian advice on macOS");
   });
@@ -54,10 +75,17 @@ describe("npm test harness", () => {
   it("asks for Chromium only when a chosen spec drives a browser", async (t) => {
     const PATH = emptyDir(t);
     const env = { PATH, REDIS_URL: "redis://127.0.0.1:1", DATABASE_URL: "postgresql://app:app@127.0.0.1:1/app" };
-    const prepared = await prepareServices({ env, args: ["spec/session/legacy-store.spec.ts"], pgDirs: [], logLine: () => {} });
+    const prepared = await prepareServices({
+      env,
+      args: ["spec/session/legacy-store.spec.ts"],
+      pgDirs: [],
+      logLine: () => {},
+    });
     assert.equal(prepared.env.CHROMIUM_PATH, undefined);
     await prepared.stop();
-    const error = await rejection(prepareServices({ env, args: ["spec/demo/demo-browser.spec.ts"], pgDirs: [], platform: "linux" }));
+    const error = await rejection(
+      prepareServices({ env, args: ["spec/demo/demo-browser.spec.ts"], pgDirs: [], platform: "linux" }),
+    );
     assert.match(error.message, /Chromium not found/);
     assert.match(error.message, /apt-get install chromium\n/);
     assert.equal(needsChromium(runnerArgs([])), true, "the whole suite has browser tests");
@@ -65,12 +93,26 @@ describe("npm test harness", () => {
 
   it("passes REDIS_URL, DATABASE_URL and CHROMIUM_PATH set by the caller through untouched, starting nothing", async (t) => {
     const PATH = emptyDir(t); // nothing could be started from here anyway
-    const env = { PATH, REDIS_URL: "redis://:secret@10.1.2.3:6400/2", DATABASE_URL: "postgresql://u:p@db.example:5433/x?sslmode=disable", CHROMIUM_PATH: "/opt/chrome", OTHER: "kept" };
+    const env = {
+      PATH,
+      REDIS_URL: "redis://:secret@10.1.2.3:6400/2",
+      DATABASE_URL: "postgresql://u:p@db.example:5433/x?sslmode=disable",
+      CHROMIUM_PATH: "/opt/chrome",
+      OTHER: "kept",
+    };
     const lines: string[] = [];
-    const prepared = await prepareServices({ env, pgDirs: [], logLine: (l) => lines.push(l), onStarted: () => assert.fail("started a service") });
+    const prepared = await prepareServices({
+      env,
+      pgDirs: [],
+      logLine: (l) => lines.push(l),
+      onStarted: () => assert.fail("started a service"),
+    });
     assert.deepEqual(prepared.env, env);
     assert.notEqual(prepared.env, env, "a copy: the caller's environment is not modified");
-    assert.deepEqual(lines, ["REDIS_URL from the environment: nothing started for it", "DATABASE_URL from the environment: nothing started for it"]);
+    assert.deepEqual(lines, [
+      "REDIS_URL from the environment: nothing started for it",
+      "DATABASE_URL from the environment: nothing started for it",
+    ]);
     await prepared.stop();
   });
 
@@ -101,7 +143,11 @@ describe("npm test harness", () => {
     assert.ok(all.slice(4).every((f) => /^spec\/[^/]+\/[^/]+\.spec\.ts$/.test(f) && existsSync(f)));
 
     const some = runnerArgs(["--test-name-pattern=lock", "spec/session/l*.spec.ts", "spec/auth/pg.spec.ts"]);
-    assert.deepEqual(some.slice(4), ["--test-name-pattern=lock", ...expandGlob("spec/session/l*.spec.ts"), "spec/auth/pg.spec.ts"]);
+    assert.deepEqual(some.slice(4), [
+      "--test-name-pattern=lock",
+      ...expandGlob("spec/session/l*.spec.ts"),
+      "spec/auth/pg.spec.ts",
+    ]);
     assert.ok(some.includes("spec/session/legacy-store.spec.ts"));
     assert.throws(() => runnerArgs(["spec/nothing/*.spec.ts"]), /No spec file matches spec\/nothing\/\*\.spec\.ts/);
   });
@@ -119,7 +165,10 @@ describe("npm test harness", () => {
     const started: Array<{ kind: string }> = [];
     const prepared = await prepareServices({ env, logLine: () => {}, onStarted: (s) => started.push(s) });
     t.after(() => prepared.stop());
-    assert.deepEqual(started.map((s) => s.kind), ["redis", "postgres"]);
+    assert.deepEqual(
+      started.map((s) => s.kind),
+      ["redis", "postgres"],
+    );
     const redis = new URL(prepared.env.REDIS_URL!);
     const postgres = new URL(prepared.env.DATABASE_URL!);
     assert.equal(redis.hostname, "127.0.0.1");

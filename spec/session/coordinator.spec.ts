@@ -150,8 +150,14 @@ describe("migration coordinator", () => {
       hung.connect().catch(() => {});
       try {
         const coordinator = createRedisMigrationCoordinator(hung, { prefix, timeoutMs: 100 });
-        await assert.rejects(coordinator.claim("sid"), (err: unknown) => (err as { code?: unknown }).code === "ERR_MIGRATE_TIMEOUT");
-        await assert.rejects(coordinator.waitForResult("sid", 50), (err: unknown) => (err as { code?: unknown }).code === "ERR_MIGRATE_TIMEOUT");
+        await assert.rejects(
+          coordinator.claim("sid"),
+          (err: unknown) => (err as { code?: unknown }).code === "ERR_MIGRATE_TIMEOUT",
+        );
+        await assert.rejects(
+          coordinator.waitForResult("sid", 50),
+          (err: unknown) => (err as { code?: unknown }).code === "ERR_MIGRATE_TIMEOUT",
+        );
       } finally {
         hung.destroy();
         await silent.close();
@@ -173,7 +179,10 @@ describe("migration coordinator", () => {
       await closed.connect();
       closed.destroy();
       const coordinator = createRedisMigrationCoordinator(closed, { prefix });
-      await assert.rejects(coordinator.claim("sid"), (err: unknown) => (err as { code?: unknown }).code === "ERR_MIGRATE_LOCK_UNAVAILABLE");
+      await assert.rejects(
+        coordinator.claim("sid"),
+        (err: unknown) => (err as { code?: unknown }).code === "ERR_MIGRATE_LOCK_UNAVAILABLE",
+      );
     });
   });
 });

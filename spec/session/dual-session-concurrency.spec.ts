@@ -38,11 +38,21 @@ function redisStore() {
 /** Fires `urls.length` requests at once with `cookie`; resolves with the responses in the order they arrived. */
 async function fire(urls: string[], cookie: string): Promise<request.Response[]> {
   const arrivals: request.Response[] = [];
-  await Promise.all(urls.map((url) => request(url).get("/api/me").set("Cookie", cookie).then((res) => void arrivals.push(res))));
+  await Promise.all(
+    urls.map((url) =>
+      request(url)
+        .get("/api/me")
+        .set("Cookie", cookie)
+        .then((res) => void arrivals.push(res)),
+    ),
+  );
   return arrivals;
 }
 
-const tokenCookie = (res: request.Response, name: string) => setCookies(res).find((c) => c.startsWith(`${name}=`))?.split(";")[0];
+const tokenCookie = (res: request.Response, name: string) =>
+  setCookies(res)
+    .find((c) => c.startsWith(`${name}=`))
+    ?.split(";")[0];
 
 /** The browser's jar: the legacy cookie, then every response's Set-Cookie applied in arrival order. */
 function jarAfter(legacy: CookieJar, arrivals: request.Response[]): CookieJar {
@@ -74,7 +84,10 @@ describe("dualSession with 20 parallel first requests in one process", () => {
     const server = await serve(app);
     try {
       const arrivals = await fire(Array(20).fill(server.url), `connect.sid=${legacy.get("connect.sid")}`);
-      assert.deepEqual(arrivals.map((r) => r.status), Array(20).fill(200));
+      assert.deepEqual(
+        arrivals.map((r) => r.status),
+        Array(20).fill(200),
+      );
       assert.ok(arrivals.every((r) => r.body.userId === "race-1"));
       const handles = await sessionsOf("race-1");
       assert.equal(handles.length, 1, `${handles.length} sessions for one legacy session`);
@@ -109,7 +122,10 @@ describe("dualSession across two processes", () => {
     try {
       const urls = Array.from({ length: 20 }, (_, i) => (i % 2 ? a.url : b.url));
       const arrivals = await fire(urls, `connect.sid=${legacy.get("connect.sid")}`);
-      assert.deepEqual(arrivals.map((r) => r.status), Array(20).fill(200));
+      assert.deepEqual(
+        arrivals.map((r) => r.status),
+        Array(20).fill(200),
+      );
       assert.ok(arrivals.every((r) => r.body.userId === "race-2"));
       const handles = await sessionsOf("race-2");
       assert.ok(handles.length >= 1 && handles.length <= 2, `${handles.length} sessions from two processes`);
@@ -131,12 +147,21 @@ describe("dualSession across two processes", () => {
     // Two clients, as two processes would have.
     const other = createClient({ url: requireEnv("REDIS_URL") });
     await other.connect();
-    const a = await serve(fullApp({ store, secret: SECRET, coordinator: createRedisMigrationCoordinator(redis, { prefix: lockPrefix }) }).app);
-    const b = await serve(fullApp({ store, secret: SECRET, coordinator: createRedisMigrationCoordinator(other, { prefix: lockPrefix }) }).app);
+    const a = await serve(
+      fullApp({ store, secret: SECRET, coordinator: createRedisMigrationCoordinator(redis, { prefix: lockPrefix }) })
+        .app,
+    );
+    const b = await serve(
+      fullApp({ store, secret: SECRET, coordinator: createRedisMigrationCoordinator(other, { prefix: lockPrefix }) })
+        .app,
+    );
     try {
       const urls = Array.from({ length: 20 }, (_, i) => (i % 2 ? a.url : b.url));
       const arrivals = await fire(urls, `connect.sid=${legacy.get("connect.sid")}`);
-      assert.deepEqual(arrivals.map((r) => r.status), Array(20).fill(200));
+      assert.deepEqual(
+        arrivals.map((r) => r.status),
+        Array(20).fill(200),
+      );
       const handles = await sessionsOf("race-3");
       assert.equal(handles.length, 1, `${handles.length} sessions with a shared lock`);
       assert.ok(arrivals.every((r) => r.body.handle === handles[0] && r.body.userId === "race-3"));

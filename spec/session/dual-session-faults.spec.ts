@@ -68,14 +68,23 @@ describe("dualSession when the legacy store fails before the SuperTokens session
       const before = await client.get(prefix + sid);
       assert.ok(before);
       const events: MigrationEvent[] = [];
-      const { app } = fullApp({ store, secret: SECRET, storeTimeoutMs: 300, retryAfterSeconds: 2, onMigration: (e) => events.push(e) });
+      const { app } = fullApp({
+        store,
+        secret: SECRET,
+        storeTimeoutMs: 300,
+        retryAfterSeconds: 2,
+        onMigration: (e) => events.push(e),
+      });
 
       await own.stop();
       for (let i = 0; i < 3; i++) {
         const started = Date.now();
         assertUnavailable(await me(app, legacyOnly(jar)), started, 300, "2");
       }
-      assert.deepEqual(events.map((e) => e.reason), ["store-unavailable", "store-unavailable", "store-unavailable"]);
+      assert.deepEqual(
+        events.map((e) => e.reason),
+        ["store-unavailable", "store-unavailable", "store-unavailable"],
+      );
       assert.deepEqual(await sessionsOf("redis-down-1"), []);
 
       await own.start();
@@ -125,7 +134,13 @@ describe("dualSession when the legacy store fails before the SuperTokens session
     initSuperTokens(await createCoreApp(core.url));
     const { store } = memoryStore();
     const jar = await legacyLogin(store, "hung-1");
-    const hung: SessionStore = { ...store, get: () => undefined, destroy: () => undefined, on: () => undefined, set: store.set.bind(store) };
+    const hung: SessionStore = {
+      ...store,
+      get: () => undefined,
+      destroy: () => undefined,
+      on: () => undefined,
+      set: store.set.bind(store),
+    };
     const { app } = fullApp({ store: hung, secret: SECRET, storeTimeoutMs: 200 });
     const started = Date.now();
     assertUnavailable(await me(app, legacyOnly(jar)), started, 200);
@@ -275,7 +290,10 @@ describe("dualSession when the store fails after the SuperTokens session exists"
     // nothing in the store stops a replay but dualSession's own record of the migration.
     await sleep(250);
     const replays = await Promise.all(Array.from({ length: 3 }, () => me(app, legacyOnly(jar))));
-    assert.deepEqual(replays.map((r) => r.status), [401, 401, 401]);
+    assert.deepEqual(
+      replays.map((r) => r.status),
+      [401, 401, 401],
+    );
     assert.deepEqual(await sessionsOf("destroy-fails-1"), [first.body.handle]);
     assert.ok(failedDestroys >= 1);
 
@@ -319,7 +337,13 @@ describe("migrationEndpoint when the legacy store is down", () => {
     initSuperTokens(await createCoreApp(core.url));
     const { store } = memoryStore();
     const jar = await legacyLogin(store, "endpoint-down-1");
-    const hung: SessionStore = { ...store, get: () => undefined, destroy: () => undefined, on: () => undefined, set: store.set.bind(store) };
+    const hung: SessionStore = {
+      ...store,
+      get: () => undefined,
+      destroy: () => undefined,
+      on: () => undefined,
+      set: store.set.bind(store),
+    };
     const app = express();
     app.use(middleware());
     app.post("/auth/migrate-session", migrationEndpoint({ store: hung, secret: SECRET, storeTimeoutMs: 200 }));

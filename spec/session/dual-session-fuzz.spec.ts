@@ -35,11 +35,13 @@ before(async () => {
 after(() => core.close());
 
 /** Characters Node's HTTP client lets through in a header value (HTAB, printable ASCII, obs-text). */
-const headerChar = fc.oneof(
-  { weight: 8, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
-  { weight: 1, arbitrary: fc.constant(0x09) },
-  { weight: 1, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
-).map((c) => String.fromCharCode(c));
+const headerChar = fc
+  .oneof(
+    { weight: 8, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
+    { weight: 1, arbitrary: fc.constant(0x09) },
+    { weight: 1, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
+  )
+  .map((c) => String.fromCharCode(c));
 const headerString = (maxLength: number) => fc.array(headerChar, { maxLength }).map((cs) => cs.join(""));
 
 function mutate(value: string) {
@@ -89,13 +91,42 @@ describe("dualSession: fuzzing the Cookie header", () => {
       { weight: 6, arbitrary: mutate(liveDecoded).map((v) => (v.includes(";") ? v : encodeURIComponent(v))) },
       { weight: 4, arbitrary: mutate(liveValue) },
       { weight: 3, arbitrary: headerString(40) },
-      { weight: 2, arbitrary: fc.constantFrom("%E0%A4%A", "%", "%zz", "s%3A", "s:", '"', '""', "s:.", "s:abc.", "s:.abc", "=", "\t") },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          "%E0%A4%A",
+          "%",
+          "%zz",
+          "s%3A",
+          "s:",
+          '"',
+          '""',
+          "s:.",
+          "s:abc.",
+          "s:.abc",
+          "=",
+          "\t",
+        ),
+      },
       { weight: 1, arbitrary: fc.integer({ min: 1, max: 8000 }).map((n) => `s:${"a".repeat(n)}.${"b".repeat(43)}`) },
     );
     const name = fc.oneof(
       { weight: 6, arbitrary: fc.constant(NAME) },
-      { weight: 2, arbitrary: fc.constantFrom("sAccessToken", "sRefreshToken", "sFrontToken", "sIdRefreshToken", "__proto__", "constructor") },
-      { weight: 1, arbitrary: fc.constantFrom(" connect.sid", "connect.sid ", "Connect.sid", "connect.sid\t", "connect%2Esid") },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          "sAccessToken",
+          "sRefreshToken",
+          "sFrontToken",
+          "sIdRefreshToken",
+          "__proto__",
+          "constructor",
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(" connect.sid", "connect.sid ", "Connect.sid", "connect.sid\t", "connect%2Esid"),
+      },
       { weight: 2, arbitrary: headerString(12) },
     );
     const separator = fc.constantFrom("; ", ";", " ;", ";;", "; \t");
@@ -104,10 +135,18 @@ describe("dualSession: fuzzing the Cookie header", () => {
       .map(([pairs, sep]) => pairs.map(([n, v]) => `${n}=${v}`).join(sep));
     const manyPairs = fc
       .tuple(fc.integer({ min: 1, max: 1000 }), fc.boolean())
-      .map(([n, withLive]) => [...Array.from({ length: n }, (_, i) => `k${i}=v${i}`), ...(withLive ? [`${NAME}=${liveValue}`] : [])].join("; "));
+      .map(([n, withLive]) =>
+        [...Array.from({ length: n }, (_, i) => `k${i}=v${i}`), ...(withLive ? [`${NAME}=${liveValue}`] : [])].join(
+          "; ",
+        ),
+      );
     // Up to 16,383 bytes, the largest Cookie header a default Node server in front of the app would pass on (M4).
     const header = fc
-      .oneof({ weight: 6, arbitrary: structured }, { weight: 2, arbitrary: headerString(300) }, { weight: 1, arbitrary: manyPairs })
+      .oneof(
+        { weight: 6, arbitrary: structured },
+        { weight: 2, arbitrary: headerString(300) },
+        { weight: 1, arbitrary: manyPairs },
+      )
       .filter((h) => h.length <= 16_383);
 
     let migrations = 0;
@@ -118,7 +157,8 @@ describe("dualSession: fuzzing the Cookie header", () => {
           const res = await request(server.url).get("/api/me").set("Cookie", cookieHeader);
           assert.ok(res.status === 200 || res.status === 401, `answered ${res.status}: ${res.text.slice(0, 200)}`);
           const verified = oracleSid(cookieHeader);
-          if (calls.get > getsBefore) assert.ok(verified !== undefined, "a cookie whose signature does not verify reached the store");
+          if (calls.get > getsBefore)
+            assert.ok(verified !== undefined, "a cookie whose signature does not verify reached the store");
           if (res.status === 200) {
             // Only the genuine, unduplicated cookie of the logged-in session signs anyone in.
             assert.equal(verified, liveSid);

@@ -54,15 +54,18 @@ afterEach(() => {
 type App = Parameters<typeof request>[0];
 const legacyOnly = (jar: CookieJar) => `connect.sid=${jar.get("connect.sid")}`;
 const me = (app: App, cookie: string) => request(app).get("/api/me").set("Cookie", cookie);
-const accessTokenOf = (res: { headers: Record<string, unknown> }) => /^sAccessToken=([^;]*)/.exec(setCookies(res).find((c) => c.startsWith("sAccessToken=")) ?? "")?.[1];
+const accessTokenOf = (res: { headers: Record<string, unknown> }) =>
+  /^sAccessToken=([^;]*)/.exec(setCookies(res).find((c) => c.startsWith("sAccessToken=")) ?? "")?.[1];
 
 /** The machine stalls right after the core created the session, before the request verifies its token. */
-const stallAfterMigration = (extra: () => void = () => {}) => (e: MigrationEvent) => {
-  if (e.type === "migrated") {
-    skewMs += STALL_MS;
-    extra();
-  }
-};
+const stallAfterMigration =
+  (extra: () => void = () => {}) =>
+  (e: MigrationEvent) => {
+    if (e.type === "migrated") {
+      skewMs += STALL_MS;
+      extra();
+    }
+  };
 
 describe("dualSession on a machine too slow for the new access token's validity", () => {
   it("serves the migrating request with the session on refreshed tokens, instead of 401 try-refresh", async () => {
@@ -75,7 +78,11 @@ describe("dualSession on a machine too slow for the new access token's validity"
     assert.equal(first.status, 200, `no session lost to a slow machine: ${first.status} ${JSON.stringify(first.body)}`);
     assert.equal(first.body.userId, "slow-1");
     assert.ok(accessTokenOf(first), "the response carries an access token");
-    assert.equal(setCookies(first).filter((c) => c.startsWith("sAccessToken=")).length, 1, "only the refreshed token, not the expired one too");
+    assert.equal(
+      setCookies(first).filter((c) => c.startsWith("sAccessToken=")).length,
+      1,
+      "only the refreshed token, not the expired one too",
+    );
     assert.equal(setCookies(first).filter((c) => c.startsWith("sRefreshToken=")).length, 1);
     // One session in the core: the refresh kept it, it did not create another.
     assert.deepEqual(await sessionsOf("slow-1"), [first.body.handle]);
@@ -88,7 +95,11 @@ describe("dualSession on a machine too slow for the new access token's validity"
     assert.equal(second.body.userId, "slow-1");
     jar.update(second);
     assert.equal(jar.get("connect.sid"), undefined, "legacy cookie cleared by the proof");
-    await waitFor(() => Object.keys((store as unknown as { sessions: object }).sessions).length === 0, 3000, "legacy session retired");
+    await waitFor(
+      () => Object.keys((store as unknown as { sessions: object }).sessions).length === 0,
+      3000,
+      "legacy session retired",
+    );
   });
 
   it("serves a request that reuses the migration after its access token expired (late in the grace window), without token theft", async () => {
@@ -125,8 +136,15 @@ describe("dualSession on a machine too slow for the new access token's validity"
       assert.equal(res.status, 503, `${res.status} ${JSON.stringify(res.body)}`);
       assert.equal(res.headers["retry-after"], "1");
       assert.equal(res.body.code, "ERR_MIGRATE_CORE_UNAVAILABLE");
-      assert.deepEqual(setCookies(res).filter((c) => /^s(Access|Refresh)Token=/.test(c)), [], "no expired tokens handed out with the 503");
-      assert.ok(jar.get("connect.sid") && Object.keys((store as unknown as { sessions: object }).sessions).length === 1, "the legacy session is intact");
+      assert.deepEqual(
+        setCookies(res).filter((c) => /^s(Access|Refresh)Token=/.test(c)),
+        [],
+        "no expired tokens handed out with the 503",
+      );
+      assert.ok(
+        jar.get("connect.sid") && Object.keys((store as unknown as { sessions: object }).sessions).length === 1,
+        "the legacy session is intact",
+      );
 
       // The client retries as told: the same migration, refreshed, and the user is signed in.
       proxy.restore();

@@ -16,7 +16,15 @@ import { createCoreApp, appInfo } from "../helpers/sdk.js";
 import { PgStore, RedisStore, session as expressSession, type SessionStore } from "../helpers/legacy-session.js";
 import { initSuperTokens, legacyLogin, SECRET } from "../helpers/dual-app.js";
 import type { CookieJar } from "../helpers/cookies.js";
-import { countCalls, fullApp, sessionsOf, setCookies, sidOf, waitFor, type StoreCalls } from "../helpers/dual-fixtures.js";
+import {
+  countCalls,
+  fullApp,
+  sessionsOf,
+  setCookies,
+  sidOf,
+  waitFor,
+  type StoreCalls,
+} from "../helpers/dual-fixtures.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 
 let core: DevCore;
@@ -66,7 +74,8 @@ const kinds: Array<[string, () => Promise<Fixture>]> = [
       return {
         ...countCalls(new RedisStore({ client: redis, prefix })),
         raw: async (sid) => (await redis.get(prefix + sid)) ?? undefined,
-        writeRaw: async (sid, record) => void (await redis.set(prefix + sid, record, { expiration: { type: "EX", value: 86400 } })),
+        writeRaw: async (sid, record) =>
+          void (await redis.set(prefix + sid, record, { expiration: { type: "EX", value: 86400 } })),
         close: async () => {},
       };
     },
@@ -77,16 +86,27 @@ const kinds: Array<[string, () => Promise<Fixture>]> = [
       // A schema per test: connect-pg-simple's table.sql uses fixed constraint names.
       const schema = `stm_dual_${uniqueId()}`;
       await pool.query(`CREATE SCHEMA "${schema}"`);
-      const pgStore = new PgStore({ pool, schemaName: schema, tableName: "session", createTableIfMissing: true, pruneSessionInterval: false });
+      const pgStore = new PgStore({
+        pool,
+        schemaName: schema,
+        tableName: "session",
+        createTableIfMissing: true,
+        pruneSessionInterval: false,
+      });
       return {
         ...countCalls(pgStore),
         async raw(sid) {
-          const r = await pool.query(`SELECT sess::text AS sess, expire FROM "${schema}"."session" WHERE sid = $1`, [sid]);
+          const r = await pool.query(`SELECT sess::text AS sess, expire FROM "${schema}"."session" WHERE sid = $1`, [
+            sid,
+          ]);
           return r.rows[0] ? `${r.rows[0].sess}|${(r.rows[0].expire as Date).toISOString()}` : undefined;
         },
         async writeRaw(sid, record) {
           // The row itself expires in a day, as with a misconfigured `ttl`: only the cookie says it is dead.
-          await pool.query(`UPDATE "${schema}"."session" SET sess = $2, expire = now() + interval '1 day' WHERE sid = $1`, [sid, record]);
+          await pool.query(
+            `UPDATE "${schema}"."session" SET sess = $2, expire = now() + interval '1 day' WHERE sid = $1`,
+            [sid, record],
+          );
         },
         async close() {
           await pgStore.close();
@@ -157,13 +177,19 @@ for (const [kind, make] of kinds) {
           const jar = await legacyLogin(store, "store-replay-1");
           const sid = sidOf(jar);
           const events: MigrationEvent[] = [];
-          const { app } = fullApp({ store, secret: SECRET, graceMs: 200, onMigration: (e) => events.push(e) }, { express: ex });
+          const { app } = fullApp(
+            { store, secret: SECRET, graceMs: 200, onMigration: (e) => events.push(e) },
+            { express: ex },
+          );
           const first = await me(app, jar.header("/api/me"));
           assert.equal(first.status, 200);
           await waitFor(() => events.some((e) => e.type === "retired"), 3000, "grace retirement");
           assert.equal(await raw(sid), undefined);
           const replays = await Promise.all(Array.from({ length: 5 }, () => me(app, legacyOnly(jar))));
-          assert.deepEqual(replays.map((r) => r.status), [401, 401, 401, 401, 401]);
+          assert.deepEqual(
+            replays.map((r) => r.status),
+            [401, 401, 401, 401, 401],
+          );
           assert.deepEqual(await sessionsOf("store-replay-1"), [first.body.handle]);
         }));
 
@@ -212,7 +238,10 @@ for (const [kind, make] of kinds) {
         withFixture(async ({ store, raw }) => {
           const jar = await legacyLogin(store, "store-coexist-1");
           const sid = sidOf(jar);
-          const { app } = fullApp({ store, secret: SECRET }, { express: ex, expressSession: { where: "before", store } });
+          const { app } = fullApp(
+            { store, secret: SECRET },
+            { express: ex, expressSession: { where: "before", store } },
+          );
           const first = await request(app)
             .post("/api/legacy-note?note=kept")
             .set("Cookie", jar.header("/api/legacy-note"))

@@ -15,7 +15,11 @@ import express5 from "express";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { configureLegacySessions, resetLegacySessionsConfig, type MigrationEvent } from "../../lib/session/options.js";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
-import { createMemoryMigrationCoordinator, migrationEndpoint, type MigrationCoordinator } from "../../lib/session/index.js";
+import {
+  createMemoryMigrationCoordinator,
+  migrationEndpoint,
+  type MigrationCoordinator,
+} from "../../lib/session/index.js";
 import { UnavailableError } from "../../lib/errors.js";
 import { createRedisMigrationCoordinator, hashTag } from "../../lib/session/coordinator.js";
 import { createClient } from "redis";
@@ -40,10 +44,14 @@ function memoryStore() {
 }
 
 const me = (app: App, jar: CookieJar | string, path = "/api/me") =>
-  request(app).get(path).set("Cookie", typeof jar === "string" ? jar : jar.header(path));
+  request(app)
+    .get(path)
+    .set("Cookie", typeof jar === "string" ? jar : jar.header(path));
 
 const postMe = (app: App, jar: CookieJar | string, headers: Record<string, string> = {}, path = "/api/me") => {
-  const r = request(app).post(path).set("Cookie", typeof jar === "string" ? jar : jar.header(path));
+  const r = request(app)
+    .post(path)
+    .set("Cookie", typeof jar === "string" ? jar : jar.header(path));
   for (const [k, v] of Object.entries(headers)) r.set(k, v);
   return r;
 };
@@ -54,9 +62,13 @@ const legacyOnly = (jar: CookieJar) => `connect.sid=${jar.get("connect.sid")}`;
 /** `connect.sid=...` for `sid` signed with `secret`, encoded as express-session sets it. */
 const signedCookie = (sid: string, secret = SECRET) => `connect.sid=${encodeURIComponent(`s:${sign(sid, secret)}`)}`;
 
-const legacySetCookie = (res: { headers: Record<string, unknown> }) => setCookies(res).filter((c) => c.startsWith("connect.sid="));
+const legacySetCookie = (res: { headers: Record<string, unknown> }) =>
+  setCookies(res).filter((c) => c.startsWith("connect.sid="));
 
-async function setupCore(sessionConfig: Parameters<typeof initSuperTokens>[1] = {}, coreConfig: Record<string, unknown> = {}) {
+async function setupCore(
+  sessionConfig: Parameters<typeof initSuperTokens>[1] = {},
+  coreConfig: Record<string, unknown> = {},
+) {
   initSuperTokens(await createCoreApp(core.url, coreConfig), sessionConfig);
 }
 
@@ -122,7 +134,10 @@ describe("dualSession: first request with a legacy cookie", () => {
     assert.equal(first.body.userId, "header-1");
     const accessToken = first.headers["st-access-token"] as string;
     assert.ok(accessToken && first.headers["st-refresh-token"], "tokens sent in headers");
-    assert.deepEqual(setCookies(first).filter((c) => c.startsWith("sAccessToken=")), []);
+    assert.deepEqual(
+      setCookies(first).filter((c) => c.startsWith("sAccessToken=")),
+      [],
+    );
     const next = await me(app, jar).set("Authorization", `Bearer ${accessToken}`);
     assert.equal(next.status, 200);
     assert.equal(next.body.handle, first.body.handle);
@@ -210,9 +225,13 @@ describe("dualSession: first request with a legacy cookie", () => {
     const first = await me(app, jar);
     assert.equal(first.status, 200);
     // Kept during the grace window; on a busy machine the 1 s window may already be over when the answer arrives.
-    if (!events.some((e) => e.type === "retired")) assert.equal(Object.keys(store.sessions).length, 1, "kept during the grace window");
+    if (!events.some((e) => e.type === "retired"))
+      assert.equal(Object.keys(store.sessions).length, 1, "kept during the grace window");
     await waitFor(() => events.some((e) => e.type === "retired"), 3000, "grace retirement");
-    assert.deepEqual(events.find((e) => e.type === "retired"), { type: "retired", reason: "grace-expired" });
+    assert.deepEqual(
+      events.find((e) => e.type === "retired"),
+      { type: "retired", reason: "grace-expired" },
+    );
     assert.equal(Object.keys(store.sessions).length, 0);
     // The client that did receive the tokens carries on.
     jar.update(first);
@@ -416,7 +435,10 @@ describe("dualSession: when the legacy cookie gives no session", () => {
     const { app } = fullApp({ store, secret: SECRET, onMigration: (e) => events.push(e) });
     const res = await me(app, jar);
     assert.equal(res.status, 401);
-    assert.deepEqual(setCookies(res).filter((c) => !c.startsWith("sAccessToken=;") && !c.startsWith("sRefreshToken=;")), []);
+    assert.deepEqual(
+      setCookies(res).filter((c) => !c.startsWith("sAccessToken=;") && !c.startsWith("sRefreshToken=;")),
+      [],
+    );
     assert.equal(store.sessions[sid], before);
     assert.deepEqual(events, [{ type: "rejected", reason: "anonymous" }]);
     const optional = await me(fullApp({ store, secret: SECRET, sessionRequired: false }).app, jar, "/api/optional");
@@ -448,7 +470,10 @@ describe("dualSession: replay of the legacy cookie after retirement", () => {
     await waitFor(async () => (await me(app, stolen)).status === 401, 2000, "grace window end");
     for (let i = 0; i < 5; i++) assert.equal((await me(app, stolen)).status, 401);
     const parallel = await Promise.all(Array.from({ length: 10 }, () => me(app, stolen)));
-    assert.deepEqual(parallel.map((r) => r.status), Array(10).fill(401));
+    assert.deepEqual(
+      parallel.map((r) => r.status),
+      Array(10).fill(401),
+    );
     assert.deepEqual(await sessionsOf("replay-1"), handles);
   });
 
@@ -463,7 +488,10 @@ describe("dualSession: replay of the legacy cookie after retirement", () => {
     assert.equal(first.status, 200);
     await waitFor(() => events.some((e) => e.type === "retired"));
     const replays = await Promise.all(Array.from({ length: 5 }, () => me(app, stolen)));
-    assert.deepEqual(replays.map((r) => r.status), Array(5).fill(401));
+    assert.deepEqual(
+      replays.map((r) => r.status),
+      Array(5).fill(401),
+    );
     assert.deepEqual(await sessionsOf("replay-2"), [first.body.handle]);
   });
 });
@@ -532,7 +560,9 @@ describe("dualSession: with a SuperTokens session on the request", () => {
     assert.equal(calls.get, gets, "the legacy store was consulted");
     assert.deepEqual(await sessionsOf("expired-at"), [first.body.handle]);
 
-    const refreshed = await request(app).post("/auth/session/refresh").set("Cookie", jar.header("/auth/session/refresh"));
+    const refreshed = await request(app)
+      .post("/auth/session/refresh")
+      .set("Cookie", jar.header("/auth/session/refresh"));
     assert.equal(refreshed.status, 200);
     jar.update(refreshed);
     const later = await me(app, jar);
@@ -624,12 +654,18 @@ describe("dualSession: the CSRF rule on unsafe methods", () => {
     app.use(middleware());
     app.post("/auth/migrate-session", migrationEndpoint({ store, secret: SECRET }));
     app.use(errorHandler());
-    const res = await request(app).post("/auth/migrate-session").set("Cookie", legacyOnly(jar)).set("Origin", "https://evil.example");
+    const res = await request(app)
+      .post("/auth/migrate-session")
+      .set("Cookie", legacyOnly(jar))
+      .set("Origin", "https://evil.example");
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { status: "NO_LEGACY_SESSION" });
     assert.equal(calls.get, 0);
     assert.deepEqual(await sessionsOf(userId), []);
-    const same = await request(app).post("/auth/migrate-session").set("Cookie", legacyOnly(jar)).set("Origin", appInfo.websiteDomain);
+    const same = await request(app)
+      .post("/auth/migrate-session")
+      .set("Cookie", legacyOnly(jar))
+      .set("Origin", appInfo.websiteDomain);
     assert.deepEqual(same.body, { status: "OK", userId });
   });
 
@@ -643,7 +679,10 @@ describe("dualSession: the CSRF rule on unsafe methods", () => {
   });
 });
 
-for (const [major, ex] of [["Express 5", express5], ["Express 4", express4]] as const) {
+for (const [major, ex] of [
+  ["Express 5", express5],
+  ["Express 4", express4],
+] as const) {
   describe(`dualSession beside express-session on ${major}`, () => {
     it("with express-session before it: no hang, express-session data still read and written until retirement", async () => {
       await setupCore();
@@ -697,7 +736,10 @@ for (const [major, ex] of [["Express 5", express5], ["Express 4", express4]] as 
       const { store } = memoryStore();
       const jar = await legacyLogin(store, "coexist-3");
       const sid = sidOf(jar);
-      const { app } = fullApp({ store, secret: SECRET }, { express: ex, expressSession: { where: "before", store, unset: "destroy" } });
+      const { app } = fullApp(
+        { store, secret: SECRET },
+        { express: ex, expressSession: { where: "before", store, unset: "destroy" } },
+      );
       const first = await me(app, jar);
       assert.equal(first.status, 200);
       // dualSession answers this one itself (CSRF rule), after express-session loaded the legacy session.
@@ -752,8 +794,11 @@ describe("dualSession: debug logs", () => {
       decodeURIComponent(legacyOnly(jar).slice("connect.sid=".length)).split(".").pop(),
     ].filter((c): c is string => typeof c === "string" && c.length > 0);
     assert.ok(canaries.length >= 7);
-    for (const canary of canaries) assert.ok(!text.includes(canary), `a debug line contains a secret value (${canary.slice(0, 4)}…)`);
-    for (const body of responses) for (const canary of [sid, secret, "unknown-canary-sid"]) assert.ok(!body.includes(canary), "a response body leaks a secret");
+    for (const canary of canaries)
+      assert.ok(!text.includes(canary), `a debug line contains a secret value (${canary.slice(0, 4)}…)`);
+    for (const body of responses)
+      for (const canary of [sid, secret, "unknown-canary-sid"])
+        assert.ok(!body.includes(canary), "a response body leaks a secret");
   });
 });
 

@@ -38,7 +38,10 @@ describe("migrationEndpoint: explicit migration for single-page and mobile apps"
     initSuperTokens(await createCoreApp(core.url));
     const store = newStore();
     const jar = await legacyLogin(store, "user-3");
-    const res = await request(app(store)).post("/auth/migrate-session").set("Cookie", jar.header()).set("rid", "session");
+    const res = await request(app(store))
+      .post("/auth/migrate-session")
+      .set("Cookie", jar.header())
+      .set("rid", "session");
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { status: "OK", userId: "user-3" });
     assert.ok(new CookieJar().update(res).get("sAccessToken"));
@@ -49,7 +52,9 @@ describe("migrationEndpoint: explicit migration for single-page and mobile apps"
     initSuperTokens(await createCoreApp(core.url));
     const a = app(newStore());
     const calls = await Promise.all(
-      Array.from({ length: 5 }, () => request(a).post("/auth/migrate-session").set("Authorization", "Bearer legacy-api-token-of-7")),
+      Array.from({ length: 5 }, () =>
+        request(a).post("/auth/migrate-session").set("Authorization", "Bearer legacy-api-token-of-7"),
+      ),
     );
     for (const r of calls) assert.deepEqual(r.body, { status: "OK", userId: "user-7" });
     assert.equal((await Session.getAllSessionHandlesForUser("user-7")).length, 1);

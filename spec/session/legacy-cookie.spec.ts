@@ -97,12 +97,20 @@ describe("readLegacySid", () => {
 
     it("still verifies a cookie signed with an older secret in the array", async () => {
       assert.equal(await expressSessionAccepts(rotatedApp, oldPair), true);
-      assert.deepEqual(readLegacySid(oldPair, NAME, ["new-secret", "old-secret"]), { status: "OK", sid: oldSid, duplicate: false });
+      assert.deepEqual(readLegacySid(oldPair, NAME, ["new-secret", "old-secret"]), {
+        status: "OK",
+        sid: oldSid,
+        duplicate: false,
+      });
     });
 
     it("verifies cookies signed with the first secret", async () => {
       const { pair: newPair, sid: newSid } = await login(rotatedApp);
-      assert.deepEqual(readLegacySid(newPair, NAME, ["new-secret", "old-secret"]), { status: "OK", sid: newSid, duplicate: false });
+      assert.deepEqual(readLegacySid(newPair, NAME, ["new-secret", "old-secret"]), {
+        status: "OK",
+        sid: newSid,
+        duplicate: false,
+      });
     });
 
     it("rejects it once the old secret is dropped", async () => {
@@ -124,7 +132,10 @@ describe("readLegacySid", () => {
       ["signature padded with =", (signed) => `${signed}=`],
       ["junk appended", (signed) => `${signed}junk`],
       ["dot and junk appended", (signed) => `${signed}.junk`],
-      ["sid changed, signature kept", (signed, sid) => signed.replace(sid, sid.slice(0, -1) + (sid.endsWith("a") ? "b" : "a"))],
+      [
+        "sid changed, signature kept",
+        (signed, sid) => signed.replace(sid, sid.slice(0, -1) + (sid.endsWith("a") ? "b" : "a")),
+      ],
       ["no s: prefix, valid signature", (signed) => signed.slice(2)],
       ["no s: prefix, bare sid", (_signed, sid) => sid],
       ["signed with another secret", (_signed, sid) => `s:${sign(sid, "attacker-secret")}`],
@@ -211,7 +222,9 @@ describe("readLegacySid", () => {
       for (const secret of SECRETS) {
         const sid = unsign(decoded.slice(2), secret);
         if (sid !== false && sid !== "") {
-          const count = header.split(";").filter((part) => part.includes("=") && part.slice(0, part.indexOf("=")).trim() === NAME).length;
+          const count = header
+            .split(";")
+            .filter((part) => part.includes("=") && part.slice(0, part.indexOf("=")).trim() === NAME).length;
           return { status: "OK", sid, duplicate: count > 1 };
         }
         if (sid === "") break;
@@ -222,7 +235,8 @@ describe("readLegacySid", () => {
     const signedValue = fc
       .tuple(fc.string({ maxLength: 40 }), fc.constantFrom(...SECRETS, "wrong-secret"))
       .map(([sid, secret]) => `s:${sign(sid, secret)}`);
-    const mutated = fc.tuple(signedValue, fc.nat(), fc.string({ maxLength: 3 }), fc.constantFrom("flip", "append", "truncate", "none"))
+    const mutated = fc
+      .tuple(signedValue, fc.nat(), fc.string({ maxLength: 3 }), fc.constantFrom("flip", "append", "truncate", "none"))
       .map(([v, at, extra, how]) => {
         const i = v.length === 0 ? 0 : at % v.length;
         if (how === "flip") return v.slice(0, i) + String.fromCharCode(v.charCodeAt(i) ^ 1) + v.slice(i + 1);
@@ -242,10 +256,14 @@ describe("readLegacySid", () => {
 
     it("never throws for any string, and never returns OK for random input", () => {
       fc.assert(
-        fc.property(fc.string({ unit: "binary", maxLength: 300 }), fc.array(fc.string(), { maxLength: 3 }), (h, secrets) => {
-          const result = readLegacySid(h, NAME, secrets);
-          assert.notEqual(result.status, "OK");
-        }),
+        fc.property(
+          fc.string({ unit: "binary", maxLength: 300 }),
+          fc.array(fc.string(), { maxLength: 3 }),
+          (h, secrets) => {
+            const result = readLegacySid(h, NAME, secrets);
+            assert.notEqual(result.status, "OK");
+          },
+        ),
         { numRuns: 2000 },
       );
     });

@@ -11,11 +11,21 @@ import { readLegacySid } from "../../lib/session/legacy-cookie.js";
 import { closedPort, requireEnv, startSilentServer, uniqueId } from "../helpers/services.js";
 import { PgStore, RedisStore, session, type LegacyRequest, type SessionStore } from "../helpers/legacy-session.js";
 
-
 const HOUR = 3600_000;
 
-function sessionData(extra: Record<string, unknown>, expires: Date | null = new Date(Date.now() + HOUR)): Record<string, unknown> {
-  return { cookie: { originalMaxAge: expires ? HOUR : null, expires: expires?.toISOString() ?? null, httpOnly: true, path: "/" }, ...extra };
+function sessionData(
+  extra: Record<string, unknown>,
+  expires: Date | null = new Date(Date.now() + HOUR),
+): Record<string, unknown> {
+  return {
+    cookie: {
+      originalMaxAge: expires ? HOUR : null,
+      expires: expires?.toISOString() ?? null,
+      httpOnly: true,
+      path: "/",
+    },
+    ...extra,
+  };
 }
 
 /** One real store, isolated for one test, plus a way to write raw records that bypass the store's own checks. */
@@ -80,7 +90,13 @@ const kinds: Array<[string, () => Promise<StoreFixture>]> = [
       // ("session_pkey", "IDX_session_expire"), so two tables in one schema cannot both be created.
       const schema = `stm_test_${uniqueId()}`;
       await pool.query(`CREATE SCHEMA "${schema}"`);
-      const store = new PgStore({ pool, schemaName: schema, tableName: "session", createTableIfMissing: true, pruneSessionInterval: false });
+      const store = new PgStore({
+        pool,
+        schemaName: schema,
+        tableName: "session",
+        createTableIfMissing: true,
+        pruneSessionInterval: false,
+      });
       const set = promisify(store.set.bind(store)) as (sid: string, data: unknown) => Promise<void>;
       return {
         store,
@@ -88,10 +104,10 @@ const kinds: Array<[string, () => Promise<StoreFixture>]> = [
         async saveRaw(sid, data) {
           await set("table-bootstrap", sessionData({}));
           // The row's own expiry is far away, as with a misconfigured `ttl`; only the cookie says it is dead.
-          await pool.query(`INSERT INTO "${schema}"."session" (sid, sess, expire) VALUES ($1, $2, now() + interval '1 day')`, [
-            sid,
-            JSON.stringify(data),
-          ]);
+          await pool.query(
+            `INSERT INTO "${schema}"."session" (sid, sess, expire) VALUES ($1, $2, now() + interval '1 day')`,
+            [sid, JSON.stringify(data)],
+          );
         },
         async close() {
           await store.close();
@@ -271,7 +287,10 @@ describe("createLegacyStore", () => {
 
     it("reports a callback error as ERR_MIGRATE_STORE_UNAVAILABLE with the cause attached", async () => {
       const boom = new Error("connection reset");
-      const store: LegacyStoreLike = { get: (_sid, cb) => setImmediate(cb, boom), destroy: (_sid, cb) => setImmediate(() => cb?.(boom)) };
+      const store: LegacyStoreLike = {
+        get: (_sid, cb) => setImmediate(cb, boom),
+        destroy: (_sid, cb) => setImmediate(() => cb?.(boom)),
+      };
       const legacy = createLegacyStore(store, { timeoutMs: 1000 });
       const err = await rejectsWithCode(legacy.get("sid-that-must-not-leak"), "ERR_MIGRATE_STORE_UNAVAILABLE");
       assert.equal((err as Error).cause, boom);
@@ -289,7 +308,10 @@ describe("createLegacyStore", () => {
         },
       };
       await rejectsWithCode(createLegacyStore(throwing, { timeoutMs: 1000 }).get("a"), "ERR_MIGRATE_STORE_UNAVAILABLE");
-      const rejecting: LegacyStoreLike = { get: () => Promise.reject(new Error("async")), destroy: () => Promise.reject(undefined) };
+      const rejecting: LegacyStoreLike = {
+        get: () => Promise.reject(new Error("async")),
+        destroy: () => Promise.reject(undefined),
+      };
       const legacy = createLegacyStore(rejecting, { timeoutMs: 1000 });
       await rejectsWithCode(legacy.get("a"), "ERR_MIGRATE_STORE_UNAVAILABLE");
       await rejectsWithCode(legacy.destroy("a"), "ERR_MIGRATE_STORE_UNAVAILABLE");
@@ -343,7 +365,14 @@ describe("createLegacyStore", () => {
     });
 
     it("treats a null, a string, an array, or an expired Date as no session", async () => {
-      const answers: unknown[] = [null, undefined, "a string", [live], { cookie: { expires: new Date(Date.now() - 1) } }, { cookie: null }];
+      const answers: unknown[] = [
+        null,
+        undefined,
+        "a string",
+        [live],
+        { cookie: { expires: new Date(Date.now() - 1) } },
+        { cookie: null },
+      ];
       for (const answer of answers) {
         const store: LegacyStoreLike = { get: (_sid, cb) => cb(null, answer), destroy: () => {} };
         assert.equal(await createLegacyStore(store, { timeoutMs: 1000 }).get("a"), undefined, String(answer));
@@ -374,7 +403,9 @@ describe("createLegacyStore", () => {
 
     it("refuses a non-store (ERR_MIGRATE_STORE_REQUIRED) or a bad timeout (ERR_MIGRATE_INVALID_OPTION) at creation", () => {
       const store: LegacyStoreLike = { get: () => {}, destroy: () => {} };
-      assert.throws(() => createLegacyStore({} as LegacyStoreLike, { timeoutMs: 10 }), { code: "ERR_MIGRATE_STORE_REQUIRED" });
+      assert.throws(() => createLegacyStore({} as LegacyStoreLike, { timeoutMs: 10 }), {
+        code: "ERR_MIGRATE_STORE_REQUIRED",
+      });
       for (const make of [
         () => createLegacyStore(store, { timeoutMs: 0 }),
         () => createLegacyStore(store, { timeoutMs: Number.NaN }),

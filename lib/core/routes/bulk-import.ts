@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { javaTrim } from "../../hashes/encoding.js";
-import { BulkImportFailure, bulkImportJob, importBulkUser, type BulkEntry, type BulkLoginMethod, type BulkStatus } from "../bulk-import-queue.js";
+import {
+  BulkImportFailure,
+  bulkImportJob,
+  importBulkUser,
+  type BulkEntry,
+  type BulkLoginMethod,
+  type BulkStatus,
+} from "../bulk-import-queue.js";
 import { ok, type Route, type RouteContext } from "../context.js";
 import { badRequest, field, queryInt, queryParam, type Json } from "../http.js";
 import { checkImportable } from "../passwords.js";
@@ -42,7 +49,14 @@ function hasType(value: unknown, type: ValueType): boolean {
 }
 
 /** JsonValidatorUtils.parseAndValidateFieldType: a present JSON null is a wrong type, as Gson's `has` sees it. */
-function read<T>(obj: Json, key: string, type: ValueType, required: boolean, errors: string[], suffix: string): T | undefined {
+function read<T>(
+  obj: Json,
+  key: string,
+  type: ValueType,
+  required: boolean,
+  errors: string[],
+  suffix: string,
+): T | undefined {
   if (!(key in obj)) {
     if (required) errors.push(`${key} is required${suffix}`);
     return undefined;
@@ -60,7 +74,12 @@ interface ParseContext {
   seenExternalIds: Set<string>;
 }
 
-async function tenantIdsOf(p: ParseContext, raw: string[] | undefined, recipeId: string, errors: string[]): Promise<string[]> {
+async function tenantIdsOf(
+  p: ParseContext,
+  raw: string[] | undefined,
+  recipeId: string,
+  errors: string[],
+): Promise<string[]> {
   if (raw === undefined) return ["public"];
   const out: string[] = [];
   for (const t of raw) {
@@ -76,7 +95,12 @@ async function tenantIdsOf(p: ParseContext, raw: string[] | undefined, recipeId:
   return out;
 }
 
-async function parseLoginMethod(p: ParseContext, json: Json, errors: string[], now: number): Promise<BulkLoginMethod | undefined> {
+async function parseLoginMethod(
+  p: ParseContext,
+  json: Json,
+  errors: string[],
+  now: number,
+): Promise<BulkLoginMethod | undefined> {
   const lmSuffix = " for a loginMethod.";
   const recipeId = read<string>(json, "recipeId", "string", true, errors, lmSuffix);
   const rawTenants = read<string[]>(json, "tenantIds", "array of string", false, errors, lmSuffix);
@@ -108,7 +132,9 @@ async function parseLoginMethod(p: ParseContext, json: Json, errors: string[], n
   const rawAlgorithm = read<string>(json, "hashingAlgorithm", "string", false, errors, epSuffix);
   const plainTextPassword = read<string>(json, "plainTextPassword", "string", false, errors, epSuffix);
   if ((rawHash === undefined || rawAlgorithm === undefined) && plainTextPassword === undefined) {
-    errors.push("Either (passwordHash, hashingAlgorithm) or plainTextPassword is required for an emailpassword recipe.");
+    errors.push(
+      "Either (passwordHash, hashingAlgorithm) or plainTextPassword is required for an emailpassword recipe.",
+    );
   }
   let email: string | undefined;
   if (rawEmail !== undefined) {
@@ -146,7 +172,11 @@ async function parseLoginMethod(p: ParseContext, json: Json, errors: string[], n
 }
 
 /** BulkImportUserUtils.createBulkImportUserFromJSON: an entry, or every error found in the user. */
-async function parseBulkUser(p: ParseContext, json: unknown, now: number): Promise<{ entry: BulkEntry } | { errors: string[] }> {
+async function parseBulkUser(
+  p: ParseContext,
+  json: unknown,
+  now: number,
+): Promise<{ entry: BulkEntry } | { errors: string[] }> {
   const errors: string[] = [];
   if (!isObject(json)) return { errors: ["user should be of type object."] };
   const externalUserId = read<string>(json, "externalUserId", "string", false, errors, ".");
@@ -163,9 +193,12 @@ async function parseBulkUser(p: ParseContext, json: unknown, now: number): Promi
   if (rawMethods !== undefined) {
     if (rawMethods.length === 0) errors.push("At least one loginMethod is required.");
     if (rawMethods.length > 1) {
-      errors.push(`Account linking must be enabled to import multiple loginMethods; ${devCoreOnly} has no account linking.`);
+      errors.push(
+        `Account linking must be enabled to import multiple loginMethods; ${devCoreOnly} has no account linking.`,
+      );
     }
-    if (rawMethods.filter((m) => m.isPrimary === true).length > 1) errors.push("No two loginMethods can have isPrimary as true.");
+    if (rawMethods.filter((m) => m.isPrimary === true).length > 1)
+      errors.push("No two loginMethods can have isPrimary as true.");
     for (const m of rawMethods) {
       const lm = await parseLoginMethod(p, m, errors, now);
       if (lm) loginMethods.push(lm);
@@ -240,7 +273,8 @@ function entryJson(e: BulkEntry): Json {
 function statusQuery(ctx: RouteContext): BulkStatus | undefined {
   const raw = queryParam(ctx.query, "status", false);
   if (raw === undefined) return undefined;
-  if (!statuses.includes(raw as BulkStatus)) throw badRequest("Invalid value for status. Pass one of NEW, PROCESSING, or FAILED!");
+  if (!statuses.includes(raw as BulkStatus))
+    throw badRequest("Invalid value for status. Pass one of NEW, PROCESSING, or FAILED!");
   return raw as BulkStatus;
 }
 
@@ -260,7 +294,8 @@ function parseToken(token: string): { id: string; createdAt: number } {
 }
 
 /** Newest first, then id descending (the PostgreSQL plugin's ORDER BY created_at DESC, id DESC). */
-const newestFirst = (a: BulkEntry, b: BulkEntry) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+const newestFirst = (a: BulkEntry, b: BulkEntry) =>
+  b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 async function listUsers(ctx: RouteContext) {
   const status = statusQuery(ctx);
@@ -269,7 +304,8 @@ async function listUsers(ctx: RouteContext) {
   const from = rawToken === undefined ? undefined : parseToken(rawToken);
   const queue = bulkImportJob(ctx.core).queue(ctx.core, ctx.app.appId);
   let rows = [...queue.entries.values()].filter((e) => status === undefined || e.status === status).sort(newestFirst);
-  if (from) rows = rows.filter((e) => e.createdAt < from.createdAt || (e.createdAt === from.createdAt && e.id <= from.id));
+  if (from)
+    rows = rows.filter((e) => e.createdAt < from.createdAt || (e.createdAt === from.createdAt && e.id <= from.id));
   const page = rows.slice(0, limit);
   const body: Json = { users: page.map(entryJson) };
   const next = rows[limit];
@@ -290,7 +326,8 @@ async function countUsers(ctx: RouteContext) {
 async function removeUsers(ctx: RouteContext) {
   const ids = field(ctx.body, "ids", "array", true);
   if (ids.length === 0) throw badRequest("Field name 'ids' cannot be an empty array");
-  if (ids.length > maxIdsToRemove) throw badRequest(`Field name 'ids' cannot contain more than ${maxIdsToRemove} elements`);
+  if (ids.length > maxIdsToRemove)
+    throw badRequest(`Field name 'ids' cannot contain more than ${maxIdsToRemove} elements`);
   for (const id of ids) {
     if (typeof id !== "string") throw badRequest("Field name 'ids' is invalid in JSON input");
     if (id === "") throw badRequest("Field name 'ids' cannot contain an empty string");

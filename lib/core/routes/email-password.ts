@@ -17,7 +17,14 @@ const resetToken = () => Buffer.from(randomBytes(48).toString("hex")).toString("
 
 /** A new email-password user in the request's tenant (sign-up and hash import). */
 function newUser(ctx: RouteContext, email: string, passwordHash: string): UserRecord {
-  return { id: randomUUID(), recipeId: "emailpassword", email, passwordHash, timeJoined: Date.now(), tenantIds: [ctx.tenantId] };
+  return {
+    id: randomUUID(),
+    recipeId: "emailpassword",
+    email,
+    passwordHash,
+    timeJoined: Date.now(),
+    tenantIds: [ctx.tenantId],
+  };
 }
 
 async function signUp(ctx: RouteContext) {
@@ -34,7 +41,8 @@ async function signIn(ctx: RouteContext) {
   const email = normaliseEmail(field(ctx.body, "email", "string", true));
   const password = field(ctx.body, "password", "string", true);
   const [user] = await ctx.app.storage.findUsersByEmail(email, ctx.tenantId);
-  if (!user || !(await verifyForApp(ctx.app.config(), password, user.passwordHash))) return status("WRONG_CREDENTIALS_ERROR");
+  if (!user || !(await verifyForApp(ctx.app.config(), password, user.passwordHash)))
+    return status("WRONG_CREDENTIALS_ERROR");
   return ok({ user: await userJson(ctx.app, user), recipeUserId: await toReportedId(ctx.app, user.id) });
 }
 
@@ -67,7 +75,8 @@ async function updateUser(ctx: RouteContext) {
   const id = field(ctx.body, atLeastCdi4(ctx.cdiVersion) ? "recipeUserId" : "userId", "string", true);
   const rawEmail = field(ctx.body, "email", "string", false);
   const password = field(ctx.body, "password", "string", false);
-  if (rawEmail === undefined && password === undefined) throw badRequest("You have to provide either email or password.");
+  if (rawEmail === undefined && password === undefined)
+    throw badRequest("You have to provide either email or password.");
   const user = await findUser(ctx.app, id);
   if (!user) return status("UNKNOWN_USER_ID_ERROR");
   const patch: { email?: string; passwordHash?: string } = {};
@@ -115,7 +124,13 @@ export const emailPasswordRoutes: Route[] = [
   { method: "POST", path: "/recipe/signup", scope: "tenant", rid, handler: signUp },
   { method: "POST", path: "/recipe/signin", scope: "tenant", rid, handler: signIn },
   { method: "POST", path: "/recipe/user/password/reset/token", scope: "tenant", rid, handler: createResetToken },
-  { method: "POST", path: "/recipe/user/password/reset/token/consume", scope: "tenant", rid, handler: consumeResetToken },
+  {
+    method: "POST",
+    path: "/recipe/user/password/reset/token/consume",
+    scope: "tenant",
+    rid,
+    handler: consumeResetToken,
+  },
   { method: "PUT", path: "/recipe/user", scope: "app", rid, handler: updateUser },
   { method: "GET", path: "/recipe/user", scope: "tenant", rid, handler: getUser },
   { method: "POST", path: "/recipe/user/passwordhash/import", scope: "tenant", rid, handler: importPasswordHash },

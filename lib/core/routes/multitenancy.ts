@@ -13,7 +13,8 @@ function normaliseId(raw: string, what: "appId" | "tenantId"): string {
 }
 
 /** The body's `appId` or `tenantId`, normalised and validated. */
-const idField = (body: Json, what: "appId" | "tenantId"): string => normaliseId(field(body, what, "string", true), what);
+const idField = (body: Json, what: "appId" | "tenantId"): string =>
+  normaliseId(field(body, what, "string", true), what);
 
 /** The body's `coreConfig` fragment, normalised; empty when absent or null. */
 const configUpdate = (body: Json): Json =>
@@ -23,7 +24,8 @@ function factors(body: Json, name: string): string[] | null | undefined {
   const v = body[name];
   if (v === undefined) return undefined;
   if (v === null) return null;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw badRequest(`Field name '${name}' is invalid in JSON input`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    throw badRequest(`Field name '${name}' is invalid in JSON input`);
   return v as string[];
 }
 
@@ -62,7 +64,8 @@ export const multitenancyRoutes: Route[] = [
     scope: "base",
     async handler(ctx) {
       const appId = idField(ctx.body, "appId");
-      if (appId === "public") throw new CoreHttpError(403, "Cannot delete the public app, use remove tenant API instead");
+      if (appId === "public")
+        throw new CoreHttpError(403, "Cannot delete the public app, use remove tenant API instead");
       const didExist = await ctx.core.storage.deleteApp(appId);
       ctx.core.forgetApp(appId);
       return ok({ didExist });
@@ -75,7 +78,8 @@ export const multitenancyRoutes: Route[] = [
     async handler(ctx) {
       const apps = await ctx.core.storage.listApps();
       const out = [];
-      for (const a of apps) out.push({ appId: a.appId, tenants: (await ctx.core.storage.listTenants(a.appId)).map(tenantJson) });
+      for (const a of apps)
+        out.push({ appId: a.appId, tenants: (await ctx.core.storage.listTenants(a.appId)).map(tenantJson) });
       return ok({ apps: out });
     },
   },
@@ -92,8 +96,10 @@ export const multitenancyRoutes: Route[] = [
         tenantId,
         coreConfig: mergeConfig(existing?.coreConfig ?? {}, update),
         // A new non-public tenant starts with no first factors unless given (CreateOrUpdateTenantOrGetTenantV2API).
-        firstFactors: first !== undefined ? first : existing ? existing.firstFactors : tenantId === "public" ? null : [],
-        requiredSecondaryFactors: factors(ctx.body, "requiredSecondaryFactors") ?? existing?.requiredSecondaryFactors ?? null,
+        firstFactors:
+          first !== undefined ? first : existing ? existing.firstFactors : tenantId === "public" ? null : [],
+        requiredSecondaryFactors:
+          factors(ctx.body, "requiredSecondaryFactors") ?? existing?.requiredSecondaryFactors ?? null,
       };
       await ctx.core.storage.putTenant(ctx.app.appId, next);
       return ok({ createdNew: !existing });
@@ -123,7 +129,8 @@ export const multitenancyRoutes: Route[] = [
     scope: "app",
     async handler(ctx) {
       const tenantId = idField(ctx.body, "tenantId");
-      if (tenantId === "public") throw new CoreHttpError(403, "Cannot delete public tenant, use remove app API instead");
+      if (tenantId === "public")
+        throw new CoreHttpError(403, "Cannot delete public tenant, use remove app API instead");
       return ok({ didExist: await ctx.core.storage.deleteTenant(ctx.app.appId, tenantId) });
     },
   },

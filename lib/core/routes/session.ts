@@ -4,14 +4,29 @@ import { ok, status, type AppContext, type Route, type RouteContext } from "../c
 import { badRequest, field, queryBool, queryParam, tenantNotFound, type Json } from "../http.js";
 import type { SessionRecord } from "../storage/types.js";
 import {
-  hasProtectedClaim, mintAccessToken, mintRefreshToken, parseJwt, readRefreshToken, sha256hex, stripProtected, verifyAccessToken,
+  hasProtectedClaim,
+  mintAccessToken,
+  mintRefreshToken,
+  parseJwt,
+  readRefreshToken,
+  sha256hex,
+  stripProtected,
+  verifyAccessToken,
 } from "../tokens.js";
 import { toReportedId, toSuperTokensId } from "../users.js";
 
 const protectedFieldError = () => badRequest("The user payload contains protected field");
 
-function sessionJson(s: Pick<SessionRecord, "handle" | "userId" | "recipeUserId" | "userDataInJWT" | "tenantId">): Json {
-  return { handle: s.handle, userId: s.userId, recipeUserId: s.recipeUserId, userDataInJWT: s.userDataInJWT, tenantId: s.tenantId };
+function sessionJson(
+  s: Pick<SessionRecord, "handle" | "userId" | "recipeUserId" | "userDataInJWT" | "tenantId">,
+): Json {
+  return {
+    handle: s.handle,
+    userId: s.userId,
+    recipeUserId: s.recipeUserId,
+    userDataInJWT: s.userDataInJWT,
+    tenantId: s.tenantId,
+  };
 }
 
 const refreshValidityMs = (app: AppContext) => app.config().refresh_token_validity * 60_000;
@@ -28,7 +43,15 @@ async function accessTokenFor(
   const key = await app.keys.signingKey(s.useStaticKey ? "static" : "dynamic", now);
   return mintAccessToken(
     key,
-    { sub: s.userId, rsub: s.recipeUserId, tId: s.tenantId, sessionHandle: s.handle, ...hashes, antiCsrfToken, userData: s.userDataInJWT },
+    {
+      sub: s.userId,
+      rsub: s.recipeUserId,
+      tId: s.tenantId,
+      sessionHandle: s.handle,
+      ...hashes,
+      antiCsrfToken,
+      userData: s.userDataInJWT,
+    },
     app.config().access_token_validity,
     now,
     expSeconds,
@@ -69,7 +92,11 @@ async function createSession({ app, body, tenantId, now }: RouteContext) {
   const handle = tenantId === "public" ? randomUUID() : `${randomUUID()}_${tenantId}`;
   const antiCsrfToken = enableAntiCsrf ? randomUUID() : null;
   const refreshToken = mintRefreshToken(await app.keys.refreshTokenSecret(), {
-    sessionHandle: handle, userId: reportedId, parentRefreshTokenHash1: null, antiCsrfToken, tenantId,
+    sessionHandle: handle,
+    userId: reportedId,
+    parentRefreshTokenHash1: null,
+    antiCsrfToken,
+    tenantId,
   });
   const refreshTokenHash1 = sha256hex(refreshToken);
   const record: SessionRecord = {
@@ -84,7 +111,13 @@ async function createSession({ app, body, tenantId, now }: RouteContext) {
     createdAt: now,
     useStaticKey: !useDynamicSigningKey,
   };
-  const accessToken = await accessTokenFor(app, record, { refreshTokenHash1, parentRefreshTokenHash1: null }, antiCsrfToken, now);
+  const accessToken = await accessTokenFor(
+    app,
+    record,
+    { refreshTokenHash1, parentRefreshTokenHash1: null },
+    antiCsrfToken,
+    now,
+  );
   await app.storage.createSession(record);
   const out: Json = {
     session: sessionJson(record),
@@ -135,13 +168,19 @@ async function verifySession(ctx: RouteContext) {
   let promoted = false;
   if (parent !== null && sha256hex(parent) === stored.refreshTokenHash2) {
     // The client used the child refresh token's access token: make the child current (promotion).
-    promoted = await app.storage.rotateSession(handle, stored.refreshTokenHash2, { refreshTokenHash2: own, expiry: now + refreshValidityMs(app) });
+    promoted = await app.storage.rotateSession(handle, stored.refreshTokenHash2, {
+      refreshTokenHash2: own,
+      expiry: now + refreshValidityMs(app),
+    });
     if (promoted) stored.refreshTokenHash2 = own;
   }
   if (promoted || own === stored.refreshTokenHash2 || stale) {
     const fresh = await accessTokenFor(
-      app, stored, { refreshTokenHash1: p.refreshTokenHash1 as string, parentRefreshTokenHash1: null },
-      typeof p.antiCsrfToken === "string" ? p.antiCsrfToken : null, now,
+      app,
+      stored,
+      { refreshTokenHash1: p.refreshTokenHash1 as string, parentRefreshTokenHash1: null },
+      typeof p.antiCsrfToken === "string" ? p.antiCsrfToken : null,
+      now,
     );
     return ok({ session: sessionJson(stored), accessToken: fresh });
   }
@@ -172,12 +211,23 @@ async function refreshSession(ctx: RouteContext) {
         s.useStaticKey = !useDynamicSigningKey;
         await app.storage.updateSession(s.handle, { useStaticKey: s.useStaticKey });
       }
-      if (hasProtectedClaim(s.userDataInJWT)) return status("UNAUTHORISED", { message: "The user payload contains protected field" });
+      if (hasProtectedClaim(s.userDataInJWT))
+        return status("UNAUTHORISED", { message: "The user payload contains protected field" });
       const childAntiCsrf = enableAntiCsrf ? randomUUID() : null;
       const child = mintRefreshToken(await app.keys.refreshTokenSecret(), {
-        sessionHandle: s.handle, userId: claims.userId, parentRefreshTokenHash1: hash1, antiCsrfToken: childAntiCsrf, tenantId: s.tenantId,
+        sessionHandle: s.handle,
+        userId: claims.userId,
+        parentRefreshTokenHash1: hash1,
+        antiCsrfToken: childAntiCsrf,
+        tenantId: s.tenantId,
       });
-      const accessToken = await accessTokenFor(app, s, { refreshTokenHash1: sha256hex(child), parentRefreshTokenHash1: hash1 }, childAntiCsrf, now);
+      const accessToken = await accessTokenFor(
+        app,
+        s,
+        { refreshTokenHash1: sha256hex(child), parentRefreshTokenHash1: hash1 },
+        childAntiCsrf,
+        now,
+      );
       const out: Json = {
         session: sessionJson(s),
         accessToken,
@@ -188,10 +238,15 @@ async function refreshSession(ctx: RouteContext) {
     }
     if (claims.parentRefreshTokenHash1 !== null && sha256hex(claims.parentRefreshTokenHash1) === s.refreshTokenHash2) {
       // An unused child of the current token: promote it, then answer as for the current token.
-      await app.storage.rotateSession(s.handle, s.refreshTokenHash2, { refreshTokenHash2: hash2, expiry: now + refreshValidityMs(app) });
+      await app.storage.rotateSession(s.handle, s.refreshTokenHash2, {
+        refreshTokenHash2: hash2,
+        expiry: now + refreshValidityMs(app),
+      });
       continue;
     }
-    return status("TOKEN_THEFT_DETECTED", { session: { handle: s.handle, userId: s.userId, recipeUserId: s.recipeUserId } });
+    return status("TOKEN_THEFT_DETECTED", {
+      session: { handle: s.handle, userId: s.userId, recipeUserId: s.recipeUserId },
+    });
   }
   return status("UNAUTHORISED", { message: "Concurrent refresh, try again" });
 }
@@ -206,7 +261,8 @@ async function removeSessions(ctx: RouteContext) {
   }
   if (hasHandles) {
     const handles = field(body, "sessionHandles", "array", true);
-    if (handles.some((h) => typeof h !== "string")) throw badRequest("Field name 'sessionHandles' is invalid in JSON input");
+    if (handles.some((h) => typeof h !== "string"))
+      throw badRequest("Field name 'sessionHandles' is invalid in JSON input");
     return ok({ sessionHandlesRevoked: await app.storage.deleteSessions(handles as string[]) });
   }
   const userId = field(body, "userId", "string", true);
@@ -233,8 +289,14 @@ export const sessionRoutes: Route[] = [
       const s = await liveSessionOfHandle(ctx, handle);
       if (!s) return noSession();
       return ok({
-        sessionHandle: s.handle, userId: s.userId, recipeUserId: s.recipeUserId, userDataInDatabase: s.userDataInDatabase,
-        expiry: s.expiry, userDataInJWT: s.userDataInJWT, timeCreated: s.createdAt, tenantId: s.tenantId,
+        sessionHandle: s.handle,
+        userId: s.userId,
+        recipeUserId: s.recipeUserId,
+        userDataInDatabase: s.userDataInDatabase,
+        expiry: s.expiry,
+        userDataInJWT: s.userDataInJWT,
+        timeCreated: s.createdAt,
+        tenantId: s.tenantId,
       });
     },
   },

@@ -58,7 +58,10 @@ async function createMapping(ctx: RouteContext) {
     ...(info === undefined ? {} : { externalUserIdInfo: info }),
   });
   if (inserted === "EXISTS") {
-    return status("USER_ID_MAPPING_ALREADY_EXISTS_ERROR", { doesSuperTokensUserIdExist: true, doesExternalUserIdExist: false });
+    return status("USER_ID_MAPPING_ALREADY_EXISTS_ERROR", {
+      doesSuperTokensUserIdExist: true,
+      doesExternalUserIdExist: false,
+    });
   }
   return ok();
 }

@@ -6,8 +6,23 @@ import { findMapping, findUser, userJson, usersJson } from "../users.js";
 
 /** RECIPE_ID.getEnumFromString (case-insensitive); only emailpassword has users in the dev core. */
 const knownRecipeIds = new Set([
-  "emailpassword", "thirdparty", "passwordless", "session", "emailverification", "jwt", "usermetadata", "userroles",
-  "useridmapping", "dashboard", "totp", "multitenancy", "accountlinking", "mfa", "oauth", "webauthn", "saml",
+  "emailpassword",
+  "thirdparty",
+  "passwordless",
+  "session",
+  "emailverification",
+  "jwt",
+  "usermetadata",
+  "userroles",
+  "useridmapping",
+  "dashboard",
+  "totp",
+  "multitenancy",
+  "accountlinking",
+  "mfa",
+  "oauth",
+  "webauthn",
+  "saml",
 ]);
 
 /** `includeRecipeIds`: undefined when absent, else whether email-password users are included. */
@@ -36,7 +51,10 @@ const paginationToken = (u: UserRecord) => Buffer.from(`${u.id};${u.timeJoined}`
 function searchTags(ctx: RouteContext, name: string): string[] | undefined {
   const raw = queryParam(ctx.query, name, false);
   if (raw === undefined) return undefined;
-  const tags = raw.split(";").map((t) => t.toLowerCase().trim()).filter((t) => t !== "");
+  const tags = raw
+    .split(";")
+    .map((t) => t.toLowerCase().trim())
+    .filter((t) => t !== "");
   return tags.length ? tags : undefined;
 }
 
@@ -60,7 +78,12 @@ async function listUsers(ctx: RouteContext) {
     // GeneralQueries.getUsers: the email-password table is searched only when email is the sole tag, matching
     // `tag%` or `%@tag%`; search results are not paginated.
     if (!emails || phones || providers) return ok({ users: [] });
-    const candidates = await ctx.app.storage.listUsers({ tenantId: ctx.tenantId, order, limit: 1000, emailContains: emails });
+    const candidates = await ctx.app.storage.listUsers({
+      tenantId: ctx.tenantId,
+      order,
+      limit: 1000,
+      emailContains: emails,
+    });
     const hits = candidates.filter((u) => emails.some((t) => u.email.startsWith(t) || u.email.includes("@" + t)));
     return ok({ users: await usersJson(ctx.app, hits) });
   }
@@ -88,7 +111,8 @@ async function byAccountInfo(ctx: RouteContext) {
   const thirdPartyUserId = queryParam(ctx.query, "thirdPartyUserId", false);
   const webauthnCredentialId = queryParam(ctx.query, "webauthnCredentialId", false);
   const union = queryParam(ctx.query, "doUnionOfAccountInfo", true);
-  if (union !== "true" && union !== "false") throw badRequest("'doUnionOfAccountInfo' should be either 'true' or 'false'");
+  if (union !== "true" && union !== "false")
+    throw badRequest("'doUnionOfAccountInfo' should be either 'true' or 'false'");
   if ((thirdPartyId === undefined) !== (thirdPartyUserId === undefined)) {
     throw badRequest("If 'thirdPartyId' is provided, 'thirdPartyUserId' must also be provided, and vice versa");
   }

@@ -1,6 +1,14 @@
 import type {
-  AppRecord, AppStorage, CoreStorage, ListUsersQuery, OneTimeTokenRecord, SessionRecord, SigningKeyRecord, TenantRecord,
-  UserIdMappingRecord, UserRecord,
+  AppRecord,
+  AppStorage,
+  CoreStorage,
+  ListUsersQuery,
+  OneTimeTokenRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  TenantRecord,
+  UserIdMappingRecord,
+  UserRecord,
 } from "./types.js";
 
 /**
@@ -23,11 +31,19 @@ class MemoryAppStorage implements AppStorage {
   private verified = new Map<string, Set<string>>();
   private evTokens = new Map<string, OneTimeTokenRecord>();
 
-  async listSigningKeys() { return this.keys.slice(); }
-  async addSigningKey(key: SigningKeyRecord) { this.keys.push(key); }
-  async removeSigningKeys(kids: string[]) { this.keys = this.keys.filter((k) => !kids.includes(k.kid)); }
+  async listSigningKeys() {
+    return this.keys.slice();
+  }
+  async addSigningKey(key: SigningKeyRecord) {
+    this.keys.push(key);
+  }
+  async removeSigningKeys(kids: string[]) {
+    this.keys = this.keys.filter((k) => !kids.includes(k.kid));
+  }
 
-  async createSession(session: SessionRecord) { this.sessions.set(session.handle, structuredClone(session)); }
+  async createSession(session: SessionRecord) {
+    this.sessions.set(session.handle, structuredClone(session));
+  }
   async getSession(handle: string) {
     const s = this.sessions.get(handle);
     return s && structuredClone(s);
@@ -39,7 +55,10 @@ class MemoryAppStorage implements AppStorage {
     s.expiry = next.expiry;
     return true;
   }
-  async updateSession(handle: string, patch: Partial<Pick<SessionRecord, "userDataInJWT" | "userDataInDatabase" | "useStaticKey">>) {
+  async updateSession(
+    handle: string,
+    patch: Partial<Pick<SessionRecord, "userDataInJWT" | "userDataInDatabase" | "useStaticKey">>,
+  ) {
     const s = this.sessions.get(handle);
     if (!s) return false;
     Object.assign(s, structuredClone(patch));
@@ -51,7 +70,8 @@ class MemoryAppStorage implements AppStorage {
   async findSessionHandles(userIds: string[], now: number, tenantId?: string) {
     const out: string[] = [];
     for (const s of this.sessions.values()) {
-      if (s.expiry > now && userIds.includes(s.userId) && (tenantId === undefined || s.tenantId === tenantId)) out.push(s.handle);
+      if (s.expiry > now && userIds.includes(s.userId) && (tenantId === undefined || s.tenantId === tenantId))
+        out.push(s.handle);
     }
     return out;
   }
@@ -85,12 +105,18 @@ class MemoryAppStorage implements AppStorage {
     return u && structuredClone(u);
   }
   async findUsersByEmail(email: string, tenantId: string) {
-    return this.withEmail(email).filter((u) => u.tenantIds.includes(tenantId)).map((u) => structuredClone(u));
+    return this.withEmail(email)
+      .filter((u) => u.tenantIds.includes(tenantId))
+      .map((u) => structuredClone(u));
   }
   async updateUser(id: string, patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>) {
     const u = this.users.get(id);
     if (!u) return "UNKNOWN_USER" as const;
-    if (patch.email !== undefined && patch.email !== u.email && this.emailTaken(patch.email, patch.tenantIds ?? u.tenantIds, id)) {
+    if (
+      patch.email !== undefined &&
+      patch.email !== u.email &&
+      this.emailTaken(patch.email, patch.tenantIds ?? u.tenantIds, id)
+    ) {
       return "EMAIL_ALREADY_EXISTS" as const;
     }
     const before = u.email;
@@ -142,7 +168,8 @@ class MemoryAppStorage implements AppStorage {
     return m && { ...m };
   }
   async insertMapping(m: UserIdMappingRecord) {
-    if (this.mappingsBySt.has(m.superTokensUserId) || this.mappingsByExt.has(m.externalUserId)) return "EXISTS" as const;
+    if (this.mappingsBySt.has(m.superTokensUserId) || this.mappingsByExt.has(m.externalUserId))
+      return "EXISTS" as const;
     const row = { ...m };
     this.mappingsBySt.set(m.superTokensUserId, row);
     this.mappingsByExt.set(m.externalUserId, row);
@@ -163,23 +190,33 @@ class MemoryAppStorage implements AppStorage {
     return true;
   }
 
-  async addResetToken(t: OneTimeTokenRecord) { this.resetTokens.set(t.tokenHash, { ...t }); }
+  async addResetToken(t: OneTimeTokenRecord) {
+    this.resetTokens.set(t.tokenHash, { ...t });
+  }
   async consumeResetToken(tokenHash: string) {
     const row = this.resetTokens.get(tokenHash);
     if (!row) return undefined;
     for (const [h, t] of this.resetTokens) if (t.userId === row.userId) this.resetTokens.delete(h);
     return row;
   }
-  async listResetTokens() { return [...this.resetTokens.values()].map((t) => ({ ...t })); }
+  async listResetTokens() {
+    return [...this.resetTokens.values()].map((t) => ({ ...t }));
+  }
 
   async getMetadata(userId: string) {
     const m = this.metadata.get(userId);
     return m && structuredClone(m);
   }
-  async setMetadata(userId: string, metadata: Record<string, unknown>) { this.metadata.set(userId, structuredClone(metadata)); }
-  async deleteMetadata(userId: string) { return this.metadata.delete(userId); }
+  async setMetadata(userId: string, metadata: Record<string, unknown>) {
+    this.metadata.set(userId, structuredClone(metadata));
+  }
+  async deleteMetadata(userId: string) {
+    return this.metadata.delete(userId);
+  }
 
-  async isEmailVerified(userId: string, email: string) { return this.verified.get(userId)?.has(email) ?? false; }
+  async isEmailVerified(userId: string, email: string) {
+    return this.verified.get(userId)?.has(email) ?? false;
+  }
   async setEmailVerified(userId: string, email: string, verified: boolean) {
     let set = this.verified.get(userId);
     if (verified) {
@@ -205,10 +242,13 @@ class MemoryAppStorage implements AppStorage {
     for (const t of this.evTokens.values()) if (t.userId === userId) return true;
     return false;
   }
-  async addEmailVerificationToken(t: OneTimeTokenRecord) { this.evTokens.set(t.tokenHash, { ...t }); }
+  async addEmailVerificationToken(t: OneTimeTokenRecord) {
+    this.evTokens.set(t.tokenHash, { ...t });
+  }
   /** Delete the verification tokens of `userId`, of `email` only when given. */
   private dropEvTokens(userId: string, email?: string) {
-    for (const [h, t] of this.evTokens) if (t.userId === userId && (email === undefined || t.email === email)) this.evTokens.delete(h);
+    for (const [h, t] of this.evTokens)
+      if (t.userId === userId && (email === undefined || t.email === email)) this.evTokens.delete(h);
   }
   async consumeEmailVerificationToken(tokenHash: string) {
     const row = this.evTokens.get(tokenHash);
@@ -216,7 +256,9 @@ class MemoryAppStorage implements AppStorage {
     this.dropEvTokens(row.userId, row.email);
     return row;
   }
-  async deleteEmailVerificationTokens(userId: string, email: string) { this.dropEvTokens(userId, email); }
+  async deleteEmailVerificationTokens(userId: string, email: string) {
+    this.dropEvTokens(userId, email);
+  }
   async deleteEmailVerificationData(userId: string) {
     this.verified.delete(userId);
     this.dropEvTokens(userId);
@@ -228,7 +270,9 @@ export class MemoryStorage implements CoreStorage {
   private tenants = new Map<string, Map<string, TenantRecord>>();
   private data = new Map<string, MemoryAppStorage>();
 
-  async listApps() { return [...this.apps.values()].map((a) => structuredClone(a)); }
+  async listApps() {
+    return [...this.apps.values()].map((a) => structuredClone(a));
+  }
   async getApp(appId: string) {
     const a = this.apps.get(appId);
     return a && structuredClone(a);
@@ -242,7 +286,9 @@ export class MemoryStorage implements CoreStorage {
     this.data.delete(appId);
     return this.apps.delete(appId);
   }
-  async listTenants(appId: string) { return [...(this.tenants.get(appId)?.values() ?? [])].map((t) => structuredClone(t)); }
+  async listTenants(appId: string) {
+    return [...(this.tenants.get(appId)?.values() ?? [])].map((t) => structuredClone(t));
+  }
   async getTenant(appId: string, tenantId: string) {
     const t = this.tenants.get(appId)?.get(tenantId);
     return t && structuredClone(t);
@@ -252,7 +298,9 @@ export class MemoryStorage implements CoreStorage {
     if (!map) this.tenants.set(appId, (map = new Map()));
     map.set(tenant.tenantId, structuredClone(tenant));
   }
-  async deleteTenant(appId: string, tenantId: string) { return this.tenants.get(appId)?.delete(tenantId) ?? false; }
+  async deleteTenant(appId: string, tenantId: string) {
+    return this.tenants.get(appId)?.delete(tenantId) ?? false;
+  }
   app(appId: string): AppStorage {
     let s = this.data.get(appId);
     if (!s) this.data.set(appId, (s = new MemoryAppStorage()));

@@ -5,8 +5,16 @@ import { ConfigError } from "../../errors.js";
 import { isValidSchemaName, quoteIdent } from "../../sql.js";
 import { coreLayoutDdl } from "./postgres-schema.js";
 import type {
-  AppRecord, AppStorage, CoreStorage, ListUsersQuery, OneTimeTokenRecord, SessionRecord, SigningKeyRecord, TenantRecord,
-  UserIdMappingRecord, UserRecord,
+  AppRecord,
+  AppStorage,
+  CoreStorage,
+  ListUsersQuery,
+  OneTimeTokenRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  TenantRecord,
+  UserIdMappingRecord,
+  UserRecord,
 } from "./types.js";
 
 const debug = log.extend("core");
@@ -55,7 +63,8 @@ const noDomain = "";
 // BIGINT arrives as a string from pg and as a number or bigint from other drivers.
 const num = (v: unknown): number => Number(v);
 const json = (v: unknown): string => JSON.stringify(v);
-const parseJson = <T>(v: unknown, fallback: T): T => (v === null || v === undefined ? fallback : (JSON.parse(String(v)) as T));
+const parseJson = <T>(v: unknown, fallback: T): T =>
+  v === null || v === undefined ? fallback : (JSON.parse(String(v)) as T);
 
 /** The core's key string: base64 SPKI DER "|" base64 PKCS#8 DER (older cores used ";"). */
 function keyStringFromPem(record: SigningKeyRecord): string {
@@ -86,10 +95,24 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 function tables(schema: string) {
   const s = quoteIdent(schema);
   const names = [
-    "apps", "tenants", "tenant_configs", "tenant_first_factors", "tenant_required_secondary_factors", "key_value",
-    "app_id_to_user_id", "all_auth_recipe_users", "emailpassword_users", "emailpassword_user_to_tenant",
-    "emailpassword_pswd_reset_tokens", "session_access_token_signing_keys", "session_info", "jwt_signing_keys",
-    "userid_mapping", "user_metadata", "emailverification_verified_emails", "emailverification_tokens",
+    "apps",
+    "tenants",
+    "tenant_configs",
+    "tenant_first_factors",
+    "tenant_required_secondary_factors",
+    "key_value",
+    "app_id_to_user_id",
+    "all_auth_recipe_users",
+    "emailpassword_users",
+    "emailpassword_user_to_tenant",
+    "emailpassword_pswd_reset_tokens",
+    "session_access_token_signing_keys",
+    "session_info",
+    "jwt_signing_keys",
+    "userid_mapping",
+    "user_metadata",
+    "emailverification_verified_emails",
+    "emailverification_tokens",
   ] as const;
   return Object.fromEntries(names.map((n) => [n, `${s}.${n}`])) as Record<(typeof names)[number], string>;
 }
@@ -140,15 +163,29 @@ function putConfigCtes(t: Tables): string {
     ${factorCtes("sf", t.tenant_required_secondary_factors, "$7")}`;
 }
 
-function configParams(appId: string, tenantId: string, createdAt: number, c: Omit<TenantRecord, "tenantId">): unknown[] {
+function configParams(
+  appId: string,
+  tenantId: string,
+  createdAt: number,
+  c: Omit<TenantRecord, "tenantId">,
+): unknown[] {
   return [
-    appId, tenantId, createdAt, json(c.coreConfig ?? {}), c.firstFactors == null, json(c.firstFactors ?? []),
+    appId,
+    tenantId,
+    createdAt,
+    json(c.coreConfig ?? {}),
+    c.firstFactors == null,
+    json(c.firstFactors ?? []),
     json(c.requiredSecondaryFactors ?? []),
   ];
 }
 
 class PostgresAppStorage implements AppStorage {
-  constructor(private readonly db: SqlQueryable, private readonly t: Tables, private readonly appId: string) {}
+  constructor(
+    private readonly db: SqlQueryable,
+    private readonly t: Tables,
+    private readonly appId: string,
+  ) {}
 
   private q(sql: string, params: unknown[] = []) {
     return this.db.query(sql, [this.appId, ...params]).then((r) => r.rows);
@@ -187,7 +224,8 @@ class PostgresAppStorage implements AppStorage {
       );
     } else {
       // The core derives a dynamic key's kid from its row ("d-" + created_at_time) and stores no kid.
-      if (key.kid !== `d-${key.createdAt}`) throw new Error(`dynamic signing key kid must be "d-${key.createdAt}", got "${key.kid}"`);
+      if (key.kid !== `d-${key.createdAt}`)
+        throw new Error(`dynamic signing key kid must be "d-${key.createdAt}", got "${key.kid}"`);
       await this.q(
         `INSERT INTO ${this.t.session_access_token_signing_keys} (app_id, created_at_time, value) VALUES ($1, $2, $3)`,
         [key.createdAt, keyStringFromPem(key)],
@@ -229,12 +267,24 @@ class PostgresAppStorage implements AppStorage {
       `INSERT INTO ${this.t.session_info} (app_id, tenant_id, session_handle, user_id, refresh_token_hash_2, session_data,
          expires_at, created_at_time, jwt_user_payload, use_static_key)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [s.tenantId, s.handle, s.userId, s.refreshTokenHash2, json(s.userDataInDatabase), s.expiry, s.createdAt, json(s.userDataInJWT), s.useStaticKey],
+      [
+        s.tenantId,
+        s.handle,
+        s.userId,
+        s.refreshTokenHash2,
+        json(s.userDataInDatabase),
+        s.expiry,
+        s.createdAt,
+        json(s.userDataInJWT),
+        s.useStaticKey,
+      ],
     );
   }
 
   async getSession(handle: string) {
-    const [row] = await this.q(`SELECT * FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle = $2`, [handle]);
+    const [row] = await this.q(`SELECT * FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle = $2`, [
+      handle,
+    ]);
     return row ? this.sessionFromRow(row) : undefined;
   }
 
@@ -248,7 +298,10 @@ class PostgresAppStorage implements AppStorage {
     return rows.length > 0;
   }
 
-  async updateSession(handle: string, patch: Partial<Pick<SessionRecord, "userDataInJWT" | "userDataInDatabase" | "useStaticKey">>) {
+  async updateSession(
+    handle: string,
+    patch: Partial<Pick<SessionRecord, "userDataInJWT" | "userDataInDatabase" | "useStaticKey">>,
+  ) {
     const rows = await this.q(
       `UPDATE ${this.t.session_info} SET jwt_user_payload = COALESCE($3, jwt_user_payload),
          session_data = COALESCE($4, session_data), use_static_key = COALESCE($5::boolean, use_static_key)
@@ -375,7 +428,12 @@ class PostgresAppStorage implements AppStorage {
                 SELECT $1::text, nt.tenant_id, $2::text, u.email FROM nt, u
                 ON CONFLICT (app_id, tenant_id, user_id) DO NOTHING)
          SELECT count(*)::int AS n FROM u`,
-        [id, patch.email ?? null, patch.passwordHash ?? null, patch.tenantIds === undefined ? null : json(patch.tenantIds)],
+        [
+          id,
+          patch.email ?? null,
+          patch.passwordHash ?? null,
+          patch.tenantIds === undefined ? null : json(patch.tenantIds),
+        ],
       );
       return row.n > 0 ? ("OK" as const) : ("UNKNOWN_USER" as const);
     } catch (err) {
@@ -407,8 +465,11 @@ class PostgresAppStorage implements AppStorage {
         `ORDER BY u.time_joined ${q.order}, u.user_id::text COLLATE "C" DESC LIMIT $6`,
       ),
       [
-        q.tenantId ?? null, q.from?.timeJoined ?? null, q.from?.id ?? null,
-        q.emailContains?.length ? json(q.emailContains) : null, q.limit,
+        q.tenantId ?? null,
+        q.from?.timeJoined ?? null,
+        q.from?.id ?? null,
+        q.emailContains?.length ? json(q.emailContains) : null,
+        q.limit,
       ],
     );
     return rows.map((r) => this.userFromRow(r));
@@ -449,7 +510,10 @@ class PostgresAppStorage implements AppStorage {
   }
 
   async deleteMapping(superTokensUserId: string) {
-    const rows = await this.q(`DELETE FROM ${this.t.userid_mapping} WHERE app_id = $1 AND supertokens_user_id = $2 RETURNING 1`, [superTokensUserId]);
+    const rows = await this.q(
+      `DELETE FROM ${this.t.userid_mapping} WHERE app_id = $1 AND supertokens_user_id = $2 RETURNING 1`,
+      [superTokensUserId],
+    );
     return rows.length > 0;
   }
 
@@ -464,7 +528,13 @@ class PostgresAppStorage implements AppStorage {
   // ---- password reset tokens (app-wide in the core: the table has no tenant column)
 
   private resetFromRow(r: Record<string, any>): OneTimeTokenRecord {
-    return { tokenHash: r.token, userId: r.user_id, email: r.email ?? "", tenantId: "public", expiry: num(r.token_expiry) };
+    return {
+      tokenHash: r.token,
+      userId: r.user_id,
+      email: r.email ?? "",
+      tenantId: "public",
+      expiry: num(r.token_expiry),
+    };
   }
 
   async addResetToken(t: OneTimeTokenRecord) {
@@ -500,7 +570,9 @@ class PostgresAppStorage implements AppStorage {
   // ---- user metadata
 
   async getMetadata(userId: string) {
-    const [row] = await this.q(`SELECT user_metadata FROM ${this.t.user_metadata} WHERE app_id = $1 AND user_id = $2`, [userId]);
+    const [row] = await this.q(`SELECT user_metadata FROM ${this.t.user_metadata} WHERE app_id = $1 AND user_id = $2`, [
+      userId,
+    ]);
     return row ? parseJson<Record<string, unknown>>(row.user_metadata, {}) : undefined;
   }
 
@@ -513,7 +585,9 @@ class PostgresAppStorage implements AppStorage {
   }
 
   async deleteMetadata(userId: string) {
-    const rows = await this.q(`DELETE FROM ${this.t.user_metadata} WHERE app_id = $1 AND user_id = $2 RETURNING 1`, [userId]);
+    const rows = await this.q(`DELETE FROM ${this.t.user_metadata} WHERE app_id = $1 AND user_id = $2 RETURNING 1`, [
+      userId,
+    ]);
     return rows.length > 0;
   }
 
@@ -574,12 +648,21 @@ class PostgresAppStorage implements AppStorage {
     );
     const row = rows.find((r) => r.token === tokenHash);
     return row
-      ? { tokenHash: row.token, userId: row.user_id, email: row.email, tenantId: row.tenant_id, expiry: num(row.token_expiry) }
+      ? {
+          tokenHash: row.token,
+          userId: row.user_id,
+          email: row.email,
+          tenantId: row.tenant_id,
+          expiry: num(row.token_expiry),
+        }
       : undefined;
   }
 
   async deleteEmailVerificationTokens(userId: string, email: string) {
-    await this.q(`DELETE FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND user_id = $2 AND email = $3`, [userId, email]);
+    await this.q(`DELETE FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND user_id = $2 AND email = $3`, [
+      userId,
+      email,
+    ]);
   }
 
   async deleteEmailVerificationData(userId: string) {
@@ -615,7 +698,10 @@ export class PostgresStorage implements CoreStorage {
   private readonly t: Tables;
   private readonly apps = new Map<string, PostgresAppStorage>();
 
-  constructor(private readonly db: SqlQueryable, options: PostgresStorageOptions = {}) {
+  constructor(
+    private readonly db: SqlQueryable,
+    options: PostgresStorageOptions = {},
+  ) {
     this.schema = resolveOptions(options).schema;
     this.t = tables(this.schema);
   }
@@ -651,10 +737,18 @@ export class PostgresStorage implements CoreStorage {
          ${where} ORDER BY a.app_id`,
         params,
       )
-      .then((r) => r.rows.map((row): AppRecord => ({ appId: row.app_id, createdAt: num(row.created_at_time), ...configFromRow(row) })));
+      .then((r) =>
+        r.rows.map((row): AppRecord => ({
+          appId: row.app_id,
+          createdAt: num(row.created_at_time),
+          ...configFromRow(row),
+        })),
+      );
   }
 
-  async listApps() { return this.appRows("", []); }
+  async listApps() {
+    return this.appRows("", []);
+  }
 
   async getApp(appId: string) {
     const [app] = await this.appRows("WHERE a.app_id = $1", [appId]);
@@ -696,7 +790,9 @@ export class PostgresStorage implements CoreStorage {
       .then((r) => r.rows.map((row): TenantRecord => ({ tenantId: row.tenant_id, ...configFromRow(row) })));
   }
 
-  async listTenants(appId: string) { return this.tenantRows("t.app_id = $1", [appId]); }
+  async listTenants(appId: string) {
+    return this.tenantRows("t.app_id = $1", [appId]);
+  }
 
   async getTenant(appId: string, tenantId: string) {
     const [tenant] = await this.tenantRows("t.app_id = $1 AND t.tenant_id = $2", [appId, tenantId]);
@@ -704,7 +800,10 @@ export class PostgresStorage implements CoreStorage {
   }
 
   async putTenant(appId: string, tenant: TenantRecord) {
-    await this.db.query(`WITH ${putConfigCtes(this.t)} SELECT 1`, configParams(appId, tenant.tenantId, Date.now(), tenant));
+    await this.db.query(
+      `WITH ${putConfigCtes(this.t)} SELECT 1`,
+      configParams(appId, tenant.tenantId, Date.now(), tenant),
+    );
   }
 
   async deleteTenant(appId: string, tenantId: string) {

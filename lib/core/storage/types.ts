@@ -94,8 +94,15 @@ export interface AppStorage {
   createSession(session: SessionRecord): Promise<void>;
   getSession(handle: string): Promise<SessionRecord | undefined>;
   /** Replace refresh hash and expiry only if the stored hash is still `expectedHash2`. */
-  rotateSession(handle: string, expectedHash2: string, next: { refreshTokenHash2: string; expiry: number }): Promise<boolean>;
-  updateSession(handle: string, patch: Partial<Pick<SessionRecord, "userDataInJWT" | "userDataInDatabase" | "useStaticKey">>): Promise<boolean>;
+  rotateSession(
+    handle: string,
+    expectedHash2: string,
+    next: { refreshTokenHash2: string; expiry: number },
+  ): Promise<boolean>;
+  updateSession(
+    handle: string,
+    patch: Partial<Pick<SessionRecord, "userDataInJWT" | "userDataInDatabase" | "useStaticKey">>,
+  ): Promise<boolean>;
   /** Delete and return the handles that existed. */
   deleteSessions(handles: string[]): Promise<string[]>;
   /** Handles of live (unexpired at `now`) sessions whose stored userId is one of `userIds`. */
@@ -106,7 +113,10 @@ export interface AppStorage {
   insertUser(user: UserRecord): Promise<"OK" | "EMAIL_ALREADY_EXISTS">;
   getUser(id: string): Promise<UserRecord | undefined>;
   findUsersByEmail(email: string, tenantId: string): Promise<UserRecord[]>;
-  updateUser(id: string, patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>): Promise<"OK" | "EMAIL_ALREADY_EXISTS" | "UNKNOWN_USER">;
+  updateUser(
+    id: string,
+    patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>,
+  ): Promise<"OK" | "EMAIL_ALREADY_EXISTS" | "UNKNOWN_USER">;
   deleteUser(id: string): Promise<boolean>;
   listUsers(query: ListUsersQuery): Promise<UserRecord[]>;
   countUsers(tenantId?: string): Promise<number>;

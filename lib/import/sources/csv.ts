@@ -60,7 +60,7 @@ export class CsvParser {
         this.line++;
         if (c === "\r") this.skipLf = true;
       } else if (this.afterClosingQuote) {
-        throw this.error("text after a closing quote (write a quote inside a quoted field as \"\")");
+        throw this.error('text after a closing quote (write a quote inside a quoted field as "")');
       } else if (c === '"') {
         if (this.field !== "") throw this.error("a quote inside an unquoted field (quote the whole field)");
         this.inQuotes = true;

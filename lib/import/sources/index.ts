@@ -20,7 +20,10 @@ async function* readJson(path: string): AsyncGenerator<RawRow> {
   try {
     parsed = JSON.parse(await readFile(path, "utf8"));
   } catch (err) {
-    throw badInput(`${path}: not valid JSON (${(err as Error).message}). A .json file holds one array of user objects; use .ndjson for one object per line.`, err);
+    throw badInput(
+      `${path}: not valid JSON (${(err as Error).message}). A .json file holds one array of user objects; use .ndjson for one object per line.`,
+      err,
+    );
   }
   // `{ "users": [...] }` is what the core's own bulk-import script reads.
   const rows = isObject(parsed) && Array.isArray(parsed.users) ? parsed.users : parsed;

@@ -11,7 +11,10 @@ async function newClient(url: string): Promise<Client> {
   try {
     mod = (await import("pg")) as typeof mod;
   } catch (err) {
-    throw new ConfigError("ERR_MIGRATE_MISSING_DEPENDENCY", `import: reading from PostgreSQL needs the \`pg\` package (npm install pg). ${(err as Error).message}`);
+    throw new ConfigError(
+      "ERR_MIGRATE_MISSING_DEPENDENCY",
+      `import: reading from PostgreSQL needs the \`pg\` package (npm install pg). ${(err as Error).message}`,
+    );
   }
   const PgClient = mod.default?.Client ?? mod.Client!;
   return new PgClient({ connectionString: url, application_name: "supertokens-migrate import" });
@@ -28,14 +31,20 @@ export async function* readPostgres(url: string, query: string): AsyncGenerator<
     await client.connect();
   } catch (err) {
     // The message of a connection error never holds the URL, so no password leaks into it.
-    throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `import: cannot connect to the legacy database: ${(err as Error).message}`, { cause: err });
+    throw new UnavailableError(
+      "ERR_MIGRATE_STORE_UNAVAILABLE",
+      `import: cannot connect to the legacy database: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   try {
     await client.query("BEGIN TRANSACTION READ ONLY");
     try {
       await client.query(`DECLARE supertokens_migrate_import NO SCROLL CURSOR FOR ${query}`);
     } catch (err) {
-      throw new MigrateError("ERR_MIGRATE_BAD_INPUT", `import: the query failed: ${(err as Error).message}`, { cause: err });
+      throw new MigrateError("ERR_MIGRATE_BAD_INPUT", `import: the query failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     let row = 0;
     for (;;) {

@@ -78,7 +78,8 @@ export async function run(m) {
   /** The migrated app: SuperTokens' middleware, dualSession() with default options on /api. */
   async function migratedApp(store, opts = {}) {
     const app = express();
-    if (opts.cookieParser !== undefined) app.use(opts.cookieParser === "" ? cookieParser() : cookieParser(opts.cookieParser));
+    if (opts.cookieParser !== undefined)
+      app.use(opts.cookieParser === "" ? cookieParser() : cookieParser(opts.cookieParser));
     app.use(framework.middleware());
     app.post("/auth/migrate-session", migrate.migrationEndpoint({ store, secret: SECRET }));
     app.use("/api", migrate.dualSession({ store, secret: SECRET }));
@@ -93,7 +94,13 @@ export async function run(m) {
   /** The SuperTokens cookies set on `res` must carry a session of `userId`, usable on the next request. */
   async function assertSuperTokensSession(base, res, userId) {
     const st = cookiesOf(res);
-    assert.ok(st.sAccessToken, `an sAccessToken cookie was set (set-cookie: ${res.headers.getSetCookie().map((c) => c.split("=")[0]).join(", ")})`);
+    assert.ok(
+      st.sAccessToken,
+      `an sAccessToken cookie was set (set-cookie: ${res.headers
+        .getSetCookie()
+        .map((c) => c.split("=")[0])
+        .join(", ")})`,
+    );
     const next = await fetch(`${base}/api/me`, { headers: { cookie: `sAccessToken=${st.sAccessToken}` } });
     assert.equal(next.status, 200, "the new session works on the next request without the legacy cookie");
     assert.deepEqual(await next.json(), { userId });
@@ -122,12 +129,19 @@ export async function run(m) {
   }
   const get = (base, cookie) => fetch(`${base}/api/me`, { headers: { cookie } });
   const sameOriginPost = (base, cookie) =>
-    fetch(`${base}/api/me`, { method: "POST", headers: { cookie, origin: appInfo.websiteDomain, "content-type": "application/json" }, body: "{}" });
+    fetch(`${base}/api/me`, {
+      method: "POST",
+      headers: { cookie, origin: appInfo.websiteDomain, "content-type": "application/json" },
+      body: "{}",
+    });
 
   const scenarios = {
     [`loads supertokens-migrate from dist/${m.moduleSystem}`]: async () => {
       assert.match(m.resolved, new RegExp(`/node_modules/supertokens-migrate/dist/${m.moduleSystem}/index\\.js$`));
-      assert.match(m.resolvedDevCore, new RegExp(`/node_modules/supertokens-migrate/dist/${m.moduleSystem}/core/index\\.js$`));
+      assert.match(
+        m.resolvedDevCore,
+        new RegExp(`/node_modules/supertokens-migrate/dist/${m.moduleSystem}/core/index\\.js$`),
+      );
       assert.ok(!m.resolved.includes("/lib/"), "not the sources");
     },
     "dualSession() migrates a legacy cookie on a GET": () => migrates("user-get", get),
@@ -137,7 +151,10 @@ export async function run(m) {
       const store = new session.MemoryStore();
       const cookie = await legacyLogin(store, "user-cross-site");
       const base = await migratedApp(store);
-      const res = await fetch(`${base}/api/me`, { method: "POST", headers: { cookie, origin: "https://evil.example" } });
+      const res = await fetch(`${base}/api/me`, {
+        method: "POST",
+        headers: { cookie, origin: "https://evil.example" },
+      });
       assert.equal(res.status, 401);
       assert.equal((await Session.getAllSessionHandlesForUser("user-cross-site")).length, 0);
     },
@@ -145,7 +162,10 @@ export async function run(m) {
       const store = new session.MemoryStore();
       const cookie = await legacyLogin(store, "user-endpoint");
       const base = await migratedApp(store);
-      const res = await fetch(`${base}/auth/migrate-session`, { method: "POST", headers: { cookie, origin: appInfo.websiteDomain } });
+      const res = await fetch(`${base}/auth/migrate-session`, {
+        method: "POST",
+        headers: { cookie, origin: appInfo.websiteDomain },
+      });
       const body = await bodyOf(res);
       assert.equal(res.status, 200, `${res.status} ${JSON.stringify(body)}`);
       assert.deepEqual(body, { status: "OK", userId: "user-endpoint" });
@@ -155,10 +175,11 @@ export async function run(m) {
       await migrates("user-cp-get", get, { cookieParser: "" });
       await migrates("user-cp-post", sameOriginPost, { cookieParser: "" });
     },
-    "with cookie-parser (the session secret) mounted before dualSession(): GET and same-origin POST migrate": async () => {
-      await migrates("user-cps-get", get, { cookieParser: SECRET });
-      await migrates("user-cps-post", sameOriginPost, { cookieParser: SECRET });
-    },
+    "with cookie-parser (the session secret) mounted before dualSession(): GET and same-origin POST migrate":
+      async () => {
+        await migrates("user-cps-get", get, { cookieParser: SECRET });
+        await migrates("user-cps-post", sameOriginPost, { cookieParser: SECRET });
+      },
     "with cookie-parser (another secret) mounted before dualSession(): GET migrates": async () => {
       await migrates("user-cpo-get", get, { cookieParser: "some-other-secret" });
     },
@@ -168,7 +189,12 @@ export async function run(m) {
         fetch(`${base}/auth/signin`, {
           method: "POST",
           headers: { "content-type": "application/json", origin: appInfo.websiteDomain },
-          body: JSON.stringify({ formFields: [{ id: "email", value: "  Ada@Example.com " }, { id: "password", value: password }] }),
+          body: JSON.stringify({
+            formFields: [
+              { id: "email", value: "  Ada@Example.com " },
+              { id: "password", value: password },
+            ],
+          }),
         });
       const wrong = await signIn("wrong password");
       assert.deepEqual(await bodyOf(wrong), { status: "WRONG_CREDENTIALS_ERROR" });

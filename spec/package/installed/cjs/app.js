@@ -15,7 +15,15 @@ import("../scenarios.mjs")
       moduleSystem: "cjs",
       resolved: require.resolve("supertokens-migrate"),
       resolvedDevCore: require.resolve("supertokens-migrate/dev-core"),
-      express, session, cookieParser, supertokens, Session, EmailPassword, framework: { middleware, errorHandler }, migrate, devCore,
+      express,
+      session,
+      cookieParser,
+      supertokens,
+      Session,
+      EmailPassword,
+      framework: { middleware, errorHandler },
+      migrate,
+      devCore,
     }),
   )
   .then(

@@ -15,6 +15,14 @@ await run({
   moduleSystem: "esm",
   resolved: fileURLToPath(import.meta.resolve("supertokens-migrate")),
   resolvedDevCore: fileURLToPath(import.meta.resolve("supertokens-migrate/dev-core")),
-  express, session, cookieParser, supertokens, Session, EmailPassword, framework: { middleware, errorHandler }, migrate, devCore,
+  express,
+  session,
+  cookieParser,
+  supertokens,
+  Session,
+  EmailPassword,
+  framework: { middleware, errorHandler },
+  migrate,
+  devCore,
 });
 process.exit(0); // the SDK and keep-alive sockets may hold the event loop open
