@@ -27,7 +27,7 @@ const clockTicks = 100; // USER_HZ: fixed at 100 for /proc on every Linux archit
 function procCpuSeconds(pid: number): number | undefined {
   try {
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
     return (Number(fields[11]) + Number(fields[12])) / clockTicks;
   } catch {
     return undefined;
@@ -82,13 +82,13 @@ export async function startServerProcess(
       () => reject(new Error(`${label} did not start within 20 s; stdout so far: ${out}`)),
       20_000,
     );
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (chunk: string) => {
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
       out += chunk;
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(m[1]);
       }
     });
     exited.then((code) => {

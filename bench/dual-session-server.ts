@@ -11,7 +11,7 @@ import { createClient } from "redis";
 import { dualSession, sessionOf } from "../lib/index.js";
 
 const require = createRequire(import.meta.url);
-const coreUrl = process.argv[2]!;
+const coreUrl = process.argv[2];
 const SECRET = "bench-secret";
 
 type Store = {

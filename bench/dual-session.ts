@@ -22,11 +22,11 @@ async function startApp(coreUrl: string, env: Record<string, string>) {
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (c: string) => {
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (c: string) => {
       out += c;
       const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
+      if (m) resolve(m[1]);
     });
     child.once("exit", (code) => reject(new Error(`bench app exited with ${code}: ${out}`)));
   });
@@ -142,7 +142,7 @@ export async function bench(): Promise<BenchRow[]> {
         {
           method: "GET",
           path: "/dual/me",
-          setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % count]! } }),
+          setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % count] } }),
         },
       ],
     });

@@ -101,7 +101,7 @@ export async function bench(): Promise<BenchRow[]> {
       if (results.some((r) => r.users !== users))
         throw new Error(`export ${format} wrote ${results.map((r) => r.users)} users, expected ${users}`);
       results.sort((a, b) => a.seconds - b.seconds);
-      const median = results[Math.floor(runs / 2)]!;
+      const median = results[Math.floor(runs / 2)];
       rows.push({
         name: `export: ${format}, ${users.toLocaleString("en-US")} users (PostgreSQL, 1 snapshot)`,
         value: users / median.seconds,

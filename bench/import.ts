@@ -45,7 +45,7 @@ async function writeUsers(file: string, n: number, prefix: string): Promise<{ em
     );
   }
   await writeFile(file, lines.join("\n") + "\n");
-  return { email: `${prefix}.0@example.com`, password: passwords[0]! };
+  return { email: `${prefix}.0@example.com`, password: passwords[0] };
 }
 
 async function createApp(url: string, appId: string): Promise<string> {
@@ -64,8 +64,8 @@ function runCli(args: string[]): Promise<{ code: number | null; stderr: string }
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (c: string) => (stderr = (stderr + c).slice(-4000)));
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (c: string) => (stderr = (stderr + c).slice(-4000)));
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr })));
 }
 

@@ -20,7 +20,7 @@ const COST = 10;
 const PASSWORD = "bench password 1";
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
 export async function bench(): Promise<BenchRow[]> {
@@ -80,19 +80,19 @@ export async function bench(): Promise<BenchRow[]> {
 
     // Warm-up: JIT, connections, the dummy hash.
     for (let i = 0; i < 3; i++) {
-      await signIn(legacyEmails[samples + i]!);
-      await signIn(stEmails[samples + i]!);
+      await signIn(legacyEmails[samples + i]);
+      await signIn(stEmails[samples + i]);
     }
     const legacyTimes: number[] = [];
     const stTimes: number[] = [];
     for (let i = 0; i < samples; i++) {
       // Alternate the order so load drift on a shared machine hits both alike.
       if (i % 2 === 0) {
-        legacyTimes.push(await signIn(legacyEmails[i]!));
-        stTimes.push(await signIn(stEmails[i]!));
+        legacyTimes.push(await signIn(legacyEmails[i]));
+        stTimes.push(await signIn(stEmails[i]));
       } else {
-        stTimes.push(await signIn(stEmails[i]!));
-        legacyTimes.push(await signIn(legacyEmails[i]!));
+        stTimes.push(await signIn(stEmails[i]));
+        legacyTimes.push(await signIn(legacyEmails[i]));
       }
     }
     legacyTimes.sort((a, b) => a - b);

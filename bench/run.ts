@@ -26,10 +26,10 @@ const ms = (n: number | undefined) => (n === undefined ? "" : `${Number.isIntege
 function formatTable(rows: BenchRow[]): string {
   const cells = rows.map((r) => [r.name, formatValue(r), ms(r.p50Ms), ms(r.p99Ms), r.note ?? ""]);
   const head = ["benchmark", "rate", "p50", "p99", "note"];
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) =>
     c
-      .map((v, i) => pad(v, widths[i]!, i === 1 || i === 2 || i === 3))
+      .map((v, i) => pad(v, widths[i], i === 1 || i === 2 || i === 3))
       .join("  ")
       .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
@@ -48,12 +48,12 @@ async function main() {
   const cpus = os.cpus();
   process.stdout.write(
     `${new Date().toISOString()}  node ${process.version}  ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}  ` +
-      `load average ${os.loadavg()[0]!.toFixed(2)}  BENCH_DURATION=${process.env.BENCH_DURATION ?? "(defaults)"}\n`,
+      `load average ${os.loadavg()[0].toFixed(2)}  BENCH_DURATION=${process.env.BENCH_DURATION ?? "(defaults)"}\n`,
   );
   const rows: BenchRow[] = [];
   for (const name of names) {
     process.stdout.write(`running ${name} …\n`);
-    const { bench } = await modules[name]!();
+    const { bench } = await modules[name]();
     rows.push(...(await bench()));
   }
   process.stdout.write(`\n${formatTable(rows)}\n`);

@@ -6,7 +6,7 @@
 import type { SessionContainer } from "supertokens-node/recipe/session";
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- augmenting Express's global namespace needs one
   namespace Express {
     interface Request {
       /** The express-session Session that dualSession() moved aside (only when express-session runs first). */

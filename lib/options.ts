@@ -19,19 +19,15 @@ export type OptionKeys<T> = Record<keyof T, true>;
 function distance(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
+    let prev = dp[0];
     dp[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(
-        dp[j]! + 1,
-        dp[j - 1]! + 1,
-        prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
-      );
+      const tmp = dp[j];
+      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
       prev = tmp;
     }
   }
-  return dp[b.length]!;
+  return dp[b.length];
 }
 
 /** The valid name closest to `key`, when it is close enough to be a typo of it. */

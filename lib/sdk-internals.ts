@@ -17,14 +17,19 @@ import type { UserContext } from "./user-context.js";
 
 /** What we use of the SDK's core querier: path, params and body as its own recipes pass them. */
 export interface SdkQuerier {
-  sendGetRequest(path: unknown, params: Record<string, string | undefined>, userContext: UserContext): Promise<any>; // core JSON, checked by callers
-  sendPostRequest(path: unknown, body: Record<string, unknown>, userContext: UserContext): Promise<any>; // core JSON, checked by callers
-  sendPutRequest(
+  // Each answers the core's JSON as `T`, unchecked: callers test the fields they act on.
+  sendGetRequest<T = unknown>(
+    path: unknown,
+    params: Record<string, string | undefined>,
+    userContext: UserContext,
+  ): Promise<T>;
+  sendPostRequest<T = unknown>(path: unknown, body: Record<string, unknown>, userContext: UserContext): Promise<T>;
+  sendPutRequest<T = unknown>(
     path: unknown,
     body: Record<string, unknown>,
     params: Record<string, string>,
     userContext: UserContext,
-  ): Promise<any>; // core JSON, checked by callers
+  ): Promise<T>;
 }
 
 /** What we use of the SDK's initialised instance: the app info that names the trusted origins. */
@@ -63,7 +68,7 @@ function pick(namespace: object, fits: (candidate: object) => boolean): object |
   const candidates: unknown[] = [namespace, inner(namespace), inner(inner(namespace))];
   return candidates.find(
     (c): c is object => (typeof c === "object" || typeof c === "function") && c !== null && fits(c),
-  ) as object | undefined;
+  );
 }
 
 const hasFunction = (name: string) => (candidate: object) =>

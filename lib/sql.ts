@@ -18,3 +18,16 @@ const PLAIN_IDENTIFIER = /^[\p{L}_][\p{L}\p{N}_$]*$/u;
 export function isPlainIdentifier(value: unknown): value is string {
   return typeof value === "string" && PLAIN_IDENTIFIER.test(value) && Buffer.byteLength(value) <= 63;
 }
+
+/** What running SQL needs from a driver: a `pg.Pool`, a `pg.Client`, PGlite, or a wrapper of one. */
+export interface SqlDriver {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * The rows of one statement, typed as the columns the statement selects (`R`). Nothing checks them at run time:
+ * `R` states what the SQL returns, and BIGINT columns arrive as a string, a number or a bigint by driver.
+ */
+export function queryRows<R>(db: SqlDriver, sql: string, params?: unknown[]): Promise<R[]> {
+  return (params === undefined ? db.query(sql) : db.query(sql, params)).then((r) => r.rows as R[]);
+}

@@ -414,7 +414,7 @@ describe("invalid values name the option and the kind of mistake", () => {
 
   it("legacyAuth", () => {
     throwsConfig(
-      () => legacyAuth({ findUserByEmail: finders.findUserByEmail } as never),
+      () => legacyAuth({ findUserByEmail: finders.findUserByEmail }),
       "ERR_MIGRATE_MISSING_OPTION",
       /`findUserById` is required/,
     );

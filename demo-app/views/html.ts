@@ -11,7 +11,7 @@ export class Html {
 }
 
 export function escape(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => entities[c]!);
+  return String(value).replace(/[&<>"']/g, (c) => entities[c]);
 }
 
 function render(value: unknown): string {
@@ -22,9 +22,9 @@ function render(value: unknown): string {
 }
 
 export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
-  let out = strings[0]!;
+  let out = strings[0];
   values.forEach((v, i) => {
-    out += render(v) + strings[i + 1]!;
+    out += render(v) + strings[i + 1];
   });
   return new Html(out);
 }

@@ -33,7 +33,7 @@ export function emailOf(user: User): string | undefined {
 
 /** A user context for one core call: the request (for the SDK's origin logic), no cache. */
 function context(userContext: UserContext | undefined): UserContext {
-  const request = userContext?._default?.request;
+  const request = (userContext?._default as { request?: unknown } | undefined)?.request;
   return { _default: request === undefined ? {} : { request } };
 }
 
@@ -43,7 +43,7 @@ function context(userContext: UserContext | undefined): UserContext {
  */
 export function forgetCachedCoreAnswers(userContext: UserContext | undefined): void {
   if (userContext && typeof userContext._default === "object" && userContext._default !== null) {
-    userContext._default = { ...userContext._default, coreCallCache: {} };
+    userContext._default = { ...(userContext._default as object), coreCallCache: {} };
   }
 }
 
@@ -115,8 +115,9 @@ export class CoreClient {
     algorithm: ImportAlgorithm,
     userContext?: UserContext,
   ): Promise<string> {
+    type ImportAnswer = { status?: unknown; didUserAlreadyExist?: unknown; user?: { id?: unknown } } | undefined;
     const res = await call("import password hash", () =>
-      sdkQuerier().sendPostRequest(
+      sdkQuerier().sendPostRequest<ImportAnswer>(
         { path: "/<tenantId>/recipe/user/passwordhash/import", params: { tenantId } },
         { email, passwordHash, hashingAlgorithm: algorithm },
         context(userContext),
@@ -128,7 +129,7 @@ export class CoreClient {
         `legacyAuth: unexpected answer to the hash import (${String(res?.status)})`,
       );
     }
-    return res.user.id as string;
+    return res.user.id;
   }
 
   /** PUT /recipe/user: no password policy, no account-linking checks (the user is ours and mid-move). */
@@ -138,7 +139,12 @@ export class CoreClient {
     userContext?: UserContext,
   ): Promise<string> {
     const res = await call("update user", () =>
-      sdkQuerier().sendPutRequest("/recipe/user", { recipeUserId, ...patch }, {}, context(userContext)),
+      sdkQuerier().sendPutRequest<{ status?: unknown } | undefined>(
+        "/recipe/user",
+        { recipeUserId, ...patch },
+        {},
+        context(userContext),
+      ),
     );
     return String(res?.status);
   }
@@ -162,7 +168,11 @@ export class CoreClient {
 
   async getMetadata(userId: string, userContext?: UserContext): Promise<Record<string, unknown>> {
     const res = await call("get metadata", () =>
-      sdkQuerier().sendGetRequest("/recipe/user/metadata", { userId }, context(userContext)),
+      sdkQuerier().sendGetRequest<{ metadata?: unknown } | undefined>(
+        "/recipe/user/metadata",
+        { userId },
+        context(userContext),
+      ),
     );
     return (res?.metadata ?? {}) as Record<string, unknown>;
   }

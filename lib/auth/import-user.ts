@@ -1,7 +1,7 @@
 import type { User } from "supertokens-node";
 import type { RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import { UnavailableError } from "../errors.js";
-import { CoreClient, emailOf, isPendingEmail, pendingEmail } from "./core-via-sdk.js";
+import { type CoreClient, emailOf, isPendingEmail, pendingEmail } from "./core-via-sdk.js";
 import type { ImportAlgorithm, VerifyResult } from "../hashes/index.js";
 import {
   checkImportFormat,
@@ -113,7 +113,7 @@ export async function moveUser(
         email: placeholder,
         password: credential.password,
         tenantId,
-        userContext: (userContext ?? {}) as any,
+        userContext: (userContext ?? {}) as Parameters<RecipeInterface["createNewRecipeUser"]>[0]["userContext"],
       });
       if (created.status !== "OK")
         throw new UnavailableError(

@@ -2,15 +2,20 @@ import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emai
 import { ConfigError } from "../errors.js";
 import { detectHashFormat } from "../hashes/index.js";
 import { authLog } from "./log.js";
-import { resolveLegacyAuthOptions, type LegacyAuthOptions } from "./options.js";
+import {
+  resolveLegacyAuthOptions,
+  type ApisOverride,
+  type FunctionsOverride,
+  type LegacyAuthOptions,
+} from "./options.js";
 import { DecisionMemo, legacyApis, legacyFunctions } from "./overrides.js";
 import { LegacyAuthRuntime } from "./runtime.js";
 import { UsersView, type AnyUser, type FinishPendingResult, type MigrationProgress } from "./users-view.js";
 
 /** EmailPassword's `override`, plus helpers that read both stores. Pass the whole object as `override`. */
 export interface LegacyAuth {
-  functions: (originalImplementation: RecipeInterface, builder: any) => RecipeInterface;
-  apis: (originalImplementation: APIInterface, builder: any) => APIInterface;
+  functions: FunctionsOverride;
+  apis: ApisOverride;
   /** By SuperTokens or legacy id; SuperTokens first. */
   getUserById(id: string): Promise<AnyUser | undefined>;
   /** In `tenantId` (default: the first of `tenantIds`); SuperTokens first. */
@@ -53,11 +58,11 @@ export function legacyAuth(options: LegacyAuthOptions): LegacyAuth {
   rt.dummy().catch(() => authLog("warming the dummy hash failed; the first unknown email will build it"));
 
   return Object.freeze({
-    functions: (original: RecipeInterface, builder: any) => {
+    functions: (original: RecipeInterface, builder: Parameters<FunctionsOverride>[1]) => {
       const ours = legacyFunctions(rt, memo, original);
       return config.override.functions ? config.override.functions(ours, builder) : ours;
     },
-    apis: (original: APIInterface, builder: any) => {
+    apis: (original: APIInterface, builder: Parameters<ApisOverride>[1]) => {
       const ours = legacyApis(rt, memo, original);
       return config.override.apis ? config.override.apis(ours, builder) : ours;
     },

@@ -104,7 +104,7 @@ export class LegacyUsers {
     for (let i = 0; i < ids.length; i += 10) {
       const batch = ids.slice(i, i + 10);
       const rows = await Promise.all(batch.map((id) => this.byId(id)));
-      rows.forEach((row, j) => row && found.add(batch[j]!));
+      rows.forEach((row, j) => row && found.add(batch[j]));
     }
     return found;
   }

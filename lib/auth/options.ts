@@ -1,4 +1,4 @@
-import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
+import type EmailPassword from "supertokens-node/recipe/emailpassword";
 import type { User } from "supertokens-node";
 import {
   functionOption,
@@ -39,8 +39,10 @@ export interface UserMigratedEvent {
   hashImported: boolean;
 }
 
-type FunctionsOverride = (originalImplementation: RecipeInterface, builder: any) => RecipeInterface;
-type ApisOverride = (originalImplementation: APIInterface, builder: any) => APIInterface;
+/** EmailPassword.init's `override`: the SDK's own types for the two functions, builder included. */
+type EmailPasswordOverride = NonNullable<NonNullable<Parameters<typeof EmailPassword.init>[0]>["override"]>;
+export type FunctionsOverride = NonNullable<EmailPasswordOverride["functions"]>;
+export type ApisOverride = NonNullable<EmailPasswordOverride["apis"]>;
 
 export interface LegacyAuthOptions {
   /**
@@ -127,7 +129,7 @@ const OVERRIDE_KEYS = { functions: true, apis: true } satisfies OptionKeys<NonNu
 
 /** Every default of legacyAuth, and nowhere else. */
 export const LEGACY_AUTH_DEFAULTS = Object.freeze({
-  tenantIds: Object.freeze(["public"]) as readonly string[],
+  tenantIds: Object.freeze<string[]>(["public"]),
   dummyHash: DEFAULT_DUMMY_HASH,
   verifiers: Object.freeze({}) as Readonly<Record<string, PasswordVerifier>>,
   override: Object.freeze({}) as LegacyAuthConfig["override"],

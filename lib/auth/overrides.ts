@@ -78,7 +78,7 @@ function delegating<T extends object>(original: T): T {
     const value = (original as Record<string, unknown>)[key];
     out[key] =
       typeof value === "function"
-        ? (...args: unknown[]) => (original as Record<string, (...a: unknown[]) => unknown>)[key]!(...args)
+        ? (...args: unknown[]) => (original as Record<string, (...a: unknown[]) => unknown>)[key](...args)
         : value;
   }
   return out as T;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import supertokens, { type User } from "supertokens-node";
+import supertokens from "supertokens-node";
 import EmailVerification from "supertokens-node/recipe/emailverification";
 import type { APIInterface, APIOptions } from "supertokens-node/recipe/emailpassword";
 import { UnavailableError } from "../errors.js";
@@ -48,9 +48,9 @@ export const isLegacyResetToken = (token: unknown): token is string =>
 
 function parseToken(token: string): { tokenId: string; secret: string } | undefined {
   const parts = token.slice(TOKEN_PREFIX.length).split(".");
-  if (parts.length !== 2 || !/^[A-Za-z0-9_-]{22}$/.test(parts[0]!) || !/^[A-Za-z0-9_-]{43}$/.test(parts[1]!))
+  if (parts.length !== 2 || !/^[A-Za-z0-9_-]{22}$/.test(parts[0]) || !/^[A-Za-z0-9_-]{43}$/.test(parts[1]))
     return undefined;
-  return { tokenId: parts[0]!, secret: parts[1]! };
+  return { tokenId: parts[0], secret: parts[1] };
 }
 
 function readRecord(metadata: Record<string, unknown>): TokenRecord | undefined {
@@ -119,7 +119,10 @@ async function forget(rt: LegacyAuthRuntime, rowId: string, userContext?: UserCo
 function resetLink(options: APIOptions, token: string, tenantId: string, userContext: UserContext): string {
   // Same shape as the SDK's getPasswordResetLink, so the frontend's reset page needs no change.
   const origin = options.appInfo
-    .getOrigin({ request: options.req, userContext: userContext as any })
+    .getOrigin({
+      request: options.req,
+      userContext: userContext as Parameters<APIOptions["appInfo"]["getOrigin"]>[0]["userContext"],
+    })
     .getAsStringDangerous();
   return `${origin}${options.appInfo.websiteBasePath.getAsStringDangerous()}/reset-password?token=${token}&tenantId=${encodeURIComponent(tenantId)}`;
 }
@@ -250,7 +253,7 @@ export async function consumeResetToken(rt: LegacyAuthRuntime, input: ResetInput
       hashImported: false,
     });
   }
-  return { status: "OK", email: record.email, user: user as User };
+  return { status: "OK", email: record.email, user: user };
 }
 
 /** As SuperTokens does after a reset: following the link proved the mailbox. Only when the app uses EmailVerification. */

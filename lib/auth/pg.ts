@@ -1,11 +1,11 @@
 import { missingOption, objectOption, readOptions, type OptionKeys } from "../options.js";
 import { ConfigError } from "../errors.js";
-import { isPlainIdentifier, quoteIdent } from "../sql.js";
+import { isPlainIdentifier, queryRows, quoteIdent } from "../sql.js";
 import type { LegacyUser } from "./options.js";
 
 /** Anything with node-postgres' `query(text, values)`: a `pg.Pool`, a `pg.Client`, or a wrapper. */
 export interface PgQueryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 export interface PgLegacyUsersOptions {
@@ -100,7 +100,8 @@ export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUser
   const hash = identifier("columns.passwordHash", columns?.passwordHash ?? defaults.passwordHash);
   const select = `SELECT ${id}::text AS id, ${email} AS email, ${hash}::text AS password_hash FROM ${table}`;
 
-  const toUser = (row: { id: string; email: string; password_hash: string | null }): LegacyUser => ({
+  type UserRow = { id: string; email: string; password_hash: string | null };
+  const toUser = (row: UserRow): LegacyUser => ({
     id: row.id,
     email: row.email,
     passwordHash: row.password_hash,
@@ -110,12 +111,12 @@ export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUser
   const acceptsId = async (value: string) => {
     // The key column's type, read once: comparing `id = $1` keeps the primary-key index usable, but only for
     // values of the column's type.
-    keyType ??= pool
-      .query(
-        "SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2",
-        [table, idName],
-      )
-      .then((r) => idFilter(r.rows[0]?.t))
+    keyType ??= queryRows<{ t: string }>(
+      pool,
+      "SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2",
+      [table, idName],
+    )
+      .then((rows) => idFilter(rows[0]?.t))
       .catch((err) => {
         keyType = undefined;
         throw err;
@@ -126,32 +127,34 @@ export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUser
   return {
     async findUserByEmail(value) {
       // LIMIT 2: enough to tell one row from a collision, which legacyAuth refuses to resolve.
-      const { rows } = await pool.query(`${select} WHERE lower(btrim(${email})) = lower(btrim($1)) LIMIT 2`, [value]);
+      const rows = await queryRows<UserRow>(pool, `${select} WHERE lower(btrim(${email})) = lower(btrim($1)) LIMIT 2`, [
+        value,
+      ]);
       if (rows.length === 0) return undefined;
       return rows.length === 1 ? toUser(rows[0]) : rows.map(toUser);
     },
     async findUserById(value) {
       if (!(await acceptsId(value))) return undefined;
-      const { rows } = await pool.query(`${select} WHERE ${id} = $1`, [value]);
+      const rows = await queryRows<UserRow>(pool, `${select} WHERE ${id} = $1`, [value]);
       return rows[0] ? toUser(rows[0]) : undefined;
     },
     async findUsersByIds(values) {
       const usable: string[] = [];
       for (const v of values) if (await acceptsId(v)) usable.push(v);
       if (usable.length === 0) return [];
-      const { rows } = await pool.query(`${select} WHERE ${id} = ANY($1)`, [usable]);
+      const rows = await queryRows<UserRow>(pool, `${select} WHERE ${id} = ANY($1)`, [usable]);
       return rows.map(toUser);
     },
     async countLegacyUsers() {
-      const { rows } = await pool.query(`SELECT count(*)::text AS n FROM ${table}`);
+      const rows = await queryRows<{ n: string }>(pool, `SELECT count(*)::text AS n FROM ${table}`);
       return Number(rows[0].n);
     },
     async listLegacyUsers({ after, limit }) {
       const bounded = Math.max(1, Math.min(Math.floor(limit), 10_000));
-      const { rows } =
+      const rows =
         after === undefined
-          ? await pool.query(`${select} ORDER BY ${id} LIMIT $1`, [bounded])
-          : await pool.query(`${select} WHERE ${id} > $1 ORDER BY ${id} LIMIT $2`, [after, bounded]);
+          ? await queryRows<UserRow>(pool, `${select} ORDER BY ${id} LIMIT $1`, [bounded])
+          : await queryRows<UserRow>(pool, `${select} WHERE ${id} > $1 ORDER BY ${id} LIMIT $2`, [after, bounded]);
       return rows.map(toUser);
     },
   };

@@ -44,7 +44,7 @@ export class UsersView {
    * SuperTokens' email-password user with this email in `tenantId`, else the legacy user who has not moved.
    * A legacy row whose user moved and changed email in SuperTokens is stale and not returned.
    */
-  async getUserByEmail(email: string, tenantId: string = this.rt.config.tenantIds[0]!): Promise<AnyUser | undefined> {
+  async getUserByEmail(email: string, tenantId: string = this.rt.config.tenantIds[0]): Promise<AnyUser | undefined> {
     const normalised = normaliseEmail(email);
     const user = await this.rt.core.emailPasswordUser(tenantId, normalised);
     if (user) return { source: "supertokens", id: user.id, email: emailOf(user), user };

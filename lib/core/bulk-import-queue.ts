@@ -173,7 +173,7 @@ export class BulkImportFailure extends Error {}
  */
 export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise<UserRecord> {
   const { storage } = app;
-  const lm = entry.loginMethods[0]!;
+  const lm = entry.loginMethods[0];
   const externalId = entry.externalUserId;
   if (externalId !== undefined) {
     if (await storage.getMapping(externalId, "EXTERNAL")) {

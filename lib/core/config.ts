@@ -135,7 +135,7 @@ function coerce(key: keyof CoreConfig, value: unknown): unknown {
 export function normaliseConfigFragment(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [rawKey, value] of Object.entries(input)) {
-    const key = (aliases[rawKey] ?? rawKey) as keyof CoreConfig;
+    const key = aliases[rawKey] ?? rawKey;
     if (!(key in kinds)) {
       if (ignoredKeys.has(rawKey)) continue;
       throw badRequest(`Invalid core config: Invalid config key: ${rawKey}`);

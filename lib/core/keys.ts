@@ -148,8 +148,8 @@ export class KeyRing {
     );
     await this.prune(now);
     const [newest, previous] = this.dynamicKeys(await this.all());
-    if (now - newest!.createdAt < overlap && previous && now - previous.createdAt < interval) return previous;
-    return newest!;
+    if (now - newest.createdAt < overlap && previous && now - previous.createdAt < interval) return previous;
+    return newest;
   }
 
   async byKid(kid: string, now = Date.now()): Promise<LoadedKey | undefined> {
@@ -167,7 +167,7 @@ export class KeyRing {
     const dynamic = this.dynamicKeys(keys);
     const horizon = now - (this.interval() + 2 * this.config().access_token_validity * 1000);
     const live = dynamic.filter((k, i) => i === 0 || k.createdAt >= horizon);
-    const maxAge = Math.max(1, Math.floor((dynamic[0]!.createdAt + this.interval() - this.overlap() - now) / 1000));
+    const maxAge = Math.max(1, Math.floor((dynamic[0].createdAt + this.interval() - this.overlap() - now) / 1000));
     return { keys: [...live, ...keys.filter((k) => k.type === "static")].map((k) => k.jwk), maxAge };
   }
 

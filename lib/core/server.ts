@@ -172,10 +172,10 @@ export class DevCoreServer implements CoreHandle {
       const route =
         forMethod.find((r) => r.rid !== undefined && r.rid === rid) ??
         forMethod.find((r) => r.rid === undefined) ??
-        forMethod[0]!;
+        forMethod[0];
 
       const cdiVersion =
-        (req.headers["cdi-version"] as string | undefined) ?? supportedCdiVersions[supportedCdiVersions.length - 1]!;
+        (req.headers["cdi-version"] as string | undefined) ?? supportedCdiVersions[supportedCdiVersions.length - 1];
       if (!route.open && !supportedCdiVersions.includes(cdiVersion))
         throw new CoreHttpError(400, `cdi-version ${cdiVersion} not supported`);
 
@@ -230,7 +230,7 @@ function readJson(req: IncomingMessage): Promise<Json> {
     req.on("error", reject);
     req.on("end", () => {
       try {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
         if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
         resolve(parsed as Json);
       } catch {
@@ -276,7 +276,7 @@ export async function startDevCore(options: DevCoreOptions = {}): Promise<DevCor
   await core.init();
   const onRequest = options.onRequest;
   const server: Server = createServer((req, res) => {
-    onRequest?.({ method: req.method ?? "GET", path: (req.url ?? "/").split("?")[0]!, headers: req.headers });
+    onRequest?.({ method: req.method ?? "GET", path: (req.url ?? "/").split("?")[0], headers: req.headers });
     core.handle(req, res).catch((err) => {
       debug("unhandled %O", err);
       if (!res.headersSent) sendText(res, 500, String(err));

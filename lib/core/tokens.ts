@@ -84,11 +84,16 @@ export function parseJwt(token: string): ParsedJwt | undefined {
   const parts = token.split(".");
   if (parts.length !== 3) return undefined;
   try {
-    const header = JSON.parse(Buffer.from(parts[0]!, "base64url").toString("utf8"));
-    const payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8"));
+    const header: unknown = JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8"));
+    const payload: unknown = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
     if (typeof header !== "object" || header === null || typeof payload !== "object" || payload === null)
       return undefined;
-    return { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, "base64url") };
+    return {
+      header: header as Record<string, unknown>,
+      payload: payload as Record<string, unknown>,
+      signingInput: `${parts[0]}.${parts[1]}`,
+      signature: Buffer.from(parts[2], "base64url"),
+    };
   } catch {
     return undefined;
   }
@@ -152,11 +157,11 @@ export function readRefreshToken(secret: Buffer, token: string): RefreshTokenCla
   if (typeof token !== "string" || token.length > 8192) return undefined;
   const parts = token.split(".");
   if (parts.length !== 3 || parts[2] !== "V2") return undefined;
-  const expected = createHmac("sha256", secret).update(parts[0]!).digest();
-  const given = Buffer.from(parts[1]!, "base64url");
+  const expected = createHmac("sha256", secret).update(parts[0]).digest();
+  const given = Buffer.from(parts[1], "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
-    const claims = JSON.parse(Buffer.from(parts[0]!, "base64url").toString("utf8")) as RefreshTokenClaims;
+    const claims = JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8")) as RefreshTokenClaims;
     return typeof claims.sessionHandle === "string" ? claims : undefined;
   } catch {
     return undefined;

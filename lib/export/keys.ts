@@ -27,8 +27,8 @@ export function keyFromCoreString(
 ): ExportedKey {
   const parts = keyString.split(/[|;]/);
   if (parts.length !== 2) throw new Error(`key ${kid}: expected "<public>|<private>", found ${parts.length} part(s)`);
-  const publicKey = createPublicKey({ key: Buffer.from(parts[0]!, "base64"), format: "der", type: "spki" });
-  const privateKey = createPrivateKey({ key: Buffer.from(parts[1]!, "base64"), format: "der", type: "pkcs8" });
+  const publicKey = createPublicKey({ key: Buffer.from(parts[0], "base64"), format: "der", type: "spki" });
+  const privateKey = createPrivateKey({ key: Buffer.from(parts[1], "base64"), format: "der", type: "pkcs8" });
   const jwk = publicKey.export({ format: "jwk" }) as { kty: string; n: string; e: string };
   return {
     kid,

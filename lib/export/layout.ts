@@ -1,4 +1,4 @@
-import { quoteIdent } from "../sql.js";
+import { queryRows, quoteIdent } from "../sql.js";
 import { MigrateError } from "../errors.js";
 import type { ExportConfig } from "./options.js";
 
@@ -15,7 +15,8 @@ export interface CoreLayout {
 }
 
 export async function inspectLayout(config: ExportConfig): Promise<CoreLayout> {
-  const { rows } = await config.db.query(
+  const rows = await queryRows<{ table_name: string; column_name: string }>(
+    config.db,
     `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name LIKE $2`,
     [config.schema, `${config.tablePrefix.replace(/_/g, "\\_")}%`],
   );
@@ -49,7 +50,10 @@ export async function inspectLayout(config: ExportConfig): Promise<CoreLayout> {
     );
   }
   if (layout.has("apps")) {
-    const { rows: apps } = await config.db.query(`SELECT app_id FROM ${layout.table("apps")} ORDER BY app_id`);
+    const apps = await queryRows<{ app_id: string }>(
+      config.db,
+      `SELECT app_id FROM ${layout.table("apps")} ORDER BY app_id`,
+    );
     if (!apps.some((a) => a.app_id === config.appId)) {
       const known = apps
         .map((a) => a.app_id)

@@ -14,7 +14,7 @@ import { ConfigError } from "../errors.js";
 
 /** What the export needs from a driver: a `pg.Pool`, a `pg.Client` (for one snapshot) or PGlite. */
 export interface ExportQueryable {
-  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 export type ExportFormat = "ndjson" | "csv";
@@ -74,7 +74,7 @@ export const EXPORT_DEFAULTS = Object.freeze({
   schema: "public",
   tablePrefix: "",
   appId: "public",
-  format: "ndjson" as ExportFormat,
+  format: "ndjson",
   pageSize: 1000,
 });
 

@@ -1,4 +1,5 @@
 import { detectHashFormat } from "../hashes/detect.js";
+import { queryRows } from "../sql.js";
 import { keyFromCoreString, type ExportedKey } from "./keys.js";
 import type { CoreLayout } from "./layout.js";
 import type { ExportConfig } from "./options.js";
@@ -44,17 +45,18 @@ const parseJson = (v: unknown): Record<string, unknown> | null => {
  * Rows of `select` (a query ending in its WHERE clause, over `params`) in pages of `pageSize`, by the unique `key`:
  * the first page has no lower bound, later ones start after the last row's key (`keyOf`).
  */
-async function* keysetPages(
+async function* keysetPages<R>(
   config: ExportConfig,
   select: string,
   params: unknown[],
   key: string,
-  keyOf: (row: any) => string,
-): AsyncGenerator<any[]> {
+  keyOf: (row: R) => string,
+): AsyncGenerator<R[]> {
   const limit = `$${params.length + 1}`;
   let after: string | undefined;
   for (;;) {
-    const { rows } = await config.db.query(
+    const rows = await queryRows<R>(
+      config.db,
       after === undefined
         ? `${select} ORDER BY ${key} LIMIT ${limit}`
         : `${select} AND ${key} > $${params.length + 2} ORDER BY ${key} LIMIT ${limit}`,
@@ -105,7 +107,20 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
     }
     WHERE u.app_id = $1`;
   // The key parameter takes the column's type, so the primary key index (app_id, user_id) serves every page.
-  for await (const rows of keysetPages(config, select, [config.appId], "u.user_id", (r) => r.st_id)) {
+  type UserRow = {
+    st_id: string;
+    email: string;
+    password_hash: string;
+    time_joined: unknown;
+    external_user_id: string | null;
+    external_user_id_info: string | null;
+    metadata: unknown;
+    email_verified: unknown;
+    tenant_ids: string[];
+    roles: ExportedUser["roles"];
+  };
+  const pages = keysetPages<UserRow>(config, select, [config.appId], "u.user_id", (r) => r.st_id);
+  for await (const rows of pages) {
     yield rows.map((r): ExportedUser => ({
       userId: r.external_user_id ?? r.st_id,
       superTokensUserId: r.st_id,
@@ -114,9 +129,9 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
       passwordHashFormat: detectHashFormat(r.password_hash) ?? "unknown",
       timeJoined: Number(r.time_joined),
       emailVerified: r.email_verified === true,
-      tenantIds: r.tenant_ids as string[],
+      tenantIds: r.tenant_ids,
       metadata: parseJson(r.metadata),
-      roles: r.roles as ExportedUser["roles"],
+      roles: r.roles,
       externalUserIdInfo: r.external_user_id_info ?? null,
     }));
   }
@@ -136,7 +151,15 @@ export async function* readResetTokens(config: ExportConfig, layout: CoreLayout)
     LEFT JOIN ${t("emailpassword_users")} u ON u.app_id = rt.app_id AND u.user_id = rt.user_id
     ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = rt.app_id AND m.supertokens_user_id = rt.user_id` : ""}
     WHERE rt.app_id = $1 AND rt.token_expiry > $2`;
-  for await (const rows of keysetPages(config, select, [config.appId, config.now], "rt.token", (r) => r.token)) {
+  type TokenRow = {
+    st_id: string;
+    token: string;
+    token_expiry: unknown;
+    email: string | null;
+    external_user_id: string | null;
+  };
+  const pages = keysetPages<TokenRow>(config, select, [config.appId, config.now], "rt.token", (r) => r.token);
+  for await (const rows of pages) {
     yield rows.map((r): ExportedResetToken => ({
       userId: r.external_user_id ?? r.st_id,
       superTokensUserId: r.st_id,
@@ -166,14 +189,16 @@ export async function readSigningKeys(
     }
   };
   if (layout.has("session_access_token_signing_keys")) {
-    const { rows } = await config.db.query(
+    const rows = await queryRows<{ created_at_time: unknown; value: string }>(
+      config.db,
       `SELECT created_at_time, value FROM ${layout.table("session_access_token_signing_keys")} WHERE app_id = $1 ORDER BY created_at_time`,
       [config.appId],
     );
-    for (const r of rows) add(`d-${r.created_at_time}`, "dynamic", Number(r.created_at_time), String(r.value));
+    for (const r of rows) add(`d-${String(r.created_at_time)}`, "dynamic", Number(r.created_at_time), String(r.value));
   }
   if (layout.has("jwt_signing_keys")) {
-    const { rows } = await config.db.query(
+    const rows = await queryRows<{ key_id: string; key_string: string; algorithm: string; created_at: unknown }>(
+      config.db,
       `SELECT key_id, key_string, algorithm, created_at FROM ${layout.table("jwt_signing_keys")} WHERE app_id = $1 ORDER BY created_at, key_id`,
       [config.appId],
     );
@@ -189,9 +214,10 @@ export async function readSigningKeys(
 /** Users of recipes this export does not cover (third party, passwordless, WebAuthn): counted for the report. */
 export async function countOtherRecipeUsers(config: ExportConfig, layout: CoreLayout): Promise<number> {
   if (!layout.has("app_id_to_user_id")) return 0;
-  const { rows } = await config.db.query(
+  const rows = await queryRows<{ n: number }>(
+    config.db,
     `SELECT count(*)::int AS n FROM ${layout.table("app_id_to_user_id")} WHERE app_id = $1 AND recipe_id <> 'emailpassword'`,
     [config.appId],
   );
-  return rows[0].n as number;
+  return rows[0].n;
 }

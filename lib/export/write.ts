@@ -22,7 +22,8 @@ export function csvField(value: unknown): string {
         ? value
         : typeof value === "object"
           ? JSON.stringify(value)
-          : String(value);
+          : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only numbers, bigints and booleans are left
+            String(value);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -12,7 +12,7 @@ export type BulkSupport = { offered: true } | { offered: false; why: string };
  * mean no, and so does the in-memory database's 400.
  */
 export async function detectBulk(client: CoreClient): Promise<BulkSupport> {
-  const res = await client.call("GET", "/bulk-import/users/count");
+  const res = await client.call<{ status?: unknown }>("GET", "/bulk-import/users/count");
   if (res.status === 200 && res.json?.status === "OK") return { offered: true };
   if (res.status === 404 || res.status === 501 || (res.status === 400 && /not supported/i.test(res.text))) {
     return { offered: false, why: `GET /bulk-import/users/count answered ${res.status}` };
@@ -21,7 +21,7 @@ export async function detectBulk(client: CoreClient): Promise<BulkSupport> {
 }
 
 async function count(client: CoreClient, status: "NEW" | "PROCESSING" | "FAILED"): Promise<number> {
-  return (await client.ok("GET", "/bulk-import/users/count", { query: { status } })).count;
+  return (await client.ok<{ count: number }>("GET", "/bulk-import/users/count", { query: { status } })).count;
 }
 
 export async function pendingCount(client: CoreClient): Promise<number> {
@@ -40,11 +40,10 @@ export async function listFailed(client: CoreClient, ids: { has(id: string): boo
   const rows: QueueRow[] = [];
   let token: string | undefined;
   do {
-    const page = await client.ok("GET", "/bulk-import/users", {
+    const page = await client.ok<{ users: QueueRow[]; nextPaginationToken?: string }>("GET", "/bulk-import/users", {
       query: { status: "FAILED", limit: "500", paginationToken: token },
     });
-    for (const r of page.users as QueueRow[])
-      if (r.externalUserId !== undefined && ids.has(r.externalUserId)) rows.push(r);
+    for (const r of page.users) if (r.externalUserId !== undefined && ids.has(r.externalUserId)) rows.push(r);
     token = page.nextPaginationToken;
   } while (token !== undefined);
   return rows;
@@ -156,7 +155,7 @@ export async function queueUsers(
       const errors = res.status === 400 && attempt === 0 ? indexErrors(res.text) : undefined;
       if (!errors) throw coreError("POST", "/bulk-import/users", res);
       for (const [index, messages] of errors) {
-        const c = batch[index]!;
+        const c = batch[index];
         rejected.push({ kind: "failed", row: c.row, id: c.id, reason: "core-rejected", detail: messages.join("; ") });
       }
       batch = batch.filter((_, index) => !errors.has(index));

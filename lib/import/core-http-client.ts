@@ -5,10 +5,14 @@ import { importLog } from "./log.js";
 /** The CDI version supertokens-node 24 speaks; the import uses only endpoints it defines. */
 export const cdiVersion = "5.4";
 
-export interface CoreResponse {
+/**
+ * One answer of the core. `T` is the JSON shape the CDI documents for the endpoint called; it is not checked
+ * here, so callers test the fields they act on (a `status` string, an array) before trusting them.
+ */
+export interface CoreResponse<T = unknown> {
   status: number;
   /** The parsed JSON body, or undefined for the core's plain-text errors. */
-  json: any;
+  json: T | undefined;
   text: string;
 }
 
@@ -43,7 +47,11 @@ export class CoreClient {
     private readonly apiKey: string | undefined,
   ) {}
 
-  async call(method: "GET" | "POST" | "PUT", path: string, options: CallOptions = {}): Promise<CoreResponse> {
+  async call<T = unknown>(
+    method: "GET" | "POST" | "PUT",
+    path: string,
+    options: CallOptions = {},
+  ): Promise<CoreResponse<T>> {
     const url = new URL(this.base + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const headers: Record<string, string> = { "cdi-version": cdiVersion };
@@ -88,19 +96,19 @@ export class CoreClient {
           `import: the core at ${this.base} refused the API key (401). Pass --api-key (or SUPERTOKENS_API_KEY).`,
         );
       }
-      return { status: res.status, json, text };
+      return { status: res.status, json: json as T | undefined, text };
     }
   }
 
   /** A 200 answer's JSON, or an error naming the call and the core's message. */
-  async ok(method: "GET" | "POST" | "PUT", path: string, options: CallOptions = {}): Promise<any> {
-    const res = await this.call(method, path, options);
+  async ok<T = unknown>(method: "GET" | "POST" | "PUT", path: string, options: CallOptions = {}): Promise<T> {
+    const res = await this.call<T>(method, path, options);
     if (res.status !== 200 || res.json === undefined) throw coreError(method, path, res);
     return res.json;
   }
 }
 
-export function coreError(method: string, path: string, res: CoreResponse): MigrateError {
+export function coreError(method: string, path: string, res: CoreResponse<unknown>): MigrateError {
   const message = `import: the core answered ${method} ${path} with ${res.status}: ${res.text.trim().slice(0, 500)}`;
   return res.status >= 500
     ? new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", message)

@@ -9,9 +9,15 @@ export interface ExistingUsers {
   byEmail: Map<string, string>;
 }
 
+/** What the import reads of a core user JSON (CDI 5.3+): its id and its login methods. */
+export interface CoreUser {
+  id: string;
+  loginMethods?: ({ recipeId?: unknown; recipeUserId?: string; email?: unknown } | null)[];
+}
+
 /** The email-password login method of a core user JSON (CDI 5.3+). */
-export function emailPasswordEmail(user: any): string | undefined {
-  const lm = (user?.loginMethods as any[] | undefined)?.find((m) => m?.recipeId === "emailpassword");
+export function emailPasswordEmail(user: CoreUser | undefined): string | undefined {
+  const lm = user?.loginMethods?.find((m) => m?.recipeId === "emailpassword");
   return typeof lm?.email === "string" ? lm.email : undefined;
 }
 
@@ -25,10 +31,10 @@ export async function listExisting(client: CoreClient): Promise<ExistingUsers> {
   const byEmail = new Map<string, string>();
   let token: string | undefined;
   do {
-    const page = await client.ok("GET", "/public/users", {
+    const page = await client.ok<{ users: CoreUser[]; nextPaginationToken?: string }>("GET", "/public/users", {
       query: { limit: "500", includeRecipeIds: "emailpassword", paginationToken: token },
     });
-    for (const user of page.users as any[]) {
+    for (const user of page.users) {
       const email = emailPasswordEmail(user);
       if (email === undefined) continue;
       byId.set(user.id, email);

@@ -108,7 +108,7 @@ const IMPORT_KEYS = {
 
 /** Every default of the import, and nowhere else (columns: {@link defaultColumns}; format: from the file's extension). */
 export const IMPORT_DEFAULTS = Object.freeze({
-  mode: "auto" as ImportMode,
+  mode: "auto",
   batchSize: 1000,
   concurrency: 8,
   dryRun: false,
@@ -188,7 +188,7 @@ function resolveCore(core: unknown, appId: unknown): string {
   let base = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
   if (appId !== undefined) {
     if (typeof appId !== "string" || !/^[a-z0-9-]+$/.test(appId)) {
-      fail(`\`appId\` must match [a-z0-9-]+ as the core's app ids do; received ${JSON.stringify(appId)}.`);
+      return fail(`\`appId\` must match [a-z0-9-]+ as the core's app ids do; received ${JSON.stringify(appId)}.`);
     }
     if (/\/appid-[^/]+/.test(url.pathname))
       fail(

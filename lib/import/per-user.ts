@@ -1,5 +1,5 @@
 import { coreError, type CoreClient } from "./core-http-client.js";
-import { emailPasswordEmail } from "./existing.js";
+import { emailPasswordEmail, type CoreUser } from "./existing.js";
 import { importLog } from "./log.js";
 import { isPendingEmail, MAPPING_INFO, pendingEmailFor } from "./pending.js";
 import type { Candidate, Outcome } from "./plan.js";
@@ -20,20 +20,22 @@ const failed = (c: Candidate, reason: "core-rejected" | "conflict", detail: stri
 });
 
 async function getMapping(client: CoreClient, externalId: string): Promise<string | undefined> {
-  const res = await client.ok("GET", "/recipe/userid/map", { query: { userId: externalId, userIdType: "EXTERNAL" } });
+  const res = await client.ok<{ status: string; superTokensUserId?: string }>("GET", "/recipe/userid/map", {
+    query: { userId: externalId, userIdType: "EXTERNAL" },
+  });
   return res.status === "OK" ? res.superTokensUserId : undefined;
 }
 
-async function getUser(client: CoreClient, id: string): Promise<any | undefined> {
-  const res = await client.ok("GET", "/user/id", { query: { userId: id } });
+async function getUser(client: CoreClient, id: string): Promise<CoreUser | undefined> {
+  const res = await client.ok<{ status: string; user?: CoreUser }>("GET", "/user/id", { query: { userId: id } });
   return res.status === "OK" ? res.user : undefined;
 }
 
 async function emailTaken(client: CoreClient, email: string): Promise<boolean> {
-  const res = await client.ok("GET", "/public/users/by-accountinfo", {
+  const res = await client.ok<{ users: CoreUser[] }>("GET", "/public/users/by-accountinfo", {
     query: { email, doUnionOfAccountInfo: "false" },
   });
-  return (res.users as any[]).some((u) => emailPasswordEmail(u) === email);
+  return res.users.some((u) => emailPasswordEmail(u) === email);
 }
 
 async function removeUser(client: CoreClient, id: string): Promise<void> {
@@ -63,10 +65,14 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
   } else {
     if (recheck && (await emailTaken(client, c.email)))
       return skipped(c, "email-exists", "another SuperTokens user has this email");
-    const imported = await client.call("POST", "/public/recipe/user/passwordhash/import", {
-      rid: "emailpassword",
-      body: { email: pendingEmailFor(c.id), passwordHash: c.passwordHash, hashingAlgorithm: c.algorithm },
-    });
+    const imported = await client.call<{ status?: unknown; user: { loginMethods: { recipeUserId: string }[] } }>(
+      "POST",
+      "/public/recipe/user/passwordhash/import",
+      {
+        rid: "emailpassword",
+        body: { email: pendingEmailFor(c.id), passwordHash: c.passwordHash, hashingAlgorithm: c.algorithm },
+      },
+    );
     if (imported.status !== 200 || imported.json?.status !== "OK") {
       return failed(
         c,
@@ -75,12 +81,17 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
       );
     }
     const stId: string = imported.json.user.loginMethods[0].recipeUserId;
-    const mapping = await client.call("POST", "/recipe/userid/map", {
+    const mapping = await client.call<{
+      status: string;
+      doesExternalUserIdExist?: boolean;
+      doesSuperTokensUserIdExist?: boolean;
+    }>("POST", "/recipe/userid/map", {
       body: { superTokensUserId: stId, externalUserId: c.id, externalUserIdInfo: MAPPING_INFO },
     });
     if (mapping.status !== 200)
       return failed(c, "core-rejected", `userid/map: ${mapping.status} ${mapping.text.trim().slice(0, 300)}`);
-    const m = mapping.json;
+    // A 200 from the core always carries its JSON answer.
+    const m = mapping.json!;
     if (m.status === "USER_ID_MAPPING_ALREADY_EXISTS_ERROR") {
       if (m.doesExternalUserIdExist && !m.doesSuperTokensUserIdExist) {
         // legacyAuth() or another run moved this user between the plan and now: theirs stands.
@@ -100,12 +111,16 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
     });
   }
   if (c.emailVerified) {
-    const token = await client.ok("POST", "/public/recipe/user/email/verify/token", {
-      rid: "emailverification",
-      body: { userId: c.id, email: c.email },
-    });
+    const token = await client.ok<{ status: string; token?: string }>(
+      "POST",
+      "/public/recipe/user/email/verify/token",
+      {
+        rid: "emailverification",
+        body: { userId: c.id, email: c.email },
+      },
+    );
     if (token.status === "OK") {
-      const verified = await client.ok("POST", "/public/recipe/user/email/verify", {
+      const verified = await client.ok<{ status: string }>("POST", "/public/recipe/user/email/verify", {
         rid: "emailverification",
         body: { method: "token", token: token.token },
       });
@@ -114,12 +129,14 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
       return failed(c, "core-rejected", `email/verify/token: ${token.status}`);
     }
   }
-  const reveal = await client.call("PUT", "/recipe/user", {
+  const reveal = await client.call<{ status: string }>("PUT", "/recipe/user", {
     rid: "emailpassword",
     body: { recipeUserId: c.id, email: c.email },
   });
   if (reveal.status !== 200) throw coreError("PUT", "/recipe/user", reveal);
-  switch (reveal.json.status) {
+  // A 200 from the core always carries its JSON answer.
+  const revealed = reveal.json!;
+  switch (revealed.status) {
     case "OK":
       return { kind: "imported", row: c.row, id: c.id };
     case "EMAIL_ALREADY_EXISTS_ERROR":
@@ -127,7 +144,7 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
       await removeUser(client, c.id);
       return skipped(c, "email-exists", "another SuperTokens user took this email during the run");
     default:
-      return failed(c, "core-rejected", `PUT /recipe/user: ${reveal.json.status}`);
+      return failed(c, "core-rejected", `PUT /recipe/user: ${revealed.status}`);
   }
 }
 
@@ -141,7 +158,7 @@ export async function pool<T>(
   let failure: unknown;
   const worker = async () => {
     while (failure === undefined && next < items.length) {
-      const item = items[next++]!;
+      const item = items[next++];
       try {
         await work(item);
       } catch (err) {
@@ -150,5 +167,6 @@ export async function pool<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows a worker's caught error unchanged
   if (failure !== undefined) throw failure;
 }

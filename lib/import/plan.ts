@@ -71,7 +71,7 @@ export function planImport(rows: (SourceUser | RowProblem)[], existing: Existing
       });
       continue;
     }
-    let resume = false;
+    let resume: boolean;
     const heldEmail = existing.byId.get(id);
     if (heldEmail !== undefined) {
       if (!isPendingEmail(heldEmail)) {

@@ -95,7 +95,7 @@ export class Tally {
         skippedByReason: byReason("skipped"),
         failedByReason: byReason("failed"),
       },
-      imported: sorted.filter((o) => o.kind === "imported").map((o) => ({ id: o.id as string })),
+      imported: sorted.filter((o) => o.kind === "imported").map((o) => ({ id: o.id })),
       skipped: sorted
         .filter((o): o is Extract<Outcome, { kind: "skipped" }> => o.kind === "skipped")
         .map(entry) as ImportReport["skipped"],

@@ -76,10 +76,10 @@ function toTime(v: unknown): number | undefined | false {
 
 function toMetadata(v: unknown): Record<string, unknown> | undefined | false {
   if (absent(v)) return undefined;
-  let value = v;
+  let value: unknown = v;
   if (typeof v === "string") {
     try {
-      value = JSON.parse(v);
+      value = JSON.parse(v) as unknown;
     } catch {
       return false;
     }

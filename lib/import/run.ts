@@ -1,4 +1,4 @@
-import { ConfigError, MigrateError } from "../errors.js";
+import { ConfigError } from "../errors.js";
 import {
   detectBulk,
   listFailed,
@@ -55,7 +55,7 @@ async function readRows(config: ImportConfig): Promise<(SourceUser | RowProblem)
   if (rows.length === 0) return rows;
   const found = columns.size ? [...columns].join(", ") : "none";
   for (const field of config.mapped) {
-    const column = config.columns[field][0]!;
+    const column = config.columns[field][0];
     if (!columns.has(column))
       throw new ConfigError(
         "ERR_MIGRATE_MISSING_COLUMN",
@@ -73,7 +73,7 @@ async function readRows(config: ImportConfig): Promise<(SourceUser | RowProblem)
 }
 
 async function checkCore(client: CoreClient): Promise<void> {
-  const res = await client.call("GET", "/apiversion");
+  const res = await client.call<{ versions?: unknown }>("GET", "/apiversion");
   const versions = res.json?.versions;
   if (res.status !== 200 || !Array.isArray(versions)) {
     // An unknown app gets 400 "AppId or tenantId not found"; a server that is no core, 404 or HTML.

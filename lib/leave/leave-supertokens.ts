@@ -1,13 +1,18 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import Session from "supertokens-node/recipe/session";
 import type { SessionContainer } from "supertokens-node/recipe/session";
 import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
 import { log } from "../debug.js";
 import { UnavailableError, isMigrateError } from "../errors.js";
 import { withDeadline } from "../deadline.js";
+import type { Middleware } from "../middleware-type.js";
 import { sendUnavailable } from "../unavailable.js";
 import { resolveLeaveOptions, type LeaveSuperTokensOptions } from "./options.js";
 
 export type { LeaveSuperTokensOptions } from "./options.js";
+
+/** supertokens-node's Express error handler's arguments: (err, Express Request, Express Response, next). */
+type SdkErrorHandlerArgs = Parameters<ReturnType<typeof superTokensErrorHandler>>;
 
 const debug = log.extend("leave");
 
@@ -16,12 +21,16 @@ const debug = log.extend("leave");
  * session of the new system gets one for the same user id, created first; only then is the SuperTokens session
  * revoked and its cookies cleared, so a failure at any step leaves the user signed in (T11, T23).
  */
-export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
+export function leaveSuperTokens(options: LeaveSuperTokensOptions): Middleware {
   const { timeoutMs, retryAfterSeconds: retryAfter, graceMs } = resolveLeaveOptions(options);
   /** handle -> time it was converted, for the page load's other requests. */
   const converted = new Map<string, number>();
 
-  return async function leaveSuperTokensMiddleware(req: any, res: any, next: (err?: unknown) => void): Promise<void> {
+  return async function leaveSuperTokensMiddleware(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ): Promise<void> {
     try {
       if (await options.hasSession(req)) return next();
       let session: SessionContainer | undefined;
@@ -31,7 +40,8 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions) {
         if (Session.Error.isErrorFromSuperTokens(err) && (err as { type: string }).type === Session.Error.UNAUTHORISED)
           return next();
         // An expired access token: answer as SuperTokens does, so its frontend refreshes and the next request converts.
-        return superTokensErrorHandler()(err, req, res, next);
+        // The SDK's Express handler reads only what node's request and response have.
+        return superTokensErrorHandler()(err, req as SdkErrorHandlerArgs[1], res as SdkErrorHandlerArgs[2], next);
       }
       if (!session) return next();
       const handle = session.getHandle();

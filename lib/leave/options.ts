@@ -10,11 +10,13 @@ import {
 
 export interface LeaveSuperTokensOptions {
   /** Does this request already have a session of the new system? Then SuperTokens is not consulted. Required. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the app's own request type (Express, node:http, ...)
   hasSession: (req: any) => boolean | Promise<boolean>;
   /**
    * Create the new system's session for `userId` on this request and response, e.g. express-session's
    * `req.session.regenerate()` then `req.session.userId = userId` and `save()`. Required.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the app's own request and response types
   createSession: (req: any, res: any, userId: string, session: SessionContainer) => Promise<void>;
   /** Deadline for the core and for `createSession`, in ms. Default 5000. */
   timeoutMs?: number;

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { log } from "../debug.js";
 import { ConfigError, isMigrateError } from "../errors.js";
+import type { Middleware } from "../middleware-type.js";
 import { sendUnavailable } from "../unavailable.js";
 import { createMigrationEngine } from "./engine.js";
 import { dualSessionAdapter } from "./middleware.js";
@@ -23,7 +25,7 @@ export interface MigrationEndpointOptions extends Omit<DualSessionOptions, "sess
  * or 401 `{status:"NO_LEGACY_SESSION"}`. Shares the middleware's rules: one session per legacy credential
  * within the grace window, 503 on outages, the CSRF rule for cookies.
  */
-export function migrationEndpoint(options: MigrationEndpointOptions = {}) {
+export function migrationEndpoint(options: MigrationEndpointOptions = {}): Middleware {
   checkMigrationEndpointOptions(options); // `app.post(path, migrationEndpoint)` uncalled, unknown keys
   const { verifyLegacyToken, ...rest } = options;
   if (verifyLegacyToken !== undefined && typeof verifyLegacyToken !== "function") {
@@ -38,7 +40,11 @@ export function migrationEndpoint(options: MigrationEndpointOptions = {}) {
   const engine = createMigrationEngine(cfg);
   const mw = dualSessionAdapter(cfg, engine);
 
-  return async function migrationEndpointHandler(req: any, res: any, next: (err?: unknown) => void): Promise<void> {
+  return async function migrationEndpointHandler(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ): Promise<void> {
     try {
       // A legacy bearer token sits where SuperTokens looks for its own header-mode token, so ask the app first
       // and hide a legacy one from the SDK, which would otherwise answer 401 for a token it cannot parse.

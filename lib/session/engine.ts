@@ -333,7 +333,7 @@ async function sessionFromTransfer(
   try {
     // The CSRF rule already ran for this request, and the tokens are ours: no anti-CSRF header can exist yet.
     const s = await Session.getSession(req, res, { ...cfg.verify, sessionRequired: true, antiCsrfCheck: false });
-    return s!;
+    return s;
   } catch (err) {
     if (superTokensErrorType(err) !== Session.Error.TRY_REFRESH_TOKEN) throw err;
     // Our own token expired on its way here (a busy machine, a late reuse): never "try refresh" to a client

@@ -9,10 +9,10 @@ const debug = log.extend("session");
  * that also uses `verifySession()` (and express-session is not a dependency of this package).
  */
 export interface LegacyStoreLike {
-  get(sid: string, callback: (err: any, session?: any) => void): unknown;
-  destroy(sid: string, callback?: (err?: any) => void): unknown;
+  get(sid: string, callback: (err: unknown, session?: unknown) => void): unknown;
+  destroy(sid: string, callback?: (err?: unknown) => void): unknown;
   /** express-session stores are EventEmitters; some emit "disconnect" / "connect". */
-  on?(event: string, listener: (...args: any[]) => void): unknown;
+  on?(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /** The express-session cookie as stored: a `Cookie` instance in MemoryStore, plain JSON elsewhere. */
@@ -229,6 +229,7 @@ function errorCode(err: unknown): unknown {
 function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = errorCode(err);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- codes are strings or numbers; anything else prints as String() does
     return code === undefined ? err.name : `${err.name} ${String(code)}`;
   }
   return typeof err;

@@ -4,6 +4,7 @@ import { errorHandler as superTokensErrorHandler } from "supertokens-node/framew
 import { log } from "../debug.js";
 import { sdkAppOrigins, sdkInstance } from "../sdk-internals.js";
 import { isMigrateError } from "../errors.js";
+import type { Middleware } from "../middleware-type.js";
 import { sendUnavailable } from "../unavailable.js";
 import { createMigrationEngine, type MigrationEngine, type MigrationStats } from "./engine.js";
 import { readLegacySid, type LegacyCookieResult } from "./legacy-cookie.js";
@@ -15,9 +16,10 @@ const debug = log.extend("session");
 type Req = IncomingMessage & { session?: unknown; legacySession?: unknown; method?: string };
 type Res = ServerResponse;
 type Next = (err?: unknown) => void;
+/** supertokens-node's Express error handler's arguments: (err, Express Request, Express Response, next). */
+type SdkErrorHandlerArgs = Parameters<ReturnType<typeof superTokensErrorHandler>>;
 
-export interface DualSessionMiddleware {
-  (req: any, res: any, next: Next): Promise<void>;
+export interface DualSessionMiddleware extends Middleware {
   /** Counters since start-up, for dashboards. */
   stats(): MigrationStats;
 }
@@ -152,7 +154,8 @@ export function dualSessionAdapter(cfg: DualSessionConfig, engine: MigrationEngi
     }
     if (Session.Error.isErrorFromSuperTokens(err)) {
       // Same path as verifySession: the SDK's own error handler answers (401 try refresh, 403 claims, ...).
-      return superTokensErrorHandler()(err, req as any, res as any, next as any);
+      // The SDK's Express handler reads only what node's request and response have.
+      return superTokensErrorHandler()(err, req as SdkErrorHandlerArgs[1], res as SdkErrorHandlerArgs[2], next);
     }
     return next(err);
   }
@@ -165,7 +168,7 @@ export function dualSessionAdapter(cfg: DualSessionConfig, engine: MigrationEngi
       return answerError(err, req, res, next);
     }
   } as DualSessionMiddleware;
-  handler.stats = engine.stats;
+  handler.stats = () => engine.stats();
   return handler;
 }
 
@@ -187,12 +190,14 @@ function lendExpressSession(req: Req, res: Res): LentSession {
   const restore = () => {
     req.session = lent.retired ? undefined : expressSession;
   };
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with `this` bound, below
   const writeHead = res.writeHead;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with `this` bound, below
   const end = res.end;
   res.writeHead = function (this: Res, ...args: unknown[]) {
     restore();
     return (writeHead as (...a: unknown[]) => Res).apply(this, args);
-  } as Res["writeHead"];
+  };
   res.end = function (this: Res, ...args: unknown[]) {
     restore();
     return (end as (...a: unknown[]) => Res).apply(this, args);

@@ -14,6 +14,13 @@ import {
 import { createMemoryMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
 import type { LegacySessionData, LegacyStoreLike } from "./legacy-store.js";
 import { defaultUserId } from "./user-id.js";
+
+/**
+ * verifySession's `overrideGlobalClaimValidators`. The same function also goes to validateClaimsForSessionHandle,
+ * which passes a SessionInformation where verifySession passes a SessionContainer: no one SDK type fits both.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- called by two SDK functions with different argument types
+export type OverrideGlobalClaimValidators = (...args: any[]) => any;
 import type { MigrationEndpointOptions } from "./endpoint.js";
 
 /** What each migration reports to `onMigration`. Contains no token, cookie value or session id. */
@@ -68,7 +75,7 @@ export interface DualSessionOptions {
   sessionRequired?: boolean;
   antiCsrfCheck?: boolean;
   checkDatabase?: boolean;
-  overrideGlobalClaimValidators?: (...args: any[]) => any;
+  overrideGlobalClaimValidators?: OverrideGlobalClaimValidators;
   /** `migrate` (default) creates a SuperTokens session; `logout` clears the legacy session and creates nothing. */
   mode?: "migrate" | "logout";
   /** How long the legacy session survives its migration if no later request proves the client holds the new tokens. Default 30000 ms. */
@@ -109,7 +116,7 @@ export interface DualSessionConfig {
     sessionRequired: boolean;
     antiCsrfCheck?: boolean;
     checkDatabase?: boolean;
-    overrideGlobalClaimValidators?: (...args: any[]) => any;
+    overrideGlobalClaimValidators?: OverrideGlobalClaimValidators;
   };
   mode: "migrate" | "logout";
   graceMs: number;
@@ -285,8 +292,8 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
 
 function resolveCoordinator(value: unknown): MigrationCoordinator | undefined {
   if (value === undefined) return undefined;
-  const c = value as Partial<MigrationCoordinator> | null;
-  if (typeof c !== "object" || c === null || typeof c.claim !== "function" || typeof c.waitForResult !== "function") {
+  const c = typeof value === "object" ? (value as { claim?: unknown; waitForResult?: unknown } | null) : undefined;
+  if (!c || typeof c.claim !== "function" || typeof c.waitForResult !== "function") {
     throw invalidOption(
       what,
       "coordinator",

@@ -3,6 +3,7 @@ import Session, { type SessionContainer } from "supertokens-node/recipe/session"
 import { wrapRequest, wrapResponse } from "supertokens-node/framework/express";
 import { isMigrateError, UnavailableError } from "../errors.js";
 import { withDeadline } from "../deadline.js";
+import type { OverrideGlobalClaimValidators } from "./options.js";
 import { putAccessToken, type TokenTransfer } from "./transfer.js";
 
 /** The refresh token a transfer hands the client: the `sRefreshToken` cookie, or the `st-refresh-token` header. */
@@ -36,7 +37,7 @@ export async function refreshedSession(
   req: IncomingMessage,
   res: ServerResponse,
   t: TokenTransfer,
-  options: { timeoutMs: number; retryAfter: number; overrideGlobalClaimValidators?: (...args: any[]) => any },
+  options: { timeoutMs: number; retryAfter: number; overrideGlobalClaimValidators?: OverrideGlobalClaimValidators },
 ): Promise<SessionContainer> {
   const { timeoutMs, retryAfter } = options;
   const refreshToken = refreshTokenOf(t);

@@ -131,6 +131,6 @@ export function clearedCookie(
   if (opts.httpOnly) c += "; HttpOnly";
   if (opts.secure) c += "; Secure";
   if (opts.sameSite)
-    c += `; SameSite=${opts.sameSite === true ? "Strict" : opts.sameSite[0]!.toUpperCase() + opts.sameSite.slice(1)}`;
+    c += `; SameSite=${opts.sameSite === true ? "Strict" : opts.sameSite[0].toUpperCase() + opts.sameSite.slice(1)}`;
   return c;
 }

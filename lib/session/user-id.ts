@@ -40,7 +40,7 @@ function scalarId(value: unknown): string | undefined {
   if (typeof value === "bigint") return value.toString();
   if (typeof value !== "string") return undefined;
   if (value.trim() === "" || value.length > MAX_USER_ID_LENGTH) return undefined;
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   if (/[\u0000-\u001f\u007f]/.test(value)) return undefined;
   return value;
 }

@@ -86,8 +86,8 @@ describe("legacyAuth under faults and races", () => {
       }
       const users = await coreUsers();
       assert.equal(users.length, 1);
-      assert.equal(users[0]!.email, user.email);
-      assert.equal((await appStorage(core, uri).getMapping(user.id, "EXTERNAL"))?.superTokensUserId, users[0]!.id);
+      assert.equal(users[0].email, user.email);
+      assert.equal((await appStorage(core, uri).getMapping(user.id, "EXTERNAL"))?.superTokensUserId, users[0].id);
     });
 
     it("across processes (no shared lock): the core's unique mapping picks one winner, losers clean up", async () => {
@@ -119,7 +119,7 @@ describe("legacyAuth under faults and races", () => {
       for (const o of outcomes) assert.ok(["MOVED", "RESUMED", "IN_SUPERTOKENS"].includes(o.status));
       const users = await coreUsers();
       assert.equal(users.length, 1, "the losers' placeholders are gone");
-      assert.equal(users[0]!.email, user.email);
+      assert.equal(users[0].email, user.email);
       assert.equal((await EmailPassword.signIn("public", user.email, PASSWORD)).status, "OK");
     });
   });
@@ -150,7 +150,7 @@ describe("legacyAuth under faults and races", () => {
       proxy.restore();
       // Mapped but still under its pending address: nobody can sign up over it, it counts as existing.
       const [pending] = await coreUsers();
-      assert.ok(pending!.email.endsWith(`@${PENDING_EMAIL_DOMAIN}`));
+      assert.ok(pending.email.endsWith(`@${PENDING_EMAIL_DOMAIN}`));
       assert.equal(
         (await EmailPassword.signUp("public", user.email, "attacker password 1")).status,
         "EMAIL_ALREADY_EXISTS_ERROR",
@@ -164,8 +164,8 @@ describe("legacyAuth under faults and races", () => {
       assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
       const users = await coreUsers();
       assert.equal(users.length, 1);
-      assert.equal(users[0]!.email, user.email);
-      assert.equal(users[0]!.passwordHash, user.passwordHash);
+      assert.equal(users[0].email, user.email);
+      assert.equal(users[0].passwordHash, user.passwordHash);
     });
 
     it("after the placeholder, then down: an invisible orphan that finishPendingMigrations removes", async () => {
@@ -212,7 +212,7 @@ describe("legacyAuth under faults and races", () => {
         .post("/auth/user/password/reset/token")
         .send(form({ email: user.email }));
       assert.deepEqual(requested.body, { status: "OK" });
-      const token = new URL(emails[0]!.passwordResetLink).searchParams.get("token")!;
+      const token = new URL(emails[0].passwordResetLink).searchParams.get("token")!;
 
       proxy.cut();
       const failed = await request(app)
@@ -239,7 +239,7 @@ describe("legacyAuth under faults and races", () => {
       await request(app)
         .post("/auth/user/password/reset/token")
         .send(form({ email: user.email }));
-      const token = new URL(emails[0]!.passwordResetLink).searchParams.get("token")!;
+      const token = new URL(emails[0].passwordResetLink).searchParams.get("token")!;
       proxy.failNext(MAP, "lose-response", { thenCut: true });
       const failed = await request(app)
         .post("/auth/user/password/reset")

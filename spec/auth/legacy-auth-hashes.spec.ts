@@ -160,8 +160,8 @@ describe("legacyAuth hash formats on the fallback path", () => {
       assert.equal(first.userId, id);
 
       const [stored] = await appStorage(core, uri).findUsersByEmail(address, "public");
-      if (f.imported) assert.equal(stored!.passwordHash, hash);
-      else assert.match(stored!.passwordHash, /^\$2a\$04\$/, "hashed by the core with its own settings");
+      if (f.imported) assert.equal(stored.passwordHash, hash);
+      else assert.match(stored.passwordHash, /^\$2a\$04\$/, "hashed by the core with its own settings");
 
       await legacy.remove(id);
       assert.equal((await signIn(app, address, password)).userId, id);
@@ -176,7 +176,7 @@ describe("legacyAuth hash formats on the fallback path", () => {
     await legacy.insert({ email: address, passwordHash: "$2x$" + (await bcrypt.hash(password, 10)).slice(4) });
     assert.equal((await signIn(app, address, password)).body.status, "OK");
     const [stored] = await appStorage(core, uri).findUsersByEmail(address, "public");
-    assert.match(stored!.passwordHash, /^\$2a\$04\$/);
+    assert.match(stored.passwordHash, /^\$2a\$04\$/);
   });
 
   describe("when the stored hash cannot be used", () => {

@@ -85,11 +85,11 @@ describe("legacyAuth", () => {
       const stUser = await supertokens.getUser(user.id);
       assert.ok(stUser);
       assert.deepEqual(stUser.emails, [user.email]);
-      assert.equal(stUser.loginMethods[0]!.recipeUserId.getAsString(), user.id);
+      assert.equal(stUser.loginMethods[0].recipeUserId.getAsString(), user.id);
       const mapping = await supertokens.getUserIdMapping({ userId: user.id, userIdType: "EXTERNAL" });
       assert.equal(mapping.status, "OK");
       const [stored] = await appStorage(core, uri).findUsersByEmail(user.email, "public");
-      assert.equal(stored!.passwordHash, user.passwordHash, "imported byte for byte: no second hash, no weaker cost");
+      assert.equal(stored.passwordHash, user.passwordHash, "imported byte for byte: no second hash, no weaker cost");
 
       // From now on SuperTokens alone decides: it works with the legacy row gone.
       await legacy.remove(user.id);
@@ -125,9 +125,9 @@ describe("legacyAuth", () => {
       await signIn(app, user.email, PASSWORD);
       await signIn(app, user.email, PASSWORD);
       assert.equal(events.length, 1);
-      assert.equal(events[0]!.userId, user.id);
-      assert.equal(events[0]!.via, "signIn");
-      assert.equal(events[0]!.hashImported, true);
+      assert.equal(events[0].userId, user.id);
+      assert.equal(events[0].via, "signIn");
+      assert.equal(events[0].hashImported, true);
       assert.ok(!JSON.stringify(events[0]).includes(user.passwordHash));
     });
 
@@ -173,7 +173,7 @@ describe("legacyAuth", () => {
       assert.equal((await EmailPassword.signIn("public", user.email, PASSWORD)).status, "WRONG_CREDENTIALS_ERROR");
       assert.equal((await signIn(app, user.email, "a brand new password 1")).userId, user.id);
       const [stored] = await appStorage(core, uri).findUsersByEmail(user.email, "public");
-      assert.notEqual(stored!.passwordHash, user.passwordHash);
+      assert.notEqual(stored.passwordHash, user.passwordHash);
     });
 
     it("does not import the stale row again after the user changed their email in SuperTokens", async () => {
@@ -207,7 +207,7 @@ describe("legacyAuth", () => {
         await attempt(user.email, "warm-up");
         await attempt(email(), "warm-up");
       }
-      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
       // 20 pairs, interleaved and alternating which class goes first, so drift in machine load hits both alike.
       // The suite shares its machine with other work, so a noisy round may be re-measured twice; a real gap of
       // 10 % or more fails every round.
@@ -230,7 +230,7 @@ describe("legacyAuth", () => {
           unknown.push(b.ms);
           responses.splice(0, 2, a.res, b.res);
         }
-        return { mw: median(wrong), mu: median(unknown), wrongRes: responses[0]!, unknownRes: responses[1]! };
+        return { mw: median(wrong), mu: median(unknown), wrongRes: responses[0], unknownRes: responses[1] };
       };
       const within = (r: { mw: number; mu: number }) => Math.abs(r.mw - r.mu) <= 0.1 * Math.max(r.mw, r.mu);
       let result = await round();
@@ -374,7 +374,7 @@ describe("legacyAuth", () => {
       const user = await legacyUser();
       await requestReset(ctx, user.email);
       assert.equal(ctx.emails.length, 1);
-      const sent = ctx.emails[0]!;
+      const sent = ctx.emails[0];
       assert.equal(sent.type, "PASSWORD_RESET");
       assert.equal(sent.user.id, user.id);
       assert.equal(sent.user.email, user.email);
@@ -415,7 +415,7 @@ describe("legacyAuth", () => {
       assert.equal((await signIn(ctx.app, user.email, PASSWORD)).userId, user.id);
       const done = await request(ctx.app)
         .post("/auth/user/password/reset")
-        .send({ ...form({ password: "my new password 2" }), token: tokenOf(ctx.emails[0]!.passwordResetLink) });
+        .send({ ...form({ password: "my new password 2" }), token: tokenOf(ctx.emails[0].passwordResetLink) });
       assert.deepEqual(done.body, { status: "OK" });
       assert.equal((await signIn(ctx.app, user.email, PASSWORD)).body.status, "WRONG_CREDENTIALS_ERROR");
       assert.equal((await signIn(ctx.app, user.email, "my new password 2")).userId, user.id);
@@ -426,13 +426,13 @@ describe("legacyAuth", () => {
       const ctx = setup();
       const user = await legacyUser();
       await requestReset(ctx, user.email);
-      const token = tokenOf(ctx.emails[0]!.passwordResetLink);
+      const token = tokenOf(ctx.emails[0].passwordResetLink);
       const reset = (t: string, password = "good password 1") =>
         request(ctx.app)
           .post("/auth/user/password/reset")
           .send({ ...form({ password }), token: t });
       const [prefix, id, secret] = token.split(".");
-      const flipped = secret!.slice(0, -1) + (secret!.endsWith("A") ? "B" : "A");
+      const flipped = secret.slice(0, -1) + (secret.endsWith("A") ? "B" : "A");
       for (const bad of [
         `${prefix}.${id}.${flipped}`,
         `stm1.${"A".repeat(22)}.${"B".repeat(43)}`,
@@ -454,7 +454,7 @@ describe("legacyAuth", () => {
       await requestReset(ctx, user.email);
       await request(ctx.app)
         .post("/auth/user/password/reset")
-        .send({ ...form({ password: "my new password 4" }), token: tokenOf(ctx.emails[0]!.passwordResetLink) });
+        .send({ ...form({ password: "my new password 4" }), token: tokenOf(ctx.emails[0].passwordResetLink) });
       assert.equal(
         await EmailVerification.isEmailVerified(supertokens.convertToRecipeUserId(user.id), user.email),
         true,
@@ -469,7 +469,7 @@ describe("legacyAuth", () => {
       await EmailPassword.signUp("public", stEmail, PASSWORD);
       await requestReset(ctx, stEmail);
       assert.equal(ctx.emails.length, 1);
-      assert.doesNotMatch(ctx.emails[0]!.passwordResetLink, /token=stm1\./);
+      assert.doesNotMatch(ctx.emails[0].passwordResetLink, /token=stm1\./);
     });
   });
 
@@ -505,7 +505,7 @@ describe("legacyAuth", () => {
       const users = [await legacyUser(), await legacyUser(), await legacyUser()];
       assert.deepEqual(await auth.migrationProgress(), { moved: 0, legacyOnly: 3, total: 3 });
       assert.equal(await auth.getUserCount(), 3);
-      await signIn(app, users[0]!.email, PASSWORD);
+      await signIn(app, users[0].email, PASSWORD);
       await EmailPassword.signUp("public", email(), PASSWORD);
       assert.deepEqual(await auth.migrationProgress(), { moved: 1, legacyOnly: 2, total: 3 });
       assert.equal(await auth.getUserCount(), 4, "1 moved + 1 native + 2 legacy-only");
@@ -624,7 +624,7 @@ describe("legacyAuth", () => {
       await request(ctx.app)
         .post("/auth/user/password/reset/token")
         .send(form({ email: user.email }));
-      const token = new URL(ctx.emails[0]!.passwordResetLink).searchParams.get("token")!;
+      const token = new URL(ctx.emails[0].passwordResetLink).searchParams.get("token")!;
       await request(ctx.app)
         .post("/auth/user/password/reset")
         .send({ ...form({ password: "Canary-New-111" }), token });
@@ -642,7 +642,7 @@ describe("legacyAuth", () => {
           "Canary-New",
           user.passwordHash,
           token,
-          token.split(".")[2]!,
+          token.split(".")[2],
           user.email,
         ]) {
           assert.ok(!line.includes(secret), `a debug line leaks a secret: ${line}`);

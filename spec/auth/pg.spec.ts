@@ -44,7 +44,7 @@ describe("createPgLegacyUsers", () => {
     for (const [name, options, message, code = "ERR_MIGRATE_INVALID_OPTION"] of bad) {
       it(`rejects ${name} with ${code}`, () => {
         assert.throws(
-          () => createPgLegacyUsers({ pool, ...options } as any),
+          () => createPgLegacyUsers({ pool, ...options }),
           (err: any) => {
             assert.equal(err.code, code);
             assert.match(err.message, message);
@@ -95,10 +95,10 @@ describe("createPgLegacyUsers", () => {
     });
 
     it("finds by id, and answers undefined (not an error) for ids that cannot be UUIDs", async () => {
-      assert.equal((await store().findUserById(ids[1]!))?.email, "user1@example.com");
+      assert.equal((await store().findUserById(ids[1]))?.email, "user1@example.com");
       assert.equal(await store().findUserById("42"), undefined);
       assert.equal(await store().findUserById("'; DROP TABLE x; --"), undefined);
-      const some = await store().findUsersByIds([ids[2]!, "42", randomUUID(), ids[0]!]);
+      const some = await store().findUsersByIds([ids[2], "42", randomUUID(), ids[0]]);
       assert.deepEqual(some.map((u) => u.id).sort(), [ids[0], ids[2]].sort());
     });
 

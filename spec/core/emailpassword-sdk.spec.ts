@@ -30,7 +30,7 @@ async function setup(coreConfig: Record<string, unknown> = {}) {
     appInfo,
     recipeList: [EmailPassword.init(), Session.init({ getTokenTransferMethod: () => "header" })],
   });
-  return { uri, appId: uri.split("/appid-")[1]! };
+  return { uri, appId: uri.split("/appid-")[1] };
 }
 
 function expressApp() {
@@ -60,7 +60,7 @@ describe("EmailPassword recipe functions", () => {
     const up = await signUpOk("Person@Example.com", "password1");
     assert.deepEqual(up.user.emails, ["person@example.com"]);
     assert.equal(up.recipeUserId.getAsString(), up.user.id);
-    assert.equal(up.user.loginMethods[0]!.recipeId, "emailpassword");
+    assert.equal(up.user.loginMethods[0].recipeId, "emailpassword");
 
     const inOk = await EmailPassword.signIn("public", "person@example.com", "password1");
     assert.equal(inOk.status, "OK");
@@ -216,7 +216,7 @@ describe("EmailPassword Express APIs", () => {
     assert.equal(signin.body.status, "OK");
     assert.equal(signin.body.user.id, up.body.user.id);
     assert.ok(signin.headers["st-access-token"]);
-    const session = await Session.getSessionWithoutRequestResponse(signin.headers["st-access-token"] as string);
+    const session = await Session.getSessionWithoutRequestResponse(signin.headers["st-access-token"]);
     assert.equal(session.getUserId(), up.body.user.id);
 
     const wrong = await request(app).post("/auth/signin").send(form("express@example.com", "password2"));

@@ -80,7 +80,7 @@ const me = (app: express.Express, jar: CookieJar) => request(app).get("/me").set
 const refresh = (app: express.Express, jar: CookieJar) =>
   request(app).post("/auth/session/refresh").set("Cookie", jar.header("/auth/session/refresh"));
 const kidOf = (jar: CookieJar) =>
-  JSON.parse(Buffer.from(jar.get("sAccessToken")!.split(".")[0]!, "base64url").toString()).kid as string;
+  JSON.parse(Buffer.from(jar.get("sAccessToken")!.split(".")[0], "base64url").toString()).kid as string;
 
 async function signUp(email: string, password: string) {
   const r = await EmailPassword.signUp("public", email, password);
@@ -91,7 +91,7 @@ async function signUp(email: string, password: string) {
 /** A fresh core app on the shared core; returns the express app and the app id. */
 async function setup(config: Record<string, unknown> = {}) {
   const uri = await createCoreApp(core.url, config);
-  return { app: init(uri), appId: uri.split("/appid-")[1]! };
+  return { app: init(uri), appId: uri.split("/appid-")[1] };
 }
 
 describe("dev core on PostgresStorage: recipes through the SDK", () => {
@@ -162,7 +162,7 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
     });
     const signIn = await EmailPassword.signIn("public", "mapped@example.com", "secret-m");
     assert.equal(signIn.status === "OK" && signIn.user.id, "legacy-42");
-    assert.equal(signIn.status === "OK" && signIn.user.loginMethods[0]!.verified, true);
+    assert.equal(signIn.status === "OK" && signIn.user.loginMethods[0].verified, true);
     await UserMetadata.updateUserMetadata("legacy-42", { plan: "pro" });
     assert.deepEqual((await UserMetadata.getUserMetadata("legacy-42")).metadata, { plan: "pro" });
     assert.deepEqual(await rows(`SELECT user_id FROM S.emailverification_verified_emails WHERE app_id = $1`, [appId]), [
@@ -259,7 +259,7 @@ describe("dev core on PostgresStorage: restart", () => {
     const poolA = new pg.Pool({ connectionString: requireEnv("DATABASE_URL") });
     const coreA = await startCore(poolA);
     const uriA = await createCoreApp(coreA.url, { access_token_validity: 300 });
-    const appId = uriA.split("/appid-")[1]!;
+    const appId = uriA.split("/appid-")[1];
     let app = init(uriA);
     const u = await signUp("restart@example.com", "secret-r");
     const dynamic = await login(app, u.id);

@@ -302,11 +302,11 @@ for (const backend of backends) {
         assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10 })), ["c", "b", "a", "d"]);
         assert.deepEqual(idsOf(await s.listUsers({ order: "DESC", limit: 10 })), ["d", "b", "a", "c"]);
         assert.deepEqual(
-          idsOf(await s.listUsers({ order: "ASC", limit: 2, from: { id: users[0]!.id, timeJoined: 10 } })),
+          idsOf(await s.listUsers({ order: "ASC", limit: 2, from: { id: users[0].id, timeJoined: 10 } })),
           ["a", "d"],
         );
         assert.deepEqual(
-          idsOf(await s.listUsers({ order: "DESC", limit: 2, from: { id: users[0]!.id, timeJoined: 10 } })),
+          idsOf(await s.listUsers({ order: "DESC", limit: 2, from: { id: users[0].id, timeJoined: 10 } })),
           ["a", "c"],
         );
         assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10, tenantId: "public" })), ["b", "a", "d"]);

@@ -52,7 +52,7 @@ async function newApp(coreConfig: Record<string, unknown> = {}) {
     assert.equal(r.body.status, "OK", r.text);
     return r.body.user as { id: string; timeJoined: number };
   };
-  return { base, api, signUp, appId: base.split("/appid-")[1]! };
+  return { base, api, signUp, appId: base.split("/appid-")[1] };
 }
 
 function assertError(r: Reply, status: number, message: string) {
@@ -156,7 +156,7 @@ describe("GET /users and /users/count", () => {
     for (let i = 0; i < 5; i++) users.push(await signUp(`u${i}@example.com`));
     const external = "external-of-u2";
     assert.deepEqual(
-      (await api("POST", "/recipe/userid/map", { superTokensUserId: users[2]!.id, externalUserId: external })).body,
+      (await api("POST", "/recipe/userid/map", { superTokensUserId: users[2].id, externalUserId: external })).body,
       { status: "OK" },
     );
     const expected = [...users].sort((a, b) => a.timeJoined - b.timeJoined || (a.id < b.id ? 1 : -1)).map((u) => u.id);
@@ -178,7 +178,7 @@ describe("GET /users and /users/count", () => {
     const seen = [...first.body.users, ...second.body.users, ...last.body.users].map((u: { id: string }) => u.id);
     assert.deepEqual(
       seen,
-      expected.map((id) => (id === users[2]!.id ? external : id)),
+      expected.map((id) => (id === users[2].id ? external : id)),
     );
 
     const desc = await api("GET", "/public/users?timeJoinedOrder=DESC");

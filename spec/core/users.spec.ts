@@ -167,7 +167,7 @@ describe("user id mapping through the SDK", () => {
 
     const user = await supertokens.getUser(a.user.id);
     assert.equal(user?.id, "legacy-42");
-    assert.equal(user?.loginMethods[0]!.recipeUserId.getAsString(), "legacy-42");
+    assert.equal(user?.loginMethods[0].recipeUserId.getAsString(), "legacy-42");
     assert.equal((await supertokens.getUser("legacy-42"))?.id, "legacy-42");
 
     const signIn = await EmailPassword.signIn("public", "ext@example.com", "password1");

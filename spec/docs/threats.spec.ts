@@ -87,14 +87,14 @@ export function citationsOf(file: string, text: string): Citation[] {
   }
   text.split("\n").forEach((lineText, i) => {
     for (const m of lineText.matchAll(LINK))
-      found.push({ anchor: m[1]!.toLowerCase(), label: m[0], where: `${file}:${i + 1}` });
+      found.push({ anchor: m[1].toLowerCase(), label: m[0], where: `${file}:${i + 1}` });
   });
   return found;
 }
 
 /** Anchors the page defines: `<a id="t16"></a>`, the form every section uses so links survive heading edits. */
 export function anchorsOf(markdown: string): Set<string> {
-  return new Set([...markdown.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]!));
+  return new Set([...markdown.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]));
 }
 
 /** Citations whose anchor the page lacks, as "<id> (<file>:<line>)" lines. */
@@ -108,7 +108,7 @@ export function coverageOf(markdown: string): { file: string; titles: string[]; 
   markdown.split("\n").forEach((text, i) => {
     const m = /^\s*[-*]\s+`(spec\/[^`]+)`(.*)$/.exec(text);
     if (!m) return;
-    bullets.push({ file: m[1]!, titles: [...m[2]!.matchAll(/`([^`]+)`/g)].map((t) => t[1]!), line: i + 1 });
+    bullets.push({ file: m[1], titles: [...m[2].matchAll(/`([^`]+)`/g)].map((t) => t[1]), line: i + 1 });
   });
   return bullets;
 }
@@ -155,7 +155,7 @@ describe("docs/threats.md", () => {
     const sections = doc.split(/(?=<a id="[tmi][0-9]+"><\/a>)/).slice(1);
     assert.ok(sections.length >= 30, `only ${sections.length} id sections found`);
     for (const section of sections) {
-      const id = /<a id="([^"]+)"><\/a>/.exec(section)![1]!;
+      const id = /<a id="([^"]+)"><\/a>/.exec(section)![1];
       assert.match(
         section,
         new RegExp(`^<a id="${id}"></a>\\n#{2,3} ${id.toUpperCase()}: `),

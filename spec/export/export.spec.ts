@@ -108,25 +108,25 @@ before(async () => {
   // users[0]: email verified, then mapped (verification moves to the external id), metadata and a role under it.
   const ev = await EmailVerification.createEmailVerificationToken(
     "public",
-    supertokens.convertToRecipeUserId(users[0]!.id),
+    supertokens.convertToRecipeUserId(users[0].id),
   );
   await EmailVerification.verifyEmailUsingToken("public", ev.status === "OK" ? ev.token : "");
   await supertokens.createUserIdMapping({
-    superTokensUserId: users[0]!.id,
+    superTokensUserId: users[0].id,
     externalUserId: "legacy-7",
     externalUserIdInfo: "from legacy db,\nline 2",
   });
-  users[0]!.userId = "legacy-7";
+  users[0].userId = "legacy-7";
   await UserMetadata.updateUserMetadata("legacy-7", awkwardMetadata);
   // users[1]: verified, unmapped.
   const ev1 = await EmailVerification.createEmailVerificationToken(
     "public",
-    supertokens.convertToRecipeUserId(users[1]!.id),
+    supertokens.convertToRecipeUserId(users[1].id),
   );
   await EmailVerification.verifyEmailUsingToken("public", ev1.status === "OK" ? ev1.token : "");
 
-  const valid = await EmailPassword.createResetPasswordToken("public", users[1]!.id, users[1]!.email);
-  const expired = await EmailPassword.createResetPasswordToken("public", users[2]!.id, users[2]!.email);
+  const valid = await EmailPassword.createResetPasswordToken("public", users[1].id, users[1].email);
+  const expired = await EmailPassword.createResetPasswordToken("public", users[2].id, users[2].email);
   const validToken = valid.status === "OK" ? valid.token : "";
   const expiredToken = expired.status === "OK" ? expired.token : "";
   await pool.query(`UPDATE "${schema}".emailpassword_pswd_reset_tokens SET token_expiry = $1 WHERE token = $2`, [
@@ -150,7 +150,7 @@ before(async () => {
   const app = express();
   app.use(middleware());
   app.post("/login", async (req, res) => {
-    await Session.createNewSession(req, res, "public", supertokens.convertToRecipeUserId(users[1]!.id));
+    await Session.createNewSession(req, res, "public", supertokens.convertToRecipeUserId(users[1].id));
     res.json({});
   });
   const login = await request(app).post("/login");
@@ -191,7 +191,7 @@ function parseCsv(text: string): Record<string, string>[] {
   let field = "";
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (quoted) {
       if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
       else if (c === '"') quoted = false;
@@ -204,8 +204,8 @@ function parseCsv(text: string): Record<string, string>[] {
   assert.equal(field, "", "CSV ends with CRLF");
   const [head, ...body] = rows;
   return body.map((r) => {
-    assert.equal(r.length, head!.length, "every row has every column");
-    return Object.fromEntries(head!.map((h, i) => [h, r[i]!]));
+    assert.equal(r.length, head.length, "every row has every column");
+    return Object.fromEntries(head.map((h, i) => [h, r[i]]));
   });
 }
 
@@ -257,21 +257,21 @@ function checkTokens(tokens: { userId: string; email: string; tokenHash: string;
     [sha256hex(fx.validToken)],
     "the valid token is there, the expired one is not",
   );
-  assert.equal(tokens[0]!.userId, fx.users[1]!.userId);
-  assert.equal(tokens[0]!.email, fx.users[1]!.email);
-  assert.ok(tokens[0]!.expiresAt > Date.now());
+  assert.equal(tokens[0].userId, fx.users[1].userId);
+  assert.equal(tokens[0].email, fx.users[1].email);
+  assert.ok(tokens[0].expiresAt > Date.now());
 }
 
 function checkKeys(
   keys: { kid: string; kind: string; publicKeyPem: string; privateKeyPem: string; publicJwk: Record<string, string> }[],
 ) {
   const [headerB64, payloadB64, sigB64] = fx.accessToken.split(".");
-  const kid = JSON.parse(Buffer.from(headerB64!, "base64url").toString()).kid;
+  const kid = JSON.parse(Buffer.from(headerB64, "base64url").toString()).kid;
   const key = keys.find((k) => k.kid === kid);
   assert.ok(key, `the live token's key ${kid} is exported`);
   assert.equal(key.kind, "dynamic");
   const input = Buffer.from(`${headerB64}.${payloadB64}`);
-  const signature = Buffer.from(sigB64!, "base64url");
+  const signature = Buffer.from(sigB64, "base64url");
   assert.equal(verify("sha256", input, key.publicKeyPem, signature), true, "verifies with the exported PEM");
   assert.equal(
     verify("sha256", input, createPublicKey({ key: key.publicJwk, format: "jwk" }), signature),
@@ -362,11 +362,11 @@ describe("export: NDJSON", () => {
     const keysPath = join(dir, "keys.ndjson");
     const { stdout, stderr } = await cli(["--tokens-out", tokensPath, "--keys-out", keysPath]);
     const users = ndjson(stdout);
-    assert.deepEqual(users[0]!.sections, ["user"]);
+    assert.deepEqual(users[0].sections, ["user"]);
     await checkUsers(users.filter((l) => l.type === "user") as never);
     assert.deepEqual(users.at(-1), { type: "trailer", counts: { user: 5 } });
     const tokens = ndjson(await readFile(tokensPath, "utf8"));
-    assert.deepEqual(tokens[0]!.sections, ["reset_token"]);
+    assert.deepEqual(tokens[0].sections, ["reset_token"]);
     checkTokens(tokens.filter((l) => l.type === "reset_token") as never);
     const keys = ndjson(await readFile(keysPath, "utf8"));
     checkKeys(keys.filter((l) => l.type === "signing_key") as never);
@@ -389,33 +389,33 @@ describe("export: CSV", () => {
     assert.ok(rows.every((r) => r.export_version === "1"));
     await checkUsers(
       rows.map((r) => ({
-        userId: r.user_id!,
-        superTokensUserId: r.supertokens_user_id!,
-        email: r.email!,
-        passwordHash: r.password_hash!,
+        userId: r.user_id,
+        superTokensUserId: r.supertokens_user_id,
+        email: r.email,
+        passwordHash: r.password_hash,
         emailVerified: r.email_verified === "true",
-        metadata: r.metadata === "" ? null : JSON.parse(r.metadata!),
-        roles: r.roles === "" ? null : JSON.parse(r.roles!),
+        metadata: r.metadata === "" ? null : JSON.parse(r.metadata),
+        roles: r.roles === "" ? null : JSON.parse(r.roles),
       })),
     );
     assert.equal(rows.find((r) => r.user_id === "legacy-7")!.external_user_id_info, "from legacy db,\nline 2");
     const tokens = parseCsv(await readFile(tokensPath, "utf8"));
     checkTokens(
       tokens.map((t) => ({
-        userId: t.user_id!,
-        email: t.email!,
-        tokenHash: t.token_hash!,
+        userId: t.user_id,
+        email: t.email,
+        tokenHash: t.token_hash,
         expiresAt: Number(t.expires_at),
       })),
     );
     const keys = parseCsv(await readFile(keysPath, "utf8"));
     checkKeys(
       keys.map((k) => ({
-        kid: k.kid!,
-        kind: k.kind!,
-        publicKeyPem: k.public_key_pem!,
-        privateKeyPem: k.private_key_pem!,
-        publicJwk: JSON.parse(k.public_jwk!),
+        kid: k.kid,
+        kind: k.kind,
+        publicKeyPem: k.public_key_pem,
+        privateKeyPem: k.private_key_pem,
+        publicJwk: JSON.parse(k.public_jwk),
       })),
     );
   });
@@ -446,7 +446,7 @@ describe("export: CSV", () => {
     assert.equal(report.resetTokens, null);
     assert.equal(report.signingKeys, null);
     assert.equal(report.warnings.length, 2);
-    assert.match(report.warnings[0]!, /reset tokens not exported.*--tokens-out/);
+    assert.match(report.warnings[0], /reset tokens not exported.*--tokens-out/);
   });
 });
 
@@ -466,8 +466,8 @@ describe("export: other databases and mistakes", () => {
       });
       const { report, text } = await exportTo({ schema: bare, appId: "public" });
       const [user] = ndjson(text).filter((l) => l.type === "user");
-      assert.equal(user!.roles, null);
-      assert.equal(user!.metadata, null);
+      assert.equal(user.roles, null);
+      assert.equal(user.metadata, null);
       assert.equal(report.usersWithRoles, null);
       assert.deepEqual(report.signingKeys, { dynamic: 0, static: 0 });
     } finally {

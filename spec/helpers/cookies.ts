@@ -8,9 +8,9 @@ export class CookieJar {
     const list = Array.isArray(raw) ? raw : typeof raw === "string" ? [raw] : [];
     for (const line of list as string[]) {
       const [pair, ...attrs] = line.split(";").map((s) => s.trim());
-      const eq = pair!.indexOf("=");
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
       const path = attrs.find((a) => a.toLowerCase().startsWith("path="))?.slice(5) ?? "/";
       const expires = attrs.find((a) => a.toLowerCase().startsWith("expires="))?.slice(8);
       const maxAge = attrs.find((a) => a.toLowerCase().startsWith("max-age="))?.slice(8);

@@ -22,7 +22,7 @@ export async function startDelayProxy(target: string): Promise<DelayProxy> {
     const body: Buffer[] = [];
     req.on("data", (c: Buffer) => body.push(c));
     req.on("end", () => {
-      const path = (req.url ?? "/").split("?")[0]!;
+      const path = (req.url ?? "/").split("?")[0];
       const wait = rule && rule.match(req.method ?? "GET", path) ? rule.ms : 0;
       const done = new Promise<void>((resolve) => {
         setTimeout(() => {

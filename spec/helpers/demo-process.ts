@@ -74,7 +74,7 @@ export async function startDemoProcess(options: DemoProcessOptions): Promise<Dem
       const match = /listening on (http:\/\/\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]!);
+        resolve(match[1]);
       }
     };
     child.stdout!.on("data", onData);

@@ -29,8 +29,8 @@ export async function bcryptRows(
   return Array.from({ length: count }, (_, i) => ({
     id: `${prefix}-${i}`,
     email: `${prefix}.user${i}@example.com`,
-    password: passwords[i % passwords.length]!,
-    hash: bcryptHashes![i % passwords.length]!,
+    password: passwords[i % passwords.length],
+    hash: bcryptHashes![i % passwords.length],
     verified: i % 3 === 0,
     timeJoined: firstJoined + i * 1000,
     ...(i % 5 === 0 ? { metadata: { plan: i % 2 ? "pro" : "free", note: `row "${i}", quoted` } } : {}),

@@ -87,7 +87,7 @@ export function startAuthApp(
           override: (original) => ({
             ...original,
             sendEmail: async (input) => {
-              emails.push(input as unknown as AuthApp["emails"][number]);
+              emails.push(input);
             },
           }),
         },
@@ -136,6 +136,6 @@ export async function signIn(
 
 /** The dev core's storage of the app behind a connection URI from createCoreApp. */
 export function appStorage(core: DevCore, connectionURI: string) {
-  const appId = /\/appid-([^/]+)$/.exec(connectionURI)![1]!;
+  const appId = /\/appid-([^/]+)$/.exec(connectionURI)![1];
   return core.storage.app(appId);
 }

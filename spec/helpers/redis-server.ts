@@ -51,12 +51,12 @@ export async function spawnRedis(): Promise<OwnRedis> {
       const onData = (chunk: Buffer) => {
         out += chunk.toString();
         if (out.includes("Ready to accept connections")) {
-          proc.stdout!.off("data", onData);
-          proc.stdout!.resume();
+          proc.stdout.off("data", onData);
+          proc.stdout.resume();
           resolve();
         }
       };
-      proc.stdout!.on("data", onData);
+      proc.stdout.on("data", onData);
       proc.once("exit", (code) => reject(new Error(`redis-server exited (${code}) before it was ready:\n${out}`)));
     });
   }

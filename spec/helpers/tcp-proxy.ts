@@ -50,7 +50,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on("data", (chunk) => {
       const line = REQUEST_LINE.exec(chunk.toString("latin1", 0, Math.min(chunk.length, 2048)));
       if (line) {
-        const request = `${line[1]} ${line[2]!.split("?")[0]}`;
+        const request = `${line[1]} ${line[2].split("?")[0]}`;
         requests.push(request);
         if (pending && pending.match.test(request)) {
           const { mode, thenCut } = pending;

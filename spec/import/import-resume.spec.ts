@@ -54,8 +54,8 @@ function runCli(args: string[], killAt?: number): Promise<CliRun> {
   });
   let stderr = "";
   let killedAt: number | undefined;
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => {
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => {
     stderr += chunk;
     if (killAt === undefined || killedAt !== undefined) return;
     for (const m of stderr.matchAll(/^import: (\d+)\/\d+/gm)) {
@@ -91,7 +91,7 @@ describe("when the import is killed at random points and re-run", () => {
       const uri = await createCoreApp(core.url);
       const rows = await bcryptRows(80, `kill-${mode}`);
       // Someone already signed up in SuperTokens with one of the legacy emails: a collision to report, not resolve.
-      const collision = rows[7]!;
+      const collision = rows[7];
       const signUp = await fetch(`${uri}/public/recipe/signup`, {
         method: "POST",
         headers: { "content-type": "application/json", rid: "emailpassword" },
@@ -112,7 +112,7 @@ describe("when the import is killed at random points and re-run", () => {
         [0.05, 0.3],
         [0.35, 0.6],
         [0.65, 0.9],
-      ].map(([lo, hi]) => Math.floor(total * (lo! + random() * (hi! - lo!))));
+      ].map(([lo, hi]) => Math.floor(total * (lo + random() * (hi - lo))));
       let changed: { id: string; email: string; password: string } | undefined;
       let kills = 0;
       for (const [k, point] of points.entries()) {
@@ -193,7 +193,7 @@ describe("when the import is killed at random points and re-run", () => {
       );
       // Every user's row was checked above; a random sample also signs in through the SDK.
       const sample = rows
-        .filter((r) => r !== collision && r.id !== changed!.id)
+        .filter((r) => r !== collision && r.id !== changed.id)
         .sort(() => random() - 0.5)
         .slice(0, 15);
       for (const r of sample) {

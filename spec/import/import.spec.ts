@@ -65,7 +65,7 @@ async function assertSignIns(uri: string, rows: LegacyRow[], opts: { timeJoined:
     assert.equal(res.user.id, r.id);
     assert.equal(res.recipeUserId.getAsString(), r.id);
     assert.deepEqual(res.user.emails, [r.email.trim().toLowerCase()]);
-    assert.equal(res.user.loginMethods[0]!.verified, r.verified, `${r.id} verified`);
+    assert.equal(res.user.loginMethods[0].verified, r.verified, `${r.id} verified`);
     if (opts.timeJoined) assert.equal(res.user.timeJoined, r.timeJoined, `${r.id} time joined`);
     const { metadata } = await UserMetadata.getUserMetadata(r.id);
     assert.deepEqual(metadata, r.metadata ?? {}, `${r.id} metadata`);
@@ -147,7 +147,7 @@ describe("import from files", () => {
     it(`reads ${format} in ${mode} mode: users sign in with their old passwords under their legacy ids`, async () => {
       const uri = await createCoreApp(core.url);
       const rows = await bcryptRows(8, `${format}-${mode}`);
-      rows[1]!.email = ` ${rows[1]!.email.toUpperCase()} `;
+      rows[1].email = ` ${rows[1].email.toUpperCase()} `;
       const file = path.join(dir, `users-${mode}.${format}`);
       await writeFile(file, write(rows));
       const report = await run({ file, core: uri, mode });
@@ -173,13 +173,13 @@ describe("import from files", () => {
     const rows = await bcryptRows(4, "dup");
     const file = path.join(dir, "dups.ndjson");
     const extra = [
-      JSON.stringify({ id: "dup-1", email: "another@example.com", password_hash: rows[0]!.hash }),
-      JSON.stringify({ id: "dup-9", email: ` ${rows[2]!.email.toUpperCase()}`, password_hash: rows[0]!.hash }),
-      JSON.stringify({ email: "noid@example.com", password_hash: rows[0]!.hash }),
+      JSON.stringify({ id: "dup-1", email: "another@example.com", password_hash: rows[0].hash }),
+      JSON.stringify({ id: "dup-9", email: ` ${rows[2].email.toUpperCase()}`, password_hash: rows[0].hash }),
+      JSON.stringify({ email: "noid@example.com", password_hash: rows[0].hash }),
       JSON.stringify({
         id: "bad-time",
         email: "t@example.com",
-        password_hash: rows[0]!.hash,
+        password_hash: rows[0].hash,
         time_joined: "yesterday-ish",
       }),
       "{ not json",
@@ -215,7 +215,7 @@ describe("when the core refuses some users", () => {
       const rows = await bcryptRows(3, `refused-${mode}`);
       const fb = firebaseRow(`refused-${mode}-fb`, `fb-${mode}@example.com`, randomBytes(64).toString("base64"));
       const file = path.join(dir, `refused-${mode}.json`);
-      await writeFile(file, toJson([rows[0]!, fb, rows[1]!, rows[2]!]));
+      await writeFile(file, toJson([rows[0], fb, rows[1], rows[2]]));
       const report = await run({ file, core: uri, mode });
       assert.deepEqual(
         report.imported.map((u) => u.id),
@@ -225,7 +225,7 @@ describe("when the core refuses some users", () => {
         report.failed.map((f) => [f.id, f.row, f.reason]),
         [[fb.id, 2, "core-rejected"]],
       );
-      assert.match(report.failed[0]!.detail!, /firebase_password_hashing_signer_key' cannot be null/);
+      assert.match(report.failed[0].detail!, /firebase_password_hashing_signer_key' cannot be null/);
       assert.equal((await coreGet(uri, "/users/count")).count, 3);
       assert.equal((await coreGet(uri, "/bulk-import/users/count")).count, 0);
     });
@@ -250,26 +250,26 @@ describe("when SuperTokens changes while users wait in the bulk-import queue", (
       });
       // An earlier attempt left a failed row for c (its email was taken then; that user is gone now).
       assert.equal(
-        (await post(uri, "/public/recipe/signup", { email: c!.email, password: "Gone-pw-123" })).status,
+        (await post(uri, "/public/recipe/signup", { email: c.email, password: "Gone-pw-123" })).status,
         "OK",
       );
-      await post(uri, "/bulk-import/users", { users: [bulkUser(c!)] });
+      await post(uri, "/bulk-import/users", { users: [bulkUser(c)] });
       while ((await coreGet(uri, "/bulk-import/users/count?status=FAILED")).count === 0)
         await new Promise((r) => setTimeout(r, 10));
-      const gone = (await coreGet(uri, `/public/users/by-accountinfo?email=${c!.email}&doUnionOfAccountInfo=false`))
+      const gone = (await coreGet(uri, `/public/users/by-accountinfo?email=${c.email}&doUnionOfAccountInfo=false`))
         .users[0].id;
       await post(uri, "/user/remove", { userId: gone });
 
       await post(uri, "/bulk-import/backgroundjob", { command: "STOP" });
       const file = path.join(dir, "race.ndjson");
-      await writeFile(file, toNdjson([a!, b!, c!, d!]));
+      await writeFile(file, toNdjson([a, b, c, d]));
       const running = run({ file, core: uri, mode: "bulk" });
       while ((await coreGet(uri, "/bulk-import/users/count?status=NEW")).count < 4)
         await new Promise((r) => setTimeout(r, 10));
       // Meanwhile: a is moved by someone else (legacyAuth, say), and b's email is taken by a new sign-up.
-      assert.equal((await post(uri, "/bulk-import/import", bulkUser(a!))).status, "OK");
+      assert.equal((await post(uri, "/bulk-import/import", bulkUser(a))).status, "OK");
       assert.equal(
-        (await post(uri, "/public/recipe/signup", { email: b!.email, password: "Newcomer-pw-1" })).status,
+        (await post(uri, "/public/recipe/signup", { email: b.email, password: "Newcomer-pw-1" })).status,
         "OK",
       );
       await post(uri, "/bulk-import/backgroundjob", { command: "START" });
@@ -277,13 +277,13 @@ describe("when SuperTokens changes while users wait in the bulk-import queue", (
 
       assert.deepEqual(
         report.imported.map((u) => u.id),
-        [c!.id, d!.id],
+        [c.id, d.id],
       );
       assert.deepEqual(
         report.skipped.map((u) => [u.id, u.reason]),
         [
-          [a!.id, "already-imported"],
-          [b!.id, "email-exists"],
+          [a.id, "already-imported"],
+          [b.id, "email-exists"],
         ],
       );
       assert.ok(
@@ -292,12 +292,12 @@ describe("when SuperTokens changes while users wait in the bulk-import queue", (
       );
       assert.equal((await coreGet(uri, "/bulk-import/users/count")).count, 0);
       assert.equal(
-        (await post(uri, "/public/recipe/signin", { email: b!.email, password: "Newcomer-pw-1" })).status,
+        (await post(uri, "/public/recipe/signin", { email: b.email, password: "Newcomer-pw-1" })).status,
         "OK",
       );
       assert.equal(
-        (await post(uri, "/public/recipe/signin", { email: c!.email, password: c!.password })).user.id,
-        c!.id,
+        (await post(uri, "/public/recipe/signin", { email: c.email, password: c.password })).user.id,
+        c.id,
       );
     } finally {
       await own.close();
@@ -331,7 +331,7 @@ describe("a dry run", () => {
       const taken = await fetch(`${uri}/public/recipe/signup`, {
         method: "POST",
         headers: { "content-type": "application/json", rid: "emailpassword" },
-        body: JSON.stringify({ email: rows[3]!.email, password: "Someone-else-1" }),
+        body: JSON.stringify({ email: rows[3].email, password: "Someone-else-1" }),
       });
       assert.equal((await taken.json()).status, "OK");
       const file = path.join(dir, `dry-${mode}.ndjson`);
@@ -344,7 +344,7 @@ describe("a dry run", () => {
       assert.equal((await coreGet(uri, "/users/count")).count, 1);
       assert.equal((await coreGet(uri, "/bulk-import/users/count")).count, 0);
       assert.equal(
-        (await coreGet(uri, `/recipe/userid/map?userId=${rows[0]!.id}&userIdType=EXTERNAL`)).status,
+        (await coreGet(uri, `/recipe/userid/map?userId=${rows[0].id}&userIdType=EXTERNAL`)).status,
         "UNKNOWN_MAPPING_ERROR",
       );
 
@@ -359,9 +359,9 @@ describe("a dry run", () => {
       assert.deepEqual(real.counts.skippedByReason, { "email-exists": 1, "unsupported-hash": 1 });
       // The user who already had the email keeps their own password.
       initSdk(uri);
-      assert.equal((await EmailPassword.signIn("public", rows[3]!.email, "Someone-else-1")).status, "OK");
+      assert.equal((await EmailPassword.signIn("public", rows[3].email, "Someone-else-1")).status, "OK");
       assert.equal(
-        (await EmailPassword.signIn("public", rows[3]!.email, rows[3]!.password)).status,
+        (await EmailPassword.signIn("public", rows[3].email, rows[3].password)).status,
         "WRONG_CREDENTIALS_ERROR",
       );
 

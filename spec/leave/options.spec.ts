@@ -70,7 +70,7 @@ describe("leaveSuperTokens options", () => {
     for (const name of ["timeoutMs", "retryAfterSeconds", "graceMs"] as const) {
       for (const bad of [0, -5, Number.NaN, "1000"]) {
         throwsCode(
-          () => leaveSuperTokens({ ...hooks, [name]: bad } as never),
+          () => leaveSuperTokens({ ...hooks, [name]: bad }),
           "ERR_MIGRATE_INVALID_OPTION",
           new RegExp(`\`${name}\` must be a positive number`),
         );
@@ -100,7 +100,7 @@ describe("leaveSuperTokens options", () => {
     const options = new Hooks();
     const mw = leaveSuperTokens(options);
     let nexted = false;
-    await mw({} as never, {} as never, () => {
+    await mw({}, {}, () => {
       nexted = true;
     });
     assert.equal(nexted, true);

@@ -27,7 +27,7 @@ const CODE = /\bERR_MIGRATE_[A-Z0-9_]+\b/g;
 /** The codes lib/errors.ts defines: its code lists and union type. */
 const codes = [...new Set(errorsSource.match(CODE) ?? [])].sort();
 /** `<a id="..."></a>` anchors, in order, and the `### ` heading under each. */
-const sections = [...doc.matchAll(/<a id="([^"]+)"><\/a>\n### (\S+)/g)].map((m) => ({ anchor: m[1]!, heading: m[2]! }));
+const sections = [...doc.matchAll(/<a id="([^"]+)"><\/a>\n### (\S+)/g)].map((m) => ({ anchor: m[1], heading: m[2] }));
 
 function libFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -82,7 +82,7 @@ describe("docs/errors.md", () => {
     const anchors = new Set(sections.map((s) => s.anchor));
     for (const text of texts) {
       for (const m of text.matchAll(/errors\.md#([a-z0-9_]+)/g))
-        assert.ok(anchors.has(m[1]!), `errors.md#${m[1]} has no section`);
+        assert.ok(anchors.has(m[1]), `errors.md#${m[1]} has no section`);
     }
   });
 });

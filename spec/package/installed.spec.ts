@@ -86,9 +86,9 @@ before(async () => {
     run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", tmp], root, 60_000),
     run("npm", ["view", "supertokens-node@^24", "version", "--json"], tmp, 60_000),
   ]);
-  tarball = path.join(tmp, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
+  tarball = path.join(tmp, (JSON.parse(packed.stdout) as { filename: string }[])[0].filename);
   const versions = JSON.parse(newest.stdout) as string | string[];
-  const newestSdk = Array.isArray(versions) ? versions[versions.length - 1]! : versions;
+  const newestSdk = Array.isArray(versions) ? versions[versions.length - 1] : versions;
   for (const c of combos) {
     const p = install(c, newestSdk);
     p.catch(() => {}); // awaited (and reported) by the combination's tests
@@ -151,7 +151,7 @@ async function startBinDevCore(dir: string) {
       const m = /listening on (http:\/\/\S+)/.exec(stdout);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(m[1]);
       }
     });
     void exited.then(({ code, signal }) => {

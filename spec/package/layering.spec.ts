@@ -61,7 +61,7 @@ export function relativeSpecifiers(fileName: string, text: string): string[] {
 
 /** The role of a path under lib/: a feature's name, "shared", or "entry". */
 function roleOf(relToLib: string): string {
-  const top = relToLib.split(path.sep)[0]!;
+  const top = relToLib.split(path.sep)[0];
   if (ENTRY_POINTS.includes(top)) return "entry";
   if (FEATURES.includes(top)) return top;
   if (SHARED_DIRS.includes(top) || !relToLib.includes(path.sep)) return "shared";

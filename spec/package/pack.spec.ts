@@ -75,8 +75,8 @@ before(async () => {
     timeout: 60_000,
   });
   const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
-  tarball = path.join(tmp, packed!.filename);
-  packedFiles = packed!.files.map((f) => f.path);
+  tarball = path.join(tmp, packed.filename);
+  packedFiles = packed.files.map((f) => f.path);
   project = path.join(tmp, "consumer");
   mkdirSync(project);
   writeFileSync(
@@ -112,7 +112,7 @@ describe("the packed tarball", () => {
   it("passes publint --strict (no errors, no warnings)", async () => {
     const bytes = readFileSync(tarball);
     const { messages, pkg } = await publint({
-      pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer },
+      pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) },
       strict: true,
     });
     const problems = messages
@@ -362,7 +362,7 @@ describe("npm pack on a clean tree (no dist/)", () => {
       const [packed] = JSON.parse(stdout.slice(stdout.indexOf("\n[") + 1 || stdout.indexOf("["))) as {
         files: { path: string }[];
       }[];
-      const files = packed!.files.map((f) => f.path).sort();
+      const files = packed.files.map((f) => f.path).sort();
       for (const f of [
         "dist/esm/index.js",
         "dist/esm/index.d.ts",
@@ -407,7 +407,7 @@ describe("the bin (supertokens-migrate dev-core)", () => {
           const m = /SuperTokens dev core listening on (http:\/\/\S+)/.exec(stdout);
           if (m) {
             clearTimeout(timer);
-            resolve(m[1]!);
+            resolve(m[1]);
           }
         });
         exited.then(({ code }) => {

@@ -13,7 +13,7 @@ import { createRedisMigrationCoordinator } from "../../lib/session/index.js";
 import { createCoreApp } from "../helpers/sdk.js";
 import { RedisStore } from "../helpers/legacy-session.js";
 import { initSuperTokens, legacyLogin, SECRET } from "../helpers/dual-app.js";
-import { CookieJar } from "../helpers/cookies.js";
+import { type CookieJar } from "../helpers/cookies.js";
 import { countCalls, fullApp, serve, sessionsOf, setCookies, sidOf, waitFor } from "../helpers/dual-fixtures.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 
@@ -100,7 +100,7 @@ describe("dualSession with 20 parallel first requests in one process", () => {
       assert.deepEqual(mw.stats().reused, 19);
 
       const jar = jarAfter(legacy, arrivals);
-      const later = await assertJarWorks(server.url, jar, handles[0]!, "race-1");
+      const later = await assertJarWorks(server.url, jar, handles[0], "race-1");
       // That request proved the client holds the new tokens: retired once, cookie cleared.
       jar.update(later);
       assert.equal(jar.get("connect.sid"), undefined);
@@ -166,7 +166,7 @@ describe("dualSession across two processes", () => {
       assert.equal(handles.length, 1, `${handles.length} sessions with a shared lock`);
       assert.ok(arrivals.every((r) => r.body.handle === handles[0] && r.body.userId === "race-3"));
       assert.equal(new Set(arrivals.map((r) => tokenCookie(r, "sRefreshToken"))).size, 1);
-      await assertJarWorks(b.url, jarAfter(legacy, arrivals), handles[0]!, "race-3");
+      await assertJarWorks(b.url, jarAfter(legacy, arrivals), handles[0], "race-3");
     } finally {
       await a.close();
       await b.close();

@@ -132,7 +132,7 @@ describe("dualSession: first request with a legacy cookie", () => {
     const first = await me(app, jar);
     assert.equal(first.status, 200);
     assert.equal(first.body.userId, "header-1");
-    const accessToken = first.headers["st-access-token"] as string;
+    const accessToken = first.headers["st-access-token"];
     assert.ok(accessToken && first.headers["st-refresh-token"], "tokens sent in headers");
     assert.deepEqual(
       setCookies(first).filter((c) => c.startsWith("sAccessToken=")),
@@ -184,7 +184,7 @@ describe("dualSession: first request with a legacy cookie", () => {
 
     const objectJar = await legacyLogin(store, "ignored", { layout: "passport" });
     const sid = sidOf(objectJar);
-    const record = JSON.parse(store.sessions[sid]!);
+    const record = JSON.parse(store.sessions[sid]);
     record.passport = { user: { id: 1234, email: "x@example.com" } };
     store.sessions[sid] = JSON.stringify(record);
     const objectRes = await me(app, objectJar);
@@ -245,7 +245,7 @@ describe("dualSession: first request with a legacy cookie", () => {
     const { store } = memoryStore();
     const jar = await legacyLogin(store, "hooks-1");
     const sid = sidOf(jar);
-    const record = JSON.parse(store.sessions[sid]!);
+    const record = JSON.parse(store.sessions[sid]);
     Object.assign(record, { role: "admin", cart: ["book", "pen"] });
     store.sessions[sid] = JSON.stringify(record);
 
@@ -416,7 +416,7 @@ describe("dualSession: when the legacy cookie gives no session", () => {
     const { store } = memoryStore();
     const jar = await legacyLogin(store, "expired-1");
     const sid = sidOf(jar);
-    const record = JSON.parse(store.sessions[sid]!);
+    const record = JSON.parse(store.sessions[sid]);
     record.cookie.expires = new Date(Date.now() - 1).toISOString();
     store.sessions[sid] = JSON.stringify(record);
     const { app } = fullApp({ store, secret: SECRET });
@@ -577,7 +577,7 @@ describe("dualSession: with a SuperTokens session on the request", () => {
     const { app } = fullApp({ store, secret: SECRET });
     const first = await me(app, jar);
     assert.equal(first.status, 200);
-    const antiCsrf = first.headers["anti-csrf"] as string;
+    const antiCsrf = first.headers["anti-csrf"];
     assert.ok(antiCsrf, "the migration response carries the anti-csrf token");
     jar.update(first);
     for (const path of ["/api/me", "/verify/me"]) {
@@ -597,7 +597,7 @@ describe("dualSession: the CSRF rule on unsafe methods", () => {
     await setupCore();
     const { store, calls } = memoryStore();
     const jar = await legacyLogin(store, `csrf-${Math.random().toString(36).slice(2)}`);
-    const userId = (JSON.parse(Object.values(store.sessions)[0]!) as { userId: string }).userId;
+    const userId = (JSON.parse(Object.values(store.sessions)[0]) as { userId: string }).userId;
     const events: MigrationEvent[] = [];
     const { app } = fullApp({ store, secret: SECRET, onMigration: (e) => events.push(e) });
     return { store, calls, jar, userId, app, events };
@@ -695,14 +695,14 @@ for (const [major, ex] of [
       assert.equal(first.status, 200);
       assert.deepEqual(first.body, { userId: "coexist-1", wrote: true });
       jar.update(first);
-      assert.equal(JSON.parse(store.sessions[sid]!).note, "hello", "express-session saved the legacy session");
+      assert.equal(JSON.parse(store.sessions[sid]).note, "hello", "express-session saved the legacy session");
 
       // A legacy-only route on the same app still reads and writes its session.
       const cart = await request(app).post("/legacy/cart?item=book").set("Cookie", jar.header("/legacy/cart"));
       assert.equal(cart.status, 200);
       const read = await request(app).get("/legacy/cart").set("Cookie", jar.header("/legacy/cart"));
       assert.deepEqual(read.body, { cart: ["book"], userId: "coexist-1" });
-      assert.deepEqual(JSON.parse(store.sessions[sid]!).cart, ["book"]);
+      assert.deepEqual(JSON.parse(store.sessions[sid]).cart, ["book"]);
 
       // Proof retires it, and express-session does not write it back afterwards.
       const proof = await me(app, jar);

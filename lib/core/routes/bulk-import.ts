@@ -216,7 +216,7 @@ async function parseBulkUser(
   if (errors.length > 0 || loginMethods.length === 0) return { errors };
   return {
     entry: {
-      id: loginMethods[0]!.superTokensUserId,
+      id: loginMethods[0].superTokensUserId,
       status: "NEW",
       ...(externalId !== undefined ? { externalUserId: externalId } : {}),
       ...(userMetadata !== undefined ? { userMetadata } : {}),
@@ -249,7 +249,7 @@ async function addUsers(ctx: RouteContext) {
   queue.add(entries);
   return ok({
     users: entries.map((e) => {
-      const lm = e.loginMethods[0]!;
+      const lm = e.loginMethods[0];
       const userId = e.externalUserId ?? lm.superTokensUserId;
       return { userId, loginMethods: [{ recipeId: lm.recipeId, userId, tenants: lm.tenantIds, email: lm.email }] };
     }),
@@ -289,8 +289,8 @@ function limitQuery(ctx: RouteContext): number {
 /** BulkImportUserPaginationToken: base64("<id>;<createdAt>") of the first user of the next page. */
 function parseToken(token: string): { id: string; createdAt: number } {
   const parts = Buffer.from(token, "base64").toString("utf8").split(";");
-  if (parts.length !== 2 || !/^\d{1,19}$/.test(parts[1]!)) throw badRequest("invalid pagination token");
-  return { id: parts[0]!, createdAt: Number(parts[1]) };
+  if (parts.length !== 2 || !/^\d{1,19}$/.test(parts[1])) throw badRequest("invalid pagination token");
+  return { id: parts[0], createdAt: Number(parts[1]) };
 }
 
 /** Newest first, then id descending (the PostgreSQL plugin's ORDER BY created_at DESC, id DESC). */

@@ -50,7 +50,7 @@ async function createMapping(ctx: RouteContext) {
     // automatically would otherwise block every later mapping.
     if (atLeastCdi4(ctx.cdiVersion) && used.length === 1 && used[0] === "EmailVerification") {
       await storage.renameEmailVerificationUser(superTokensUserId, externalUserId);
-    } else if (used.length > 0) throw inUse(used[0]!);
+    } else if (used.length > 0) throw inUse(used[0]);
   }
   const inserted = await storage.insertMapping({
     superTokensUserId,
@@ -102,7 +102,7 @@ async function removeMapping(ctx: RouteContext) {
   }
   if (!force) {
     const used = await nonAuthUsage(ctx.app, mapping.externalUserId, ctx.now);
-    if (used.length > 0) throw inUse(used[0]!);
+    if (used.length > 0) throw inUse(used[0]);
   }
   const target = await addressedMapping(ctx, userId, type);
   return ok({ didMappingExist: target ? await storage.deleteMapping(target.superTokensUserId) : false });

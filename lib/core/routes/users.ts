@@ -41,8 +41,8 @@ function parsePaginationToken(token: string): { id: string; timeJoined: number }
   const parts = Buffer.from(token, "base64").toString("utf8").split(";");
   // Java's String.split drops trailing empty strings, so "id;" has one part.
   while (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
-  if (parts.length !== 2 || !/^[+-]?\d{1,19}$/.test(parts[1]!)) throw invalid();
-  return { id: parts[0]!, timeJoined: Number(parts[1]) };
+  if (parts.length !== 2 || !/^[+-]?\d{1,19}$/.test(parts[1])) throw invalid();
+  return { id: parts[0], timeJoined: Number(parts[1]) };
 }
 
 const paginationToken = (u: UserRecord) => Buffer.from(`${u.id};${u.timeJoined}`).toString("base64");
@@ -92,7 +92,7 @@ async function listUsers(ctx: RouteContext) {
   const rows = await ctx.app.storage.listUsers({ tenantId: ctx.tenantId, order, limit: limit + 1, from });
   const page = rows.slice(0, limit);
   const body: Record<string, unknown> = { users: await usersJson(ctx.app, page) };
-  if (rows.length > limit) body.nextPaginationToken = paginationToken(rows[limit]!);
+  if (rows.length > limit) body.nextPaginationToken = paginationToken(rows[limit]);
   return ok(body);
 }
 

@@ -144,13 +144,13 @@ class MemoryAppStorage implements AppStorage {
       let hi = rows.length;
       while (i < hi) {
         const mid = (i + hi) >>> 1;
-        if (cmp(rows[mid]!, q.from) < 0) i = mid + 1;
+        if (cmp(rows[mid], q.from) < 0) i = mid + 1;
         else hi = mid;
       }
     }
     const out: UserRecord[] = [];
     for (; i < rows.length && out.length < q.limit; i++) {
-      const u = rows[i]!;
+      const u = rows[i];
       if (q.tenantId !== undefined && !u.tenantIds.includes(q.tenantId)) continue;
       if (q.emailContains?.length && !q.emailContains.some((e) => u.email.includes(e))) continue;
       out.push(structuredClone(u));
@@ -295,7 +295,7 @@ export class MemoryStorage implements CoreStorage {
   }
   async putTenant(appId: string, tenant: TenantRecord) {
     let map = this.tenants.get(appId);
-    if (!map) this.tenants.set(appId, (map = new Map()));
+    if (!map) this.tenants.set(appId, (map = new Map<string, TenantRecord>()));
     map.set(tenant.tenantId, structuredClone(tenant));
   }
   async deleteTenant(appId: string, tenantId: string) {

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readOptions, type OptionKeys } from "../../options.js";
 import { log } from "../../debug.js";
 import { ConfigError } from "../../errors.js";
-import { isValidSchemaName, quoteIdent } from "../../sql.js";
+import { isValidSchemaName, queryRows, quoteIdent } from "../../sql.js";
 import { coreLayoutDdl } from "./postgres-schema.js";
 import type {
   AppRecord,
@@ -25,8 +25,32 @@ const debug = log.extend("core");
  * spans queries, and a pool may send each query down a different connection.
  */
 export interface SqlQueryable {
-  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
 }
+
+/** A row as the driver returns it; each query below names the columns it reads (BIGINT: string, number or bigint). */
+type Row = Record<string, unknown>;
+
+type CountRow = { n: number };
+type SessionRow = {
+  session_handle: string;
+  user_id: string;
+  tenant_id: string;
+  jwt_user_payload: string | null;
+  session_data: string | null;
+  refresh_token_hash_2: string;
+  expires_at: unknown;
+  created_at_time: unknown;
+  use_static_key: unknown;
+};
+type UserRow = { user_id: string; email: string; password_hash: string; time_joined: unknown; tenant_ids: string[] };
+type ResetTokenRow = { user_id: string; token: string; email: string | null; token_expiry: unknown };
+type ConfigRow = {
+  core_config: string | null;
+  is_first_factors_null: unknown;
+  first_factors: string[] | null;
+  required_secondary_factors: string[] | null;
+};
 
 export interface PostgresStorageOptions {
   /** Schema holding the core's tables; one core per schema. Default `"public"`, as the core's own default. */
@@ -63,8 +87,9 @@ const noDomain = "";
 // BIGINT arrives as a string from pg and as a number or bigint from other drivers.
 const num = (v: unknown): number => Number(v);
 const json = (v: unknown): string => JSON.stringify(v);
-const parseJson = <T>(v: unknown, fallback: T): T =>
-  v === null || v === undefined ? fallback : (JSON.parse(String(v)) as T);
+// JSON lives in TEXT columns (core_config, session_data, jwt_user_payload, user_metadata).
+const parseJson = <T>(v: string | null | undefined, fallback: T): T =>
+  v === null || v === undefined ? fallback : (JSON.parse(v) as T);
 
 /** The core's key string: base64 SPKI DER "|" base64 PKCS#8 DER (older cores used ";"). */
 function keyStringFromPem(record: SigningKeyRecord): string {
@@ -131,12 +156,12 @@ function configColumns(t: Tables, appCol: string, tenantCol: string): string {
     ${factors(t.tenant_required_secondary_factors)} AS required_secondary_factors`;
 }
 
-function configFromRow(r: Record<string, unknown>) {
-  const firstFactors = r.is_first_factors_null === false ? ((r.first_factors as string[] | null) ?? []) : null;
+function configFromRow(r: ConfigRow) {
+  const firstFactors = r.is_first_factors_null === false ? (r.first_factors ?? []) : null;
   return {
     coreConfig: parseJson<Record<string, unknown>>(r.core_config, {}),
     firstFactors,
-    requiredSecondaryFactors: (r.required_secondary_factors as string[] | null) ?? null,
+    requiredSecondaryFactors: r.required_secondary_factors ?? null,
   };
 }
 
@@ -187,14 +212,14 @@ class PostgresAppStorage implements AppStorage {
     private readonly appId: string,
   ) {}
 
-  private q(sql: string, params: unknown[] = []) {
-    return this.db.query(sql, [this.appId, ...params]).then((r) => r.rows);
+  private q<R = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return queryRows<R>(this.db, sql, [this.appId, ...params]);
   }
 
   // ---- signing keys: dynamic in session_access_token_signing_keys, static in jwt_signing_keys, refresh in key_value
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    const rows = await this.q(
+    const rows = await this.q<{ kid: string; type: SigningKeyRecord["type"]; created_at: unknown; key_string: string }>(
       `SELECT 'dynamic' AS type, 'd-' || created_at_time AS kid, created_at_time AS created_at, value AS key_string
          FROM ${this.t.session_access_token_signing_keys} WHERE app_id = $1
        UNION ALL
@@ -205,7 +230,7 @@ class PostgresAppStorage implements AppStorage {
        ORDER BY created_at`,
     );
     return rows.map((r) => {
-      const base = { kid: String(r.kid), type: r.type as SigningKeyRecord["type"], createdAt: num(r.created_at) };
+      const base = { kid: String(r.kid), type: r.type, createdAt: num(r.created_at) };
       if (r.type === "refresh") return { ...base, privateKey: String(r.key_string), publicKey: "" };
       return { ...base, ...pemFromKeyString(String(r.key_string)) };
     });
@@ -247,7 +272,7 @@ class PostgresAppStorage implements AppStorage {
 
   // ---- sessions (session_info has no recipe user id: without account linking it equals user_id)
 
-  private sessionFromRow(r: Record<string, any>): SessionRecord {
+  private sessionFromRow(r: SessionRow): SessionRecord {
     return {
       handle: r.session_handle,
       userId: r.user_id,
@@ -282,9 +307,10 @@ class PostgresAppStorage implements AppStorage {
   }
 
   async getSession(handle: string) {
-    const [row] = await this.q(`SELECT * FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle = $2`, [
-      handle,
-    ]);
+    const [row] = await this.q<SessionRow>(
+      `SELECT * FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle = $2`,
+      [handle],
+    );
     return row ? this.sessionFromRow(row) : undefined;
   }
 
@@ -318,23 +344,23 @@ class PostgresAppStorage implements AppStorage {
 
   async deleteSessions(handles: string[]) {
     if (handles.length === 0) return [];
-    const rows = await this.q(
+    const rows = await this.q<{ session_handle: string }>(
       `DELETE FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle IN (SELECT json_array_elements_text($2::json))
        RETURNING session_handle`,
       [json(handles)],
     );
-    const gone = new Set(rows.map((r) => r.session_handle as string));
+    const gone = new Set(rows.map((r) => r.session_handle));
     return handles.filter((h) => gone.has(h));
   }
 
   async findSessionHandles(userIds: string[], now: number, tenantId?: string) {
-    const rows = await this.q(
+    const rows = await this.q<{ session_handle: string }>(
       `SELECT session_handle FROM ${this.t.session_info}
        WHERE app_id = $1 AND user_id IN (SELECT json_array_elements_text($2::json)) AND expires_at > $3
          AND ($4::text IS NULL OR tenant_id = $4) ORDER BY created_at_time, session_handle`,
       [json(userIds), now, tenantId ?? null],
     );
-    return rows.map((r) => r.session_handle as string);
+    return rows.map((r) => r.session_handle);
   }
 
   // ---- email-password users
@@ -347,14 +373,14 @@ class PostgresAppStorage implements AppStorage {
       FROM ${this.t.emailpassword_users} u WHERE u.app_id = $1 AND ${where} ${tail}`;
   }
 
-  private userFromRow(r: Record<string, any>): UserRecord {
+  private userFromRow(r: UserRow): UserRecord {
     return {
       id: r.user_id,
       recipeId: "emailpassword",
       email: r.email,
       passwordHash: r.password_hash,
       timeJoined: num(r.time_joined),
-      tenantIds: r.tenant_ids as string[],
+      tenantIds: r.tenant_ids,
     };
   }
 
@@ -386,12 +412,12 @@ class PostgresAppStorage implements AppStorage {
   }
 
   async getUser(id: string) {
-    const [row] = await this.q(this.userSelect("u.user_id = $2"), [id]);
+    const [row] = await this.q<UserRow>(this.userSelect("u.user_id = $2"), [id]);
     return row ? this.userFromRow(row) : undefined;
   }
 
   async findUsersByEmail(email: string, tenantId: string) {
-    const rows = await this.q(
+    const rows = await this.q<UserRow>(
       this.userSelect(
         `EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x WHERE x.app_id = u.app_id AND x.user_id = u.user_id
                  AND x.tenant_id = $2 AND x.email = $3)`,
@@ -409,7 +435,7 @@ class PostgresAppStorage implements AppStorage {
    */
   async updateUser(id: string, patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>) {
     try {
-      const [row] = await this.q(
+      const [row] = await this.q<CountRow>(
         `WITH nt AS (SELECT json_array_elements_text($5::json) AS tenant_id),
          u AS (UPDATE ${this.t.emailpassword_users} SET email = COALESCE($3, email), password_hash = COALESCE($4, password_hash)
                WHERE app_id = $1 AND user_id = $2 RETURNING time_joined, email),
@@ -455,7 +481,7 @@ class PostgresAppStorage implements AppStorage {
     // The core's order (GeneralQueries): time joined in the requested direction, then user id descending. Ids
     // compare bytewise (COLLATE "C") so pagination agrees with the in-memory storage whatever the database locale.
     const cmp = q.order === "ASC" ? ">" : "<";
-    const rows = await this.q(
+    const rows = await this.q<UserRow>(
       this.userSelect(
         `($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x
             WHERE x.app_id = u.app_id AND x.user_id = u.user_id AND x.tenant_id = $2))
@@ -476,20 +502,20 @@ class PostgresAppStorage implements AppStorage {
   }
 
   async countUsers(tenantId?: string) {
-    const [row] = await this.q(
+    const [row] = await this.q<CountRow>(
       `SELECT count(*)::int AS n FROM ${this.t.emailpassword_users} u WHERE u.app_id = $1
          AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x
                WHERE x.app_id = u.app_id AND x.user_id = u.user_id AND x.tenant_id = $2))`,
       [tenantId ?? null],
     );
-    return row.n as number;
+    return row.n;
   }
 
   // ---- user id mapping
 
   async getMapping(id: string, type: "SUPERTOKENS" | "EXTERNAL") {
     const column = type === "SUPERTOKENS" ? "supertokens_user_id" : "external_user_id";
-    const [row] = await this.q(
+    const [row] = await this.q<{ st: string; ext: string; info: string | null }>(
       `SELECT supertokens_user_id::text AS st, external_user_id AS ext, external_user_id_info AS info
        FROM ${this.t.userid_mapping} WHERE app_id = $1 AND ${column} = $2`,
       [id],
@@ -527,7 +553,7 @@ class PostgresAppStorage implements AppStorage {
 
   // ---- password reset tokens (app-wide in the core: the table has no tenant column)
 
-  private resetFromRow(r: Record<string, any>): OneTimeTokenRecord {
+  private resetFromRow(r: ResetTokenRow): OneTimeTokenRecord {
     return {
       tokenHash: r.token,
       userId: r.user_id,
@@ -549,7 +575,7 @@ class PostgresAppStorage implements AppStorage {
    * first's row locks, finds the rows gone, and gets nothing.
    */
   async consumeResetToken(tokenHash: string) {
-    const rows = await this.q(
+    const rows = await this.q<ResetTokenRow>(
       `DELETE FROM ${this.t.emailpassword_pswd_reset_tokens}
        WHERE app_id = $1 AND user_id = (SELECT user_id FROM ${this.t.emailpassword_pswd_reset_tokens} WHERE app_id = $1 AND token = $2)
        RETURNING user_id::text AS user_id, token, email, token_expiry`,
@@ -560,7 +586,7 @@ class PostgresAppStorage implements AppStorage {
   }
 
   async listResetTokens() {
-    const rows = await this.q(
+    const rows = await this.q<ResetTokenRow>(
       `SELECT user_id::text AS user_id, token, email, token_expiry FROM ${this.t.emailpassword_pswd_reset_tokens} WHERE app_id = $1
        ORDER BY token_expiry, token`,
     );
@@ -570,9 +596,10 @@ class PostgresAppStorage implements AppStorage {
   // ---- user metadata
 
   async getMetadata(userId: string) {
-    const [row] = await this.q(`SELECT user_metadata FROM ${this.t.user_metadata} WHERE app_id = $1 AND user_id = $2`, [
-      userId,
-    ]);
+    const [row] = await this.q<{ user_metadata: string }>(
+      `SELECT user_metadata FROM ${this.t.user_metadata} WHERE app_id = $1 AND user_id = $2`,
+      [userId],
+    );
     return row ? parseJson<Record<string, unknown>>(row.user_metadata, {}) : undefined;
   }
 
@@ -623,7 +650,7 @@ class PostgresAppStorage implements AppStorage {
   }
 
   async hasEmailVerificationData(userId: string) {
-    const [row] = await this.q(
+    const [row] = await this.q<{ used: unknown }>(
       `SELECT EXISTS (SELECT 1 FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2)
            OR EXISTS (SELECT 1 FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND user_id = $2) AS used`,
       [userId],
@@ -640,7 +667,13 @@ class PostgresAppStorage implements AppStorage {
 
   /** As consumeResetToken: one DELETE of every token of that (user, email); one winner per token. */
   async consumeEmailVerificationToken(tokenHash: string) {
-    const rows = await this.q(
+    const rows = await this.q<{
+      tenant_id: string;
+      user_id: string;
+      email: string;
+      token: string;
+      token_expiry: unknown;
+    }>(
       `DELETE FROM ${this.t.emailverification_tokens}
        WHERE app_id = $1 AND (user_id, email) = (SELECT user_id, email FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND token = $2)
        RETURNING tenant_id, user_id, email, token, token_expiry`,
@@ -729,21 +762,20 @@ export class PostgresStorage implements CoreStorage {
   }
 
   private appRows(where: string, params: unknown[]) {
-    return this.db
-      .query(
-        `SELECT a.app_id, a.created_at_time, ${configColumns(this.t, "a.app_id", "'public'")}
+    return queryRows<ConfigRow & { app_id: string; created_at_time: unknown }>(
+      this.db,
+      `SELECT a.app_id, a.created_at_time, ${configColumns(this.t, "a.app_id", "'public'")}
          FROM ${this.t.apps} a LEFT JOIN ${this.t.tenant_configs} c
            ON c.connection_uri_domain = '' AND c.app_id = a.app_id AND c.tenant_id = 'public'
          ${where} ORDER BY a.app_id`,
-        params,
-      )
-      .then((r) =>
-        r.rows.map((row): AppRecord => ({
-          appId: row.app_id,
-          createdAt: num(row.created_at_time),
-          ...configFromRow(row),
-        })),
-      );
+      params,
+    ).then((rows) =>
+      rows.map((row): AppRecord => ({
+        appId: row.app_id,
+        createdAt: num(row.created_at_time),
+        ...configFromRow(row),
+      })),
+    );
   }
 
   async listApps() {
@@ -768,7 +800,8 @@ export class PostgresStorage implements CoreStorage {
 
   async deleteApp(appId: string) {
     // tenant_configs has no foreign key to apps in the core layout, so it goes explicitly.
-    const { rows } = await this.db.query(
+    const rows = await queryRows<CountRow>(
+      this.db,
       `WITH a AS (DELETE FROM ${this.t.apps} WHERE app_id = $1 RETURNING 1),
        c AS (DELETE FROM ${this.t.tenant_configs} WHERE app_id = $1)
        SELECT count(*)::int AS n FROM a`,
@@ -779,15 +812,14 @@ export class PostgresStorage implements CoreStorage {
   }
 
   private tenantRows(where: string, params: unknown[]) {
-    return this.db
-      .query(
-        `SELECT t.tenant_id, ${configColumns(this.t, "t.app_id", "t.tenant_id")}
+    return queryRows<ConfigRow & { tenant_id: string }>(
+      this.db,
+      `SELECT t.tenant_id, ${configColumns(this.t, "t.app_id", "t.tenant_id")}
          FROM ${this.t.tenants} t LEFT JOIN ${this.t.tenant_configs} c
            ON c.connection_uri_domain = '' AND c.app_id = t.app_id AND c.tenant_id = t.tenant_id
          WHERE ${where} ORDER BY t.created_at_time, t.tenant_id`,
-        params,
-      )
-      .then((r) => r.rows.map((row): TenantRecord => ({ tenantId: row.tenant_id, ...configFromRow(row) })));
+      params,
+    ).then((rows) => rows.map((row): TenantRecord => ({ tenantId: row.tenant_id, ...configFromRow(row) })));
   }
 
   async listTenants(appId: string) {
@@ -807,7 +839,8 @@ export class PostgresStorage implements CoreStorage {
   }
 
   async deleteTenant(appId: string, tenantId: string) {
-    const { rows } = await this.db.query(
+    const rows = await queryRows<CountRow>(
+      this.db,
       `WITH d AS (DELETE FROM ${this.t.tenants} WHERE app_id = $1 AND tenant_id = $2 RETURNING 1),
        c AS (DELETE FROM ${this.t.tenant_configs} WHERE app_id = $1 AND tenant_id = $2)
        SELECT count(*)::int AS n FROM d`,

@@ -28,7 +28,7 @@ export class CsvParser {
       if (text.startsWith("\uFEFF")) text = text.slice(1);
     }
     for (let i = 0; i < text.length; i++) {
-      const c = text[i]!;
+      const c = text[i];
       if (this.skipLf) {
         this.skipLf = false;
         if (c === "\n") continue;

@@ -18,7 +18,7 @@ function badInput(message: string, cause?: unknown) {
 async function* readJson(path: string): AsyncGenerator<RawRow> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, "utf8"));
+    parsed = JSON.parse(await readFile(path, "utf8")) as unknown;
   } catch (err) {
     throw badInput(
       `${path}: not valid JSON (${(err as Error).message}). A .json file holds one array of user objects; use .ndjson for one object per line.`,
@@ -29,7 +29,7 @@ async function* readJson(path: string): AsyncGenerator<RawRow> {
   const rows = isObject(parsed) && Array.isArray(parsed.users) ? parsed.users : parsed;
   if (!Array.isArray(rows)) throw badInput(`${path}: expected an array of user objects (or { "users": [...] }).`);
   for (let i = 0; i < rows.length; i++) {
-    const v = rows[i];
+    const v: unknown = rows[i];
     yield isObject(v) ? { row: i + 1, values: v } : { row: i + 1, error: "not a JSON object" };
   }
 }

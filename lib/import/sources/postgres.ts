@@ -9,7 +9,7 @@ const fetchSize = 2000;
 async function newClient(url: string): Promise<Client> {
   let mod: { default?: { Client: typeof Client }; Client?: typeof Client };
   try {
-    mod = (await import("pg")) as typeof mod;
+    mod = await import("pg");
   } catch (err) {
     throw new ConfigError(
       "ERR_MIGRATE_MISSING_DEPENDENCY",
