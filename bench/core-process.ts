@@ -91,7 +91,7 @@ export async function startServerProcess(
         resolve(m[1]);
       }
     });
-    exited.then((code) => {
+    void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${label} exited with code ${code} before listening; stdout: ${out}`));
     });

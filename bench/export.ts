@@ -99,7 +99,7 @@ export async function bench(): Promise<BenchRow[]> {
       const results = [];
       for (let i = 0; i < runs; i++) results.push(await timeExport(pool, schema, format));
       if (results.some((r) => r.users !== users))
-        throw new Error(`export ${format} wrote ${results.map((r) => r.users)} users, expected ${users}`);
+        throw new Error(`export ${format} wrote ${results.map((r) => r.users).join(",")} users, expected ${users}`);
       results.sort((a, b) => a.seconds - b.seconds);
       const median = results[Math.floor(runs / 2)];
       rows.push({

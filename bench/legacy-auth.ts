@@ -2,6 +2,7 @@
 // (issue 5: "about one extra bcrypt verify, no second hash"). Both go through the real SDK's /auth/signin in an
 // Express app, against an in-process dev core whose own bcrypt cost is the legacy cost (10), and a PostgreSQL
 // legacy table. Needs DATABASE_URL.
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import bcrypt from "bcrypt";
 import express from "express";
@@ -28,7 +29,7 @@ export async function bench(): Promise<BenchRow[]> {
   const core = await startDevCore({ config: { bcrypt_log_rounds: COST } });
   const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 5 });
   const table = `bench_legacy_users_${uniqueId()}`;
-  let server: import("node:http").Server | undefined;
+  let server: Server | undefined;
   try {
     await pool.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, email text NOT NULL, password_hash text)`);
     // One hash for every row: each row is still a first sign-in (its own lookup, verify and move).

@@ -15,7 +15,7 @@ const server = createServer((req, res) => {
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { userId?: unknown };
-    const token = `${input}.${sign("sha256", input, privateKey).toString("base64url")}`;
+    const token = `${input.toString()}.${sign("sha256", input, privateKey).toString("base64url")}`;
     const payload = JSON.stringify({ status: "OK", accessToken: { token }, userId: body.userId });
     res.writeHead(200, {
       "content-type": "application/json; charset=UTF-8",

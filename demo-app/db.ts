@@ -8,7 +8,7 @@ import pg from "pg";
  * PostgresStorage all take. A pg Pool is one; so is the embedded database below.
  */
 export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
 }
 
 export interface Database extends Queryable {
@@ -36,7 +36,9 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = Number((await readFile(file, "utf8").catch(() => "")).trim());
       if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-        throw new Error(`another demo (pid ${owner}) is using ${dataDir}; stop it first (Ctrl-C in its terminal)`);
+        throw new Error(`another demo (pid ${owner}) is using ${dataDir}; stop it first (Ctrl-C in its terminal)`, {
+          cause: err,
+        });
       }
       await rm(file, { force: true });
     }
@@ -66,9 +68,9 @@ export async function openPglite(dataDir: string): Promise<Database> {
   }
   return {
     description: `embedded PostgreSQL (PGlite) in ${dataDir}`,
-    async query(sql, params = []) {
-      const result = await db.query(sql, params);
-      return { rows: result.rows as any[] };
+    async query<R>(sql: string, params: unknown[] = []) {
+      const result = await db.query<R>(sql, params);
+      return { rows: result.rows };
     },
     async exec(sql) {
       await db.exec(sql);
@@ -96,7 +98,7 @@ export async function openPostgres(connectionString: string, schema: string): Pr
   })();
   return {
     description: `PostgreSQL at ${host} (schema ${schema})`,
-    query: (sql, params) => pool.query(sql, params),
+    query: <R>(sql: string, params?: unknown[]) => pool.query<R & pg.QueryResultRow>(sql, params),
     async exec(sql) {
       await pool.query(sql);
     },

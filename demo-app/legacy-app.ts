@@ -7,6 +7,9 @@ import type { Viewer } from "./views/html.js";
 import { adminPage, homePage, loginPage, notesPage, signupPage } from "./views/pages.js";
 import { safeNext, staticAssets } from "./web.js";
 
+/** A request after express.urlencoded({ extended: false }): form fields as strings (repeated ones as arrays). */
+type FormRequest = Request<Request["params"], unknown, Record<string, string | string[] | undefined>>;
+
 export interface LegacyAppOptions {
   db: Queryable;
   store: SessionStore;
@@ -37,15 +40,18 @@ export function createLegacyApp({ db, store, secret, describe }: LegacyAppOption
   async function viewer(req: Request): Promise<Viewer> {
     const userId = legacySession(req).userId;
     if (!userId) return { system: "legacy" };
-    const { rows } = await db.query("SELECT id::text AS id, email, name FROM users WHERE id::text = $1", [userId]);
+    const { rows } = await db.query<{ id: string; email: string; name: string }>(
+      "SELECT id::text AS id, email, name FROM users WHERE id::text = $1",
+      [userId],
+    );
     return rows[0]
       ? { system: "legacy", user: { id: rows[0].id, email: rows[0].email, name: rows[0].name } }
       : { system: "legacy" };
   }
 
   const page =
-    (fn: (req: Request, res: Response) => Promise<void>) =>
-    (req: Request, res: Response, next: (err?: unknown) => void) => {
+    (fn: (req: FormRequest, res: Response) => Promise<void>) =>
+    (req: FormRequest, res: Response, next: (err?: unknown) => void) => {
       fn(req, res).catch(next);
     };
 
@@ -72,9 +78,10 @@ export function createLegacyApp({ db, store, secret, describe }: LegacyAppOption
         .toLowerCase();
       const password = String(req.body.password ?? "");
       const next = safeNext(req.body.next);
-      const { rows } = await db.query("SELECT id::text AS id, password_hash FROM users WHERE lower(email) = $1", [
-        email,
-      ]);
+      const { rows } = await db.query<{ id: string; password_hash: string | null }>(
+        "SELECT id::text AS id, password_hash FROM users WHERE lower(email) = $1",
+        [email],
+      );
       const row = rows[0];
       const ok = row?.password_hash
         ? await bcrypt.compare(password, row.password_hash)
@@ -115,7 +122,7 @@ export function createLegacyApp({ db, store, secret, describe }: LegacyAppOption
         return;
       }
       const hash = await bcrypt.hash(password, 10);
-      const inserted = await db.query(
+      const inserted = await db.query<{ id: string }>(
         "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id::text AS id",
         [email, hash, email.split("@")[0]],
       );

@@ -13,22 +13,22 @@ import type { RequestHandler } from "express";
 
 const require = createRequire(import.meta.url);
 
-type Callback = (err?: any, value?: any) => void;
+type Callback = (err?: unknown, value?: unknown) => void;
 
 /** An express-session store, as much as the demo and dualSession() use of it. */
 export interface SessionStore {
   get(sid: string, callback: Callback): unknown;
   set(sid: string, data: unknown, callback?: Callback): unknown;
   destroy(sid: string, callback?: Callback): unknown;
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /** express-session's `req.session`, as the legacy routes use it. */
 export interface LegacySession {
   userId?: string;
-  regenerate(callback: (err?: unknown) => void): void;
-  destroy(callback: (err?: unknown) => void): void;
-  save(callback: (err?: unknown) => void): void;
+  regenerate(callback: (err?: Error) => void): void;
+  destroy(callback: (err?: Error) => void): void;
+  save(callback: (err?: Error) => void): void;
 }
 
 export interface SessionOptions {
@@ -49,7 +49,7 @@ export const RedisStore = (
 ).RedisStore;
 
 export interface PgStoreOptions {
-  pool: { query(sql: string, params?: unknown[]): Promise<{ rows: any[] }> };
+  pool: { query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }> };
   schemaName?: string;
   tableName?: string;
   createTableIfMissing?: boolean;

@@ -286,7 +286,7 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     "/api/notes",
     requireSession,
     page(async (req, res) => {
-      const body = parseNoteBody(req.body?.body);
+      const body = parseNoteBody((req.body as { body?: unknown } | undefined)?.body);
       if (!body) return res.status(400).json({ message: "A note needs some text (at most 2000 characters)." });
       await notes.add(userIdOf(req), body);
       res.status(201).json({ status: "OK" });

@@ -54,12 +54,12 @@ export const seededUsers = [
 /** Create the tables and, on an empty users table, the seeded users and their notes. */
 export async function prepareDatabase(db: Database): Promise<{ seeded: boolean }> {
   await db.exec(ddl);
-  const { rows } = await db.query("SELECT count(*)::int AS n FROM users");
+  const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM users");
   if (rows[0].n > 0) return { seeded: false };
   // Cost 10: a typical legacy cost, and what legacyAuth() imports unchanged when the user first signs in.
   const hashes = await Promise.all(seededUsers.map((u) => bcrypt.hash(u.password, 10)));
   for (const [i, user] of seededUsers.entries()) {
-    const inserted = await db.query(
+    const inserted = await db.query<{ id: string }>(
       "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) RETURNING id::text AS id",
       [user.email, hashes[i], user.name],
     );

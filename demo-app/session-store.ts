@@ -46,7 +46,7 @@ export async function openSessionStore(config: DemoConfig, db: Queryable): Promi
     store,
     description: "PostgreSQL session table (connect-pg-simple)",
     async count() {
-      const { rows } = await db.query("SELECT count(*)::int AS n FROM session WHERE expire >= now()");
+      const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM session WHERE expire >= now()");
       return rows[0].n;
     },
     close: () => store.close(),

@@ -403,7 +403,9 @@ async function startPostgres(pgBin, dir, runner) {
     const pid = Number(readFileSync(pidfile, "utf8").split("\n")[0]);
     try {
       if (pid > 0) process.kill(pid, "SIGKILL");
-    } catch {}
+    } catch {
+      // already gone
+    }
   };
   try {
     const { default: pg } = await import("pg");
@@ -500,7 +502,9 @@ async function main(argv) {
       try {
         if (s.kind === "redis") process.kill(s.pid, "SIGKILL");
         else process.kill(Number(readFileSync(path.join(s.data, "postmaster.pid"), "utf8").split("\n")[0]), "SIGQUIT");
-      } catch {}
+      } catch {
+        // already gone
+      }
     }
   });
   const onSignal = (signal) => {

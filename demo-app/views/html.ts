@@ -125,5 +125,5 @@ export function layout({ title, viewer, page, body }: PageOptions): string {
       </footer>
       ${viewer.system === "supertokens" ? superTokensScripts : ""}
     </body>
-  </html>`}`;
+  </html>`.toString()}`;
 }

@@ -570,8 +570,8 @@ describe("legacyAuth", () => {
     it("fail at creation, naming the closest valid key or the missing one", () => {
       const store = createPgLegacyUsers({ pool: legacy.pool, table: legacy.table });
       assert.throws(
-        () => legacyAuth({ ...store, findUserByEmial: store.findUserByEmail } as any),
-        (err: any) => {
+        () => legacyAuth({ ...store, findUserByEmial: store.findUserByEmail } as never),
+        (err: NodeJS.ErrnoException) => {
           assert.equal(err.code, "ERR_MIGRATE_UNKNOWN_OPTION");
           assert.match(err.message, /`findUserByEmial`.*Did you mean `findUserByEmail`/);
           return true;
@@ -585,16 +585,16 @@ describe("legacyAuth", () => {
         code: "ERR_MIGRATE_INVALID_OPTION",
         message: /tenantIds/,
       });
-      assert.throws(() => legacyAuth({ ...store, override: { function: () => ({}) } as any }), {
+      assert.throws(() => legacyAuth({ ...store, override: { function: () => ({}) } as never }), {
         code: "ERR_MIGRATE_UNKNOWN_OPTION",
         message: /Did you mean `functions`/,
       });
-      assert.throws(() => legacyAuth({ ...store, verifiers: { md5: {} as any } }), {
+      assert.throws(() => legacyAuth({ ...store, verifiers: { md5: {} as never } }), {
         code: "ERR_MIGRATE_INVALID_OPTION",
         message: /verifiers\.md5/,
       });
-      assert.throws(() => legacyAuth(undefined as any), { code: "ERR_MIGRATE_MISSING_OPTION" });
-      assert.throws(() => legacyAuth("users" as any), { code: "ERR_MIGRATE_INVALID_OPTION" });
+      assert.throws(() => legacyAuth(undefined as never), { code: "ERR_MIGRATE_MISSING_OPTION" });
+      assert.throws(() => legacyAuth("users" as never), { code: "ERR_MIGRATE_INVALID_OPTION" });
     });
 
     it("make EmailPassword.init fail when legacyAuth is passed without being called", () => {
@@ -604,7 +604,7 @@ describe("legacyAuth", () => {
           supertokens.init({
             supertokens: { connectionURI: uri },
             appInfo,
-            recipeList: [EmailPassword.init({ override: legacyAuth as any })],
+            recipeList: [EmailPassword.init({ override: legacyAuth as never })],
           }),
         { code: "ERR_MIGRATE_FACTORY_NOT_CALLED", message: /without being called: call legacyAuth\(/ },
       );

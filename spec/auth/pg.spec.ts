@@ -45,7 +45,7 @@ describe("createPgLegacyUsers", () => {
       it(`rejects ${name} with ${code}`, () => {
         assert.throws(
           () => createPgLegacyUsers({ pool, ...options }),
-          (err: any) => {
+          (err: NodeJS.ErrnoException) => {
             assert.equal(err.code, code);
             assert.match(err.message, message);
             return true;
@@ -59,7 +59,7 @@ describe("createPgLegacyUsers", () => {
         code: "ERR_MIGRATE_MISSING_OPTION",
         message: /`pool` is required/,
       });
-      assert.throws(() => createPgLegacyUsers({ pool: {} as any, table: "users" }), {
+      assert.throws(() => createPgLegacyUsers({ pool: {} as never, table: "users" }), {
         code: "ERR_MIGRATE_INVALID_CLIENT",
         message: /`pool` is required/,
       });

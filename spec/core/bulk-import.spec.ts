@@ -23,6 +23,7 @@ async function call(uri: string, method: string, path: string, body?: unknown) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the core's JSON, asserted field by field
   let json: any;
   try {
     json = JSON.parse(text);
@@ -180,9 +181,9 @@ describe("the queue and its processing", () => {
       assert.equal(page2.json.users.length, 1);
       assert.equal(page2.json.nextPaginationToken, undefined);
       const all = [...page1.json.users, ...page2.json.users];
-      assert.equal(new Set(all.map((u: any) => u.id)).size, 3);
+      assert.equal(new Set(all.map((u) => u.id)).size, 3);
 
-      const bob = all.find((u: any) => u.externalUserId === "legacy-2");
+      const bob = all.find((u) => u.externalUserId === "legacy-2");
       const removed = await call(uri, "POST", "/bulk-import/users/remove", { ids: [bob.id, "no-such-id"] });
       assert.deepEqual(removed.json, { deletedIds: [bob.id], invalidIds: ["no-such-id"] });
       assert.equal(
@@ -230,7 +231,9 @@ describe("the queue and its processing", () => {
     });
     await until(async () => (await queued(uri, "FAILED")) === 2);
     const failed = (await call(uri, "GET", "/bulk-import/users?status=FAILED")).json.users;
-    const messages = Object.fromEntries(failed.map((u: any) => [u.externalUserId, u.errorMessage]));
+    const messages = Object.fromEntries(
+      failed.map((u: { externalUserId: string; errorMessage: string }) => [u.externalUserId, u.errorMessage]),
+    );
     assert.deepEqual(messages, {
       "legacy-y": "A user with email taken@example.com already exists",
       "legacy-x": "A user with externalId legacy-x already exists",

@@ -250,7 +250,7 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
         appId,
       ])
     ).map((r) => r.kid);
-    assert.ok(kids.includes(firstKid) && kids.includes(kidOf(second.jar)), `${kids} holds both kids`);
+    assert.ok(kids.includes(firstKid) && kids.includes(kidOf(second.jar)), `${kids.join(",")} holds both kids`);
   });
 });
 

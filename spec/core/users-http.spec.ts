@@ -17,6 +17,7 @@ after(() => core.close());
 interface Reply {
   status: number;
   text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the server's JSON, asserted field by field
   body: any;
 }
 

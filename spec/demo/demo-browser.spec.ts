@@ -144,14 +144,18 @@ describe("demo app in a browser, embedded defaults", () => {
       "Written before the switch",
     ]);
     const names = await cookieNames(alice);
-    for (const name of ["sAccessToken", "sRefreshToken"]) assert.ok(names.includes(name), `${name} in ${names}`);
+    for (const name of ["sAccessToken", "sRefreshToken"])
+      assert.ok(names.includes(name), `${name} in ${names.join(",")}`);
     await shot(alicePage, "02-migrated-on-first-request");
 
     // The next request proves the browser holds the new tokens: the legacy session is retired, its cookie cleared.
     await alicePage.reload();
     await alicePage.waitForSelector("#notes");
     assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
-    assert.ok(!(await cookieNames(alice)).includes("connect.sid"), `legacy cookie gone: ${await cookieNames(alice)}`);
+    assert.ok(
+      !(await cookieNames(alice)).includes("connect.sid"),
+      `legacy cookie gone: ${(await cookieNames(alice)).join(",")}`,
+    );
     await adminShows(alicePage, "#sessions-retired", "1");
     assert.equal(await alicePage.textContent("#sessions-migrated"), "1");
     assert.equal(await alicePage.textContent("#legacy-sessions"), "0", "the legacy session is gone from the store");
@@ -172,7 +176,10 @@ describe("demo app in a browser, embedded defaults", () => {
     assert.equal(new URL(alicePage.url()).pathname, "/notes");
     assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
     // One refresh, or more on a machine so slow that the 2 s token expires again before the reload renders.
-    assert.ok(refreshes.length >= 1 && refreshes.every((s) => s === 200), `refreshed for the page load: ${refreshes}`);
+    assert.ok(
+      refreshes.length >= 1 && refreshes.every((s) => s === 200),
+      `refreshed for the page load: ${refreshes.join(",")}`,
+    );
     const afterFirst = refreshes.length;
     const afterPageLoad = await cookieValue(alice, "sAccessToken");
     assert.ok(afterPageLoad && afterPageLoad !== before, "a new access token");
@@ -188,7 +195,7 @@ describe("demo app in a browser, embedded defaults", () => {
     await alicePage.waitForSelector("text=Saved after a silent refresh");
     assert.ok(
       refreshes.length > afterFirst && refreshes.every((s) => s === 200),
-      `refreshed for the API call: ${refreshes}`,
+      `refreshed for the API call: ${refreshes.join(",")}`,
     );
     assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
     await shot(alicePage, "04-after-silent-refresh");
@@ -274,7 +281,10 @@ describe("demo app in a browser, embedded defaults", () => {
     await alicePage.waitForURL(/\/login\?signedOut=1/);
     assert.equal(await alicePage.textContent("#notice"), "You are signed out.");
     const names = await cookieNames(alice);
-    assert.ok(!names.includes("sAccessToken") && !names.includes("sRefreshToken"), `no SuperTokens cookies: ${names}`);
+    assert.ok(
+      !names.includes("sAccessToken") && !names.includes("sRefreshToken"),
+      `no SuperTokens cookies: ${names.join(",")}`,
+    );
     await shot(alicePage, "10-signed-out");
 
     await alicePage.goto(`${demo!.url}/notes`);

@@ -182,6 +182,7 @@ const ndjson = (text: string) =>
   text
     .trimEnd()
     .split("\n")
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- exported records, asserted field by field
     .map((l) => JSON.parse(l) as Record<string, any>);
 
 /** RFC 4180 parser for the checks: quoted fields may hold commas, doubled quotes and line breaks. */
@@ -193,13 +194,22 @@ function parseCsv(text: string): Record<string, string>[] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ",") (row.push(field), (field = ""));
-    else if (c === "\r" && text[i + 1] === "\n") (row.push(field), rows.push(row), (row = []), (field = ""), i++);
-    else field += c;
+    else if (c === ",") {
+      row.push(field);
+      field = "";
+    } else if (c === "\r" && text[i + 1] === "\n") {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+      i++;
+    } else field += c;
   }
   assert.equal(field, "", "CSV ends with CRLF");
   const [head, ...body] = rows;

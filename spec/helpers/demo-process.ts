@@ -78,7 +78,7 @@ export async function startDemoProcess(options: DemoProcessOptions): Promise<Dem
       }
     };
     child.stdout!.on("data", onData);
-    exited.then((code) => {
+    void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`the demo exited with code ${code} before listening:\n${output}`));
     });

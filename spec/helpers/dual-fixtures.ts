@@ -106,7 +106,7 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 3000,
 
 export interface FullAppOptions {
   /** Run the app on this Express (default: Express 5). */
-  express?: typeof import("express");
+  express?: typeof express;
   /** Mount express-session on the whole app, before or after dualSession. */
   expressSession?: {
     where: "before" | "after";
@@ -163,6 +163,7 @@ export function fullApp(options: DualSessionOptions, opts: FullAppOptions = {}) 
   });
   app.get("/api/merge", async (req, res, next) => {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the specs send one plain string
       await st(req)!.mergeIntoAccessTokenPayload({ merged: String(req.query.value) });
       res.json({ userId: st(req)!.getUserId() });
     } catch (err) {
@@ -177,6 +178,7 @@ export function fullApp(options: DualSessionOptions, opts: FullAppOptions = {}) 
   });
   app.post("/legacy/cart", (req, res) => {
     const s = (req as unknown as { session: Record<string, unknown> }).session;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the specs send one plain string
     s.cart = [...((s.cart as string[] | undefined) ?? []), String(req.query.item)];
     res.json({ cart: s.cart });
   });

@@ -127,6 +127,7 @@ export async function signIn(
   app: express.Express,
   email: string,
   password: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the server's JSON, asserted field by field
 ): Promise<{ status: number; body: any; userId?: string }> {
   const res = await request(app).post("/auth/signin").send(form({ email, password }));
   if (res.status !== 200 || res.body.status !== "OK") return { status: res.status, body: res.body };

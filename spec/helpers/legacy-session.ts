@@ -12,14 +12,14 @@ import type { RequestHandler } from "express";
 
 const require = createRequire(import.meta.url);
 
-type Callback = (err?: any, value?: any) => void;
+type Callback = (err?: unknown, value?: unknown) => void;
 
 /** What specs need from an express-session store. Assignable to lib's `LegacyStoreLike`. */
 export interface SessionStore {
   get(sid: string, callback: Callback): unknown;
   set(sid: string, data: unknown, callback?: Callback): unknown;
   destroy(sid: string, callback?: Callback): unknown;
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 export interface SessionOptions {

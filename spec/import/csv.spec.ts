@@ -49,7 +49,7 @@ describe("CsvParser", () => {
     it(`fails with ERR_MIGRATE_BAD_INPUT on ${name}, naming the line`, () => {
       assert.throws(
         () => parseChunks([text]),
-        (err: any) => err.code === "ERR_MIGRATE_BAD_INPUT" && err.message.includes(`line ${line}`),
+        (err: NodeJS.ErrnoException) => err.code === "ERR_MIGRATE_BAD_INPUT" && err.message.includes(`line ${line}`),
       );
     });
   }

@@ -23,7 +23,6 @@ import {
   argon2Row,
   bcryptRows,
   coreGet,
-  coreUsers,
   djangoRow,
   firebaseRow,
   toCsv,
@@ -295,10 +294,7 @@ describe("when SuperTokens changes while users wait in the bulk-import queue", (
         (await post(uri, "/public/recipe/signin", { email: b.email, password: "Newcomer-pw-1" })).status,
         "OK",
       );
-      assert.equal(
-        (await post(uri, "/public/recipe/signin", { email: c.email, password: c.password })).user.id,
-        c.id,
-      );
+      assert.equal((await post(uri, "/public/recipe/signin", { email: c.email, password: c.password })).user.id, c.id);
     } finally {
       await own.close();
     }
@@ -313,7 +309,8 @@ describe("with an API key", () => {
       await writeFile(file, toNdjson(await bcryptRows(2, "keyed")));
       await assert.rejects(
         run({ file, core: keyed.url, apiKey: "wrong-key-12345678901234" }),
-        (err: any) => err.code === "ERR_MIGRATE_API_KEY_REFUSED" && /refused the API key \(401\)/.test(err.message),
+        (err: NodeJS.ErrnoException) =>
+          err.code === "ERR_MIGRATE_API_KEY_REFUSED" && /refused the API key \(401\)/.test(err.message),
       );
       const report = await run({ file, core: keyed.url, apiKey: "key-one-12345678901234" });
       assert.equal(report.counts.imported, 2);

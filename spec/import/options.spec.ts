@@ -100,7 +100,7 @@ describe("resolveImportOptions", () => {
     it(`fails with ${code} on ${name}`, () => {
       assert.throws(
         () => resolveImportOptions(options as ImportOptions),
-        (err: any) =>
+        (err: NodeJS.ErrnoException) =>
           err.code === code &&
           pattern.test(err.message) &&
           /See docs\/errors\.md#err_migrate_[a-z_]+$/.test(err.message),

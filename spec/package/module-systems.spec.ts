@@ -19,6 +19,7 @@ const sdkVersion = JSON.parse(readFileSync(path.join(root, "node_modules/superto
   .version as string;
 
 /** Runs `source` as a file of the given kind inside `cwd`; resolves to its parsed JSON stdout. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the script's JSON output, asserted field by field
 async function runScript(cwd: string, kind: "cjs" | "mjs", source: string): Promise<any> {
   const file = path.join(cwd, `probe-${Math.random().toString(36).slice(2)}.${kind}`);
   writeFileSync(file, source);

@@ -410,7 +410,7 @@ describe("the bin (supertokens-migrate dev-core)", () => {
             resolve(m[1]);
           }
         });
-        exited.then(({ code }) => {
+        void exited.then(({ code }) => {
           clearTimeout(timer);
           reject(new Error(`exited with ${code} before listening; stderr: ${stderr}`));
         });

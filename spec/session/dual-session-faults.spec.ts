@@ -364,7 +364,7 @@ describe("dualSession 503 answers and logs", () => {
     const failing = new expressSession.MemoryStore();
     failing.get = (s, cb) => cb(new Error(`connection to redis://user:hunter2@10.0.0.1 failed for key sess:${s}`));
     const capture = captureDebug();
-    let body = "";
+    let body: string;
     try {
       const { app } = fullApp({ store: failing, secret: SECRET });
       const res = await me(app, legacyOnly(jar));

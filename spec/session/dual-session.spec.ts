@@ -762,7 +762,7 @@ describe("dualSession: debug logs", () => {
     const sid = sidOf(jar, [secret]);
     const anonymous = await legacyLogin(store, "ignored", { layout: "anonymous", secret });
     const capture = captureDebug();
-    let responses: string[] = [];
+    let responses: string[];
     try {
       const { app } = fullApp({ store, secret, graceMs: 200 });
       const first = await me(app, jar);

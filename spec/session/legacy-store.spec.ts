@@ -310,6 +310,7 @@ describe("createLegacyStore", () => {
       await rejectsWithCode(createLegacyStore(throwing, { timeoutMs: 1000 }).get("a"), "ERR_MIGRATE_STORE_UNAVAILABLE");
       const rejecting: LegacyStoreLike = {
         get: () => Promise.reject(new Error("async")),
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a store rejecting with no reason at all
         destroy: () => Promise.reject(undefined),
       };
       const legacy = createLegacyStore(rejecting, { timeoutMs: 1000 });
