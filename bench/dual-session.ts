@@ -49,7 +49,8 @@ export async function bench(): Promise<BenchRow[]> {
   const redisUrl = process.env.REDIS_URL;
   if (!redisUrl)
     throw new Error(
-      "REDIS_URL is required for the dualSession benchmark: start one (redis-server --port 6379) and set REDIS_URL=redis://127.0.0.1:6379",
+      "REDIS_URL is required for the dualSession benchmark: start one (redis-server --port 6379) and set " +
+        "REDIS_URL=redis://127.0.0.1:6379",
     );
   const prefix = `bench:${randomBytes(4).toString("hex")}:`;
   const core = await startCoreProcess();

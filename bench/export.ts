@@ -38,7 +38,8 @@ async function seed(pool: pg.Pool, schema: string, users: number) {
   const steps = [
     `INSERT INTO ${s}.app_id_to_user_id (app_id, user_id, recipe_id, primary_or_recipe_user_id)
      SELECT 'public', id, 'emailpassword', id FROM ${s}.bench_src`,
-    `INSERT INTO ${s}.all_auth_recipe_users (app_id, tenant_id, user_id, primary_or_recipe_user_id, recipe_id, time_joined, primary_or_recipe_user_time_joined)
+    `INSERT INTO ${s}.all_auth_recipe_users (app_id, tenant_id, user_id, primary_or_recipe_user_id, recipe_id,
+      time_joined, primary_or_recipe_user_time_joined)
      SELECT 'public', 'public', id, id, 'emailpassword', 1700000000000 + g, 1700000000000 + g FROM ${s}.bench_src`,
     `INSERT INTO ${s}.emailpassword_users (app_id, user_id, email, password_hash, time_joined)
      SELECT 'public', id, 'user' || g || '@example.com', '${hash}', 1700000000000 + g FROM ${s}.bench_src`,
@@ -106,7 +107,9 @@ export async function bench(): Promise<BenchRow[]> {
         name: `export: ${format}, ${users.toLocaleString("en-US")} users (PostgreSQL, 1 snapshot)`,
         value: users / median.seconds,
         unit: "users/s",
-        note: `median of ${runs}: ${median.seconds.toFixed(2)} s, ${(median.bytes / 1e6).toFixed(1)} MB; seeded by SQL in ${seedSeconds.toFixed(1)} s`,
+        note:
+          `median of ${runs}: ${median.seconds.toFixed(2)} s, ${(median.bytes / 1e6).toFixed(1)} MB; seeded by ` +
+          `SQL in ${seedSeconds.toFixed(1)} s`,
       });
     }
   } finally {

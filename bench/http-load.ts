@@ -49,7 +49,8 @@ async function fire(o: LoadOptions, seconds: number) {
   const failed = result.errors + result.timeouts + result.non2xx + result.mismatches;
   if (failed > 0) {
     throw new Error(
-      `${o.name}: ${failed} failed requests (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}, ` +
+      `${o.name}: ${failed} failed requests (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ` +
+        `${result.non2xx}, ` +
         `unexpected body ${result.mismatches}); the figure would be meaningless`,
     );
   }

@@ -119,13 +119,17 @@ export async function bench(): Promise<BenchRow[]> {
         name: `import: ${bulkUsers.toLocaleString("en-US")} bcrypt users, bulk-import API (CLI end to end)`,
         value: bulkRate,
         unit: "users/s",
-        note: `goal ≥ ${goal.toLocaleString("en-US")} users/s: ${bulkRate >= goal ? "PASS" : "MISS"}; ${bulk.seconds.toFixed(1)} s wall incl. CLI start-up${cpuNote(bulk, bulkUsers)}; ${pinned}`,
+        note:
+          `goal ≥ ${goal.toLocaleString("en-US")} users/s: ${bulkRate >= goal ? "PASS" : "MISS"}; ` +
+          `${bulk.seconds.toFixed(1)} s wall incl. CLI start-up${cpuNote(bulk, bulkUsers)}; ${pinned}`,
       },
       {
         name: `import: ${perUserUsers.toLocaleString("en-US")} bcrypt users, per-user endpoints (CLI end to end)`,
         value: perUserUsers / perUser.seconds,
         unit: "users/s",
-        note: `for comparison (cores without bulk import); 16 users at once, 4 to 6 requests each${cpuNote(perUser, perUserUsers)}`,
+        note:
+          `for comparison (cores without bulk import); 16 users at once, 4 to 6 requests ` +
+          `each${cpuNote(perUser, perUserUsers)}`,
       },
     ];
   } finally {

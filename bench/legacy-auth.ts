@@ -131,7 +131,9 @@ export async function bench(): Promise<BenchRow[]> {
         name: "first legacy sign-in ÷ SuperTokens sign-in (p50)",
         value: ratio,
         unit: "×",
-        note: `one bcrypt compare = ${bcryptP50.toFixed(1)} ms here, so the move costs ${extraVerifies.toFixed(2)} extra verifies; no hash is computed`,
+        note:
+          `one bcrypt compare = ${bcryptP50.toFixed(1)} ms here, so the move costs ${extraVerifies.toFixed(2)} ` +
+          `extra verifies; no hash is computed`,
       },
     ];
   } finally {

@@ -17,7 +17,8 @@ function pad(s: string, width: number, right = false) {
 }
 
 function formatValue(row: BenchRow) {
-  return row.unit === "×" ? `${row.value.toFixed(2)}×` : `${Math.round(row.value).toLocaleString("en-US")} ${row.unit}`;
+  if (row.unit === "×") return `${row.value.toFixed(2)}×`;
+  return `${Math.round(row.value).toLocaleString("en-US")} ${row.unit}`;
 }
 
 // autocannon records latency in whole milliseconds; show fractions only when a module measured them.
@@ -47,7 +48,8 @@ async function main() {
   }
   const cpus = os.cpus();
   process.stdout.write(
-    `${new Date().toISOString()}  node ${process.version}  ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}  ` +
+    `${new Date().toISOString()}  node ${process.version}  ${cpus.length} × ` +
+      `${cpus[0]?.model.trim() ?? "unknown CPU"}  ` +
       `load average ${os.loadavg()[0].toFixed(2)}  BENCH_DURATION=${process.env.BENCH_DURATION ?? "(defaults)"}\n`,
   );
   const rows: BenchRow[] = [];

@@ -24,7 +24,8 @@ export function phaseSeconds(defaultSeconds: number): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) {
     throw new Error(
-      `BENCH_DURATION must be a positive number of seconds; received ${JSON.stringify(raw)}. Unset it to use the defaults.`,
+      `BENCH_DURATION must be a positive number of seconds; received ${JSON.stringify(raw)}. Unset it to use the ` +
+        `defaults.`,
     );
   }
   return n;

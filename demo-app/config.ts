@@ -45,7 +45,9 @@ function integer(name: string, value: string | undefined, min: number): number |
   return n;
 }
 
-const usage = `Usage: node --import tsx demo-app/main.ts [--migration | --legacy] [--port N] [--data-dir DIR] [--access-token-validity SECONDS]
+const usage =
+  "Usage: node --import tsx demo-app/main.ts [--migration | --legacy] [--port N] [--data-dir DIR] " +
+  `[--access-token-validity SECONDS]
 
   --migration   SuperTokens with dualSession() and legacyAuth() (or MIGRATION=on)
   --legacy      the old app: express-session and its own login form (the default)

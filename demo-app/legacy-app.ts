@@ -123,7 +123,8 @@ export function createLegacyApp({ db, store, secret, describe }: LegacyAppOption
       }
       const hash = await bcrypt.hash(password, 10);
       const inserted = await db.query<{ id: string }>(
-        "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id::text AS id",
+        "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING " +
+          "RETURNING id::text AS id",
         [email, hash, email.split("@")[0]],
       );
       if (inserted.rows.length === 0) {

@@ -10,9 +10,10 @@ const log = (line: string) => console.log(`[demo] ${line}`);
 async function main(): Promise<void> {
   const config = resolveDemoConfig(process.argv.slice(2), process.env);
   const demo = await startDemo(config, log);
-  console.log(
-    `Notes demo (${config.migration ? "migration ON: SuperTokens + dualSession() + legacyAuth()" : "legacy: express-session, migration off"}) listening on ${demo.url}`,
-  );
+  const mode = config.migration
+    ? "migration ON: SuperTokens + dualSession() + legacyAuth()"
+    : "legacy: express-session, migration off";
+  console.log(`Notes demo (${mode}) listening on ${demo.url}`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -96,7 +96,8 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     dummyHash: "$2b$10$",
     onUserMigrated: (event) =>
       log(
-        `user ${event.userId} (${event.email}) moved to SuperTokens on ${event.via}${event.hashImported ? ", legacy hash imported" : ""}`,
+        `user ${event.userId} (${event.email}) moved to SuperTokens on ` +
+          `${event.via}${event.hashImported ? ", legacy hash imported" : ""}`,
       ),
   });
 

@@ -11,7 +11,8 @@ export function notesRepository(db: Queryable) {
   return {
     async list(userId: string): Promise<Note[]> {
       const { rows } = await db.query<{ id: number; body: string; created: string }>(
-        "SELECT id, body, to_char(created_at, 'YYYY-MM-DD HH24:MI') AS created FROM notes WHERE user_id = $1 ORDER BY id",
+        "SELECT id, body, to_char(created_at, 'YYYY-MM-DD HH24:MI') AS created FROM notes WHERE user_id = $1 ORDER " +
+          "BY id",
         [userId],
       );
       return rows.map((r) => ({ id: Number(r.id), body: String(r.body), createdAt: String(r.created) }));

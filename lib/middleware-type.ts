@@ -4,5 +4,5 @@
  * IncomingMessage and ServerResponse, ...). Implementations type them as node's IncomingMessage and
  * ServerResponse, which every framework's objects are.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each framework's own req/res types must fit without this package naming them
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each framework's own req/res types must fit
 export type Middleware = (req: any, res: any, next: (err?: unknown) => void) => Promise<void>;

@@ -1,11 +1,15 @@
 /*
  * One way to read options, for every entry point that takes an options object:
  *
- *     const KEYS = { a: true, b: true } satisfies OptionKeys<Options>;   // the build fails when a key is missing or extra
- *     const DEFAULTS = Object.freeze({ b: 1000 });                       // every default, in one place
+ *     // the build fails when a key is missing or extra
+ *     const KEYS = { a: true, b: true } satisfies OptionKeys<Options>;
+ *     // every default, in one place
+ *     const DEFAULTS = Object.freeze({ b: 1000 });
  *
- *     const o = readOptions("thing", input, KEYS);                       // a plain object with known keys only
- *     const b = positiveInteger("thing", "b", o.b, DEFAULTS.b);          // typed validators; undefined gives the default
+ *     // a plain object with known keys only
+ *     const o = readOptions("thing", input, KEYS);
+ *     // typed validators; undefined gives the default
+ *     const b = positiveInteger("thing", "b", o.b, DEFAULTS.b);
  *
  * Every failure is a ConfigError whose message names the entry point, the option, what it must be and what was
  * received, and whose code says which kind of mistake it is (docs/errors.md).
@@ -108,7 +112,8 @@ export function assertFactoryCalled(factory: string, first: unknown, call: strin
   if (!looksLikeRequest(first)) return;
   throw new ConfigError(
     "ERR_MIGRATE_FACTORY_NOT_CALLED",
-    `${factory} was mounted without being called: call ${call} — you passed the factory itself. Use app.use(${call}), not app.use(${factory}).`,
+    `${factory} was mounted without being called: call ${call} — you passed the factory itself. Use ` +
+      `app.use(${call}), not app.use(${factory}).`,
   );
 }
 

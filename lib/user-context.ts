@@ -2,5 +2,5 @@
  * supertokens-node's per-call `userContext`: an object the SDK threads through recipe functions and APIs, which
  * this package passes on untouched. One type for every module that forwards it.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as supertokens-node's own UserContext; apps read and write their fields
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as supertokens-node's own UserContext
 export type UserContext = Record<string, any>;

@@ -4,7 +4,7 @@
 // (and the directory deleted) when the test runner ends, fails or is interrupted. Node's closing test summary
 // stays the last thing printed: start-up lines go to stderr before the runner starts, and nothing after it.
 //
-//   npm test                                    every spec (spec/*/*.spec.ts)
+//   npm test                                    every spec (spec/*.spec.ts, spec/*/*.spec.ts)
 //   npm test -- spec/session/*.spec.ts          some of them (globs are expanded here too)
 //   npm test -- --test-name-pattern=lock        node test runner options go before any file
 import { spawn, spawnSync } from "node:child_process";
@@ -28,7 +28,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const DEFAULT_SPECS = "spec/*/*.spec.ts";
+/** Every spec: those at the top of spec/ (options.spec.ts) and those in its folders. */
+export const DEFAULT_SPECS = ["spec/*.spec.ts", "spec/*/*.spec.ts"];
 
 const log = (line) => process.stderr.write(`[test] ${line}\n`);
 
@@ -93,7 +94,7 @@ export function runnerArgs(args, cwd = root) {
     if (matches.length === 0) throw new HarnessError(`No spec file matches ${arg}.`);
     out.push(...matches);
   }
-  if (files === 0) out.push(...expandGlob(DEFAULT_SPECS, cwd));
+  if (files === 0) out.push(...DEFAULT_SPECS.flatMap((glob) => expandGlob(glob, cwd)));
   return out;
 }
 
@@ -152,7 +153,10 @@ export function defaultPgDirs() {
   ];
 }
 
-/** A directory holding initdb, pg_ctl and postgres: initdb's (resolved) directory when on PATH, else the first of `pgDirs`. */
+/**
+ * A directory holding initdb, pg_ctl and postgres: initdb's (resolved) directory when on PATH, else the first of
+ * `pgDirs`.
+ */
 export function findPgBin(env, pgDirs = defaultPgDirs()) {
   const complete = (dir) => ["initdb", "pg_ctl", "postgres"].every((b) => isExecutable(path.join(dir, b)));
   const initdb = onPath("initdb", env);
@@ -202,7 +206,8 @@ export function missingMessage(missing, { platform = process.platform, isRoot = 
   const items = missing.map((m) => INSTALL[m]);
   const sudo = isRoot ? "" : "sudo ";
   const lines = [
-    `Cannot run the tests: ${items.map((i) => i.what).join(", ")} not found (searched PATH${missing.includes("postgres") ? ", /usr/lib/postgresql/*/bin and Homebrew's locations" : ""}).`,
+    `Cannot run the tests: ${items.map((i) => i.what).join(", ")} not found (searched ` +
+      `PATH${missing.includes("postgres") ? ", /usr/lib/postgresql/*/bin and Homebrew's locations" : ""}).`,
   ];
   const debian = `${sudo}apt-get install ${items.map((i) => i.debian).join(" ")}`;
   const brewFormulae = items.filter((i) => !i.brew.startsWith("--cask")).map((i) => i.brew);
@@ -348,7 +353,8 @@ export function pgRunner(env = process.env, isRoot = process.getuid?.() === 0) {
   const gid = idOf("postgres", "-g");
   if (uid === undefined || gid === undefined) {
     throw new HarnessError(
-      "PostgreSQL refuses to run as root, and there is no `postgres` user to run it as. Run npm test as a non-root user, " +
+      "PostgreSQL refuses to run as root, and there is no `postgres` user to run it as. Run npm test as a non-root " +
+        "user, " +
         "create the user (useradd --system postgres), or set DATABASE_URL to a running server.",
     );
   }
@@ -385,7 +391,9 @@ async function startPostgres(pgBin, dir, runner) {
   let port;
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
-    const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${pgDir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const options =
+      `-c listen_addresses=127.0.0.1 -p ${port} -k ${pgDir} -c fsync=off -c synchronous_commit=off -c ` +
+      `full_page_writes=off`;
     try {
       await as("pg_ctl", ["-D", data, "-l", logfile, "-w", "-t", "60", "-o", options, "start"]);
       break;
@@ -463,7 +471,8 @@ export async function prepareServices({
 
   try {
     const runner = pgBin ? pgRunner(env, isRoot) : undefined;
-    const base = process.platform === "win32" || !existsSync("/tmp") ? os.tmpdir() : "/tmp"; // short: PostgreSQL's socket path
+    // short: PostgreSQL's socket path
+    const base = process.platform === "win32" || !existsSync("/tmp") ? os.tmpdir() : "/tmp";
     dir = mkdtempSync(path.join(base, "stm-test-"));
     chmodSync(dir, 0o755);
     if (redisBin) {

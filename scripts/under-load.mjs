@@ -45,7 +45,9 @@ const logDir = path.resolve(values["log-dir"] ?? path.join(tmpdir(), `under-load
 mkdirSync(logDir, { recursive: true });
 
 // A busy loop that checks, every few million iterations, whether its parent is still this script.
-const busyLoop = `const parent = ${process.pid}; for (let i = 0; ; i++) if (i % 5e6 === 0 && process.ppid !== parent) process.exit(0);`;
+const busyLoop =
+  `const parent = ${process.pid}; for (let i = 0; ; i++) if (i % 5e6 === 0 && process.ppid !== ` +
+  `parent) process.exit(0);`;
 const busy = [];
 function startLoad() {
   for (let i = 0; i < load; i++) busy.push(spawn(process.execPath, ["-e", busyLoop], { stdio: "ignore" }));
@@ -107,7 +109,8 @@ try {
     const result = await runOnce(n);
     results.push(result);
     console.log(
-      `run ${n}: ${result.ok ? "PASS" : "FAIL"} in ${result.seconds} s (${result.pass}/${result.tests} tests passed)${result.ok ? "" : `; failed: ${result.failed.join(" | ")}; log ${result.log}`}`,
+      `run ${n}: ${result.ok ? "PASS" : "FAIL"} in ${result.seconds} s (${result.pass}/${result.tests} tests ` +
+        `passed)${result.ok ? "" : `; failed: ${result.failed.join(" | ")}; log ${result.log}`}`,
     );
   }
 } finally {

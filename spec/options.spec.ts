@@ -295,7 +295,10 @@ describe("every middleware factory mounted uncalled fails loudly", () => {
     [
       "dualSession",
       dualSession as never,
-      /call dualSession\(\) — you passed the factory itself\. Use app\.use\(dualSession\(\)\), not app\.use\(dualSession\)/,
+      new RegExp(
+        "call dualSession\\(\\) — you passed the factory itself\\. " +
+          "Use app\\.use\\(dualSession\\(\\)\\), not app\\.use\\(dualSession\\)",
+      ),
     ],
     ["migrationEndpoint", migrationEndpoint as never, /call migrationEndpoint\(\) — you passed the factory itself/],
     [
@@ -386,21 +389,24 @@ describe("invalid values name the option and the kind of mistake", () => {
     );
   });
 
-  it("dualSession keeps what it accepted before: cookie settings as express-session has them, configured defaults", () => {
-    resetLegacySessionsConfig();
-    const cfg = resolveDualSessionOptions({ store, secret: "s", cookie: { maxAge: 1000, path: "/app" } as never });
-    assert.equal(cfg.cookie.path, "/app");
-    assert.equal(cfg.cookie.httpOnly, true);
-    configureLegacySessions({ store, secret: "configured" });
-    try {
-      const fromConfigured = resolveDualSessionOptions(undefined);
-      assert.deepEqual(fromConfigured.secrets, ["configured"]);
-      assert.equal(fromConfigured.name, "connect.sid");
-      assert.equal(fromConfigured.graceMs, 30_000);
-    } finally {
+  it(
+    "dualSession keeps what it accepted before: cookie settings as express-session has them, configured " + "defaults",
+    () => {
       resetLegacySessionsConfig();
-    }
-  });
+      const cfg = resolveDualSessionOptions({ store, secret: "s", cookie: { maxAge: 1000, path: "/app" } as never });
+      assert.equal(cfg.cookie.path, "/app");
+      assert.equal(cfg.cookie.httpOnly, true);
+      configureLegacySessions({ store, secret: "configured" });
+      try {
+        const fromConfigured = resolveDualSessionOptions(undefined);
+        assert.deepEqual(fromConfigured.secrets, ["configured"]);
+        assert.equal(fromConfigured.name, "connect.sid");
+        assert.equal(fromConfigured.graceMs, 30_000);
+      } finally {
+        resetLegacySessionsConfig();
+      }
+    },
+  );
 
   it("migrationEndpoint", () => {
     throwsConfig(

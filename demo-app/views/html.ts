@@ -79,6 +79,10 @@ function systemBadge(viewer: Viewer): Html {
 
 export function layout({ title, viewer, page, body }: PageOptions): string {
   const signedIn = viewer.user;
+  const accountText = signedIn?.account === "legacy" ? "account not moved yet" : "account in SuperTokens";
+  const account = signedIn?.account
+    ? html` · <span id="who-account" data-account="${signedIn.account}">${accountText}</span>`
+    : "";
   const signOut =
     viewer.system === "legacy"
       ? html`<form method="post" action="/logout" class="inline">
@@ -104,11 +108,7 @@ export function layout({ title, viewer, page, body }: PageOptions): string {
           ${
             signedIn
               ? html`Signed in as <strong id="who-email">${signedIn.email}</strong>
-                  <span class="muted"
-                    >(user id
-                    <code id="who-id">${signedIn.id}</code
-                    >${signedIn.account ? html` · <span id="who-account" data-account="${signedIn.account}">${signedIn.account === "legacy" ? "account not moved yet" : "account in SuperTokens"}</span>` : ""})</span
-                  >
+                  <span class="muted">(user id <code id="who-id">${signedIn.id}</code>${account})</span>
                   ${signOut}`
               : html`Not signed in · <a href="/login">Sign in</a>`
           }

@@ -61,7 +61,9 @@ export function loginPage(
     page: "login",
     viewer,
     body: html` ${opts.notice ? html`<p class="notice" id="notice">${opts.notice}</p>` : ""}
-      ${viewer.user ? html`<p class="notice">You are already signed in. <a href="/notes">Go to your notes</a>.</p>` : ""}
+      ${
+        viewer.user ? html`<p class="notice">You are already signed in. <a href="/notes">Go to your notes</a>.</p>` : ""
+      }
       <form
         ${legacy ? html`method="post" action="/login"` : ""}
         id="sign-in-form"
@@ -224,7 +226,11 @@ export function adminPage(viewer: Viewer, figures: AdminFigures): string {
                 <tr>
                   <th>Rejected</th>
                   <td id="sessions-rejected">
-                    ${rejected.length === 0 ? "none" : rejected.map(([reason, n]) => html`<span class="chip">${reason}: ${n}</span> `)}
+                    ${
+                      rejected.length === 0
+                        ? "none"
+                        : rejected.map(([reason, n]) => html`<span class="chip">${reason}: ${n}</span> `)
+                    }
                   </td>
                 </tr>
               </table>`
@@ -239,7 +245,11 @@ export function adminPage(viewer: Viewer, figures: AdminFigures): string {
         <tr>
           <th>Legacy session store</th>
           <td>
-            ${figures.sessionStore}${figures.legacySessionsInStore !== undefined ? html` · <span id="legacy-sessions">${figures.legacySessionsInStore}</span> session(s) stored` : ""}
+            ${figures.sessionStore}${
+              figures.legacySessionsInStore !== undefined
+                ? html` · <span id="legacy-sessions">${figures.legacySessionsInStore}</span> session(s) stored`
+                : ""
+            }
           </td>
         </tr>
         ${

@@ -9,9 +9,9 @@ import type { ImportAlgorithm } from "../hashes/index.js";
  * Every SuperTokens core call legacyAuth makes, in one place. The SDK has no function for
  * `/recipe/user/passwordhash/import`, user metadata without the UserMetadata recipe, or a bare email/password
  * update without its policy and account-linking checks: these go through the SDK's own querier (see
- * sdk-internals.ts), which knows the connection URI, the API key, app path prefixes and the CDI version. Calls run with a fresh user context each: the SDK
- * caches GET answers per user context, and a re-check made after waiting for another request's writes must
- * not be answered from that cache (T16).
+ * sdk-internals.ts), which knows the connection URI, the API key, app path prefixes and the CDI version. Calls run
+ * with a fresh user context each: the SDK caches GET answers per user context, and a re-check made after waiting for
+ * another request's writes must not be answered from that cache (T16).
  */
 
 import type { UserContext } from "../user-context.js";
@@ -161,7 +161,10 @@ export class CoreClient {
     );
   }
 
-  /** Only ever called with a SuperTokens id that has no mapping: deleting a mapped user deletes the data the app keeps under the external id. */
+  /**
+   * Only ever called with a SuperTokens id that has no mapping: deleting a mapped user deletes the data the app keeps
+   * under the external id.
+   */
   async deleteUser(id: string, userContext?: UserContext): Promise<void> {
     await call("delete user", () => supertokens.deleteUser(id, true, context(userContext)));
   }

@@ -79,7 +79,8 @@ export function legacyAuth(options: LegacyAuthOptions): LegacyAuth {
 const uncalled = () => {
   throw new ConfigError(
     "ERR_MIGRATE_FACTORY_NOT_CALLED",
-    "legacyAuth was passed without being called: call legacyAuth({ ... }) — you passed the factory itself. Use EmailPassword.init({ override: legacyAuth({ findUserByEmail, findUserById }) }).",
+    "legacyAuth was passed without being called: call legacyAuth({ ... }) — you passed the factory itself. Use " +
+      "EmailPassword.init({ override: legacyAuth({ findUserByEmail, findUserById }) }).",
   );
 };
 Object.defineProperties(legacyAuth, {

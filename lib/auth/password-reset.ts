@@ -124,7 +124,8 @@ function resetLink(options: APIOptions, token: string, tenantId: string, userCon
       userContext: userContext as Parameters<APIOptions["appInfo"]["getOrigin"]>[0]["userContext"],
     })
     .getAsStringDangerous();
-  return `${origin}${options.appInfo.websiteBasePath.getAsStringDangerous()}/reset-password?token=${token}&tenantId=${encodeURIComponent(tenantId)}`;
+  const basePath = options.appInfo.websiteBasePath.getAsStringDangerous();
+  return `${origin}${basePath}/reset-password?token=${token}&tenantId=${encodeURIComponent(tenantId)}`;
 }
 
 const formValue = (formFields: { id: string; value: unknown }[], id: string) =>
@@ -256,7 +257,9 @@ export async function consumeResetToken(rt: LegacyAuthRuntime, input: ResetInput
   return { status: "OK", email: record.email, user: user };
 }
 
-/** As SuperTokens does after a reset: following the link proved the mailbox. Only when the app uses EmailVerification. */
+/**
+ * As SuperTokens does after a reset: following the link proved the mailbox. Only when the app uses EmailVerification.
+ */
 async function markEmailVerified(
   userId: string,
   email: string,

@@ -50,8 +50,10 @@ function identifier(option: string, value: unknown): string {
   if (!isPlainIdentifier(value)) {
     throw new ConfigError(
       "ERR_MIGRATE_INVALID_OPTION",
-      `createPgLegacyUsers: \`${option}\` must be a plain PostgreSQL identifier (letters, digits, _ or $, at most 63 bytes); ` +
-        `received ${JSON.stringify(value)}. Give the name as stored, e.g. "users", without quotes or a schema prefix (use \`schema\`).`,
+      `createPgLegacyUsers: \`${option}\` must be a plain PostgreSQL identifier (letters, digits, _ or $, at most ` +
+        `63 bytes); ` +
+        `received ${JSON.stringify(value)}. Give the name as stored, e.g. "users", without quotes or a schema ` +
+        `prefix (use \`schema\`).`,
     );
   }
   return quoteIdent(value);
@@ -86,7 +88,8 @@ export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUser
   if (!pool || typeof pool.query !== "function") {
     throw new ConfigError(
       pool === undefined ? "ERR_MIGRATE_MISSING_OPTION" : "ERR_MIGRATE_INVALID_CLIENT",
-      "createPgLegacyUsers: `pool` is required: a pg Pool (new pg.Pool({ connectionString })) or anything with query(text, values).",
+      "createPgLegacyUsers: `pool` is required: a pg Pool (new pg.Pool({ connectionString })) or anything with " +
+        "query(text, values).",
     );
   }
   const columns = objectOption(what, "columns", o.columns, "an object { id?, email?, passwordHash? }", COLUMN_KEYS);

@@ -49,7 +49,8 @@ const finish = (s: WriteStream) =>
 export function exportCommand(): Command {
   return new Command("export")
     .description(
-      "Export users (with password hashes), valid reset-token hashes and access-token signing keys from a SuperTokens core's PostgreSQL database",
+      "Export users (with password hashes), valid reset-token hashes and access-token signing keys from a " +
+        "SuperTokens core's PostgreSQL database",
     )
     .requiredOption(
       "--from <url>",

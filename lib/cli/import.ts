@@ -41,8 +41,10 @@ export function importCommand(): Command {
     .addOption(new Option("--format <format>", "format of --file (default: from its extension)").choices(importFormats))
     .option(
       "--map <pairs>",
-      "source column per field, e.g. id=user_id,email=mail,passwordHash=pw,emailVerified=verified,timeJoined=created_at,metadata=meta " +
-        "(defaults: id, email, password_hash|passwordHash, email_verified|emailVerified, time_joined|timeJoined, metadata)",
+      "source column per field, e.g. " +
+        "id=user_id,email=mail,passwordHash=pw,emailVerified=verified,timeJoined=created_at,metadata=meta " +
+        "(defaults: id, email, password_hash|passwordHash, email_verified|emailVerified, time_joined|timeJoined, " +
+        "metadata)",
     )
     .requiredOption("--core <url>", "the SuperTokens core's URL (connectionURI), e.g. http://localhost:3567")
     .addOption(new Option("--api-key <key>", "the core's API key").env("SUPERTOKENS_API_KEY"))

@@ -130,7 +130,9 @@ export class BulkQueue {
   }
 }
 
-/** ProcessBulkImportUsers: one switch per dev core, like the core's single cron job (POST /bulk-import/backgroundjob). */
+/**
+ * ProcessBulkImportUsers: one switch per dev core, like the core's single cron job (POST /bulk-import/backgroundjob).
+ */
 export class BulkImportJob {
   active = true;
   /** Set by START's `batchSize`; otherwise each app's `bulk_migration_batch_size`. */
@@ -156,7 +158,9 @@ export class BulkImportJob {
 
 const jobs = new WeakMap<CoreStorage, BulkImportJob>();
 
-/** Keyed by the storage, which lives as long as its dev core (route modules are shared by every dev core in a process). */
+/**
+ * Keyed by the storage, which lives as long as its dev core (route modules are shared by every dev core in a process).
+ */
 export function bulkImportJob(core: CoreHandle): BulkImportJob {
   let job = jobs.get(core.storage);
   if (!job) jobs.set(core.storage, (job = new BulkImportJob()));

@@ -1,4 +1,7 @@
-/** CDI versions this dev core answers; supertokens-node 24 asks for 5.4. Older CDIs mint token versions we do not emulate. */
+/**
+ * CDI versions this dev core answers; supertokens-node 24 asks for 5.4. Older CDIs mint token versions we do not
+ * emulate.
+ */
 export const supportedCdiVersions = ["4.0", "5.0", "5.1", "5.2", "5.3", "5.4"];
 export const atLeastCdi4 = (v: string): boolean => Number(v.split(".")[0]) >= 4;
 

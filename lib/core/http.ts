@@ -22,7 +22,8 @@ export const publicTenantOnly = (): CoreHttpError =>
 /** An app or tenant the storage does not know. */
 export const tenantNotFound = (appId: string, tenantId: string): CoreHttpError =>
   badRequest(
-    `AppId or tenantId not found => Tenant with the following connectionURIDomain, appId and tenantId combination not found: (, ${appId}, ${tenantId})`,
+    `AppId or tenantId not found => Tenant with the following connectionURIDomain, appId and tenantId combination ` +
+      `not found: (, ${appId}, ${tenantId})`,
   );
 
 export type Json = Record<string, unknown>;

@@ -29,7 +29,9 @@ export const DEV_CORE_DEFAULTS = Object.freeze({
 
 const what = "startDevCore";
 
-/** Checks startDevCore's options once, before anything listens; the core config itself is checked by the core's rules. */
+/**
+ * Checks startDevCore's options once, before anything listens; the core config itself is checked by the core's rules.
+ */
 export function resolveDevCoreOptions(input: DevCoreOptions | undefined): { port: number; host: string } {
   const o = readOptions(what, input, DEV_CORE_KEYS);
   const port = integerIn(what, "port", o.port, 0, 65_535, DEV_CORE_DEFAULTS.port, "0 picks a free port.");

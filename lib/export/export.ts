@@ -28,7 +28,10 @@ export interface ExportReport {
   users: number;
   /** Users per password-hash format (bcrypt, argon2, firebase_scrypt, unknown …). */
   hashFormats: Record<string, number>;
-  /** Users whose hash is not bcrypt: the next system needs a reset or a lazy reverse migration for them (never a conversion). */
+  /**
+   * Users whose hash is not bcrypt: the next system needs a reset or a lazy reverse migration for them (never a
+   * conversion).
+   */
   usersNeedingAttention: number;
   mappedUsers: number;
   verifiedUsers: number;
@@ -189,7 +192,8 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
   report.otherRecipeUsers = await countOtherRecipeUsers(config, layout);
   if (report.otherRecipeUsers > 0) {
     warnings.push(
-      `${report.otherRecipeUsers} users of other recipes (third party, passwordless …) are not exported: this export covers email-password users.`,
+      `${report.otherRecipeUsers} users of other recipes (third party, passwordless …) are not exported: this ` +
+        `export covers email-password users.`,
     );
   }
   report.durationMs = Date.now() - started;
@@ -210,14 +214,17 @@ export function formatExportReport(r: ExportReport): string {
       .map(([f, n]) => `${f} ${n}`)
       .join(", ") || "none";
   const lines = [
-    `exported ${r.users} email-password users of app "${r.appId}" (schema "${r.schema}", ${r.format}) in ${r.durationMs} ms`,
+    `exported ${r.users} email-password users of app "${r.appId}" (schema "${r.schema}", ${r.format}) in ` +
+      `${r.durationMs} ms`,
     `  password hashes: ${formats}`,
     ...(r.usersNeedingAttention
       ? [`  ${r.usersNeedingAttention} users without a bcrypt hash need a password reset or a lazy reverse migration`]
       : []),
-    `  mapped to an external id: ${r.mappedUsers}; email verified: ${r.verifiedUsers}; with metadata: ${r.usersWithMetadata}; with roles: ${r.usersWithRoles ?? "no user_roles table"}`,
+    `  mapped to an external id: ${r.mappedUsers}; email verified: ${r.verifiedUsers}; with metadata: ` +
+      `${r.usersWithMetadata}; with roles: ${r.usersWithRoles ?? "no user_roles table"}`,
     `  valid reset tokens: ${r.resetTokens ?? "not exported"}`,
-    `  signing keys: ${r.signingKeys ? `${r.signingKeys.dynamic} dynamic, ${r.signingKeys.static} static` : "not exported"}`,
+    `  signing keys: ` +
+      `${r.signingKeys ? `${r.signingKeys.dynamic} dynamic, ${r.signingKeys.static} static` : "not exported"}`,
     ...r.warnings.map((w) => `warning: ${w}`),
   ];
   return `${lines.join("\n")}\n`;

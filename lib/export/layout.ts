@@ -36,7 +36,8 @@ export async function inspectLayout(config: ExportConfig): Promise<CoreLayout> {
   if (!layout.has("emailpassword_users")) {
     throw new MigrateError(
       "ERR_MIGRATE_BAD_INPUT",
-      `export: no table ${config.tablePrefix}emailpassword_users in ${where}. Point --from at the SuperTokens core's database and ` +
+      `export: no table ${config.tablePrefix}emailpassword_users in ${where}. Point --from at the SuperTokens ` +
+        `core's database and ` +
         `set --schema / --table-prefix to the core's postgresql_table_schema / postgresql_table_names_prefix.`,
       { status: 400 },
     );
@@ -44,7 +45,8 @@ export async function inspectLayout(config: ExportConfig): Promise<CoreLayout> {
   if (!layout.hasColumn("emailpassword_users", "app_id")) {
     throw new MigrateError(
       "ERR_MIGRATE_BAD_INPUT",
-      `export: ${config.tablePrefix}emailpassword_users in ${where} has no app_id column: this is the layout of a core older than 6.0. ` +
+      `export: ${config.tablePrefix}emailpassword_users in ${where} has no app_id column: this is the layout of a ` +
+        `core older than 6.0. ` +
         `Upgrade the core (it migrates the tables) and export again.`,
       { status: 400 },
     );

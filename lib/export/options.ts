@@ -20,9 +20,14 @@ export interface ExportQueryable {
 export type ExportFormat = "ndjson" | "csv";
 
 export interface ExportOptions {
-  /** The SuperTokens core's database. Required. Pass one client inside a REPEATABLE READ transaction for a consistent snapshot (the CLI does). */
+  /**
+   * The SuperTokens core's database. Required. Pass one client inside a REPEATABLE READ transaction for a consistent
+   * snapshot (the CLI does).
+   */
   db: ExportQueryable;
-  /** Where users go; in NDJSON also the reset-token and key sections unless `tokensOut` / `keysOut` are given. Required. */
+  /**
+   * Where users go; in NDJSON also the reset-token and key sections unless `tokensOut` / `keysOut` are given. Required.
+   */
   out: Writable;
   /** Schema of the core's tables (the core's `postgresql_table_schema`). Default `"public"`. */
   schema?: string;
@@ -34,11 +39,16 @@ export interface ExportOptions {
   format?: ExportFormat;
   /** Separate output for the still-valid password-reset token hashes. Default: none (a section of `out` in NDJSON). */
   tokensOut?: Writable;
-  /** Separate output for the access-token signing keys (private keys included). Default: none (a section of `out` in NDJSON). */
+  /**
+   * Separate output for the access-token signing keys (private keys included). Default: none (a section of `out` in
+   * NDJSON).
+   */
   keysOut?: Writable;
   /** Users read per query (keyset pagination). Default 1000. */
   pageSize?: number;
-  /** Reset tokens that expire at or before this instant (ms since epoch) are left out. Default: when the export starts. */
+  /**
+   * Reset tokens that expire at or before this instant (ms since epoch) are left out. Default: when the export starts.
+   */
   now?: number;
 }
 
@@ -91,7 +101,8 @@ export function resolveExportOptions(input: ExportOptions): ExportConfig {
   if (typeof o.db?.query !== "function") {
     throw new ConfigError(
       "ERR_MIGRATE_INVALID_CLIENT",
-      `exportSuperTokens: \`db\` must have a query(sql, params) method (a pg.Pool, pg.Client or PGlite); received ${shown(o.db)}.`,
+      `exportSuperTokens: \`db\` must have a query(sql, params) method (a pg.Pool, pg.Client or PGlite); received ` +
+        `${shown(o.db)}.`,
     );
   }
   if (o.out === undefined)

@@ -11,7 +11,9 @@ export interface ExportedUser {
   email: string;
   /** Exactly as the core stores it (bcrypt leaves byte-identical; nothing is converted). */
   passwordHash: string;
-  /** bcrypt, argon2, firebase_scrypt … or "unknown"; anything but bcrypt needs a reset or a lazy reverse migration. */
+  /**
+   * bcrypt, argon2, firebase_scrypt … or "unknown"; anything but bcrypt needs a reset or a lazy reverse migration.
+   */
   passwordHashFormat: string;
   /** Milliseconds since the epoch. */
   timeJoined: number;
@@ -93,8 +95,10 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
       } AS tenant_ids,
       ${
         layout.has("user_roles")
-          ? `COALESCE((SELECT json_agg(json_build_object('tenantId', r.tenant_id, 'role', r.role) ORDER BY r.tenant_id, r.role)
-               FROM ${t("user_roles")} r WHERE r.app_id = u.app_id AND r.user_id IN (u.user_id::text, ${ext})), '[]'::json)`
+          ? `COALESCE((SELECT json_agg(json_build_object('tenantId', r.tenant_id, 'role', r.role)
+            ORDER BY r.tenant_id, r.role)
+               FROM ${t("user_roles")} r WHERE r.app_id = u.app_id AND r.user_id
+                 IN (u.user_id::text, ${ext})), '[]'::json)`
           : "NULL::json"
       } AS roles
     FROM ${t("emailpassword_users")} u
@@ -191,7 +195,8 @@ export async function readSigningKeys(
   if (layout.has("session_access_token_signing_keys")) {
     const rows = await queryRows<{ created_at_time: unknown; value: string }>(
       config.db,
-      `SELECT created_at_time, value FROM ${layout.table("session_access_token_signing_keys")} WHERE app_id = $1 ORDER BY created_at_time`,
+      `SELECT created_at_time, value FROM ${layout.table("session_access_token_signing_keys")} WHERE app_id = $1 ` +
+        `ORDER BY created_at_time`,
       [config.appId],
     );
     for (const r of rows) add(`d-${String(r.created_at_time)}`, "dynamic", Number(r.created_at_time), String(r.value));
@@ -199,7 +204,8 @@ export async function readSigningKeys(
   if (layout.has("jwt_signing_keys")) {
     const rows = await queryRows<{ key_id: string; key_string: string; algorithm: string; created_at: unknown }>(
       config.db,
-      `SELECT key_id, key_string, algorithm, created_at FROM ${layout.table("jwt_signing_keys")} WHERE app_id = $1 ORDER BY created_at, key_id`,
+      `SELECT key_id, key_string, algorithm, created_at FROM ${layout.table("jwt_signing_keys")} WHERE app_id = $1 ` +
+        `ORDER BY created_at, key_id`,
       [config.appId],
     );
     for (const r of rows) {
@@ -216,7 +222,8 @@ export async function countOtherRecipeUsers(config: ExportConfig, layout: CoreLa
   if (!layout.has("app_id_to_user_id")) return 0;
   const rows = await queryRows<{ n: number }>(
     config.db,
-    `SELECT count(*)::int AS n FROM ${layout.table("app_id_to_user_id")} WHERE app_id = $1 AND recipe_id <> 'emailpassword'`,
+    `SELECT count(*)::int AS n FROM ${layout.table("app_id_to_user_id")} WHERE app_id = $1 AND recipe_id <> ` +
+      `'emailpassword'`,
     [config.appId],
   );
   return rows[0].n;

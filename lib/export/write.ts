@@ -3,7 +3,9 @@ import type { Writable } from "node:stream";
 import type { ExportedKey } from "./keys.js";
 import type { ExportedResetToken, ExportedUser } from "./read.js";
 
-/** Version of the export files (NDJSON header and trailer, CSV `export_version` column). Bump on any breaking change. */
+/**
+ * Version of the export files (NDJSON header and trailer, CSV `export_version` column). Bump on any breaking change.
+ */
 export const exportFormatVersion = 1;
 export const exportFormatName = "supertokens-migrate-export";
 
@@ -15,15 +17,12 @@ export async function writeChunk(out: Writable, chunk: string): Promise<void> {
 
 /** RFC 4180: quote a field holding a comma, quote, CR or LF, doubling inner quotes. */
 export function csvField(value: unknown): string {
-  const s =
-    value === null || value === undefined
-      ? ""
-      : typeof value === "string"
-        ? value
-        : typeof value === "object"
-          ? JSON.stringify(value)
-          : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only numbers, bigints and booleans are left
-            String(value);
+  let s: string;
+  if (value === null || value === undefined) s = "";
+  else if (typeof value === "string") s = value;
+  else if (typeof value === "object") s = JSON.stringify(value);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- what is left: numbers, bigints and booleans
+  else s = String(value);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

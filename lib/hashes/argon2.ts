@@ -82,7 +82,8 @@ export async function hashArgon2(password: string, cost: Argon2HashCost): Promis
     salt,
     raw: true,
   });
-  return `$argon2id$v=19$m=${cost.memoryKb},t=${cost.iterations},p=${cost.parallelism}$${encodeUnpaddedBase64(salt)}$${encodeUnpaddedBase64(raw)}`;
+  const params = `m=${cost.memoryKb},t=${cost.iterations},p=${cost.parallelism}`;
+  return `$argon2id$v=19$${params}$${encodeUnpaddedBase64(salt)}$${encodeUnpaddedBase64(raw)}`;
 }
 
 /** For dummyVerify: a hash of the given cost over a throwaway password and random salt. */

@@ -81,7 +81,8 @@ export function missingSignerKeyError(): ConfigError {
   return new ConfigError(
     "ERR_MIGRATE_MISSING_SIGNER_KEY",
     "A Firebase scrypt password hash needs the project's signer key, and none was given. Pass `firebaseSignerKey` " +
-      "(Firebase console → Authentication → Users → ⋮ → Password hash parameters → base64_signer_key); the " +
+      "(Firebase console → Authentication → Users → ⋮ → Password hash parameters → base64_signer_key); " +
+      "the " +
       "SuperTokens core needs the same value as `firebase_password_hashing_signer_key`.",
   );
 }

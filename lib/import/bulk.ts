@@ -79,8 +79,10 @@ export async function waitForQueue(
     } else if (Date.now() - lastChange > stallMs) {
       throw new MigrateError(
         "ERR_MIGRATE_TIMEOUT",
-        `import: the core's bulk-import queue made no progress for ${Math.round(stallMs / 1000)} s (${pending} users waiting). ` +
-          "Check that its bulk-import job runs (GET /bulk-import/backgroundjob), then run the import again: users already imported are skipped.",
+        `import: the core's bulk-import queue made no progress for ${Math.round(stallMs / 1000)} s (${pending} ` +
+          `users waiting). ` +
+          "Check that its bulk-import job runs (GET /bulk-import/backgroundjob), then run the import again: users " +
+          "already imported are skipped.",
         { status: 504 },
       );
     }

@@ -106,7 +106,9 @@ const IMPORT_KEYS = {
   stallTimeout: true,
 } satisfies OptionKeys<ImportOptions>;
 
-/** Every default of the import, and nowhere else (columns: {@link defaultColumns}; format: from the file's extension). */
+/**
+ * Every default of the import, and nowhere else (columns: {@link defaultColumns}; format: from the file's extension).
+ */
 export const IMPORT_DEFAULTS = Object.freeze({
   mode: "auto",
   batchSize: 1000,

@@ -48,7 +48,8 @@ export function lineProgress(stream: ProgressStream): Progress {
     const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
     const eta = rate > 0 ? formatEta((total - done) / rate) : "?";
     stream.write(
-      `import: ${done}/${total} (${pct}%) imported ${c.imported}, skipped ${c.skipped}, failed ${c.failed}; ${Math.round(rate)} users/s, eta ${eta}\n`,
+      `import: ${done}/${total} (${pct}%) imported ${c.imported}, skipped ${c.skipped}, failed ${c.failed}; ` +
+        `${Math.round(rate)} users/s, eta ${eta}\n`,
     );
     lastLine = Date.now();
     lastDone = done;
@@ -78,7 +79,8 @@ export function barProgress(stream: NodeJS.WritableStream): Progress {
     {
       stream,
       format:
-        "import |{bar}| {percentage}% | {value}/{total} users | {rate} users/s | ETA {eta_formatted} | skipped {skipped} failed {failed}",
+        "import |{bar}| {percentage}% | {value}/{total} users | {rate} users/s | ETA {eta_formatted} | skipped " +
+        "{skipped} failed {failed}",
       etaBuffer: 50,
       hideCursor: true,
       clearOnComplete: false,

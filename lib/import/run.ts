@@ -59,14 +59,16 @@ async function readRows(config: ImportConfig): Promise<(SourceUser | RowProblem)
     if (!columns.has(column))
       throw new ConfigError(
         "ERR_MIGRATE_MISSING_COLUMN",
-        `import: --map ${field}=${column}: the source has no column ${JSON.stringify(column)}. Columns found: ${found}.`,
+        `import: --map ${field}=${column}: the source has no column ${JSON.stringify(column)}. Columns found: ` +
+          `${found}.`,
       );
   }
   for (const field of ["id", "email"] as ImportField[]) {
     if (config.mapped.includes(field) || defaultColumns[field].some((c) => columns.has(c))) continue;
     throw new ConfigError(
       "ERR_MIGRATE_MISSING_COLUMN",
-      `import: the source has no ${field} column (looked for ${defaultColumns[field].join(", ")}). Name it with --map ${field}=<column>. Columns found: ${found}.`,
+      `import: the source has no ${field} column (looked for ${defaultColumns[field].join(", ")}). Name it with ` +
+        `--map ${field}=<column>. Columns found: ${found}.`,
     );
   }
   return rows;
@@ -79,7 +81,8 @@ async function checkCore(client: CoreClient): Promise<void> {
     // An unknown app gets 400 "AppId or tenantId not found"; a server that is no core, 404 or HTML.
     throw new ConfigError(
       "ERR_MIGRATE_UNSUPPORTED_CORE",
-      `import: ${client.base} did not answer GET /apiversion as a SuperTokens core does (${res.status}: ${res.text.trim().slice(0, 200)}).`,
+      `import: ${client.base} did not answer GET /apiversion as a SuperTokens core does (${res.status}: ` +
+        `${res.text.trim().slice(0, 200)}).`,
     );
   }
   if (!versions.includes("5.4")) {
@@ -106,7 +109,8 @@ function summary(report: ImportReport, reportPath: string | undefined): string {
   const how = report.mode === "bulk" ? "the bulk-import API" : "the per-user endpoints";
   const lines = [
     report.dryRun
-      ? `Dry run, nothing was written: would import ${counts.imported} of ${counts.input} users into ${report.target} through ${how}.`
+      ? `Dry run, nothing was written: would import ${counts.imported} of ${counts.input} users into ` +
+        `${report.target} through ${how}.`
       : `Imported ${counts.imported} of ${counts.input} users into ${report.target} through ${how}.`,
   ];
   if (counts.skipped)
@@ -142,7 +146,8 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
   if (config.mode === "bulk" && !support.offered) {
     throw new ConfigError(
       "ERR_MIGRATE_UNSUPPORTED_CORE",
-      `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API (${support.why}). Use --mode per-user or auto.`,
+      `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API (${support.why}). Use ` +
+        `--mode per-user or auto.`,
     );
   }
   const rows = await readRows(config);
@@ -171,7 +176,8 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
       );
     if (stale.length)
       notes.push(
-        `${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by earlier attempts for these users.`,
+        `${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by ` +
+          `earlier attempts for these users.`,
       );
   }
 

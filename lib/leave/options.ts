@@ -59,7 +59,8 @@ export function resolveLeaveOptions(input: LeaveSuperTokensOptions): {
   retryAfterSeconds: number;
   graceMs: number;
 } {
-  // Mounted as `app.use(leaveSuperTokens)` instead of `app.use(leaveSuperTokens({ ... }))`: Express passes (req, res, next).
+  // Mounted as `app.use(leaveSuperTokens)` instead of `app.use(leaveSuperTokens({ ... }))`: Express passes (req, res,
+  // next).
   assertFactoryCalled(what, input, "leaveSuperTokens({ hasSession, createSession })");
   const o = readOptions(what, input, LEAVE_KEYS, "with at least `hasSession` and `createSession`");
   requiredFunction(

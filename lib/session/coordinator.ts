@@ -9,7 +9,7 @@ const debug = log.extend("session");
 /*
  * Who migrates a legacy session when several requests carry it at once (T6), and what the others get.
  *
- *   claim(sid) ── DONE(result) ──────────────── a winner already finished: reuse its result (same tokens)
+ *   claim(sid) ── DONE(result) ──────── a winner already finished: reuse its result (same tokens)
  *              ├─ WON(claim) ── migrate ── claim.publish(result) ── true: send result
  *              │                        │                        └ false: lock was lost; revoke what you made
  *              │                        └─ failure ── claim.release()

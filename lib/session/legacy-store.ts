@@ -52,7 +52,8 @@ export function createLegacyStore(store: LegacyStoreLike, options: LegacyStoreOp
   ) {
     throw new ConfigError(
       "ERR_MIGRATE_STORE_REQUIRED",
-      "`store` must be an express-session store with get() and destroy(); pass the same store instance the legacy app gives express-session.",
+      "`store` must be an express-session store with get() and destroy(); pass the same store instance the legacy " +
+        "app gives express-session.",
     );
   }
   const { timeoutMs } = options;
@@ -229,7 +230,7 @@ function errorCode(err: unknown): unknown {
 function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = errorCode(err);
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- codes are strings or numbers; anything else prints as String() does
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- codes are strings or numbers
     return code === undefined ? err.name : `${err.name} ${String(code)}`;
   }
   return typeof err;

@@ -19,7 +19,7 @@ import { defaultUserId } from "./user-id.js";
  * verifySession's `overrideGlobalClaimValidators`. The same function also goes to validateClaimsForSessionHandle,
  * which passes a SessionInformation where verifySession passes a SessionContainer: no one SDK type fits both.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- called by two SDK functions with different argument types
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- two SDK functions call it with different args
 export type OverrideGlobalClaimValidators = (...args: any[]) => any;
 import type { MigrationEndpointOptions } from "./endpoint.js";
 
@@ -78,7 +78,10 @@ export interface DualSessionOptions {
   overrideGlobalClaimValidators?: OverrideGlobalClaimValidators;
   /** `migrate` (default) creates a SuperTokens session; `logout` clears the legacy session and creates nothing. */
   mode?: "migrate" | "logout";
-  /** How long the legacy session survives its migration if no later request proves the client holds the new tokens. Default 30000 ms. */
+  /**
+   * How long the legacy session survives its migration if no later request proves the client holds the new tokens.
+   * Default 30000 ms.
+   */
   graceMs?: number;
   /** Deadline for each legacy store call. Default 2000 ms. */
   storeTimeoutMs?: number;
@@ -86,7 +89,10 @@ export interface DualSessionOptions {
   coreTimeoutMs?: number;
   /** Seconds for the Retry-After header of 503 answers. Default 1. */
   retryAfterSeconds?: number;
-  /** Who migrates when several requests carry one legacy cookie. Default: one per process. Use `createRedisMigrationCoordinator` across processes. */
+  /**
+   * Who migrates when several requests carry one legacy cookie. Default: one per process. Use
+   * `createRedisMigrationCoordinator` across processes.
+   */
   coordinator?: MigrationCoordinator;
   /**
    * Origins whose unsafe-method requests (POST, PUT, ...) may trigger a migration. Default: the SDK's
@@ -128,7 +134,10 @@ export interface DualSessionConfig {
   onMigration?: (event: MigrationEvent) => void;
 }
 
-/** Every option of dualSession and configureLegacySessions: the build fails when DualSessionOptions gains one not listed. */
+/**
+ * Every option of dualSession and configureLegacySessions: the build fails when DualSessionOptions gains one not
+ * listed.
+ */
 const DUAL_SESSION_KEYS = {
   store: true,
   secret: true,
@@ -218,7 +227,8 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
   if (!o.store || typeof o.store.get !== "function" || typeof o.store.destroy !== "function") {
     throw new ConfigError(
       "ERR_MIGRATE_STORE_REQUIRED",
-      "dualSession: `store` is required: pass the express-session store the legacy app uses, either here or once with configureLegacySessions({ store, secret }).",
+      "dualSession: `store` is required: pass the express-session store the legacy app uses, either here or once " +
+        "with configureLegacySessions({ store, secret }).",
     );
   }
   const secrets = typeof o.secret === "string" ? [o.secret] : o.secret;
@@ -226,7 +236,8 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
     // The value is not shown: it is (or is meant to be) a secret.
     throw new ConfigError(
       "ERR_MIGRATE_MISSING_SECRET",
-      "dualSession: `secret` is required: a non-empty string or array of strings, the same the legacy app gives express-session.",
+      "dualSession: `secret` is required: a non-empty string or array of strings, the same the legacy app gives " +
+        "express-session.",
     );
   }
   const mode = enumOption(what, "mode", o.mode, MODES, DUAL_SESSION_DEFAULTS.mode);

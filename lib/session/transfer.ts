@@ -97,7 +97,9 @@ export function replayTransfer(req: IncomingMessage, res: ServerResponse, t: Tok
   };
 }
 
-/** `req.cookies` when a cookie parser (cookie-parser) has filled it; the SDK then reads cookies from it, not the header. */
+/**
+ * `req.cookies` when a cookie parser (cookie-parser) has filled it; the SDK then reads cookies from it, not the header.
+ */
 function parsedCookies(req: IncomingMessage): Record<string, unknown> | undefined {
   const cookies = (req as IncomingMessage & { cookies?: unknown }).cookies;
   return cookies !== null && typeof cookies === "object" ? (cookies as Record<string, unknown>) : undefined;

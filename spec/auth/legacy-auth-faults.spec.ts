@@ -205,61 +205,68 @@ describe("legacyAuth under faults and races", () => {
   });
 
   describe("when the core is down between the reset request and its completion", () => {
-    it("the completion fails cleanly, nothing is half-created, the old password still works, and the link works later", async () => {
-      const { app, emails } = setup();
-      const user = await legacyUser();
-      const requested = await request(app)
-        .post("/auth/user/password/reset/token")
-        .send(form({ email: user.email }));
-      assert.deepEqual(requested.body, { status: "OK" });
-      const token = new URL(emails[0].passwordResetLink).searchParams.get("token")!;
+    it(
+      "the completion fails cleanly, nothing is half-created, the old password still works, and the link works " +
+        "later",
+      async () => {
+        const { app, emails } = setup();
+        const user = await legacyUser();
+        const requested = await request(app)
+          .post("/auth/user/password/reset/token")
+          .send(form({ email: user.email }));
+        assert.deepEqual(requested.body, { status: "OK" });
+        const token = new URL(emails[0].passwordResetLink).searchParams.get("token")!;
 
-      proxy.cut();
-      const failed = await request(app)
-        .post("/auth/user/password/reset")
-        .send({ ...form({ password: "my new password 1" }), token });
-      assert.equal(failed.status, 503);
-      assert.deepEqual(failed.body, { code: "ERR_MIGRATE_CORE_UNAVAILABLE" });
-      proxy.restore();
-      await assertNoHalfUser(user);
+        proxy.cut();
+        const failed = await request(app)
+          .post("/auth/user/password/reset")
+          .send({ ...form({ password: "my new password 1" }), token });
+        assert.equal(failed.status, 503);
+        assert.deepEqual(failed.body, { code: "ERR_MIGRATE_CORE_UNAVAILABLE" });
+        proxy.restore();
+        await assertNoHalfUser(user);
 
-      // The old password still works (and moves the user), and the link still completes the reset afterwards.
-      assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
-      const done = await request(app)
-        .post("/auth/user/password/reset")
-        .send({ ...form({ password: "my new password 1" }), token });
-      assert.deepEqual(done.body, { status: "OK" });
-      assert.equal((await signIn(app, user.email, PASSWORD)).body.status, "WRONG_CREDENTIALS_ERROR");
-      assert.equal((await signIn(app, user.email, "my new password 1")).userId, user.id);
-    });
+        // The old password still works (and moves the user), and the link still completes the reset afterwards.
+        assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
+        const done = await request(app)
+          .post("/auth/user/password/reset")
+          .send({ ...form({ password: "my new password 1" }), token });
+        assert.deepEqual(done.body, { status: "OK" });
+        assert.equal((await signIn(app, user.email, PASSWORD)).body.status, "WRONG_CREDENTIALS_ERROR");
+        assert.equal((await signIn(app, user.email, "my new password 1")).userId, user.id);
+      },
+    );
 
-    it("a fault inside the completion (after the mapping) counts as completed, and the same link still works", async () => {
-      const { app, emails } = setup();
-      const user = await legacyUser();
-      await request(app)
-        .post("/auth/user/password/reset/token")
-        .send(form({ email: user.email }));
-      const token = new URL(emails[0].passwordResetLink).searchParams.get("token")!;
-      proxy.failNext(MAP, "lose-response", { thenCut: true });
-      const failed = await request(app)
-        .post("/auth/user/password/reset")
-        .send({ ...form({ password: "my new password 2" }), token });
-      assert.ok(failed.status >= 500);
-      proxy.restore();
-      // The core created the user with the new password before the fault: the next attempt finishes the move,
-      // and SuperTokens then decides with that password. Never a user under a random id, never two users.
-      assert.equal(
-        (await EmailPassword.verifyCredentials("public", user.email, PASSWORD)).status,
-        "WRONG_CREDENTIALS_ERROR",
-      );
-      assert.equal((await signIn(app, user.email, "my new password 2")).userId, user.id);
-      const done = await request(app)
-        .post("/auth/user/password/reset")
-        .send({ ...form({ password: "my new password 3" }), token });
-      assert.deepEqual(done.body, { status: "OK" });
-      assert.equal((await signIn(app, user.email, "my new password 3")).userId, user.id);
-      assert.equal((await coreUsers()).length, 1);
-    });
+    it(
+      "a fault inside the completion (after the mapping) counts as completed, and the same link still " + "works",
+      async () => {
+        const { app, emails } = setup();
+        const user = await legacyUser();
+        await request(app)
+          .post("/auth/user/password/reset/token")
+          .send(form({ email: user.email }));
+        const token = new URL(emails[0].passwordResetLink).searchParams.get("token")!;
+        proxy.failNext(MAP, "lose-response", { thenCut: true });
+        const failed = await request(app)
+          .post("/auth/user/password/reset")
+          .send({ ...form({ password: "my new password 2" }), token });
+        assert.ok(failed.status >= 500);
+        proxy.restore();
+        // The core created the user with the new password before the fault: the next attempt finishes the move,
+        // and SuperTokens then decides with that password. Never a user under a random id, never two users.
+        assert.equal(
+          (await EmailPassword.verifyCredentials("public", user.email, PASSWORD)).status,
+          "WRONG_CREDENTIALS_ERROR",
+        );
+        assert.equal((await signIn(app, user.email, "my new password 2")).userId, user.id);
+        const done = await request(app)
+          .post("/auth/user/password/reset")
+          .send({ ...form({ password: "my new password 3" }), token });
+        assert.deepEqual(done.body, { status: "OK" });
+        assert.equal((await signIn(app, user.email, "my new password 3")).userId, user.id);
+        assert.equal((await coreUsers()).length, 1);
+      },
+    );
 
     it("a reset request while the core is down fails without creating anything", async () => {
       const { app, emails } = setup();

@@ -20,7 +20,9 @@ createDebug.log = (...args: unknown[]) => debugLines.push(format(...args));
 const FIREBASE = {
   signerKey: "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
   password: "user1password",
-  hash: "$f_scrypt$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$42xEC+ixf3L2lw==$m=14$r=8$s=Bw==",
+  hash:
+    "$f_scrypt$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==" +
+    "$42xEC+ixf3L2lw==$m=14$r=8$s=Bw==",
 };
 
 const b64 = (bytes: Buffer) => bytes.toString("base64").replace(/=+$/, "");
@@ -148,25 +150,30 @@ async function setup(options: Partial<LegacyAuthOptions> = {}, coreConfig: Recor
 
 describe("legacyAuth hash formats on the fallback path", () => {
   for (const f of formats) {
-    it(`${f.name}: verifies, ${f.imported ? "imports the hash unchanged" : "creates the user with the verified password"}, then signs in without the legacy row`, async () => {
-      const { uri, app } = await setup(f.options, f.coreConfig);
-      const password = f.password ?? `pw-${uniqueId()}`;
-      const hash = await f.hash(password);
-      const address = `fmt-${uniqueId()}@example.com`;
-      const id = await legacy.insert({ email: address, passwordHash: hash });
+    it(
+      `${f.name}: verifies, ` +
+        `${f.imported ? "imports the hash unchanged" : "creates the user with the verified password"}, then signs ` +
+        `in without the legacy row`,
+      async () => {
+        const { uri, app } = await setup(f.options, f.coreConfig);
+        const password = f.password ?? `pw-${uniqueId()}`;
+        const hash = await f.hash(password);
+        const address = `fmt-${uniqueId()}@example.com`;
+        const id = await legacy.insert({ email: address, passwordHash: hash });
 
-      assert.deepEqual((await signIn(app, address, password + "x")).body, { status: "WRONG_CREDENTIALS_ERROR" });
-      const first = await signIn(app, address, password);
-      assert.equal(first.userId, id);
+        assert.deepEqual((await signIn(app, address, password + "x")).body, { status: "WRONG_CREDENTIALS_ERROR" });
+        const first = await signIn(app, address, password);
+        assert.equal(first.userId, id);
 
-      const [stored] = await appStorage(core, uri).findUsersByEmail(address, "public");
-      if (f.imported) assert.equal(stored.passwordHash, hash);
-      else assert.match(stored.passwordHash, /^\$2a\$04\$/, "hashed by the core with its own settings");
+        const [stored] = await appStorage(core, uri).findUsersByEmail(address, "public");
+        if (f.imported) assert.equal(stored.passwordHash, hash);
+        else assert.match(stored.passwordHash, /^\$2a\$04\$/, "hashed by the core with its own settings");
 
-      await legacy.remove(id);
-      assert.equal((await signIn(app, address, password)).userId, id);
-      assert.equal((await signIn(app, address, password + "x")).body.status, "WRONG_CREDENTIALS_ERROR");
-    });
+        await legacy.remove(id);
+        assert.equal((await signIn(app, address, password)).userId, id);
+        assert.equal((await signIn(app, address, password + "x")).body.status, "WRONG_CREDENTIALS_ERROR");
+      },
+    );
   }
 
   it("never imports $2x$ (crypt_blowfish's buggy variant) as is", async () => {

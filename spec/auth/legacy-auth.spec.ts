@@ -368,44 +368,48 @@ describe("legacyAuth", () => {
     }
     const tokenOf = (link: string) => new URL(link).searchParams.get("token")!;
 
-    it("sends the email, changes nothing until the link is used, then moves them with the new password and legacy id", async () => {
-      const events: UserMigratedEvent[] = [];
-      const ctx = setup({ onUserMigrated: (e) => void events.push(e) });
-      const user = await legacyUser();
-      await requestReset(ctx, user.email);
-      assert.equal(ctx.emails.length, 1);
-      const sent = ctx.emails[0];
-      assert.equal(sent.type, "PASSWORD_RESET");
-      assert.equal(sent.user.id, user.id);
-      assert.equal(sent.user.email, user.email);
-      assert.match(
-        sent.passwordResetLink,
-        /^http:\/\/localhost:3000\/auth\/reset-password\?token=stm1\.[^&]+&tenantId=public$/,
-      );
-      // No account state change before a valid token (T15).
-      assert.equal(await supertokens.getUserCount(), 0);
-      assert.equal(
-        (await supertokens.getUserIdMapping({ userId: user.id, userIdType: "EXTERNAL" })).status,
-        "UNKNOWN_MAPPING_ERROR",
-      );
+    it(
+      "sends the email, changes nothing until the link is used, then moves them with the new password and legacy " +
+        "id",
+      async () => {
+        const events: UserMigratedEvent[] = [];
+        const ctx = setup({ onUserMigrated: (e) => void events.push(e) });
+        const user = await legacyUser();
+        await requestReset(ctx, user.email);
+        assert.equal(ctx.emails.length, 1);
+        const sent = ctx.emails[0];
+        assert.equal(sent.type, "PASSWORD_RESET");
+        assert.equal(sent.user.id, user.id);
+        assert.equal(sent.user.email, user.email);
+        assert.match(
+          sent.passwordResetLink,
+          /^http:\/\/localhost:3000\/auth\/reset-password\?token=stm1\.[^&]+&tenantId=public$/,
+        );
+        // No account state change before a valid token (T15).
+        assert.equal(await supertokens.getUserCount(), 0);
+        assert.equal(
+          (await supertokens.getUserIdMapping({ userId: user.id, userIdType: "EXTERNAL" })).status,
+          "UNKNOWN_MAPPING_ERROR",
+        );
 
-      const done = await request(ctx.app)
-        .post("/auth/user/password/reset")
-        .send({ ...form({ password: "my new password 1" }), token: tokenOf(sent.passwordResetLink) });
-      assert.deepEqual(done.body, { status: "OK" });
-      assert.equal((await signIn(ctx.app, user.email, PASSWORD)).body.status, "WRONG_CREDENTIALS_ERROR");
-      assert.equal((await signIn(ctx.app, user.email, "my new password 1")).userId, user.id);
-      assert.deepEqual(
-        events.map((e) => [e.via, e.userId, e.hashImported]),
-        [["passwordReset", user.id, false]],
-      );
+        const done = await request(ctx.app)
+          .post("/auth/user/password/reset")
+          .send({ ...form({ password: "my new password 1" }), token: tokenOf(sent.passwordResetLink) });
+        assert.deepEqual(done.body, { status: "OK" });
+        assert.equal((await signIn(ctx.app, user.email, PASSWORD)).body.status, "WRONG_CREDENTIALS_ERROR");
+        assert.equal((await signIn(ctx.app, user.email, "my new password 1")).userId, user.id);
+        assert.deepEqual(
+          events.map((e) => [e.via, e.userId, e.hashImported]),
+          [["passwordReset", user.id, false]],
+        );
 
-      // Single use.
-      const reuse = await request(ctx.app)
-        .post("/auth/user/password/reset")
-        .send({ ...form({ password: "another password 1" }), token: tokenOf(sent.passwordResetLink) });
-      assert.deepEqual(reuse.body, { status: "RESET_PASSWORD_INVALID_TOKEN_ERROR" });
-    });
+        // Single use.
+        const reuse = await request(ctx.app)
+          .post("/auth/user/password/reset")
+          .send({ ...form({ password: "another password 1" }), token: tokenOf(sent.passwordResetLink) });
+        assert.deepEqual(reuse.body, { status: "RESET_PASSWORD_INVALID_TOKEN_ERROR" });
+      },
+    );
 
     it("keeps the old password working until the reset completes, then applies the reset", async () => {
       const ctx = setup();
@@ -520,40 +524,43 @@ describe("legacyAuth", () => {
   });
 
   describe("composition with the app's own overrides", () => {
-    it("applies the app's overrides on top: they see legacy sign-ins and refused sign-ups as SuperTokens answers", async () => {
-      const seen: string[] = [];
-      const { app } = setup({
-        override: {
-          functions: (original) => ({
-            ...original,
-            async signIn(input) {
-              const res = await original.signIn(input);
-              seen.push(`signIn:${res.status}:${res.status === "OK" ? res.user.id : ""}`);
-              return res;
-            },
-            async signUp(input) {
-              const res = await original.signUp(input);
-              seen.push(`signUp:${res.status}`);
-              return res;
-            },
-          }),
-          apis: (original) => ({
-            ...original,
-            async signInPOST(input) {
-              const res = await original.signInPOST!(input);
-              seen.push(`signInPOST:${res.status}`);
-              return res;
-            },
-          }),
-        },
-      });
-      const user = await legacyUser();
-      assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
-      await request(app)
-        .post("/auth/signup")
-        .send(form({ email: (await legacyUser()).email, password: "attacker password 1" }));
-      assert.deepEqual(seen, [`signIn:OK:${user.id}`, "signInPOST:OK", "signUp:EMAIL_ALREADY_EXISTS_ERROR"]);
-    });
+    it(
+      "applies the app's overrides on top: they see legacy sign-ins and refused sign-ups as SuperTokens " + "answers",
+      async () => {
+        const seen: string[] = [];
+        const { app } = setup({
+          override: {
+            functions: (original) => ({
+              ...original,
+              async signIn(input) {
+                const res = await original.signIn(input);
+                seen.push(`signIn:${res.status}:${res.status === "OK" ? res.user.id : ""}`);
+                return res;
+              },
+              async signUp(input) {
+                const res = await original.signUp(input);
+                seen.push(`signUp:${res.status}`);
+                return res;
+              },
+            }),
+            apis: (original) => ({
+              ...original,
+              async signInPOST(input) {
+                const res = await original.signInPOST!(input);
+                seen.push(`signInPOST:${res.status}`);
+                return res;
+              },
+            }),
+          },
+        });
+        const user = await legacyUser();
+        assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
+        await request(app)
+          .post("/auth/signup")
+          .send(form({ email: (await legacyUser()).email, password: "attacker password 1" }));
+        assert.deepEqual(seen, [`signIn:OK:${user.id}`, "signInPOST:OK", "signUp:EMAIL_ALREADY_EXISTS_ERROR"]);
+      },
+    );
   });
 
   describe("tenants", () => {

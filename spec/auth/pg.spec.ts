@@ -86,13 +86,16 @@ describe("createPgLegacyUsers", () => {
       }
     });
 
-    it("matches emails case-insensitively and ignoring surrounding spaces, as SuperTokens normalises them", async () => {
-      const found = await store().findUserByEmail("alice@example.com");
-      assert.ok(found && !Array.isArray(found));
-      assert.equal(found.id, ids[0]);
-      assert.equal(found.email, "  Alice@Example.COM ");
-      assert.equal(await store().findUserByEmail("nobody@example.com"), undefined);
-    });
+    it(
+      "matches emails case-insensitively and ignoring surrounding spaces, as SuperTokens normalises " + "them",
+      async () => {
+        const found = await store().findUserByEmail("alice@example.com");
+        assert.ok(found && !Array.isArray(found));
+        assert.equal(found.id, ids[0]);
+        assert.equal(found.email, "  Alice@Example.COM ");
+        assert.equal(await store().findUserByEmail("nobody@example.com"), undefined);
+      },
+    );
 
     it("finds by id, and answers undefined (not an error) for ids that cannot be UUIDs", async () => {
       assert.equal((await store().findUserById(ids[1]))?.email, "user1@example.com");
@@ -118,7 +121,8 @@ describe("createPgLegacyUsers", () => {
 
     before(async () => {
       await pool.query(
-        `INSERT INTO ${schema}.people VALUES (1, 'bob@example.com', 'x'), (2, 'BOB@example.com', 'y'), (9007199254740993, 'big@example.com', NULL)`,
+        `INSERT INTO ${schema}.people VALUES (1, 'bob@example.com', 'x'), (2, 'BOB@example.com', 'y'), ` +
+          `(9007199254740993, 'big@example.com', NULL)`,
       );
     });
 

@@ -96,7 +96,8 @@ describe("POST /bulk-import/users", () => {
         {
           index: 4,
           errors: [
-            "thirdparty login methods are not supported by the supertokens-migrate dev core, which has email-password users only.",
+            "thirdparty login methods are not supported by the supertokens-migrate dev core, which has " +
+              "email-password users only.",
           ],
         },
         {
@@ -136,118 +137,124 @@ describe("POST /bulk-import/users", () => {
 });
 
 describe("the queue and its processing", () => {
-  it("stores users as NEW while the job is stopped, pages and removes them, then imports them when started", async () => {
-    const own = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
-    try {
-      const uri = await createCoreApp(own.url);
-      assert.deepEqual((await call(uri, "POST", "/bulk-import/backgroundjob", { command: "STOP" })).json, {
-        status: "OK",
-        jobStatus: "INACTIVE",
+  it(
+    "stores users as NEW while the job is stopped, pages and removes them, then imports them when " + "started",
+    async () => {
+      const own = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
+      try {
+        const uri = await createCoreApp(own.url);
+        assert.deepEqual((await call(uri, "POST", "/bulk-import/backgroundjob", { command: "STOP" })).json, {
+          status: "OK",
+          jobStatus: "INACTIVE",
+        });
+        const joined = Date.now() - 86_400_000;
+        const users = [
+          epUser(
+            "Alice@Example.com ",
+            { externalUserId: "legacy-1", userMetadata: { plan: "pro" } },
+            { isVerified: true, timeJoinedInMSSinceEpoch: joined },
+          ),
+          epUser("bob@example.com", { externalUserId: "legacy-2" }),
+          epUser(
+            "carol@example.com",
+            {},
+            { passwordHash: undefined, hashingAlgorithm: undefined, plainTextPassword: "carol-pw" },
+          ),
+        ];
+        const added = await call(uri, "POST", "/bulk-import/users", { users });
+        assert.equal(added.json.status, "OK");
+        assert.equal(added.json.users[0].userId, "legacy-1");
+        assert.deepEqual(added.json.users[0].loginMethods[0], {
+          recipeId: "emailpassword",
+          userId: "legacy-1",
+          tenants: ["public"],
+          email: "alice@example.com",
+        });
+        assert.equal(await queued(uri, "NEW"), 3);
+
+        const page1 = await call(uri, "GET", "/bulk-import/users?limit=2&status=NEW");
+        assert.equal(page1.json.users.length, 2);
+        assert.equal(page1.json.users[0].status, "NEW");
+        assert.ok(page1.json.nextPaginationToken);
+        const page2 = await call(
+          uri,
+          "GET",
+          `/bulk-import/users?limit=2&paginationToken=${encodeURIComponent(page1.json.nextPaginationToken)}`,
+        );
+        assert.equal(page2.json.users.length, 1);
+        assert.equal(page2.json.nextPaginationToken, undefined);
+        const all = [...page1.json.users, ...page2.json.users];
+        assert.equal(new Set(all.map((u) => u.id)).size, 3);
+
+        const bob = all.find((u) => u.externalUserId === "legacy-2");
+        const removed = await call(uri, "POST", "/bulk-import/users/remove", { ids: [bob.id, "no-such-id"] });
+        assert.deepEqual(removed.json, { deletedIds: [bob.id], invalidIds: ["no-such-id"] });
+        assert.equal(
+          (await call(uri, "POST", "/bulk-import/users/remove", { ids: [] })).text,
+          "Field name 'ids' cannot be an empty array\n",
+        );
+
+        assert.equal(
+          (await call(uri, "POST", "/bulk-import/backgroundjob", { command: "START" })).json.jobStatus,
+          "ACTIVE",
+        );
+        await until(async () => (await queued(uri)) === 0);
+
+        const alice = await signIn(uri, "alice@example.com", "legacy-pw");
+        assert.equal(alice.status, "OK");
+        assert.equal(alice.user.id, "legacy-1");
+        assert.equal(alice.user.timeJoined, joined);
+        assert.equal(alice.user.loginMethods[0].verified, true);
+        assert.deepEqual((await call(uri, "GET", "/recipe/user/metadata?userId=legacy-1")).json.metadata, {
+          plan: "pro",
+        });
+        assert.equal((await signIn(uri, "carol@example.com", "carol-pw")).status, "OK");
+        assert.equal((await signIn(uri, "bob@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
+      } finally {
+        await own.close();
+      }
+    },
+  );
+
+  it(
+    "fails a user whose email or external id exists, marks it FAILED with the reason, and changes " + "nothing",
+    async () => {
+      const uri = await createCoreApp(core.url);
+      const signUp = await call(uri, "POST", "/public/recipe/signup", {
+        email: "taken@example.com",
+        password: "current-pw",
       });
-      const joined = Date.now() - 86_400_000;
-      const users = [
-        epUser(
-          "Alice@Example.com ",
-          { externalUserId: "legacy-1", userMetadata: { plan: "pro" } },
-          { isVerified: true, timeJoinedInMSSinceEpoch: joined },
-        ),
-        epUser("bob@example.com", { externalUserId: "legacy-2" }),
-        epUser(
-          "carol@example.com",
-          {},
-          { passwordHash: undefined, hashingAlgorithm: undefined, plainTextPassword: "carol-pw" },
-        ),
-      ];
-      const added = await call(uri, "POST", "/bulk-import/users", { users });
-      assert.equal(added.json.status, "OK");
-      assert.equal(added.json.users[0].userId, "legacy-1");
-      assert.deepEqual(added.json.users[0].loginMethods[0], {
-        recipeId: "emailpassword",
-        userId: "legacy-1",
-        tenants: ["public"],
-        email: "alice@example.com",
+      assert.equal(signUp.json.status, "OK");
+      await call(uri, "POST", "/bulk-import/users", {
+        users: [epUser("first@example.com", { externalUserId: "legacy-x" })],
       });
-      assert.equal(await queued(uri, "NEW"), 3);
-
-      const page1 = await call(uri, "GET", "/bulk-import/users?limit=2&status=NEW");
-      assert.equal(page1.json.users.length, 2);
-      assert.equal(page1.json.users[0].status, "NEW");
-      assert.ok(page1.json.nextPaginationToken);
-      const page2 = await call(
-        uri,
-        "GET",
-        `/bulk-import/users?limit=2&paginationToken=${encodeURIComponent(page1.json.nextPaginationToken)}`,
-      );
-      assert.equal(page2.json.users.length, 1);
-      assert.equal(page2.json.nextPaginationToken, undefined);
-      const all = [...page1.json.users, ...page2.json.users];
-      assert.equal(new Set(all.map((u) => u.id)).size, 3);
-
-      const bob = all.find((u) => u.externalUserId === "legacy-2");
-      const removed = await call(uri, "POST", "/bulk-import/users/remove", { ids: [bob.id, "no-such-id"] });
-      assert.deepEqual(removed.json, { deletedIds: [bob.id], invalidIds: ["no-such-id"] });
-      assert.equal(
-        (await call(uri, "POST", "/bulk-import/users/remove", { ids: [] })).text,
-        "Field name 'ids' cannot be an empty array\n",
-      );
-
-      assert.equal(
-        (await call(uri, "POST", "/bulk-import/backgroundjob", { command: "START" })).json.jobStatus,
-        "ACTIVE",
-      );
       await until(async () => (await queued(uri)) === 0);
-
-      const alice = await signIn(uri, "alice@example.com", "legacy-pw");
-      assert.equal(alice.status, "OK");
-      assert.equal(alice.user.id, "legacy-1");
-      assert.equal(alice.user.timeJoined, joined);
-      assert.equal(alice.user.loginMethods[0].verified, true);
-      assert.deepEqual((await call(uri, "GET", "/recipe/user/metadata?userId=legacy-1")).json.metadata, {
-        plan: "pro",
+      await call(uri, "POST", "/bulk-import/users", {
+        users: [
+          epUser("taken@example.com", { externalUserId: "legacy-y" }),
+          epUser("other@example.com", { externalUserId: "legacy-x" }),
+        ],
       });
-      assert.equal((await signIn(uri, "carol@example.com", "carol-pw")).status, "OK");
-      assert.equal((await signIn(uri, "bob@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
-    } finally {
-      await own.close();
-    }
-  });
-
-  it("fails a user whose email or external id exists, marks it FAILED with the reason, and changes nothing", async () => {
-    const uri = await createCoreApp(core.url);
-    const signUp = await call(uri, "POST", "/public/recipe/signup", {
-      email: "taken@example.com",
-      password: "current-pw",
-    });
-    assert.equal(signUp.json.status, "OK");
-    await call(uri, "POST", "/bulk-import/users", {
-      users: [epUser("first@example.com", { externalUserId: "legacy-x" })],
-    });
-    await until(async () => (await queued(uri)) === 0);
-    await call(uri, "POST", "/bulk-import/users", {
-      users: [
-        epUser("taken@example.com", { externalUserId: "legacy-y" }),
-        epUser("other@example.com", { externalUserId: "legacy-x" }),
-      ],
-    });
-    await until(async () => (await queued(uri, "FAILED")) === 2);
-    const failed = (await call(uri, "GET", "/bulk-import/users?status=FAILED")).json.users;
-    const messages = Object.fromEntries(
-      failed.map((u: { externalUserId: string; errorMessage: string }) => [u.externalUserId, u.errorMessage]),
-    );
-    assert.deepEqual(messages, {
-      "legacy-y": "A user with email taken@example.com already exists",
-      "legacy-x": "A user with externalId legacy-x already exists",
-    });
-    assert.equal((await signIn(uri, "taken@example.com", "current-pw")).status, "OK");
-    assert.equal((await signIn(uri, "taken@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
-    assert.equal((await signIn(uri, "other@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
-    assert.equal((await call(uri, "GET", "/users/count")).json.count, 2);
-    // The rolled-back user left no mapping behind.
-    assert.equal(
-      (await call(uri, "GET", "/recipe/userid/map?userId=legacy-y&userIdType=EXTERNAL")).json.status,
-      "UNKNOWN_MAPPING_ERROR",
-    );
-  });
+      await until(async () => (await queued(uri, "FAILED")) === 2);
+      const failed = (await call(uri, "GET", "/bulk-import/users?status=FAILED")).json.users;
+      const messages = Object.fromEntries(
+        failed.map((u: { externalUserId: string; errorMessage: string }) => [u.externalUserId, u.errorMessage]),
+      );
+      assert.deepEqual(messages, {
+        "legacy-y": "A user with email taken@example.com already exists",
+        "legacy-x": "A user with externalId legacy-x already exists",
+      });
+      assert.equal((await signIn(uri, "taken@example.com", "current-pw")).status, "OK");
+      assert.equal((await signIn(uri, "taken@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
+      assert.equal((await signIn(uri, "other@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
+      assert.equal((await call(uri, "GET", "/users/count")).json.count, 2);
+      // The rolled-back user left no mapping behind.
+      assert.equal(
+        (await call(uri, "GET", "/recipe/userid/map?userId=legacy-y&userIdType=EXTERNAL")).json.status,
+        "UNKNOWN_MAPPING_ERROR",
+      );
+    },
+  );
 });
 
 describe("POST /bulk-import/import", () => {

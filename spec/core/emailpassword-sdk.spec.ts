@@ -76,54 +76,63 @@ describe("EmailPassword recipe functions", () => {
     });
   });
 
-  it("hashes with argon2id when the app's password_hashing_alg is ARGON2, and still verifies bcrypt users", async () => {
-    const { uri, appId } = await setup({
-      password_hashing_alg: "ARGON2",
-      argon2_memory_kb: 1024,
-      argon2_iterations: 1,
-      argon2_parallelism: 1,
-    });
-    const up = await signUpOk("argon@example.com", "password1");
-    const stored = await core.storage.app(appId).getUser(up.user.id);
-    assert.match(stored!.passwordHash, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
-    assert.equal((await EmailPassword.signIn("public", "argon@example.com", "password1")).status, "OK");
-    assert.equal(
-      (await EmailPassword.signIn("public", "argon@example.com", "password2")).status,
-      "WRONG_CREDENTIALS_ERROR",
-    );
-    // Verification follows the stored hash, not the current config.
-    const imported = await fetch(`${uri}/public/recipe/user/passwordhash/import`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: "old@example.com", passwordHash: await bcrypt.hash("password3", 4) }),
-    });
-    assert.equal((await imported.json()).status, "OK");
-    assert.equal((await EmailPassword.signIn("public", "old@example.com", "password3")).status, "OK");
-  });
+  it(
+    "hashes with argon2id when the app's password_hashing_alg is ARGON2, and still verifies bcrypt " + "users",
+    async () => {
+      const { uri, appId } = await setup({
+        password_hashing_alg: "ARGON2",
+        argon2_memory_kb: 1024,
+        argon2_iterations: 1,
+        argon2_parallelism: 1,
+      });
+      const up = await signUpOk("argon@example.com", "password1");
+      const stored = await core.storage.app(appId).getUser(up.user.id);
+      assert.match(stored!.passwordHash, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+      assert.equal((await EmailPassword.signIn("public", "argon@example.com", "password1")).status, "OK");
+      assert.equal(
+        (await EmailPassword.signIn("public", "argon@example.com", "password2")).status,
+        "WRONG_CREDENTIALS_ERROR",
+      );
+      // Verification follows the stored hash, not the current config.
+      const imported = await fetch(`${uri}/public/recipe/user/passwordhash/import`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "old@example.com", passwordHash: await bcrypt.hash("password3", 4) }),
+      });
+      assert.equal((await imported.json()).status, "OK");
+      assert.equal((await EmailPassword.signIn("public", "old@example.com", "password3")).status, "OK");
+    },
+  );
 
-  it("password reset: create token, consume through resetPasswordUsingToken, sign in with the new password", async () => {
-    await setup();
-    const up = await signUpOk("reset@example.com", "oldpassword1");
-    assert.deepEqual(await EmailPassword.createResetPasswordToken("public", "nobody", "reset@example.com"), {
-      status: "UNKNOWN_USER_ID_ERROR",
-    });
-    const created = await EmailPassword.createResetPasswordToken("public", up.user.id, "reset@example.com");
-    assert.equal(created.status, "OK");
-    const token = created.status === "OK" ? created.token : "";
-    assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "newpassword1"), { status: "OK" });
-    assert.equal(
-      (await EmailPassword.signIn("public", "reset@example.com", "oldpassword1")).status,
-      "WRONG_CREDENTIALS_ERROR",
-    );
-    assert.equal((await EmailPassword.signIn("public", "reset@example.com", "newpassword1")).status, "OK");
-    assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "another1"), {
-      status: "RESET_PASSWORD_INVALID_TOKEN_ERROR",
-    });
+  it(
+    "password reset: create token, consume through resetPasswordUsingToken, sign in with the new " + "password",
+    async () => {
+      await setup();
+      const up = await signUpOk("reset@example.com", "oldpassword1");
+      assert.deepEqual(await EmailPassword.createResetPasswordToken("public", "nobody", "reset@example.com"), {
+        status: "UNKNOWN_USER_ID_ERROR",
+      });
+      const created = await EmailPassword.createResetPasswordToken("public", up.user.id, "reset@example.com");
+      assert.equal(created.status, "OK");
+      const token = created.status === "OK" ? created.token : "";
+      assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "newpassword1"), { status: "OK" });
+      assert.equal(
+        (await EmailPassword.signIn("public", "reset@example.com", "oldpassword1")).status,
+        "WRONG_CREDENTIALS_ERROR",
+      );
+      assert.equal((await EmailPassword.signIn("public", "reset@example.com", "newpassword1")).status, "OK");
+      assert.deepEqual(await EmailPassword.resetPasswordUsingToken("public", token, "another1"), {
+        status: "RESET_PASSWORD_INVALID_TOKEN_ERROR",
+      });
 
-    const again = await EmailPassword.createResetPasswordToken("public", up.user.id, "reset@example.com");
-    const consumed = await EmailPassword.consumePasswordResetToken("public", again.status === "OK" ? again.token : "");
-    assert.deepEqual(consumed, { status: "OK", email: "reset@example.com", userId: up.user.id });
-  });
+      const again = await EmailPassword.createResetPasswordToken("public", up.user.id, "reset@example.com");
+      const consumed = await EmailPassword.consumePasswordResetToken(
+        "public",
+        again.status === "OK" ? again.token : "",
+      );
+      assert.deepEqual(consumed, { status: "OK", email: "reset@example.com", userId: up.user.id });
+    },
+  );
 
   it("a reset token for an unknown tenant fails with 400", async () => {
     await setup();

@@ -148,40 +148,50 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
     assert.equal((await EmailPassword.signIn("public", "reset@example.com", "new-secret-1")).status, "OK");
   });
 
-  it("maps user ids, keeps metadata and email verification under the external id; deleting the user cascades", async () => {
-    const { appId } = await setup();
-    const u = await signUp("mapped@example.com", "secret-m");
-    const ev = await EmailVerification.createEmailVerificationToken("public", supertokens.convertToRecipeUserId(u.id));
-    assert.equal(ev.status, "OK");
-    assert.equal(
-      (await EmailVerification.verifyEmailUsingToken("public", ev.status === "OK" ? ev.token : "")).status,
-      "OK",
-    );
-    assert.deepEqual(await supertokens.createUserIdMapping({ superTokensUserId: u.id, externalUserId: "legacy-42" }), {
-      status: "OK",
-    });
-    const signIn = await EmailPassword.signIn("public", "mapped@example.com", "secret-m");
-    assert.equal(signIn.status === "OK" && signIn.user.id, "legacy-42");
-    assert.equal(signIn.status === "OK" && signIn.user.loginMethods[0].verified, true);
-    await UserMetadata.updateUserMetadata("legacy-42", { plan: "pro" });
-    assert.deepEqual((await UserMetadata.getUserMetadata("legacy-42")).metadata, { plan: "pro" });
-    assert.deepEqual(await rows(`SELECT user_id FROM S.emailverification_verified_emails WHERE app_id = $1`, [appId]), [
-      { user_id: "legacy-42" },
-    ]);
-    await EmailPassword.createResetPasswordToken("public", "legacy-42", "mapped@example.com");
+  it(
+    "maps user ids, keeps metadata and email verification under the external id; deleting the user " + "cascades",
+    async () => {
+      const { appId } = await setup();
+      const u = await signUp("mapped@example.com", "secret-m");
+      const ev = await EmailVerification.createEmailVerificationToken(
+        "public",
+        supertokens.convertToRecipeUserId(u.id),
+      );
+      assert.equal(ev.status, "OK");
+      assert.equal(
+        (await EmailVerification.verifyEmailUsingToken("public", ev.status === "OK" ? ev.token : "")).status,
+        "OK",
+      );
+      assert.deepEqual(
+        await supertokens.createUserIdMapping({ superTokensUserId: u.id, externalUserId: "legacy-42" }),
+        {
+          status: "OK",
+        },
+      );
+      const signIn = await EmailPassword.signIn("public", "mapped@example.com", "secret-m");
+      assert.equal(signIn.status === "OK" && signIn.user.id, "legacy-42");
+      assert.equal(signIn.status === "OK" && signIn.user.loginMethods[0].verified, true);
+      await UserMetadata.updateUserMetadata("legacy-42", { plan: "pro" });
+      assert.deepEqual((await UserMetadata.getUserMetadata("legacy-42")).metadata, { plan: "pro" });
+      assert.deepEqual(
+        await rows(`SELECT user_id FROM S.emailverification_verified_emails WHERE app_id = $1`, [appId]),
+        [{ user_id: "legacy-42" }],
+      );
+      await EmailPassword.createResetPasswordToken("public", "legacy-42", "mapped@example.com");
 
-    await supertokens.deleteUser("legacy-42");
-    assert.equal(await supertokens.getUser("legacy-42"), undefined);
-    for (const table of [
-      "userid_mapping",
-      "emailpassword_users",
-      "emailpassword_pswd_reset_tokens",
-      "user_metadata",
-      "emailverification_verified_emails",
-    ]) {
-      assert.deepEqual(await rows(`SELECT 1 FROM S.${table} WHERE app_id = $1`, [appId]), [], table);
-    }
-  });
+      await supertokens.deleteUser("legacy-42");
+      assert.equal(await supertokens.getUser("legacy-42"), undefined);
+      for (const table of [
+        "userid_mapping",
+        "emailpassword_users",
+        "emailpassword_pswd_reset_tokens",
+        "user_metadata",
+        "emailverification_verified_emails",
+      ]) {
+        assert.deepEqual(await rows(`SELECT 1 FROM S.${table} WHERE app_id = $1`, [appId]), [], table);
+      }
+    },
+  );
 
   it("writes the core's table layout: users, tenants, sessions, keys and configs", async () => {
     const { app, appId } = await setup({ access_token_validity: 120 });
@@ -189,7 +199,8 @@ describe("dev core on PostgresStorage: recipes through the SDK", () => {
     const { handle } = await login(app, u.id);
     assert.deepEqual(
       await rows(
-        `SELECT user_id::text AS id, recipe_id, primary_or_recipe_user_id::text AS p FROM S.app_id_to_user_id WHERE app_id = $1`,
+        `SELECT user_id::text AS id, recipe_id, primary_or_recipe_user_id::text AS p FROM S.app_id_to_user_id WHERE ` +
+          `app_id = $1`,
         [appId],
       ),
       [{ id: u.id, recipe_id: "emailpassword", p: u.id }],

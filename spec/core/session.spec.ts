@@ -81,23 +81,27 @@ describe("dev core: meta endpoints", () => {
     assert.ok(version.versions.includes("5.4"));
   });
 
-  it("answers unknown paths 404, wrong methods 405, unimplemented families 501, bad JSON 400 — as text ending in a newline", async () => {
-    const nf = await fetch(`${core.url}/no/such/path`);
-    assert.equal(nf.status, 404);
-    assert.equal(await nf.text(), "Not found\n");
-    const m = await fetch(`${core.url}/recipe/session/verify`);
-    assert.equal(m.status, 405);
-    assert.equal(await m.text(), "Method not supported\n");
-    const ni = await fetch(`${core.url}/public/recipe/signinup`, { method: "POST", body: "{}" });
-    assert.equal(ni.status, 501);
-    assert.match(await ni.text(), /^Not implemented in the supertokens-migrate dev core: POST \/recipe\/signinup\n$/);
-    const bad = await fetch(`${core.url}/public/recipe/session`, { method: "POST", body: "[1" });
-    assert.equal(bad.status, 400);
-    assert.equal(await bad.text(), "Invalid Json Input\n");
-    const unknownApp = await fetch(`${core.url}/appid-nosuchapp/recipe/session?sessionHandle=x`);
-    assert.equal(unknownApp.status, 400);
-    assert.match(await unknownApp.text(), /^AppId or tenantId not found => /);
-  });
+  it(
+    "answers unknown paths 404, wrong methods 405, unimplemented families 501, bad JSON 400 — as text ending in a " +
+      "newline",
+    async () => {
+      const nf = await fetch(`${core.url}/no/such/path`);
+      assert.equal(nf.status, 404);
+      assert.equal(await nf.text(), "Not found\n");
+      const m = await fetch(`${core.url}/recipe/session/verify`);
+      assert.equal(m.status, 405);
+      assert.equal(await m.text(), "Method not supported\n");
+      const ni = await fetch(`${core.url}/public/recipe/signinup`, { method: "POST", body: "{}" });
+      assert.equal(ni.status, 501);
+      assert.match(await ni.text(), /^Not implemented in the supertokens-migrate dev core: POST \/recipe\/signinup\n$/);
+      const bad = await fetch(`${core.url}/public/recipe/session`, { method: "POST", body: "[1" });
+      assert.equal(bad.status, 400);
+      assert.equal(await bad.text(), "Invalid Json Input\n");
+      const unknownApp = await fetch(`${core.url}/appid-nosuchapp/recipe/session?sessionHandle=x`);
+      assert.equal(unknownApp.status, 400);
+      assert.match(await unknownApp.text(), /^AppId or tenantId not found => /);
+    },
+  );
 
   it("refuses app-scoped APIs on a tenant path with 403, and unsupported cdi versions with 400", async () => {
     const res = await fetch(`${core.url}/public/recipe/session/verify`, { method: "POST", body: "{}" });
@@ -124,7 +128,8 @@ describe("dev core: api keys", () => {
     await assert.rejects(Session.getAllSessionHandlesForUser("x"), (err: Error) => {
       assert.equal(
         err.message,
-        "SuperTokens core threw an error for a GET request to path: '/apiversion' with status code: 401 and message: Invalid API key\n",
+        "SuperTokens core threw an error for a GET request to path: '/apiversion' with status code: 401 and " +
+          "message: Invalid API key\n",
       );
       return true;
     });
@@ -172,28 +177,32 @@ describe("dev core: sessions through the SDK", () => {
     assert.equal((await get(app, jar, "/me")).status, 200);
   });
 
-  it("refreshes with rotation; the first request after refresh promotes the child; replaying the old token is theft", async () => {
-    const app = init(await createCoreApp(core.url));
-    const { jar, handle } = await login(app);
-    const stolen = jar.clone();
-    const r1 = await refresh(app, jar);
-    assert.equal(r1.status, 200);
-    jar.update(r1);
-    assert.notEqual(jar.get("sRefreshToken"), stolen.get("sRefreshToken"));
-    requests.length = 0;
-    const me = await get(app, jar);
-    assert.equal(me.status, 200);
-    jar.update(me);
-    assert.ok(
-      requests.some((r) => r.path.endsWith("/recipe/session/verify")),
-      "first verify after refresh reaches the core",
-    );
-    // Replaying the parent refresh token after its child was promoted: TOKEN_THEFT_DETECTED, session revoked.
-    const theft = await refresh(app, stolen);
-    assert.equal(theft.status, 401);
-    assert.equal(theft.body.message, "token theft detected");
-    assert.equal(await Session.getSessionInformation(handle), undefined);
-  });
+  it(
+    "refreshes with rotation; the first request after refresh promotes the child; replaying the old token is " +
+      "theft",
+    async () => {
+      const app = init(await createCoreApp(core.url));
+      const { jar, handle } = await login(app);
+      const stolen = jar.clone();
+      const r1 = await refresh(app, jar);
+      assert.equal(r1.status, 200);
+      jar.update(r1);
+      assert.notEqual(jar.get("sRefreshToken"), stolen.get("sRefreshToken"));
+      requests.length = 0;
+      const me = await get(app, jar);
+      assert.equal(me.status, 200);
+      jar.update(me);
+      assert.ok(
+        requests.some((r) => r.path.endsWith("/recipe/session/verify")),
+        "first verify after refresh reaches the core",
+      );
+      // Replaying the parent refresh token after its child was promoted: TOKEN_THEFT_DETECTED, session revoked.
+      const theft = await refresh(app, stolen);
+      assert.equal(theft.status, 401);
+      assert.equal(theft.body.message, "token theft detected");
+      assert.equal(await Session.getSessionInformation(handle), undefined);
+    },
+  );
 
   it("does not flag reuse of the current refresh token before its child is used", async () => {
     const app = init(await createCoreApp(core.url));

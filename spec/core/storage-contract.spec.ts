@@ -139,25 +139,28 @@ for (const backend of backends) {
         assert.equal(await storage.getApp(appId), undefined);
       });
 
-      it("stores non-public tenants with config, first factors (empty is not null) and required secondary factors", async () => {
-        const { appId } = await freshApp();
-        const t1 = await storage.getTenant(appId, "t1");
-        assert.deepEqual(t1?.coreConfig, { bcrypt_log_rounds: 5 });
-        assert.deepEqual(t1?.firstFactors, ["emailpassword"]);
-        await storage.putTenant(appId, {
-          tenantId: "t2",
-          coreConfig: {},
-          firstFactors: [],
-          requiredSecondaryFactors: ["totp"],
-        });
-        const t2 = await storage.getTenant(appId, "t2");
-        assert.deepEqual(t2?.firstFactors, []);
-        assert.deepEqual(t2?.requiredSecondaryFactors, ["totp"]);
-        assert.deepEqual(sorted((await storage.listTenants(appId)).map((t) => t.tenantId)), ["public", "t1", "t2"]);
-        assert.equal(await storage.deleteTenant(appId, "t2"), true);
-        assert.equal(await storage.deleteTenant(appId, "t2"), false);
-        assert.equal(await storage.getTenant(appId, "t2"), undefined);
-      });
+      it(
+        "stores non-public tenants with config, first factors (empty is not null) and required secondary " + "factors",
+        async () => {
+          const { appId } = await freshApp();
+          const t1 = await storage.getTenant(appId, "t1");
+          assert.deepEqual(t1?.coreConfig, { bcrypt_log_rounds: 5 });
+          assert.deepEqual(t1?.firstFactors, ["emailpassword"]);
+          await storage.putTenant(appId, {
+            tenantId: "t2",
+            coreConfig: {},
+            firstFactors: [],
+            requiredSecondaryFactors: ["totp"],
+          });
+          const t2 = await storage.getTenant(appId, "t2");
+          assert.deepEqual(t2?.firstFactors, []);
+          assert.deepEqual(t2?.requiredSecondaryFactors, ["totp"]);
+          assert.deepEqual(sorted((await storage.listTenants(appId)).map((t) => t.tenantId)), ["public", "t1", "t2"]);
+          assert.equal(await storage.deleteTenant(appId, "t2"), true);
+          assert.equal(await storage.deleteTenant(appId, "t2"), false);
+          assert.equal(await storage.getTenant(appId, "t2"), undefined);
+        },
+      );
     });
 
     describe("signing keys", () => {
@@ -269,53 +272,59 @@ for (const backend of backends) {
         assert.equal((await s.findUsersByEmail("race@example.com", "public")).length, 1);
       });
 
-      it("updates email (same email is no change, a taken one is refused), hash and tenants; unknown users", async () => {
-        const { s } = await freshApp();
-        const a = user();
-        const b = user();
-        await s.insertUser(a);
-        await s.insertUser(b);
-        assert.equal(await s.updateUser(a.id, { email: a.email }), "OK");
-        assert.equal(await s.updateUser(a.id, { email: b.email }), "EMAIL_ALREADY_EXISTS");
-        assert.equal(await s.updateUser(a.id, { email: "new@example.com", passwordHash: "$2b$04$other" }), "OK");
-        assert.deepEqual(await s.getUser(a.id), { ...a, email: "new@example.com", passwordHash: "$2b$04$other" });
-        assert.equal(await s.updateUser(a.id, { tenantIds: ["t1"] }), "OK");
-        assert.deepEqual((await s.getUser(a.id))?.tenantIds, ["t1"]);
-        assert.equal((await s.findUsersByEmail("new@example.com", "public")).length, 0);
-        assert.equal((await s.findUsersByEmail("new@example.com", "t1")).length, 1);
-        assert.equal(await s.updateUser("unknown-id", { passwordHash: "x" }), "UNKNOWN_USER");
-        assert.equal(await s.deleteUser(a.id), true);
-        assert.equal(await s.deleteUser(a.id), false);
-        assert.equal(await s.getUser(a.id), undefined);
-      });
+      it(
+        "updates email (same email is no change, a taken one is refused), hash and tenants; unknown " + "users",
+        async () => {
+          const { s } = await freshApp();
+          const a = user();
+          const b = user();
+          await s.insertUser(a);
+          await s.insertUser(b);
+          assert.equal(await s.updateUser(a.id, { email: a.email }), "OK");
+          assert.equal(await s.updateUser(a.id, { email: b.email }), "EMAIL_ALREADY_EXISTS");
+          assert.equal(await s.updateUser(a.id, { email: "new@example.com", passwordHash: "$2b$04$other" }), "OK");
+          assert.deepEqual(await s.getUser(a.id), { ...a, email: "new@example.com", passwordHash: "$2b$04$other" });
+          assert.equal(await s.updateUser(a.id, { tenantIds: ["t1"] }), "OK");
+          assert.deepEqual((await s.getUser(a.id))?.tenantIds, ["t1"]);
+          assert.equal((await s.findUsersByEmail("new@example.com", "public")).length, 0);
+          assert.equal((await s.findUsersByEmail("new@example.com", "t1")).length, 1);
+          assert.equal(await s.updateUser("unknown-id", { passwordHash: "x" }), "UNKNOWN_USER");
+          assert.equal(await s.deleteUser(a.id), true);
+          assert.equal(await s.deleteUser(a.id), false);
+          assert.equal(await s.getUser(a.id), undefined);
+        },
+      );
 
-      it("lists in the core's order (time joined, then id descending) with inclusive pagination and email search", async () => {
-        const { s } = await freshApp();
-        const users = [
-          user({ id: "00000000-0000-0000-0000-00000000000a", timeJoined: 10, email: "ann@x.com" }),
-          user({ id: "00000000-0000-0000-0000-00000000000b", timeJoined: 10, email: "bob@y.com" }),
-          user({ id: "00000000-0000-0000-0000-00000000000c", timeJoined: 5, email: "cy@x.com", tenantIds: ["t1"] }),
-          user({ id: "00000000-0000-0000-0000-00000000000d", timeJoined: 20, email: "di@z.com" }),
-        ];
-        for (const u of users) assert.equal(await s.insertUser(u), "OK");
-        const idsOf = (xs: UserRecord[]) => xs.map((u) => u.id.slice(-1));
-        assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10 })), ["c", "b", "a", "d"]);
-        assert.deepEqual(idsOf(await s.listUsers({ order: "DESC", limit: 10 })), ["d", "b", "a", "c"]);
-        assert.deepEqual(
-          idsOf(await s.listUsers({ order: "ASC", limit: 2, from: { id: users[0].id, timeJoined: 10 } })),
-          ["a", "d"],
-        );
-        assert.deepEqual(
-          idsOf(await s.listUsers({ order: "DESC", limit: 2, from: { id: users[0].id, timeJoined: 10 } })),
-          ["a", "c"],
-        );
-        assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10, tenantId: "public" })), ["b", "a", "d"]);
-        assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10, emailContains: ["@x.", "di"] })), [
-          "c",
-          "a",
-          "d",
-        ]);
-      });
+      it(
+        "lists in the core's order (time joined, then id descending) with inclusive pagination and email " + "search",
+        async () => {
+          const { s } = await freshApp();
+          const users = [
+            user({ id: "00000000-0000-0000-0000-00000000000a", timeJoined: 10, email: "ann@x.com" }),
+            user({ id: "00000000-0000-0000-0000-00000000000b", timeJoined: 10, email: "bob@y.com" }),
+            user({ id: "00000000-0000-0000-0000-00000000000c", timeJoined: 5, email: "cy@x.com", tenantIds: ["t1"] }),
+            user({ id: "00000000-0000-0000-0000-00000000000d", timeJoined: 20, email: "di@z.com" }),
+          ];
+          for (const u of users) assert.equal(await s.insertUser(u), "OK");
+          const idsOf = (xs: UserRecord[]) => xs.map((u) => u.id.slice(-1));
+          assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10 })), ["c", "b", "a", "d"]);
+          assert.deepEqual(idsOf(await s.listUsers({ order: "DESC", limit: 10 })), ["d", "b", "a", "c"]);
+          assert.deepEqual(
+            idsOf(await s.listUsers({ order: "ASC", limit: 2, from: { id: users[0].id, timeJoined: 10 } })),
+            ["a", "d"],
+          );
+          assert.deepEqual(
+            idsOf(await s.listUsers({ order: "DESC", limit: 2, from: { id: users[0].id, timeJoined: 10 } })),
+            ["a", "c"],
+          );
+          assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10, tenantId: "public" })), ["b", "a", "d"]);
+          assert.deepEqual(idsOf(await s.listUsers({ order: "ASC", limit: 10, emailContains: ["@x.", "di"] })), [
+            "c",
+            "a",
+            "d",
+          ]);
+        },
+      );
     });
 
     describe("user id mapping", () => {

@@ -86,7 +86,8 @@ describe("GET /users/by-accountinfo", () => {
     const user = await signUp("Someone@Example.com");
     const union = await api(
       "GET",
-      "/public/users/by-accountinfo?email=%20SOMEONE%40example.com&phoneNumber=%2B14155552671&doUnionOfAccountInfo=true",
+      "/public/users/by-accountinfo?email=%20SOMEONE%40example.com&phoneNumber=%2B14155552671" +
+        "&doUnionOfAccountInfo=true",
     );
     assert.deepEqual(
       union.body.users.map((u: { id: string }) => u.id),
@@ -253,61 +254,68 @@ describe("GET /user/id and POST /user/remove", () => {
     assertError(await api("GET", "/t1/user/id?userId=x"), 403, "Only public tenantId can call this app specific API");
   });
 
-  it("always answers OK and removes the user with its mapping, metadata, verification, tokens and sessions", async () => {
-    const { api, signUp, appId } = await newApp();
-    assert.deepEqual((await api("POST", "/user/remove", { userId: "nobody" })).body, { status: "OK" });
-    const user = await signUp("gone@example.com");
-    const keep = await signUp("kept@example.com");
-    await api("POST", "/recipe/userid/map", { superTokensUserId: user.id, externalUserId: "ext-gone" });
-    await api("PUT", "/recipe/user/metadata", { userId: "ext-gone", metadataUpdate: { a: 1 } });
-    await api("PUT", "/recipe/user/metadata", { userId: keep.id, metadataUpdate: { b: 2 } });
-    const ev = await api("POST", "/public/recipe/user/email/verify/token", {
-      userId: "ext-gone",
-      email: "gone@example.com",
-    });
-    await api("POST", "/public/recipe/user/email/verify", { method: "token", token: ev.body.token });
-    const reset = await api("POST", "/public/recipe/user/password/reset/token", {
-      userId: user.id,
-      email: "gone@example.com",
-    });
-    const storage = core.storage.app(appId);
-    const now = Date.now();
-    const session = (handle: string, userId: string) => ({
-      handle,
-      userId,
-      recipeUserId: userId,
-      tenantId: "public",
-      userDataInJWT: {},
-      userDataInDatabase: {},
-      refreshTokenHash2: "x",
-      expiry: now + 60_000,
-      createdAt: now,
-      useStaticKey: false,
-    });
-    await storage.createSession(session("h-ext", "ext-gone"));
-    await storage.createSession(session("h-st", user.id));
-    await storage.createSession(session("h-keep", keep.id));
+  it(
+    "always answers OK and removes the user with its mapping, metadata, verification, tokens and " + "sessions",
+    async () => {
+      const { api, signUp, appId } = await newApp();
+      assert.deepEqual((await api("POST", "/user/remove", { userId: "nobody" })).body, { status: "OK" });
+      const user = await signUp("gone@example.com");
+      const keep = await signUp("kept@example.com");
+      await api("POST", "/recipe/userid/map", { superTokensUserId: user.id, externalUserId: "ext-gone" });
+      await api("PUT", "/recipe/user/metadata", { userId: "ext-gone", metadataUpdate: { a: 1 } });
+      await api("PUT", "/recipe/user/metadata", { userId: keep.id, metadataUpdate: { b: 2 } });
+      const ev = await api("POST", "/public/recipe/user/email/verify/token", {
+        userId: "ext-gone",
+        email: "gone@example.com",
+      });
+      await api("POST", "/public/recipe/user/email/verify", { method: "token", token: ev.body.token });
+      const reset = await api("POST", "/public/recipe/user/password/reset/token", {
+        userId: user.id,
+        email: "gone@example.com",
+      });
+      const storage = core.storage.app(appId);
+      const now = Date.now();
+      const session = (handle: string, userId: string) => ({
+        handle,
+        userId,
+        recipeUserId: userId,
+        tenantId: "public",
+        userDataInJWT: {},
+        userDataInDatabase: {},
+        refreshTokenHash2: "x",
+        expiry: now + 60_000,
+        createdAt: now,
+        useStaticKey: false,
+      });
+      await storage.createSession(session("h-ext", "ext-gone"));
+      await storage.createSession(session("h-st", user.id));
+      await storage.createSession(session("h-keep", keep.id));
 
-    assert.deepEqual((await api("POST", "/user/remove", { userId: "ext-gone" })).body, { status: "OK" });
-    assert.deepEqual((await api("GET", `/user/id?userId=${user.id}`)).body, { status: "UNKNOWN_USER_ID_ERROR" });
-    assert.deepEqual((await api("GET", "/recipe/userid/map?userId=ext-gone")).body, {
-      status: "UNKNOWN_MAPPING_ERROR",
-    });
-    assert.deepEqual((await api("GET", "/recipe/user/metadata?userId=ext-gone")).body, { metadata: {}, status: "OK" });
-    assert.equal(
-      (await api("GET", "/recipe/user/email/verify?userId=ext-gone&email=gone%40example.com")).body.isVerified,
-      false,
-    );
-    assert.equal(
-      (await api("POST", "/public/recipe/user/password/reset/token/consume", { token: reset.body.token })).body.status,
-      "RESET_PASSWORD_INVALID_TOKEN_ERROR",
-    );
-    assert.equal(await storage.getSession("h-ext"), undefined);
-    assert.equal(await storage.getSession("h-st"), undefined);
-    assert.notEqual(await storage.getSession("h-keep"), undefined);
-    assert.deepEqual((await api("GET", `/recipe/user/metadata?userId=${keep.id}`)).body.metadata, { b: 2 });
-    assert.equal((await api("GET", `/user/id?userId=${keep.id}`)).body.status, "OK");
-  });
+      assert.deepEqual((await api("POST", "/user/remove", { userId: "ext-gone" })).body, { status: "OK" });
+      assert.deepEqual((await api("GET", `/user/id?userId=${user.id}`)).body, { status: "UNKNOWN_USER_ID_ERROR" });
+      assert.deepEqual((await api("GET", "/recipe/userid/map?userId=ext-gone")).body, {
+        status: "UNKNOWN_MAPPING_ERROR",
+      });
+      assert.deepEqual((await api("GET", "/recipe/user/metadata?userId=ext-gone")).body, {
+        metadata: {},
+        status: "OK",
+      });
+      assert.equal(
+        (await api("GET", "/recipe/user/email/verify?userId=ext-gone&email=gone%40example.com")).body.isVerified,
+        false,
+      );
+      assert.equal(
+        (await api("POST", "/public/recipe/user/password/reset/token/consume", { token: reset.body.token })).body
+          .status,
+        "RESET_PASSWORD_INVALID_TOKEN_ERROR",
+      );
+      assert.equal(await storage.getSession("h-ext"), undefined);
+      assert.equal(await storage.getSession("h-st"), undefined);
+      assert.notEqual(await storage.getSession("h-keep"), undefined);
+      assert.deepEqual((await api("GET", `/recipe/user/metadata?userId=${keep.id}`)).body.metadata, { b: 2 });
+      assert.equal((await api("GET", `/user/id?userId=${keep.id}`)).body.status, "OK");
+    },
+  );
 });
 
 describe("email-password endpoints", () => {

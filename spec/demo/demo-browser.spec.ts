@@ -121,46 +121,50 @@ describe("demo app in a browser, embedded defaults", () => {
     await shot(alicePage, "01-legacy-signed-in");
   });
 
-  it("(2) after a restart with the migration on, the reload shows alice still signed in through SuperTokens, with her notes", async () => {
-    const code = await demo!.stop();
-    assert.equal(code, 0, demo!.output());
-    demo = await startDemoProcess({ migration: true, dataDir, accessTokenValidity: ACCESS_TOKEN_VALIDITY_S });
+  it(
+    "(2) after a restart with the migration on, the reload shows alice still signed in through SuperTokens, with " +
+      "her notes",
+    async () => {
+      const code = await demo!.stop();
+      assert.equal(code, 0, demo!.output());
+      demo = await startDemoProcess({ migration: true, dataDir, accessTokenValidity: ACCESS_TOKEN_VALIDITY_S });
 
-    // Cookies are per host, not per port: the browser sends its legacy cookie to the restarted app.
-    await gotoRetrying503(alicePage, `${demo.url}/notes`);
-    assert.equal(new URL(alicePage.url()).pathname, "/notes");
-    assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "supertokens");
-    assert.match((await alicePage.textContent("#served-by"))!, /converted on this request/);
-    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
-    assert.equal(await alicePage.textContent("#who-id"), "1", "the SuperTokens session is for the legacy user id");
-    assert.equal(
-      await alicePage.getAttribute("#who-account", "data-account"),
-      "legacy",
-      "her session moved; her account moves when she next signs in",
-    );
-    assert.deepEqual(await noteTexts(alicePage), [
-      "Buy oat milk",
-      "Call the plumber about the boiler",
-      "Written before the switch",
-    ]);
-    const names = await cookieNames(alice);
-    for (const name of ["sAccessToken", "sRefreshToken"])
-      assert.ok(names.includes(name), `${name} in ${names.join(",")}`);
-    await shot(alicePage, "02-migrated-on-first-request");
+      // Cookies are per host, not per port: the browser sends its legacy cookie to the restarted app.
+      await gotoRetrying503(alicePage, `${demo.url}/notes`);
+      assert.equal(new URL(alicePage.url()).pathname, "/notes");
+      assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "supertokens");
+      assert.match((await alicePage.textContent("#served-by"))!, /converted on this request/);
+      assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+      assert.equal(await alicePage.textContent("#who-id"), "1", "the SuperTokens session is for the legacy user id");
+      assert.equal(
+        await alicePage.getAttribute("#who-account", "data-account"),
+        "legacy",
+        "her session moved; her account moves when she next signs in",
+      );
+      assert.deepEqual(await noteTexts(alicePage), [
+        "Buy oat milk",
+        "Call the plumber about the boiler",
+        "Written before the switch",
+      ]);
+      const names = await cookieNames(alice);
+      for (const name of ["sAccessToken", "sRefreshToken"])
+        assert.ok(names.includes(name), `${name} in ${names.join(",")}`);
+      await shot(alicePage, "02-migrated-on-first-request");
 
-    // The next request proves the browser holds the new tokens: the legacy session is retired, its cookie cleared.
-    await alicePage.reload();
-    await alicePage.waitForSelector("#notes");
-    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
-    assert.ok(
-      !(await cookieNames(alice)).includes("connect.sid"),
-      `legacy cookie gone: ${(await cookieNames(alice)).join(",")}`,
-    );
-    await adminShows(alicePage, "#sessions-retired", "1");
-    assert.equal(await alicePage.textContent("#sessions-migrated"), "1");
-    assert.equal(await alicePage.textContent("#legacy-sessions"), "0", "the legacy session is gone from the store");
-    await shot(alicePage, "03-legacy-cookie-retired");
-  });
+      // The next request proves the browser holds the new tokens: the legacy session is retired, its cookie cleared.
+      await alicePage.reload();
+      await alicePage.waitForSelector("#notes");
+      assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+      assert.ok(
+        !(await cookieNames(alice)).includes("connect.sid"),
+        `legacy cookie gone: ${(await cookieNames(alice)).join(",")}`,
+      );
+      await adminShows(alicePage, "#sessions-retired", "1");
+      assert.equal(await alicePage.textContent("#sessions-migrated"), "1");
+      assert.equal(await alicePage.textContent("#legacy-sessions"), "0", "the legacy session is gone from the store");
+      await shot(alicePage, "03-legacy-cookie-retired");
+    },
+  );
 
   it("(3) an expired access token is refreshed silently, on a page load and on an API call", async () => {
     const refreshes: number[] = [];

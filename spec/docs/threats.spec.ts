@@ -102,7 +102,10 @@ export function unresolved(citations: Citation[], anchors: Set<string>): string[
   return citations.filter((c) => !anchors.has(c.anchor)).map((c) => `${c.label} (${c.where})`);
 }
 
-/** "Covered by" bullets: `- \`spec/….spec.ts\`: \`title\`, \`title\``; `…` in a title stands for a table's varying part. */
+/**
+ * "Covered by" bullets: `- \`spec/….spec.ts\`: \`title\`, \`title\``; `…` in a title stands for a table's
+ * varying part.
+ */
 export function coverageOf(markdown: string): { file: string; titles: string[]; line: number }[] {
   const bullets: { file: string; titles: string[]; line: number }[] = [];
   markdown.split("\n").forEach((text, i) => {
@@ -187,7 +190,8 @@ describe("docs/threats.md", () => {
         for (const fragment of fragments) {
           if (!text.includes(fragment))
             problems.push(
-              `${DOC}:${line}: ${file} has no test titled ${JSON.stringify(title)} (missing ${JSON.stringify(fragment)})`,
+              `${DOC}:${line}: ${file} has no test titled ${JSON.stringify(title)} (missing ` +
+                `${JSON.stringify(fragment)})`,
             );
         }
       }

@@ -135,14 +135,19 @@ before(async () => {
   ]);
 
   // The roles recipe's tables as the core creates them (the dev core does not implement roles).
-  await pool.query(`CREATE TABLE "${schema}".roles (app_id VARCHAR(64) NOT NULL DEFAULT 'public', role VARCHAR(255) NOT NULL,
+  await pool.query(`CREATE TABLE "${schema}".roles (app_id VARCHAR(64) NOT NULL DEFAULT 'public', role VARCHAR(255)
+    NOT NULL,
     CONSTRAINT roles_pkey PRIMARY KEY (app_id, role))`);
-  await pool.query(`CREATE TABLE "${schema}".user_roles (app_id VARCHAR(64) NOT NULL DEFAULT 'public', tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
-    user_id VARCHAR(128) NOT NULL, role VARCHAR(255) NOT NULL, CONSTRAINT user_roles_pkey PRIMARY KEY (app_id, tenant_id, user_id, role),
-    CONSTRAINT user_roles_role_fkey FOREIGN KEY (app_id, role) REFERENCES "${schema}".roles (app_id, role) ON DELETE CASCADE)`);
+  await pool.query(`CREATE TABLE "${schema}".user_roles (app_id VARCHAR(64) NOT NULL DEFAULT 'public', tenant_id
+    VARCHAR(64) NOT NULL DEFAULT 'public',
+    user_id VARCHAR(128) NOT NULL, role VARCHAR(255) NOT NULL, CONSTRAINT user_roles_pkey PRIMARY KEY (app_id,
+      tenant_id, user_id, role),
+    CONSTRAINT user_roles_role_fkey FOREIGN KEY (app_id, role) REFERENCES "${schema}".roles (app_id, role) ON DELETE
+      CASCADE)`);
   await pool.query(`INSERT INTO "${schema}".roles VALUES ($1, 'admin'), ($1, 'editor')`, [appId]);
   await pool.query(
-    `INSERT INTO "${schema}".user_roles VALUES ($1, 'public', 'legacy-7', 'admin'), ($1, 'public', 'legacy-7', 'editor')`,
+    `INSERT INTO "${schema}".user_roles VALUES ($1, 'public', 'legacy-7', 'admin'), ($1, 'public', 'legacy-7', ` +
+      `'editor')`,
     [appId],
   );
 
@@ -315,57 +320,60 @@ const cli = (args: string[]) =>
   );
 
 describe("export: NDJSON", () => {
-  it("streams users page by page with hashes, ids, verification, metadata and roles; tokens and keys as sections", async () => {
-    const { report, text } = await exportTo({ pageSize: 2 });
-    const lines = ndjson(text);
-    assert.deepEqual(
-      { ...lines[0], exportedAt: undefined },
-      {
-        type: "header",
-        format: "supertokens-migrate-export",
-        version: 1,
-        appId,
-        schema,
-        tablePrefix: "",
-        exportedAt: undefined,
-        sections: ["user", "reset_token", "signing_key"],
-      },
-    );
-    const users = lines.filter((l) => l.type === "user");
-    await checkUsers(users as never);
-    const mapped = users.find((u) => u.userId === "legacy-7")!;
-    assert.equal(mapped.externalUserIdInfo, "from legacy db,\nline 2");
-    assert.deepEqual(mapped.tenantIds, ["public"]);
-    assert.equal(users.find((u) => u.email === "argon@example.com")!.passwordHashFormat, "argon2");
-    checkTokens(lines.filter((l) => l.type === "reset_token") as never);
-    checkKeys(lines.filter((l) => l.type === "signing_key") as never);
-    assert.deepEqual(lines.at(-1), {
-      type: "trailer",
-      counts: { user: 5, reset_token: 1, signing_key: report.signingKeys!.dynamic + report.signingKeys!.static },
-    });
-    assert.deepEqual(
-      { ...report, durationMs: 0, signingKeys: undefined },
-      {
-        version: 1,
-        appId,
-        schema,
-        format: "ndjson",
-        users: 5,
-        hashFormats: { bcrypt: 4, argon2: 1 },
-        usersNeedingAttention: 1,
-        mappedUsers: 1,
-        verifiedUsers: 2,
-        usersWithMetadata: 1,
-        usersWithRoles: 1,
-        resetTokens: 1,
-        signingKeys: undefined,
-        otherRecipeUsers: 0,
-        warnings: [],
-        durationMs: 0,
-      },
-    );
-    assert.ok(report.signingKeys!.dynamic >= 1);
-  });
+  it(
+    "streams users page by page with hashes, ids, verification, metadata and roles; tokens and keys as " + "sections",
+    async () => {
+      const { report, text } = await exportTo({ pageSize: 2 });
+      const lines = ndjson(text);
+      assert.deepEqual(
+        { ...lines[0], exportedAt: undefined },
+        {
+          type: "header",
+          format: "supertokens-migrate-export",
+          version: 1,
+          appId,
+          schema,
+          tablePrefix: "",
+          exportedAt: undefined,
+          sections: ["user", "reset_token", "signing_key"],
+        },
+      );
+      const users = lines.filter((l) => l.type === "user");
+      await checkUsers(users as never);
+      const mapped = users.find((u) => u.userId === "legacy-7")!;
+      assert.equal(mapped.externalUserIdInfo, "from legacy db,\nline 2");
+      assert.deepEqual(mapped.tenantIds, ["public"]);
+      assert.equal(users.find((u) => u.email === "argon@example.com")!.passwordHashFormat, "argon2");
+      checkTokens(lines.filter((l) => l.type === "reset_token") as never);
+      checkKeys(lines.filter((l) => l.type === "signing_key") as never);
+      assert.deepEqual(lines.at(-1), {
+        type: "trailer",
+        counts: { user: 5, reset_token: 1, signing_key: report.signingKeys!.dynamic + report.signingKeys!.static },
+      });
+      assert.deepEqual(
+        { ...report, durationMs: 0, signingKeys: undefined },
+        {
+          version: 1,
+          appId,
+          schema,
+          format: "ndjson",
+          users: 5,
+          hashFormats: { bcrypt: 4, argon2: 1 },
+          usersNeedingAttention: 1,
+          mappedUsers: 1,
+          verifiedUsers: 2,
+          usersWithMetadata: 1,
+          usersWithRoles: 1,
+          resetTokens: 1,
+          signingKeys: undefined,
+          otherRecipeUsers: 0,
+          warnings: [],
+          durationMs: 0,
+        },
+      );
+      assert.ok(report.signingKeys!.dynamic >= 1);
+    },
+  );
 
   it("CLI: writes users to stdout and tokens and keys to their own 0600 files, with a report on stderr", async () => {
     const tokensPath = join(dir, "tokens.ndjson");

@@ -238,9 +238,12 @@ describe("verifyPassword", () => {
       );
     });
 
-    it("answers NO_MATCH without a signer key when the hash does not parse (the core checks the key after parsing)", async () => {
-      await expectStatus(FIREBASE.password, "$f_scrypt$abc$def$m=14$r=8", "NO_MATCH");
-    });
+    it(
+      "answers NO_MATCH without a signer key when the hash does not parse (the core checks the key after " + "parsing)",
+      async () => {
+        await expectStatus(FIREBASE.password, "$f_scrypt$abc$def$m=14$r=8", "NO_MATCH");
+      },
+    );
   });
 
   describe("when the hash is plain scrypt", () => {
@@ -258,18 +261,21 @@ describe("verifyPassword", () => {
       );
     });
 
-    it("matches PHC strings computed here, in standard and passlib ('.') base64, for 32- and 64-byte keys", async () => {
-      for (const [keyLength, encode] of [
-        [32, b64],
-        [64, ab64],
-      ] as const) {
-        const salt = randomBytes(16);
-        const key = scryptSync("ünïcode pw", salt, keyLength, { N: 2 ** 10, r: 8, p: 2 });
-        const hash = `$scrypt$ln=10,r=8,p=2$${encode(salt)}$${encode(key)}`;
-        await expectStatus("ünïcode pw", hash, "MATCH");
-        await expectStatus("unicode pw", hash, "NO_MATCH");
-      }
-    });
+    it(
+      "matches PHC strings computed here, in standard and passlib ('.') base64, for 32- and 64-byte " + "keys",
+      async () => {
+        for (const [keyLength, encode] of [
+          [32, b64],
+          [64, ab64],
+        ] as const) {
+          const salt = randomBytes(16);
+          const key = scryptSync("ünïcode pw", salt, keyLength, { N: 2 ** 10, r: 8, p: 2 });
+          const hash = `$scrypt$ln=10,r=8,p=2$${encode(salt)}$${encode(key)}`;
+          await expectStatus("ünïcode pw", hash, "MATCH");
+          await expectStatus("unicode pw", hash, "NO_MATCH");
+        }
+      },
+    );
 
     it("matches Werkzeug's scrypt:N:r:p$salt$hex, with the salt used as text", async () => {
       const key = scryptSync("flask-pw", Buffer.from("AbCdEfGh12345678"), 64, { N: 2 ** 11, r: 8, p: 1 });

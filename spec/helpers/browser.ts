@@ -15,7 +15,8 @@ export async function launchChromium(): Promise<Browser> {
     accessSync(executablePath, constants.X_OK);
   } catch {
     throw new Error(
-      `Chromium is not at ${executablePath}. Install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH.`,
+      `Chromium is not at ${executablePath}. Install Debian's chromium (apt-get install chromium) or set ` +
+        `CHROMIUM_PATH.`,
     );
   }
   // Never --user-data-dir here: launch() already gives every run a fresh temporary profile.

@@ -22,7 +22,10 @@ export interface DemoProcessOptions {
   dataDir: string;
   /** Seconds, for the in-process dev core. */
   accessTokenValidity?: number;
-  /** Extra environment. The runner's DATABASE_URL, REDIS_URL and SuperTokens variables are not passed on unless given here. */
+  /**
+   * Extra environment. The runner's DATABASE_URL, REDIS_URL and SuperTokens variables are not passed on unless given
+   * here.
+   */
   env?: Record<string, string>;
   startTimeoutMs?: number;
 }

@@ -9,9 +9,11 @@ export function requireEnv(name: "REDIS_URL" | "DATABASE_URL"): string {
   const value = process.env[name];
   if (value === undefined || value === "") {
     throw new Error(
-      `${name} is not set. Run the specs with \`npm test\` (add \`-- <spec files>\` for some of them): it starts throwaway ` +
+      `${name} is not set. Run the specs with \`npm test\` (add \`-- <spec files>\` for some of them): it starts ` +
+        `throwaway ` +
         `Redis and PostgreSQL servers and sets REDIS_URL and DATABASE_URL, or says what to install (Debian: ` +
-        `apt-get install redis-server postgresql chromium). Or export ${name} to point at a running server, or run \`bash .ci/run\`.`,
+        `apt-get install redis-server postgresql chromium). Or export ${name} to point at a running server, or run ` +
+        `\`bash .ci/run\`.`,
     );
   }
   return value;

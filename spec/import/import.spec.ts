@@ -79,60 +79,65 @@ describe("import from PostgreSQL", () => {
     await pool.end();
   });
 
-  it("maps columns, keeps bcrypt, argon2 and Firebase hashes and the legacy ids, and skips what the core cannot verify", async () => {
-    const signerKey = randomBytes(64).toString("base64");
-    const uri = await createCoreApp(core.url, { firebase_password_hashing_signer_key: signerKey });
-    const good = [
-      ...(await bcryptRows(8, "pg")).map((r, i) => ({
-        ...r,
-        id: String(1000 + i),
-        email: i === 0 ? "  Mixed.Case@Example.COM " : r.email,
-      })),
-      { ...(await argon2Row("2001", "argon@example.com")) },
-      firebaseRow("2002", "firebase@example.com", signerKey),
-    ];
-    const django = djangoRow("2003", "django@example.com");
-    await pool.query(`CREATE SCHEMA ${schema}`);
-    await pool.query(
-      `CREATE TABLE ${schema}.accounts (user_id bigint PRIMARY KEY, mail text, pw text, verified boolean, created_at timestamptz, meta jsonb)`,
-    );
-    for (const r of [...good, django]) {
-      await pool.query(`INSERT INTO ${schema}.accounts VALUES ($1, $2, $3, $4, $5, $6)`, [
-        r.id,
-        r.email,
-        r.hash,
-        r.verified,
-        new Date(r.timeJoined),
-        r.metadata ? JSON.stringify(r.metadata) : null,
-      ]);
-    }
+  it(
+    "maps columns, keeps bcrypt, argon2 and Firebase hashes and the legacy ids, and skips what the core cannot " +
+      "verify",
+    async () => {
+      const signerKey = randomBytes(64).toString("base64");
+      const uri = await createCoreApp(core.url, { firebase_password_hashing_signer_key: signerKey });
+      const good = [
+        ...(await bcryptRows(8, "pg")).map((r, i) => ({
+          ...r,
+          id: String(1000 + i),
+          email: i === 0 ? "  Mixed.Case@Example.COM " : r.email,
+        })),
+        { ...(await argon2Row("2001", "argon@example.com")) },
+        firebaseRow("2002", "firebase@example.com", signerKey),
+      ];
+      const django = djangoRow("2003", "django@example.com");
+      await pool.query(`CREATE SCHEMA ${schema}`);
+      await pool.query(
+        `CREATE TABLE ${schema}.accounts (user_id bigint PRIMARY KEY, mail text, pw text, verified boolean, ` +
+          `created_at timestamptz, meta jsonb)`,
+      );
+      for (const r of [...good, django]) {
+        await pool.query(`INSERT INTO ${schema}.accounts VALUES ($1, $2, $3, $4, $5, $6)`, [
+          r.id,
+          r.email,
+          r.hash,
+          r.verified,
+          new Date(r.timeJoined),
+          r.metadata ? JSON.stringify(r.metadata) : null,
+        ]);
+      }
 
-    const report = await run({
-      from: requireEnv("DATABASE_URL"),
-      query: `select * from ${schema}.accounts order by user_id;`,
-      map: "id=user_id,email=mail,passwordHash=pw,emailVerified=verified,timeJoined=created_at,metadata=meta",
-      core: uri,
-    });
-    assert.equal(report.mode, "bulk");
-    assert.deepEqual(report.counts, {
-      input: 11,
-      imported: 10,
-      skipped: 1,
-      failed: 0,
-      skippedByReason: { "unsupported-hash": 1 },
-      failedByReason: {},
-    });
-    assert.deepEqual(report.skipped, [
-      {
-        id: "2003",
-        row: 11,
-        reason: "unsupported-hash",
-        detail: "django_pbkdf2 hashes cannot be imported into SuperTokens: left to legacyAuth()",
-      },
-    ]);
-    await assertSignIns(uri, good, { timeJoined: true });
-    assert.equal((await coreGet(uri, "/users/count")).count, 10);
-  });
+      const report = await run({
+        from: requireEnv("DATABASE_URL"),
+        query: `select * from ${schema}.accounts order by user_id;`,
+        map: "id=user_id,email=mail,passwordHash=pw,emailVerified=verified,timeJoined=created_at,metadata=meta",
+        core: uri,
+      });
+      assert.equal(report.mode, "bulk");
+      assert.deepEqual(report.counts, {
+        input: 11,
+        imported: 10,
+        skipped: 1,
+        failed: 0,
+        skippedByReason: { "unsupported-hash": 1 },
+        failedByReason: {},
+      });
+      assert.deepEqual(report.skipped, [
+        {
+          id: "2003",
+          row: 11,
+          reason: "unsupported-hash",
+          detail: "django_pbkdf2 hashes cannot be imported into SuperTokens: left to legacyAuth()",
+        },
+      ]);
+      await assertSignIns(uri, good, { timeJoined: true });
+      assert.equal((await coreGet(uri, "/users/count")).count, 10);
+    },
+  );
 });
 
 describe("import from files", () => {
@@ -302,22 +307,25 @@ describe("when SuperTokens changes while users wait in the bulk-import queue", (
 });
 
 describe("with an API key", () => {
-  it("sends it, and a wrong one fails the run before anything is written, with ERR_MIGRATE_API_KEY_REFUSED", async () => {
-    const keyed = await startDevCore({ apiKeys: ["key-one-12345678901234"], config: { bcrypt_log_rounds: 4 } });
-    try {
-      const file = path.join(dir, "keyed.ndjson");
-      await writeFile(file, toNdjson(await bcryptRows(2, "keyed")));
-      await assert.rejects(
-        run({ file, core: keyed.url, apiKey: "wrong-key-12345678901234" }),
-        (err: NodeJS.ErrnoException) =>
-          err.code === "ERR_MIGRATE_API_KEY_REFUSED" && /refused the API key \(401\)/.test(err.message),
-      );
-      const report = await run({ file, core: keyed.url, apiKey: "key-one-12345678901234" });
-      assert.equal(report.counts.imported, 2);
-    } finally {
-      await keyed.close();
-    }
-  });
+  it(
+    "sends it, and a wrong one fails the run before anything is written, with " + "ERR_MIGRATE_API_KEY_REFUSED",
+    async () => {
+      const keyed = await startDevCore({ apiKeys: ["key-one-12345678901234"], config: { bcrypt_log_rounds: 4 } });
+      try {
+        const file = path.join(dir, "keyed.ndjson");
+        await writeFile(file, toNdjson(await bcryptRows(2, "keyed")));
+        await assert.rejects(
+          run({ file, core: keyed.url, apiKey: "wrong-key-12345678901234" }),
+          (err: NodeJS.ErrnoException) =>
+            err.code === "ERR_MIGRATE_API_KEY_REFUSED" && /refused the API key \(401\)/.test(err.message),
+        );
+        const report = await run({ file, core: keyed.url, apiKey: "key-one-12345678901234" });
+        assert.equal(report.counts.imported, 2);
+      } finally {
+        await keyed.close();
+      }
+    },
+  );
 });
 
 describe("a dry run", () => {

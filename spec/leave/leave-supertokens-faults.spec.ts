@@ -58,36 +58,40 @@ function assertUnavailable(res: request.Response, code: string, { anyCookie = tr
 }
 
 describe("leaveSuperTokens when something fails partway", () => {
-  it("core unreachable: 503 with Retry-After, the SuperTokens session still valid, nothing in Redis, and it moves once the core is back", async () => {
-    await superTokensApp();
-    const prefix = `leave:${uniqueId()}:`;
-    const { app, stApp, created } = leavingApp(new RedisStore({ client: redis, prefix }));
-    const jar = new CookieJar().update(await request(app).post("/st-login/core-cut-1"));
-    const [handle] = await Session.getAllSessionHandlesForUser("core-cut-1");
-    // The JWKS is cached by the SDK from here on, as in any app that has served a SuperTokens request.
-    assert.equal((await request(stApp).get("/st/me").set("Cookie", jar.header("/st/me"))).status, 200);
+  it(
+    "core unreachable: 503 with Retry-After, the SuperTokens session still valid, nothing in Redis, and it moves " +
+      "once the core is back",
+    async () => {
+      await superTokensApp();
+      const prefix = `leave:${uniqueId()}:`;
+      const { app, stApp, created } = leavingApp(new RedisStore({ client: redis, prefix }));
+      const jar = new CookieJar().update(await request(app).post("/st-login/core-cut-1"));
+      const [handle] = await Session.getAllSessionHandlesForUser("core-cut-1");
+      // The JWKS is cached by the SDK from here on, as in any app that has served a SuperTokens request.
+      assert.equal((await request(stApp).get("/st/me").set("Cookie", jar.header("/st/me"))).status, 200);
 
-    proxy.cut();
-    for (let i = 0; i < 2; i++)
-      assertUnavailable(
-        await request(app).get("/app/me").set("Cookie", jar.header("/app/me")),
-        "ERR_MIGRATE_CORE_UNAVAILABLE",
+      proxy.cut();
+      for (let i = 0; i < 2; i++)
+        assertUnavailable(
+          await request(app).get("/app/me").set("Cookie", jar.header("/app/me")),
+          "ERR_MIGRATE_CORE_UNAVAILABLE",
+        );
+      assert.deepEqual(created, [], "createSession never ran");
+      assert.equal((await newSessions(redis, prefix)).size, 0);
+
+      proxy.restore();
+      assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session survived the outage");
+      assert.equal(
+        (await request(stApp).get("/st/me").set("Cookie", jar.header("/st/me"))).status,
+        200,
+        "its tokens still work",
       );
-    assert.deepEqual(created, [], "createSession never ran");
-    assert.equal((await newSessions(redis, prefix)).size, 0);
-
-    proxy.restore();
-    assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session survived the outage");
-    assert.equal(
-      (await request(stApp).get("/st/me").set("Cookie", jar.header("/st/me"))).status,
-      200,
-      "its tokens still work",
-    );
-    const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    assert.equal(res.status, 200);
-    assert.equal(res.body.userId, "core-cut-1");
-    assert.equal(await Session.getSessionInformation(handle), undefined);
-  });
+      const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+      assert.equal(res.status, 200);
+      assert.equal(res.body.userId, "core-cut-1");
+      assert.equal(await Session.getSessionInformation(handle), undefined);
+    },
+  );
 
   describe("the new system's store failing", () => {
     let own: OwnRedis;
@@ -96,123 +100,140 @@ describe("leaveSuperTokens when something fails partway", () => {
     });
     after(() => own.dispose());
 
-    it("Redis stopped: 503 once createSession misses timeoutMs, the SuperTokens session is neither revoked nor cleared, and it moves once Redis is back", async () => {
-      await superTokensApp();
-      const client = createClient({ url: own.url, socket: { reconnectStrategy: () => 20 } });
-      client.on("error", () => {});
-      await client.connect();
-      const prefix = `leave:${uniqueId()}:`;
-      try {
-        const { app, stApp, created, converted } = leavingApp(new RedisStore({ client, prefix }), { timeoutMs: 300 });
-        const jar = new CookieJar().update(await request(app).post("/st-login/redis-down-1"));
-        const [handle] = await Session.getAllSessionHandlesForUser("redis-down-1");
+    it(
+      "Redis stopped: 503 once createSession misses timeoutMs, the SuperTokens session is neither revoked nor " +
+        "cleared, and it moves once Redis is back",
+      async () => {
+        await superTokensApp();
+        const client = createClient({ url: own.url, socket: { reconnectStrategy: () => 20 } });
+        client.on("error", () => {});
+        await client.connect();
+        const prefix = `leave:${uniqueId()}:`;
+        try {
+          const { app, stApp, created, converted } = leavingApp(new RedisStore({ client, prefix }), { timeoutMs: 300 });
+          const jar = new CookieJar().update(await request(app).post("/st-login/redis-down-1"));
+          const [handle] = await Session.getAllSessionHandlesForUser("redis-down-1");
 
-        // Not events.once: it rejects on the "error" the client emits first.
-        const down = new Promise((resolve) => client.once("reconnecting", resolve));
-        await own.stop();
-        await down;
-        const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-        assertUnavailable(res, "ERR_MIGRATE_TIMEOUT");
-        assert.deepEqual(created, ["redis-down-1"], "createSession was tried");
-        assert.deepEqual(converted, [], "nothing was converted");
-        assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is not revoked");
-        assert.equal(
-          (await request(stApp).get("/st/me").set("Cookie", jar.header("/st/me"))).status,
-          200,
-          "its tokens still work",
-        );
+          // Not events.once: it rejects on the "error" the client emits first.
+          const down = new Promise((resolve) => client.once("reconnecting", resolve));
+          await own.stop();
+          await down;
+          const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+          assertUnavailable(res, "ERR_MIGRATE_TIMEOUT");
+          assert.deepEqual(created, ["redis-down-1"], "createSession was tried");
+          assert.deepEqual(converted, [], "nothing was converted");
+          assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is not revoked");
+          assert.equal(
+            (await request(stApp).get("/st/me").set("Cookie", jar.header("/st/me"))).status,
+            200,
+            "its tokens still work",
+          );
 
-        const ready = new Promise((resolve) => client.once("ready", resolve));
-        await own.start();
-        await ready;
-        const moved = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-        assert.equal(moved.status, 200);
-        assert.equal(moved.body.userId, "redis-down-1");
-        const sid = sidOf(new CookieJar().update(moved).get("connect.sid"));
-        assert.equal((await client.get(prefix + sid)) !== null, true, "the session the cookie names is stored");
-        assert.equal(await Session.getSessionInformation(handle), undefined);
-      } finally {
-        await own.start();
+          const ready = new Promise((resolve) => client.once("ready", resolve));
+          await own.start();
+          await ready;
+          const moved = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+          assert.equal(moved.status, 200);
+          assert.equal(moved.body.userId, "redis-down-1");
+          const sid = sidOf(new CookieJar().update(moved).get("connect.sid"));
+          assert.equal((await client.get(prefix + sid)) !== null, true, "the session the cookie names is stored");
+          assert.equal(await Session.getSessionInformation(handle), undefined);
+        } finally {
+          await own.start();
+          client.destroy();
+        }
+      },
+    );
+
+    it(
+      "a store whose writes fail at once (closed Redis client): 503 ERR_MIGRATE_STORE_UNAVAILABLE and the " +
+        "SuperTokens session stays",
+      async () => {
+        await superTokensApp();
+        const client = createClient({ url: own.url });
+        client.on("error", () => {});
+        await client.connect();
         client.destroy();
-      }
-    });
+        const { app, created, converted } = leavingApp(new RedisStore({ client, prefix: `leave:${uniqueId()}:` }));
+        const jar = new CookieJar().update(await request(app).post("/st-login/store-closed-1"));
+        const [handle] = await Session.getAllSessionHandlesForUser("store-closed-1");
 
-    it("a store whose writes fail at once (closed Redis client): 503 ERR_MIGRATE_STORE_UNAVAILABLE and the SuperTokens session stays", async () => {
+        const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+        assertUnavailable(res, "ERR_MIGRATE_STORE_UNAVAILABLE", { anyCookie: false });
+        assert.deepEqual(created, ["store-closed-1"]);
+        assert.deepEqual(converted, []);
+        assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is not revoked");
+      },
+    );
+  });
+
+  it(
+    "revocation lost on the way to the core: the user keeps the new session, onConverted says revoked: false (and " +
+      "may throw), and the next request is not moved again",
+    async () => {
       await superTokensApp();
-      const client = createClient({ url: own.url });
-      client.on("error", () => {});
-      await client.connect();
-      client.destroy();
-      const { app, created, converted } = leavingApp(new RedisStore({ client, prefix: `leave:${uniqueId()}:` }));
-      const jar = new CookieJar().update(await request(app).post("/st-login/store-closed-1"));
-      const [handle] = await Session.getAllSessionHandlesForUser("store-closed-1");
+      const prefix = `leave:${uniqueId()}:`;
+      const events: { revoked: boolean }[] = [];
+      const { app, created } = leavingApp(new RedisStore({ client: redis, prefix }), {
+        onConverted: (event) => {
+          events.push(event);
+          throw new Error("onConverted failed");
+        },
+      });
+      const jar = new CookieJar().update(await request(app).post("/st-login/revoke-lost-1"));
+      const [handle] = await Session.getAllSessionHandlesForUser("revoke-lost-1");
+
+      proxy.failNext(/\/recipe\/session\/remove$/, "drop");
+      const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+      assert.equal(res.status, 200);
+      assert.equal(res.body.userId, "revoke-lost-1");
+      assert.deepEqual(events, [{ userId: "revoke-lost-1", sessionHandle: handle, revoked: false }]);
+      assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session ends with its own expiry");
+      jar.update(res);
+      const sid = sidOf(jar.get("connect.sid"));
+      assert.equal((await newSessions(redis, prefix)).get(sid!)?.userId, "revoke-lost-1");
+
+      const next = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+      assert.equal(next.status, 200);
+      assert.equal(next.body.sid, sid, "the same new session");
+      assert.deepEqual(created, ["revoke-lost-1"], "not moved twice");
+    },
+  );
+
+  it(
+    "expired access token: 401 try refresh with nothing changed; after the frontend refreshes, the next request " +
+      "moves the session",
+    async (t) => {
+      await superTokensApp();
+      const prefix = `leave:${uniqueId()}:`;
+      const { app, created } = leavingApp(new RedisStore({ client: redis, prefix }));
+      const jar = new CookieJar().update(await request(app).post("/st-login/expired-1"));
+      const [handle] = await Session.getAllSessionHandlesForUser("expired-1");
+      // Two hours later for the SDK and the dev core alike: the access token (1 h) has expired, the refresh token has
+      // not.
+      const realNow = Date.now.bind(Date);
+      t.mock.method(Date, "now", () => realNow() + 2 * 3600_000);
 
       const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-      assertUnavailable(res, "ERR_MIGRATE_STORE_UNAVAILABLE", { anyCookie: false });
-      assert.deepEqual(created, ["store-closed-1"]);
-      assert.deepEqual(converted, []);
-      assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is not revoked");
-    });
-  });
+      assert.equal(res.status, 401);
+      assert.deepEqual(res.body, { message: "try refresh token" });
+      assert.deepEqual(created, []);
+      assert.equal(new CookieJar().update(res).get("connect.sid"), undefined);
+      assert.equal((await newSessions(redis, prefix)).size, 0);
+      assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is untouched");
 
-  it("revocation lost on the way to the core: the user keeps the new session, onConverted says revoked: false (and may throw), and the next request is not moved again", async () => {
-    await superTokensApp();
-    const prefix = `leave:${uniqueId()}:`;
-    const events: { revoked: boolean }[] = [];
-    const { app, created } = leavingApp(new RedisStore({ client: redis, prefix }), {
-      onConverted: (event) => {
-        events.push(event);
-        throw new Error("onConverted failed");
-      },
-    });
-    const jar = new CookieJar().update(await request(app).post("/st-login/revoke-lost-1"));
-    const [handle] = await Session.getAllSessionHandlesForUser("revoke-lost-1");
-
-    proxy.failNext(/\/recipe\/session\/remove$/, "drop");
-    const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    assert.equal(res.status, 200);
-    assert.equal(res.body.userId, "revoke-lost-1");
-    assert.deepEqual(events, [{ userId: "revoke-lost-1", sessionHandle: handle, revoked: false }]);
-    assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session ends with its own expiry");
-    jar.update(res);
-    const sid = sidOf(jar.get("connect.sid"));
-    assert.equal((await newSessions(redis, prefix)).get(sid!)?.userId, "revoke-lost-1");
-
-    const next = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    assert.equal(next.status, 200);
-    assert.equal(next.body.sid, sid, "the same new session");
-    assert.deepEqual(created, ["revoke-lost-1"], "not moved twice");
-  });
-
-  it("expired access token: 401 try refresh with nothing changed; after the frontend refreshes, the next request moves the session", async (t) => {
-    await superTokensApp();
-    const prefix = `leave:${uniqueId()}:`;
-    const { app, created } = leavingApp(new RedisStore({ client: redis, prefix }));
-    const jar = new CookieJar().update(await request(app).post("/st-login/expired-1"));
-    const [handle] = await Session.getAllSessionHandlesForUser("expired-1");
-    // Two hours later for the SDK and the dev core alike: the access token (1 h) has expired, the refresh token has not.
-    const realNow = Date.now.bind(Date);
-    t.mock.method(Date, "now", () => realNow() + 2 * 3600_000);
-
-    const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    assert.equal(res.status, 401);
-    assert.deepEqual(res.body, { message: "try refresh token" });
-    assert.deepEqual(created, []);
-    assert.equal(new CookieJar().update(res).get("connect.sid"), undefined);
-    assert.equal((await newSessions(redis, prefix)).size, 0);
-    assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is untouched");
-
-    const refreshed = await request(app)
-      .post("/auth/session/refresh")
-      .set("Cookie", jar.header("/auth/session/refresh"));
-    assert.equal(refreshed.status, 200);
-    jar.update(refreshed);
-    const moved = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    assert.equal(moved.status, 200);
-    assert.equal(moved.body.userId, "expired-1");
-    assert.deepEqual(created, ["expired-1"]);
-    assert.equal(await Session.getSessionInformation(handle), undefined);
-  });
+      const refreshed = await request(app)
+        .post("/auth/session/refresh")
+        .set("Cookie", jar.header("/auth/session/refresh"));
+      assert.equal(refreshed.status, 200);
+      jar.update(refreshed);
+      const moved = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+      assert.equal(moved.status, 200);
+      assert.equal(moved.body.userId, "expired-1");
+      assert.deepEqual(created, ["expired-1"]);
+      assert.equal(await Session.getSessionInformation(handle), undefined);
+    },
+  );
 
   it("forged or garbage sAccessToken: no crash and no conversion, a tampered user id included", async () => {
     await superTokensApp();

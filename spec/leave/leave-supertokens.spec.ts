@@ -64,139 +64,158 @@ describe("leaveSuperTokens: moving live sessions off SuperTokens (express-sessio
     assert.deepEqual(calls, ["user-5"]);
   });
 
-  it("cookie mode: the new session is in Redis for the same user id before the revocation reaches the core, and every SuperTokens cookie is cleared", async () => {
-    const { store, prefix } = await setup();
-    let requestsWhenSaved = -1;
-    const { app, converted } = leavingApp(store, { afterCreate: () => (requestsWhenSaved = proxy.requests.length) });
-    const jar = new CookieJar().update(await request(app).post("/st-login/cookie-1"));
-    assert.ok(jar.get("sRefreshToken"), "signed in with a refresh token cookie");
-    const [handle] = await Session.getAllSessionHandlesForUser("cookie-1");
+  it(
+    "cookie mode: the new session is in Redis for the same user id before the revocation reaches the core, and " +
+      "every SuperTokens cookie is cleared",
+    async () => {
+      const { store, prefix } = await setup();
+      let requestsWhenSaved = -1;
+      const { app, converted } = leavingApp(store, { afterCreate: () => (requestsWhenSaved = proxy.requests.length) });
+      const jar = new CookieJar().update(await request(app).post("/st-login/cookie-1"));
+      assert.ok(jar.get("sRefreshToken"), "signed in with a refresh token cookie");
+      const [handle] = await Session.getAllSessionHandlesForUser("cookie-1");
 
-    const from = proxy.requests.length;
-    const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    assert.equal(res.status, 200);
-    assert.equal(res.body.userId, "cookie-1");
-    const core = proxy.requests.slice(from);
-    const savedAt = requestsWhenSaved - from;
-    assert.ok(savedAt >= 0, "createSession's save completed");
-    assert.ok(
-      core.slice(0, savedAt).some((r) => LOOKUP.test(r)),
-      `the core was asked about the session before anything was created: ${core.join(", ")}`,
-    );
-    assert.ok(
-      !core.slice(0, savedAt).some((r) => REVOKE.test(r)),
-      `revoked before the new session was saved: ${core.join(", ")}`,
-    );
-    assert.ok(
-      core.slice(savedAt).some((r) => REVOKE.test(r)),
-      `revoked after the new session was saved: ${core.join(", ")}`,
-    );
-    assert.equal(await Session.getSessionInformation(handle), undefined, "SuperTokens session revoked");
-    assert.deepEqual(converted, [{ userId: "cookie-1", sessionHandle: handle, revoked: true }]);
+      const from = proxy.requests.length;
+      const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+      assert.equal(res.status, 200);
+      assert.equal(res.body.userId, "cookie-1");
+      const core = proxy.requests.slice(from);
+      const savedAt = requestsWhenSaved - from;
+      assert.ok(savedAt >= 0, "createSession's save completed");
+      assert.ok(
+        core.slice(0, savedAt).some((r) => LOOKUP.test(r)),
+        `the core was asked about the session before anything was created: ${core.join(", ")}`,
+      );
+      assert.ok(
+        !core.slice(0, savedAt).some((r) => REVOKE.test(r)),
+        `revoked before the new session was saved: ${core.join(", ")}`,
+      );
+      assert.ok(
+        core.slice(savedAt).some((r) => REVOKE.test(r)),
+        `revoked after the new session was saved: ${core.join(", ")}`,
+      );
+      assert.equal(await Session.getSessionInformation(handle), undefined, "SuperTokens session revoked");
+      assert.deepEqual(converted, [{ userId: "cookie-1", sessionHandle: handle, revoked: true }]);
 
-    const cookies = setCookies(res);
-    assert.ok(isClearing(cookies.get("sAccessToken")), `sAccessToken cleared: ${cookies.get("sAccessToken")}`);
-    assert.ok(isClearing(cookies.get("sRefreshToken")), `sRefreshToken cleared: ${cookies.get("sRefreshToken")}`);
-    assert.match(
-      cookies.get("sRefreshToken")!,
-      /Path=\/auth\/session\/refresh/i,
-      "cleared on the refresh token's own path",
-    );
-    assert.equal(res.headers["front-token"], "remove", "the frontend SDK is told its session is gone");
+      const cookies = setCookies(res);
+      assert.ok(isClearing(cookies.get("sAccessToken")), `sAccessToken cleared: ${cookies.get("sAccessToken")}`);
+      assert.ok(isClearing(cookies.get("sRefreshToken")), `sRefreshToken cleared: ${cookies.get("sRefreshToken")}`);
+      assert.match(
+        cookies.get("sRefreshToken")!,
+        /Path=\/auth\/session\/refresh/i,
+        "cleared on the refresh token's own path",
+      );
+      assert.equal(res.headers["front-token"], "remove", "the frontend SDK is told its session is gone");
 
-    const sid = sidOf(new CookieJar().update(res).get("connect.sid"));
-    assert.ok(sid, "the new system's cookie is set");
-    const sessions = await newSessions(redis, prefix);
-    assert.deepEqual([...sessions.keys()], [sid], "exactly one new session, the one the cookie names");
-    assert.equal(sessions.get(sid)!.userId, "cookie-1");
-  });
+      const sid = sidOf(new CookieJar().update(res).get("connect.sid"));
+      assert.ok(sid, "the new system's cookie is set");
+      const sessions = await newSessions(redis, prefix);
+      assert.deepEqual([...sessions.keys()], [sid], "exactly one new session, the one the cookie names");
+      assert.equal(sessions.get(sid)!.userId, "cookie-1");
+    },
+  );
 
-  it("header mode: moves a session sent as Authorization: Bearer, and tells the frontend to drop its tokens", async () => {
-    const { store, prefix } = await setup({ getTokenTransferMethod: () => "header" });
-    const { app, created } = leavingApp(store);
-    const login = await request(app).post("/st-login/header-1");
-    const access = login.headers["st-access-token"];
-    const refresh = login.headers["st-refresh-token"];
-    assert.ok(access && refresh, "header-mode tokens issued");
-    const [handle] = await Session.getAllSessionHandlesForUser("header-1");
+  it(
+    "header mode: moves a session sent as Authorization: Bearer, and tells the frontend to drop its " + "tokens",
+    async () => {
+      const { store, prefix } = await setup({ getTokenTransferMethod: () => "header" });
+      const { app, created } = leavingApp(store);
+      const login = await request(app).post("/st-login/header-1");
+      const access = login.headers["st-access-token"];
+      const refresh = login.headers["st-refresh-token"];
+      assert.ok(access && refresh, "header-mode tokens issued");
+      const [handle] = await Session.getAllSessionHandlesForUser("header-1");
 
-    const res = await request(app).get("/app/me").set("Authorization", `Bearer ${access}`);
-    assert.equal(res.status, 200);
-    assert.equal(res.body.userId, "header-1");
-    assert.deepEqual(created, ["header-1"]);
-    assert.equal(res.headers["st-access-token"], "", "access token header emptied");
-    assert.equal(res.headers["st-refresh-token"], "", "refresh token header emptied");
-    assert.equal(res.headers["front-token"], "remove");
-    assert.equal(await Session.getSessionInformation(handle), undefined, "SuperTokens session revoked");
-    const sid = sidOf(new CookieJar().update(res).get("connect.sid"));
-    const sessions = await newSessions(redis, prefix);
-    assert.deepEqual([...sessions.keys()], [sid]);
-    assert.equal(sessions.get(sid!)!.userId, "header-1");
+      const res = await request(app).get("/app/me").set("Authorization", `Bearer ${access}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.userId, "header-1");
+      assert.deepEqual(created, ["header-1"]);
+      assert.equal(res.headers["st-access-token"], "", "access token header emptied");
+      assert.equal(res.headers["st-refresh-token"], "", "refresh token header emptied");
+      assert.equal(res.headers["front-token"], "remove");
+      assert.equal(await Session.getSessionInformation(handle), undefined, "SuperTokens session revoked");
+      const sid = sidOf(new CookieJar().update(res).get("connect.sid"));
+      const sessions = await newSessions(redis, prefix);
+      assert.deepEqual([...sessions.keys()], [sid]);
+      assert.equal(sessions.get(sid!)!.userId, "header-1");
 
-    const refreshed = await request(app).post("/auth/session/refresh").set("Authorization", `Bearer ${refresh}`);
-    assert.equal(refreshed.status, 401, "the old refresh token gets no new session");
-  });
+      const refreshed = await request(app).post("/auth/session/refresh").set("Authorization", `Bearer ${refresh}`);
+      assert.equal(refreshed.status, 401, "the old refresh token gets no new session");
+    },
+  );
 
-  it("after the move the old SuperTokens tokens are dead: a checkDatabase route answers 401 and the refresh token gets nothing", async () => {
-    const { store } = await setup();
-    const { app, stApp } = leavingApp(store);
-    const old = new CookieJar().update(await request(app).post("/st-login/dead-1"));
-    assert.equal(
-      (await request(stApp).get("/st/me").set("Cookie", old.header("/st/me"))).status,
-      200,
-      "the tokens work before the move",
-    );
+  it(
+    "after the move the old SuperTokens tokens are dead: a checkDatabase route answers 401 and the refresh token " +
+      "gets nothing",
+    async () => {
+      const { store } = await setup();
+      const { app, stApp } = leavingApp(store);
+      const old = new CookieJar().update(await request(app).post("/st-login/dead-1"));
+      assert.equal(
+        (await request(stApp).get("/st/me").set("Cookie", old.header("/st/me"))).status,
+        200,
+        "the tokens work before the move",
+      );
 
-    const moved = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
-    assert.equal(moved.status, 200);
+      const moved = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
+      assert.equal(moved.status, 200);
 
-    const me = await request(stApp).get("/st/me").set("Cookie", old.header("/st/me"));
-    assert.equal(me.status, 401);
-    const refreshed = await request(app)
-      .post("/auth/session/refresh")
-      .set("Cookie", old.header("/auth/session/refresh"));
-    assert.equal(refreshed.status, 401);
-    assert.equal(new CookieJar().update(refreshed).get("sAccessToken"), undefined, "no new access token");
-    assert.deepEqual(
-      await Session.getAllSessionHandlesForUser("dead-1"),
-      [],
-      "no SuperTokens session left for the user",
-    );
-  });
+      const me = await request(stApp).get("/st/me").set("Cookie", old.header("/st/me"));
+      assert.equal(me.status, 401);
+      const refreshed = await request(app)
+        .post("/auth/session/refresh")
+        .set("Cookie", old.header("/auth/session/refresh"));
+      assert.equal(refreshed.status, 401);
+      assert.equal(new CookieJar().update(refreshed).get("sAccessToken"), undefined, "no new access token");
+      assert.deepEqual(
+        await Session.getAllSessionHandlesForUser("dead-1"),
+        [],
+        "no SuperTokens session left for the user",
+      );
+    },
+  );
 
-  it("passes a request without a SuperTokens session through untouched: no session created, no cookie set or cleared, no core call", async () => {
-    const { store, prefix } = await setup();
-    const { app, created } = leavingApp(store);
-    const from = proxy.requests.length;
-    const res = await request(app).get("/app/public");
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { public: true });
-    assert.equal(res.headers["set-cookie"], undefined);
-    assert.equal(res.headers["front-token"], undefined);
-    assert.deepEqual(created, []);
-    assert.deepEqual(proxy.requests.slice(from), []);
-    assert.equal((await newSessions(redis, prefix)).size, 0);
-  });
+  it(
+    "passes a request without a SuperTokens session through untouched: no session created, no cookie set or " +
+      "cleared, no core call",
+    async () => {
+      const { store, prefix } = await setup();
+      const { app, created } = leavingApp(store);
+      const from = proxy.requests.length;
+      const res = await request(app).get("/app/public");
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { public: true });
+      assert.equal(res.headers["set-cookie"], undefined);
+      assert.equal(res.headers["front-token"], undefined);
+      assert.deepEqual(created, []);
+      assert.deepEqual(proxy.requests.slice(from), []);
+      assert.equal((await newSessions(redis, prefix)).size, 0);
+    },
+  );
 
-  it("leaves a request that already has the new system's session alone: SuperTokens is not consulted and its session is not moved again", async () => {
-    const { store, prefix } = await setup();
-    const { app, created } = leavingApp(store);
-    const jar = new CookieJar().update(await request(app).post("/st-login/both-st"));
-    jar.update(await request(app).post("/new-login/both-new"));
-    assert.ok(jar.get("connect.sid") && jar.get("sAccessToken"));
-    const [handle] = await Session.getAllSessionHandlesForUser("both-st");
-    const sessionsBefore = await newSessions(redis, prefix);
+  it(
+    "leaves a request that already has the new system's session alone: SuperTokens is not consulted and its " +
+      "session is not moved again",
+    async () => {
+      const { store, prefix } = await setup();
+      const { app, created } = leavingApp(store);
+      const jar = new CookieJar().update(await request(app).post("/st-login/both-st"));
+      jar.update(await request(app).post("/new-login/both-new"));
+      assert.ok(jar.get("connect.sid") && jar.get("sAccessToken"));
+      const [handle] = await Session.getAllSessionHandlesForUser("both-st");
+      const sessionsBefore = await newSessions(redis, prefix);
 
-    const from = proxy.requests.length;
-    const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    assert.equal(res.status, 200);
-    assert.equal(res.body.userId, "both-new", "the new system's session wins");
-    assert.deepEqual(created, []);
-    assert.deepEqual(proxy.requests.slice(from), [], "the core was not asked");
-    assert.equal(res.headers["set-cookie"], undefined, "no cookie set or cleared");
-    assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is untouched");
-    assert.deepEqual(await newSessions(redis, prefix), sessionsBefore);
-  });
+      const from = proxy.requests.length;
+      const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+      assert.equal(res.status, 200);
+      assert.equal(res.body.userId, "both-new", "the new system's session wins");
+      assert.deepEqual(created, []);
+      assert.deepEqual(proxy.requests.slice(from), [], "the core was not asked");
+      assert.equal(res.headers["set-cookie"], undefined, "no cookie set or cleared");
+      assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is untouched");
+      assert.deepEqual(await newSessions(redis, prefix), sessionsBefore);
+    },
+  );
 
   it("does not convert a session revoked in SuperTokens whose access token still verifies", async () => {
     const { store, prefix } = await setup();
@@ -214,37 +233,42 @@ describe("leaveSuperTokens: moving live sessions off SuperTokens (express-sessio
     assert.equal((await newSessions(redis, prefix)).size, 0);
   });
 
-  it("converts the page load's other requests within graceMs without asking the core; after graceMs the old access token converts nothing", async (t) => {
-    const { store } = await setup();
-    const { app, created, converted } = leavingApp(store);
-    const old = new CookieJar().update(await request(app).post("/st-login/grace-1"));
-    const first = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
-    assert.equal(first.status, 200);
+  it(
+    "converts the page load's other requests within graceMs without asking the core; after graceMs the old access " +
+      "token converts nothing",
+    async (t) => {
+      const { store } = await setup();
+      const { app, created, converted } = leavingApp(store);
+      const old = new CookieJar().update(await request(app).post("/st-login/grace-1"));
+      const first = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
+      assert.equal(first.status, 200);
 
-    // Another request of the same page load, sent before the first one's cookies arrived.
-    let from = proxy.requests.length;
-    const sibling = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
-    assert.equal(sibling.status, 200);
-    assert.equal(sibling.body.userId, "grace-1");
-    assert.ok(
-      !proxy.requests.slice(from).some((r) => LOOKUP.test(r)),
-      `the core was asked again: ${proxy.requests.slice(from).join(", ")}`,
-    );
-    assert.deepEqual(created, ["grace-1", "grace-1"]);
+      // Another request of the same page load, sent before the first one's cookies arrived.
+      let from = proxy.requests.length;
+      const sibling = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
+      assert.equal(sibling.status, 200);
+      assert.equal(sibling.body.userId, "grace-1");
+      assert.ok(
+        !proxy.requests.slice(from).some((r) => LOOKUP.test(r)),
+        `the core was asked again: ${proxy.requests.slice(from).join(", ")}`,
+      );
+      assert.deepEqual(created, ["grace-1", "grace-1"]);
 
-    // 31 s later for the middleware, the SDK and the dev core: past graceMs (30 s), the access token (1 h) still verifies.
-    const realNow = Date.now.bind(Date);
-    t.mock.method(Date, "now", () => realNow() + 31_000);
-    from = proxy.requests.length;
-    const late = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
-    assert.equal(late.status, 401);
-    assert.ok(
-      proxy.requests.slice(from).some((r) => LOOKUP.test(r)),
-      "the core was asked",
-    );
-    assert.deepEqual(created, ["grace-1", "grace-1"], "the revoked session was not converted again");
-    assert.equal(converted.length, 2);
-  });
+      // 31 s later for the middleware, the SDK and the dev core: past graceMs (30 s), the access token (1 h) still
+      // verifies.
+      const realNow = Date.now.bind(Date);
+      t.mock.method(Date, "now", () => realNow() + 31_000);
+      from = proxy.requests.length;
+      const late = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
+      assert.equal(late.status, 401);
+      assert.ok(
+        proxy.requests.slice(from).some((r) => LOOKUP.test(r)),
+        "the core was asked",
+      );
+      assert.deepEqual(created, ["grace-1", "grace-1"], "the revoked session was not converted again");
+      assert.equal(converted.length, 2);
+    },
+  );
 
   it("signs every concurrent request of one SuperTokens session in as its user, and revokes that session", async () => {
     const { store, prefix } = await setup();

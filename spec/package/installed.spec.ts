@@ -167,7 +167,10 @@ async function startBinDevCore(dir: string) {
 
 const HASH = "$2b$10$OSZlB.A/6sYVrixiJkkWFO.1J59M5Y2PmWC5/mmnbRZDHDObD2dvy";
 const importFiles = {
-  "users.csv": `id,email,password_hash,email_verified\nlegacy-1,one@example.com,${HASH},true\nlegacy-2,two@example.com,${HASH},false\n`,
+  "users.csv":
+    "id,email,password_hash,email_verified\n" +
+    `legacy-1,one@example.com,${HASH},true\n` +
+    `legacy-2,two@example.com,${HASH},false\n`,
   "users.ndjson":
     [
       { id: "legacy-1", email: "one@example.com", passwordHash: HASH, emailVerified: true },

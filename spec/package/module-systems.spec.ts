@@ -70,7 +70,9 @@ for (const kind of ["cjs", "mjs"] as const) {
         const instance = internals.sdkInstance();
         const origins = internals.sdkAppOrigins(instance);
         const querier = internals.sdkQuerier();
-        console.log(JSON.stringify({ before: before === undefined, checked, origins, querier: typeof querier.sendPostRequest }));
+        console.log(
+          JSON.stringify({ before: before === undefined, checked, origins, querier: typeof querier.sendPostRequest }),
+        );
       `),
       );
       assert.deepEqual(out, {
@@ -107,37 +109,51 @@ for (const kind of ["cjs", "mjs"] as const) {
       });
       after(() => rmSync(tmp, { recursive: true, force: true }));
 
-      it("throws ERR_MIGRATE_SDK_INTERNALS naming the SDK version and the internal, never a silent fallback", async () => {
-        const out = await runScript(
-          tmp,
-          kind,
-          wrap(`
+      it(
+        "throws ERR_MIGRATE_SDK_INTERNALS naming the SDK version and the internal, never a silent " + "fallback",
+        async () => {
+          const out = await runScript(
+            tmp,
+            kind,
+            wrap(`
           const internals = ${load(path.join(tmp, "pkg/sdk-internals.js"))};
-          const probe = (f) => { try { f(); return "no error"; } catch (e) { return { code: e.code, message: e.message }; } };
-          console.log(JSON.stringify({ instance: probe(() => internals.sdkInstance()), querier: probe(() => internals.sdkQuerier()) }));
+          const probe = (f) => {
+            try { f(); return "no error"; } catch (e) { return { code: e.code, message: e.message }; }
+          };
+          console.log(
+            JSON.stringify({
+              instance: probe(() => internals.sdkInstance()),
+              querier: probe(() => internals.sdkQuerier()),
+            }),
+          );
         `),
-        );
-        for (const failure of [out.instance, out.querier]) {
-          assert.equal(failure.code, "ERR_MIGRATE_SDK_INTERNALS");
-          assert.match(failure.message, /supertokens-node 99\.0\.0/);
-        }
-        assert.match(out.instance.message, /lib\/build\/supertokens\.js SuperTokens\.getInstanceOrThrowError/);
-      });
+          );
+          for (const failure of [out.instance, out.querier]) {
+            assert.equal(failure.code, "ERR_MIGRATE_SDK_INTERNALS");
+            assert.match(failure.message, /supertokens-node 99\.0\.0/);
+          }
+          assert.match(out.instance.message, /lib\/build\/supertokens\.js SuperTokens\.getInstanceOrThrowError/);
+        },
+      );
     });
   });
 }
 
-describe("two copies in one process: the app requires the CommonJS build, a dependency imports the ES module build", () => {
-  const both = `
+describe(
+  "two copies in one process: the app requires the CommonJS build, a dependency imports the ES module " + "build",
+  () => {
+    const both = `
     const cjs = require(${JSON.stringify(path.join(root, "dist/cjs/index.js"))});
     const esm = await import(${JSON.stringify(path.join(root, "dist/esm/index.js"))});
   `;
 
-  it("are distinct copies, yet dualSession() of either copy sees configureLegacySessions() of the other", async () => {
-    const out = await runScript(
-      root,
-      "cjs",
-      `(async () => {${both}
+    it(
+      "are distinct copies, yet dualSession() of either copy sees configureLegacySessions() of the " + "other",
+      async () => {
+        const out = await runScript(
+          root,
+          "cjs",
+          `(async () => {${both}
       const session = require("express-session");
       cjs.configureLegacySessions({ store: new session.MemoryStore(), secret: "shared secret" });
       const fromEsm = typeof esm.dualSession();
@@ -145,15 +161,16 @@ describe("two copies in one process: the app requires the CommonJS build, a depe
       const fromCjs = typeof cjs.dualSession();
       console.log(JSON.stringify({ distinct: cjs.dualSession !== esm.dualSession, fromEsm, fromCjs }));
     })().catch((e) => { console.error(e); process.exit(1); });`,
+        );
+        assert.deepEqual(out, { distinct: true, fromEsm: "function", fromCjs: "function" });
+      },
     );
-    assert.deepEqual(out, { distinct: true, fromEsm: "function", fromCjs: "function" });
-  });
 
-  it("instanceof on our error classes holds across copies, by kind", async () => {
-    const out = await runScript(
-      root,
-      "cjs",
-      `(async () => {${both}
+    it("instanceof on our error classes holds across copies, by kind", async () => {
+      const out = await runScript(
+        root,
+        "cjs",
+        `(async () => {${both}
       let thrown;
       try { esm.dualSession({ store: {} }); } catch (e) { thrown = e; }
       const unavailable = new cjs.UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "down");
@@ -169,20 +186,21 @@ describe("two copies in one process: the app requires the CommonJS build, a depe
         isMigrateError: esm.isMigrateError(unavailable),
       }));
     })().catch((e) => { console.error(e); process.exit(1); });`,
-    );
-    assert.deepEqual(out, {
-      code: "ERR_MIGRATE_STORE_REQUIRED",
-      esmConfigIsCjsConfig: true,
-      esmConfigIsCjsMigrate: true,
-      esmConfigIsCjsUnavailable: false,
-      cjsUnavailableIsEsmUnavailable: true,
-      cjsUnavailableIsEsmConfig: false,
-      plainErrorIsMigrate: false,
-      lookalikeIsMigrate: false,
-      isMigrateError: true,
+      );
+      assert.deepEqual(out, {
+        code: "ERR_MIGRATE_STORE_REQUIRED",
+        esmConfigIsCjsConfig: true,
+        esmConfigIsCjsMigrate: true,
+        esmConfigIsCjsUnavailable: false,
+        cjsUnavailableIsEsmUnavailable: true,
+        cjsUnavailableIsEsmConfig: false,
+        plainErrorIsMigrate: false,
+        lookalikeIsMigrate: false,
+        isMigrateError: true,
+      });
     });
-  });
-});
+  },
+);
 
 describe("the version", () => {
   it("lib/version.ts matches package.json, and the built bin prints it", async () => {

@@ -135,7 +135,11 @@ describe("supertokens-migrate/dev-core installed from the tarball", () => {
     const file = path.join(project, "consumer.cjs");
     writeFileSync(
       file,
-      `(async () => {${exercise(`require("supertokens-migrate/dev-core")`, `require.resolve("supertokens-migrate/dev-core")`)}})();`,
+      `(async () => ` +
+        `{${exercise(
+          `require("supertokens-migrate/dev-core")`,
+          `require.resolve("supertokens-migrate/dev-core")`,
+        )}})();`,
     );
     const out = JSON.parse((await node([file])).stdout);
     assert.equal(out.startDevCore, "function");
@@ -198,7 +202,8 @@ describe("the root entry installed from the tarball", () => {
     writeFileSync(cjs, `console.log(JSON.stringify(Object.keys(require("supertokens-migrate")).sort()));`);
     writeFileSync(
       mjs,
-      `console.log(JSON.stringify(Object.keys(await import("supertokens-migrate")).filter((k) => k !== "default").sort()));`,
+      `console.log(JSON.stringify(Object.keys(await import("supertokens-migrate")).filter((k) => k !== ` +
+        `"default").sort()));`,
     );
     const fromCjs = JSON.parse((await node([cjs])).stdout) as string[];
     const fromEsm = JSON.parse((await node([mjs])).stdout) as string[];
@@ -233,46 +238,51 @@ describe("every entry point of package.json, from the tarball", () => {
     assert.deepEqual(missing, []);
   });
 
-  it("loads every require target with require() and every import target with import(), resolving to the file exports names", async () => {
-    const targets = exportTargets(pkg()).filter((t) => t.conditions.at(-1) !== "types");
-    const required = targets.filter((t) => t.conditions[0] !== "import");
-    const imported = targets.filter((t) => t.conditions[0] === "import");
-    assert.ok(required.length > 0 && imported.length > 0);
-    const cjs = path.join(project, "entries.cjs");
-    const mjs = path.join(project, "entries.mjs");
-    writeFileSync(
-      cjs,
-      `console.log(JSON.stringify(${JSON.stringify(required.map((t) => specifier(t.subpath)))}.map((s) => {
+  it(
+    "loads every require target with require() and every import target with import(), resolving to the file " +
+      "exports names",
+    async () => {
+      const targets = exportTargets(pkg()).filter((t) => t.conditions.at(-1) !== "types");
+      const required = targets.filter((t) => t.conditions[0] !== "import");
+      const imported = targets.filter((t) => t.conditions[0] === "import");
+      assert.ok(required.length > 0 && imported.length > 0);
+      const cjs = path.join(project, "entries.cjs");
+      const mjs = path.join(project, "entries.mjs");
+      writeFileSync(
+        cjs,
+        `console.log(JSON.stringify(${JSON.stringify(required.map((t) => specifier(t.subpath)))}.map((s) => {
       const m = require(s);
       return { specifier: s, file: require.resolve(s), keys: Object.keys(m).length };
     })));`,
-    );
-    writeFileSync(
-      mjs,
-      `import { fileURLToPath } from "node:url";
+      );
+      writeFileSync(
+        mjs,
+        `import { fileURLToPath } from "node:url";
       const out = [];
       for (const s of ${JSON.stringify(imported.map((t) => specifier(t.subpath)))}) {
         const m = await import(s);
-        out.push({ specifier: s, file: fileURLToPath(import.meta.resolve(s)), keys: Object.keys(m).filter((k) => k !== "default").length });
+        const keys = Object.keys(m).filter((k) => k !== "default").length;
+        out.push({ specifier: s, file: fileURLToPath(import.meta.resolve(s)), keys });
       }
       console.log(JSON.stringify(out));`,
-    );
-    const loaded = [...JSON.parse((await node([cjs])).stdout), ...JSON.parse((await node([mjs])).stdout)] as {
-      specifier: string;
-      file: string;
-      keys: number;
-    }[];
-    const expected = [...required, ...imported].map((t) => ({
-      specifier: specifier(t.subpath),
-      file: path.join(installed, t.file),
-    }));
-    assert.deepEqual(
-      loaded.map(({ specifier, file }) => ({ specifier, file })),
-      expected,
-    );
-    for (const l of loaded.filter((l) => !l.specifier.endsWith("package.json")))
-      assert.ok(l.keys > 0, `${l.specifier} exports nothing`);
-  });
+      );
+      const loaded = [...JSON.parse((await node([cjs])).stdout), ...JSON.parse((await node([mjs])).stdout)] as {
+        specifier: string;
+        file: string;
+        keys: number;
+      }[];
+      const expected = [...required, ...imported].map((t) => ({
+        specifier: specifier(t.subpath),
+        file: path.join(installed, t.file),
+      }));
+      assert.deepEqual(
+        loaded.map(({ specifier, file }) => ({ specifier, file })),
+        expected,
+      );
+      for (const l of loaded.filter((l) => !l.specifier.endsWith("package.json")))
+        assert.ok(l.keys > 0, `${l.specifier} exports nothing`);
+    },
+  );
 
   it("resolves the types entries for import (.mts) and require (.cts) under NodeNext, and they compile", async () => {
     const targets = exportTargets(pkg()).filter((t) => t.conditions.at(-1) === "types");

@@ -91,30 +91,33 @@ describe("npm test harness", () => {
     assert.equal(needsChromium(runnerArgs([])), true, "the whole suite has browser tests");
   });
 
-  it("passes REDIS_URL, DATABASE_URL and CHROMIUM_PATH set by the caller through untouched, starting nothing", async (t) => {
-    const PATH = emptyDir(t); // nothing could be started from here anyway
-    const env = {
-      PATH,
-      REDIS_URL: "redis://:secret@10.1.2.3:6400/2",
-      DATABASE_URL: "postgresql://u:p@db.example:5433/x?sslmode=disable",
-      CHROMIUM_PATH: "/opt/chrome",
-      OTHER: "kept",
-    };
-    const lines: string[] = [];
-    const prepared = await prepareServices({
-      env,
-      pgDirs: [],
-      logLine: (l) => lines.push(l),
-      onStarted: () => assert.fail("started a service"),
-    });
-    assert.deepEqual(prepared.env, env);
-    assert.notEqual(prepared.env, env, "a copy: the caller's environment is not modified");
-    assert.deepEqual(lines, [
-      "REDIS_URL from the environment: nothing started for it",
-      "DATABASE_URL from the environment: nothing started for it",
-    ]);
-    await prepared.stop();
-  });
+  it(
+    "passes REDIS_URL, DATABASE_URL and CHROMIUM_PATH set by the caller through untouched, starting " + "nothing",
+    async (t) => {
+      const PATH = emptyDir(t); // nothing could be started from here anyway
+      const env = {
+        PATH,
+        REDIS_URL: "redis://:secret@10.1.2.3:6400/2",
+        DATABASE_URL: "postgresql://u:p@db.example:5433/x?sslmode=disable",
+        CHROMIUM_PATH: "/opt/chrome",
+        OTHER: "kept",
+      };
+      const lines: string[] = [];
+      const prepared = await prepareServices({
+        env,
+        pgDirs: [],
+        logLine: (l) => lines.push(l),
+        onStarted: () => assert.fail("started a service"),
+      });
+      assert.deepEqual(prepared.env, env);
+      assert.notEqual(prepared.env, env, "a copy: the caller's environment is not modified");
+      assert.deepEqual(lines, [
+        "REDIS_URL from the environment: nothing started for it",
+        "DATABASE_URL from the environment: nothing started for it",
+      ]);
+      await prepared.stop();
+    },
+  );
 
   it("finds PostgreSQL's server binaries in a versioned directory when initdb is not on PATH", (t) => {
     const PATH = emptyDir(t);
@@ -139,8 +142,9 @@ describe("npm test harness", () => {
     const all = runnerArgs([]);
     assert.deepEqual(all.slice(0, 4), ["--import", "tsx", "--test", "--test-concurrency=1"]);
     assert.ok(all.includes("spec/scripts/test-harness.spec.ts"));
-    assert.deepEqual(all.slice(4), expandGlob("spec/*/*.spec.ts"));
-    assert.ok(all.slice(4).every((f) => /^spec\/[^/]+\/[^/]+\.spec\.ts$/.test(f) && existsSync(f)));
+    assert.ok(all.includes("spec/options.spec.ts"), "the specs at the top of spec/ too");
+    assert.deepEqual(all.slice(4), [...expandGlob("spec/*.spec.ts"), ...expandGlob("spec/*/*.spec.ts")]);
+    assert.ok(all.slice(4).every((f) => /^spec\/([^/]+\/)?[^/]+\.spec\.ts$/.test(f) && existsSync(f)));
 
     const some = runnerArgs(["--test-name-pattern=lock", "spec/session/l*.spec.ts", "spec/auth/pg.spec.ts"]);
     assert.deepEqual(some.slice(4), [

@@ -55,50 +55,53 @@ describe("dualSession when the legacy store fails before the SuperTokens session
   });
   after(() => own.dispose());
 
-  it("answers 503 while Redis (connect-redis) is stopped, keeps the session, and migrates cleanly once it is back", async () => {
-    initSuperTokens(await createCoreApp(core.url));
-    const client = createClient({ url: own.url, socket: { reconnectStrategy: () => 20 } });
-    client.on("error", () => {});
-    await client.connect();
-    const prefix = `sess-${uniqueId()}:`;
-    const store = new RedisStore({ client, prefix });
-    try {
-      const jar = await legacyLogin(store, "redis-down-1");
-      const sid = sidOf(jar);
-      const before = await client.get(prefix + sid);
-      assert.ok(before);
-      const events: MigrationEvent[] = [];
-      const { app } = fullApp({
-        store,
-        secret: SECRET,
-        storeTimeoutMs: 300,
-        retryAfterSeconds: 2,
-        onMigration: (e) => events.push(e),
-      });
+  it(
+    "answers 503 while Redis (connect-redis) is stopped, keeps the session, and migrates cleanly once it is " + "back",
+    async () => {
+      initSuperTokens(await createCoreApp(core.url));
+      const client = createClient({ url: own.url, socket: { reconnectStrategy: () => 20 } });
+      client.on("error", () => {});
+      await client.connect();
+      const prefix = `sess-${uniqueId()}:`;
+      const store = new RedisStore({ client, prefix });
+      try {
+        const jar = await legacyLogin(store, "redis-down-1");
+        const sid = sidOf(jar);
+        const before = await client.get(prefix + sid);
+        assert.ok(before);
+        const events: MigrationEvent[] = [];
+        const { app } = fullApp({
+          store,
+          secret: SECRET,
+          storeTimeoutMs: 300,
+          retryAfterSeconds: 2,
+          onMigration: (e) => events.push(e),
+        });
 
-      await own.stop();
-      for (let i = 0; i < 3; i++) {
-        const started = Date.now();
-        assertUnavailable(await me(app, legacyOnly(jar)), started, 300, "2");
+        await own.stop();
+        for (let i = 0; i < 3; i++) {
+          const started = Date.now();
+          assertUnavailable(await me(app, legacyOnly(jar)), started, 300, "2");
+        }
+        assert.deepEqual(
+          events.map((e) => e.reason),
+          ["store-unavailable", "store-unavailable", "store-unavailable"],
+        );
+        assert.deepEqual(await sessionsOf("redis-down-1"), []);
+
+        await own.start();
+        await waitFor(() => client.isReady, 5000, "Redis client reconnected");
+        assert.equal(await client.get(prefix + sid), before, "legacy session changed during the outage");
+        const res = await me(app, legacyOnly(jar));
+        assert.equal(res.status, 200);
+        assert.equal(res.body.userId, "redis-down-1");
+        assert.deepEqual(await sessionsOf("redis-down-1"), [res.body.handle]);
+      } finally {
+        await own.start();
+        client.destroy();
       }
-      assert.deepEqual(
-        events.map((e) => e.reason),
-        ["store-unavailable", "store-unavailable", "store-unavailable"],
-      );
-      assert.deepEqual(await sessionsOf("redis-down-1"), []);
-
-      await own.start();
-      await waitFor(() => client.isReady, 5000, "Redis client reconnected");
-      assert.equal(await client.get(prefix + sid), before, "legacy session changed during the outage");
-      const res = await me(app, legacyOnly(jar));
-      assert.equal(res.status, 200);
-      assert.equal(res.body.userId, "redis-down-1");
-      assert.deepEqual(await sessionsOf("redis-down-1"), [res.body.handle]);
-    } finally {
-      await own.start();
-      client.destroy();
-    }
-  });
+    },
+  );
 
   it("answers 503 while the Redis migration lock is stopped, and migrates cleanly once it is back", async () => {
     initSuperTokens(await createCoreApp(core.url));
@@ -188,36 +191,40 @@ describe("dualSession when the legacy store fails before the SuperTokens session
 });
 
 describe("dualSession when the SuperTokens core is down or slow", () => {
-  it("answers 503 while the core is stopped, keeps the legacy session byte-identical, creates nothing, and migrates once it is back", async () => {
-    const storage = new MemoryStorage();
-    let own = await startDevCore({ storage });
-    const port = own.port;
-    try {
-      initSuperTokens(await createCoreApp(own.url));
-      const { store } = memoryStore();
-      const jar = await legacyLogin(store, "core-down-1");
-      const sid = sidOf(jar);
-      const before = store.sessions[sid];
-      const events: MigrationEvent[] = [];
-      const { app } = fullApp({ store, secret: SECRET, onMigration: (e) => events.push(e) });
+  it(
+    "answers 503 while the core is stopped, keeps the legacy session byte-identical, creates nothing, and migrates " +
+      "once it is back",
+    async () => {
+      const storage = new MemoryStorage();
+      let own = await startDevCore({ storage });
+      const port = own.port;
+      try {
+        initSuperTokens(await createCoreApp(own.url));
+        const { store } = memoryStore();
+        const jar = await legacyLogin(store, "core-down-1");
+        const sid = sidOf(jar);
+        const before = store.sessions[sid];
+        const events: MigrationEvent[] = [];
+        const { app } = fullApp({ store, secret: SECRET, onMigration: (e) => events.push(e) });
 
-      await own.close();
-      const started = Date.now();
-      const res = await me(app, legacyOnly(jar));
-      assertUnavailable(res, started, 5000);
-      assert.equal(res.body.code, "ERR_MIGRATE_CORE_UNAVAILABLE");
-      assert.equal(store.sessions[sid], before, "legacy session changed while the core was down");
-      assert.deepEqual(events, [{ type: "rejected", reason: "core-unavailable" }]);
+        await own.close();
+        const started = Date.now();
+        const res = await me(app, legacyOnly(jar));
+        assertUnavailable(res, started, 5000);
+        assert.equal(res.body.code, "ERR_MIGRATE_CORE_UNAVAILABLE");
+        assert.equal(store.sessions[sid], before, "legacy session changed while the core was down");
+        assert.deepEqual(events, [{ type: "rejected", reason: "core-unavailable" }]);
 
-      own = await startDevCore({ storage, port });
-      assert.deepEqual(await sessionsOf("core-down-1"), [], "a session was created while the core was down");
-      const back = await me(app, legacyOnly(jar));
-      assert.equal(back.status, 200);
-      assert.deepEqual(await sessionsOf("core-down-1"), [back.body.handle]);
-    } finally {
-      await own.close();
-    }
-  });
+        own = await startDevCore({ storage, port });
+        assert.deepEqual(await sessionsOf("core-down-1"), [], "a session was created while the core was down");
+        const back = await me(app, legacyOnly(jar));
+        assert.equal(back.status, 200);
+        assert.deepEqual(await sessionsOf("core-down-1"), [back.body.handle]);
+      } finally {
+        await own.close();
+      }
+    },
+  );
 
   it("answers 503 within coreTimeoutMs when the core never answers", async () => {
     const silent = await startSilentServer();

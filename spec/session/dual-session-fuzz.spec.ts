@@ -68,113 +68,116 @@ function mutate(value: string) {
 }
 
 describe("dualSession: fuzzing the Cookie header", () => {
-  it("never answers 5xx, never looks up a cookie that does not verify, and signs in only the genuine cookie", async () => {
-    initSuperTokens(await createCoreApp(core.url));
-    const { store, calls } = countCalls(new expressSession.MemoryStore());
-    const live = await legacyLogin(store, "fuzz-victim");
-    const anonymous = await legacyLogin(store, "ignored", { layout: "anonymous" });
-    const liveValue = live.get(NAME)!;
-    const liveDecoded = decodeURIComponent(liveValue);
-    const liveSid = oracleSid(`${NAME}=${liveValue}`)!;
-    assert.ok(liveSid);
+  it(
+    "never answers 5xx, never looks up a cookie that does not verify, and signs in only the genuine " + "cookie",
+    async () => {
+      initSuperTokens(await createCoreApp(core.url));
+      const { store, calls } = countCalls(new expressSession.MemoryStore());
+      const live = await legacyLogin(store, "fuzz-victim");
+      const anonymous = await legacyLogin(store, "ignored", { layout: "anonymous" });
+      const liveValue = live.get(NAME)!;
+      const liveDecoded = decodeURIComponent(liveValue);
+      const liveSid = oracleSid(`${NAME}=${liveValue}`)!;
+      assert.ok(liveSid);
 
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on("unhandledRejection", onUnhandled);
-    // Room for the longest Cookie header generated below plus the other request headers; Node's default limit
-    // (16 KiB for all headers) would answer 431 itself, before the app runs.
-    const server = await serve(fullApp({ store, secret: SECRET }).app, { maxHeaderSize: 32 * 1024 });
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on("unhandledRejection", onUnhandled);
+      // Room for the longest Cookie header generated below plus the other request headers; Node's default limit
+      // (16 KiB for all headers) would answer 431 itself, before the app runs.
+      const server = await serve(fullApp({ store, secret: SECRET }).app, { maxHeaderSize: 32 * 1024 });
 
-    const value = fc.oneof(
-      { weight: 2, arbitrary: fc.constant(liveValue) },
-      { weight: 1, arbitrary: fc.constant(anonymous.get(NAME)!) },
-      { weight: 6, arbitrary: mutate(liveDecoded).map((v) => (v.includes(";") ? v : encodeURIComponent(v))) },
-      { weight: 4, arbitrary: mutate(liveValue) },
-      { weight: 3, arbitrary: headerString(40) },
-      {
-        weight: 2,
-        arbitrary: fc.constantFrom(
-          "%E0%A4%A",
-          "%",
-          "%zz",
-          "s%3A",
-          "s:",
-          '"',
-          '""',
-          "s:.",
-          "s:abc.",
-          "s:.abc",
-          "=",
-          "\t",
-        ),
-      },
-      { weight: 1, arbitrary: fc.integer({ min: 1, max: 8000 }).map((n) => `s:${"a".repeat(n)}.${"b".repeat(43)}`) },
-    );
-    const name = fc.oneof(
-      { weight: 6, arbitrary: fc.constant(NAME) },
-      {
-        weight: 2,
-        arbitrary: fc.constantFrom(
-          "sAccessToken",
-          "sRefreshToken",
-          "sFrontToken",
-          "sIdRefreshToken",
-          "__proto__",
-          "constructor",
-        ),
-      },
-      {
-        weight: 1,
-        arbitrary: fc.constantFrom(" connect.sid", "connect.sid ", "Connect.sid", "connect.sid\t", "connect%2Esid"),
-      },
-      { weight: 2, arbitrary: headerString(12) },
-    );
-    const separator = fc.constantFrom("; ", ";", " ;", ";;", "; \t");
-    const structured = fc
-      .tuple(fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 12 }), separator)
-      .map(([pairs, sep]) => pairs.map(([n, v]) => `${n}=${v}`).join(sep));
-    const manyPairs = fc
-      .tuple(fc.integer({ min: 1, max: 1000 }), fc.boolean())
-      .map(([n, withLive]) =>
-        [...Array.from({ length: n }, (_, i) => `k${i}=v${i}`), ...(withLive ? [`${NAME}=${liveValue}`] : [])].join(
-          "; ",
-        ),
+      const value = fc.oneof(
+        { weight: 2, arbitrary: fc.constant(liveValue) },
+        { weight: 1, arbitrary: fc.constant(anonymous.get(NAME)!) },
+        { weight: 6, arbitrary: mutate(liveDecoded).map((v) => (v.includes(";") ? v : encodeURIComponent(v))) },
+        { weight: 4, arbitrary: mutate(liveValue) },
+        { weight: 3, arbitrary: headerString(40) },
+        {
+          weight: 2,
+          arbitrary: fc.constantFrom(
+            "%E0%A4%A",
+            "%",
+            "%zz",
+            "s%3A",
+            "s:",
+            '"',
+            '""',
+            "s:.",
+            "s:abc.",
+            "s:.abc",
+            "=",
+            "\t",
+          ),
+        },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 8000 }).map((n) => `s:${"a".repeat(n)}.${"b".repeat(43)}`) },
       );
-    // Up to 16,383 bytes, the largest Cookie header a default Node server in front of the app would pass on (M4).
-    const header = fc
-      .oneof(
-        { weight: 6, arbitrary: structured },
-        { weight: 2, arbitrary: headerString(300) },
-        { weight: 1, arbitrary: manyPairs },
-      )
-      .filter((h) => h.length <= 16_383);
-
-    let migrations = 0;
-    try {
-      await fc.assert(
-        fc.asyncProperty(header, async (cookieHeader) => {
-          const getsBefore = calls.get;
-          const res = await request(server.url).get("/api/me").set("Cookie", cookieHeader);
-          assert.ok(res.status === 200 || res.status === 401, `answered ${res.status}: ${res.text.slice(0, 200)}`);
-          const verified = oracleSid(cookieHeader);
-          if (calls.get > getsBefore)
-            assert.ok(verified !== undefined, "a cookie whose signature does not verify reached the store");
-          if (res.status === 200) {
-            // Only the genuine, unduplicated cookie of the logged-in session signs anyone in.
-            assert.equal(verified, liveSid);
-            assert.equal(res.body.userId, "fuzz-victim");
-            assert.equal(cookieHeader.split(";").filter((p) => p.split("=")[0].trim() === NAME).length, 1);
-            migrations++;
-          }
-        }),
-        { numRuns: 200 },
+      const name = fc.oneof(
+        { weight: 6, arbitrary: fc.constant(NAME) },
+        {
+          weight: 2,
+          arbitrary: fc.constantFrom(
+            "sAccessToken",
+            "sRefreshToken",
+            "sFrontToken",
+            "sIdRefreshToken",
+            "__proto__",
+            "constructor",
+          ),
+        },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(" connect.sid", "connect.sid ", "Connect.sid", "connect.sid\t", "connect%2Esid"),
+        },
+        { weight: 2, arbitrary: headerString(12) },
       );
-      assert.deepEqual(unhandled, []);
-      // The property must have exercised both sides: real sign-ins and real rejections.
-      assert.ok(migrations > 0, "no run carried the genuine cookie");
-    } finally {
-      process.off("unhandledRejection", onUnhandled);
-      await server.close();
-    }
-  });
+      const separator = fc.constantFrom("; ", ";", " ;", ";;", "; \t");
+      const structured = fc
+        .tuple(fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 12 }), separator)
+        .map(([pairs, sep]) => pairs.map(([n, v]) => `${n}=${v}`).join(sep));
+      const manyPairs = fc
+        .tuple(fc.integer({ min: 1, max: 1000 }), fc.boolean())
+        .map(([n, withLive]) =>
+          [...Array.from({ length: n }, (_, i) => `k${i}=v${i}`), ...(withLive ? [`${NAME}=${liveValue}`] : [])].join(
+            "; ",
+          ),
+        );
+      // Up to 16,383 bytes, the largest Cookie header a default Node server in front of the app would pass on (M4).
+      const header = fc
+        .oneof(
+          { weight: 6, arbitrary: structured },
+          { weight: 2, arbitrary: headerString(300) },
+          { weight: 1, arbitrary: manyPairs },
+        )
+        .filter((h) => h.length <= 16_383);
+
+      let migrations = 0;
+      try {
+        await fc.assert(
+          fc.asyncProperty(header, async (cookieHeader) => {
+            const getsBefore = calls.get;
+            const res = await request(server.url).get("/api/me").set("Cookie", cookieHeader);
+            assert.ok(res.status === 200 || res.status === 401, `answered ${res.status}: ${res.text.slice(0, 200)}`);
+            const verified = oracleSid(cookieHeader);
+            if (calls.get > getsBefore)
+              assert.ok(verified !== undefined, "a cookie whose signature does not verify reached the store");
+            if (res.status === 200) {
+              // Only the genuine, unduplicated cookie of the logged-in session signs anyone in.
+              assert.equal(verified, liveSid);
+              assert.equal(res.body.userId, "fuzz-victim");
+              assert.equal(cookieHeader.split(";").filter((p) => p.split("=")[0].trim() === NAME).length, 1);
+              migrations++;
+            }
+          }),
+          { numRuns: 200 },
+        );
+        assert.deepEqual(unhandled, []);
+        // The property must have exercised both sides: real sign-ins and real rejections.
+        assert.ok(migrations > 0, "no run carried the genuine cookie");
+      } finally {
+        process.off("unhandledRejection", onUnhandled);
+        await server.close();
+      }
+    },
+  );
 });

@@ -102,26 +102,30 @@ describe("dualSession on a machine too slow for the new access token's validity"
     );
   });
 
-  it("serves a request that reuses the migration after its access token expired (late in the grace window), without token theft", async () => {
-    initSuperTokens(await createCoreApp(core.url, { access_token_validity: VALIDITY_S }));
-    const store = new expressSession.MemoryStore();
-    const jar = await legacyLogin(store, "slow-2");
-    // The first request stalls too, so it refreshes: the refresh must not promote its new refresh token, or
-    // the late request below, which still holds the published (first) generation, would look like token theft.
-    const { app, mw } = fullApp({ store, secret: SECRET, onMigration: stallAfterMigration() });
-    const first = await me(app, legacyOnly(jar));
-    assert.equal(first.status, 200);
+  it(
+    "serves a request that reuses the migration after its access token expired (late in the grace window), without " +
+      "token theft",
+    async () => {
+      initSuperTokens(await createCoreApp(core.url, { access_token_validity: VALIDITY_S }));
+      const store = new expressSession.MemoryStore();
+      const jar = await legacyLogin(store, "slow-2");
+      // The first request stalls too, so it refreshes: the refresh must not promote its new refresh token, or
+      // the late request below, which still holds the published (first) generation, would look like token theft.
+      const { app, mw } = fullApp({ store, secret: SECRET, onMigration: stallAfterMigration() });
+      const first = await me(app, legacyOnly(jar));
+      assert.equal(first.status, 200);
 
-    // Another request of the same page load, still carrying only the legacy cookie, arrives after a stall.
-    skewMs += STALL_MS;
-    const late = await me(app, legacyOnly(jar));
-    assert.equal(late.status, 200, `reuse after the token expired: ${late.status} ${JSON.stringify(late.body)}`);
-    assert.equal(late.body.userId, "slow-2");
-    assert.equal(late.body.handle, first.body.handle, "the same session, not a second one");
-    assert.deepEqual(await sessionsOf("slow-2"), [first.body.handle]);
-    assert.equal(mw.stats().migrated, 1);
-    assert.equal(mw.stats().reused, 1);
-  });
+      // Another request of the same page load, still carrying only the legacy cookie, arrives after a stall.
+      skewMs += STALL_MS;
+      const late = await me(app, legacyOnly(jar));
+      assert.equal(late.status, 200, `reuse after the token expired: ${late.status} ${JSON.stringify(late.body)}`);
+      assert.equal(late.body.userId, "slow-2");
+      assert.equal(late.body.handle, first.body.handle, "the same session, not a second one");
+      assert.deepEqual(await sessionsOf("slow-2"), [first.body.handle]);
+      assert.equal(mw.stats().migrated, 1);
+      assert.equal(mw.stats().reused, 1);
+    },
+  );
 
   it("answers 503 with Retry-After, never 401, when the core cannot refresh in time; the retry signs in", async () => {
     const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(core.url).port) });

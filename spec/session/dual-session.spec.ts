@@ -73,32 +73,36 @@ async function setupCore(
 }
 
 describe("dualSession: first request with a legacy cookie", () => {
-  it("creates one SuperTokens session for the same user id, serves the route, and keeps the legacy session until proof", async () => {
-    await setupCore();
-    const { store, calls } = memoryStore();
-    const jar = await legacyLogin(store, "user-42");
-    const { app, mw } = migratedApp({ store, secret: SECRET });
-    const first = await me(app, jar);
-    assert.equal(first.status, 200);
-    assert.equal(first.body.userId, "user-42");
-    jar.update(first);
-    assert.ok(jar.get("sAccessToken"), "SuperTokens access token set");
-    assert.ok(jar.get("connect.sid"), "legacy cookie kept until the client proves it holds the new tokens");
-    assert.deepEqual(await Session.getAllSessionHandlesForUser("user-42"), [first.body.handle]);
-    assert.equal(Object.keys(store.sessions).length, 1);
+  it(
+    "creates one SuperTokens session for the same user id, serves the route, and keeps the legacy session until " +
+      "proof",
+    async () => {
+      await setupCore();
+      const { store, calls } = memoryStore();
+      const jar = await legacyLogin(store, "user-42");
+      const { app, mw } = migratedApp({ store, secret: SECRET });
+      const first = await me(app, jar);
+      assert.equal(first.status, 200);
+      assert.equal(first.body.userId, "user-42");
+      jar.update(first);
+      assert.ok(jar.get("sAccessToken"), "SuperTokens access token set");
+      assert.ok(jar.get("connect.sid"), "legacy cookie kept until the client proves it holds the new tokens");
+      assert.deepEqual(await Session.getAllSessionHandlesForUser("user-42"), [first.body.handle]);
+      assert.equal(Object.keys(store.sessions).length, 1);
 
-    // The next request carries both: the legacy session is retired and its cookie cleared.
-    const second = await me(app, jar);
-    assert.equal(second.status, 200);
-    jar.update(second);
-    assert.equal(jar.get("connect.sid"), undefined);
-    await waitFor(() => Object.keys(store.sessions).length === 0);
-    assert.equal(mw.stats().migrated, 1);
-    const getsBefore = calls.get;
-    // A valid SuperTokens session never touches the legacy store.
-    assert.equal((await me(app, jar)).status, 200);
-    assert.equal(calls.get, getsBefore);
-  });
+      // The next request carries both: the legacy session is retired and its cookie cleared.
+      const second = await me(app, jar);
+      assert.equal(second.status, 200);
+      jar.update(second);
+      assert.equal(jar.get("connect.sid"), undefined);
+      await waitFor(() => Object.keys(store.sessions).length === 0);
+      assert.equal(mw.stats().migrated, 1);
+      const getsBefore = calls.get;
+      // A valid SuperTokens session never touches the legacy store.
+      assert.equal((await me(app, jar)).status, 200);
+      assert.equal(calls.get, getsBefore);
+    },
+  );
 
   it("works with dualSession() and no argument once configureLegacySessions() set the source", async () => {
     await setupCore();
@@ -240,45 +244,48 @@ describe("dualSession: first request with a legacy cookie", () => {
     assert.equal(later.body.handle, first.body.handle);
   });
 
-  it("carries data through accessTokenPayload and sessionDataInDatabase, and reports each decision to onMigration", async () => {
-    await setupCore();
-    const { store } = memoryStore();
-    const jar = await legacyLogin(store, "hooks-1");
-    const sid = sidOf(jar);
-    const record = JSON.parse(store.sessions[sid]);
-    Object.assign(record, { role: "admin", cart: ["book", "pen"] });
-    store.sessions[sid] = JSON.stringify(record);
+  it(
+    "carries data through accessTokenPayload and sessionDataInDatabase, and reports each decision to " + "onMigration",
+    async () => {
+      await setupCore();
+      const { store } = memoryStore();
+      const jar = await legacyLogin(store, "hooks-1");
+      const sid = sidOf(jar);
+      const record = JSON.parse(store.sessions[sid]);
+      Object.assign(record, { role: "admin", cart: ["book", "pen"] });
+      store.sessions[sid] = JSON.stringify(record);
 
-    const events: MigrationEvent[] = [];
-    const seen: Array<[unknown, string]> = [];
-    const { app } = fullApp({
-      store,
-      secret: SECRET,
-      accessTokenPayload: (legacy, userId) => {
-        seen.push([legacy.role, userId]);
-        return { role: legacy.role };
-      },
-      sessionDataInDatabase: async (legacy) => ({ cart: legacy.cart }),
-      onMigration: (e) => events.push(e),
-    });
-    const first = await me(app, jar);
-    assert.equal(first.status, 200);
-    assert.equal(first.body.payload.role, "admin");
-    assert.deepEqual(seen, [["admin", "hooks-1"]]);
-    const info = await Session.getSessionInformation(first.body.handle);
-    assert.deepEqual(info?.sessionDataInDatabase, { cart: ["book", "pen"] });
+      const events: MigrationEvent[] = [];
+      const seen: Array<[unknown, string]> = [];
+      const { app } = fullApp({
+        store,
+        secret: SECRET,
+        accessTokenPayload: (legacy, userId) => {
+          seen.push([legacy.role, userId]);
+          return { role: legacy.role };
+        },
+        sessionDataInDatabase: async (legacy) => ({ cart: legacy.cart }),
+        onMigration: (e) => events.push(e),
+      });
+      const first = await me(app, jar);
+      assert.equal(first.status, 200);
+      assert.equal(first.body.payload.role, "admin");
+      assert.deepEqual(seen, [["admin", "hooks-1"]]);
+      const info = await Session.getSessionInformation(first.body.handle);
+      assert.deepEqual(info?.sessionDataInDatabase, { cart: ["book", "pen"] });
 
-    jar.update(first);
-    assert.equal((await me(app, jar)).status, 200);
-    await waitFor(() => events.some((e) => e.type === "retired"));
-    assert.equal((await me(app, "connect.sid=s%3Aforged.sig")).status, 401);
-    assert.deepEqual(events, [
-      { type: "migrated", userId: "hooks-1", sessionHandle: first.body.handle },
-      { type: "retired", reason: "proof" },
-      { type: "rejected", reason: "bad-signature" },
-    ]);
-    assert.ok(!JSON.stringify(events).includes(sid), "an event carries the legacy session id");
-  });
+      jar.update(first);
+      assert.equal((await me(app, jar)).status, 200);
+      await waitFor(() => events.some((e) => e.type === "retired"));
+      assert.equal((await me(app, "connect.sid=s%3Aforged.sig")).status, 401);
+      assert.deepEqual(events, [
+        { type: "migrated", userId: "hooks-1", sessionHandle: first.body.handle },
+        { type: "retired", reason: "proof" },
+        { type: "rejected", reason: "bad-signature" },
+      ]);
+      assert.ok(!JSON.stringify(events).includes(sid), "an event carries the legacy session id");
+    },
+  );
 
   it("keeps serving when the onMigration hook throws", async () => {
     await setupCore();
@@ -513,62 +520,68 @@ describe("dualSession: with a SuperTokens session on the request", () => {
     assert.deepEqual(await sessionsOf("mallory"), []);
   });
 
-  it("answers exactly as verifySession with no cookie, a garbage token, and a forged token beside a legacy cookie", async () => {
-    await setupCore();
-    const { store, calls } = memoryStore();
-    const jar = await legacyLogin(store, "verify-1");
-    const { app } = fullApp({ store, secret: SECRET });
-    const migrated = await me(app, jar);
-    jar.update(migrated);
-    const token = jar.get("sAccessToken")!;
-    const forged = token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA");
-    const cases: Array<[string, string]> = [
-      ["no cookie", ""],
-      ["garbage access token", "sAccessToken=garbage"],
-      ["forged access token with the legacy cookie", `sAccessToken=${forged}; ${legacyOnly(jar)}`],
-    ];
-    const gets = calls.get;
-    for (const [what, cookie] of cases) {
-      const ours = await me(app, cookie);
-      const theirs = await me(app, cookie, "/verify/me");
-      assert.equal(ours.status, theirs.status, what);
-      assert.deepEqual(ours.body, theirs.body, what);
-      assert.deepEqual(setCookies(ours), setCookies(theirs), what);
-    }
-    assert.equal(calls.get, gets, "a request with SuperTokens tokens reached the legacy store");
-    assert.deepEqual(await sessionsOf("verify-1"), [migrated.body.handle]);
-  });
+  it(
+    "answers exactly as verifySession with no cookie, a garbage token, and a forged token beside a legacy " + "cookie",
+    async () => {
+      await setupCore();
+      const { store, calls } = memoryStore();
+      const jar = await legacyLogin(store, "verify-1");
+      const { app } = fullApp({ store, secret: SECRET });
+      const migrated = await me(app, jar);
+      jar.update(migrated);
+      const token = jar.get("sAccessToken")!;
+      const forged = token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA");
+      const cases: Array<[string, string]> = [
+        ["no cookie", ""],
+        ["garbage access token", "sAccessToken=garbage"],
+        ["forged access token with the legacy cookie", `sAccessToken=${forged}; ${legacyOnly(jar)}`],
+      ];
+      const gets = calls.get;
+      for (const [what, cookie] of cases) {
+        const ours = await me(app, cookie);
+        const theirs = await me(app, cookie, "/verify/me");
+        assert.equal(ours.status, theirs.status, what);
+        assert.deepEqual(ours.body, theirs.body, what);
+        assert.deepEqual(setCookies(ours), setCookies(theirs), what);
+      }
+      assert.equal(calls.get, gets, "a request with SuperTokens tokens reached the legacy store");
+      assert.deepEqual(await sessionsOf("verify-1"), [migrated.body.handle]);
+    },
+  );
 
-  it("answers try-refresh 401 for an expired access token even with the legacy cookie, and never re-migrates", async (t) => {
-    await setupCore();
-    const { store, calls } = memoryStore();
-    const jar = await legacyLogin(store, "expired-at");
-    const { app } = fullApp({ store, secret: SECRET });
-    const first = await me(app, jar);
-    assert.equal(first.status, 200);
-    jar.update(first);
-    assert.ok(jar.get("connect.sid"), "the legacy cookie is still held (no proof yet)");
-    const gets = calls.get;
-    // Two hours later for the SDK and the dev core alike: the access token (1 h) has expired, the refresh
-    // token (100 days) and the legacy session (browser-session cookie) have not.
-    const realNow = Date.now.bind(Date);
-    t.mock.method(Date, "now", () => realNow() + 2 * 3600_000);
-    assert.deepEqual((await me(app, jar, "/verify/me")).body, { message: "try refresh token" });
-    const res = await me(app, jar);
-    assert.equal(res.status, 401);
-    assert.deepEqual(res.body, { message: "try refresh token" });
-    assert.equal(calls.get, gets, "the legacy store was consulted");
-    assert.deepEqual(await sessionsOf("expired-at"), [first.body.handle]);
+  it(
+    "answers try-refresh 401 for an expired access token even with the legacy cookie, and never " + "re-migrates",
+    async (t) => {
+      await setupCore();
+      const { store, calls } = memoryStore();
+      const jar = await legacyLogin(store, "expired-at");
+      const { app } = fullApp({ store, secret: SECRET });
+      const first = await me(app, jar);
+      assert.equal(first.status, 200);
+      jar.update(first);
+      assert.ok(jar.get("connect.sid"), "the legacy cookie is still held (no proof yet)");
+      const gets = calls.get;
+      // Two hours later for the SDK and the dev core alike: the access token (1 h) has expired, the refresh
+      // token (100 days) and the legacy session (browser-session cookie) have not.
+      const realNow = Date.now.bind(Date);
+      t.mock.method(Date, "now", () => realNow() + 2 * 3600_000);
+      assert.deepEqual((await me(app, jar, "/verify/me")).body, { message: "try refresh token" });
+      const res = await me(app, jar);
+      assert.equal(res.status, 401);
+      assert.deepEqual(res.body, { message: "try refresh token" });
+      assert.equal(calls.get, gets, "the legacy store was consulted");
+      assert.deepEqual(await sessionsOf("expired-at"), [first.body.handle]);
 
-    const refreshed = await request(app)
-      .post("/auth/session/refresh")
-      .set("Cookie", jar.header("/auth/session/refresh"));
-    assert.equal(refreshed.status, 200);
-    jar.update(refreshed);
-    const later = await me(app, jar);
-    assert.equal(later.status, 200);
-    assert.equal(later.body.handle, first.body.handle);
-  });
+      const refreshed = await request(app)
+        .post("/auth/session/refresh")
+        .set("Cookie", jar.header("/auth/session/refresh"));
+      assert.equal(refreshed.status, 200);
+      jar.update(refreshed);
+      const later = await me(app, jar);
+      assert.equal(later.status, 200);
+      assert.equal(later.body.handle, first.body.handle);
+    },
+  );
 
   it("applies anti-CSRF (VIA_TOKEN) on a non-GET with a valid session, as verifySession does", async () => {
     await setupCore({ antiCsrf: "VIA_TOKEN" });
@@ -648,26 +661,29 @@ describe("dualSession: the CSRF rule on unsafe methods", () => {
     assert.equal(res.body.userId, userId);
   });
 
-  it("applies the same rule in migrationEndpoint: a foreign Origin gets NO_LEGACY_SESSION and no store lookup", async () => {
-    const { store, calls, jar, userId } = await setup();
-    const app = express5();
-    app.use(middleware());
-    app.post("/auth/migrate-session", migrationEndpoint({ store, secret: SECRET }));
-    app.use(errorHandler());
-    const res = await request(app)
-      .post("/auth/migrate-session")
-      .set("Cookie", legacyOnly(jar))
-      .set("Origin", "https://evil.example");
-    assert.equal(res.status, 401);
-    assert.deepEqual(res.body, { status: "NO_LEGACY_SESSION" });
-    assert.equal(calls.get, 0);
-    assert.deepEqual(await sessionsOf(userId), []);
-    const same = await request(app)
-      .post("/auth/migrate-session")
-      .set("Cookie", legacyOnly(jar))
-      .set("Origin", appInfo.websiteDomain);
-    assert.deepEqual(same.body, { status: "OK", userId });
-  });
+  it(
+    "applies the same rule in migrationEndpoint: a foreign Origin gets NO_LEGACY_SESSION and no store " + "lookup",
+    async () => {
+      const { store, calls, jar, userId } = await setup();
+      const app = express5();
+      app.use(middleware());
+      app.post("/auth/migrate-session", migrationEndpoint({ store, secret: SECRET }));
+      app.use(errorHandler());
+      const res = await request(app)
+        .post("/auth/migrate-session")
+        .set("Cookie", legacyOnly(jar))
+        .set("Origin", "https://evil.example");
+      assert.equal(res.status, 401);
+      assert.deepEqual(res.body, { status: "NO_LEGACY_SESSION" });
+      assert.equal(calls.get, 0);
+      assert.deepEqual(await sessionsOf(userId), []);
+      const same = await request(app)
+        .post("/auth/migrate-session")
+        .set("Cookie", legacyOnly(jar))
+        .set("Origin", appInfo.websiteDomain);
+      assert.deepEqual(same.body, { status: "OK", userId });
+    },
+  );
 
   it("uses trustedOrigins instead of the SDK's domains when given", async () => {
     await setupCore();
@@ -684,36 +700,39 @@ for (const [major, ex] of [
   ["Express 4", express4],
 ] as const) {
   describe(`dualSession beside express-session on ${major}`, () => {
-    it("with express-session before it: no hang, express-session data still read and written until retirement", async () => {
-      await setupCore();
-      const { store } = memoryStore();
-      const jar = await legacyLogin(store, "coexist-1");
-      const sid = sidOf(jar);
-      const { app } = fullApp({ store, secret: SECRET }, { express: ex, expressSession: { where: "before", store } });
-      // The migrating request writes express-session data through req.legacySession.
-      const first = await postMe(app, jar, { Origin: appInfo.websiteDomain }, "/api/legacy-note?note=hello");
-      assert.equal(first.status, 200);
-      assert.deepEqual(first.body, { userId: "coexist-1", wrote: true });
-      jar.update(first);
-      assert.equal(JSON.parse(store.sessions[sid]).note, "hello", "express-session saved the legacy session");
+    it(
+      "with express-session before it: no hang, express-session data still read and written until " + "retirement",
+      async () => {
+        await setupCore();
+        const { store } = memoryStore();
+        const jar = await legacyLogin(store, "coexist-1");
+        const sid = sidOf(jar);
+        const { app } = fullApp({ store, secret: SECRET }, { express: ex, expressSession: { where: "before", store } });
+        // The migrating request writes express-session data through req.legacySession.
+        const first = await postMe(app, jar, { Origin: appInfo.websiteDomain }, "/api/legacy-note?note=hello");
+        assert.equal(first.status, 200);
+        assert.deepEqual(first.body, { userId: "coexist-1", wrote: true });
+        jar.update(first);
+        assert.equal(JSON.parse(store.sessions[sid]).note, "hello", "express-session saved the legacy session");
 
-      // A legacy-only route on the same app still reads and writes its session.
-      const cart = await request(app).post("/legacy/cart?item=book").set("Cookie", jar.header("/legacy/cart"));
-      assert.equal(cart.status, 200);
-      const read = await request(app).get("/legacy/cart").set("Cookie", jar.header("/legacy/cart"));
-      assert.deepEqual(read.body, { cart: ["book"], userId: "coexist-1" });
-      assert.deepEqual(JSON.parse(store.sessions[sid]).cart, ["book"]);
+        // A legacy-only route on the same app still reads and writes its session.
+        const cart = await request(app).post("/legacy/cart?item=book").set("Cookie", jar.header("/legacy/cart"));
+        assert.equal(cart.status, 200);
+        const read = await request(app).get("/legacy/cart").set("Cookie", jar.header("/legacy/cart"));
+        assert.deepEqual(read.body, { cart: ["book"], userId: "coexist-1" });
+        assert.deepEqual(JSON.parse(store.sessions[sid]).cart, ["book"]);
 
-      // Proof retires it, and express-session does not write it back afterwards.
-      const proof = await me(app, jar);
-      assert.equal(proof.status, 200);
-      jar.update(proof);
-      assert.equal(jar.get("connect.sid"), undefined);
-      await waitFor(() => store.sessions[sid] === undefined);
-      const after = await me(app, jar);
-      assert.equal(after.status, 200);
-      assert.equal(store.sessions[sid], undefined, "express-session resurrected the retired session");
-    });
+        // Proof retires it, and express-session does not write it back afterwards.
+        const proof = await me(app, jar);
+        assert.equal(proof.status, 200);
+        jar.update(proof);
+        assert.equal(jar.get("connect.sid"), undefined);
+        await waitFor(() => store.sessions[sid] === undefined);
+        const after = await me(app, jar);
+        assert.equal(after.status, 200);
+        assert.equal(store.sessions[sid], undefined, "express-session resurrected the retired session");
+      },
+    );
 
     it("with express-session after it: no hang, and legacy-only routes keep their session", async () => {
       await setupCore();
@@ -731,25 +750,29 @@ for (const [major, ex] of [
       assert.equal((await me(app, "connect.sid=s%3Abad.sig")).status, 401);
     });
 
-    it("with unset: 'destroy', the legacy session survives the migrating request and is destroyed only on retirement", async () => {
-      await setupCore();
-      const { store } = memoryStore();
-      const jar = await legacyLogin(store, "coexist-3");
-      const sid = sidOf(jar);
-      const { app } = fullApp(
-        { store, secret: SECRET },
-        { express: ex, expressSession: { where: "before", store, unset: "destroy" } },
-      );
-      const first = await me(app, jar);
-      assert.equal(first.status, 200);
-      // dualSession answers this one itself (CSRF rule), after express-session loaded the legacy session.
-      const rejected = await postMe(app, legacyOnly(jar), { Origin: "https://evil.example" });
-      assert.equal(rejected.status, 401);
-      assert.ok(store.sessions[sid], "express-session destroyed the legacy session before retirement");
-      jar.update(first);
-      assert.equal((await me(app, jar)).status, 200);
-      await waitFor(() => store.sessions[sid] === undefined);
-    });
+    it(
+      "with unset: 'destroy', the legacy session survives the migrating request and is destroyed only on " +
+        "retirement",
+      async () => {
+        await setupCore();
+        const { store } = memoryStore();
+        const jar = await legacyLogin(store, "coexist-3");
+        const sid = sidOf(jar);
+        const { app } = fullApp(
+          { store, secret: SECRET },
+          { express: ex, expressSession: { where: "before", store, unset: "destroy" } },
+        );
+        const first = await me(app, jar);
+        assert.equal(first.status, 200);
+        // dualSession answers this one itself (CSRF rule), after express-session loaded the legacy session.
+        const rejected = await postMe(app, legacyOnly(jar), { Origin: "https://evil.example" });
+        assert.equal(rejected.status, 401);
+        assert.ok(store.sessions[sid], "express-session destroyed the legacy session before retirement");
+        jar.update(first);
+        assert.equal((await me(app, jar)).status, 200);
+        await waitFor(() => store.sessions[sid] === undefined);
+      },
+    );
   });
 }
 
@@ -803,22 +826,25 @@ describe("dualSession: debug logs", () => {
 });
 
 describe("dualSession: token transfer with the SDK's default getTokenTransferMethod", () => {
-  it("answers a page navigation (no st-auth-mode header) with cookies, not response headers the browser would drop", async () => {
-    initSuperTokens(await createCoreApp(core.url), { getTokenTransferMethod: undefined });
-    const store = new expressSession.MemoryStore();
-    const jar = await legacyLogin(store, "nav-user");
-    const { app } = migratedApp({ store, secret: SECRET });
-    const first = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
-    assert.equal(first.status, 200);
-    assert.equal(first.headers["st-access-token"], undefined);
-    jar.update(first);
-    assert.ok(jar.get("sAccessToken"), "access token set as a cookie");
-    assert.ok(jar.get("sRefreshToken"), "refresh token set as a cookie");
-    const second = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
-    assert.equal(second.status, 200);
-    assert.equal(second.body.userId, "nav-user");
-    assert.equal((await Session.getAllSessionHandlesForUser("nav-user")).length, 1);
-  });
+  it(
+    "answers a page navigation (no st-auth-mode header) with cookies, not response headers the browser would " + "drop",
+    async () => {
+      initSuperTokens(await createCoreApp(core.url), { getTokenTransferMethod: undefined });
+      const store = new expressSession.MemoryStore();
+      const jar = await legacyLogin(store, "nav-user");
+      const { app } = migratedApp({ store, secret: SECRET });
+      const first = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+      assert.equal(first.status, 200);
+      assert.equal(first.headers["st-access-token"], undefined);
+      jar.update(first);
+      assert.ok(jar.get("sAccessToken"), "access token set as a cookie");
+      assert.ok(jar.get("sRefreshToken"), "refresh token set as a cookie");
+      const second = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+      assert.equal(second.status, 200);
+      assert.equal(second.body.userId, "nav-user");
+      assert.equal((await Session.getAllSessionHandlesForUser("nav-user")).length, 1);
+    },
+  );
 
   it("still answers with headers when the frontend asks for them (st-auth-mode: header)", async () => {
     initSuperTokens(await createCoreApp(core.url), { getTokenTransferMethod: undefined });

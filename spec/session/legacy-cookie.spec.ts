@@ -179,12 +179,15 @@ describe("readLegacySid", () => {
       assert.deepEqual(result, { status: "OK", sid, duplicate: true });
     });
 
-    it("rejects when the first one is forged, even if a later one is valid (first wins, like express-session)", async () => {
-      const forged = `${NAME}=${encodeURIComponent(`s:${sign("victim", "attacker-secret")}`)}`;
-      const header = `${forged}; ${pair}`;
-      assert.equal(await expressSessionAccepts(app, header), false);
-      assert.deepEqual(readLegacySid(header, NAME, ["s3cret-current"]), { status: "BAD_SIGNATURE" });
-    });
+    it(
+      "rejects when the first one is forged, even if a later one is valid (first wins, like " + "express-session)",
+      async () => {
+        const forged = `${NAME}=${encodeURIComponent(`s:${sign("victim", "attacker-secret")}`)}`;
+        const header = `${forged}; ${pair}`;
+        assert.equal(await expressSessionAccepts(app, header), false);
+        assert.deepEqual(readLegacySid(header, NAME, ["s3cret-current"]), { status: "BAD_SIGNATURE" });
+      },
+    );
   });
 
   describe("when there is no legacy cookie", () => {
@@ -268,21 +271,24 @@ describe("readLegacySid", () => {
       );
     });
 
-    it("returns OK exactly when the first cookie of that name verifies (differential against the cookie package)", () => {
-      fc.assert(
-        fc.property(header, (h) => {
-          const expected = oracle(h);
-          const actual = readLegacySid(h, NAME, SECRETS);
-          assert.deepEqual(actual, expected);
-          if (actual.status === "OK") {
-            // Independent check of the signature itself.
-            const raw = cookie.parse(h)[NAME];
-            assert.ok(SECRETS.some((s) => unsign(raw.slice(2), s) === actual.sid));
-          }
-        }),
-        { numRuns: 3000 },
-      );
-    });
+    it(
+      "returns OK exactly when the first cookie of that name verifies (differential against the cookie " + "package)",
+      () => {
+        fc.assert(
+          fc.property(header, (h) => {
+            const expected = oracle(h);
+            const actual = readLegacySid(h, NAME, SECRETS);
+            assert.deepEqual(actual, expected);
+            if (actual.status === "OK") {
+              // Independent check of the signature itself.
+              const raw = cookie.parse(h)[NAME];
+              assert.ok(SECRETS.some((s) => unsign(raw.slice(2), s) === actual.sid));
+            }
+          }),
+          { numRuns: 3000 },
+        );
+      },
+    );
 
     it("parses a 1 MB header of 100,000 pairs in linear time", () => {
       const big = Array.from({ length: 100_000 }, (_, i) => `k${i}=v${i}`).join("; ") + `; ${pair}`;

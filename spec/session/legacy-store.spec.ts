@@ -310,7 +310,7 @@ describe("createLegacyStore", () => {
       await rejectsWithCode(createLegacyStore(throwing, { timeoutMs: 1000 }).get("a"), "ERR_MIGRATE_STORE_UNAVAILABLE");
       const rejecting: LegacyStoreLike = {
         get: () => Promise.reject(new Error("async")),
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a store rejecting with no reason at all
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a store rejecting with no reason
         destroy: () => Promise.reject(undefined),
       };
       const legacy = createLegacyStore(rejecting, { timeoutMs: 1000 });
@@ -402,18 +402,21 @@ describe("createLegacyStore", () => {
       assert.equal(gets, 1);
     });
 
-    it("refuses a non-store (ERR_MIGRATE_STORE_REQUIRED) or a bad timeout (ERR_MIGRATE_INVALID_OPTION) at creation", () => {
-      const store: LegacyStoreLike = { get: () => {}, destroy: () => {} };
-      assert.throws(() => createLegacyStore({} as LegacyStoreLike, { timeoutMs: 10 }), {
-        code: "ERR_MIGRATE_STORE_REQUIRED",
-      });
-      for (const make of [
-        () => createLegacyStore(store, { timeoutMs: 0 }),
-        () => createLegacyStore(store, { timeoutMs: Number.NaN }),
-        () => createLegacyStore(store, {} as { timeoutMs: number }),
-      ]) {
-        assert.throws(make, (err: unknown) => (err as { code?: string }).code === "ERR_MIGRATE_INVALID_OPTION");
-      }
-    });
+    it(
+      "refuses a non-store (ERR_MIGRATE_STORE_REQUIRED) or a bad timeout (ERR_MIGRATE_INVALID_OPTION) at " + "creation",
+      () => {
+        const store: LegacyStoreLike = { get: () => {}, destroy: () => {} };
+        assert.throws(() => createLegacyStore({} as LegacyStoreLike, { timeoutMs: 10 }), {
+          code: "ERR_MIGRATE_STORE_REQUIRED",
+        });
+        for (const make of [
+          () => createLegacyStore(store, { timeoutMs: 0 }),
+          () => createLegacyStore(store, { timeoutMs: Number.NaN }),
+          () => createLegacyStore(store, {} as { timeoutMs: number }),
+        ]) {
+          assert.throws(make, (err: unknown) => (err as { code?: string }).code === "ERR_MIGRATE_INVALID_OPTION");
+        }
+      },
+    );
   });
 });

@@ -21,7 +21,10 @@ class MemoryAppStorage implements AppStorage {
   private users = new Map<string, UserRecord>();
   /** email -> ids of the users holding it: a bulk import of 100,000 users must not scan every user per insert. */
   private idsByEmail = new Map<string, Set<string>>();
-  /** Users in each listing order, rebuilt after an insert or delete: paging through 100,000 users must not sort per page. */
+  /**
+   * Users in each listing order, rebuilt after an insert or delete: paging through 100,000 users must not sort per
+   * page.
+   */
   private sorted: Partial<Record<"ASC" | "DESC", UserRecord[]>> = {};
   private mappingsBySt = new Map<string, UserIdMappingRecord>();
   private mappingsByExt = new Map<string, UserIdMappingRecord>();

@@ -77,9 +77,11 @@ export function coreLayoutDdl(schema: string): string[] {
       CONSTRAINT app_id_to_user_id_pkey PRIMARY KEY (app_id, user_id),
       CONSTRAINT app_id_to_user_id_primary_or_recipe_user_id_fkey FOREIGN KEY (app_id, primary_or_recipe_user_id)
         REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE,
-      CONSTRAINT app_id_to_user_id_app_id_fkey FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
+      CONSTRAINT app_id_to_user_id_app_id_fkey FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON DELETE
+        CASCADE)`,
     `CREATE INDEX IF NOT EXISTS app_id_to_user_id_app_id_index ON ${t("app_id_to_user_id")} (app_id)`,
-    `CREATE INDEX IF NOT EXISTS app_id_to_user_id_primary_user_id_index ON ${t("app_id_to_user_id")} (primary_or_recipe_user_id, app_id)`,
+    `CREATE INDEX IF NOT EXISTS app_id_to_user_id_primary_user_id_index ON ${t("app_id_to_user_id")} ` +
+      `(primary_or_recipe_user_id, app_id)`,
     `CREATE INDEX IF NOT EXISTS app_id_to_user_id_user_id_index ON ${t("app_id_to_user_id")} (user_id, app_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("all_auth_recipe_users")} (
@@ -103,7 +105,8 @@ export function coreLayoutDdl(schema: string): string[] {
     `CREATE INDEX IF NOT EXISTS all_auth_recipe_users_pagination_index2 ON ${t("all_auth_recipe_users")}
       (app_id, tenant_id, primary_or_recipe_user_time_joined ASC, primary_or_recipe_user_id DESC)`,
     `CREATE INDEX IF NOT EXISTS all_auth_recipe_user_id_index ON ${t("all_auth_recipe_users")} (user_id)`,
-    `CREATE INDEX IF NOT EXISTS all_auth_recipe_user_id_app_id_index ON ${t("all_auth_recipe_users")} (app_id, user_id)`,
+    `CREATE INDEX IF NOT EXISTS all_auth_recipe_user_id_app_id_index ON ${t("all_auth_recipe_users")} (app_id, ` +
+      `user_id)`,
     `CREATE INDEX IF NOT EXISTS all_auth_recipe_tenant_id_index ON ${t("all_auth_recipe_users")} (app_id, tenant_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("emailpassword_users")} (
@@ -139,8 +142,10 @@ export function coreLayoutDdl(schema: string): string[] {
       CONSTRAINT emailpassword_pswd_reset_tokens_pkey PRIMARY KEY (app_id, user_id, token),
       CONSTRAINT emailpassword_pswd_reset_tokens_user_id_fkey FOREIGN KEY (app_id, user_id)
         REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE ON UPDATE CASCADE)`,
-    `CREATE INDEX IF NOT EXISTS emailpassword_password_reset_token_expiry_index ON ${t("emailpassword_pswd_reset_tokens")} (token_expiry)`,
-    `CREATE INDEX IF NOT EXISTS emailpassword_pswd_reset_tokens_user_id_index ON ${t("emailpassword_pswd_reset_tokens")} (app_id, user_id)`,
+    `CREATE INDEX IF NOT EXISTS emailpassword_password_reset_token_expiry_index ON ` +
+      `${t("emailpassword_pswd_reset_tokens")} (token_expiry)`,
+    `CREATE INDEX IF NOT EXISTS emailpassword_pswd_reset_tokens_user_id_index ON ` +
+      `${t("emailpassword_pswd_reset_tokens")} (app_id, user_id)`,
 
     // Dynamic access-token keys: kid is "d-" + created_at_time; value is base64(SPKI DER) "|" base64(PKCS#8 DER).
     `CREATE TABLE IF NOT EXISTS ${t("session_access_token_signing_keys")} (
@@ -150,7 +155,8 @@ export function coreLayoutDdl(schema: string): string[] {
       CONSTRAINT session_access_token_signing_keys_pkey PRIMARY KEY (app_id, created_at_time),
       CONSTRAINT session_access_token_signing_keys_app_id_fkey FOREIGN KEY (app_id)
         REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
-    `CREATE INDEX IF NOT EXISTS access_token_signing_keys_app_id_index ON ${t("session_access_token_signing_keys")} (app_id)`,
+    `CREATE INDEX IF NOT EXISTS access_token_signing_keys_app_id_index ON ${t("session_access_token_signing_keys")} ` +
+      `(app_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("session_info")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
@@ -191,7 +197,8 @@ export function coreLayoutDdl(schema: string): string[] {
       CONSTRAINT userid_mapping_external_user_id_key UNIQUE (app_id, external_user_id),
       CONSTRAINT userid_mapping_supertokens_user_id_fkey FOREIGN KEY (app_id, supertokens_user_id)
         REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE)`,
-    `CREATE INDEX IF NOT EXISTS userid_mapping_supertokens_user_id_index ON ${t("userid_mapping")} (app_id, supertokens_user_id)`,
+    `CREATE INDEX IF NOT EXISTS userid_mapping_supertokens_user_id_index ON ${t("userid_mapping")} (app_id, ` +
+      `supertokens_user_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("user_metadata")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
@@ -208,7 +215,8 @@ export function coreLayoutDdl(schema: string): string[] {
       CONSTRAINT emailverification_verified_emails_pkey PRIMARY KEY (app_id, user_id, email),
       CONSTRAINT emailverification_verified_emails_app_id_fkey FOREIGN KEY (app_id)
         REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
-    `CREATE INDEX IF NOT EXISTS emailverification_verified_emails_app_id_index ON ${t("emailverification_verified_emails")} (app_id)`,
+    `CREATE INDEX IF NOT EXISTS emailverification_verified_emails_app_id_index ON ` +
+      `${t("emailverification_verified_emails")} (app_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("emailverification_tokens")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
@@ -222,6 +230,7 @@ export function coreLayoutDdl(schema: string): string[] {
       CONSTRAINT emailverification_tokens_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
         REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS emailverification_tokens_index ON ${t("emailverification_tokens")} (token_expiry)`,
-    `CREATE INDEX IF NOT EXISTS emailverification_tokens_tenant_id_index ON ${t("emailverification_tokens")} (app_id, tenant_id)`,
+    `CREATE INDEX IF NOT EXISTS emailverification_tokens_tenant_id_index ON ${t("emailverification_tokens")} ` +
+      `(app_id, tenant_id)`,
   ];
 }

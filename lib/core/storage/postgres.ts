@@ -72,7 +72,8 @@ function resolveOptions(options: PostgresStorageOptions): PostgresStorageConfig 
   if (typeof schema !== "string" || !isValidSchemaName(schema)) {
     throw new ConfigError(
       "ERR_MIGRATE_INVALID_OPTION",
-      `PostgresStorage: \`schema\` must be a lower-case PostgreSQL identifier ([a-z_][a-z0-9_$]*, at most 63 characters); ` +
+      `PostgresStorage: \`schema\` must be a lower-case PostgreSQL identifier ([a-z_][a-z0-9_$]*, at most 63 ` +
+        `characters); ` +
         `received ${JSON.stringify(schema)}. Leave it undefined for "public".`,
     );
   }
@@ -177,7 +178,8 @@ function putConfigCtes(t: Tables): string {
     ${name}_ins AS (INSERT INTO ${table} (connection_uri_domain, app_id, tenant_id, factor_id)
       SELECT '', $1::text, $2::text, x FROM json_array_elements_text(${param}::json) AS x ON CONFLICT DO NOTHING)`;
   return `
-    ten AS (INSERT INTO ${t.tenants} (app_id, tenant_id, created_at_time) VALUES ($1, $2, $3::bigint) ON CONFLICT DO NOTHING),
+    ten AS (INSERT INTO ${t.tenants} (app_id, tenant_id, created_at_time) VALUES ($1, $2, $3::bigint) ON CONFLICT
+      DO NOTHING),
     cfg AS (INSERT INTO ${t.tenant_configs}
         (connection_uri_domain, app_id, tenant_id, core_config, email_password_enabled, passwordless_enabled,
          third_party_enabled, is_first_factors_null)
@@ -223,7 +225,8 @@ class PostgresAppStorage implements AppStorage {
       `SELECT 'dynamic' AS type, 'd-' || created_at_time AS kid, created_at_time AS created_at, value AS key_string
          FROM ${this.t.session_access_token_signing_keys} WHERE app_id = $1
        UNION ALL
-       SELECT 'static', key_id, created_at, key_string FROM ${this.t.jwt_signing_keys} WHERE app_id = $1 AND algorithm = 'RS256'
+       SELECT 'static', key_id, created_at, key_string FROM ${this.t.jwt_signing_keys} WHERE app_id = $1
+         AND algorithm = 'RS256'
        UNION ALL
        SELECT 'refresh', name, created_at_time, value FROM ${this.t.key_value}
          WHERE app_id = $1 AND tenant_id = 'public' AND name = '${refreshKeyName}'
@@ -239,12 +242,14 @@ class PostgresAppStorage implements AppStorage {
   async addSigningKey(key: SigningKeyRecord): Promise<void> {
     if (key.type === "refresh") {
       await this.q(
-        `INSERT INTO ${this.t.key_value} (app_id, tenant_id, name, value, created_at_time) VALUES ($1, 'public', '${refreshKeyName}', $2, $3)`,
+        `INSERT INTO ${this.t.key_value} (app_id, tenant_id, name, value, created_at_time) VALUES ($1, 'public', ` +
+          `'${refreshKeyName}', $2, $3)`,
         [key.privateKey, key.createdAt],
       );
     } else if (key.type === "static") {
       await this.q(
-        `INSERT INTO ${this.t.jwt_signing_keys} (app_id, key_id, key_string, algorithm, created_at) VALUES ($1, $2, $3, 'RS256', $4)`,
+        `INSERT INTO ${this.t.jwt_signing_keys} (app_id, key_id, key_string, algorithm, created_at) VALUES ($1, $2, ` +
+          `$3, 'RS256', $4)`,
         [key.kid, keyStringFromPem(key), key.createdAt],
       );
     } else {
@@ -261,7 +266,8 @@ class PostgresAppStorage implements AppStorage {
   async removeSigningKeys(kids: string[]): Promise<void> {
     await this.q(
       `WITH k AS (SELECT json_array_elements_text($2::json) AS kid),
-       d AS (DELETE FROM ${this.t.session_access_token_signing_keys} WHERE app_id = $1 AND 'd-' || created_at_time IN (SELECT kid FROM k)),
+       d AS (DELETE FROM ${this.t.session_access_token_signing_keys} WHERE app_id = $1 AND 'd-' || created_at_time IN
+         (SELECT kid FROM k)),
        s AS (DELETE FROM ${this.t.jwt_signing_keys} WHERE app_id = $1 AND key_id IN (SELECT kid FROM k)),
        r AS (DELETE FROM ${this.t.key_value} WHERE app_id = $1 AND tenant_id = 'public' AND name = '${refreshKeyName}'
              AND name IN (SELECT kid FROM k))
@@ -289,7 +295,8 @@ class PostgresAppStorage implements AppStorage {
 
   async createSession(s: SessionRecord): Promise<void> {
     await this.q(
-      `INSERT INTO ${this.t.session_info} (app_id, tenant_id, session_handle, user_id, refresh_token_hash_2, session_data,
+      `INSERT INTO ${this.t.session_info} (app_id, tenant_id, session_handle, user_id, refresh_token_hash_2,
+        session_data,
          expires_at, created_at_time, jwt_user_payload, use_static_key)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
@@ -345,7 +352,8 @@ class PostgresAppStorage implements AppStorage {
   async deleteSessions(handles: string[]) {
     if (handles.length === 0) return [];
     const rows = await this.q<{ session_handle: string }>(
-      `DELETE FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle IN (SELECT json_array_elements_text($2::json))
+      `DELETE FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle IN
+        (SELECT json_array_elements_text($2::json))
        RETURNING session_handle`,
       [json(handles)],
     );
@@ -365,7 +373,10 @@ class PostgresAppStorage implements AppStorage {
 
   // ---- email-password users
 
-  /** Tenants come from all_auth_recipe_users, whose (app_id, user_id) index serves the lookup (the per-tenant email table has none). */
+  /**
+   * Tenants come from all_auth_recipe_users, whose (app_id, user_id) index serves the lookup (the per-tenant email
+   * table has none).
+   */
   private userSelect(where: string, tail = "") {
     return `SELECT u.user_id::text AS user_id, u.email, u.password_hash, u.time_joined,
         COALESCE((SELECT json_agg(r.tenant_id ORDER BY r.tenant_id) FROM ${this.t.all_auth_recipe_users} r
@@ -393,12 +404,14 @@ class PostgresAppStorage implements AppStorage {
     try {
       await this.q(
         `WITH ten AS (SELECT json_array_elements_text($6::json) AS tenant_id),
-         a AS (INSERT INTO ${this.t.app_id_to_user_id} (app_id, user_id, recipe_id, primary_or_recipe_user_id, is_linked_or_is_a_primary_user)
+         a AS (INSERT INTO ${this.t.app_id_to_user_id} (app_id, user_id, recipe_id, primary_or_recipe_user_id,
+           is_linked_or_is_a_primary_user)
                VALUES ($1, $2, 'emailpassword', $2, FALSE)),
          r AS (INSERT INTO ${this.t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
                  is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
                SELECT $1::text, tenant_id, $2::text, $2::text, FALSE, 'emailpassword', $5::bigint, $5::bigint FROM ten),
-         e AS (INSERT INTO ${this.t.emailpassword_users} (app_id, user_id, email, password_hash, time_joined) VALUES ($1, $2, $3, $4, $5)),
+         e AS (INSERT INTO ${this.t.emailpassword_users} (app_id, user_id, email, password_hash, time_joined)
+           VALUES ($1, $2, $3, $4, $5)),
          et AS (INSERT INTO ${this.t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
                 SELECT $1::text, tenant_id, $2::text, $3::text FROM ten)
          SELECT 1`,
@@ -419,7 +432,8 @@ class PostgresAppStorage implements AppStorage {
   async findUsersByEmail(email: string, tenantId: string) {
     const rows = await this.q<UserRow>(
       this.userSelect(
-        `EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x WHERE x.app_id = u.app_id AND x.user_id = u.user_id
+        `EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x WHERE x.app_id = u.app_id
+          AND x.user_id = u.user_id
                  AND x.tenant_id = $2 AND x.email = $3)`,
         "ORDER BY u.time_joined",
       ),
@@ -437,18 +451,22 @@ class PostgresAppStorage implements AppStorage {
     try {
       const [row] = await this.q<CountRow>(
         `WITH nt AS (SELECT json_array_elements_text($5::json) AS tenant_id),
-         u AS (UPDATE ${this.t.emailpassword_users} SET email = COALESCE($3, email), password_hash = COALESCE($4, password_hash)
+         u AS (UPDATE ${this.t.emailpassword_users}
+           SET email = COALESCE($3, email), password_hash = COALESCE($4, password_hash)
                WHERE app_id = $1 AND user_id = $2 RETURNING time_joined, email),
          et AS (UPDATE ${this.t.emailpassword_user_to_tenant} SET email = $3
                 WHERE $3::text IS NOT NULL AND app_id = $1 AND user_id = $2
                   AND ($5::json IS NULL OR tenant_id IN (SELECT tenant_id FROM nt))),
          dt AS (DELETE FROM ${this.t.emailpassword_user_to_tenant}
-                WHERE $5::json IS NOT NULL AND app_id = $1 AND user_id = $2 AND tenant_id NOT IN (SELECT tenant_id FROM nt)),
+                WHERE $5::json IS NOT NULL AND app_id = $1 AND user_id = $2 AND tenant_id NOT IN (SELECT tenant_id
+                  FROM nt)),
          da AS (DELETE FROM ${this.t.all_auth_recipe_users}
-                WHERE $5::json IS NOT NULL AND app_id = $1 AND user_id = $2 AND tenant_id NOT IN (SELECT tenant_id FROM nt)),
+                WHERE $5::json IS NOT NULL AND app_id = $1 AND user_id = $2 AND tenant_id NOT IN (SELECT tenant_id
+                  FROM nt)),
          ia AS (INSERT INTO ${this.t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
                   is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
-                SELECT $1::text, nt.tenant_id, $2::text, $2::text, FALSE, 'emailpassword', u.time_joined, u.time_joined FROM nt, u
+                SELECT $1::text, nt.tenant_id, $2::text, $2::text, FALSE, 'emailpassword', u.time_joined,
+                  u.time_joined FROM nt, u
                 ON CONFLICT DO NOTHING),
          it AS (INSERT INTO ${this.t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
                 SELECT $1::text, nt.tenant_id, $2::text, u.email FROM nt, u
@@ -471,7 +489,8 @@ class PostgresAppStorage implements AppStorage {
   /** Deleting the app_id_to_user_id row cascades, as in the core, to the user's auth rows, reset tokens and mapping. */
   async deleteUser(id: string) {
     const rows = await this.q(
-      `DELETE FROM ${this.t.app_id_to_user_id} WHERE app_id = $1 AND user_id = $2 AND recipe_id = 'emailpassword' RETURNING 1`,
+      `DELETE FROM ${this.t.app_id_to_user_id} WHERE app_id = $1 AND user_id = $2 AND recipe_id = 'emailpassword' ` +
+        `RETURNING 1`,
       [id],
     );
     return rows.length > 0;
@@ -487,7 +506,8 @@ class PostgresAppStorage implements AppStorage {
             WHERE x.app_id = u.app_id AND x.user_id = u.user_id AND x.tenant_id = $2))
          AND ($3::bigint IS NULL OR u.time_joined ${cmp} $3::bigint
               OR (u.time_joined = $3::bigint AND u.user_id::text COLLATE "C" <= $4::text))
-         AND ($5::json IS NULL OR EXISTS (SELECT 1 FROM json_array_elements_text($5::json) AS s WHERE strpos(u.email, s) > 0))`,
+         AND ($5::json IS NULL OR EXISTS (SELECT 1 FROM json_array_elements_text($5::json) AS s
+             WHERE strpos(u.email, s) > 0))`,
         `ORDER BY u.time_joined ${q.order}, u.user_id::text COLLATE "C" DESC LIMIT $6`,
       ),
       [
@@ -545,7 +565,8 @@ class PostgresAppStorage implements AppStorage {
 
   async updateMappingInfo(superTokensUserId: string, info: string | undefined) {
     const rows = await this.q(
-      `UPDATE ${this.t.userid_mapping} SET external_user_id_info = $3 WHERE app_id = $1 AND supertokens_user_id = $2 RETURNING 1`,
+      `UPDATE ${this.t.userid_mapping} SET external_user_id_info = $3 WHERE app_id = $1 AND supertokens_user_id = ` +
+        `$2 RETURNING 1`,
       [superTokensUserId, info ?? null],
     );
     return rows.length > 0;
@@ -565,7 +586,8 @@ class PostgresAppStorage implements AppStorage {
 
   async addResetToken(t: OneTimeTokenRecord) {
     await this.q(
-      `INSERT INTO ${this.t.emailpassword_pswd_reset_tokens} (app_id, user_id, token, email, token_expiry) VALUES ($1, $2, $3, $4, $5)`,
+      `INSERT INTO ${this.t.emailpassword_pswd_reset_tokens} (app_id, user_id, token, email, token_expiry) VALUES ` +
+        `($1, $2, $3, $4, $5)`,
       [t.userId, t.tokenHash, t.email, t.expiry],
     );
   }
@@ -577,7 +599,8 @@ class PostgresAppStorage implements AppStorage {
   async consumeResetToken(tokenHash: string) {
     const rows = await this.q<ResetTokenRow>(
       `DELETE FROM ${this.t.emailpassword_pswd_reset_tokens}
-       WHERE app_id = $1 AND user_id = (SELECT user_id FROM ${this.t.emailpassword_pswd_reset_tokens} WHERE app_id = $1 AND token = $2)
+       WHERE app_id = $1 AND user_id = (SELECT user_id FROM ${this.t.emailpassword_pswd_reset_tokens}
+         WHERE app_id = $1 AND token = $2)
        RETURNING user_id::text AS user_id, token, email, token_expiry`,
       [tokenHash],
     );
@@ -587,7 +610,8 @@ class PostgresAppStorage implements AppStorage {
 
   async listResetTokens() {
     const rows = await this.q<ResetTokenRow>(
-      `SELECT user_id::text AS user_id, token, email, token_expiry FROM ${this.t.emailpassword_pswd_reset_tokens} WHERE app_id = $1
+      `SELECT user_id::text AS user_id, token, email, token_expiry FROM ${this.t.emailpassword_pswd_reset_tokens}
+        WHERE app_id = $1
        ORDER BY token_expiry, token`,
     );
     return rows.map((r) => this.resetFromRow(r));
@@ -631,7 +655,8 @@ class PostgresAppStorage implements AppStorage {
   async setEmailVerified(userId: string, email: string, verified: boolean) {
     await this.q(
       verified
-        ? `INSERT INTO ${this.t.emailverification_verified_emails} (app_id, user_id, email) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
+        ? `INSERT INTO ${this.t.emailverification_verified_emails} (app_id, user_id, email) VALUES ($1, $2, $3) ON ` +
+            `CONFLICT DO NOTHING`
         : `DELETE FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2 AND email = $3`,
       [userId, email],
     );
@@ -640,7 +665,8 @@ class PostgresAppStorage implements AppStorage {
   async renameEmailVerificationUser(from: string, to: string) {
     if (from === to) return;
     await this.q(
-      `WITH moved AS (DELETE FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2 RETURNING email),
+      `WITH moved AS (DELETE FROM ${this.t.emailverification_verified_emails} WHERE app_id = $1 AND user_id = $2
+        RETURNING email),
        ins AS (INSERT INTO ${this.t.emailverification_verified_emails} (app_id, user_id, email)
                SELECT $1::text, $3::text, email FROM moved ON CONFLICT DO NOTHING),
        tok AS (UPDATE ${this.t.emailverification_tokens} SET user_id = $3 WHERE app_id = $1 AND user_id = $2)
@@ -660,7 +686,8 @@ class PostgresAppStorage implements AppStorage {
 
   async addEmailVerificationToken(t: OneTimeTokenRecord) {
     await this.q(
-      `INSERT INTO ${this.t.emailverification_tokens} (app_id, tenant_id, user_id, email, token, token_expiry) VALUES ($1, $2, $3, $4, $5, $6)`,
+      `INSERT INTO ${this.t.emailverification_tokens} (app_id, tenant_id, user_id, email, token, token_expiry) ` +
+        `VALUES ($1, $2, $3, $4, $5, $6)`,
       [t.tenantId, t.userId, t.email, t.tokenHash, t.expiry],
     );
   }
@@ -675,7 +702,8 @@ class PostgresAppStorage implements AppStorage {
       token_expiry: unknown;
     }>(
       `DELETE FROM ${this.t.emailverification_tokens}
-       WHERE app_id = $1 AND (user_id, email) = (SELECT user_id, email FROM ${this.t.emailverification_tokens} WHERE app_id = $1 AND token = $2)
+       WHERE app_id = $1 AND (user_id, email) = (SELECT user_id, email FROM ${this.t.emailverification_tokens}
+         WHERE app_id = $1 AND token = $2)
        RETURNING tenant_id, user_id, email, token, token_expiry`,
       [tokenHash],
     );
@@ -753,7 +781,8 @@ export class PostgresStorage implements CoreStorage {
       try {
         await this.db.query(sql);
       } catch (err) {
-        // Two processes creating the same schema at once: IF NOT EXISTS races on the catalog; the winner's object is fine.
+        // Two processes creating the same schema at once: IF NOT EXISTS races on the catalog; the winner's object is
+        // fine.
         const code = (err as { code?: string }).code;
         if (code !== "23505" && code !== "42P07" && code !== "42710") throw err;
       }

@@ -21,7 +21,8 @@ async function* readJson(path: string): AsyncGenerator<RawRow> {
     parsed = JSON.parse(await readFile(path, "utf8")) as unknown;
   } catch (err) {
     throw badInput(
-      `${path}: not valid JSON (${(err as Error).message}). A .json file holds one array of user objects; use .ndjson for one object per line.`,
+      `${path}: not valid JSON (${(err as Error).message}). A .json file holds one array of user objects; use ` +
+        `.ndjson for one object per line.`,
       err,
     );
   }
