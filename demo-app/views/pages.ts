@@ -184,8 +184,8 @@ export function adminPage(viewer: Viewer, figures: AdminFigures): string {
     page: "admin",
     viewer,
     body: html` ${
-        users
-          ? html` <h2>Users</h2>
+      users
+        ? html` <h2>Users</h2>
               <div class="progress" aria-label="users moved"><div style="width:${percent}%"></div></div>
               <table id="user-progress">
                 <tr>
@@ -205,8 +205,8 @@ export function adminPage(viewer: Viewer, figures: AdminFigures): string {
                   <td id="users-supertokens">${users.superTokensUsers}</td>
                 </tr>
               </table>`
-          : html`<p>The migration is off: every user lives in the legacy <code>users</code> table.</p>`
-      }
+        : html`<p>The migration is off: every user lives in the legacy <code>users</code> table.</p>`
+    }
       ${
         sessions
           ? html` <h2>Sessions <small class="muted">(since this process started)</small></h2>

@@ -80,12 +80,7 @@ describe("demo views", () => {
     );
     const note = `<img src=x onerror=alert(1)>`;
     assert.equal(html`<li>${note}</li>`.value, "<li>&lt;img src=x onerror=alert(1)&gt;</li>");
-    assert.equal(
-      html`<ul>
-        ${[html`<li>a</li>`, "<b>"]}
-      </ul>`.value,
-      "<ul><li>a</li>&lt;b&gt;</ul>",
-    );
+    assert.equal(html`<ul>${[html`<li>a</li>`, "<b>"]}</ul>`.value, "<ul><li>a</li>&lt;b&gt;</ul>");
     assert.equal(html`${undefined}${null}${false}${0}`.value, "0");
   });
 
