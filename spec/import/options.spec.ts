@@ -103,7 +103,7 @@ describe("resolveImportOptions", () => {
         (err: NodeJS.ErrnoException) =>
           err.code === code &&
           pattern.test(err.message) &&
-          /See docs\/errors\.md#err_migrate_[a-z_]+$/.test(err.message),
+          /See supertokens-migrate\/docs\/errors\.md#err_migrate_[a-z_]+$/.test(err.message),
       );
     });
   }
