@@ -1,6 +1,7 @@
 import supertokens from "supertokens-node";
 import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
-import { isPendingEmail, normaliseEmail } from "./core-via-sdk.js";
+import { normaliseEmail } from "./core-via-sdk.js";
+import { emailClaim, isLegacyOnly } from "./email-guard.js";
 import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";
 import { consumeResetToken, generateResetToken, isLegacyResetToken } from "./password-reset.js";
@@ -46,24 +47,6 @@ class DecisionMemo {
     const key = lockKey(tenantId, normaliseEmail(email));
     return this.byContext.get(userContext)?.find((e) => e.key === key && e.password === password)?.decision;
   }
-}
-
-/** Whether the email belongs to a legacy user who is not (completely) in SuperTokens yet. Normalised email. */
-async function isLegacyOnly(
-  rt: LegacyAuthRuntime,
-  email: string,
-  tenantId: string,
-  userContext?: UserContext,
-): Promise<{ legacyOnly: boolean; hash?: string | null }> {
-  const found = await rt.legacy.byEmail(email, tenantId);
-  if (found.kind === "none") return { legacyOnly: false };
-  if (found.kind === "unusable") return { legacyOnly: true };
-  const superTokensId = await rt.core.superTokensIdOf(found.user.id, userContext);
-  if (superTokensId === undefined) return { legacyOnly: true, hash: found.user.passwordHash };
-  // Mapped, but still under its pending address: a move in progress (or interrupted). The email is taken.
-  const user = await rt.core.getUser(found.user.id, userContext);
-  const pending = user !== undefined && user.loginMethods.some((lm) => isPendingEmail(lm.email));
-  return { legacyOnly: pending, hash: found.user.passwordHash };
 }
 
 /**
@@ -132,15 +115,32 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
      */
     async createNewRecipeUser(input) {
       if (!rt.covers(input.tenantId)) return original.createNewRecipeUser(input);
-      const email = normaliseEmail(input.email);
-      if (isPendingEmail(email)) return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
-      const legacy = await isLegacyOnly(rt, email, input.tenantId, input.userContext);
-      if (legacy.legacyOnly) {
-        authLog("sign-up for %s refused: the email belongs to a legacy user", maskEmail(email));
-        await rt.dummy(legacy.hash);
+      const verdict = await emailClaim(rt, { email: input.email, tenantIds: [input.tenantId], userContext: input.userContext, via: "sign-up" });
+      if (!verdict.claimable) {
+        if (verdict.why === "legacy user") await rt.dummy(verdict.hash);
         return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
       }
       return original.createNewRecipeUser(input);
+    },
+
+    /**
+     * Every email change of an email-password user passes here: `EmailPassword.updateEmailOrPassword`, an app's
+     * change-email API, SuperTokens' documented change-email-with-verification flow (its verifyEmailPOST override
+     * calls this), the dashboard. A legacy-only user's email is taken, exactly as for sign-up (issue 11).
+     */
+    async updateEmailOrPassword(input) {
+      if (input.email === undefined) return original.updateEmailOrPassword(input);
+      const recipeUserId = input.recipeUserId.getAsString();
+      const user = await rt.core.getUser(recipeUserId, input.userContext);
+      const method = user?.loginMethods.find((lm) => lm.recipeId === "emailpassword" && lm.recipeUserId.getAsString() === recipeUserId);
+      // No such email-password user: SuperTokens answers (UNKNOWN_USER_ID_ERROR). Keeping one's own email claims nothing.
+      if (!method || (method.email !== undefined && normaliseEmail(method.email) === normaliseEmail(input.email))) {
+        return original.updateEmailOrPassword(input);
+      }
+      const verdict = await emailClaim(rt, { email: input.email, tenantIds: method.tenantIds, userContext: input.userContext, via: "email change" });
+      if (!verdict.claimable) return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
+      authLog("email change of %s: the new email is not a legacy user's; SuperTokens decides", recipeUserId);
+      return original.updateEmailOrPassword(input);
     },
   };
 }
