@@ -19,7 +19,12 @@ type UserContext = Record<string, any>;
 export type EmailClaimVerdict =
   | { claimable: true }
   /** `hash`: the legacy user's stored hash, so a refusal can cost what a real check would (T14). */
-  | { claimable: false; why: "reserved address" | "legacy user"; hash?: string | null };
+  | { claimable: false; why: "reserved address" | "legacy user"; hash?: string | null }
+  /**
+   * The legacy store rejected the email as invalid input (item 7 of issue 11): refused as the SDK refuses an invalid
+   * email (a field error), never claimable, so a data exception from the table's own rows cannot open sign-up.
+   */
+  | { claimable: false; why: "invalid input" };
 
 export interface EmailClaimInput {
   /** As the user typed it; normalised here. */
@@ -32,9 +37,16 @@ export interface EmailClaimInput {
 }
 
 /** Whether the email belongs to a legacy user who is not (completely) in SuperTokens yet. Normalised email. */
-export async function isLegacyOnly(rt: LegacyAuthRuntime, email: string, tenantId: string, userContext?: UserContext): Promise<{ legacyOnly: boolean; hash?: string | null }> {
+export async function isLegacyOnly(
+  rt: LegacyAuthRuntime,
+  email: string,
+  tenantId: string,
+  userContext?: UserContext,
+): Promise<{ legacyOnly: boolean; hash?: string | null; invalid?: true }> {
   const found = await rt.legacy.byEmail(email, tenantId);
   if (found.kind === "none") return { legacyOnly: false };
+  // No row can have it; email-exists answers as for an unknown email, and emailClaim refuses it as invalid input.
+  if (found.kind === "invalid") return { legacyOnly: false, invalid: true };
   if (found.kind === "unusable") return { legacyOnly: true };
   const superTokensId = await rt.core.superTokensIdOf(found.user.id, userContext);
   if (superTokensId === undefined) return { legacyOnly: true, hash: found.user.passwordHash };
@@ -54,6 +66,10 @@ export async function emailClaim(rt: LegacyAuthRuntime, input: EmailClaimInput):
   }
   for (const tenantId of tenants) {
     const legacy = await isLegacyOnly(rt, email, tenantId, input.userContext);
+    if (legacy.invalid) {
+      authLog("%s for %s refused: the legacy store rejected the email as invalid input", input.via, maskEmail(email));
+      return { claimable: false, why: "invalid input" };
+    }
     if (legacy.legacyOnly) {
       authLog("%s for %s refused: the email belongs to a legacy user (tenant %s)", input.via, maskEmail(email), tenantId);
       return { claimable: false, why: "legacy user", hash: legacy.hash };

@@ -15,7 +15,16 @@ export interface LegacyRecord {
  * normalisation, the row is malformed, or its email is not the one asked for. It still blocks sign-up and
  * counts as existing (T13: never pick one, never let a stranger claim it).
  */
-export type EmailLookup = { kind: "none" } | { kind: "one"; user: LegacyRecord } | { kind: "unusable"; reason: string };
+export type EmailLookup =
+  | { kind: "none" }
+  | { kind: "one"; user: LegacyRecord }
+  | { kind: "unusable"; reason: string }
+  /**
+   * The store rejected the email itself as invalid (SQLSTATE class 22: a NUL byte, a character its encoding cannot
+   * hold, a value too long for it). No row can have it, but callers refuse rather than treat it as free: a data
+   * exception raised by the table's own rows must not open sign-up (issue 11).
+   */
+  | { kind: "invalid"; reason: string };
 
 function toRecord(row: LegacyUser | null | undefined): LegacyRecord | undefined {
   if (typeof row !== "object" || row === null) return undefined;
@@ -33,14 +42,34 @@ function toRecord(row: LegacyUser | null | undefined): LegacyRecord | undefined 
   return { id: idText, email, passwordHash: passwordHash ?? null };
 }
 
-async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
+/** The SQLSTATE of a database error: node-postgres puts it in `code`, mysql2 in `sqlState`. */
+function sqlState(err: unknown): string | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const { sqlState: state, code } = err as { sqlState?: unknown; code?: unknown };
+  return [state, code].find((c): c is string => typeof c === "string" && /^[0-9A-Z]{5}$/.test(c));
+}
+
+/**
+ * SQLSTATE class 22, data exception (22021 character_not_in_repertoire, 22P05 untranslatable_character, 22001
+ * string_data_right_truncation, 22P02 invalid_text_representation...): the database refused the value it was given.
+ * That is invalid input, not an outage; everything else (connection errors, 57P01, 08xxx, timeouts) is.
+ */
+export function isInvalidInputError(err: unknown): boolean {
+  return sqlState(err)?.startsWith("22") ?? false;
+}
+
+/** `onInvalid`: what the lookup answers when the store rejects its input as invalid; without it, that is an outage too. */
+async function guarded<T>(what: string, run: () => Promise<T>, onInvalid?: (reason: string) => T): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (isMigrateError(err)) throw err;
-    throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacyAuth: the legacy users store failed (${what})`, {
-      cause: err,
-    });
+    if (onInvalid && isInvalidInputError(err)) {
+      const reason = `the legacy users store rejected the value as invalid input (SQLSTATE ${sqlState(err)})`;
+      authLog("%s: %s; answered as invalid input, not as an outage", what, reason);
+      return onInvalid(reason);
+    }
+    throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacyAuth: the legacy users store failed (${what})`, { cause: err });
   }
 }
 
@@ -49,12 +78,10 @@ export class LegacyUsers {
 
   /** `email` is already normalised. */
   async byEmail(email: string, tenantId: string): Promise<EmailLookup> {
-    const found = await guarded("findUserByEmail", () => this.config.findUserByEmail(email, tenantId));
-    const rows = Array.isArray(found)
-      ? (found as readonly LegacyUser[])
-      : found === undefined || found === null
-        ? []
-        : [found as LegacyUser];
+    let invalid: string | undefined;
+    const found = await guarded("findUserByEmail", () => this.config.findUserByEmail(email, tenantId), (reason) => void (invalid = reason));
+    if (invalid !== undefined) return { kind: "invalid", reason: invalid };
+    const rows = Array.isArray(found) ? (found as readonly LegacyUser[]) : found === undefined || found === null ? [] : [found as LegacyUser];
     if (rows.length === 0) return { kind: "none" };
     if (rows.length > 1) {
       authLog(
@@ -79,7 +106,8 @@ export class LegacyUsers {
   }
 
   async byId(id: string): Promise<LegacyRecord | undefined> {
-    const row = await guarded("findUserById", () => this.config.findUserById(id));
+    // An id the store rejects as invalid (a custom store comparing "abc" with an integer key) names no row.
+    const row = await guarded("findUserById", () => this.config.findUserById(id), () => undefined);
     if (row === undefined || row === null) return undefined;
     const user = toRecord(row);
     if (!user) authLog("legacy row %s is malformed", id);

@@ -1,5 +1,5 @@
 import supertokens from "supertokens-node";
-import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
+import EmailPassword, { type APIInterface, type RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import { normaliseEmail } from "./core-via-sdk.js";
 import { emailClaim, isLegacyOnly } from "./email-guard.js";
 import { lockKey } from "./lock.js";
@@ -47,6 +47,14 @@ class DecisionMemo {
     const key = lockKey(tenantId, normaliseEmail(email));
     return this.byContext.get(userContext)?.find((e) => e.key === key && e.password === password)?.decision;
   }
+}
+
+/**
+ * The legacy store rejected the email as invalid input (issue 11, item 7): answered as the SDK answers an invalid
+ * email, with its own field error (the API sends `{ status: "FIELD_ERROR", formFields }`), never a 503.
+ */
+function invalidEmail(): never {
+  throw new EmailPassword.Error({ type: "FIELD_ERROR", payload: [{ id: "email", error: "Email is invalid" }], message: "Error in input formFields" });
 }
 
 /**
@@ -117,6 +125,7 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
       if (!rt.covers(input.tenantId)) return original.createNewRecipeUser(input);
       const verdict = await emailClaim(rt, { email: input.email, tenantIds: [input.tenantId], userContext: input.userContext, via: "sign-up" });
       if (!verdict.claimable) {
+        if (verdict.why === "invalid input") invalidEmail();
         if (verdict.why === "legacy user") await rt.dummy(verdict.hash);
         return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
       }
@@ -138,7 +147,7 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
         return original.updateEmailOrPassword(input);
       }
       const verdict = await emailClaim(rt, { email: input.email, tenantIds: method.tenantIds, userContext: input.userContext, via: "email change" });
-      if (!verdict.claimable) return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
+      if (!verdict.claimable) return verdict.why === "invalid input" ? invalidEmail() : { status: "EMAIL_ALREADY_EXISTS_ERROR" };
       authLog("email change of %s: the new email is not a legacy user's; SuperTokens decides", recipeUserId);
       return original.updateEmailOrPassword(input);
     },

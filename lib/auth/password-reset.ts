@@ -150,7 +150,7 @@ export async function generateResetToken(
   if (await rt.core.emailPasswordUser(tenantId, email, userContext)) return original(input);
   const found = await rt.legacy.byEmail(email, tenantId);
   if (found.kind === "none") return original(input);
-  if (found.kind === "unusable") {
+  if (found.kind === "unusable" || found.kind === "invalid") {
     authLog("reset for %s: %s; no email sent", maskEmail(email), found.reason);
     return { status: "OK" };
   }

@@ -67,12 +67,12 @@ export interface AuthApp {
 
 /**
  * (Re)initialises the SDK for one test: EmailPassword with `auth` as its override, header-based sessions, and
- * EmailVerification (optional mode) when asked.
+ * EmailVerification (optional mode) when asked, and the test's own `routes`.
  */
 export function startAuthApp(
   connectionURI: string,
   auth: LegacyAuth,
-  options: { emailVerification?: boolean } = {},
+  options: { emailVerification?: boolean; routes?: (app: express.Express) => void } = {},
 ): AuthApp {
   resetSdk();
   const emails: AuthApp["emails"] = [];
@@ -101,6 +101,8 @@ export function startAuthApp(
   app.get("/me", verifySession(), (req: Request, res: Response) => {
     res.json({ userId: (req as unknown as { session: { getUserId(): string } }).session.getUserId() });
   });
+  // The test's own routes, before the error handlers so that what they throw is answered as the app's would be.
+  options.routes?.(app);
   app.use(errorHandler());
   // As the README tells apps to: our errors carry their HTTP status and a stable code.
   app.use(
