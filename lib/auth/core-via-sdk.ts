@@ -4,6 +4,7 @@ import supertokens, { type User } from "supertokens-node";
 import { isMigrateError, UnavailableError } from "../errors.js";
 import { sdkQuerier } from "../sdk-internals.js";
 import type { ImportAlgorithm } from "../hashes/index.js";
+import { authLog } from "./log.js";
 
 /**
  * Every SuperTokens core call legacyAuth makes, in one place. The SDK has no function for
@@ -58,6 +59,34 @@ async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
       `legacyAuth: the SuperTokens core call failed (${what})`,
       { cause: err },
     );
+  }
+}
+
+/**
+ * What the SDK's querier throws when the core cannot be reached (after trying every host; a refused, reset or failed
+ * connection) or answers 500/502/503/504. Anything else (a 4xx, a wrong API key, 501 for a feature the core lacks, a
+ * bug) is not an outage and keeps its own error.
+ */
+export function isCoreUnavailableError(err: unknown): boolean {
+  const message = (err as { message?: unknown } | null)?.message;
+  if (typeof message !== "string") return false;
+  return (
+    message === "No SuperTokens core available to query" ||
+    /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 50[0234] and message: /.test(message)
+  );
+}
+
+/**
+ * Runs one of the SDK's own APIs or functions (which call the core themselves) so that an unreachable core answers
+ * 503 with Retry-After like every other outage of legacyAuth, instead of the SDK's plain error (a 500).
+ */
+export async function coreOrUnavailable<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isMigrateError(err) || !isCoreUnavailableError(err)) throw err;
+    authLog("%s: the SuperTokens core cannot be reached; answering 503", what);
+    throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: the SuperTokens core cannot be reached (${what})`, { cause: err });
   }
 }
 

@@ -1,6 +1,6 @@
 import supertokens from "supertokens-node";
 import EmailPassword, { type APIInterface, type RecipeInterface } from "supertokens-node/recipe/emailpassword";
-import { normaliseEmail } from "./core-via-sdk.js";
+import { coreOrUnavailable, normaliseEmail } from "./core-via-sdk.js";
 import { emailClaim, isLegacyOnly } from "./email-guard.js";
 import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";
@@ -156,12 +156,13 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
 
 export function legacyApis(rt: LegacyAuthRuntime, memo: DecisionMemo, original: APIInterface): APIInterface {
   // `original` is the SDK's override proxy: its functions must be called as its methods, never detached.
+  // Each API runs under coreOrUnavailable: with the core unreachable, the SDK's own calls answer 503 as ours do (issue 11).
   return {
     ...delegating(original),
 
     signInPOST:
       original.signInPOST &&
-      (async (input) => {
+      ((input) => coreOrUnavailable("sign-in", async () => {
         const answer = await original.signInPOST!(input);
         if (answer.status !== "WRONG_CREDENTIALS_ERROR" || !rt.covers(input.tenantId)) return answer;
         const email = input.formFields.find((f) => f.id === "email")?.value;
@@ -176,27 +177,29 @@ export function legacyApis(rt: LegacyAuthRuntime, memo: DecisionMemo, original: 
           return original.signInPOST!(input);
         }
         return answer;
-      }),
+      })),
+
+    signUpPOST: original.signUpPOST && ((input) => coreOrUnavailable("sign-up", () => original.signUpPOST!(input))),
 
     emailExistsGET:
       original.emailExistsGET &&
-      (async (input) => {
+      ((input) => coreOrUnavailable("email-exists", async () => {
         const answer = await original.emailExistsGET!(input);
         if (answer.status !== "OK" || answer.exists || !rt.covers(input.tenantId)) return answer;
         const email = normaliseEmail(input.email);
         const { legacyOnly } = await isLegacyOnly(rt, email, input.tenantId, input.userContext);
         if (legacyOnly) authLog("email-exists for %s: true (legacy user)", maskEmail(email));
         return legacyOnly ? { status: "OK", exists: true } : answer;
-      }),
+      })),
 
     generatePasswordResetTokenPOST:
       original.generatePasswordResetTokenPOST &&
-      ((input) => generateResetToken(rt, (i) => original.generatePasswordResetTokenPOST!(i), input)),
+      ((input) => coreOrUnavailable("password reset request", () => generateResetToken(rt, (i) => original.generatePasswordResetTokenPOST!(i), input))),
 
     passwordResetPOST:
       original.passwordResetPOST &&
       ((input) =>
-        isLegacyResetToken(input.token) ? consumeResetToken(rt, input) : original.passwordResetPOST!(input)),
+        coreOrUnavailable("password reset", () => (isLegacyResetToken(input.token) ? consumeResetToken(rt, input) : original.passwordResetPOST!(input)))),
   };
 }
 
