@@ -220,15 +220,24 @@ function readJson(req: IncomingMessage): Promise<Json> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on("data", (c: Buffer) => {
       size += c.length;
+      if (tooLarge) return;
       if (size > maxBody) {
-        reject(new CoreHttpError(400, "Request body too large"));
-        req.destroy();
+        // Stop keeping the body but read it to its end: answering (or resetting) mid-body would cost the client its
+        // keep-alive connection. The 413 goes out once the request is complete (issue 11).
+        tooLarge = true;
+        chunks.length = 0;
+        debug("request body over %d bytes; discarding the rest, then answering 413", maxBody);
       } else chunks.push(c);
     });
     req.on("error", reject);
     req.on("end", () => {
+      if (tooLarge) {
+        reject(new CoreHttpError(413, `Request body too large: the limit is ${maxBody} bytes`));
+        return;
+      }
       try {
         const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
         if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
