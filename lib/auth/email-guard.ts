@@ -71,7 +71,12 @@ export async function emailClaim(rt: LegacyAuthRuntime, input: EmailClaimInput):
       return { claimable: false, why: "invalid input" };
     }
     if (legacy.legacyOnly) {
-      authLog("%s for %s refused: the email belongs to a legacy user (tenant %s)", input.via, maskEmail(email), tenantId);
+      authLog(
+        "%s for %s refused: the email belongs to a legacy user (tenant %s)",
+        input.via,
+        maskEmail(email),
+        tenantId,
+      );
       return { claimable: false, why: "legacy user", hash: legacy.hash };
     }
   }

@@ -67,7 +67,9 @@ function startApp(options: Options = {}) {
   resetSdk();
   const sent: SentEmail[] = [];
   const query = (text: string, values?: unknown[]) =>
-    options.down?.() ? Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" })) : legacy.pool.query(text, values);
+    options.down?.()
+      ? Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }))
+      : legacy.pool.query(text, values);
   const auth: LegacyAuth = legacyAuth({ ...createPgLegacyUsers({ pool: { query }, table: legacy.table }) });
   const capture = (original: any) => ({ ...original, sendEmail: async (input: SentEmail) => void sent.push(input) });
   supertokens.init({
@@ -89,7 +91,10 @@ function startApp(options: Options = {}) {
                     const response = await original.verifyEmailPOST!(input);
                     if (response.status === "OK") {
                       // As the docs do: apply the email that was just verified.
-                      const changed = await EmailPassword.updateEmailOrPassword({ recipeUserId: response.user.recipeUserId, email: response.user.email });
+                      const changed = await EmailPassword.updateEmailOrPassword({
+                        recipeUserId: response.user.recipeUserId,
+                        email: response.user.email,
+                      });
                       if (changed.status !== "OK") return { status: "GENERAL_ERROR", message: changed.status };
                     }
                     return response;
@@ -100,7 +105,14 @@ function startApp(options: Options = {}) {
           ]
         : []),
       ...(options.accountLinking
-        ? [AccountLinking.init({ shouldDoAutomaticAccountLinking: async () => ({ shouldAutomaticallyLink: true, shouldRequireVerification: true }) })]
+        ? [
+            AccountLinking.init({
+              shouldDoAutomaticAccountLinking: async () => ({
+                shouldAutomaticallyLink: true,
+                shouldRequireVerification: true,
+              }),
+            }),
+          ]
         : []),
     ],
   });
@@ -110,27 +122,43 @@ function startApp(options: Options = {}) {
   app.get("/me", verifySession({ overrideGlobalClaimValidators: () => [] }), (req: Request, res: Response) => {
     res.json({ userId: (req as any).session.getUserId() });
   });
-  app.post("/change-email", verifySession({ overrideGlobalClaimValidators: () => [] }), async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const session = (req as any).session;
-      const email: string = req.body.email;
-      const recipeUserId = session.getRecipeUserId();
-      if (options.emailVerification && !(await EmailVerification.isEmailVerified(recipeUserId, email))) {
-        await EmailVerification.sendEmailVerificationEmail(session.getTenantId(), session.getUserId(), recipeUserId, email);
-        res.json({ status: "VERIFICATION_EMAIL_SENT" });
-        return;
+  app.post(
+    "/change-email",
+    verifySession({ overrideGlobalClaimValidators: () => [] }),
+    async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const session = (req as any).session;
+        const email: string = req.body.email;
+        const recipeUserId = session.getRecipeUserId();
+        if (options.emailVerification && !(await EmailVerification.isEmailVerified(recipeUserId, email))) {
+          await EmailVerification.sendEmailVerificationEmail(
+            session.getTenantId(),
+            session.getUserId(),
+            recipeUserId,
+            email,
+          );
+          res.json({ status: "VERIFICATION_EMAIL_SENT" });
+          return;
+        }
+        res.json(await EmailPassword.updateEmailOrPassword({ recipeUserId, email }));
+      } catch (err) {
+        next(err);
       }
-      res.json(await EmailPassword.updateEmailOrPassword({ recipeUserId, email }));
-    } catch (err) {
-      next(err);
-    }
-  });
+    },
+  );
   app.use(errorHandler());
-  app.use((err: { status?: number; code?: string; retryAfter?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    if (err.retryAfter !== undefined) res.setHeader("Retry-After", String(err.retryAfter));
-    if (process.env.SPEC_DEBUG_ERRORS) console.error(err);
-    res.status(err.status ?? 500).json({ code: err.code ?? "INTERNAL" });
-  });
+  app.use(
+    (
+      err: { status?: number; code?: string; retryAfter?: number },
+      _req: Request,
+      res: Response,
+      _next: NextFunction,
+    ) => {
+      if (err.retryAfter !== undefined) res.setHeader("Retry-After", String(err.retryAfter));
+      if (process.env.SPEC_DEBUG_ERRORS) console.error(err);
+      res.status(err.status ?? 500).json({ code: err.code ?? "INTERNAL" });
+    },
+  );
   return { app, sent };
 }
 
@@ -143,16 +171,34 @@ async function legacyUser() {
 /** A SuperTokens user who signed up through the API, with their access token. */
 async function attacker(app: express.Express) {
   const email = `attacker-${uniqueId()}@example.com`;
-  const res = await request(app).post("/auth/signup").send(form({ email, password: ATTACKER_PASSWORD }));
+  const res = await request(app)
+    .post("/auth/signup")
+    .send(form({ email, password: ATTACKER_PASSWORD }));
   assert.equal(res.body.status, "OK", JSON.stringify(res.body));
   return { id: res.body.user.id as string, email, accessToken: res.headers["st-access-token"] as string };
 }
 
 /** The legacy user is untouched: the attacker kept their email, the legacy password works and moves the legacy id. */
-async function assertLegacyUserIntact(app: express.Express, sent: SentEmail[], user: { id: string; email: string }, attackerUser: { id: string; email: string }) {
-  assert.deepEqual((await supertokens.getUser(attackerUser.id))?.emails, [attackerUser.email], "the attacker's email did not change");
+async function assertLegacyUserIntact(
+  app: express.Express,
+  sent: SentEmail[],
+  user: { id: string; email: string },
+  attackerUser: { id: string; email: string },
+) {
+  assert.deepEqual(
+    (await supertokens.getUser(attackerUser.id))?.emails,
+    [attackerUser.email],
+    "the attacker's email did not change",
+  );
   const before = sent.length;
-  assert.deepEqual((await request(app).post("/auth/user/password/reset/token").send(form({ email: user.email }))).body, { status: "OK" });
+  assert.deepEqual(
+    (
+      await request(app)
+        .post("/auth/user/password/reset/token")
+        .send(form({ email: user.email }))
+    ).body,
+    { status: "OK" },
+  );
   const reset = sent.slice(before).filter((e) => e.type === "PASSWORD_RESET");
   assert.equal(reset.length, 1);
   assert.equal(reset[0]!.user.id, user.id, "a reset for the legacy address is the legacy user's");
@@ -164,10 +210,16 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     const { app, sent } = startApp();
     const user = await legacyUser();
     const them = await attacker(app);
-    const changed = await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(them.id), email: user.email });
+    const changed = await EmailPassword.updateEmailOrPassword({
+      recipeUserId: supertokens.convertToRecipeUserId(them.id),
+      email: user.email,
+    });
     assert.deepEqual(changed, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
     // In another case and with spaces too, as sign-up normalises.
-    const shouted = await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(them.id), email: `  ${user.email.toUpperCase()} ` });
+    const shouted = await EmailPassword.updateEmailOrPassword({
+      recipeUserId: supertokens.convertToRecipeUserId(them.id),
+      email: `  ${user.email.toUpperCase()} `,
+    });
     assert.deepEqual(shouted, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
     await assertLegacyUserIntact(app, sent, user, them);
   });
@@ -176,7 +228,11 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     const { app, sent } = startApp();
     const user = await legacyUser();
     const them = await attacker(app);
-    const changed = await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(them.id), email: user.email, password: "new password 123" });
+    const changed = await EmailPassword.updateEmailOrPassword({
+      recipeUserId: supertokens.convertToRecipeUserId(them.id),
+      email: user.email,
+      password: "new password 123",
+    });
     assert.deepEqual(changed, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
     assert.equal((await signIn(app, them.email, ATTACKER_PASSWORD)).userId, them.id);
     await assertLegacyUserIntact(app, sent, user, them);
@@ -186,7 +242,10 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     const { app, sent } = startApp();
     const user = await legacyUser();
     const them = await attacker(app);
-    const res = await request(app).post("/change-email").set("Authorization", `Bearer ${them.accessToken}`).send({ email: user.email });
+    const res = await request(app)
+      .post("/change-email")
+      .set("Authorization", `Bearer ${them.accessToken}`)
+      .send({ email: user.email });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
     await assertLegacyUserIntact(app, sent, user, them);
@@ -198,23 +257,46 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     const recipeUserId = supertokens.convertToRecipeUserId(them.id);
     const fresh = `fresh-${uniqueId()}@example.com`;
     assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh })).status, "OK");
-    assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh, password: "another password 1" })).status, "OK");
+    assert.equal(
+      (await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh, password: "another password 1" }))
+        .status,
+      "OK",
+    );
     assert.equal((await signIn(app, fresh, "another password 1")).userId, them.id);
     // A legacy user who moved and then changed their email in SuperTokens no longer owns the legacy row's address.
     const moved = await legacyUser();
     assert.equal((await signIn(app, moved.email, PASSWORD)).userId, moved.id);
     const elsewhere = `moved-${uniqueId()}@example.com`;
-    assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(moved.id), email: elsewhere })).status, "OK");
+    assert.equal(
+      (
+        await EmailPassword.updateEmailOrPassword({
+          recipeUserId: supertokens.convertToRecipeUserId(moved.id),
+          email: elsewhere,
+        })
+      ).status,
+      "OK",
+    );
     assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: moved.email })).status, "OK");
     // And the moved user can take their legacy address back once it is free again.
     assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh })).status, "OK");
-    assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(moved.id), email: moved.email })).status, "OK");
+    assert.equal(
+      (
+        await EmailPassword.updateEmailOrPassword({
+          recipeUserId: supertokens.convertToRecipeUserId(moved.id),
+          email: moved.email,
+        })
+      ).status,
+      "OK",
+    );
   });
 
   it("refuses the reserved pending-address domain, as sign-up does", async () => {
     const { app } = startApp();
     const them = await attacker(app);
-    const changed = await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(them.id), email: `x-${uniqueId()}@${PENDING_EMAIL_DOMAIN}` });
+    const changed = await EmailPassword.updateEmailOrPassword({
+      recipeUserId: supertokens.convertToRecipeUserId(them.id),
+      email: `x-${uniqueId()}@${PENDING_EMAIL_DOMAIN}`,
+    });
     assert.deepEqual(changed, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
     assert.deepEqual((await supertokens.getUser(them.id))?.emails, [them.email]);
   });
@@ -223,7 +305,10 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     const { app, sent } = startApp({ emailVerification: true });
     const user = await legacyUser();
     const them = await attacker(app);
-    const asked = await request(app).post("/change-email").set("Authorization", `Bearer ${them.accessToken}`).send({ email: user.email });
+    const asked = await request(app)
+      .post("/change-email")
+      .set("Authorization", `Bearer ${them.accessToken}`)
+      .send({ email: user.email });
     assert.deepEqual(asked.body, { status: "VERIFICATION_EMAIL_SENT" });
     const link = sent.find((e) => e.type === "EMAIL_VERIFICATION" && e.user.email === user.email)?.emailVerifyLink;
     assert.ok(link, "the docs' flow mails the new address");
@@ -233,7 +318,10 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     assert.deepEqual(verified.body, { status: "GENERAL_ERROR", message: "EMAIL_ALREADY_EXISTS_ERROR" });
     // Now (attacker id, legacy email) counts as verified: the API's direct path must refuse as well.
     assert.equal(await EmailVerification.isEmailVerified(supertokens.convertToRecipeUserId(them.id), user.email), true);
-    const direct = await request(app).post("/change-email").set("Authorization", `Bearer ${them.accessToken}`).send({ email: user.email });
+    const direct = await request(app)
+      .post("/change-email")
+      .set("Authorization", `Bearer ${them.accessToken}`)
+      .send({ email: user.email });
     assert.deepEqual(direct.body, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
     await assertLegacyUserIntact(app, sent, user, them);
   });
@@ -243,12 +331,21 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     const user = await legacyUser();
     // Created in the core directly: the dev core does not implement account linking's own endpoints.
     const email = `attacker-${uniqueId()}@example.com`;
-    const created = await fetch(`${uri}/public/recipe/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: ATTACKER_PASSWORD }) });
+    const created = await fetch(`${uri}/public/recipe/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: ATTACKER_PASSWORD }),
+    });
     const them = { id: ((await created.json()) as { user: { id: string } }).user.id, email };
-    const changed = await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(them.id), email: user.email });
+    const changed = await EmailPassword.updateEmailOrPassword({
+      recipeUserId: supertokens.convertToRecipeUserId(them.id),
+      email: user.email,
+    });
     assert.deepEqual(changed, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
     assert.deepEqual((await supertokens.getUser(them.id))?.emails, [them.email]);
-    const reset = await request(app).post("/auth/user/password/reset/token").send(form({ email: user.email }));
+    const reset = await request(app)
+      .post("/auth/user/password/reset/token")
+      .send(form({ email: user.email }));
     assert.deepEqual(reset.body, { status: "OK" });
     assert.equal(sent.filter((e) => e.type === "PASSWORD_RESET")[0]?.user.id, user.id);
   });
@@ -261,15 +358,30 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
       const them = await attacker(app);
       down = true;
       await assert.rejects(
-        EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(them.id), email: user.email }),
-        (err: any) => err.code === "ERR_MIGRATE_STORE_UNAVAILABLE" && err.status === 503 && err.name === "UnavailableError",
+        EmailPassword.updateEmailOrPassword({
+          recipeUserId: supertokens.convertToRecipeUserId(them.id),
+          email: user.email,
+        }),
+        (err: any) =>
+          err.code === "ERR_MIGRATE_STORE_UNAVAILABLE" && err.status === 503 && err.name === "UnavailableError",
       );
-      const res = await request(app).post("/change-email").set("Authorization", `Bearer ${them.accessToken}`).send({ email: user.email });
+      const res = await request(app)
+        .post("/change-email")
+        .set("Authorization", `Bearer ${them.accessToken}`)
+        .send({ email: user.email });
       assert.equal(res.status, 503);
       assert.equal(res.headers["retry-after"], "1");
       assert.deepEqual(res.body, { code: "ERR_MIGRATE_STORE_UNAVAILABLE" });
       // A password-only update never needs the legacy store.
-      assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId: supertokens.convertToRecipeUserId(them.id), password: "new password 123" })).status, "OK");
+      assert.equal(
+        (
+          await EmailPassword.updateEmailOrPassword({
+            recipeUserId: supertokens.convertToRecipeUserId(them.id),
+            password: "new password 123",
+          })
+        ).status,
+        "OK",
+      );
       down = false;
       assert.deepEqual((await supertokens.getUser(them.id))?.emails, [them.email]);
       assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);

@@ -62,29 +62,45 @@ beforeEach(async () => {
   await legacy.clear();
 });
 
-function setup(store: Pick<LegacyAuthOptions, "findUserByEmail" | "findUserById"> = createPgLegacyUsers({ pool: legacy.pool, table: legacy.table })) {
+function setup(
+  store: Pick<LegacyAuthOptions, "findUserByEmail" | "findUserById"> = createPgLegacyUsers({
+    pool: legacy.pool,
+    table: legacy.table,
+  }),
+) {
   return startAuthApp(uri, legacyAuth({ ...store }), { routes: changeEmailRoute });
 }
 
 /** A session-protected change-email API, as SuperTokens' docs give it. */
 function changeEmailRoute(app: express.Express) {
-  app.post("/change-email", express.json(), verifySession(), async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const session = (req as any).session;
-      res.json(await EmailPassword.updateEmailOrPassword({ recipeUserId: session.getRecipeUserId(), email: req.body.email }));
-    } catch (err) {
-      next(err);
-    }
-  });
+  app.post(
+    "/change-email",
+    express.json(),
+    verifySession(),
+    async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const session = (req as any).session;
+        res.json(
+          await EmailPassword.updateEmailOrPassword({ recipeUserId: session.getRecipeUserId(), email: req.body.email }),
+        );
+      } catch (err) {
+        next(err);
+      }
+    },
+  );
 }
 
 /** Every path that looks an email up in the legacy store, with one email; none may answer 503. */
 async function assertAnsweredAsInvalid(app: express.Express, emails: { type: string }[], email: string) {
-  const signInRes = await request(app).post("/auth/signin").send(form({ email, password: PASSWORD }));
+  const signInRes = await request(app)
+    .post("/auth/signin")
+    .send(form({ email, password: PASSWORD }));
   assert.equal(signInRes.status, 200, `sign-in: ${signInRes.status} ${JSON.stringify(signInRes.body)}`);
   assert.deepEqual(signInRes.body, { status: "WRONG_CREDENTIALS_ERROR" });
 
-  const signUpRes = await request(app).post("/auth/signup").send(form({ email, password: PASSWORD }));
+  const signUpRes = await request(app)
+    .post("/auth/signup")
+    .send(form({ email, password: PASSWORD }));
   assert.equal(signUpRes.status, 200, `sign-up: ${signUpRes.status} ${JSON.stringify(signUpRes.body)}`);
   assert.deepEqual(signUpRes.body, INVALID_EMAIL);
 
@@ -99,9 +115,14 @@ async function assertAnsweredAsInvalid(app: express.Express, emails: { type: str
   assert.equal(emails.length, sentBefore, "no reset email");
 
   const owner = `owner-${uniqueId()}@example.com`;
-  const signedUp = await request(app).post("/auth/signup").send(form({ email: owner, password: PASSWORD }));
+  const signedUp = await request(app)
+    .post("/auth/signup")
+    .send(form({ email: owner, password: PASSWORD }));
   assert.equal(signedUp.body.status, "OK");
-  const change = await request(app).post("/change-email").set("Authorization", `Bearer ${signedUp.headers["st-access-token"]}`).send({ email });
+  const change = await request(app)
+    .post("/change-email")
+    .set("Authorization", `Bearer ${signedUp.headers["st-access-token"]}`)
+    .send({ email });
   assert.equal(change.status, 200, `email change: ${change.status} ${JSON.stringify(change.body)}`);
   assert.deepEqual(change.body, INVALID_EMAIL);
   assert.deepEqual((await supertokens.getUser(signedUp.body.user.id))?.emails, [owner]);
@@ -112,7 +133,10 @@ describe("legacyAuth: input the legacy database rejects as invalid", () => {
     const { app, emails } = setup();
     debugLines.length = 0;
     await assertAnsweredAsInvalid(app, emails, `nul\u0000-${uniqueId()}@example.com`);
-    assert.ok(debugLines.some((l) => /supertokens-migrate:auth .*rejected .* as invalid input \(SQLSTATE 22021\)/.test(l)), debugLines.join("\n"));
+    assert.ok(
+      debugLines.some((l) => /supertokens-migrate:auth .*rejected .* as invalid input \(SQLSTATE 22021\)/.test(l)),
+      debugLines.join("\n"),
+    );
   });
 
   it("an email a LATIN1 legacy database cannot hold (22P05) is invalid input, and its users still sign in", async () => {
@@ -120,7 +144,10 @@ describe("legacyAuth: input the legacy database rejects as invalid", () => {
     const { app, emails } = setup(store);
     await assertAnsweredAsInvalid(app, emails, `smile-\u{1F600}-${uniqueId()}@example.com`);
     const email = `café-${uniqueId()}@example.com`;
-    const { rows } = await latin.pool.query("INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id::text AS id", [email, await bcrypt.hash(PASSWORD, 4)]);
+    const { rows } = await latin.pool.query(
+      "INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id::text AS id",
+      [email, await bcrypt.hash(PASSWORD, 4)],
+    );
     assert.equal((await signIn(app, email, PASSWORD)).userId, rows[0].id);
   });
 
@@ -128,7 +155,9 @@ describe("legacyAuth: input the legacy database rejects as invalid", () => {
     const byFunction = createPgLegacyUsers({ pool: latin.pool, table: "users" });
     const { app, emails } = setup({
       findUserByEmail: async (email) => {
-        const { rows } = await latin.pool.query("SELECT id::text AS id, email, password_hash FROM find_user($1)", [email]);
+        const { rows } = await latin.pool.query("SELECT id::text AS id, email, password_hash FROM find_user($1)", [
+          email,
+        ]);
         return rows.map((r) => ({ id: r.id, email: r.email, passwordHash: r.password_hash }));
       },
       findUserById: byFunction.findUserById,
@@ -139,23 +168,35 @@ describe("legacyAuth: input the legacy database rejects as invalid", () => {
   it("the programmatic sign-up and email change throw SuperTokens' field error, not UnavailableError", async () => {
     setup();
     const email = `nul\u0000-${uniqueId()}@example.com`;
-    await assert.rejects(EmailPassword.signUp("public", email, PASSWORD), (err: any) => err.type === "FIELD_ERROR" && err.payload?.[0]?.id === "email");
+    await assert.rejects(
+      EmailPassword.signUp("public", email, PASSWORD),
+      (err: any) => err.type === "FIELD_ERROR" && err.payload?.[0]?.id === "email",
+    );
     const owner = await EmailPassword.signUp("public", `owner-${uniqueId()}@example.com`, PASSWORD);
     assert.equal(owner.status, "OK");
     await assert.rejects(
-      EmailPassword.updateEmailOrPassword({ recipeUserId: owner.status === "OK" ? owner.recipeUserId : (undefined as never), email }),
+      EmailPassword.updateEmailOrPassword({
+        recipeUserId: owner.status === "OK" ? owner.recipeUserId : (undefined as never),
+        email,
+      }),
       (err: any) => err.type === "FIELD_ERROR" && err.payload?.[0]?.error === "Email is invalid",
     );
     assert.equal((await EmailPassword.verifyCredentials("public", email, PASSWORD)).status, "WRONG_CREDENTIALS_ERROR");
   });
 
   it("a store that cannot be reached still answers 503 on the same paths", async () => {
-    const down = { query: () => Promise.reject(Object.assign(new Error("Connection terminated unexpectedly"), { code: "57P01" })) };
+    const down = {
+      query: () => Promise.reject(Object.assign(new Error("Connection terminated unexpectedly"), { code: "57P01" })),
+    };
     const { app } = setup(createPgLegacyUsers({ pool: down, table: "users" }));
     const email = `user-${uniqueId()}@example.com`;
     const answers = {
-      signIn: await request(app).post("/auth/signin").send(form({ email, password: PASSWORD })),
-      signUp: await request(app).post("/auth/signup").send(form({ email, password: PASSWORD })),
+      signIn: await request(app)
+        .post("/auth/signin")
+        .send(form({ email, password: PASSWORD })),
+      signUp: await request(app)
+        .post("/auth/signup")
+        .send(form({ email, password: PASSWORD })),
       emailExists: await request(app).get("/auth/emailpassword/email/exists").query({ email }),
       reset: await request(app).post("/auth/user/password/reset/token").send(form({ email })),
     };
