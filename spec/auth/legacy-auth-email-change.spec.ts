@@ -12,6 +12,7 @@ import request from "supertest";
 import supertokens from "supertokens-node";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 import AccountLinking from "supertokens-node/recipe/accountlinking";
+import Dashboard from "supertokens-node/recipe/dashboard";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import EmailVerification from "supertokens-node/recipe/emailverification";
 import Session from "supertokens-node/recipe/session";
@@ -24,6 +25,7 @@ import { uniqueId } from "../helpers/services.js";
 
 const PASSWORD = "correct horse battery staple";
 const ATTACKER_PASSWORD = "attacker password 1";
+const DASHBOARD_KEY = "dashboard-api-key-for-tests";
 
 let core: DevCore;
 let legacy: LegacyTable;
@@ -54,6 +56,8 @@ interface Options {
   emailVerification?: boolean;
   /** Automatic account linking (verification required), as SuperTokens' docs recommend. */
   accountLinking?: boolean;
+  /** The user management dashboard, authenticated by API key. */
+  dashboard?: boolean;
   /** A legacy store whose queries fail while `down()` is true. */
   down?: () => boolean;
 }
@@ -104,6 +108,7 @@ function startApp(options: Options = {}) {
             }),
           ]
         : []),
+      ...(options.dashboard ? [Dashboard.init({ apiKey: DASHBOARD_KEY })] : []),
       ...(options.accountLinking
         ? [
             AccountLinking.init({
@@ -299,6 +304,27 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     });
     assert.deepEqual(changed, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
     assert.deepEqual((await supertokens.getUser(them.id))?.emails, [them.email]);
+  });
+
+  it("the user management dashboard's edit-user API answers EMAIL_ALREADY_EXISTS_ERROR", async () => {
+    const { app, sent } = startApp({ dashboard: true });
+    const user = await legacyUser();
+    const them = await attacker(app);
+    const body = {
+      recipeId: "emailpassword",
+      recipeUserId: them.id,
+      email: user.email,
+      firstName: "",
+      lastName: "",
+      phone: "",
+    };
+    const res = await request(app)
+      .put("/auth/dashboard/api/user")
+      .set("Authorization", `Bearer ${DASHBOARD_KEY}`)
+      .send(body);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
+    await assertLegacyUserIntact(app, sent, user, them);
   });
 
   it("with EmailVerification REQUIRED: the documented verify-then-change flow cannot apply the legacy email", async () => {
