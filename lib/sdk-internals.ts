@@ -9,6 +9,7 @@
  * error naming the SDK version and the internal instead of silently degrading (a default that quietly trusted
  * no origin once hid here).
  */
+import * as combinedJwksModule from "supertokens-node/lib/build/combinedRemoteJWKSet.js";
 import * as querierModule from "supertokens-node/lib/build/querier.js";
 import * as supertokensModule from "supertokens-node/lib/build/supertokens.js";
 import * as versionModule from "supertokens-node/lib/build/version.js";
@@ -44,8 +45,18 @@ interface SuperTokensClass {
   getInstanceOrThrowError(): SdkInstance;
 }
 interface QuerierClass {
-  getNewInstanceOrThrowError(instance: SdkInstance): SdkQuerier;
+  getNewInstanceOrThrowError(instance: SdkInstance, recipeId?: string): SdkQuerier;
 }
+
+/** A JOSE protected header, as jose passes it to a key set. */
+export interface JwsHeader {
+  alg?: string;
+  kid?: string;
+  [key: string]: unknown;
+}
+
+/** A key set as jose calls it: the key for a token's protected header, fetching the JWKS when it must. */
+export type SdkKeySet = (header: JwsHeader) => Promise<unknown>;
 
 /** The installed supertokens-node version, for error messages. */
 export function sdkVersion(): string {
@@ -134,6 +145,37 @@ export function sdkAppOrigins(instance: SdkInstance): string[] {
   return origins;
 }
 
+/** `lib/build/combinedRemoteJWKSet.js`'s getCombinedJWKS. */
+function combinedJwksGetter(): (querier: unknown, config: unknown) => SdkKeySet {
+  const found = pick(combinedJwksModule, hasFunction("getCombinedJWKS"));
+  if (!found) throw internalMissing("lib/build/combinedRemoteJWKSet.js getCombinedJWKS");
+  return (found as { getCombinedJWKS: (querier: unknown, config: unknown) => SdkKeySet }).getCombinedJWKS;
+}
+
+/**
+ * The key set the SDK verifies access tokens with: the same object, so the same cache, as Session.getSession's.
+ * Built the way the SDK builds it (customFramework.js, getSessionForSSR): the session recipe's querier and config.
+ * Calling it with a token's header fetches the JWKS only when the SDK would (none cached, stale, or an unknown kid
+ * outside jose's cooldown); a fetch that fails rejects with that failure, not with a JOSE "no matching key".
+ */
+export function sdkAccessTokenKeySet(): SdkKeySet {
+  const instance = superTokensClass().getInstanceOrThrowError() as SdkInstance & {
+    getRecipeInstanceOrThrow?: (id: string) => { config?: unknown; getRecipeId?: () => string };
+  };
+  if (typeof instance.getRecipeInstanceOrThrow !== "function") {
+    throw internalMissing("lib/build/supertokens.js SuperTokens#getRecipeInstanceOrThrow");
+  }
+  const recipe = instance.getRecipeInstanceOrThrow("session");
+  if (typeof recipe?.getRecipeId !== "function" || typeof recipe.config !== "object" || recipe.config === null) {
+    throw internalMissing("session recipe config and getRecipeId");
+  }
+  const querier = querierClass().getNewInstanceOrThrowError(instance, recipe.getRecipeId());
+  if (typeof (querier as { getAllCoreUrlsForPath?: unknown }).getAllCoreUrlsForPath !== "function") {
+    throw internalMissing("lib/build/querier.js Querier#getAllCoreUrlsForPath");
+  }
+  return combinedJwksGetter()(querier, recipe.config);
+}
+
 /**
  * Checks every internal we use, for a start-up self-test and for the test that runs under both module
  * systems. Throws `ERR_MIGRATE_SDK_INTERNALS` naming the SDK version and the internal.
@@ -141,6 +183,7 @@ export function sdkAppOrigins(instance: SdkInstance): string[] {
 export function checkSdkInternals(): { version: string } {
   superTokensClass();
   querierClass();
+  combinedJwksGetter();
   if (sdkInstance()) sdkQuerier();
   if (sdkVersion() === "unknown") throw internalMissing("lib/build/version.js version");
   return { version: sdkVersion() };

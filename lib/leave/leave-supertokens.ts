@@ -5,7 +5,7 @@ import { errorHandler as superTokensErrorHandler } from "supertokens-node/framew
 import { log } from "../debug.js";
 import { UnavailableError, isMigrateError } from "../errors.js";
 import { withDeadline } from "../deadline.js";
-import type { Middleware } from "../middleware-type.js";
+import { sdkAccessTokenKeySet, type JwsHeader } from "../sdk-internals.js";
 import { sendUnavailable } from "../unavailable.js";
 import { resolveLeaveOptions, type LeaveSuperTokensOptions } from "./options.js";
 
@@ -16,76 +16,140 @@ type SdkErrorHandlerArgs = Parameters<ReturnType<typeof superTokensErrorHandler>
 
 const debug = log.extend("leave");
 
+/** What the core said about a SuperTokens session before anything was created: revoked, nothing to convert. */
+const REVOKED = Symbol("revoked");
+
+type RequestHeaders = { headers: Record<string, string | string[] | undefined> };
+
+/** One SuperTokens session's conversion: in flight until `at` is set, then kept for graceMs. */
+interface Conversion {
+  /** What createSession resolved with (handed to joinSession), or REVOKED. Rejects as the conversion failed. */
+  created: Promise<unknown>;
+  /** When the new session was saved; undefined while the conversion is in flight. */
+  at?: number;
+}
+
 /**
  * The way back: middleware for an app leaving SuperTokens. A request with a valid SuperTokens session and no
  * session of the new system gets one for the same user id, created first; only then is the SuperTokens session
  * revoked and its cookies cleared, so a failure at any step leaves the user signed in (T11, T23).
+ *
+ * One SuperTokens session gives at most one new session (T23): concurrent requests of one session wait for the
+ * first one's conversion, and later requests of the page load still carrying the (now revoked) token within
+ * graceMs join that session through `joinSession`; none of them creates another. The SDK's anti-CSRF check runs
+ * as in Session.getSession by default, so a cross-site request cannot convert a session (T23).
  */
 export function leaveSuperTokens(options: LeaveSuperTokensOptions): Middleware {
   const { timeoutMs, retryAfterSeconds: retryAfter, graceMs } = resolveLeaveOptions(options);
-  /** handle -> time it was converted, for the page load's other requests. */
-  const converted = new Map<string, number>();
+  /** handle -> its conversion, in flight or done within graceMs. */
+  const conversions = new Map<string, Conversion>();
+  const unavailable = (what: string, cause: unknown) =>
+    new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `SuperTokens core is unavailable (${what})`, {
+      cause,
+      retryAfter,
+    });
 
-  return async function leaveSuperTokensMiddleware(
-    req: IncomingMessage,
-    res: ServerResponse,
-    next: (err?: unknown) => void,
-  ): Promise<void> {
+  /** Ask the core whether the session is live, then create the new one: the first request of a session only. */
+  async function convert(req: unknown, res: unknown, handle: string, userId: string, session: SessionContainer) {
+    let info: unknown;
+    try {
+      info = await withDeadline(Session.getSessionInformation(handle), timeoutMs, "SuperTokens session lookup");
+    } catch (err) {
+      throw unavailable("session lookup", err);
+    }
+    if (info === undefined) return REVOKED;
+    try {
+      return await withDeadline(options.createSession(req, res, userId, session), timeoutMs, "createSession");
+    } catch (err) {
+      debug("createSession failed; the SuperTokens session stays: %s", (err as Error)?.message);
+      throw isMigrateError(err)
+        ? err
+        : new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", "could not create the new session", {
+            cause: err,
+            retryAfter,
+          });
+    }
+  }
+
+  /**
+   * Revokes in the core (again, on a joining request: harmless) and clears the SuperTokens cookies on this
+   * response. False when the core did not answer: the SuperTokens session then ends with its own expiry.
+   */
+  async function revoke(session: SessionContainer): Promise<boolean> {
+    try {
+      await withDeadline(session.revokeSession(), timeoutMs, "SuperTokens revoke");
+      return true;
+    } catch (err) {
+      debug("revoking the SuperTokens session failed; it ends with its own expiry: %s", (err as Error)?.message);
+      return false;
+    }
+  }
+
+  return async function leaveSuperTokensMiddleware(req: any, res: any, next: (err?: unknown) => void): Promise<void> {
     try {
       if (await options.hasSession(req)) return next();
       let session: SessionContainer | undefined;
       try {
-        session = await Session.getSession(req, res, { sessionRequired: false, antiCsrfCheck: false });
+        // The SDK's default anti-CSRF check (unsafe methods): a cross-site request converts nothing.
+        session = await Session.getSession(req, res, { sessionRequired: false });
       } catch (err) {
-        if (Session.Error.isErrorFromSuperTokens(err) && (err as { type: string }).type === Session.Error.UNAUTHORISED)
-          return next();
-        // An expired access token: answer as SuperTokens does, so its frontend refreshes and the next request converts.
-        // The SDK's Express handler reads only what node's request and response have.
-        return superTokensErrorHandler()(err, req as SdkErrorHandlerArgs[1], res as SdkErrorHandlerArgs[2], next);
+        if (!Session.Error.isErrorFromSuperTokens(err)) throw err;
+        const type = (err as { type: string }).type;
+        if (type === Session.Error.UNAUTHORISED) return next();
+        // The SDK turns a JWKS it could not fetch into TRY_REFRESH_TOKEN: that is an outage, not an expired token.
+        if (type === Session.Error.TRY_REFRESH_TOKEN)
+          await assertKeysReachable(req as RequestHeaders, timeoutMs, unavailable);
+        // An expired access token or a failed anti-CSRF check: answer as SuperTokens does, so its frontend
+        // refreshes and the next request converts.
+        return superTokensErrorHandler()(err, req, res, next);
       }
       if (!session) return next();
       const handle = session.getHandle();
       const userId = session.getUserId();
       const now = Date.now();
-      for (const [h, at] of converted) if (now - at > graceMs) converted.delete(h);
+      for (const [h, c] of conversions) if (c.at !== undefined && now - c.at > graceMs) conversions.delete(h);
 
-      if (!converted.has(handle)) {
-        // Ask the core before creating anything: a revoked session must not become a new one, and an
-        // unreachable core must leave everything as it was (503).
-        let info: unknown;
-        try {
-          info = await withDeadline(Session.getSessionInformation(handle), timeoutMs, "SuperTokens session lookup");
-        } catch (err) {
-          throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "SuperTokens core is unavailable", {
-            cause: err,
-            retryAfter,
-          });
-        }
-        if (info === undefined) {
-          debug("SuperTokens session was revoked; not converted");
+      const earlier = conversions.get(handle);
+      if (earlier) {
+        // Another request of this session converted it (or is converting it): never a second new session.
+        const created = await earlier.created;
+        if (created === REVOKED) return next();
+        await revoke(session);
+        if (!options.joinSession) {
+          debug("SuperTokens session already converted; no joinSession, so this request is not signed in");
           return next();
         }
+        try {
+          await withDeadline(options.joinSession(req, res, created, userId), timeoutMs, "joinSession");
+        } catch (err) {
+          throw isMigrateError(err)
+            ? err
+            : new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", "could not join the new session", {
+                cause: err,
+                retryAfter,
+              });
+        }
+        debug("joined the new session of an already converted SuperTokens session");
+        return next();
       }
+
+      // Registered before any await, so concurrent requests of this session find it.
+      const conversion: Conversion = { created: convert(req, res, handle, userId, session) };
+      conversions.set(handle, conversion);
+      let created: unknown;
       try {
-        await withDeadline(options.createSession(req, res, userId, session), timeoutMs, "createSession");
+        created = await conversion.created;
       } catch (err) {
-        debug("createSession failed; the SuperTokens session stays: %s", (err as Error)?.message);
-        throw isMigrateError(err)
-          ? err
-          : new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", "could not create the new session", {
-              cause: err,
-              retryAfter,
-            });
+        conversions.delete(handle);
+        throw err;
       }
-      converted.set(handle, now);
-      let revoked = false;
-      try {
-        // Revokes in the core and clears the SuperTokens cookies on this response.
-        await withDeadline(session.revokeSession(), timeoutMs, "SuperTokens revoke");
-        revoked = true;
-      } catch (err) {
-        debug("revoking the SuperTokens session failed; it ends with its own expiry: %s", (err as Error)?.message);
+      if (created === REVOKED) {
+        conversions.delete(handle);
+        debug("SuperTokens session was revoked; not converted");
+        return next();
       }
+      conversion.at = Date.now();
+      const revoked = await revoke(session);
       debug("SuperTokens session converted (revoked: %s)", revoked);
       try {
         options.onConverted?.({ userId, sessionHandle: handle, revoked });
@@ -98,4 +162,56 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions): Middleware {
       return next(err);
     }
   };
+}
+
+/**
+ * After a TRY_REFRESH_TOKEN: throws the 503 error when the SDK's key set cannot get the keys of the request's access
+ * tokens because the core is unreachable (an app restarted during an outage has no JWKS cached). A key the JWKS does
+ * not have, or a key found, means the token itself failed (expired, bad signature, anti-CSRF): no throw. The SDK
+ * fetches only when it would have (none cached, stale, or an unknown kid outside jose's cooldown).
+ */
+async function assertKeysReachable(
+  req: RequestHeaders,
+  timeoutMs: number,
+  unavailable: (what: string, cause: unknown) => Error,
+): Promise<void> {
+  const headers = accessTokenHeaders(req);
+  if (headers.length === 0) return;
+  const keys = sdkAccessTokenKeySet();
+  for (const header of headers) {
+    try {
+      await withDeadline(keys(header), timeoutMs, "SuperTokens JWKS");
+    } catch (err) {
+      const code = (err as { code?: unknown })?.code;
+      if (code === "ERR_JWKS_NO_MATCHING_KEY" || code === "ERR_JWKS_MULTIPLE_MATCHING_KEYS") continue;
+      debug("the SuperTokens JWKS could not be fetched: %s", (err as Error)?.message);
+      throw unavailable("JWKS", err);
+    }
+  }
+}
+
+/** The protected headers of the JWTs a request carries where the SDK looks for access tokens (unverified). */
+function accessTokenHeaders(req: RequestHeaders): JwsHeader[] {
+  const tokens: string[] = [];
+  const auth = req.headers.authorization;
+  if (typeof auth === "string" && /^bearer /i.test(auth)) tokens.push(auth.slice(7).trim());
+  const cookie = req.headers.cookie;
+  if (typeof cookie === "string") {
+    for (const part of cookie.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq).trim() === "sAccessToken") tokens.push(part.slice(eq + 1).trim());
+    }
+  }
+  const found: JwsHeader[] = [];
+  for (const token of tokens.slice(0, 3)) {
+    try {
+      const header = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString("utf8")) as unknown;
+      if (typeof header === "object" && header !== null && typeof (header as JwsHeader).kid === "string") {
+        found.push(header as JwsHeader);
+      }
+    } catch {
+      // not a JWT: the SDK ignored it too
+    }
+  }
+  return found;
 }

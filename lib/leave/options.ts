@@ -14,17 +14,25 @@ export interface LeaveSuperTokensOptions {
   hasSession: (req: any) => boolean | Promise<boolean>;
   /**
    * Create the new system's session for `userId` on this request and response, e.g. express-session's
-   * `req.session.regenerate()` then `req.session.userId = userId` and `save()`. Required.
+   * `req.session.regenerate()` then `req.session.userId = userId` and `save()`. Required. What it resolves with
+   * (e.g. `req.sessionID`) is handed to `joinSession` for the page load's other requests.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the app's own request and response types
-  createSession: (req: any, res: any, userId: string, session: SessionContainer) => Promise<void>;
+  createSession: (req: any, res: any, userId: string, session: SessionContainer) => Promise<unknown>;
+  /**
+   * Put this request in the session `createSession` created for the same SuperTokens session: called for the
+   * page load's other requests (concurrent, or within graceMs) that still carry the converted session, instead of
+   * creating another. `created` is what createSession resolved with; e.g. express-session's
+   * `req.sessionStore.load(created, ...)` then `req.sessionID = created` and `req.session = loaded`. Without it
+   * those requests are passed on without a session of the new system.
+   */
+  joinSession?: (req: any, res: any, created: unknown, userId: string) => Promise<void>;
   /** Deadline for the core and for `createSession`, in ms. Default 5000. */
   timeoutMs?: number;
   /** Seconds for Retry-After on 503. Default 1. */
   retryAfterSeconds?: number;
   /**
-   * How long requests of the same page load, still carrying the converted SuperTokens session, are converted
-   * without asking the core again (it has been revoked by then). Default 30000 ms.
+   * How long requests of the same page load, still carrying the converted SuperTokens session, join its new
+   * session (`joinSession`) without asking the core again (it has been revoked by then). Default 30000 ms.
    */
   graceMs?: number;
   /** Called after each conversion; errors it throws are logged and ignored. */
@@ -35,6 +43,7 @@ export interface LeaveSuperTokensOptions {
 const LEAVE_KEYS = {
   hasSession: true,
   createSession: true,
+  joinSession: true,
   timeoutMs: true,
   retryAfterSeconds: true,
   graceMs: true,
@@ -75,6 +84,7 @@ export function resolveLeaveOptions(input: LeaveSuperTokensOptions): {
     o.createSession,
     "pass createSession(req, res, userId), creating the new system's session, e.g. with req.session.regenerate().",
   );
+  functionOption(what, "joinSession", o.joinSession);
   functionOption(what, "onConverted", o.onConverted);
   return Object.freeze({
     timeoutMs: positiveNumber(

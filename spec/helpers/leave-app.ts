@@ -24,7 +24,12 @@ export interface LeavingApp {
   created: string[];
   /** Every onConverted event, in order. */
   converted: { userId: string; sessionHandle: string; revoked: boolean }[];
+  /** The user id of every run of POST /app/transfer (an unsafe route of the new system), in order. */
+  transfers: string[];
 }
+
+/** express-session's store, as it sits on `req.sessionStore`: `load` gives a Session for a stored sid. */
+type StoreWithLoad = { load(sid: string, callback: (err?: Error, session?: unknown) => void): void };
 
 type SavableSession = Record<string, unknown> & {
   regenerate(cb: (e?: Error) => void): void;
@@ -41,6 +46,7 @@ export function leavingApp(
 ): LeavingApp {
   const created: string[] = [];
   const converted: LeavingApp["converted"] = [];
+  const transfers: string[] = [];
   const { afterCreate, ...leaveOptions } = options;
   const app = express();
   app.use(expressSession({ secret: "new-system", store, resave: false, saveUninitialized: false }));
@@ -60,7 +66,7 @@ export function leavingApp(
       hasSession: (req) => typeof (req as LegacyRequest).session.userId === "string",
       // As the README shows it.
       createSession: (req, _res, userId) =>
-        new Promise<void>((resolve, reject) => {
+        new Promise<string>((resolve, reject) => {
           created.push(userId);
           const r = req as { session: SavableSession };
           r.session.regenerate((err) => {
@@ -69,8 +75,20 @@ export function leavingApp(
             r.session.save((e) => {
               if (e) return reject(e);
               afterCreate?.();
-              resolve();
+              resolve((req as { sessionID: string }).sessionID);
             });
+          });
+        }),
+      joinSession: (req, _res, sid) =>
+        new Promise<void>((resolve, reject) => {
+          const r = req as { sessionID: string; session: unknown; sessionStore: StoreWithLoad };
+          r.sessionStore.load(sid as string, (err, loaded) => {
+            if (err) return reject(err);
+            if (loaded) {
+              r.sessionID = sid as string;
+              r.session = loaded;
+            }
+            resolve();
           });
         }),
       onConverted: (event) => converted.push(event),
@@ -81,6 +99,12 @@ export function leavingApp(
     const r = req as unknown as LegacyRequest;
     if (typeof r.session.userId !== "string") return res.status(401).json({ message: "not signed in" });
     res.json({ userId: r.session.userId, sid: r.sessionID });
+  });
+  app.post("/app/transfer", (req, res) => {
+    const r = req as unknown as LegacyRequest;
+    if (typeof r.session.userId !== "string") return res.status(401).json({ message: "not signed in" });
+    transfers.push(r.session.userId);
+    res.json({ transferred: true, userId: r.session.userId });
   });
   app.get("/app/public", (_req, res) => {
     res.json({ public: true });
@@ -97,7 +121,7 @@ export function leavingApp(
     res.json({ userId: (req as unknown as { session: Session.SessionContainer }).session.getUserId() });
   });
   stApp.use(errorHandler());
-  return { app, stApp, created, converted };
+  return { app, stApp, created, converted, transfers };
 }
 
 /** The new system's sessions in Redis under `prefix`: sid -> stored session. */
