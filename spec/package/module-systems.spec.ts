@@ -103,6 +103,7 @@ for (const kind of ["cjs", "mjs"] as const) {
           path.join(sdk, "lib/build/querier.js"),
           `class Querier { static getNewInstanceOrThrowError() {} }\nexports.Querier = Querier;`,
         );
+        writeFileSync(path.join(sdk, "lib/build/combinedRemoteJWKSet.js"), `exports.getJWKS = () => {};`);
         const pkg = path.join(tmp, "pkg");
         mkdirSync(pkg);
         for (const f of ["sdk-internals.js", "errors.js", "package.json"]) cpSync(path.join(dir, f), path.join(pkg, f));
@@ -117,18 +118,16 @@ for (const kind of ["cjs", "mjs"] as const) {
             kind,
             wrap(`
           const internals = ${load(path.join(tmp, "pkg/sdk-internals.js"))};
-          const probe = (f) => {
-            try { f(); return "no error"; } catch (e) { return { code: e.code, message: e.message }; }
-          };
-          console.log(
-            JSON.stringify({
-              instance: probe(() => internals.sdkInstance()),
-              querier: probe(() => internals.sdkQuerier()),
-            }),
-          );
+          const probe = (f) => { try { f(); return "no error"; } catch (e) { return { code: e.code, message: e.message }; } };
+          console.log(JSON.stringify({
+            instance: probe(() => internals.sdkInstance()),
+            querier: probe(() => internals.sdkQuerier()),
+            keySet: probe(() => internals.sdkAccessTokenKeySet()),
+            check: probe(() => internals.checkSdkInternals()),
+          }));
         `),
           );
-          for (const failure of [out.instance, out.querier]) {
+          for (const failure of [out.instance, out.querier, out.keySet, out.check]) {
             assert.equal(failure.code, "ERR_MIGRATE_SDK_INTERNALS");
             assert.match(failure.message, /supertokens-node 99\.0\.0/);
           }
