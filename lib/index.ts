@@ -12,6 +12,7 @@ export {
   createMemoryMigrationCoordinator,
   createRedisMigrationCoordinator,
   defaultUserId,
+  retireLegacySessionsOnRevoke,
   type DualSessionMiddleware,
   type DualSessionOptions,
   type MigrationCoordinator,

@@ -21,7 +21,8 @@ const debug = log.extend("session");
  * Redis keys, for H = sha256(sid) hex (never the sid itself: anyone who can read Redis keys, through MONITOR,
  * the slow log or a key dump, must not learn live session ids, T19):
  *   <prefix>lock:{H}    random token of the current winner, PX lockTtlMs (bounds a crashed winner)
- *   <prefix>result:{H}  the winner's result, PX resultTtlMs (the grace window of T11)
+ *   <prefix>result:{H}  the winner's result, PX the publisher's ttlMs (dualSession: graceMs, cut to proofGraceMs
+ *                       on proof and deleted on revocation, T11) or resultTtlMs
  *   <prefix>migrated:{H}  "migrated before", PX migratedTtlMs: no second session once the result expired
  * `{H}` is a Redis Cluster hash tag, so all keys of one script share a slot.
  *
@@ -51,9 +52,10 @@ export interface MigrationClaim {
   /**
    * Atomically, if this claim still holds the lock: stores `result` for waiters and later requests, and drops
    * the lock. Resolves false when the lock had expired or been taken over; the caller must then discard (and
-   * revoke) whatever it created, because another request may be migrating the same session.
+   * revoke) whatever it created, because another request may be migrating the same session. `ttlMs` is how long
+   * the result stays readable (dualSession passes its `graceMs`); default the coordinator's `resultTtlMs`.
    */
-  publish(result: string): Promise<boolean>;
+  publish(result: string, ttlMs?: number): Promise<boolean>;
   /** Gives the claim up without a result (the migration failed); waiters see ABANDONED and may claim. */
   release(): Promise<boolean>;
 }
@@ -74,12 +76,21 @@ export interface MigrationCoordinator {
    * Throws like `claim`.
    */
   waitForResult(sid: string, waitMs?: number): Promise<WaitOutcome>;
+  /**
+   * The published result stays readable at most `withinMs` more (0: gone now), for every process sharing the
+   * backend; a result already due sooner is left alone, and "migrated before" is kept. dualSession calls it on
+   * proof (`proofGraceMs`) and on revocation (0). Optional: without it, reuse ends with the result's own TTL.
+   */
+  endReuse?(sid: string, withinMs: number): Promise<void>;
 }
 
 export interface CoordinatorOptions {
   /** How long a claim holds before others may take over, in ms. Default 10000. Must exceed a migration's worst case. */
   lockTtlMs?: number;
-  /** How long a published result stays readable, in ms. Default 30000 (SuperTokens' refresh grace window). */
+  /**
+   * How long a published result stays readable, in ms, when the publisher names no TTL. Default 30000. dualSession
+   * always names its own (`graceMs`), so with it this option has no effect.
+   */
   resultTtlMs?: number;
   /** Default wait for `waitForResult`, in ms. Default 5000. */
   waitMs?: number;
@@ -134,6 +145,7 @@ interface Backend {
   publish(h: string, token: string, result: string, resultTtlMs: number, migratedTtlMs: number): Promise<boolean>;
   release(h: string, token: string): Promise<boolean>;
   peek(h: string): Promise<Peek>;
+  endReuse(h: string, withinMs: number): Promise<void>;
 }
 
 const CLAIM_SCRIPT = `
@@ -154,6 +166,14 @@ return 1`;
 const RELEASE_SCRIPT = `
 if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
+
+/** Shorten the result's TTL to ARGV[1] ms, or delete it for 0; never lengthen it. */
+const END_REUSE_SCRIPT = `
+local t = redis.call("PTTL", KEYS[1])
+if t == -2 then return 0 end
+if ARGV[1] == "0" then return redis.call("DEL", KEYS[1]) end
+if t < 0 or t > tonumber(ARGV[1]) then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+return 1`;
 
 const PEEK_SCRIPT = `
 local r = redis.call("GET", KEYS[2])
@@ -215,6 +235,9 @@ export function createRedisMigrationCoordinator(
       );
       if (parsed.status === "WON" || parsed.status === "MIGRATED") throw unexpectedReply();
       return parsed;
+    },
+    async endReuse(tag, withinMs) {
+      await runScript(client, END_REUSE_SCRIPT, keys(tag).slice(1, 2), [String(withinMs)], timeoutMs, "reuse end");
     },
   };
   return createCoordinator(backend, options, hashTag);
@@ -333,6 +356,13 @@ export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {
     async peek(h) {
       return peek(h, Date.now());
     },
+    async endReuse(h, withinMs) {
+      const now = Date.now();
+      const entry = live(results, h, now);
+      if (entry === undefined || entry.expiresAt <= now + withinMs) return;
+      if (withinMs === 0) results.delete(h);
+      else entry.expiresAt = now + withinMs;
+    },
   };
   return createCoordinator(backend, options, hashSid);
 }
@@ -388,14 +418,15 @@ function createCoordinator(
         status: "WON",
         claim: {
           token,
-          async publish(result) {
+          async publish(result, ttlMs) {
             if (typeof result !== "string")
               throw new ConfigError(
                 "ERR_MIGRATE_INVALID_ARGUMENT",
                 "publish() takes the result as a string (for example JSON).",
               );
+            if (ttlMs !== undefined) checkTtl("ttlMs", ttlMs, "ERR_MIGRATE_INVALID_ARGUMENT");
             if (finished) return false;
-            const ok = await backend.publish(h, token, result, resultTtlMs, migratedTtlMs);
+            const ok = await backend.publish(h, token, result, ttlMs ?? resultTtlMs, migratedTtlMs);
             finished = true;
             if (!ok) debug("migration claim lost before publish (lock expired or taken over)");
             return ok;
@@ -434,6 +465,11 @@ function createCoordinator(
         await sleep(Math.min(delay, remaining));
         delay = Math.min(delay * 2, 200);
       }
+    },
+
+    async endReuse(sid, withinMs) {
+      if (withinMs !== 0) checkTtl("withinMs", withinMs, "ERR_MIGRATE_INVALID_ARGUMENT");
+      await backend.endReuse(keyOf(sid), withinMs);
     },
   };
 }

@@ -4,8 +4,11 @@ import Session, { type SessionContainer } from "supertokens-node/recipe/session"
 import { log } from "../debug.js";
 import { isMigrateError, UnavailableError, type MigrateError } from "../errors.js";
 import { withDeadline } from "../deadline.js";
+import { createMisconfigurationMonitor, sayOnce, type LegacyOutcome, type MigrationWarning } from "./alerts.js";
 import type { MigrationClaim } from "./coordinator.js";
+import { readLegacySid } from "./legacy-cookie.js";
 import { createLegacyStore, type LegacySessionData, type LegacyStore } from "./legacy-store.js";
+import { onRevocation, type RevocationListener } from "./revocation.js";
 import { refreshedSession } from "./refresh-transfer.js";
 import type { DualSessionConfig, MigrationEvent } from "./options.js";
 import { appendSetCookie, captureTransfer, clearedCookie, replayTransfer, type TokenTransfer } from "./transfer.js";
@@ -22,12 +25,15 @@ const debug = log.extend("session");
  *                                            └─ claimAndCreate(sid), then retire the legacy session
  *   migrateUser(key, userId) ─── claimAndCreate(key)
  *
- *   claimAndCreate: coordinator claim ── DONE / BUSY then DONE: replay the published tokens (reuse)
+ *   claimAndCreate: coordinator claim ── DONE / BUSY then DONE: replay the published tokens (reuse), only
+ *                                     │   within graceMs and while the core says their session is alive
  *                                     ├─ MIGRATED: never a second session
- *                                     └─ WON: create in the core, publish, replay onto this response
+ *                                     └─ WON: create in the core, publish for graceMs, replay onto this response
  *
  * A migrated legacy session is retired (destroyed in the store) as soon as a request proves the client holds
- * the new tokens, or when the grace window ends.
+ * the new tokens (its tokens are then reused for proofGraceMs at most), when the grace window ends, or when its
+ * SuperTokens session is found revoked. A legacy cookie beside a valid SuperTokens session is retired whoever it
+ * belongs to (issue 11).
  */
 
 export interface MigrationStats {
@@ -36,6 +42,11 @@ export interface MigrationStats {
   retired: number;
   loggedOut: number;
   rejected: Record<string, number>;
+  /**
+   * Misconfiguration detected in the legacy source (a wrong `secret`, `store` or `userId`), each also written
+   * once per interval to console.error. Empty when none.
+   */
+  warnings: MigrationWarning[];
 }
 
 export interface MigrationEngine {
@@ -52,12 +63,17 @@ export interface MigrationEngine {
     userId: string,
   ): Promise<SessionContainer | undefined>;
   /**
-   * The request carries a SuperTokens session next to legacy cookie `sid`. When this process migrated `sid`,
-   * the client now holds the new tokens: clear the cookie on `res`, retire the session and answer true.
+   * The request carries a valid SuperTokens session next to legacy cookie `sid`: clear the cookie on `res` and
+   * retire the legacy session, whoever it belongs to. When it migrated to that session, this is the proof that
+   * the client holds the new tokens: they are reused for `proofGraceMs` more at most.
    */
-  retireByProof(res: ServerResponse, sid: string): boolean;
+  retireBeside(res: ServerResponse, sid: string): void;
   /** Count the event and pass it to `onMigration`. */
   emit(event: MigrationEvent): void;
+  /** Count a legacy cookie's outcome for the misconfiguration signals. */
+  observe(outcome: LegacyOutcome): void;
+  /** Told of sign-outs and revocations through the SDK (retireLegacySessionsOnRevoke); held here so it lives. */
+  readonly onRevoked: RevocationListener;
   /** Counters since start-up, a copy. */
   stats(): MigrationStats;
 }
@@ -69,16 +85,29 @@ interface Migration {
   userId: string;
   /** The credential came as a cookie, so the new tokens go out as cookies too. */
   viaCookie: boolean;
-  /** Runs once the tokens are published, before they are served. */
-  onCreated?: () => void;
+  /** Runs once the tokens are published, before they are served; `handle` is the new session's. */
+  onCreated?: (handle: string) => void;
 }
 
-type RetireReason = "proof" | "grace-expired" | "already-migrated";
+type RetireReason = "proof" | "grace-expired" | "already-migrated" | "revoked" | "superseded";
+
+/**
+ * Why published tokens were not reused: "migrated", the grace window (or the coordinator's result) is over;
+ * "revoked", their session was signed out or revoked in the core.
+ */
+type Refusal = "migrated" | "revoked";
 
 export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
   const store = createLegacyStore(cfg.store, { timeoutMs: cfg.storeTimeoutMs });
   const events = createEvents(cfg.onMigration);
   const retirements = createRetirements(store, cfg.graceMs, events.emit);
+  const monitor = createMisconfigurationMonitor({ name: cfg.name });
+  /** Shorten (or with 0 end) the reuse of `key`'s published tokens in every process sharing the coordinator. */
+  const endReuse = (key: string, withinMs: number) => {
+    cfg.coordinator.endReuse?.(key, Math.ceil(withinMs)).catch((err: MigrateError) => {
+      debug("ending the reuse of published tokens failed (%s)", err?.code);
+    });
+  };
   debug(
     "dualSession created: cookie %s, %d secret(s), mode %s, grace %d ms, tenant %s",
     cfg.name,
@@ -94,19 +123,29 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
     const legacy = await store.get(sid);
     if (!legacy) {
       // Retired a moment ago by a request that proved the client holds the new tokens: requests of the same
-      // page load still in flight get the same tokens until the grace window ends.
+      // page load still in flight get the same tokens until the proof window ends.
       const seen = await cfg.coordinator.waitForResult(sid, 0);
-      if (seen.status === "DONE") return reuse(req, res, seen.result);
+      if (seen.status === "DONE") {
+        const reused = await reuse(req, res, seen.result);
+        if (typeof reused !== "string") return reused;
+        if (reused === "revoked") endReuse(sid, 0);
+        clearLegacyCookie(res);
+      } else {
+        monitor.record("session-not-found");
+      }
       events.emit({ type: "rejected", reason: "unknown-session" });
       debug("legacy cookie names no live session");
       return undefined;
     }
+    monitor.record("found");
     const userId = cfg.userId(legacy);
     if (!userId) {
+      monitor.record("no-user-id");
       events.emit({ type: "rejected", reason: "anonymous" });
       debug("legacy session is anonymous; left untouched");
       return undefined;
     }
+    monitor.record("user-id");
     if (cfg.mode === "logout") {
       await store.destroy(sid);
       clearLegacyCookie(res);
@@ -114,29 +153,33 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
       debug("mode logout: legacy session cleared");
       return undefined;
     }
-    const onCreated = () => retirements.schedule(sid);
-    const session = await claimAndCreate(req, res, { key: sid, legacy, userId, viaCookie: true, onCreated });
-    if (!session) {
-      // The legacy session outlived its migration (its retirement failed, or the process that migrated it died):
-      // retire it now.
+    const onCreated = (handle: string) => retirements.schedule(sid, handle);
+    const outcome = await claimAndCreate(req, res, { key: sid, legacy, userId, viaCookie: true, onCreated });
+    if (typeof outcome !== "string") return outcome;
+    // The legacy session outlived its migration (its retirement failed, the process that migrated it died, or
+    // its SuperTokens session was signed out or revoked): retire it now, and give nothing.
       clearLegacyCookie(res);
-      retirements.retire(sid, "already-migrated");
-      debug("legacy session was already migrated; retired without a new session");
-    }
-    return session;
+    if (outcome === "revoked") endReuse(sid, 0);
+    retirements.retire(sid, outcome === "revoked" ? "revoked" : "already-migrated");
+    debug("legacy session was already migrated (%s); retired without a session", outcome);
+    return undefined;
   }
 
   /**
    * One creation per key (legacy sid, or a hash of a legacy bearer token): the winner creates and publishes its
    * tokens; everyone else within the grace window receives the same tokens.
    */
-  async function claimAndCreate(req: IncomingMessage, res: ServerResponse, m: Migration) {
+  async function claimAndCreate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    m: Migration,
+  ): Promise<SessionContainer | Refusal> {
     const retryAfter = cfg.retryAfterSeconds;
     for (let attempt = 0; attempt < 3; attempt++) {
       const outcome = await cfg.coordinator.claim(m.key);
       if (outcome.status === "DONE") return reuse(req, res, outcome.result);
       // Migrated before, grace window over (perhaps by another process, or before a restart): never a second session.
-      if (outcome.status === "MIGRATED") return undefined;
+      if (outcome.status === "MIGRATED") return "migrated";
       if (outcome.status === "WON") return createAndPublish(req, res, outcome.claim, m);
       const waited = await cfg.coordinator.waitForResult(m.key);
       if (waited.status === "DONE") return reuse(req, res, waited.result);
@@ -157,8 +200,11 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
       await claim.release().catch(() => false);
       throw err;
     }
-    await publish(claim, transfer, cfg.retryAfterSeconds);
-    m.onCreated?.();
+    // The instance's window, not the coordinator's default, bounds the reuse (T11): in the stored result, which
+    // any process checks, and in the coordinator's TTL.
+    transfer.reuseUntil = Date.now() + cfg.graceMs;
+    await publish(claim, transfer, cfg.retryAfterSeconds, Math.ceil(cfg.graceMs));
+    m.onCreated?.(transfer.sessionHandle);
     events.emit({ type: "migrated", userId: transfer.userId, sessionHandle: transfer.sessionHandle });
     debug("legacy session migrated to a SuperTokens session");
     // The same path as every request that reuses this migration: identical headers, and a container bound to
@@ -166,31 +212,64 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
     return sessionFromTransfer(req, res, transfer, cfg);
   }
 
-  async function reuse(req: IncomingMessage, res: ServerResponse, raw: string): Promise<SessionContainer> {
+  async function reuse(req: IncomingMessage, res: ServerResponse, raw: string): Promise<SessionContainer | Refusal> {
     const transfer = JSON.parse(raw) as TokenTransfer;
+    if (transfer.reuseUntil !== undefined && Date.now() > transfer.reuseUntil) {
+      debug("the published tokens' grace window is over; not reused");
+      return "migrated";
+    }
+    // Published tokens outlive a sign-out or revocation in the coordinator, and their access token verifies
+    // without the core until it expires: hand them out only while the core has their session (issue 11, item 3).
+    // One core call per reuse; the migrating request itself and valid sessions never pay it.
+    if (!(await sessionAlive(transfer.sessionHandle, cfg))) {
+      debug("the migrated session was signed out or revoked; its tokens are not reused");
+      return "revoked";
+    }
     events.emit({ type: "reused", userId: transfer.userId, sessionHandle: transfer.sessionHandle });
     debug("reusing the tokens of this legacy session's migration");
     return sessionFromTransfer(req, res, transfer, cfg);
   }
 
+  /** Sign-out or revocation through the SDK: end the reuse and retire what the revoked sessions came from. */
+  const onRevoked: RevocationListener = ({ handles, req, res }) => {
+    const sids = new Set(retirements.migratedTo(handles));
+    const cookie = req ? readLegacySid(req.headers.cookie, cfg.name, cfg.secrets) : undefined;
+    if (cookie?.status === "OK") {
+      // The browser signing out still carries a legacy cookie: it must not sign anyone in again (item 4).
+      sids.add(cookie.sid);
+      if (res && !res.headersSent) clearLegacyCookie(res);
+    }
+    for (const sid of sids) {
+      endReuse(sid, 0);
+      retirements.retire(sid, "revoked");
+    }
+  };
+  onRevocation(onRevoked);
+
   return {
     migrateLegacySession,
-    migrateUser: (req, res, key, userId) =>
-      claimAndCreate(req, res, { key, legacy: { cookie: {} }, userId, viaCookie: false }),
-    retireByProof(res, sid) {
-      if (!retirements.has(sid)) return false;
+    async migrateUser(req, res, key, userId) {
+      const outcome = await claimAndCreate(req, res, { key, legacy: { cookie: {} }, userId, viaCookie: false });
+      if (outcome === "revoked") endReuse(key, 0);
+      return typeof outcome === "string" ? undefined : outcome;
+    },
+    retireBeside(res, sid) {
+      const proof = retirements.has(sid);
       clearLegacyCookie(res);
-      retirements.retire(sid, "proof");
-      return true;
+      // Requests of the page load still in flight may reuse the tokens a little longer, nobody else (item 5).
+      endReuse(sid, cfg.proofGraceMs);
+      retirements.retire(sid, proof ? "proof" : "superseded");
     },
     emit: events.emit,
-    stats: events.stats,
+    observe: monitor.record,
+    onRevoked,
+    stats: () => ({ ...events.stats(), warnings: monitor.warnings() }),
   };
 }
 
 /** The counters behind stats(), and the app's `onMigration` hook, which may not break a request. */
 function createEvents(onMigration: DualSessionConfig["onMigration"]) {
-  const stats: MigrationStats = { migrated: 0, reused: 0, retired: 0, loggedOut: 0, rejected: {} };
+  const stats: Omit<MigrationStats, "warnings"> = { migrated: 0, reused: 0, retired: 0, loggedOut: 0, rejected: {} };
   function emit(event: MigrationEvent) {
     if (event.type === "migrated") stats.migrated++;
     else if (event.type === "reused") stats.reused++;
@@ -204,7 +283,7 @@ function createEvents(onMigration: DualSessionConfig["onMigration"]) {
       debug("onMigration hook threw: %s", (err as Error)?.message);
     }
   }
-  return { emit, stats: () => structuredClone(stats) };
+  return { emit, stats: (): Omit<MigrationStats, "warnings"> => structuredClone(stats) };
 }
 
 /**
@@ -216,7 +295,7 @@ function createEvents(onMigration: DualSessionConfig["onMigration"]) {
  * destroy would otherwise find the session still in the store and mint a second SuperTokens session (I2, T11, M13).
  */
 function createRetirements(store: LegacyStore, graceMs: number, emit: (event: MigrationEvent) => void) {
-  const pending = new Map<string, { timer?: NodeJS.Timeout; retiring: boolean; attempts: number }>();
+  const pending = new Map<string, { timer?: NodeJS.Timeout; retiring: boolean; attempts: number; handle?: string }>();
 
   function retire(sid: string, reason: RetireReason, retry = false) {
     const entry = pending.get(sid) ?? { retiring: false, attempts: 0 };
@@ -246,13 +325,18 @@ function createRetirements(store: LegacyStore, graceMs: number, emit: (event: Mi
 
   return {
     has: (sid: string) => pending.has(sid),
+    /** The legacy sessions this process migrated to one of `handles`, not yet destroyed. */
+    migratedTo(handles: string[]): string[] {
+      const wanted = new Set(handles);
+      return [...pending].filter(([, e]) => e.handle !== undefined && wanted.has(e.handle)).map(([sid]) => sid);
+    },
     retire: (sid: string, reason: RetireReason) => retire(sid, reason),
     /** Retire after the grace window, unless a proof or a replay retires it sooner. */
-    schedule(sid: string) {
+    schedule(sid: string, handle: string) {
       if (pending.has(sid)) return;
       const timer = setTimeout(() => retire(sid, "grace-expired"), graceMs);
       timer.unref();
-      pending.set(sid, { timer, retiring: false, attempts: 0 });
+      pending.set(sid, { timer, retiring: false, attempts: 0, handle });
     },
   };
 }
@@ -277,6 +361,12 @@ async function createSession(req: IncomingMessage, cfg: DualSessionConfig, m: Mi
       () => undefined,
     );
     if (superTokensErrorType(err) !== undefined) throw err;
+    if (!coreUnreachable(err)) {
+      // A supertokens-node configuration error fails every creation the same way: a 503 would have clients
+      // retry forever and hide it. Answer 500 and say once, loudly, what to fix (issue 11, item 8).
+      reportConfigurationError(err);
+      throw err;
+    }
     const what = isMigrateError(err) ? "did not answer in time" : "is unavailable";
     const options = { cause: err, retryAfter: cfg.retryAfterSeconds };
     throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `SuperTokens core ${what}`, options);
@@ -305,11 +395,16 @@ function askForCookies(req: IncomingMessage): () => void {
  * Publish the tokens for waiters and later requests. A session that cannot be published reaches no client,
  * so it is revoked rather than left to linger in the core.
  */
-async function publish(claim: MigrationClaim, transfer: TokenTransfer, retryAfter: number): Promise<void> {
+async function publish(
+  claim: MigrationClaim,
+  transfer: TokenTransfer,
+  retryAfter: number,
+  ttlMs: number,
+): Promise<void> {
   const revoke = () => Session.revokeSession(transfer.sessionHandle).catch(() => false);
   let published: boolean;
   try {
-    published = await claim.publish(JSON.stringify(transfer));
+    published = await claim.publish(JSON.stringify(transfer), ttlMs);
   } catch (err) {
     // The lock store failed after the core created the session.
     await revoke();
@@ -346,6 +441,74 @@ async function sessionFromTransfer(
       overrideGlobalClaimValidators: cfg.verify.overrideGlobalClaimValidators,
     });
   }
+}
+
+/** Whether the core still has session `handle` (not signed out, revoked or expired); 503 when it cannot say. */
+async function sessionAlive(handle: string, cfg: DualSessionConfig): Promise<boolean> {
+  try {
+    const info = await withDeadline(Session.getSessionInformation(handle), cfg.coreTimeoutMs, "session lookup");
+    return info !== undefined;
+  } catch (err) {
+    if (superTokensErrorType(err) !== undefined) throw err;
+    if (!coreUnreachable(err)) {
+      reportConfigurationError(err);
+      throw err;
+    }
+    const options = { cause: err, retryAfter: cfg.retryAfterSeconds };
+    throw new UnavailableError(
+      "ERR_MIGRATE_CORE_UNAVAILABLE",
+      "SuperTokens core is unavailable (session lookup)",
+      options,
+    );
+  }
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+/**
+ * The core could not be reached or failed on its side (our deadline, the SDK's "No SuperTokens core available"
+ * after its retries, a network error, a 5xx or 429 answer): a 503 the client may retry. Anything else thrown by
+ * the SDK is a configuration or programming error that retrying cannot fix.
+ */
+function coreUnreachable(err: unknown): boolean {
+  if (isMigrateError(err)) return true;
+  const e = err as { message?: unknown; code?: unknown; cause?: { code?: unknown } } | undefined;
+  const message = typeof e?.message === "string" ? e.message : String(err);
+  if (message === "No SuperTokens core available to query") return true;
+  const status = /SuperTokens core threw an error .* with status code: (\d{3})/.exec(message)?.[1];
+  if (status !== undefined) return status.startsWith("5") || status === "429";
+  if (NETWORK_CODES.has(String(e?.code)) || NETWORK_CODES.has(String(e?.cause?.code))) return true;
+  return /fetch failed|socket hang up|ECONNREFUSED|ECONNRESET/.test(message);
+}
+
+/** One console line per cause and process: what failed, that it is not an outage, and how to fix it. */
+function reportConfigurationError(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  const fix = /API and website domain are different/.test(message)
+    ? "serve apiDomain over https (SameSite=None cookies must be Secure), or put apiDomain and websiteDomain on " +
+      "the same site, or set Session.init({ cookieSameSite }) to match your deployment"
+    : "check supertokens.init()'s appInfo and supertokens settings and Session.init()'s options; the message " +
+      "above names the setting";
+  // Ids and quoted values vary per user; the cause without them is logged once.
+  const cause = message.replace(/'[^']*'|"[^"]*"|[0-9a-f-]{8,}/gi, "…");
+  sayOnce(
+    `create-session:${cause}`,
+    `dualSession could not create SuperTokens sessions because of a supertokens-node configuration error, not a ` +
+      `core outage: every migration answers 500 until it is fixed. Cause: ${message} Fix: ${fix}.`,
+  );
 }
 
 function superTokensErrorType(err: unknown): string | undefined {

@@ -9,3 +9,4 @@ export {
 export { defaultUserId } from "./user-id.js";
 export { sessionOf } from "./request.js";
 export { migrationEndpoint, type MigrationEndpointOptions } from "./endpoint.js";
+export { retireLegacySessionsOnRevoke } from "./revocation.js";

@@ -92,6 +92,7 @@ export function dualSessionAdapter(cfg: DualSessionConfig, engine: MigrationEngi
   /** The session a legacy cookie gives, or undefined (rejected, anonymous, unknown, logged out). */
   async function fromLegacyCookie(req: Req, res: Res, legacyCookie: LegacyCookieResult) {
     if (legacyCookie.status === "BAD_SIGNATURE") {
+      engine.observe("bad-signature");
       engine.emit({ type: "rejected", reason: "bad-signature" });
       debug("legacy cookie signature does not verify; ignored without a store lookup");
     } else if (legacyCookie.status === "OK" && legacyCookie.duplicate) {
@@ -99,6 +100,7 @@ export function dualSessionAdapter(cfg: DualSessionConfig, engine: MigrationEngi
       engine.emit({ type: "rejected", reason: "bad-signature" });
       debug("legacy cookie appears twice; ignored");
     } else if (legacyCookie.status === "OK") {
+      engine.observe("verified");
       if (await passesCsrfRule(req, cfg)) return engine.migrateLegacySession(req, res, legacyCookie.sid);
       engine.emit({ type: "rejected", reason: "csrf" });
       debug("unsafe-method request without same-origin proof; not migrated");
@@ -126,7 +128,12 @@ export function dualSessionAdapter(cfg: DualSessionConfig, engine: MigrationEngi
     if (session) {
       req.session = session;
       // This client holds the new tokens: the legacy session has served its purpose.
-      if (legacyCookie.status === "OK" && engine.retireByProof(res, legacyCookie.sid)) lent.retired = true;
+      // A legacy cookie beside it is retired whoever it belongs to: on a shared computer, another user's stale
+      // cookie would otherwise sign them in again once this session signs out (issue 11, item 4).
+      if (legacyCookie.status === "OK" && !legacyCookie.duplicate) {
+        engine.retireBeside(res, legacyCookie.sid);
+        lent.retired = true;
+      }
       return next();
     }
 

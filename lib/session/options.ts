@@ -39,7 +39,11 @@ export interface MigrationEvent {
     | "core-unavailable"
     | "proof"
     | "grace-expired"
-    | "already-migrated";
+    | "already-migrated"
+    /** Its SuperTokens session was signed out or revoked. */
+    | "revoked"
+    /** It came beside a valid SuperTokens session it did not migrate to (another user's, or never migrated). */
+    | "superseded";
 }
 
 export interface DualSessionOptions {
@@ -83,6 +87,11 @@ export interface DualSessionOptions {
    * Default 30000 ms.
    */
   graceMs?: number;
+  /**
+   * After a request proves the client holds the new tokens, how long the legacy cookie still yields them (for
+   * requests of the same page load already in flight). Default 5000 ms; never longer than `graceMs`.
+   */
+  proofGraceMs?: number;
   /** Deadline for each legacy store call. Default 2000 ms. */
   storeTimeoutMs?: number;
   /** Deadline for creating the SuperTokens session in the core. Default 5000 ms. */
@@ -126,6 +135,8 @@ export interface DualSessionConfig {
   };
   mode: "migrate" | "logout";
   graceMs: number;
+  /** At most graceMs. */
+  proofGraceMs: number;
   storeTimeoutMs: number;
   coreTimeoutMs: number;
   retryAfterSeconds: number;
@@ -153,6 +164,7 @@ const DUAL_SESSION_KEYS = {
   overrideGlobalClaimValidators: true,
   mode: true,
   graceMs: true,
+  proofGraceMs: true,
   storeTimeoutMs: true,
   coreTimeoutMs: true,
   retryAfterSeconds: true,
@@ -188,6 +200,7 @@ export const DUAL_SESSION_DEFAULTS = Object.freeze({
   sessionRequired: true,
   mode: "migrate" as const,
   graceMs: 30_000,
+  proofGraceMs: 5_000,
   storeTimeoutMs: 2_000,
   coreTimeoutMs: 5_000,
   retryAfterSeconds: 1,
@@ -274,6 +287,16 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
     },
     mode,
     graceMs,
+    proofGraceMs: Math.min(
+      graceMs,
+      positiveNumber(
+        what,
+        "proofGraceMs",
+        o.proofGraceMs,
+        DUAL_SESSION_DEFAULTS.proofGraceMs,
+        "number of milliseconds",
+      ),
+    ),
     storeTimeoutMs: positiveNumber(
       what,
       "storeTimeoutMs",

@@ -14,6 +14,11 @@ export interface TokenTransfer {
   transport: "cookie" | "header";
   setCookies: string[];
   headers: [string, string][];
+  /**
+   * Ms since the epoch after which no request may reuse this transfer (the publisher's graceMs), whatever the
+   * coordinator's own TTL (T11). Absent in transfers published before it existed.
+   */
+  reuseUntil?: number;
 }
 
 const tokenHeaders = [
