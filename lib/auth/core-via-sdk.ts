@@ -72,7 +72,9 @@ export function isCoreUnavailableError(err: unknown): boolean {
   if (typeof message !== "string") return false;
   return (
     message === "No SuperTokens core available to query" ||
-    /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 50[0234] and message: /.test(message)
+    /^SuperTokens core threw an error for a \w+ request to path: '[^']*' with status code: 50[0234] and message: /.test(
+      message,
+    )
   );
 }
 
@@ -86,7 +88,11 @@ export async function coreOrUnavailable<T>(what: string, run: () => Promise<T>):
   } catch (err) {
     if (isMigrateError(err) || !isCoreUnavailableError(err)) throw err;
     authLog("%s: the SuperTokens core cannot be reached; answering 503", what);
-    throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: the SuperTokens core cannot be reached (${what})`, { cause: err });
+    throw new UnavailableError(
+      "ERR_MIGRATE_CORE_UNAVAILABLE",
+      `legacyAuth: the SuperTokens core cannot be reached (${what})`,
+      { cause: err },
+    );
   }
 }
 

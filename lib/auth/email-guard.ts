@@ -2,7 +2,7 @@ import { isPendingEmail, normaliseEmail } from "./core-via-sdk.js";
 import { authLog, maskEmail } from "./log.js";
 import type { LegacyAuthRuntime } from "./runtime.js";
 
-type UserContext = Record<string, any>;
+import type { UserContext } from "../user-context.js";
 
 /**
  * The one rule for every path that gives an identity an email (T13, issue 11): an address that belongs to a legacy

@@ -58,7 +58,10 @@ export function isInvalidInputError(err: unknown): boolean {
   return sqlState(err)?.startsWith("22") ?? false;
 }
 
-/** `onInvalid`: what the lookup answers when the store rejects its input as invalid; without it, that is an outage too. */
+/**
+ * `onInvalid`: what the lookup answers when the store rejects its input as invalid; without it, that is an outage
+ * too.
+ */
 async function guarded<T>(what: string, run: () => Promise<T>, onInvalid?: (reason: string) => T): Promise<T> {
   try {
     return await run();
@@ -69,7 +72,9 @@ async function guarded<T>(what: string, run: () => Promise<T>, onInvalid?: (reas
       authLog("%s: %s; answered as invalid input, not as an outage", what, reason);
       return onInvalid(reason);
     }
-    throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacyAuth: the legacy users store failed (${what})`, { cause: err });
+    throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", `legacyAuth: the legacy users store failed (${what})`, {
+      cause: err,
+    });
   }
 }
 
@@ -79,9 +84,17 @@ export class LegacyUsers {
   /** `email` is already normalised. */
   async byEmail(email: string, tenantId: string): Promise<EmailLookup> {
     let invalid: string | undefined;
-    const found = await guarded("findUserByEmail", () => this.config.findUserByEmail(email, tenantId), (reason) => void (invalid = reason));
+    const found = await guarded(
+      "findUserByEmail",
+      () => this.config.findUserByEmail(email, tenantId),
+      (reason) => void (invalid = reason),
+    );
     if (invalid !== undefined) return { kind: "invalid", reason: invalid };
-    const rows = Array.isArray(found) ? (found as readonly LegacyUser[]) : found === undefined || found === null ? [] : [found as LegacyUser];
+    const rows = Array.isArray(found)
+      ? (found as readonly LegacyUser[])
+      : found === undefined || found === null
+        ? []
+        : [found as LegacyUser];
     if (rows.length === 0) return { kind: "none" };
     if (rows.length > 1) {
       authLog(
@@ -107,7 +120,11 @@ export class LegacyUsers {
 
   async byId(id: string): Promise<LegacyRecord | undefined> {
     // An id the store rejects as invalid (a custom store comparing "abc" with an integer key) names no row.
-    const row = await guarded("findUserById", () => this.config.findUserById(id), () => undefined);
+    const row = await guarded(
+      "findUserById",
+      () => this.config.findUserById(id),
+      () => undefined,
+    );
     if (row === undefined || row === null) return undefined;
     const user = toRecord(row);
     if (!user) authLog("legacy row %s is malformed", id);

@@ -54,7 +54,11 @@ class DecisionMemo {
  * email, with its own field error (the API sends `{ status: "FIELD_ERROR", formFields }`), never a 503.
  */
 function invalidEmail(): never {
-  throw new EmailPassword.Error({ type: "FIELD_ERROR", payload: [{ id: "email", error: "Email is invalid" }], message: "Error in input formFields" });
+  throw new EmailPassword.Error({
+    type: "FIELD_ERROR",
+    payload: [{ id: "email", error: "Email is invalid" }],
+    message: "Error in input formFields",
+  });
 }
 
 /**
@@ -123,7 +127,12 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
      */
     async createNewRecipeUser(input) {
       if (!rt.covers(input.tenantId)) return original.createNewRecipeUser(input);
-      const verdict = await emailClaim(rt, { email: input.email, tenantIds: [input.tenantId], userContext: input.userContext, via: "sign-up" });
+      const verdict = await emailClaim(rt, {
+        email: input.email,
+        tenantIds: [input.tenantId],
+        userContext: input.userContext,
+        via: "sign-up",
+      });
       if (!verdict.claimable) {
         if (verdict.why === "invalid input") invalidEmail();
         if (verdict.why === "legacy user") await rt.dummy(verdict.hash);
@@ -141,13 +150,22 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
       if (input.email === undefined) return original.updateEmailOrPassword(input);
       const recipeUserId = input.recipeUserId.getAsString();
       const user = await rt.core.getUser(recipeUserId, input.userContext);
-      const method = user?.loginMethods.find((lm) => lm.recipeId === "emailpassword" && lm.recipeUserId.getAsString() === recipeUserId);
-      // No such email-password user: SuperTokens answers (UNKNOWN_USER_ID_ERROR). Keeping one's own email claims nothing.
+      const method = user?.loginMethods.find(
+        (lm) => lm.recipeId === "emailpassword" && lm.recipeUserId.getAsString() === recipeUserId,
+      );
+      // No such email-password user: SuperTokens answers (UNKNOWN_USER_ID_ERROR). Keeping one's own email claims
+      // nothing.
       if (!method || (method.email !== undefined && normaliseEmail(method.email) === normaliseEmail(input.email))) {
         return original.updateEmailOrPassword(input);
       }
-      const verdict = await emailClaim(rt, { email: input.email, tenantIds: method.tenantIds, userContext: input.userContext, via: "email change" });
-      if (!verdict.claimable) return verdict.why === "invalid input" ? invalidEmail() : { status: "EMAIL_ALREADY_EXISTS_ERROR" };
+      const verdict = await emailClaim(rt, {
+        email: input.email,
+        tenantIds: method.tenantIds,
+        userContext: input.userContext,
+        via: "email change",
+      });
+      if (!verdict.claimable)
+        return verdict.why === "invalid input" ? invalidEmail() : { status: "EMAIL_ALREADY_EXISTS_ERROR" };
       authLog("email change of %s: the new email is not a legacy user's; SuperTokens decides", recipeUserId);
       return original.updateEmailOrPassword(input);
     },
@@ -156,50 +174,58 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
 
 export function legacyApis(rt: LegacyAuthRuntime, memo: DecisionMemo, original: APIInterface): APIInterface {
   // `original` is the SDK's override proxy: its functions must be called as its methods, never detached.
-  // Each API runs under coreOrUnavailable: with the core unreachable, the SDK's own calls answer 503 as ours do (issue 11).
+  // Each API runs under coreOrUnavailable: with the core unreachable, the SDK's own calls answer 503 as ours do
+  // (issue 11).
   return {
     ...delegating(original),
 
     signInPOST:
       original.signInPOST &&
-      ((input) => coreOrUnavailable("sign-in", async () => {
-        const answer = await original.signInPOST!(input);
-        if (answer.status !== "WRONG_CREDENTIALS_ERROR" || !rt.covers(input.tenantId)) return answer;
-        const email = input.formFields.find((f) => f.id === "email")?.value;
-        const password = input.formFields.find((f) => f.id === "password")?.value;
-        if (typeof email !== "string" || typeof password !== "string") return answer;
-        // SuperTokens said no. When it had no user at all, its API did not even reach verifyCredentials.
-        const decision = await memo.get(input.userContext, input.tenantId, email, password, () =>
-          decideSignIn(rt, { email, password, tenantId: input.tenantId, userContext: input.userContext }),
-        );
-        if (decision.kind === "moved" || (decision.kind === "supertokens" && decision.since === "after")) {
-          // The SDK's own sign-in now finds the user (and, for a move, takes our answer instead of a second hash).
-          return original.signInPOST!(input);
-        }
-        return answer;
-      })),
+      ((input) =>
+        coreOrUnavailable("sign-in", async () => {
+          const answer = await original.signInPOST!(input);
+          if (answer.status !== "WRONG_CREDENTIALS_ERROR" || !rt.covers(input.tenantId)) return answer;
+          const email = input.formFields.find((f) => f.id === "email")?.value;
+          const password = input.formFields.find((f) => f.id === "password")?.value;
+          if (typeof email !== "string" || typeof password !== "string") return answer;
+          // SuperTokens said no. When it had no user at all, its API did not even reach verifyCredentials.
+          const decision = await memo.get(input.userContext, input.tenantId, email, password, () =>
+            decideSignIn(rt, { email, password, tenantId: input.tenantId, userContext: input.userContext }),
+          );
+          if (decision.kind === "moved" || (decision.kind === "supertokens" && decision.since === "after")) {
+            // The SDK's own sign-in now finds the user (and, for a move, takes our answer instead of a second hash).
+            return original.signInPOST!(input);
+          }
+          return answer;
+        })),
 
     signUpPOST: original.signUpPOST && ((input) => coreOrUnavailable("sign-up", () => original.signUpPOST!(input))),
 
     emailExistsGET:
       original.emailExistsGET &&
-      ((input) => coreOrUnavailable("email-exists", async () => {
-        const answer = await original.emailExistsGET!(input);
-        if (answer.status !== "OK" || answer.exists || !rt.covers(input.tenantId)) return answer;
-        const email = normaliseEmail(input.email);
-        const { legacyOnly } = await isLegacyOnly(rt, email, input.tenantId, input.userContext);
-        if (legacyOnly) authLog("email-exists for %s: true (legacy user)", maskEmail(email));
-        return legacyOnly ? { status: "OK", exists: true } : answer;
-      })),
+      ((input) =>
+        coreOrUnavailable("email-exists", async () => {
+          const answer = await original.emailExistsGET!(input);
+          if (answer.status !== "OK" || answer.exists || !rt.covers(input.tenantId)) return answer;
+          const email = normaliseEmail(input.email);
+          const { legacyOnly } = await isLegacyOnly(rt, email, input.tenantId, input.userContext);
+          if (legacyOnly) authLog("email-exists for %s: true (legacy user)", maskEmail(email));
+          return legacyOnly ? { status: "OK", exists: true } : answer;
+        })),
 
     generatePasswordResetTokenPOST:
       original.generatePasswordResetTokenPOST &&
-      ((input) => coreOrUnavailable("password reset request", () => generateResetToken(rt, (i) => original.generatePasswordResetTokenPOST!(i), input))),
+      ((input) =>
+        coreOrUnavailable("password reset request", () =>
+          generateResetToken(rt, (i) => original.generatePasswordResetTokenPOST!(i), input),
+        )),
 
     passwordResetPOST:
       original.passwordResetPOST &&
       ((input) =>
-        coreOrUnavailable("password reset", () => (isLegacyResetToken(input.token) ? consumeResetToken(rt, input) : original.passwordResetPOST!(input)))),
+        coreOrUnavailable("password reset", () =>
+          isLegacyResetToken(input.token) ? consumeResetToken(rt, input) : original.passwordResetPOST!(input),
+        )),
   };
 }
 

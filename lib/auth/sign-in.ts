@@ -49,7 +49,11 @@ export async function decideSignIn(rt: LegacyAuthRuntime, input: SignInInput): P
     rt.core.superTokensIdOf(legacy ? legacy.id : `supertokens-migrate-decoy-${randomUUID()}`, userContext),
   ]);
   if (!legacy || !verdict) {
-    authLog("sign-in for %s: %s; wrong credentials after a dummy verify", maskEmail(email), found.kind === "unusable" || found.kind === "invalid" ? found.reason : "in neither store");
+    authLog(
+      "sign-in for %s: %s; wrong credentials after a dummy verify",
+      maskEmail(email),
+      found.kind === "unusable" || found.kind === "invalid" ? found.reason : "in neither store",
+    );
     return { kind: "rejected" };
   }
 

@@ -5,6 +5,7 @@ import { errorHandler as superTokensErrorHandler } from "supertokens-node/framew
 import { log } from "../debug.js";
 import { UnavailableError, isMigrateError } from "../errors.js";
 import { withDeadline } from "../deadline.js";
+import type { Middleware } from "../middleware-type.js";
 import { sdkAccessTokenKeySet, type JwsHeader } from "../sdk-internals.js";
 import { sendUnavailable } from "../unavailable.js";
 import { resolveLeaveOptions, type LeaveSuperTokensOptions } from "./options.js";
@@ -85,7 +86,11 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions): Middleware {
     }
   }
 
-  return async function leaveSuperTokensMiddleware(req: any, res: any, next: (err?: unknown) => void): Promise<void> {
+  return async function leaveSuperTokensMiddleware(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ): Promise<void> {
     try {
       if (await options.hasSession(req)) return next();
       let session: SessionContainer | undefined;
@@ -97,11 +102,11 @@ export function leaveSuperTokens(options: LeaveSuperTokensOptions): Middleware {
         const type = (err as { type: string }).type;
         if (type === Session.Error.UNAUTHORISED) return next();
         // The SDK turns a JWKS it could not fetch into TRY_REFRESH_TOKEN: that is an outage, not an expired token.
-        if (type === Session.Error.TRY_REFRESH_TOKEN)
-          await assertKeysReachable(req as RequestHeaders, timeoutMs, unavailable);
+        if (type === Session.Error.TRY_REFRESH_TOKEN) await assertKeysReachable(req, timeoutMs, unavailable);
         // An expired access token or a failed anti-CSRF check: answer as SuperTokens does, so its frontend
         // refreshes and the next request converts.
-        return superTokensErrorHandler()(err, req, res, next);
+        // The SDK's Express handler reads only what node's request and response have.
+        return superTokensErrorHandler()(err, req as SdkErrorHandlerArgs[1], res as SdkErrorHandlerArgs[2], next);
       }
       if (!session) return next();
       const handle = session.getHandle();

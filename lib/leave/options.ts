@@ -17,6 +17,7 @@ export interface LeaveSuperTokensOptions {
    * `req.session.regenerate()` then `req.session.userId = userId` and `save()`. Required. What it resolves with
    * (e.g. `req.sessionID`) is handed to `joinSession` for the page load's other requests.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the app's own request and response types
   createSession: (req: any, res: any, userId: string, session: SessionContainer) => Promise<unknown>;
   /**
    * Put this request in the session `createSession` created for the same SuperTokens session: called for the
@@ -25,6 +26,7 @@ export interface LeaveSuperTokensOptions {
    * `req.sessionStore.load(created, ...)` then `req.sessionID = created` and `req.session = loaded`. Without it
    * those requests are passed on without a session of the new system.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the app's own request and response types
   joinSession?: (req: any, res: any, created: unknown, userId: string) => Promise<void>;
   /** Deadline for the core and for `createSession`, in ms. Default 5000. */
   timeoutMs?: number;

@@ -158,7 +158,7 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
     if (typeof outcome !== "string") return outcome;
     // The legacy session outlived its migration (its retirement failed, the process that migrated it died, or
     // its SuperTokens session was signed out or revoked): retire it now, and give nothing.
-      clearLegacyCookie(res);
+    clearLegacyCookie(res);
     if (outcome === "revoked") endReuse(sid, 0);
     retirements.retire(sid, outcome === "revoked" ? "revoked" : "already-migrated");
     debug("legacy session was already migrated (%s); retired without a session", outcome);

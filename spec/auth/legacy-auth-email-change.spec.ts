@@ -15,7 +15,7 @@ import AccountLinking from "supertokens-node/recipe/accountlinking";
 import Dashboard from "supertokens-node/recipe/dashboard";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import EmailVerification from "supertokens-node/recipe/emailverification";
-import Session from "supertokens-node/recipe/session";
+import Session, { type SessionContainer } from "supertokens-node/recipe/session";
 import { verifySession } from "supertokens-node/recipe/session/framework/express";
 import { createPgLegacyUsers, legacyAuth, PENDING_EMAIL_DOMAIN, type LegacyAuth } from "../../lib/auth/index.js";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
@@ -75,6 +75,7 @@ function startApp(options: Options = {}) {
       ? Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }))
       : legacy.pool.query(text, values);
   const auth: LegacyAuth = legacyAuth({ ...createPgLegacyUsers({ pool: { query }, table: legacy.table }) });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's email delivery; only sendEmail is replaced
   const capture = (original: any) => ({ ...original, sendEmail: async (input: SentEmail) => void sent.push(input) });
   supertokens.init({
     framework: "express",
@@ -125,14 +126,14 @@ function startApp(options: Options = {}) {
   app.use(middleware());
   app.use(express.json());
   app.get("/me", verifySession({ overrideGlobalClaimValidators: () => [] }), (req: Request, res: Response) => {
-    res.json({ userId: (req as any).session.getUserId() });
+    res.json({ userId: (req as unknown as { session: SessionContainer }).session.getUserId() });
   });
   app.post(
     "/change-email",
     verifySession({ overrideGlobalClaimValidators: () => [] }),
     async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const session = (req as any).session;
+        const session = (req as unknown as { session: SessionContainer }).session;
         const email: string = req.body.email;
         const recipeUserId = session.getRecipeUserId();
         if (options.emailVerification && !(await EmailVerification.isEmailVerified(recipeUserId, email))) {
@@ -180,7 +181,7 @@ async function attacker(app: express.Express) {
     .post("/auth/signup")
     .send(form({ email, password: ATTACKER_PASSWORD }));
   assert.equal(res.body.status, "OK", JSON.stringify(res.body));
-  return { id: res.body.user.id as string, email, accessToken: res.headers["st-access-token"] as string };
+  return { id: res.body.user.id as string, email, accessToken: res.headers["st-access-token"] };
 }
 
 /** The legacy user is untouched: the attacker kept their email, the legacy password works and moves the legacy id. */
@@ -206,28 +207,32 @@ async function assertLegacyUserIntact(
   );
   const reset = sent.slice(before).filter((e) => e.type === "PASSWORD_RESET");
   assert.equal(reset.length, 1);
-  assert.equal(reset[0]!.user.id, user.id, "a reset for the legacy address is the legacy user's");
+  assert.equal(reset[0].user.id, user.id, "a reset for the legacy address is the legacy user's");
   assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id, "the legacy password still works");
 }
 
 describe("legacyAuth: changing an email onto a legacy-only user's email", () => {
-  it("EmailPassword.updateEmailOrPassword answers EMAIL_ALREADY_EXISTS_ERROR, and the legacy user keeps their account", async () => {
-    const { app, sent } = startApp();
-    const user = await legacyUser();
-    const them = await attacker(app);
-    const changed = await EmailPassword.updateEmailOrPassword({
-      recipeUserId: supertokens.convertToRecipeUserId(them.id),
-      email: user.email,
-    });
-    assert.deepEqual(changed, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
-    // In another case and with spaces too, as sign-up normalises.
-    const shouted = await EmailPassword.updateEmailOrPassword({
-      recipeUserId: supertokens.convertToRecipeUserId(them.id),
-      email: `  ${user.email.toUpperCase()} `,
-    });
-    assert.deepEqual(shouted, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
-    await assertLegacyUserIntact(app, sent, user, them);
-  });
+  it(
+    "EmailPassword.updateEmailOrPassword answers EMAIL_ALREADY_EXISTS_ERROR, and the legacy " +
+      "user keeps their account",
+    async () => {
+      const { app, sent } = startApp();
+      const user = await legacyUser();
+      const them = await attacker(app);
+      const changed = await EmailPassword.updateEmailOrPassword({
+        recipeUserId: supertokens.convertToRecipeUserId(them.id),
+        email: user.email,
+      });
+      assert.deepEqual(changed, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
+      // In another case and with spaces too, as sign-up normalises.
+      const shouted = await EmailPassword.updateEmailOrPassword({
+        recipeUserId: supertokens.convertToRecipeUserId(them.id),
+        email: `  ${user.email.toUpperCase()} `,
+      });
+      assert.deepEqual(shouted, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
+      await assertLegacyUserIntact(app, sent, user, them);
+    },
+  );
 
   it("refuses the email change together with a password change, and changes neither", async () => {
     const { app, sent } = startApp();
@@ -256,44 +261,47 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     await assertLegacyUserIntact(app, sent, user, them);
   });
 
-  it("still lets a user change to a free email, back to their own, or to a moved legacy user's old, stale address", async () => {
-    const { app } = startApp();
-    const them = await attacker(app);
-    const recipeUserId = supertokens.convertToRecipeUserId(them.id);
-    const fresh = `fresh-${uniqueId()}@example.com`;
-    assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh })).status, "OK");
-    assert.equal(
-      (await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh, password: "another password 1" }))
-        .status,
-      "OK",
-    );
-    assert.equal((await signIn(app, fresh, "another password 1")).userId, them.id);
-    // A legacy user who moved and then changed their email in SuperTokens no longer owns the legacy row's address.
-    const moved = await legacyUser();
-    assert.equal((await signIn(app, moved.email, PASSWORD)).userId, moved.id);
-    const elsewhere = `moved-${uniqueId()}@example.com`;
-    assert.equal(
-      (
-        await EmailPassword.updateEmailOrPassword({
-          recipeUserId: supertokens.convertToRecipeUserId(moved.id),
-          email: elsewhere,
-        })
-      ).status,
-      "OK",
-    );
-    assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: moved.email })).status, "OK");
-    // And the moved user can take their legacy address back once it is free again.
-    assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh })).status, "OK");
-    assert.equal(
-      (
-        await EmailPassword.updateEmailOrPassword({
-          recipeUserId: supertokens.convertToRecipeUserId(moved.id),
-          email: moved.email,
-        })
-      ).status,
-      "OK",
-    );
-  });
+  it(
+    "still lets a user change to a free email, back to their own, or to a moved legacy user's " + "old, stale address",
+    async () => {
+      const { app } = startApp();
+      const them = await attacker(app);
+      const recipeUserId = supertokens.convertToRecipeUserId(them.id);
+      const fresh = `fresh-${uniqueId()}@example.com`;
+      assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh })).status, "OK");
+      assert.equal(
+        (await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh, password: "another password 1" }))
+          .status,
+        "OK",
+      );
+      assert.equal((await signIn(app, fresh, "another password 1")).userId, them.id);
+      // A legacy user who moved and then changed their email in SuperTokens no longer owns the legacy row's address.
+      const moved = await legacyUser();
+      assert.equal((await signIn(app, moved.email, PASSWORD)).userId, moved.id);
+      const elsewhere = `moved-${uniqueId()}@example.com`;
+      assert.equal(
+        (
+          await EmailPassword.updateEmailOrPassword({
+            recipeUserId: supertokens.convertToRecipeUserId(moved.id),
+            email: elsewhere,
+          })
+        ).status,
+        "OK",
+      );
+      assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: moved.email })).status, "OK");
+      // And the moved user can take their legacy address back once it is free again.
+      assert.equal((await EmailPassword.updateEmailOrPassword({ recipeUserId, email: fresh })).status, "OK");
+      assert.equal(
+        (
+          await EmailPassword.updateEmailOrPassword({
+            recipeUserId: supertokens.convertToRecipeUserId(moved.id),
+            email: moved.email,
+          })
+        ).status,
+        "OK",
+      );
+    },
+  );
 
   it("refuses the reserved pending-address domain, as sign-up does", async () => {
     const { app } = startApp();
@@ -327,30 +335,36 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
     await assertLegacyUserIntact(app, sent, user, them);
   });
 
-  it("with EmailVerification REQUIRED: the documented verify-then-change flow cannot apply the legacy email", async () => {
-    const { app, sent } = startApp({ emailVerification: true });
-    const user = await legacyUser();
-    const them = await attacker(app);
-    const asked = await request(app)
-      .post("/change-email")
-      .set("Authorization", `Bearer ${them.accessToken}`)
-      .send({ email: user.email });
-    assert.deepEqual(asked.body, { status: "VERIFICATION_EMAIL_SENT" });
-    const link = sent.find((e) => e.type === "EMAIL_VERIFICATION" && e.user.email === user.email)?.emailVerifyLink;
-    assert.ok(link, "the docs' flow mails the new address");
-    // Even when the link is followed (the legacy user clicks it, or the mailbox is shared), the change is refused.
-    const token = new URL(link).searchParams.get("token")!;
-    const verified = await request(app).post("/auth/user/email/verify").send({ method: "token", token });
-    assert.deepEqual(verified.body, { status: "GENERAL_ERROR", message: "EMAIL_ALREADY_EXISTS_ERROR" });
-    // Now (attacker id, legacy email) counts as verified: the API's direct path must refuse as well.
-    assert.equal(await EmailVerification.isEmailVerified(supertokens.convertToRecipeUserId(them.id), user.email), true);
-    const direct = await request(app)
-      .post("/change-email")
-      .set("Authorization", `Bearer ${them.accessToken}`)
-      .send({ email: user.email });
-    assert.deepEqual(direct.body, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
-    await assertLegacyUserIntact(app, sent, user, them);
-  });
+  it(
+    "with EmailVerification REQUIRED: the documented verify-then-change flow cannot apply the " + "legacy email",
+    async () => {
+      const { app, sent } = startApp({ emailVerification: true });
+      const user = await legacyUser();
+      const them = await attacker(app);
+      const asked = await request(app)
+        .post("/change-email")
+        .set("Authorization", `Bearer ${them.accessToken}`)
+        .send({ email: user.email });
+      assert.deepEqual(asked.body, { status: "VERIFICATION_EMAIL_SENT" });
+      const link = sent.find((e) => e.type === "EMAIL_VERIFICATION" && e.user.email === user.email)?.emailVerifyLink;
+      assert.ok(link, "the docs' flow mails the new address");
+      // Even when the link is followed (the legacy user clicks it, or the mailbox is shared), the change is refused.
+      const token = new URL(link).searchParams.get("token")!;
+      const verified = await request(app).post("/auth/user/email/verify").send({ method: "token", token });
+      assert.deepEqual(verified.body, { status: "GENERAL_ERROR", message: "EMAIL_ALREADY_EXISTS_ERROR" });
+      // Now (attacker id, legacy email) counts as verified: the API's direct path must refuse as well.
+      assert.equal(
+        await EmailVerification.isEmailVerified(supertokens.convertToRecipeUserId(them.id), user.email),
+        true,
+      );
+      const direct = await request(app)
+        .post("/change-email")
+        .set("Authorization", `Bearer ${them.accessToken}`)
+        .send({ email: user.email });
+      assert.deepEqual(direct.body, { status: "EMAIL_ALREADY_EXISTS_ERROR" });
+      await assertLegacyUserIntact(app, sent, user, them);
+    },
+  );
 
   it("with account linking enabled: updateEmailOrPassword still answers EMAIL_ALREADY_EXISTS_ERROR", async () => {
     const { app, sent } = startApp({ accountLinking: true, emailVerification: true });
@@ -388,7 +402,7 @@ describe("legacyAuth: changing an email onto a legacy-only user's email", () => 
           recipeUserId: supertokens.convertToRecipeUserId(them.id),
           email: user.email,
         }),
-        (err: any) =>
+        (err: { code?: string; status?: number; name?: string }) =>
           err.code === "ERR_MIGRATE_STORE_UNAVAILABLE" && err.status === 503 && err.name === "UnavailableError",
       );
       const res = await request(app)

@@ -284,39 +284,57 @@ describe("legacyAuth under faults and races", () => {
   });
 
   describe("when the core cannot be reached (issue 11, item 9)", () => {
-    it("sign-in, sign-up, email-exists and password reset all answer 503 with Retry-After, and work again once it is back", async () => {
-      const { app } = setup();
-      const user = await legacyUser();
-      const stEmail = `st-${uniqueId()}@example.com`;
-      assert.equal((await EmailPassword.signUp("public", stEmail, PASSWORD)).status, "OK");
-      const reset = await EmailPassword.createResetPasswordToken("public", (await supertokens.listUsersByAccountInfo("public", { email: stEmail }))[0]!.id, stEmail);
-      assert.equal(reset.status, "OK");
-      proxy.cut();
-      const answers = {
-        "legacy sign-in": await request(app).post("/auth/signin").send(form({ email: user.email, password: PASSWORD })),
-        "SuperTokens sign-in": await request(app).post("/auth/signin").send(form({ email: stEmail, password: PASSWORD })),
-        "sign-up": await request(app).post("/auth/signup").send(form({ email: `new-${uniqueId()}@example.com`, password: "a new password 1" })),
-        "email-exists": await request(app).get("/auth/emailpassword/email/exists").query({ email: user.email }),
-        "reset request": await request(app).post("/auth/user/password/reset/token").send(form({ email: stEmail })),
-        "reset completion": await request(app)
-          .post("/auth/user/password/reset")
-          .send({ ...form({ password: "my new password 1" }), token: reset.status === "OK" ? reset.token : "" }),
-      };
-      for (const [path, res] of Object.entries(answers)) {
-        assert.equal(res.status, 503, `${path}: ${res.status} ${JSON.stringify(res.body)}`);
-        assert.equal(res.headers["retry-after"], "1", path);
-        assert.deepEqual(res.body, { code: "ERR_MIGRATE_CORE_UNAVAILABLE" }, path);
-      }
-      proxy.restore();
-      assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
-      assert.equal((await signIn(app, stEmail, PASSWORD)).body.status, "OK");
-    });
+    it(
+      "sign-in, sign-up, email-exists and password reset all answer 503 with Retry-After, and " +
+        "work again once it is back",
+      async () => {
+        const { app } = setup();
+        const user = await legacyUser();
+        const stEmail = `st-${uniqueId()}@example.com`;
+        assert.equal((await EmailPassword.signUp("public", stEmail, PASSWORD)).status, "OK");
+        const reset = await EmailPassword.createResetPasswordToken(
+          "public",
+          (await supertokens.listUsersByAccountInfo("public", { email: stEmail }))[0].id,
+          stEmail,
+        );
+        assert.equal(reset.status, "OK");
+        proxy.cut();
+        const answers = {
+          "legacy sign-in": await request(app)
+            .post("/auth/signin")
+            .send(form({ email: user.email, password: PASSWORD })),
+          "SuperTokens sign-in": await request(app)
+            .post("/auth/signin")
+            .send(form({ email: stEmail, password: PASSWORD })),
+          "sign-up": await request(app)
+            .post("/auth/signup")
+            .send(form({ email: `new-${uniqueId()}@example.com`, password: "a new password 1" })),
+          "email-exists": await request(app).get("/auth/emailpassword/email/exists").query({ email: user.email }),
+          "reset request": await request(app)
+            .post("/auth/user/password/reset/token")
+            .send(form({ email: stEmail })),
+          "reset completion": await request(app)
+            .post("/auth/user/password/reset")
+            .send({ ...form({ password: "my new password 1" }), token: reset.status === "OK" ? reset.token : "" }),
+        };
+        for (const [path, res] of Object.entries(answers)) {
+          assert.equal(res.status, 503, `${path}: ${res.status} ${JSON.stringify(res.body)}`);
+          assert.equal(res.headers["retry-after"], "1", path);
+          assert.deepEqual(res.body, { code: "ERR_MIGRATE_CORE_UNAVAILABLE" }, path);
+        }
+        proxy.restore();
+        assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
+        assert.equal((await signIn(app, stEmail, PASSWORD)).body.status, "OK");
+      },
+    );
 
     it("a core that goes away in the middle of a sign-up answers 503, not 500", async () => {
       const { app } = setup();
       // Our legacy check passes, then the SDK's own account creation finds the core gone.
       proxy.failNext(/^POST \/appid-[^/]+\/public\/recipe\/signup$/, "drop", { thenCut: true });
-      const res = await request(app).post("/auth/signup").send(form({ email: `new-${uniqueId()}@example.com`, password: "a new password 1" }));
+      const res = await request(app)
+        .post("/auth/signup")
+        .send(form({ email: `new-${uniqueId()}@example.com`, password: "a new password 1" }));
       assert.equal(res.status, 503, JSON.stringify(res.body));
       assert.equal(res.headers["retry-after"], "1");
     });

@@ -13,11 +13,15 @@ import pg from "pg";
 import request from "supertest";
 import supertokens from "supertokens-node";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
+import type { SessionContainer } from "supertokens-node/recipe/session";
 import { verifySession } from "supertokens-node/recipe/session/framework/express";
 import { createPgLegacyUsers, legacyAuth, type LegacyAuthOptions } from "../../lib/auth/index.js";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { createLegacyTable, form, signIn, startAuthApp, type LegacyTable } from "../helpers/legacy-auth.js";
 import { createCoreApp } from "../helpers/sdk.js";
+
+/** What SuperTokens throws for a form field it refuses. */
+type FieldError = { type?: string; payload?: { id?: string; error?: string }[] };
 import { requireEnv, uniqueId } from "../helpers/services.js";
 
 const debugLines: string[] = [];
@@ -79,7 +83,7 @@ function changeEmailRoute(app: express.Express) {
     verifySession(),
     async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const session = (req as any).session;
+        const session = (req as unknown as { session: SessionContainer }).session;
         res.json(
           await EmailPassword.updateEmailOrPassword({ recipeUserId: session.getRecipeUserId(), email: req.body.email }),
         );
@@ -139,17 +143,20 @@ describe("legacyAuth: input the legacy database rejects as invalid", () => {
     );
   });
 
-  it("an email a LATIN1 legacy database cannot hold (22P05) is invalid input, and its users still sign in", async () => {
-    const store = createPgLegacyUsers({ pool: latin.pool, table: "users" });
-    const { app, emails } = setup(store);
-    await assertAnsweredAsInvalid(app, emails, `smile-\u{1F600}-${uniqueId()}@example.com`);
-    const email = `café-${uniqueId()}@example.com`;
-    const { rows } = await latin.pool.query(
-      "INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id::text AS id",
-      [email, await bcrypt.hash(PASSWORD, 4)],
-    );
-    assert.equal((await signIn(app, email, PASSWORD)).userId, rows[0].id);
-  });
+  it(
+    "an email a LATIN1 legacy database cannot hold (22P05) is invalid input, and its users " + "still sign in",
+    async () => {
+      const store = createPgLegacyUsers({ pool: latin.pool, table: "users" });
+      const { app, emails } = setup(store);
+      await assertAnsweredAsInvalid(app, emails, `smile-\u{1F600}-${uniqueId()}@example.com`);
+      const email = `café-${uniqueId()}@example.com`;
+      const { rows } = await latin.pool.query(
+        "INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id::text AS id",
+        [email, await bcrypt.hash(PASSWORD, 4)],
+      );
+      assert.equal((await signIn(app, email, PASSWORD)).userId, rows[0].id);
+    },
+  );
 
   it("an email too long for the legacy database (22001) is invalid input", async () => {
     const byFunction = createPgLegacyUsers({ pool: latin.pool, table: "users" });
@@ -170,7 +177,7 @@ describe("legacyAuth: input the legacy database rejects as invalid", () => {
     const email = `nul\u0000-${uniqueId()}@example.com`;
     await assert.rejects(
       EmailPassword.signUp("public", email, PASSWORD),
-      (err: any) => err.type === "FIELD_ERROR" && err.payload?.[0]?.id === "email",
+      (err: FieldError) => err.type === "FIELD_ERROR" && err.payload?.[0]?.id === "email",
     );
     const owner = await EmailPassword.signUp("public", `owner-${uniqueId()}@example.com`, PASSWORD);
     assert.equal(owner.status, "OK");
@@ -179,7 +186,7 @@ describe("legacyAuth: input the legacy database rejects as invalid", () => {
         recipeUserId: owner.status === "OK" ? owner.recipeUserId : (undefined as never),
         email,
       }),
-      (err: any) => err.type === "FIELD_ERROR" && err.payload?.[0]?.error === "Email is invalid",
+      (err: FieldError) => err.type === "FIELD_ERROR" && err.payload?.[0]?.error === "Email is invalid",
     );
     assert.equal((await EmailPassword.verifyCredentials("public", email, PASSWORD)).status, "WRONG_CREDENTIALS_ERROR");
   });

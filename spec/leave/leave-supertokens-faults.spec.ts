@@ -93,22 +93,26 @@ describe("leaveSuperTokens when something fails partway", () => {
     },
   );
 
-  it("core unreachable before the app has fetched the JWKS (e.g. just restarted): 503 with Retry-After, not a try-refresh 401", async () => {
-    await superTokensApp();
-    const { app, created } = leavingApp(new RedisStore({ client: redis, prefix: `leave:${uniqueId()}:` }));
-    const jar = new CookieJar().update(await request(app).post("/st-login/cold-1"));
-    const [handle] = await Session.getAllSessionHandlesForUser("cold-1");
-    proxy.cut();
-    const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    proxy.restore();
-    assert.deepEqual(created, []);
-    assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is untouched");
-    assertUnavailable(res, "ERR_MIGRATE_CORE_UNAVAILABLE");
+  it(
+    "core unreachable before the app has fetched the JWKS (e.g. just restarted): 503 with " +
+      "Retry-After, not a try-refresh 401",
+    async () => {
+      await superTokensApp();
+      const { app, created } = leavingApp(new RedisStore({ client: redis, prefix: `leave:${uniqueId()}:` }));
+      const jar = new CookieJar().update(await request(app).post("/st-login/cold-1"));
+      const [handle] = await Session.getAllSessionHandlesForUser("cold-1");
+      proxy.cut();
+      const res = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+      proxy.restore();
+      assert.deepEqual(created, []);
+      assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is untouched");
+      assertUnavailable(res, "ERR_MIGRATE_CORE_UNAVAILABLE");
 
-    const moved = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
-    assert.equal(moved.status, 200, "it moves once the core is back");
-    assert.equal(moved.body.userId, "cold-1");
-  });
+      const moved = await request(app).get("/app/me").set("Cookie", jar.header("/app/me"));
+      assert.equal(moved.status, 200, "it moves once the core is back");
+      assert.equal(moved.body.userId, "cold-1");
+    },
+  );
 
   describe("the new system's store failing", () => {
     let own: OwnRedis;

@@ -271,35 +271,39 @@ describe("leaveSuperTokens: moving live sessions off SuperTokens (express-sessio
     },
   );
 
-  it("signs every concurrent request of one SuperTokens session in as its user, in one new session, and revokes that session", async () => {
-    const { store, prefix } = await setup();
-    const { app, created } = leavingApp(store);
-    const jar = new CookieJar().update(await request(app).post("/st-login/burst-1"));
-    const [handle] = await Session.getAllSessionHandlesForUser("burst-1");
+  it(
+    "signs every concurrent request of one SuperTokens session in as its user, in one new " +
+      "session, and revokes that session",
+    async () => {
+      const { store, prefix } = await setup();
+      const { app, created } = leavingApp(store);
+      const jar = new CookieJar().update(await request(app).post("/st-login/burst-1"));
+      const [handle] = await Session.getAllSessionHandlesForUser("burst-1");
 
-    const results = await Promise.all(
-      Array.from({ length: 5 }, () => request(app).get("/app/me").set("Cookie", jar.header("/app/me"))),
-    );
-    assert.deepEqual(
-      results.map((r) => [r.status, r.body.userId]),
-      Array.from({ length: 5 }, () => [200, "burst-1"]),
-    );
-    assert.equal(await Session.getSessionInformation(handle), undefined, "SuperTokens session revoked");
-    const sessions = await newSessions(redis, prefix);
-    assert.equal(sessions.size, 1, "one SuperTokens session gives one new session");
-    assert.deepEqual(created, ["burst-1"]);
-    assert.deepEqual(
-      [...sessions.values()].map((s) => s.userId),
-      created,
-      "the new session belongs to the user",
-    );
-    const [sid] = sessions.keys();
-    for (const r of results) {
-      assert.equal(r.body.sid, sid, "each request was served from the one new session");
-      const cookie = new CookieJar().update(r).get("connect.sid");
-      assert.ok(cookie === undefined || sidOf(cookie) === sid, `each cookie set names it: ${cookie}`);
-    }
-  });
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => request(app).get("/app/me").set("Cookie", jar.header("/app/me"))),
+      );
+      assert.deepEqual(
+        results.map((r) => [r.status, r.body.userId]),
+        Array.from({ length: 5 }, () => [200, "burst-1"]),
+      );
+      assert.equal(await Session.getSessionInformation(handle), undefined, "SuperTokens session revoked");
+      const sessions = await newSessions(redis, prefix);
+      assert.equal(sessions.size, 1, "one SuperTokens session gives one new session");
+      assert.deepEqual(created, ["burst-1"]);
+      assert.deepEqual(
+        [...sessions.values()].map((s) => s.userId),
+        created,
+        "the new session belongs to the user",
+      );
+      const [sid] = sessions.keys();
+      for (const r of results) {
+        assert.equal(r.body.sid, sid, "each request was served from the one new session");
+        const cookie = new CookieJar().update(r).get("connect.sid");
+        assert.ok(cookie === undefined || sidOf(cookie) === sid, `each cookie set names it: ${cookie}`);
+      }
+    },
+  );
 
   it("answers 503 and changes nothing while the core is down", async () => {
     const local = await startDevCore();
@@ -327,69 +331,78 @@ describe("leaveSuperTokens: moving live sessions off SuperTokens (express-sessio
     assert.equal(new CookieJar().update(res).cookies.size, 0, "no cookie set or cleared");
   });
 
-  it("cross-site POST carrying only the victim's sAccessToken (cookieSameSite none, VIA_TOKEN): not converted, the route does not run; the victim's own POST with the anti-csrf header converts", async () => {
-    const { store, prefix } = await setup({ cookieSameSite: "none", cookieSecure: true, antiCsrf: "VIA_TOKEN" });
-    const { app, created, transfers } = leavingApp(store);
-    const login = await request(app).post("/st-login/csrf-victim-1");
-    const antiCsrf = login.headers["anti-csrf"];
-    assert.ok(antiCsrf, "VIA_TOKEN: the sign-in hands the frontend an anti-csrf token");
-    const victim = new CookieJar().update(login);
-    const [handle] = await Session.getAllSessionHandlesForUser("csrf-victim-1");
+  it(
+    "cross-site POST carrying only the victim's sAccessToken (cookieSameSite none, VIA_TOKEN): " +
+      "not converted, the route does not run; the victim's own POST with the anti-csrf header " +
+      "converts",
+    async () => {
+      const { store, prefix } = await setup({ cookieSameSite: "none", cookieSecure: true, antiCsrf: "VIA_TOKEN" });
+      const { app, created, transfers } = leavingApp(store);
+      const login = await request(app).post("/st-login/csrf-victim-1");
+      const antiCsrf = login.headers["anti-csrf"];
+      assert.ok(antiCsrf, "VIA_TOKEN: the sign-in hands the frontend an anti-csrf token");
+      const victim = new CookieJar().update(login);
+      const [handle] = await Session.getAllSessionHandlesForUser("csrf-victim-1");
 
-    // The attacker's page: the browser attaches the SameSite=None cookie, the attacker cannot read or send anti-csrf.
-    const forged = await request(app)
-      .post("/app/transfer")
-      .set("Origin", "https://evil.example")
-      .set("Sec-Fetch-Site", "cross-site")
-      .set("Cookie", `sAccessToken=${victim.get("sAccessToken")}`);
-    assert.equal(forged.status, 401, `${forged.status} ${JSON.stringify(forged.body)}`);
-    assert.deepEqual(forged.body, { message: "try refresh token" }, "answered as SuperTokens answers it");
-    assert.deepEqual(transfers, [], "the route did not run");
-    assert.deepEqual(created, [], "nothing was converted");
-    assert.equal(new CookieJar().update(forged).get("connect.sid"), undefined);
-    assert.equal((await newSessions(redis, prefix)).size, 0);
-    assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is untouched");
+      // The attacker's page: the browser attaches the SameSite=None cookie, the attacker cannot read or send anti-csrf.
+      const forged = await request(app)
+        .post("/app/transfer")
+        .set("Origin", "https://evil.example")
+        .set("Sec-Fetch-Site", "cross-site")
+        .set("Cookie", `sAccessToken=${victim.get("sAccessToken")}`);
+      assert.equal(forged.status, 401, `${forged.status} ${JSON.stringify(forged.body)}`);
+      assert.deepEqual(forged.body, { message: "try refresh token" }, "answered as SuperTokens answers it");
+      assert.deepEqual(transfers, [], "the route did not run");
+      assert.deepEqual(created, [], "nothing was converted");
+      assert.equal(new CookieJar().update(forged).get("connect.sid"), undefined);
+      assert.equal((await newSessions(redis, prefix)).size, 0);
+      assert.ok(await Session.getSessionInformation(handle), "the SuperTokens session is untouched");
 
-    const own = await request(app)
-      .post("/app/transfer")
-      .set("Cookie", victim.header("/app/transfer"))
-      .set("anti-csrf", antiCsrf);
-    assert.equal(own.status, 200, JSON.stringify(own.body));
-    assert.deepEqual(transfers, ["csrf-victim-1"]);
-    assert.deepEqual(created, ["csrf-victim-1"]);
+      const own = await request(app)
+        .post("/app/transfer")
+        .set("Cookie", victim.header("/app/transfer"))
+        .set("anti-csrf", antiCsrf);
+      assert.equal(own.status, 200, JSON.stringify(own.body));
+      assert.deepEqual(transfers, ["csrf-victim-1"]);
+      assert.deepEqual(created, ["csrf-victim-1"]);
 
-    // Within graceMs the revoked token still verifies locally: the cross-site replay must not join the new session.
-    const replay = await request(app)
-      .post("/app/transfer")
-      .set("Origin", "https://evil.example")
-      .set("Cookie", `sAccessToken=${victim.get("sAccessToken")}`);
-    assert.equal(replay.status, 401, `${replay.status} ${JSON.stringify(replay.body)}`);
-    assert.equal(new CookieJar().update(replay).get("connect.sid"), undefined, "no new system's cookie handed out");
-    assert.deepEqual(transfers, ["csrf-victim-1"], "the route did not run for the replay");
-    assert.equal((await newSessions(redis, prefix)).size, 1);
-  });
+      // Within graceMs the revoked token still verifies locally: the cross-site replay must not join the new session.
+      const replay = await request(app)
+        .post("/app/transfer")
+        .set("Origin", "https://evil.example")
+        .set("Cookie", `sAccessToken=${victim.get("sAccessToken")}`);
+      assert.equal(replay.status, 401, `${replay.status} ${JSON.stringify(replay.body)}`);
+      assert.equal(new CookieJar().update(replay).get("connect.sid"), undefined, "no new system's cookie handed out");
+      assert.deepEqual(transfers, ["csrf-victim-1"], "the route did not run for the replay");
+      assert.equal((await newSessions(redis, prefix)).size, 1);
+    },
+  );
 
-  it("replaying the converted (now revoked) access token 6 times within graceMs: one new session in Redis in total, the one every response names", async () => {
-    const { store, prefix } = await setup();
-    const { app, created } = leavingApp(store);
-    const old = new CookieJar().update(await request(app).post("/st-login/replay-1"));
-    const first = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
-    assert.equal(first.status, 200);
-    const sid = sidOf(new CookieJar().update(first).get("connect.sid"));
-    assert.ok(sid);
+  it(
+    "replaying the converted (now revoked) access token 6 times within graceMs: one new session " +
+      "in Redis in total, the one every response names",
+    async () => {
+      const { store, prefix } = await setup();
+      const { app, created } = leavingApp(store);
+      const old = new CookieJar().update(await request(app).post("/st-login/replay-1"));
+      const first = await request(app).get("/app/me").set("Cookie", old.header("/app/me"));
+      assert.equal(first.status, 200);
+      const sid = sidOf(new CookieJar().update(first).get("connect.sid"));
+      assert.ok(sid);
 
-    const replays = [];
-    for (let i = 0; i < 6; i++) replays.push(await request(app).get("/app/me").set("Cookie", old.header("/app/me")));
-    const sessions = await newSessions(redis, prefix);
-    assert.deepEqual([...sessions.keys()], [sid], "one SuperTokens session gave one new session");
-    assert.deepEqual(created, ["replay-1"], "createSession ran once");
-    for (const r of replays) {
-      assert.equal(r.status, 200);
-      assert.deepEqual(r.body, { userId: "replay-1", sid }, "the replay joined the one new session");
-      const again = new CookieJar().update(r).get("connect.sid");
-      assert.ok(again === undefined || sidOf(again) === sid, `a replay's cookie names another session: ${again}`);
-    }
-  });
+      const replays = [];
+      for (let i = 0; i < 6; i++) replays.push(await request(app).get("/app/me").set("Cookie", old.header("/app/me")));
+      const sessions = await newSessions(redis, prefix);
+      assert.deepEqual([...sessions.keys()], [sid], "one SuperTokens session gave one new session");
+      assert.deepEqual(created, ["replay-1"], "createSession ran once");
+      for (const r of replays) {
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.body, { userId: "replay-1", sid }, "the replay joined the one new session");
+        const again = new CookieJar().update(r).get("connect.sid");
+        assert.ok(again === undefined || sidOf(again) === sid, `a replay's cookie names another session: ${again}`);
+      }
+    },
+  );
 
   it("verifies exported SuperTokens password hashes (bcrypt and argon2) in the new system", async () => {
     assert.equal(await verifyExportedPassword("hunter2", await bcrypt.hash("hunter2", 4)), true);

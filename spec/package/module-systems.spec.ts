@@ -118,7 +118,9 @@ for (const kind of ["cjs", "mjs"] as const) {
             kind,
             wrap(`
           const internals = ${load(path.join(tmp, "pkg/sdk-internals.js"))};
-          const probe = (f) => { try { f(); return "no error"; } catch (e) { return { code: e.code, message: e.message }; } };
+          const probe = (f) => {
+            try { f(); return "no error"; } catch (e) { return { code: e.code, message: e.message }; }
+          };
           console.log(JSON.stringify({
             instance: probe(() => internals.sdkInstance()),
             querier: probe(() => internals.sdkQuerier()),

@@ -56,10 +56,10 @@ describe("dualSession: a supertokens-node configuration error while creating the
       assert.equal(res.headers["retry-after"], undefined);
     }
     assert.equal(lines.length, 1, `logged ${lines.length} times:\n${lines.join("\n")}`);
-    assert.match(lines[0]!, /supertokens-migrate/);
-    assert.match(lines[0]!, /please use https on your apiDomain/, "names the cause");
-    assert.match(lines[0]!, /not a core outage/i);
-    assert.match(lines[0]!, /apiDomain.*https|cookieSameSite/, "names the fix");
+    assert.match(lines[0], /supertokens-migrate/);
+    assert.match(lines[0], /please use https on your apiDomain/, "names the cause");
+    assert.match(lines[0], /not a core outage/i);
+    assert.match(lines[0], /apiDomain.*https|cookieSameSite/, "names the fix");
     assert.equal(mw.stats().rejected["core-unavailable"], undefined);
   });
 
@@ -90,10 +90,10 @@ describe("dualSession: a legacy source that cannot be read warns (issue 11, item
     assert.deepEqual(mw.stats().warnings, []);
     await burst(1);
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /20 of 20 legacy cookies/);
-    assert.match(lines[0]!, /`secret`/);
-    assert.match(lines[0]!, /`name` \(connect\.sid\)/);
-    assert.ok(!lines[0]!.includes(SECRET) && !lines[0]!.includes("not-the-legacy-secret"), "a secret in the log");
+    assert.match(lines[0], /20 of 20 legacy cookies/);
+    assert.match(lines[0], /`secret`/);
+    assert.match(lines[0], /`name` \(connect\.sid\)/);
+    assert.ok(!lines[0].includes(SECRET) && !lines[0].includes("not-the-legacy-secret"), "a secret in the log");
     assert.deepEqual(
       mw.stats().warnings.map((w) => w.signal),
       ["bad-signature"],
@@ -131,8 +131,8 @@ describe("dualSession: a legacy source that cannot be read warns (issue 11, item
       assert.equal((await me(app, `connect.sid=${jar.get("connect.sid")}`)).status, 401);
     }
     assert.equal(lines.length, 1, lines.join("\n"));
-    assert.match(lines[0]!, /`store`/);
-    assert.match(lines[0]!, /prefix/);
+    assert.match(lines[0], /`store`/);
+    assert.match(lines[0], /prefix/);
     assert.deepEqual(
       mw.stats().warnings.map((w) => w.signal),
       ["session-not-found"],
@@ -146,15 +146,15 @@ describe("dualSession: a legacy source that cannot be read warns (issue 11, item
     const lines = loudLines(t);
     for (let i = 0; i < 20; i++) {
       const jar = await legacyLogin(store, `account-${i}`);
-      const sid = decodeURIComponent(jar.get("connect.sid")!).slice(2).split(".")[0]!;
-      const record = JSON.parse(store.sessions[sid]!);
+      const sid = decodeURIComponent(jar.get("connect.sid")!).slice(2).split(".")[0];
+      const record = JSON.parse(store.sessions[sid]);
       record.account = { uid: record.userId };
       delete record.userId;
       store.sessions[sid] = JSON.stringify(record);
       assert.equal((await me(app, `connect.sid=${jar.get("connect.sid")}`)).status, 401);
     }
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /`userId`/);
+    assert.match(lines[0], /`userId`/);
     assert.deepEqual(
       mw.stats().warnings.map((w) => w.signal),
       ["no-user-id"],

@@ -63,27 +63,30 @@ const issuedTokens = (res: { headers: Record<string, unknown> }) =>
   setCookies(res).some((c) => /^sAccessToken=[^;]+/.test(c));
 
 describe("dualSession after sign-out inside the grace window (issue 11, item 3)", () => {
-  it("after /auth/signout, neither the browser's legacy cookie nor a stolen copy gets tokens or a session", async () => {
-    await setup();
-    const store = new expressSession.MemoryStore();
-    const jar = await legacyLogin(store, "signout-1");
-    const stolen = legacyOnly(jar);
-    const { app } = fullApp({ store, secret: SECRET });
-    const first = await me(app, legacyOnly(jar));
-    assert.equal(first.status, 200);
-    jar.update(first);
-    const out = await signOut(app, jar);
-    assert.equal(out.status, 200);
-    jar.update(out);
-    assert.deepEqual(await sessionsOf("signout-1"), [], "signed out in the core");
+  it(
+    "after /auth/signout, neither the browser's legacy cookie nor a stolen copy gets tokens or " + "a session",
+    async () => {
+      await setup();
+      const store = new expressSession.MemoryStore();
+      const jar = await legacyLogin(store, "signout-1");
+      const stolen = legacyOnly(jar);
+      const { app } = fullApp({ store, secret: SECRET });
+      const first = await me(app, legacyOnly(jar));
+      assert.equal(first.status, 200);
+      jar.update(first);
+      const out = await signOut(app, jar);
+      assert.equal(out.status, 200);
+      jar.update(out);
+      assert.deepEqual(await sessionsOf("signout-1"), [], "signed out in the core");
 
-    for (const cookie of [jar.header("/api/me"), stolen]) {
-      const res = await me(app, cookie);
-      assert.equal(res.status, 401, `answered ${res.status} ${JSON.stringify(res.body)}`);
-      assert.equal(issuedTokens(res), false, "the revoked session's tokens were handed out again");
-    }
-    assert.deepEqual(await sessionsOf("signout-1"), [], "a new session was minted");
-  });
+      for (const cookie of [jar.header("/api/me"), stolen]) {
+        const res = await me(app, cookie);
+        assert.equal(res.status, 401, `answered ${res.status} ${JSON.stringify(res.body)}`);
+        assert.equal(issuedTokens(res), false, "the revoked session's tokens were handed out again");
+      }
+      assert.deepEqual(await sessionsOf("signout-1"), [], "a new session was minted");
+    },
+  );
 
   for (const how of ["Session.revokeSession", "Session.revokeAllSessionsForUser"] as const) {
     it(`after ${how}, a stolen legacy cookie gets nothing in this or another process (Redis coordinator)`, async () => {

@@ -92,25 +92,29 @@ describe("dualSession: the window after proof (issue 11, item 5)", () => {
 });
 
 describe("dualSession: the coordinator's result lifetime follows graceMs (issue 11, item 6)", () => {
-  it("Redis coordinator with its default resultTtlMs: published tokens live graceMs, and a stolen cookie gets nothing after it", async () => {
-    initSuperTokens(await createCoreApp(core.url));
-    const store = new expressSession.MemoryStore();
-    const jar = await legacyLogin(store, "ttl-redis");
-    const stolen = legacyOnly(jar);
-    const keyPrefix = `${prefix}${uniqueId()}:`;
-    const coordinator = createRedisMigrationCoordinator(redis, { prefix: keyPrefix });
-    const events: MigrationEvent[] = [];
-    const graceMs = 300;
-    const { app } = fullApp({ store, secret: SECRET, coordinator, graceMs, onMigration: (e) => events.push(e) });
-    const first = await me(app, stolen);
-    assert.equal(first.status, 200);
-    const ttl = await redis.pTTL(`${keyPrefix}result:${hashTag(sidOf(jar))}`);
-    assert.ok(ttl <= graceMs, `published tokens live ${ttl} ms, graceMs is ${graceMs}`);
-    await waitFor(() => events.some((e) => e.type === "retired"), 3000, "grace retirement");
-    const replay = await me(app, stolen);
-    assert.equal(replay.status, 401, "the stolen cookie got tokens after the grace window");
-    assert.deepEqual(await sessionsOf("ttl-redis"), [first.body.handle]);
-  });
+  it(
+    "Redis coordinator with its default resultTtlMs: published tokens live graceMs, and a " +
+      "stolen cookie gets nothing after it",
+    async () => {
+      initSuperTokens(await createCoreApp(core.url));
+      const store = new expressSession.MemoryStore();
+      const jar = await legacyLogin(store, "ttl-redis");
+      const stolen = legacyOnly(jar);
+      const keyPrefix = `${prefix}${uniqueId()}:`;
+      const coordinator = createRedisMigrationCoordinator(redis, { prefix: keyPrefix });
+      const events: MigrationEvent[] = [];
+      const graceMs = 300;
+      const { app } = fullApp({ store, secret: SECRET, coordinator, graceMs, onMigration: (e) => events.push(e) });
+      const first = await me(app, stolen);
+      assert.equal(first.status, 200);
+      const ttl = await redis.pTTL(`${keyPrefix}result:${hashTag(sidOf(jar))}`);
+      assert.ok(ttl <= graceMs, `published tokens live ${ttl} ms, graceMs is ${graceMs}`);
+      await waitFor(() => events.some((e) => e.type === "retired"), 3000, "grace retirement");
+      const replay = await me(app, stolen);
+      assert.equal(replay.status, 401, "the stolen cookie got tokens after the grace window");
+      assert.deepEqual(await sessionsOf("ttl-redis"), [first.body.handle]);
+    },
+  );
 
   it("memory coordinator created with its defaults: no reuse once graceMs has passed", async (t) => {
     initSuperTokens(await createCoreApp(core.url));

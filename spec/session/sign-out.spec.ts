@@ -90,15 +90,18 @@ describe("sign-out with SuperTokens' stateless access tokens", () => {
     clock.mock.mockImplementation(realNow);
   });
 
-  it("after /auth/signout a copied access token fails at once with verifySession({ checkDatabase: true })", async () => {
-    const { server, copied } = await signedInCopiedAndSignedOut("signout-db-1");
-    const refused = await request(server).get("/db/me").set("Cookie", copied.header("/db/me"));
-    assert.equal(refused.status, 401, JSON.stringify(refused.body));
-    assert.deepEqual(refused.body, { message: "unauthorised" });
-    assert.equal(
-      (await request(server).get("/local/me").set("Cookie", copied.header("/local/me"))).status,
-      200,
-      "the same token on a route without checkDatabase is still accepted",
-    );
-  });
+  it(
+    "after /auth/signout a copied access token fails at once with verifySession({ " + "checkDatabase: true })",
+    async () => {
+      const { server, copied } = await signedInCopiedAndSignedOut("signout-db-1");
+      const refused = await request(server).get("/db/me").set("Cookie", copied.header("/db/me"));
+      assert.equal(refused.status, 401, JSON.stringify(refused.body));
+      assert.deepEqual(refused.body, { message: "unauthorised" });
+      assert.equal(
+        (await request(server).get("/local/me").set("Cookie", copied.header("/local/me"))).status,
+        200,
+        "the same token on a route without checkDatabase is still accepted",
+      );
+    },
+  );
 });
