@@ -68,7 +68,16 @@ export interface ImportOptions {
   report?: string;
   /** Seconds the core's bulk-import queue may make no progress before the run stops. Default 900. */
   stallTimeout?: number;
+  /**
+   * The app's email validator, as its EmailPassword `formFields` validate: an error message, or undefined when the
+   * email is valid. A row whose email it refuses could never sign in, so it fails with `invalid-email`. Default:
+   * supertokens-node's default EmailPassword email rule.
+   */
+  validateEmail?: EmailValidator;
 }
+
+/** An error message for an email the app's sign-in refuses; undefined for one it accepts. */
+export type EmailValidator = (email: string) => string | undefined | Promise<string | undefined>;
 
 export interface ImportConfig {
   readonly source:
@@ -86,6 +95,7 @@ export interface ImportConfig {
   readonly dryRun: boolean;
   readonly report: string | undefined;
   readonly stallTimeoutMs: number;
+  readonly validateEmail: EmailValidator | undefined;
 }
 
 /** Every option of the import: the build fails when ImportOptions gains one not listed. */
@@ -104,6 +114,7 @@ const IMPORT_KEYS = {
   dryRun: true,
   report: true,
   stallTimeout: true,
+  validateEmail: true,
 } satisfies OptionKeys<ImportOptions>;
 
 /**
@@ -252,6 +263,8 @@ export function resolveImportOptions(options: ImportOptions): ImportConfig {
   const dryRun = booleanOption(what, "dryRun", o.dryRun, IMPORT_DEFAULTS.dryRun);
   const report = stringOption(what, "report", o.report, undefined, { expected: "a file path" });
   const apiKey = stringOption(what, "apiKey", o.apiKey, undefined, { allowEmpty: true });
+  if (o.validateEmail !== undefined && typeof o.validateEmail !== "function")
+    throw invalidOption(what, "validateEmail", "a function (email) => error message | undefined", o.validateEmail);
   return Object.freeze({
     source: Object.freeze(source),
     columns,
@@ -264,5 +277,6 @@ export function resolveImportOptions(options: ImportOptions): ImportConfig {
     dryRun,
     report,
     stallTimeoutMs: stall * 1000,
+    validateEmail: o.validateEmail,
   });
 }

@@ -30,6 +30,19 @@ export interface RowProblem {
   detail: string;
 }
 
+/**
+ * supertokens-node's default EmailPassword email rule (defaultEmailValidator in recipe/emailpassword/utils.js, an
+ * internal file): the sign-in refuses an email that fails it, so a user imported with one could never sign in.
+ */
+const sdkEmailPattern = new RegExp(
+  String.raw`^(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|(".+"))@` +
+    String.raw`((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\])|(([a-zA-Z\-0-9]+\.)+[a-zA-Z]{2,}))$`,
+);
+
+/** The SDK's default email rule: its message for an email it refuses, undefined for one it accepts. */
+export const signInEmailRule = (email: string): string | undefined =>
+  sdkEmailPattern.test(email) ? undefined : "Email is invalid";
+
 export const normaliseEmail = (email: string): string => javaTrim(email).toLowerCase();
 
 /** Numbers below 10^11 are seconds: as milliseconds they would be in 1973. */

@@ -22,7 +22,7 @@ import { importOneUser, pool } from "./per-user.js";
 import { planImport, type Candidate, type Outcome } from "./plan.js";
 import { barProgress, lineProgress, silentProgress, type Progress, type ProgressStream } from "./progress.js";
 import { Tally, writeReport, type ImportReport } from "./report.js";
-import { toSourceUser, type RowProblem, type SourceUser } from "./rows.js";
+import { signInEmailRule, toSourceUser, type RowProblem, type SourceUser } from "./rows.js";
 import { readSource } from "./sources/index.js";
 
 export interface ImportIo {
@@ -48,9 +48,22 @@ async function readRows(config: ImportConfig): Promise<(SourceUser | RowProblem)
   const rows: (SourceUser | RowProblem)[] = [];
   const columns = new Set<string>();
   const now = Date.now();
+  const validate = config.validateEmail ?? signInEmailRule;
   for await (const raw of readSource(config.source)) {
     if ("values" in raw) for (const key of Object.keys(raw.values)) columns.add(key);
-    rows.push(toSourceUser(raw, config, now));
+    const row = toSourceUser(raw, config, now);
+    // A user the app's sign-in refuses could never sign in: never imported (issue 14).
+    const refused = "reason" in row ? undefined : await validate(row.email);
+    rows.push(
+      refused === undefined
+        ? row
+        : {
+            row: row.row,
+            id: (row as SourceUser).id,
+            reason: "invalid-email",
+            detail: `the app's sign-in would refuse this email: ${refused}`,
+          },
+    );
   }
   if (rows.length === 0) return rows;
   const found = columns.size ? [...columns].join(", ") : "none";

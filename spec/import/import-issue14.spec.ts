@@ -1,0 +1,113 @@
+/**
+ * Issue 14: what the import accepts, how it reports and how it shows progress, against the dev core over HTTP.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import supertokens from "supertokens-node";
+import EmailPassword from "supertokens-node/recipe/emailpassword";
+import Session from "supertokens-node/recipe/session";
+import { defaultEmailValidator } from "supertokens-node/lib/build/recipe/emailpassword/utils.js";
+import { startDevCore, type DevCore } from "../../lib/core/index.js";
+import { runImport } from "../../lib/import/run.js";
+import { signInEmailRule } from "../../lib/import/rows.js";
+import type { ImportOptions } from "../../lib/import/options.js";
+import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
+import { bcryptRows, coreGet, toNdjson } from "../helpers/import-fixtures.js";
+
+let core: DevCore;
+let dir: string;
+before(async () => {
+  core = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
+  dir = await mkdtemp(path.join(os.tmpdir(), "st-import14-"));
+});
+after(async () => {
+  await core.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const quiet = { stdout: { write: () => true }, stderr: { write: () => true }, progress: "none" as const };
+const run = (options: ImportOptions) => runImport(options, quiet);
+
+function initSdk(uri: string) {
+  resetSdk();
+  supertokens.init({
+    supertokens: { connectionURI: uri },
+    appInfo,
+    recipeList: [EmailPassword.init(), Session.init({ getTokenTransferMethod: () => "header" })],
+  });
+}
+
+describe("email validation as the app's sign-in does it", () => {
+  const unusable = ["a b@c.com", "@example.com", "user@", "x@y@z.com", "user@localhost", "user@example.c"];
+
+  it("the import's rule is the SDK's default EmailPassword email rule", async () => {
+    const samples = [
+      ...unusable,
+      "ok@example.com",
+      "first.last+tag@sub.example.co.uk",
+      '"quoted local"@example.com',
+      "user@[192.168.0.1]",
+      "a..b@example.com",
+      ".a@example.com",
+      "a@-example.com",
+      "ünï@example.com",
+      "a@b.cd",
+    ];
+    for (const s of samples)
+      assert.equal(signInEmailRule(s) === undefined, (await defaultEmailValidator(s)) === undefined, s);
+  });
+
+  for (const mode of ["bulk", "per-user"] as const) {
+    it(`in ${mode} mode imports no user whose email the sign-in refuses, reporting row and reason`, async () => {
+      const uri = await createCoreApp(core.url);
+      const rows = await bcryptRows(2, `mail-${mode}`);
+      const bad = unusable.map((email, i) => ({ ...rows[0], id: `bad-${mode}-${i}`, email }));
+      const file = path.join(dir, `mail-${mode}.ndjson`);
+      await writeFile(file, toNdjson([...rows, ...bad]));
+      const report = await run({ file, core: uri, mode });
+      assert.deepEqual(
+        report.imported.map((u) => u.id),
+        rows.map((r) => r.id),
+      );
+      assert.deepEqual(
+        report.failed.map((f) => [f.row, f.id, f.reason, f.detail]),
+        bad.map((b, i) => [
+          i + 3,
+          b.id,
+          "invalid-email",
+          "the app's sign-in would refuse this email: Email is invalid",
+        ]),
+      );
+      assert.equal((await coreGet(uri, "/users/count")).count, 2);
+      initSdk(uri);
+      for (const r of rows) assert.equal((await EmailPassword.signIn("public", r.email, r.password)).status, "OK");
+    });
+  }
+
+  it("uses the app's own validator when given, awaiting it, and reports its message", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(3, "own");
+    const file = path.join(dir, "own.ndjson");
+    await writeFile(file, toNdjson([...rows, { ...rows[0], id: "own-x", email: "someone@other.org" }]));
+    const seen: string[] = [];
+    const report = await run({
+      file,
+      core: uri,
+      validateEmail: async (email) => {
+        seen.push(email);
+        await Promise.resolve();
+        return email.endsWith("@example.com") ? undefined : "Use your company email";
+      },
+    });
+    assert.deepEqual(report.imported.map((u) => u.id).sort(), rows.map((r) => r.id).sort());
+    assert.deepEqual(
+      report.failed.map((f) => [f.row, f.id, f.reason, f.detail]),
+      [[4, "own-x", "invalid-email", "the app's sign-in would refuse this email: Use your company email"]],
+    );
+    assert.equal(seen.length, 4);
+    await assert.rejects(run({ file, core: uri, validateEmail: "yes" as unknown as () => undefined }), /validateEmail/);
+  });
+});
