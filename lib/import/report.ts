@@ -4,11 +4,15 @@ import type { Outcome, Warning } from "./plan.js";
 
 /**
  * The JSON report (`--report`). Versioned: tools that read it check `version`. It holds ids, reasons and counts,
- * never an email, a hash or a key. Reconciliation holds exactly: counts.input = imported + skipped + failed.
+ * never an email, a hash or a key. Reconciliation holds exactly:
+ * counts.input = imported + wouldImport + skipped + failed.
+ *
+ * Version 2 (issue 14): a dry run lists the users it would import under `wouldImport` (and `counts.wouldImport`);
+ * `imported` is then empty. Version 1 listed them under `imported`.
  */
 export interface ImportReport {
-  version: 1;
-  /** True for `--dry-run`: `imported` then lists the users the run would import, and nothing was written. */
+  version: 2;
+  /** True for `--dry-run`: `wouldImport` then lists the users the run would import, and nothing was written. */
   dryRun: boolean;
   mode: "bulk" | "per-user";
   /** The core's URL (with its app path); never the API key. */
@@ -20,12 +24,16 @@ export interface ImportReport {
   counts: {
     input: number;
     imported: number;
+    /** Dry run only; 0 in a real run. */
+    wouldImport: number;
     skipped: number;
     failed: number;
     skippedByReason: Record<string, number>;
     failedByReason: Record<string, number>;
   };
   imported: { id: string }[];
+  /** Dry run only: the users the real run would import. Empty in a real run. */
+  wouldImport: { id: string }[];
   skipped: { id: string; row: number; reason: string; detail?: string }[];
   failed: { id: string | null; row: number; reason: string; detail?: string }[];
   /** Imported users to look at again, e.g. weak hashes to rehash on the next sign-in. */
@@ -79,8 +87,9 @@ export class Tally {
       reason: o.reason,
       ...(o.detail !== undefined ? { detail: withoutEmails(o.detail) } : {}),
     });
+    const imported = sorted.filter((o) => o.kind === "imported").map((o) => ({ id: o.id }));
     return {
-      version: 1,
+      version: 2,
       dryRun: base.dryRun,
       mode: base.mode,
       target: base.target,
@@ -89,13 +98,15 @@ export class Tally {
       ...(error !== undefined ? { error } : {}),
       counts: {
         input,
-        imported: this.imported,
+        imported: base.dryRun ? 0 : this.imported,
+        wouldImport: base.dryRun ? this.imported : 0,
         skipped: this.skipped,
         failed: this.failed,
         skippedByReason: byReason("skipped"),
         failedByReason: byReason("failed"),
       },
-      imported: sorted.filter((o) => o.kind === "imported").map((o) => ({ id: o.id })),
+      imported: base.dryRun ? [] : imported,
+      wouldImport: base.dryRun ? imported : [],
       skipped: sorted
         .filter((o): o is Extract<Outcome, { kind: "skipped" }> => o.kind === "skipped")
         .map(entry) as ImportReport["skipped"],

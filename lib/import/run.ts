@@ -122,7 +122,7 @@ function summary(report: ImportReport, reportPath: string | undefined): string {
   const how = report.mode === "bulk" ? "the bulk-import API" : "the per-user endpoints";
   const lines = [
     report.dryRun
-      ? `Dry run, nothing was written: would import ${counts.imported} of ${counts.input} users into ` +
+      ? `Dry run, nothing was written: would import ${counts.wouldImport} of ${counts.input} users into ` +
         `${report.target} through ${how}.`
       : `Imported ${counts.imported} of ${counts.input} users into ${report.target} through ${how}.`,
   ];

@@ -111,3 +111,36 @@ describe("email validation as the app's sign-in does it", () => {
     await assert.rejects(run({ file, core: uri, validateEmail: "yes" as unknown as () => undefined }), /validateEmail/);
   });
 });
+
+describe("the dry-run report", () => {
+  it("lists would-be imports under wouldImport (report version 2), never under imported", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(3, "would");
+    const file = path.join(dir, "would.ndjson");
+    await writeFile(file, toNdjson(rows));
+    let out = "";
+    const plan = await runImport(
+      { file, core: uri, dryRun: true },
+      { ...quiet, stdout: { write: (s: string) => (out += s) } },
+    );
+    assert.equal(plan.version, 2);
+    assert.deepEqual(plan.imported, []);
+    assert.equal(plan.counts.imported, 0);
+    assert.deepEqual(
+      plan.wouldImport.map((u) => u.id),
+      rows.map((r) => r.id),
+    );
+    assert.equal(plan.counts.wouldImport, 3);
+    assert.match(out, /would import 3 of 3/);
+    assert.doesNotMatch(out, /Imported/);
+
+    const real = await run({ file, core: uri });
+    assert.equal(real.version, 2);
+    assert.deepEqual(real.wouldImport, []);
+    assert.equal(real.counts.wouldImport, 0);
+    assert.deepEqual(
+      real.imported.map((u) => u.id),
+      plan.wouldImport.map((u) => u.id),
+    );
+  });
+});

@@ -121,6 +121,7 @@ describe("import from PostgreSQL", () => {
       assert.deepEqual(report.counts, {
         input: 11,
         imported: 10,
+        wouldImport: 0,
         skipped: 1,
         failed: 0,
         skippedByReason: { "unsupported-hash": 1 },
@@ -355,11 +356,12 @@ describe("a dry run", () => {
 
       const real = await run({ file, core: uri, mode });
       const strip = (r: typeof plan) => ({
-        counts: r.counts,
-        imported: r.imported,
+        counts: { ...r.counts, imported: r.counts.imported + r.counts.wouldImport, wouldImport: 0 },
+        imported: [...r.imported, ...r.wouldImport],
         skipped: r.skipped,
         failed: r.failed,
       });
+      assert.deepEqual(plan.imported, [], "a dry run lists would-be imports under wouldImport only");
       assert.deepEqual(strip(real), strip(plan));
       assert.deepEqual(real.counts.skippedByReason, { "email-exists": 1, "unsupported-hash": 1 });
       // The user who already had the email keeps their own password.
