@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import cliProgress from "cli-progress";
 
 export interface ProgressCounts {
@@ -113,3 +114,12 @@ export function barProgress(stream: NodeJS.WritableStream): Progress {
 }
 
 export const silentProgress: Progress = { start() {}, update() {}, stop() {} };
+
+/**
+ * Resolves once everything written to `stream` so far has reached it. A pipe's writes can land after a later
+ * write to another stream (issue 14: progress lines after the summary); a Writable calls back in write order.
+ */
+export function flushed(stream: ProgressStream): Promise<void> {
+  if (!(stream instanceof Writable) || stream.destroyed || !stream.writable) return Promise.resolve();
+  return new Promise((resolve) => stream.write("", () => resolve()));
+}

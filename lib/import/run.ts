@@ -20,7 +20,7 @@ import {
 } from "./options.js";
 import { importOneUser, pool } from "./per-user.js";
 import { planImport, type Candidate, type Outcome } from "./plan.js";
-import { barProgress, lineProgress, silentProgress, type Progress, type ProgressStream } from "./progress.js";
+import { barProgress, flushed, lineProgress, silentProgress, type Progress, type ProgressStream } from "./progress.js";
 import { Tally, writeReport, type ImportReport } from "./report.js";
 import { signInEmailRule, toSourceUser, type RowProblem, type SourceUser } from "./rows.js";
 import { readSource } from "./sources/index.js";
@@ -221,6 +221,7 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
     }
   } catch (err) {
     progress.stop();
+    await flushed(io.stderr);
     if (config.report) {
       await writeReport(config.report, tally.report(base, rows.length, (err as Error).message)).catch(() => {});
     }
@@ -228,6 +229,8 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
   }
   tick();
   progress.stop();
+  // Progress goes to stderr, the summary to stdout: the summary comes last wherever both end up.
+  await flushed(io.stderr);
   const report = tally.report(base, rows.length);
   if (config.report) await writeReport(config.report, report);
   io.stdout.write(summary(report, config.report));

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
+import { Writable } from "node:stream";
 import path from "node:path";
 import supertokens from "supertokens-node";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
@@ -142,5 +143,34 @@ describe("the dry-run report", () => {
       real.imported.map((u) => u.id),
       plan.wouldImport.map((u) => u.id),
     );
+  });
+});
+
+describe("progress without a terminal", () => {
+  it("reaches its destination before the summary is written, even when the stream writes asynchronously", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(50, "order");
+    const file = path.join(dir, "order.ndjson");
+    await writeFile(file, toNdjson(rows));
+    // What a reader of both streams sees, in arrival order. stderr is a pipe whose writes land a turn later.
+    const seen: string[] = [];
+    const stderr = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        setImmediate(() => {
+          seen.push(`err ${chunk.toString()}`);
+          done();
+        });
+      },
+    });
+    await runImport(
+      { file, core: uri },
+      { stdout: { write: (s: string) => seen.push(`out ${s}`) }, stderr, progress: "auto" },
+    );
+    const summaryAt = seen.findIndex((s) => s.startsWith("out Imported 50 of 50"));
+    // The last line, with the final counts, is written after the bulk queue drained.
+    const lastProgress = seen.findIndex((s) => s.startsWith("err import: 50/50 (100%) imported 50,"));
+    assert.ok(summaryAt >= 0, seen.join(""));
+    assert.ok(lastProgress >= 0 && lastProgress < summaryAt, `progress before the summary:\n${seen.join("")}`);
+    assert.equal(seen.length, summaryAt + 1, "nothing of the progress arrives after the summary");
   });
 });
