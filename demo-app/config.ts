@@ -29,6 +29,21 @@ export interface DemoConfig {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** The project root: demo-app/'s parent. */
+const projectRoot = path.dirname(here);
+
+/**
+ * The data directory as the demo shows it (start-up log, admin page): relative to the project, e.g.
+ * `demo-app/data`, so no absolute path on disk (home directory, user name) ends up on a page or a screenshot.
+ * A directory outside the project is named only by its last segment.
+ */
+export function displayDataDir(dataDir: string, root = projectRoot): string {
+  const relative = path.relative(root, dataDir);
+  if (relative === "") return ".";
+  if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative))
+    return `…/${path.basename(dataDir)} (--data-dir)`;
+  return relative.split(path.sep).join("/");
+}
 
 function flag(value: string | undefined): boolean | undefined {
   if (value === undefined || value === "") return undefined;

@@ -55,8 +55,11 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The embedded PostgreSQL: PGlite persisted to `dataDir/pgdata`, one process at a time. */
-export async function openPglite(dataDir: string): Promise<Database> {
+/**
+ * The embedded PostgreSQL: PGlite persisted to `dataDir/pgdata`, one process at a time. `shownAs` names the
+ * directory in `description` (shown on the admin page): a path relative to the project, never one on disk.
+ */
+export async function openPglite(dataDir: string, shownAs = path.basename(dataDir)): Promise<Database> {
   await mkdir(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
   let db: PGlite;
@@ -67,7 +70,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
     throw err;
   }
   return {
-    description: `embedded PostgreSQL (PGlite) in ${dataDir}`,
+    description: `embedded PostgreSQL (PGlite) in ${shownAs}`,
     async query<R>(sql: string, params: unknown[] = []) {
       const result = await db.query<R>(sql, params);
       return { rows: result.rows };

@@ -1,6 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import type { DemoConfig } from "./config.js";
+import path from "node:path";
+import { displayDataDir, type DemoConfig } from "./config.js";
 import { openPglite, openPostgres, type Database } from "./db.js";
 import { createLegacyApp } from "./legacy-app.js";
 import { Outbox } from "./outbox.js";
@@ -17,16 +19,40 @@ export interface RunningDemo {
  * with the migration on, the SuperTokens core and the migrated app. Everything it opened is closed by `close()`.
  */
 export async function startDemo(config: DemoConfig, log: (line: string) => void): Promise<RunningDemo> {
+  /** Closed in reverse order, after the HTTP server. */
   const opened: Array<() => Promise<void>> = [];
+  let closeServer: (() => Promise<void>) | undefined;
   const closeAll = async () => {
+    await closeServer?.();
     for (const close of opened.reverse()) await close().catch(() => {});
   };
   try {
-    if (!config.databaseUrl)
-      log(`opening the embedded database in ${config.dataDir} (the first run creates it, which takes a while)`);
+    // Listen first: a port in use fails at once, not after the database is opened (or created), and
+    // SuperTokens' appInfo needs the origin, which with --port 0 is known only now. Until the app is ready,
+    // requests are answered 503 with Retry-After.
+    let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+    const server = createServer((req, res) => {
+      if (handler) return handler(req, res);
+      res.writeHead(503, { "retry-after": "1" }).end("starting\n");
+    });
+    await listen(server, config.port, config.host);
+    closeServer = () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+
+    if (!config.databaseUrl) {
+      const where = displayDataDir(config.dataDir);
+      log(
+        existsSync(path.join(config.dataDir, "pgdata"))
+          ? `opening the embedded database in ${where}`
+          : `creating the embedded database in ${where} (first run; this takes a while)`,
+      );
+    }
     const db: Database = config.databaseUrl
       ? await openPostgres(config.databaseUrl, config.schema)
-      : await openPglite(config.dataDir);
+      : await openPglite(config.dataDir, displayDataDir(config.dataDir));
     opened.push(() => db.close());
     const { seeded } = await prepareDatabase(db);
     if (seeded) log("seeded the users table (see demo-app/README.md for their passwords)");
@@ -39,23 +65,6 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
       countSessions: () => sessions.count(),
     };
 
-    // Listen first: SuperTokens' appInfo needs the origin, and with --port 0 the port is known only now.
-    let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-    const server = createServer((req, res) => {
-      if (handler) return handler(req, res);
-      res.writeHead(503, { "retry-after": "1" }).end("starting\n");
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    opened.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
     const { port } = server.address() as AddressInfo;
     const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -67,7 +76,7 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
         import("./migrated-app.js"),
       ]);
       const core = await connectCore(config, db);
-      opened.splice(1, 0, () => core.close()); // closed after the HTTP server, before the database
+      opened.push(() => core.close()); // closed after the HTTP server, before the session store and database
       const outbox = new Outbox(log);
       const { app } = createMigratedApp({
         db,
@@ -90,4 +99,22 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
     await closeAll();
     throw err;
   }
+}
+
+/** `server.listen`, with a port in use named as such and the way out (`--port`). */
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === "EADDRINUSE"
+          ? new Error(
+              `port ${port} on ${host} is in use (another demo still running?): stop it, or start this one on ` +
+                `another port with --port N (or PORT=N); --port 0 picks a free one`,
+              { cause: err },
+            )
+          : err,
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
 }

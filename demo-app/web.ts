@@ -13,9 +13,18 @@ export function safeNext(value: unknown): string {
     : "/notes";
 }
 
-/** The demo's stylesheet and browser script. */
+/** A small SVG icon (a note): browsers ask for /favicon.ico on every page, and a 404 clutters the console. */
+export const faviconSvg =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
+  '<rect x="5" y="3" width="22" height="26" rx="3" fill="#2f6fde"/>' +
+  '<path d="M10 11h12M10 16h12M10 21h8" stroke="#fff" stroke-width="2.5" stroke-linecap="round"/></svg>';
+
+/** The demo's stylesheet, browser script and icon. */
 export function staticAssets(): Router {
   const router = express.Router();
+  router.get(["/favicon.ico", "/favicon.svg"], (_req, res) => {
+    res.type("image/svg+xml").set("Cache-Control", "public, max-age=86400").send(faviconSvg);
+  });
   router.use("/assets", express.static(path.join(here, "public"), { index: false, maxAge: 0 }));
   return router;
 }

@@ -94,6 +94,7 @@ export function layout({ title, viewer, page, body }: PageOptions): string {
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>${title} · Notes</title>
+      <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
       <link rel="stylesheet" href="/assets/style.css" />
     </head>
     <body data-page="${page}" data-system="${viewer.system}">
@@ -107,10 +108,11 @@ export function layout({ title, viewer, page, body }: PageOptions): string {
         <div class="who" id="who" data-user-id="${signedIn?.id ?? ""}">
           ${
             signedIn
-              ? html`Signed in as <strong id="who-email">${signedIn.email}</strong>
-                  <span class="muted">(user id <code id="who-id">${signedIn.id}</code>${account})</span>
+              ? html`<span>Signed in as</span>
+                  <strong id="who-email" title="${signedIn.email}">${signedIn.email}</strong>
+                  <span class="muted">(id <code id="who-id">${signedIn.id}</code>${account})</span>
                   ${signOut}`
-              : html`Not signed in · <a href="/login">Sign in</a>`
+              : html`<span>Not signed in</span> · <a href="/login">Sign in</a>`
           }
         </div>
       </header>

@@ -186,7 +186,11 @@ export function adminPage(viewer: Viewer, figures: AdminFigures): string {
     body: html` ${
       users
         ? html` <h2>Users</h2>
-              <div class="progress" aria-label="users moved"><div style="width:${percent}%"></div></div>
+              <label for="users-progress" class="progress-label"
+                >Users moved to SuperTokens: <strong id="users-percent">${percent}%</strong> (${users.moved} of
+                ${users.total})</label
+              >
+              <progress id="users-progress" class="progress" max="100" value="${percent}">${percent}%</progress>
               <table id="user-progress">
                 <tr>
                   <th>Moved to SuperTokens</th>

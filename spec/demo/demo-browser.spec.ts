@@ -39,6 +39,50 @@ async function noteTexts(page: Page): Promise<string[]> {
   return page.locator("#notes .note-body").allTextContents();
 }
 
+/**
+ * What a person would see go wrong in the browser's console while using `page`: console errors, requests that
+ * failed, and answers of 400 and over (a missing /favicon.ico included). `problems()` lists them so far.
+ */
+function watchConsole(page: Page): { problems(): string[] } {
+  const problems: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("requestfailed", (req) => problems.push(`failed: ${req.url()} (${req.failure()?.errorText})`));
+  page.on("response", (res) => {
+    if (res.status() >= 400) problems.push(`${res.status()}: ${res.url()}`);
+  });
+  return { problems: () => [...problems] };
+}
+
+/**
+ * The header at a phone's, a small laptop's and a desktop's width: nothing sticks out sideways at any, and from
+ * 1100 px up its parts (brand, links, who is signed in, sign-out) sit on one line. Restores 1280 x 720.
+ */
+async function checkHeaderWidths(page: Page, name: string): Promise<void> {
+  for (const width of [390, 1100, 1440]) {
+    await page.setViewportSize({ width, height: 800 });
+    const layout = await page.evaluate(() => {
+      const header = document.querySelector("header")!;
+      const parts = [...header.querySelectorAll(".brand, nav a, .who > *")].map((el) => el.getBoundingClientRect());
+      const centres = parts.map((r) => r.top + r.height / 2);
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        rows: Math.max(...centres) - Math.min(...centres),
+        parts: parts.length,
+      };
+    });
+    assert.ok(layout.scrollWidth <= width, `${width} px: the page is ${layout.scrollWidth} px wide`);
+    assert.ok(layout.parts >= 5, `header parts found: ${layout.parts}`);
+    if (width >= 1100) assert.ok(layout.rows < 8, `${width} px: the header wraps (${layout.rows} px between rows)`);
+    await shot(page, `${name}-${width}px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -100,6 +144,7 @@ describe("demo app in a browser, embedded defaults", () => {
     demo = await startDemoProcess({ migration: false, dataDir });
     alice = await browser.newContext();
     alicePage = await alice.newPage();
+    const watched = watchConsole(alicePage);
     await alicePage.goto(`${demo.url}/login`);
     assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "legacy");
     await alicePage.fill("#email", "alice@example.com");
@@ -118,6 +163,10 @@ describe("demo app in a browser, embedded defaults", () => {
       "Written before the switch",
     ]);
     assert.deepEqual(await cookieNames(alice), ["connect.sid"]);
+    await alicePage.goto(`${demo.url}/admin`);
+    assert.doesNotMatch((await alicePage.textContent("main"))!, new RegExp(escapeRegExp(dataDir)));
+    await alicePage.goto(`${demo.url}/notes`);
+    assert.deepEqual(watched.problems(), [], "nothing goes wrong in the console on the legacy pages");
     await shot(alicePage, "01-legacy-signed-in");
   });
 
@@ -130,6 +179,7 @@ describe("demo app in a browser, embedded defaults", () => {
       demo = await startDemoProcess({ migration: true, dataDir, accessTokenValidity: ACCESS_TOKEN_VALIDITY_S });
 
       // Cookies are per host, not per port: the browser sends its legacy cookie to the restarted app.
+      const watched = watchConsole(alicePage);
       await gotoRetrying503(alicePage, `${demo.url}/notes`);
       assert.equal(new URL(alicePage.url()).pathname, "/notes");
       assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "supertokens");
@@ -150,6 +200,8 @@ describe("demo app in a browser, embedded defaults", () => {
       for (const name of ["sAccessToken", "sRefreshToken"])
         assert.ok(names.includes(name), `${name} in ${names.join(",")}`);
       await shot(alicePage, "02-migrated-on-first-request");
+      assert.deepEqual(watched.problems(), [], "nothing goes wrong in the console on the converting page load");
+      await checkHeaderWidths(alicePage, "02-header");
 
       // The next request proves the browser holds the new tokens: the legacy session is retired, its cookie cleared.
       await alicePage.reload();
@@ -214,11 +266,22 @@ describe("demo app in a browser, embedded defaults", () => {
     assert.deepEqual(await noteTexts(page), ["Book review: The Pragmatic Programmer", "Renew passport"]);
     await shot(page, "05-legacy-user-signed-in-with-new-form");
 
+    const favicon = await page.request.get(`${demo!.url}/favicon.ico`);
+    assert.equal(favicon.status(), 200);
+    assert.match(favicon.headers()["content-type"], /^image\/svg\+xml/);
     const me = await page.evaluate(async () => (await fetch("/api/me")).json());
     assert.deepEqual(me, { userId: "2", email: "bob@example.com", system: "supertokens", account: "supertokens" });
+    const watched = watchConsole(page);
     await page.goto(`${demo!.url}/admin`);
     assert.equal(await page.textContent("#users-moved"), "1");
     assert.equal(await page.textContent("#users-legacy-only"), "4");
+    const progress = page.getByRole("progressbar", { name: /users moved to supertokens/i });
+    assert.equal(await progress.getAttribute("value"), "20", "1 of 5 legacy users moved");
+    assert.equal(await page.textContent("#users-percent"), "20%");
+    const infrastructure = (await page.textContent("main"))!;
+    assert.doesNotMatch(infrastructure, new RegExp(escapeRegExp(dataDir)), "no path on disk on the admin page");
+    assert.match(infrastructure, /embedded PostgreSQL \(PGlite\) in …\/stm-demo-\w+ \(--data-dir\)/);
+    assert.deepEqual(watched.problems(), [], "nothing goes wrong in the console on the admin page");
     await context.close();
   });
 

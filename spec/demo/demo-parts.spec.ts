@@ -5,9 +5,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { resolveDemoConfig } from "../../demo-app/config.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { displayDataDir, resolveDemoConfig } from "../../demo-app/config.js";
 import { lockDataDir } from "../../demo-app/db.js";
+import { listen } from "../../demo-app/server.js";
 import { escape, html } from "../../demo-app/views/html.js";
+import { adminPage } from "../../demo-app/views/pages.js";
 import { safeNext } from "../../demo-app/web.js";
 
 describe("demo command line", () => {
@@ -70,6 +74,49 @@ describe("demo command line", () => {
       assert.throws(() => resolveDemoConfig(argv, env), message);
     });
   }
+});
+
+describe("demo start-up messages", () => {
+  it("names a port in use and the --port option that avoids it", async () => {
+    const first = createServer();
+    await listen(first, 0, "127.0.0.1");
+    const { port } = first.address() as AddressInfo;
+    const second = createServer();
+    try {
+      await assert.rejects(
+        listen(second, port, "127.0.0.1"),
+        new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use.*--port N`),
+      );
+      assert.ok(resolveDemoConfig(["--port", String(port + 1)], {}).port === port + 1, "the option exists");
+    } finally {
+      second.close();
+      await new Promise((resolve) => first.close(resolve));
+    }
+  });
+
+  const dirs: Array<[string, string, string]> = [
+    ["the default", path.join("/home/someone/project", "demo-app", "data"), "demo-app/data"],
+    ["another one inside the project", path.join("/home/someone/project", "tmp", "d"), "tmp/d"],
+    ["one outside the project", path.join("/tmp", "stm-demo-x1"), "…/stm-demo-x1 (--data-dir)"],
+    ["a sibling whose name starts with ..", path.join("/home/someone/project", "..data"), "..data"],
+  ];
+  for (const [name, dir, shown] of dirs) {
+    it(`shows ${name} data directory without its path on disk`, () => {
+      assert.equal(displayDataDir(dir, "/home/someone/project"), shown);
+    });
+  }
+
+  it("labels the admin page's progress bar, with its value", () => {
+    const page = adminPage(
+      { system: "supertokens" },
+      { users: { moved: 1, legacyOnly: 3, total: 4, superTokensUsers: 2 }, database: "db", sessionStore: "store" },
+    );
+    assert.match(
+      page,
+      /<label for="users-progress"[^>]*>\s*Users moved to SuperTokens: <strong id="users-percent">25%/,
+    );
+    assert.match(page, /<progress id="users-progress" class="progress" max="100" value="25">/);
+  });
 });
 
 describe("demo views", () => {
