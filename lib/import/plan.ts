@@ -99,7 +99,9 @@ export function planImport(rows: (SourceUser | RowProblem)[], existing: Existing
         row,
         id,
         reason: "missing-hash",
-        detail: "no password hash: left to legacyAuth() or a reset",
+        detail:
+          "no password hash: left to legacyAuth() or a reset. If the source holds hashes under another column " +
+          "name than password_hash or passwordHash, pass --map passwordHash=<column>",
       });
       continue;
     }

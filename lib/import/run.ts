@@ -128,6 +128,11 @@ function summary(report: ImportReport, reportPath: string | undefined): string {
   ];
   if (counts.skipped)
     lines.push(`${report.dryRun ? "Would skip" : "Skipped"} ${counts.skipped}: ${reasons(counts.skippedByReason)}.`);
+  if (counts.skippedByReason["missing-hash"])
+    lines.push(
+      "Hint: rows without a password hash are left to legacyAuth() or a reset. If the source names its hash " +
+        "column otherwise (not password_hash or passwordHash), pass --map passwordHash=<column>.",
+    );
   if (counts.failed)
     lines.push(`${report.dryRun ? "Would fail" : "Failed"} ${counts.failed}: ${reasons(counts.failedByReason)}.`);
   if (report.warnings.length)

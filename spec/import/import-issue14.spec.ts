@@ -174,3 +174,23 @@ describe("progress without a terminal", () => {
     assert.equal(seen.length, summaryAt + 1, "nothing of the progress arrives after the summary");
   });
 });
+
+describe("a row without a password hash", () => {
+  it("is skipped with a hint to map the hash column, in the report and in the summary", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(2, "nohash");
+    const file = path.join(dir, "nohash.ndjson");
+    await writeFile(file, rows.map((r) => JSON.stringify({ id: r.id, email: r.email, pw: r.hash })).join("\n"));
+    let out = "";
+    const report = await runImport({ file, core: uri }, { ...quiet, stdout: { write: (s: string) => (out += s) } });
+    assert.deepEqual(
+      report.skipped.map((s) => [s.row, s.reason]),
+      [
+        [1, "missing-hash"],
+        [2, "missing-hash"],
+      ],
+    );
+    for (const s of report.skipped) assert.match(s.detail ?? "", /--map passwordHash=<column>/);
+    assert.match(out, /Skipped 2: missing-hash 2[^\n]*\n[^\n]*--map passwordHash=<column>/);
+  });
+});
