@@ -3,8 +3,9 @@ import Session from "supertokens-node/recipe/session";
 import { errorHandler as superTokensErrorHandler } from "supertokens-node/framework/express";
 import { log } from "../debug.js";
 import { sdkAppOrigins, sdkInstance } from "../sdk-internals.js";
-import { isMigrateError } from "../errors.js";
+import { isMigrateError, UnavailableError } from "../errors.js";
 import type { Middleware } from "../middleware-type.js";
+import { assertSigningKeysReachable } from "../signing-keys.js";
 import { sendUnavailable } from "../unavailable.js";
 import { createMigrationEngine, type MigrationEngine, type MigrationStats } from "./engine.js";
 import { readLegacySid, type LegacyCookieResult } from "./legacy-cookie.js";
@@ -150,7 +151,20 @@ export function dualSessionAdapter(cfg: DualSessionConfig, engine: MigrationEngi
     return next();
   }
 
-  function answerError(err: unknown, req: Req, res: Res, next: Next): void | Promise<void> {
+  async function answerError(err: unknown, req: Req, res: Res, next: Next): Promise<void> {
+    if (Session.Error.isErrorFromSuperTokens(err) && err.type === Session.Error.TRY_REFRESH_TOKEN) {
+      // The SDK also says "try refresh" when it could not fetch the core's signing keys (a process started during
+      // a core outage has none cached); a 401 then signs the user out when the refresh fails too. Answer 503.
+      try {
+        await assertSigningKeysReachable(req, cfg.coreTimeoutMs, (what, cause) => {
+          return new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `SuperTokens core is unavailable (${what})`, {
+            cause,
+          });
+        });
+      } catch (unavailable) {
+        err = unavailable;
+      }
+    }
     if (isMigrateError(err) && err.status === 503) {
       const reason = err.code === "ERR_MIGRATE_CORE_UNAVAILABLE" ? "core-unavailable" : "store-unavailable";
       engine.emit({ type: "rejected", reason });

@@ -15,7 +15,7 @@ import { createRedisMigrationCoordinator, migrationEndpoint, type MigrationEvent
 import { createCoreApp } from "../helpers/sdk.js";
 import { RedisStore, session as expressSession, type SessionStore } from "../helpers/legacy-session.js";
 import { initSuperTokens, legacyLogin, SECRET } from "../helpers/dual-app.js";
-import type { CookieJar } from "../helpers/cookies.js";
+import { CookieJar } from "../helpers/cookies.js";
 import { captureDebug, countCalls, fullApp, sessionsOf, setCookies, sidOf, waitFor } from "../helpers/dual-fixtures.js";
 import { spawnRedis, type OwnRedis } from "../helpers/redis-server.js";
 import { startDelayProxy } from "../helpers/delay-proxy.js";
@@ -225,6 +225,40 @@ describe("dualSession when the SuperTokens core is down or slow", () => {
       }
     },
   );
+
+  it("answers 503, not 401, to a SuperTokens session when the core is down before the app has its keys", async () => {
+    // An app process restarted during a core outage has no signing keys cached: the SDK turns the failed key fetch
+    // into "try refresh token", and a 401 makes the frontend sign the user out when its refresh fails too.
+    const storage = new MemoryStorage();
+    let own = await startDevCore({ storage });
+    const port = own.port;
+    try {
+      const uri = await createCoreApp(own.url);
+      initSuperTokens(uri);
+      const { store } = memoryStore();
+      const jar = await legacyLogin(store, "cold-keys-1");
+      const { app } = fullApp({ store, secret: SECRET });
+      const migrated = await me(app, legacyOnly(jar));
+      assert.equal(migrated.status, 200);
+      const access = new CookieJar().update(migrated).get("sAccessToken");
+      assert.ok(access, "the migration set an access token");
+
+      initSuperTokens(uri); // a fresh SDK: the restarted process, with no keys cached
+      const restarted = fullApp({ store, secret: SECRET }).app;
+      await own.close();
+      const started = Date.now();
+      const res = await me(restarted, `sAccessToken=${access}`);
+      assertUnavailable(res, started, 5000);
+      assert.equal(res.body.code, "ERR_MIGRATE_CORE_UNAVAILABLE");
+
+      own = await startDevCore({ storage, port });
+      const back = await me(restarted, `sAccessToken=${access}`);
+      assert.equal(back.status, 200, "the same token works once the core is back");
+      assert.equal(back.body.userId, "cold-keys-1");
+    } finally {
+      await own.close();
+    }
+  });
 
   it("answers 503 within coreTimeoutMs when the core never answers", async () => {
     const silent = await startSilentServer();
