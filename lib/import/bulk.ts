@@ -138,11 +138,11 @@ export async function queueUsers(
   candidates: readonly Candidate[],
   batchSize: number,
   stallMs: number,
-  onSettled: (settled: number) => void,
+  onSettled: (settled: number, queued: number) => void,
 ): Promise<BulkRun> {
   const rejected: Outcome[] = [];
   const accepted = new Map<string, Candidate>();
-  const report = (pending: number) => onSettled(accepted.size - pending);
+  const report = (pending: number) => onSettled(accepted.size - pending, accepted.size);
   for (let i = 0; i < candidates.length; i += batchSize) {
     let batch = candidates.slice(i, i + batchSize);
     for (let attempt = 0; batch.length > 0; attempt++) {

@@ -5,6 +5,11 @@ export interface ProgressCounts {
   imported: number;
   skipped: number;
   failed: number;
+  /**
+   * Bulk mode, while the core works through its queue: users queued so far and how many of them it has processed.
+   * Their outcomes are counted once the queue drained (a processed user can still have failed).
+   */
+  queue?: { queued: number; processed: number };
 }
 
 /** Where progress goes: a bar with rate and ETA on a terminal, plain lines otherwise (logs, CI, pipes). */
@@ -43,13 +48,15 @@ export function lineProgress(stream: ProgressStream): Progress {
   let lastDone = -1;
   let printed = "";
   let latest: { done: number; counts: ProgressCounts } = { done: 0, counts: { imported: 0, skipped: 0, failed: 0 } };
-  const state = (done: number, c: ProgressCounts) => `${done} ${c.imported} ${c.skipped} ${c.failed}`;
+  const state = (done: number, c: ProgressCounts) =>
+    `${done} ${c.imported} ${c.skipped} ${c.failed} ${c.queue?.queued} ${c.queue?.processed}`;
   const line = (done: number, c: ProgressCounts) => {
     const rate = rateOf(done, base, since);
     const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
     const eta = rate > 0 ? formatEta((total - done) / rate) : "?";
+    const queue = c.queue ? `; bulk import: queued ${c.queue.queued}, processed by the core ${c.queue.processed}` : "";
     stream.write(
-      `import: ${done}/${total} (${pct}%) imported ${c.imported}, skipped ${c.skipped}, failed ${c.failed}; ` +
+      `import: ${done}/${total} (${pct}%) imported ${c.imported}, skipped ${c.skipped}, failed ${c.failed}${queue}; ` +
         `${Math.round(rate)} users/s, eta ${eta}\n`,
     );
     lastLine = Date.now();

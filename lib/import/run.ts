@@ -269,8 +269,14 @@ async function importCandidates(
   const queued = candidates.filter((c) => !c.resume);
   if (queued.length === 0) return;
   const before = tally.done;
-  const run = await queueUsers(client, queued, config.batchSize, config.stallTimeoutMs, (settled) =>
-    progress.update(before + settled, tally),
+  // The outcomes are known once the queue drained; meanwhile progress shows the queue being processed (issue 14).
+  const run = await queueUsers(client, queued, config.batchSize, config.stallTimeoutMs, (settled, inQueue) =>
+    progress.update(before + settled, {
+      imported: tally.imported,
+      skipped: tally.skipped,
+      failed: tally.failed,
+      queue: { queued: inQueue, processed: settled },
+    }),
   );
   for (const o of run.rejected) tally.add(o);
   // A failed row means the core refused the user when it processed it, most often because the email or the

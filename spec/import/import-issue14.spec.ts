@@ -194,3 +194,25 @@ describe("a row without a password hash", () => {
     assert.match(out, /Skipped 2: missing-hash 2[^\n]*\n[^\n]*--map passwordHash=<column>/);
   });
 });
+
+describe("progress in bulk mode", () => {
+  it("shows the queue being processed before the end, not imported 0 until 100%", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(50, "bulkprog");
+    const file = path.join(dir, "bulkprog.ndjson");
+    await writeFile(file, toNdjson(rows));
+    const lines: string[] = [];
+    await runImport(
+      { file, core: uri, mode: "bulk", batchSize: 10 },
+      { stdout: { write: () => true }, stderr: { write: (s: string) => lines.push(s) }, progress: "lines" },
+    );
+    const final = lines.findIndex((l) => /imported 50,/.test(l));
+    assert.ok(final > 0, lines.join(""));
+    // Each batch waits until at most one batch is still queued: by the third, the core has processed 10 or more.
+    const during = lines.slice(0, final).map((l) => /queued (\d+), processed by the core (\d+)/.exec(l));
+    assert.ok(
+      during.some((m) => m !== null && Number(m[2]) >= 10 && Number(m[1]) >= Number(m[2])),
+      `progress while the queue is processed:\n${lines.join("")}`,
+    );
+  });
+});
