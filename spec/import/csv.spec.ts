@@ -44,12 +44,15 @@ describe("CsvParser", () => {
   for (const [name, text, line] of [
     ["a quote inside an unquoted field", 'a,b\n1,x"y\n', 2],
     ["text after a closing quote", 'a,b\n1,"x"y\n', 2],
-    ["an unterminated quoted field", 'a,b\n1,"x\n\n', 4],
+    // The line where the quote opened, not the end of the file (issue 14).
+    ["an unterminated quoted field", 'a,b\n1,"x\n\n', 2],
+    ["a quote left open far from the end", 'a,b\n1,2\n3,"x\n4,5\n6,7\r\n8,9\n', 3],
   ] as const) {
     it(`fails with ERR_MIGRATE_BAD_INPUT on ${name}, naming the line`, () => {
       assert.throws(
         () => parseChunks([text]),
-        (err: NodeJS.ErrnoException) => err.code === "ERR_MIGRATE_BAD_INPUT" && err.message.includes(`line ${line}`),
+        (err: NodeJS.ErrnoException) =>
+          err.code === "ERR_MIGRATE_BAD_INPUT" && err.message.includes(`CSV line ${line}:`),
       );
     });
   }

@@ -19,6 +19,8 @@ export class CsvParser {
   private skipLf = false;
   private started = false;
   private line = 1;
+  /** The line where the open quoted field started: an unclosed quote is reported there, not at the end. */
+  private quoteLine = 1;
 
   push(chunk: string): string[][] {
     const out: string[][] = [];
@@ -64,6 +66,7 @@ export class CsvParser {
       } else if (c === '"') {
         if (this.field !== "") throw this.error("a quote inside an unquoted field (quote the whole field)");
         this.inQuotes = true;
+        this.quoteLine = this.line;
         this.quoted = true;
         this.recordQuoted = true;
       } else {
@@ -74,7 +77,11 @@ export class CsvParser {
   }
 
   end(): string[][] {
-    if (this.inQuotes && !this.quoteSeen) throw this.error("a quoted field is not closed");
+    if (this.inQuotes && !this.quoteSeen)
+      throw this.error(
+        `a quoted field opened here is not closed (it runs to the end of the file, line ${this.line})`,
+        this.quoteLine,
+      );
     this.inQuotes = false;
     this.quoteSeen = false;
     const out: string[][] = [];
@@ -99,8 +106,8 @@ export class CsvParser {
     this.recordQuoted = false;
   }
 
-  private error(what: string) {
-    return new MigrateError("ERR_MIGRATE_BAD_INPUT", `CSV line ${this.line}: ${what}.`);
+  private error(what: string, line = this.line) {
+    return new MigrateError("ERR_MIGRATE_BAD_INPUT", `CSV line ${line}: ${what}.`);
   }
 }
 
