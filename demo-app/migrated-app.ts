@@ -52,6 +52,8 @@ export interface MigratedApp {
 }
 
 const LEGACY_COOKIE = "connect.sid";
+/** How long a conversion waits for its page to show the banner (one that happened on an API call never does). */
+const CONVERSION_MEMORY_MS = 60_000;
 
 /** Was `name` set or cleared by this response so far (dualSession puts its cookies on before the route runs)? */
 function cookieOnResponse(res: Response, name: string): "set" | "cleared" | undefined {
@@ -153,6 +155,18 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     ],
   });
 
+  // SuperTokens session handles dualSession() just created from a legacy session, until a page shows "your old
+  // session was converted" for it (once). onMigration runs inside the middleware, before the route; the handle
+  // ties its event to the request whose session has that handle. A request of the same browser given the same
+  // session again within the grace window ("reused") shows no second banner.
+  const converted = new Map<string, number>();
+  const rememberConversion = (handle: string | undefined) => {
+    if (!handle) return;
+    const now = Date.now();
+    for (const [h, until] of converted) if (until < now) converted.delete(h);
+    converted.set(handle, now + CONVERSION_MEMORY_MS);
+  };
+
   // One instance for pages and API alike: one grace window and one retirement per legacy session.
   const sessions = dualSession({
     store,
@@ -160,6 +174,7 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     name: LEGACY_COOKIE,
     sessionRequired: false,
     onMigration: (e) => {
+      if (e.type === "migrated") rememberConversion(e.sessionHandle);
       if (e.type === "migrated" || e.type === "retired")
         log(`legacy session ${e.type}${e.userId ? ` for user ${e.userId}` : ""}${e.reason ? ` (${e.reason})` : ""}`);
     },
@@ -178,7 +193,13 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     const hadLegacyCookie = (req.headers.cookie ?? "").split(/;\s*/).some((c) => c.startsWith(`${LEGACY_COOKIE}=`));
     const base: Viewer = {
       system: "supertokens",
-      convertedNow: Boolean(session) && hadLegacyCookie && cookieOnResponse(res, "sAccessToken") === "set",
+      // Converted on this very request: dualSession() reported this session's handle as migrated, and this
+      // response is the one that hands the browser its first SuperTokens tokens in place of the legacy cookie.
+      convertedNow:
+        Boolean(session) &&
+        hadLegacyCookie &&
+        cookieOnResponse(res, "sAccessToken") === "set" &&
+        converted.delete(session!.getHandle()),
       legacyRetiredNow: Boolean(session) && cookieOnResponse(res, LEGACY_COOKIE) === "cleared",
     };
     if (!session) return base;

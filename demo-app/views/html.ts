@@ -65,16 +65,34 @@ function systemBadge(viewer: Viewer): Html {
       >Served by the legacy login (express-session)</span
     >`;
   }
-  const detail = viewer.convertedNow
-    ? "your legacy session was converted on this request"
-    : viewer.legacyRetiredNow
-      ? "legacy cookie retired on this request"
-      : viewer.user
-        ? "session verified"
-        : "no session";
-  return html`<span class="badge supertokens" id="served-by" data-system="supertokens"
-    >Served by SuperTokens <small>(${detail})</small></span
-  >`;
+  return html`<span class="badge supertokens" id="served-by" data-system="supertokens">Served by SuperTokens</span>`;
+}
+
+/**
+ * The moment the demo is about: this request came with only the legacy cookie and left with a SuperTokens
+ * session for the same user, or (the next request) the legacy session was retired. Shown above the page.
+ */
+function migrationBanner(viewer: Viewer): Html | "" {
+  if (viewer.system !== "supertokens" || !viewer.user) return "";
+  if (viewer.convertedNow) {
+    return html`<section class="banner converted" id="converted-banner" role="status" aria-live="polite">
+      <strong class="banner-title"
+        >Your old session was converted to a SuperTokens session — you are still signed in as
+        <span id="converted-email">${viewer.user.email}</span>.</strong
+      >
+      <p>
+        <code>dualSession()</code> read this browser's express-session cookie, found user id
+        <code>${viewer.user.id}</code> in the legacy session store, and created a SuperTokens session for the same id,
+        on this request. No sign-in, no lost notes. The next request retires the old cookie.
+      </p>
+    </section>`;
+  }
+  if (viewer.legacyRetiredNow) {
+    return html`<section class="banner retired" id="retired-banner" role="status">
+      The old express-session cookie was retired on this request: this browser now uses only its SuperTokens session.
+    </section>`;
+  }
+  return "";
 }
 
 export function layout({ title, viewer, page, body }: PageOptions): string {
@@ -117,6 +135,7 @@ export function layout({ title, viewer, page, body }: PageOptions): string {
         </div>
       </header>
       <div class="system">${systemBadge(viewer)}</div>
+      ${migrationBanner(viewer)}
       <main>
         <h1>${title}</h1>
         ${body}

@@ -14,7 +14,8 @@ export interface ImportReport {
   version: 2;
   /** True for `--dry-run`: `wouldImport` then lists the users the run would import, and nothing was written. */
   dryRun: boolean;
-  mode: "bulk" | "per-user";
+  /** `auto` only in the report of a run that stopped before it could choose (e.g. the core was unreachable). */
+  mode: "bulk" | "per-user" | "auto";
   /** The core's URL (with its app path); never the API key. */
   target: string;
   startedAt: string;

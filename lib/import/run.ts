@@ -19,7 +19,7 @@ import {
   type ImportOptions,
 } from "./options.js";
 import { importOneUser, pool } from "./per-user.js";
-import { planImport, type Candidate, type Outcome } from "./plan.js";
+import { planImport, type Candidate, type Outcome, type Warning } from "./plan.js";
 import { barProgress, flushed, lineProgress, silentProgress, type Progress, type ProgressStream } from "./progress.js";
 import { Tally, writeReport, type ImportReport } from "./report.js";
 import { signInEmailRule, toSourceUser, type RowProblem, type SourceUser } from "./rows.js";
@@ -156,87 +156,96 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
   const config = resolveImportOptions(options);
   importLog("config %O", redacted(config));
   const startedAt = new Date().toISOString();
-  // The core first: a wrong URL or key should fail in a second, not after reading a million rows.
-  const client = new CoreClient(config.core, config.apiKey);
-  await checkCore(client);
-  const support: BulkSupport =
-    config.mode === "per-user" ? { offered: false, why: "--mode per-user" } : await detectBulk(client);
-  if (config.mode === "bulk" && !support.offered) {
-    throw new ConfigError(
-      "ERR_MIGRATE_UNSUPPORTED_CORE",
-      `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API (${support.why}). Use ` +
-        `--mode per-user or auto.`,
-    );
-  }
-  const rows = await readRows(config);
-  const mode = config.mode === "per-user" || !support.offered ? "per-user" : "bulk";
-  importLog("mode %s (%s)", mode, support.offered ? "bulk import offered" : support.why);
+  // What the report says if the run stops: whatever was known by then (issue 14: even unreadable input).
+  let mode: ImportReport["mode"] = config.mode;
+  let input = 0;
+  let warnings: Warning[] = [];
   const notes: string[] = [];
-  const inputIds = new Set(rows.filter((r): r is SourceUser => !("reason" in r)).map((r) => r.id));
-
-  if (mode === "bulk") {
-    // Users a killed run queued are still being processed; the plan must see them as they end up.
-    const pending = await pendingCount(client);
-    if (pending > 0 && config.dryRun) {
-      notes.push(
-        `the core's bulk-import queue holds ${pending} users not yet processed; the plan can change once they are.`,
-      );
-    } else if (pending > 0) {
-      io.stderr.write(`import: waiting for ${pending} users already queued in the core to be processed\n`);
-      await waitForQueue(client, 0, config.stallTimeoutMs, () => {});
-    }
-    // Failed queue rows of these users are earlier attempts; this run supersedes them.
-    const stale = await listFailed(client, inputIds);
-    if (stale.length && !config.dryRun)
-      await removeRows(
-        client,
-        stale.map((r) => r.id),
-      );
-    if (stale.length)
-      notes.push(
-        `${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by ` +
-          `earlier attempts for these users.`,
-      );
-  }
-
-  const existing = await listExisting(client);
-  const plan = planImport(rows, existing);
-  if (mode === "per-user" && plan.candidates.some((c) => c.timeJoined !== undefined)) {
-    notes.push("the per-user endpoints cannot set time joined: imported users get the time of the import.");
-  }
   const tally = new Tally();
-  for (const o of plan.decided) tally.add(o);
-  importLog(
-    "plan: %d to import, %d decided (%d skipped, %d failed)",
-    plan.candidates.length,
-    tally.done,
-    tally.skipped,
-    tally.failed,
-  );
-  const progress = pickProgress(io);
-  const tick = () => progress.update(tally.done, tally);
-  progress.start(rows.length, tally.done);
-  const base = { dryRun: config.dryRun, mode, target: config.core, startedAt, warnings: plan.warnings, notes } as const;
-
+  let progress: Progress | undefined;
+  const base = () => ({ dryRun: config.dryRun, mode, target: config.core, startedAt, warnings, notes });
   try {
+    // The core first: a wrong URL or key should fail in a second, not after reading a million rows.
+    const client = new CoreClient(config.core, config.apiKey);
+    await checkCore(client);
+    const support: BulkSupport =
+      config.mode === "per-user" ? { offered: false, why: "--mode per-user" } : await detectBulk(client);
+    if (config.mode === "bulk" && !support.offered) {
+      throw new ConfigError(
+        "ERR_MIGRATE_UNSUPPORTED_CORE",
+        `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API ` +
+          `(${support.why}). Use --mode per-user or auto.`,
+      );
+    }
+    const rows = await readRows(config);
+    const chosen = config.mode === "per-user" || !support.offered ? "per-user" : "bulk";
+    mode = chosen;
+    input = rows.length;
+    importLog("mode %s (%s)", chosen, support.offered ? "bulk import offered" : support.why);
+    const inputIds = new Set(rows.filter((r): r is SourceUser => !("reason" in r)).map((r) => r.id));
+
+    if (chosen === "bulk") {
+      // Users a killed run queued are still being processed; the plan must see them as they end up.
+      const pending = await pendingCount(client);
+      if (pending > 0 && config.dryRun) {
+        notes.push(
+          `the core's bulk-import queue holds ${pending} users not yet processed; the plan can change once they are.`,
+        );
+      } else if (pending > 0) {
+        io.stderr.write(`import: waiting for ${pending} users already queued in the core to be processed\n`);
+        await waitForQueue(client, 0, config.stallTimeoutMs, () => {});
+      }
+      // Failed queue rows of these users are earlier attempts; this run supersedes them.
+      const stale = await listFailed(client, inputIds);
+      if (stale.length && !config.dryRun)
+        await removeRows(
+          client,
+          stale.map((r) => r.id),
+        );
+      if (stale.length)
+        notes.push(
+          `${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by ` +
+            `earlier attempts for these users.`,
+        );
+    }
+
+    const existing = await listExisting(client);
+    const plan = planImport(rows, existing);
+    warnings = plan.warnings;
+    if (chosen === "per-user" && plan.candidates.some((c) => c.timeJoined !== undefined)) {
+      notes.push("the per-user endpoints cannot set time joined: imported users get the time of the import.");
+    }
+    for (const o of plan.decided) tally.add(o);
+    importLog(
+      "plan: %d to import, %d decided (%d skipped, %d failed)",
+      plan.candidates.length,
+      tally.done,
+      tally.skipped,
+      tally.failed,
+    );
+    const shown = pickProgress(io);
+    progress = shown;
+    const tick = () => shown.update(tally.done, tally);
+    shown.start(rows.length, tally.done);
+
     if (config.dryRun) {
       for (const c of plan.candidates) tally.add({ kind: "imported", row: c.row, id: c.id });
     } else {
-      await importCandidates(client, config, mode, plan.candidates, tally, tick, progress);
+      await importCandidates(client, config, chosen, plan.candidates, tally, tick, shown);
     }
+    tick();
   } catch (err) {
-    progress.stop();
+    progress?.stop();
     await flushed(io.stderr);
     if (config.report) {
-      await writeReport(config.report, tally.report(base, rows.length, (err as Error).message)).catch(() => {});
+      await writeReport(config.report, tally.report(base(), input, (err as Error).message)).catch(() => {});
     }
     throw err;
   }
-  tick();
   progress.stop();
   // Progress goes to stderr, the summary to stdout: the summary comes last wherever both end up.
   await flushed(io.stderr);
-  const report = tally.report(base, rows.length);
+  const report = tally.report(base(), input);
   if (config.report) await writeReport(config.report, report);
   io.stdout.write(summary(report, config.report));
   return report;

@@ -183,7 +183,12 @@ describe("demo app in a browser, embedded defaults", () => {
       await gotoRetrying503(alicePage, `${demo.url}/notes`);
       assert.equal(new URL(alicePage.url()).pathname, "/notes");
       assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "supertokens");
-      assert.match((await alicePage.textContent("#served-by"))!, /converted on this request/);
+      const banner = alicePage.getByRole("status").filter({ hasText: "Your old session was converted" });
+      assert.ok(await banner.isVisible(), "the conversion is shown in a banner above the page");
+      assert.equal(
+        (await banner.locator(".banner-title").innerText()).replace(/\s+/g, " "),
+        "Your old session was converted to a SuperTokens session — you are still signed in as alice@example.com.",
+      );
       assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
       assert.equal(await alicePage.textContent("#who-id"), "1", "the SuperTokens session is for the legacy user id");
       assert.equal(
@@ -201,12 +206,13 @@ describe("demo app in a browser, embedded defaults", () => {
         assert.ok(names.includes(name), `${name} in ${names.join(",")}`);
       await shot(alicePage, "02-migrated-on-first-request");
       assert.deepEqual(watched.problems(), [], "nothing goes wrong in the console on the converting page load");
-      await checkHeaderWidths(alicePage, "02-header");
 
       // The next request proves the browser holds the new tokens: the legacy session is retired, its cookie cleared.
       await alicePage.reload();
       await alicePage.waitForSelector("#notes");
       assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+      assert.equal(await alicePage.locator("#converted-banner").count(), 0, "converted once, shown once");
+      assert.match((await alicePage.textContent("#retired-banner"))!, /old express-session cookie was retired/);
       assert.ok(
         !(await cookieNames(alice)).includes("connect.sid"),
         `legacy cookie gone: ${(await cookieNames(alice)).join(",")}`,
@@ -215,6 +221,7 @@ describe("demo app in a browser, embedded defaults", () => {
       assert.equal(await alicePage.textContent("#sessions-migrated"), "1");
       assert.equal(await alicePage.textContent("#legacy-sessions"), "0", "the legacy session is gone from the store");
       await shot(alicePage, "03-legacy-cookie-retired");
+      await checkHeaderWidths(alicePage, "03-header");
     },
   );
 
@@ -260,6 +267,7 @@ describe("demo app in a browser, embedded defaults", () => {
   it("(4) a legacy-only user signs in through the new form and keeps his id and notes", async () => {
     const { context, page } = await signInWithNewForm("bob@example.com", "bob-pass-1");
     assert.equal(await page.getAttribute("#served-by", "data-system"), "supertokens");
+    assert.equal(await page.locator("#converted-banner").count(), 0, "a sign-in is no conversion");
     assert.equal(await page.textContent("#who-email"), "bob@example.com");
     assert.equal(await page.textContent("#who-id"), "2");
     assert.equal(await page.getAttribute("#who-account", "data-account"), "supertokens");

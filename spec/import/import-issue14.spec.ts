@@ -3,7 +3,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { Writable } from "node:stream";
 import path from "node:path";
@@ -15,8 +15,10 @@ import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { runImport } from "../../lib/import/run.js";
 import { signInEmailRule } from "../../lib/import/rows.js";
 import type { ImportOptions } from "../../lib/import/options.js";
+import type { ImportReport } from "../../lib/import/report.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
 import { bcryptRows, coreGet, toNdjson } from "../helpers/import-fixtures.js";
+import { closedPort } from "../helpers/services.js";
 
 let core: DevCore;
 let dir: string;
@@ -214,5 +216,25 @@ describe("progress in bulk mode", () => {
       during.some((m) => m !== null && Number(m[2]) >= 10 && Number(m[1]) >= Number(m[2])),
       `progress while the queue is processed:\n${lines.join("")}`,
     );
+  });
+});
+
+describe("a run stopped before any user is decided", () => {
+  it("still writes the report, with the error, when --report is given", async () => {
+    const uri = await createCoreApp(core.url);
+    const file = path.join(dir, "broken.csv");
+    await writeFile(file, 'id,email,password_hash\n1,a@example.com,"$2b$04$x\n2,b@example.com,x\n');
+    const reportFile = path.join(dir, "broken-report.json");
+    await assert.rejects(run({ file, core: uri, report: reportFile }), { code: "ERR_MIGRATE_BAD_INPUT" });
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as ImportReport;
+    assert.match(report.error ?? "", /CSV line 2: a quoted field/);
+    assert.equal(report.counts.input, 0);
+    assert.deepEqual([report.imported, report.skipped, report.failed], [[], [], []]);
+
+    const unreachable = path.join(dir, "unreachable-report.json");
+    await assert.rejects(run({ file, core: `http://127.0.0.1:${await closedPort()}`, report: unreachable }), {
+      code: "ERR_MIGRATE_CORE_UNAVAILABLE",
+    });
+    assert.match((JSON.parse(await readFile(unreachable, "utf8")) as ImportReport).error ?? "", /cannot reach/);
   });
 });
