@@ -33,7 +33,14 @@ export function importCommand(): Command {
   return new Command("import")
     .description(
       "Import users with their password hashes and legacy ids into SuperTokens. Safe to re-run: users already in " +
-        "SuperTokens are skipped and never changed. Exit code 2 when some users failed (see the report).",
+        "SuperTokens are skipped and never changed.",
+    )
+    .addHelpText(
+      "after",
+      "\nExit codes:\n" +
+        "  0  every user was imported or skipped (a dry run: every user would be)\n" +
+        "  1  the run stopped: bad options, unreadable input, or the core unreachable (the report says where)\n" +
+        "  2  some users failed; in a dry run, some users would fail. The summary and the report name them.\n",
     )
     .option("--from <url>", "PostgreSQL URL of the legacy database (read in a read-only transaction)")
     .option("--query <sql>", "SELECT returning one row per user (with --from)")

@@ -113,6 +113,9 @@ function pickProgress(io: Required<ImportIo>): Progress {
   return silentProgress;
 }
 
+/** Skipped and failed rows the summary names one by one; the report lists them all. */
+const SUMMARY_ROWS = 10;
+
 function summary(report: ImportReport, reportPath: string | undefined): string {
   const reasons = (by: Record<string, number>) =>
     Object.entries(by)
@@ -135,6 +138,19 @@ function summary(report: ImportReport, reportPath: string | undefined): string {
     );
   if (counts.failed)
     lines.push(`${report.dryRun ? "Would fail" : "Failed"} ${counts.failed}: ${reasons(counts.failedByReason)}.`);
+  // The rows behind the counts, by number, so that a fix needs no report file (issue 14: "invalid-row 1" alone
+  // named nothing). The first few only: a million-row run with a systematic problem would drown the terminal.
+  // Users a re-run finds already imported are the expected case, not something to fix.
+  const named = [...report.failed, ...report.skipped.filter((o) => o.reason !== "already-imported")];
+  named.sort((a, b) => a.row - b.row);
+  for (const o of named.slice(0, SUMMARY_ROWS)) {
+    const id = o.id === null ? "" : ` (id ${o.id})`;
+    lines.push(`  row ${o.row}${id}: ${o.reason}${o.detail ? `, ${o.detail}` : ""}`);
+  }
+  if (named.length > SUMMARY_ROWS) {
+    const where = reportPath ? "in the report" : "(pass --report <file> to list them)";
+    lines.push(`  … and ${named.length - SUMMARY_ROWS} more ${where}.`);
+  }
   if (report.warnings.length)
     lines.push(`Warnings: ${report.warnings.length} (weak hashes to rehash on the next sign-in; see the report).`);
   for (const note of report.notes) lines.push(`Note: ${note}`);

@@ -238,3 +238,38 @@ describe("a run stopped before any user is decided", () => {
     assert.match((JSON.parse(await readFile(unreachable, "utf8")) as ImportReport).error ?? "", /cannot reach/);
   });
 });
+
+describe("the summary", () => {
+  it("names each skipped or failed row by number, id and reason, without emails, the first ten of them", async () => {
+    const uri = await createCoreApp(core.url);
+    const [good] = await bcryptRows(1, "summary");
+    const lines = [
+      JSON.stringify({ id: good.id, email: good.email, password_hash: good.hash }),
+      "{not json",
+      JSON.stringify({ id: "bad-email", email: "a b@example.com", password_hash: good.hash }),
+      ...Array.from({ length: 10 }, (_, i) => JSON.stringify({ id: `nohash-${i}`, email: `nohash-${i}@example.com` })),
+    ];
+    const file = path.join(dir, "summary.ndjson");
+    await writeFile(file, lines.join("\n") + "\n");
+    let out = "";
+    const report = await runImport({ file, core: uri }, { ...quiet, stdout: { write: (s: string) => (out += s) } });
+    assert.equal(report.counts.imported, 1);
+    assert.match(out, /^ {2}row 2: invalid-row, /m);
+    assert.match(out, /^ {2}row 3 \(id bad-email\): invalid-email/m);
+    assert.match(out, /^ {2}row 4 \(id nohash-0\): missing-hash/m);
+    assert.equal(out.match(/^ {2}row \d+/gm)?.length, 10, out);
+    assert.match(out, /^ {2}… and 2 more \(pass --report <file> to list them\)\.$/m);
+    assert.doesNotMatch(out, /@example\.com/, "the summary names ids, never emails");
+
+    const again = await runImport({ file, core: uri }, { ...quiet, stdout: { write: (s: string) => (out = s) } });
+    assert.deepEqual(
+      again.skipped.filter((s) => s.reason === "already-imported").map((s) => s.id),
+      [good.id],
+    );
+    assert.doesNotMatch(
+      out,
+      /already-imported,|\(id [^)]*\): already-imported/,
+      "a re-run's expected skips are not listed",
+    );
+  });
+});
