@@ -55,6 +55,15 @@ async function main() {
   app.get("/dual/me", dualSession({ store, secret: SECRET }), me);
   app.get("/plain/open", verifySession({ sessionRequired: false }) as unknown as express.RequestHandler, me);
   app.get("/dual/open", dualSession({ store, secret: SECRET, sessionRequired: false }), me);
+  // The same request on the app before the switch: express-session over the same store, nothing of SuperTokens.
+  // Its own router, so that no SuperTokens middleware touches the request's express-session object.
+  const legacy = express.Router();
+  legacy.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
+  legacy.get("/me", (req, res) => {
+    const userId = (req as unknown as { session: { userId?: string } }).session.userId;
+    res.json({ userId: userId ?? null });
+  });
+  app.use("/legacy", legacy);
   app.post("/login/:id", async (req, res) => {
     await Session.createNewSession(req, res, "public", supertokens.convertToRecipeUserId(req.params.id));
     res.json({ ok: true });

@@ -14,7 +14,8 @@ import { phaseSeconds, type BenchRow } from "./types.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-async function startApp(coreUrl: string, env: Record<string, string>) {
+/** The app of dual-session-server.ts in its own process; also used by first-hit.ts. */
+export async function startApp(coreUrl: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/dual-session-server.ts"), coreUrl], {
     cwd: root,
     env: { ...process.env, ...env },

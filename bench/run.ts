@@ -7,6 +7,7 @@ import type { Bench, BenchRow } from "./types.js";
 const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   core: () => import("./core.js"),
   "dual-session": () => import("./dual-session.js"),
+  "first-hit": () => import("./first-hit.js"),
   "sign-out": () => import("./sign-out.js"),
   "legacy-auth": () => import("./legacy-auth.js"),
   export: () => import("./export.js"),
