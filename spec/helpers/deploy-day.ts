@@ -1,0 +1,353 @@
+// Deploy day, in miniature or full size: N app processes (spec/helpers/deploy-day-app.ts) behind a round-robin
+// proxy on loopback share one legacy store, one coordinator and one core. Every logged-in legacy user's browser
+// sends a burst of parallel first requests, as a page load does, each on its own connection so that the proxy
+// spreads one user's burst over the processes. Used by spec/session/deploy-day.spec.ts (CI size) and
+// bench/deploy-day.ts (20,000 users).
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { sign } from "cookie-signature";
+import pg from "pg";
+import { createClient } from "redis";
+import { PgStore, RedisStore, type SessionStore } from "./legacy-session.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SECRET = "deploy-day-secret";
+
+export type StoreKind = "redis" | "postgres";
+export type CoordinatorKind = "redis" | "postgres";
+
+export interface DeployDayOptions {
+  coreUrl: string;
+  store: StoreKind;
+  coordinator: CoordinatorKind;
+  processes: number;
+  redisUrl: string;
+  databaseUrl: string;
+}
+
+/** Connection-level round robin: each new client connection goes to the next backend. */
+export async function startRoundRobinProxy(targets: number[]): Promise<{ url: string; close(): Promise<void> }> {
+  let next = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targets[next++ % targets.length], "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+interface AppProcess {
+  child: ChildProcess;
+  port: number;
+  /** The app's `stats()` line, printed on SIGTERM. */
+  stop(): Promise<Record<string, unknown>>;
+}
+
+async function startApp(env: Record<string, string>): Promise<AppProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "spec/helpers/deploy-day-app.ts")], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = () => {
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        child.stdout.off("data", onData);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on("data", onData);
+    void exited.then((code) => reject(new Error(`deploy-day app exited with ${code}: ${err}`)));
+  });
+  return {
+    child,
+    port,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+      const line = out.split("\n").find((l) => l.startsWith('{"stats"'));
+      return line ? (JSON.parse(line) as { stats: Record<string, unknown> }).stats : {};
+    },
+  };
+}
+
+export interface BurstResult {
+  status: number;
+  userId?: string;
+  handle?: string;
+  pid?: number;
+  setCookies: string[];
+  ms: number;
+}
+
+/** One GET on a fresh connection (no keep-alive), so the proxy picks the next process. */
+function get(url: string, cookie: string): Promise<BurstResult> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { cookie, connection: "close" } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (c: string) => (body += c));
+      res.on("end", () => {
+        let json: { userId?: string; handle?: string; pid?: number } = {};
+        try {
+          json = JSON.parse(body) as typeof json;
+        } catch {
+          // a non-JSON answer keeps only its status
+        }
+        resolve({
+          status: res.statusCode ?? 0,
+          ...json,
+          setCookies: res.headers["set-cookie"] ?? [],
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        });
+      });
+    });
+    req.on("error", reject);
+  });
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function pool<T, R>(items: T[], limit: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await work(items[i], i);
+      }
+    }),
+  );
+  return results;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+
+/** Polls `count` until it is 0 or `withinMs` passed; the last count. */
+async function settledCount(count: () => Promise<number>, withinMs: number): Promise<number> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const n = await count();
+    if (n === 0 || Date.now() > deadline) return n;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface DeployDayReport {
+  users: number;
+  burst: number;
+  requests: number;
+  statuses: Record<number, number>;
+  /** Users whose burst was answered with more than one session handle. */
+  forked: string[];
+  /** SuperTokens sessions in the core per user, counted through the core's API. */
+  sessionsPerUser: Map<string, number>;
+  migrationsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /**
+   * Legacy sessions still in the store once each user's next request proved the new tokens (retirement runs
+   * after the response, so this waits up to 10 s for the count to reach 0, and reports what is left).
+   */
+  legacyLeft: number;
+  /** Store commands (Redis calls, or PostgreSQL statements) per migration, from the server's own counters. */
+  storeOpsPerMigration: number | undefined;
+  /** Processes that served at least one request. */
+  processesServing: number;
+}
+
+export interface DeployDay {
+  url: string;
+  run(users: number, burst: number, concurrency: number): Promise<DeployDayReport>;
+  close(): Promise<void>;
+}
+
+/** Starts the processes, the proxy and the stores' clients. */
+export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
+  const tag = randomBytes(4).toString("hex");
+  const redis = createClient({ url: o.redisUrl });
+  await redis.connect();
+  const db = new pg.Pool({ connectionString: o.databaseUrl, max: 4 });
+  const schema = `deploy_day_${tag}`;
+  let store: SessionStore;
+  let storePrefix: string;
+  if (o.store === "redis") {
+    storePrefix = `dd:${tag}:sess:`;
+    store = new RedisStore({ client: redis, prefix: storePrefix });
+  } else {
+    await db.query(`CREATE SCHEMA ${schema}`);
+    storePrefix = `${schema}.session`;
+    store = new PgStore({
+      pool: db,
+      schemaName: schema,
+      tableName: "session",
+      createTableIfMissing: true,
+      pruneSessionInterval: false,
+    });
+  }
+  const coordinatorPrefix = o.coordinator === "redis" ? `dd:${tag}:coord:` : `${schema}_coordinator`;
+  const apps: AppProcess[] = [];
+  try {
+    for (let i = 0; i < o.processes; i++) {
+      apps.push(
+        await startApp({
+          CORE_URL: o.coreUrl,
+          REDIS_URL: o.redisUrl,
+          DATABASE_URL: o.databaseUrl,
+          STORE: o.store,
+          STORE_PREFIX: storePrefix,
+          COORDINATOR: o.coordinator,
+          COORDINATOR_PREFIX: coordinatorPrefix,
+          SECRET,
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.allSettled(apps.map((a) => a.stop()));
+    throw err;
+  }
+  const proxy = await startRoundRobinProxy(apps.map((a) => a.port));
+  const storeSet = (sid: string, data: unknown) =>
+    new Promise<void>((resolve, reject) =>
+      store.set(sid, data, (e) =>
+        e ? reject(e instanceof Error ? e : new Error(`store.set failed: ${JSON.stringify(e)}`)) : resolve(),
+      ),
+    );
+  const storeCount = async () => {
+    if (o.store === "redis") {
+      let n = 0;
+      for await (const keys of redis.scanIterator({ MATCH: `${storePrefix}*`, COUNT: 1000 })) n += keys.length;
+      return n;
+    }
+    const r = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.session`);
+    return Number(r.rows[0].n);
+  };
+  const redisCalls = async () => {
+    const info = await redis.info("commandstats");
+    return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  const pgStatements = async () => {
+    const r = await db.query<{ n: string }>(
+      "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()",
+    );
+    return Number(r.rows[0].n);
+  };
+  const sessionsOf = async (userId: string) => {
+    const res = await fetch(`${o.coreUrl}/recipe/session/user?userId=${encodeURIComponent(userId)}`, {
+      headers: { "cdi-version": "5.4" },
+    });
+    if (!res.ok) throw new Error(`core: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { sessionHandles: string[] }).sessionHandles.length;
+  };
+
+  return {
+    url: proxy.url,
+    async run(users, burst, concurrency) {
+      const expires = new Date(Date.now() + 86_400_000);
+      const legacy = await pool(
+        Array.from({ length: users }, (_, i) => i),
+        50,
+        async (i) => {
+          const sid = randomBytes(18).toString("base64url");
+          const userId = `dd-${tag}-${i}`;
+          await storeSet(sid, {
+            cookie: { originalMaxAge: 86_400_000, expires, httpOnly: true, path: "/" },
+            userId,
+          });
+          return { userId, cookie: `connect.sid=${encodeURIComponent(`s:${sign(sid, SECRET)}`)}` };
+        },
+      );
+      const opsBefore = o.coordinator === "redis" || o.store === "redis" ? await redisCalls() : await pgStatements();
+      const started = process.hrtime.bigint();
+      const bursts = await pool(legacy, concurrency, (u) =>
+        Promise.all(Array.from({ length: burst }, () => get(`${proxy.url}/api/me`, u.cookie))),
+      );
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const opsAfter = o.coordinator === "redis" || o.store === "redis" ? await redisCalls() : await pgStatements();
+
+      const statuses: Record<number, number> = {};
+      const forked: string[] = [];
+      const latencies: number[] = [];
+      const pids = new Set<number>();
+      for (const [i, answers] of bursts.entries()) {
+        for (const a of answers) {
+          statuses[a.status] = (statuses[a.status] ?? 0) + 1;
+          latencies.push(a.ms);
+          if (a.pid) pids.add(a.pid);
+        }
+        const handles = new Set(answers.filter((a) => a.status === 200).map((a) => a.handle));
+        if (handles.size > 1 || answers.some((a) => a.status === 200 && a.userId !== legacy[i].userId))
+          forked.push(legacy[i].userId);
+      }
+      latencies.sort((a, b) => a - b);
+
+      // Each browser's next request carries the new tokens and the legacy cookie: the proof that retires it.
+      await pool(bursts, concurrency, async (answers, i) => {
+        const ok = answers.find((a) => a.status === 200);
+        if (!ok) return;
+        const tokens = ok.setCookies
+          .map((c) => c.split(";")[0])
+          .filter((c) => c.startsWith("sAccessToken=") || c.startsWith("sRefreshToken="));
+        await get(`${proxy.url}/api/me`, [...tokens, legacy[i].cookie].join("; "));
+      });
+      const sessionsPerUser = new Map<string, number>();
+      await pool(legacy, 20, async (u) => sessionsPerUser.set(u.userId, await sessionsOf(u.userId)));
+      const migrations = [...sessionsPerUser.values()].reduce((a, b) => a + b, 0);
+      return {
+        users,
+        burst,
+        requests: users * burst,
+        statuses,
+        forked,
+        sessionsPerUser,
+        migrationsPerSecond: users / seconds,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        legacyLeft: await settledCount(storeCount, 10_000),
+        storeOpsPerMigration: migrations ? (opsAfter - opsBefore) / migrations : undefined,
+        processesServing: pids.size,
+      };
+    },
+    async close() {
+      await proxy.close();
+      await Promise.allSettled(apps.map((a) => a.stop()));
+      if (o.store === "redis" || o.coordinator === "redis") {
+        for await (const keys of redis.scanIterator({ MATCH: `dd:${tag}:*`, COUNT: 1000 }))
+          if (keys.length) await redis.del(keys);
+      }
+      if (o.store === "postgres" || o.coordinator === "postgres")
+        await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      if (o.coordinator === "postgres") await db.query(`DROP TABLE IF EXISTS ${coordinatorPrefix}`).catch(() => {});
+      await db.end();
+      await redis.quit();
+    },
+  };
+}
