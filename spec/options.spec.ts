@@ -481,9 +481,9 @@ describe("invalid values name the option and the kind of mistake", () => {
       /`pageSize` must be an integer from 1 to 100000; received 0/,
     );
     throwsConfig(
-      () => resolveExportOptions({ db: pool, out, schema: "Bad" }),
+      () => resolveExportOptions({ db: pool, out, schema: "bad-name" }),
       "ERR_MIGRATE_INVALID_OPTION",
-      /`schema` must be a lower-case PostgreSQL identifier; received "Bad"/,
+      /`schema` must be a PostgreSQL identifier as the core's postgresql_table_schema holds it .*; received "bad-name"/,
     );
     throwsConfig(
       () => resolveExportOptions({ db: pool, out, format: "xml" as never }),
