@@ -20,6 +20,7 @@ export {
   type MigrationStats,
 } from "./session/index.js";
 export { MigrateError, ConfigError, UnavailableError, isMigrateError, type MigrateErrorCode } from "./errors.js";
+export { METRIC_NAMES, METRIC_ATTRIBUTES, type MeterProviderLike, type MigrationMetricsOption } from "./metrics.js";
 export {
   verifyPassword,
   detectHashFormat,

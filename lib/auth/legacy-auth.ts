@@ -47,12 +47,14 @@ export function legacyAuth(options: LegacyAuthOptions): LegacyAuth {
   const memo = new DecisionMemo();
   const view = new UsersView(rt);
   authLog(
-    "legacyAuth: tenants %o, dummy hash format %s, custom verifyPassword %s, verifiers %o, onUserMigrated %s",
+    "legacyAuth: tenants %o, dummy hash format %s, custom verifyPassword %s, verifiers %o, onUserMigrated %s, " +
+      "metrics %s",
     config.tenantIds,
     detectHashFormat(config.dummyHash) ?? "unrecognised (bcrypt cost 10 is used)",
     config.verifyPassword ? "yes" : "no",
     Object.keys(config.verifiers),
     config.onUserMigrated ? "yes" : "no",
+    config.metrics.source,
   );
   // Build the dummy hash now, so the first unknown email does not pay for it (and stand out by its timing).
   rt.dummy().catch(() => authLog("warming the dummy hash failed; the first unknown email will build it"));

@@ -10,6 +10,7 @@ import {
   type OptionKeys,
 } from "../options.js";
 import { DEFAULT_DUMMY_HASH, type PasswordVerifier } from "../hashes/index.js";
+import { resolveMetrics, type MigrationMetrics, type MigrationMetricsOption } from "../metrics.js";
 
 /** A row of the app's own users table, as legacyAuth needs it. */
 export interface LegacyUser {
@@ -93,6 +94,11 @@ export interface LegacyAuthOptions {
    * hooks never see a half-moved user. Default: none.
    */
   override?: { functions?: FunctionsOverride; apis?: ApisOverride };
+  /**
+   * Moved users as OpenTelemetry metrics (docs/metrics.md). Default: the global MeterProvider of
+   * `@opentelemetry/api` when it is installed, none otherwise. `false`: none. `{ meterProvider }`: that one.
+   */
+  metrics?: MigrationMetricsOption;
 }
 
 export interface LegacyAuthConfig {
@@ -107,6 +113,7 @@ export interface LegacyAuthConfig {
   readonly tenantIds: readonly string[];
   readonly dummyHash: string;
   readonly override: { readonly functions?: FunctionsOverride; readonly apis?: ApisOverride };
+  readonly metrics: MigrationMetrics;
 }
 
 /** Every option of legacyAuth: the build fails when LegacyAuthOptions gains one not listed. */
@@ -123,6 +130,7 @@ const LEGACY_AUTH_KEYS = {
   tenantIds: true,
   dummyHash: true,
   override: true,
+  metrics: true,
 } satisfies OptionKeys<LegacyAuthOptions>;
 
 const OVERRIDE_KEYS = { functions: true, apis: true } satisfies OptionKeys<NonNullable<LegacyAuthOptions["override"]>>;
@@ -219,5 +227,6 @@ export function resolveLegacyAuthOptions(input: LegacyAuthOptions | undefined): 
     tenantIds: resolveTenantIds(o.tenantIds),
     dummyHash,
     override: resolveOverride(o.override),
+    metrics: resolveMetrics(what, o.metrics),
   });
 }

@@ -73,6 +73,7 @@ export class LegacyAuthRuntime {
 
   /** The user is already moved, so a failing hook must not fail the request: log it and go on. */
   async userMigrated(event: UserMigratedEvent): Promise<void> {
+    this.config.metrics.userMigrated(event);
     const hook = this.config.onUserMigrated;
     if (!hook) return;
     try {

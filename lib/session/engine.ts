@@ -4,6 +4,7 @@ import Session, { type SessionContainer } from "supertokens-node/recipe/session"
 import { log } from "../debug.js";
 import { isMigrateError, UnavailableError, type MigrateError } from "../errors.js";
 import { withDeadline } from "../deadline.js";
+import type { MigrationMetrics } from "../metrics.js";
 import { createMisconfigurationMonitor, sayOnce, type LegacyOutcome, type MigrationWarning } from "./alerts.js";
 import type { MigrationClaim } from "./coordinator.js";
 import { readLegacySid } from "./legacy-cookie.js";
@@ -87,6 +88,8 @@ interface Migration {
   viaCookie: boolean;
   /** Runs once the tokens are published, before they are served; `handle` is the new session's. */
   onCreated?: (handle: string) => void;
+  /** performance.now() when the request began migrating, for the duration metric. */
+  started: number;
 }
 
 type RetireReason = "proof" | "grace-expired" | "already-migrated" | "revoked" | "superseded";
@@ -99,7 +102,7 @@ type Refusal = "migrated" | "revoked";
 
 export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
   const store = createLegacyStore(cfg.store, { timeoutMs: cfg.storeTimeoutMs });
-  const events = createEvents(cfg.onMigration);
+  const events = createEvents(cfg.onMigration, cfg.metrics);
   const retirements = createRetirements(store, cfg.graceMs, events.emit);
   const monitor = createMisconfigurationMonitor({ name: cfg.name });
   /** Shorten (or with 0 end) the reuse of `key`'s published tokens in every process sharing the coordinator. */
@@ -109,17 +112,19 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
     });
   };
   debug(
-    "dualSession created: cookie %s, %d secret(s), mode %s, grace %d ms, tenant %s",
+    "dualSession created: cookie %s, %d secret(s), mode %s, grace %d ms, tenant %s, metrics %s",
     cfg.name,
     cfg.secrets.length,
     cfg.mode,
     cfg.graceMs,
     cfg.tenantId,
+    cfg.metrics.source,
   );
 
   const clearLegacyCookie = (res: ServerResponse) => appendSetCookie(res, [clearedCookie(cfg.name, cfg.cookie)]);
 
   async function migrateLegacySession(req: IncomingMessage, res: ServerResponse, sid: string) {
+    const started = performance.now();
     const legacy = await store.get(sid);
     if (!legacy) {
       // Retired a moment ago by a request that proved the client holds the new tokens: requests of the same
@@ -154,7 +159,8 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
       return undefined;
     }
     const onCreated = (handle: string) => retirements.schedule(sid, handle);
-    const outcome = await claimAndCreate(req, res, { key: sid, legacy, userId, viaCookie: true, onCreated });
+    const migration = { key: sid, legacy, userId, viaCookie: true, onCreated, started };
+    const outcome = await claimAndCreate(req, res, migration);
     if (typeof outcome !== "string") return outcome;
     // The legacy session outlived its migration (its retirement failed, the process that migrated it died, or
     // its SuperTokens session was signed out or revoked): retire it now, and give nothing.
@@ -206,6 +212,7 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
     await publish(claim, transfer, cfg.retryAfterSeconds, Math.ceil(cfg.graceMs));
     m.onCreated?.(transfer.sessionHandle);
     events.emit({ type: "migrated", userId: transfer.userId, sessionHandle: transfer.sessionHandle });
+    cfg.metrics.migrationDuration((performance.now() - m.started) / 1000);
     debug("legacy session migrated to a SuperTokens session");
     // The same path as every request that reuses this migration: identical headers, and a container bound to
     // the real response, so route code that updates the session writes its tokens where the client gets them.
@@ -249,7 +256,9 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
   return {
     migrateLegacySession,
     async migrateUser(req, res, key, userId) {
-      const outcome = await claimAndCreate(req, res, { key, legacy: { cookie: {} }, userId, viaCookie: false });
+      const started = performance.now();
+      const migration = { key, legacy: { cookie: {} }, userId, viaCookie: false, started };
+      const outcome = await claimAndCreate(req, res, migration);
       if (outcome === "revoked") endReuse(key, 0);
       return typeof outcome === "string" ? undefined : outcome;
     },
@@ -267,8 +276,11 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
   };
 }
 
-/** The counters behind stats(), and the app's `onMigration` hook, which may not break a request. */
-function createEvents(onMigration: DualSessionConfig["onMigration"]) {
+/**
+ * The counters behind stats(), the same counts as OpenTelemetry metrics, and the app's `onMigration` hook, which
+ * may not break a request.
+ */
+function createEvents(onMigration: DualSessionConfig["onMigration"], metrics: MigrationMetrics) {
   const stats: Omit<MigrationStats, "warnings"> = { migrated: 0, reused: 0, retired: 0, loggedOut: 0, rejected: {} };
   function emit(event: MigrationEvent) {
     if (event.type === "migrated") stats.migrated++;
@@ -276,6 +288,7 @@ function createEvents(onMigration: DualSessionConfig["onMigration"]) {
     else if (event.type === "retired") stats.retired++;
     else if (event.type === "logged-out") stats.loggedOut++;
     else if (event.reason) stats.rejected[event.reason] = (stats.rejected[event.reason] ?? 0) + 1;
+    metrics.session(event);
     if (!onMigration) return;
     try {
       onMigration(event);
