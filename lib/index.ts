@@ -11,6 +11,11 @@ export {
   type MigrationEndpointOptions,
   createMemoryMigrationCoordinator,
   createRedisMigrationCoordinator,
+  createPostgresMigrationCoordinator,
+  type PostgresCoordinatorOptions,
+  type PostgresMigrationCoordinator,
+  type CoordinatorOptions,
+  type RedisScriptClient,
   defaultUserId,
   retireLegacySessionsOnRevoke,
   type DualSessionMiddleware,
@@ -20,7 +25,6 @@ export {
   type MigrationStats,
 } from "./session/index.js";
 export { MigrateError, ConfigError, UnavailableError, isMigrateError, type MigrateErrorCode } from "./errors.js";
-export { METRIC_NAMES, METRIC_ATTRIBUTES, type MeterProviderLike, type MigrationMetricsOption } from "./metrics.js";
 export {
   verifyPassword,
   detectHashFormat,

@@ -15,8 +15,10 @@ const debug = log.extend("session");
  *              │                        └─ failure ── claim.release()
  *              └─ BUSY ── waitForResult(sid) ── DONE(result) / ABANDONED (claim again) / TIMEOUT (503)
  *
- * The memory coordinator settles this among the requests of one process that share it; the Redis one, across
- * processes and instances.
+ * The memory coordinator settles this among the requests of one process that share it; the Redis one
+ * (a client, a cluster or a Sentinel client) and the PostgreSQL one (coordinators/postgres.ts), across processes
+ * and instances. docs/coordinators.md describes the interface for other stores; coordinators/contract.ts holds
+ * the cases every implementation must pass.
  *
  * Redis keys, for H = sha256(sid) hex (never the sid itself: anyone who can read Redis keys, through MONITOR,
  * the slow log or a key dump, must not learn live session ids, T19):
@@ -35,7 +37,7 @@ const debug = log.extend("session");
  * a credential: it is never logged, and it lives only as long as resultTtlMs.
  */
 
-type ClaimOutcome =
+export type ClaimOutcome =
   | { status: "WON"; claim: MigrationClaim }
   /** A winner already published; `result` is what it published. */
   | { status: "DONE"; result: string }
@@ -60,7 +62,7 @@ export interface MigrationClaim {
   release(): Promise<boolean>;
 }
 
-type WaitOutcome =
+export type WaitOutcome =
   | { status: "DONE"; result: string }
   /** Nobody holds the claim and nothing was published: the winner failed or crashed. Claim again. */
   | { status: "ABANDONED" }
@@ -114,7 +116,7 @@ interface RedisCoordinatorOptions extends CoordinatorOptions {
   timeoutMs?: number;
 }
 
-const COORDINATOR_KEYS = {
+export const COORDINATOR_KEYS = {
   lockTtlMs: true,
   resultTtlMs: true,
   waitMs: true,
@@ -136,11 +138,15 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   timeoutMs: 1000,
 });
 
-type Peek = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "FREE" };
-type ClaimReply = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "WON" } | { status: "MIGRATED" };
+export type Peek = { status: "DONE"; result: string } | { status: "BUSY" } | { status: "FREE" };
+export type ClaimReply =
+  { status: "DONE"; result: string } | { status: "BUSY" } | { status: "WON" } | { status: "MIGRATED" };
 
-/** The storage steps a coordinator needs; each must be atomic. `h` is the hashed sid. */
-interface Backend {
+/**
+ * The storage steps a coordinator needs; each must be atomic. `h` is the hashed sid. createCoordinator() puts
+ * the protocol (tokens, options, waiting, single publish) on top, so a store only has to implement these.
+ */
+export interface Backend {
   claim(h: string, token: string, lockTtlMs: number): Promise<ClaimReply>;
   publish(h: string, token: string, result: string, resultTtlMs: number, migratedTtlMs: number): Promise<boolean>;
   release(h: string, token: string): Promise<boolean>;
@@ -367,7 +373,7 @@ export function createMemoryMigrationCoordinator(options: CoordinatorOptions = {
   return createCoordinator(backend, options, hashSid);
 }
 
-function createCoordinator(
+export function createCoordinator(
   backend: Backend,
   options: CoordinatorOptions,
   keyOf: (sid: string) => string,
@@ -511,7 +517,7 @@ function newToken(): string {
   return randomBytes(16).toString("hex");
 }
 
-function checkTtl(
+export function checkTtl(
   name: string,
   ms: unknown,
   code: ConfigErrorCode = "ERR_MIGRATE_INVALID_OPTION",

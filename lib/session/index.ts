@@ -5,7 +5,14 @@ export {
   createMemoryMigrationCoordinator,
   createRedisMigrationCoordinator,
   type MigrationCoordinator,
+  type CoordinatorOptions,
+  type RedisScriptClient,
 } from "./coordinator.js";
+export {
+  createPostgresMigrationCoordinator,
+  type PostgresCoordinatorOptions,
+  type PostgresMigrationCoordinator,
+} from "./coordinators/postgres.js";
 export { defaultUserId } from "./user-id.js";
 export { sessionOf } from "./request.js";
 export { migrationEndpoint, type MigrationEndpointOptions } from "./endpoint.js";

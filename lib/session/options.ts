@@ -11,7 +11,6 @@ import {
   stringOption,
   type OptionKeys,
 } from "../options.js";
-import { resolveMetrics, type MigrationMetrics, type MigrationMetricsOption } from "../metrics.js";
 import { createMemoryMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
 import type { LegacySessionData, LegacyStoreLike } from "./legacy-store.js";
 import { defaultUserId } from "./user-id.js";
@@ -100,8 +99,10 @@ export interface DualSessionOptions {
   /** Seconds for the Retry-After header of 503 answers. Default 1. */
   retryAfterSeconds?: number;
   /**
-   * Who migrates when several requests carry one legacy cookie. Default: one per process. Use
-   * `createRedisMigrationCoordinator` across processes.
+   * Who migrates when several requests carry one legacy cookie. Default: one per process. Across processes use
+   * `createRedisMigrationCoordinator` (a node-redis client, cluster or Sentinel client) or
+   * `createPostgresMigrationCoordinator` (a pg Pool, e.g. connect-pg-simple's), or your own implementation of
+   * `MigrationCoordinator` (docs/coordinators.md).
    */
   coordinator?: MigrationCoordinator;
   /**
@@ -111,11 +112,6 @@ export interface DualSessionOptions {
   trustedOrigins?: string[];
   /** Called after each decision; errors it throws are logged and ignored. */
   onMigration?: (event: MigrationEvent) => void;
-  /**
-   * The same decisions as OpenTelemetry metrics (docs/metrics.md). Default: the global MeterProvider of
-   * `@opentelemetry/api` when it is installed, none otherwise. `false`: none. `{ meterProvider }`: that one.
-   */
-  metrics?: MigrationMetricsOption;
 }
 
 export interface DualSessionConfig {
@@ -149,7 +145,6 @@ export interface DualSessionConfig {
   coordinator: MigrationCoordinator;
   trustedOrigins?: string[];
   onMigration?: (event: MigrationEvent) => void;
-  metrics: MigrationMetrics;
 }
 
 /**
@@ -178,7 +173,6 @@ const DUAL_SESSION_KEYS = {
   coordinator: true,
   trustedOrigins: true,
   onMigration: true,
-  metrics: true,
 } as const satisfies OptionKeys<DualSessionOptions>;
 
 /**
@@ -329,7 +323,6 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
     coordinator: resolveCoordinator(o.coordinator) ?? createMemoryMigrationCoordinator({ resultTtlMs: graceMs }),
     trustedOrigins: resolveOrigins(o.trustedOrigins),
     onMigration: functionOption(what, "onMigration", o.onMigration),
-    metrics: resolveMetrics(what, o.metrics),
   });
 }
 
@@ -342,7 +335,8 @@ function resolveCoordinator(value: unknown): MigrationCoordinator | undefined {
       "coordinator",
       "a MigrationCoordinator with claim() and waitForResult()",
       value,
-      "Pass createRedisMigrationCoordinator(client, { prefix }) or leave it undefined for one per process.",
+      "Pass createRedisMigrationCoordinator(client, { prefix }) or createPostgresMigrationCoordinator(pool), or " +
+        "leave it undefined for one per process.",
     );
   }
   return c as MigrationCoordinator;
