@@ -25,6 +25,7 @@ export {
   type MigrationStats,
 } from "./session/index.js";
 export { MigrateError, ConfigError, UnavailableError, isMigrateError, type MigrateErrorCode } from "./errors.js";
+export { METRIC_NAMES, METRIC_ATTRIBUTES, type MeterProviderLike, type MigrationMetricsOption } from "./metrics.js";
 export {
   verifyPassword,
   detectHashFormat,
@@ -58,3 +59,14 @@ export {
   type ExportOptions,
   type ExportedUser,
 } from "./export/index.js";
+export {
+  migrationStatus,
+  sendResetToStragglers,
+  type MigrationStatus,
+  type MigrationStatusOptions,
+  type SessionsStatus,
+  type UsersStatus,
+  type CoordinatorStatus,
+  type SendResetOptions,
+  type SendResetReport,
+} from "./status/index.js";

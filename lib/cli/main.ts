@@ -2,7 +2,9 @@
 import { Command } from "commander";
 import { devCoreCommand } from "./dev-core.js";
 import { exportCommand } from "./export.js";
+import { finishCommand } from "./finish.js";
 import { importCommand } from "./import.js";
+import { statusCommand } from "./status.js";
 import { packageVersion } from "../version.js";
 
 const program = new Command()
@@ -13,6 +15,8 @@ const program = new Command()
 program.addCommand(devCoreCommand());
 program.addCommand(exportCommand());
 program.addCommand(importCommand());
+program.addCommand(statusCommand());
+program.addCommand(finishCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`supertokens-migrate: ${err instanceof Error ? err.message : String(err)}\n`);

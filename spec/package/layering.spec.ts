@@ -12,7 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const lib = path.join(root, "lib");
 
 /** The capabilities. A new folder under lib/ must be listed here or in SHARED_DIRS, so it gets a role. */
-const FEATURES = ["auth", "core", "export", "import", "leave", "session"];
+const FEATURES = ["auth", "core", "export", "import", "leave", "session", "status"];
 /** Folders that are shared modules, like the top-level files next to them. */
 const SHARED_DIRS = ["hashes"];
 /** Entry points: allowed to import any feature. */

@@ -1,0 +1,246 @@
+import { ConfigError } from "../errors.js";
+import { isPendingEmail } from "../pending-email.js";
+import { quoteIdent } from "../sql.js";
+import { coreUserPages, emailPasswordEmail } from "./core.js";
+import { HASH_CLASSES, classifyHash, type HashClass } from "./hash-class.js";
+import type { ReadLimits } from "./legacy-sessions.js";
+import { statusLog } from "./log.js";
+import { pgQuery, type StatusPg } from "./pg.js";
+
+export interface UsersStatus {
+  /** Rows the users query returns: every legacy user. */
+  total: number;
+  /** Legacy users who are in SuperTokens under their legacy id; null when the core was not read. */
+  moved: number | null;
+  /** Legacy users not in SuperTokens yet; null when the core was not read. */
+  legacyOnly: number | null;
+  /**
+   * Legacy-only users by what their hash allows (every legacy user when the core was not read): `importable` can
+   * move now with `supertokens-migrate finish`, the others only by signing in (legacyAuth) or by a reset.
+   */
+  legacyOnlyByHash: Record<HashClass, number>;
+  /** Users whose move stopped half way (still under a placeholder address); null when the core was not read. */
+  interrupted: number | null;
+  /** Email-password users in SuperTokens, moved or signed up there; null when the core was not read. */
+  superTokensUsers: number | null;
+  /** null when the core was not read. */
+  canRetire: boolean | null;
+  nextStep: string;
+}
+
+export interface UsersSource {
+  db: StatusPg;
+  query: string;
+  columns: { id?: string; passwordHash?: string };
+}
+
+export interface CoreSource {
+  connectionURI: string;
+  apiKey: string | undefined;
+}
+
+const FIX = "Check `users.query` (a SELECT returning one row per legacy user) and `users.columns`.";
+
+/** pg type oids whose values compare with an array of the same type, so the id lookup can use the column's index. */
+const INTEGER_TYPES = new Set([20, 21, 23]);
+const TEXT_TYPES = new Set([25, 1043]);
+const UUID_TYPE = 2950;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Cursor pages: a million users are never one result set. */
+const FETCH_SIZE = 2000;
+
+function pickColumn(found: string[], field: "id" | "passwordHash", given: string | undefined): string {
+  const candidates = given !== undefined ? [given] : field === "id" ? ["id"] : ["password_hash", "passwordHash"];
+  const column = candidates.find((c) => found.includes(c));
+  if (column !== undefined) return column;
+  throw new ConfigError(
+    "ERR_MIGRATE_MISSING_COLUMN",
+    `status: the users query has no ${given !== undefined ? `column ${JSON.stringify(given)}` : `${field} column`} ` +
+      `(looked for ${candidates.join(", ")}). Name it with --map ${field}=<column> (\`users.columns.${field}\`). ` +
+      `Columns found: ${found.join(", ") || "none"}.`,
+  );
+}
+
+/** `q.<id> = ANY($1)` typed like the column when possible, with the ids that type can hold. */
+function idMatch(idColumn: string, typeId: number | undefined, ids: string[]): { sql: string; ids: string[] } {
+  const col = `q.${quoteIdent(idColumn)}`;
+  if (typeId !== undefined && INTEGER_TYPES.has(typeId))
+    return { sql: `${col} = ANY($1::bigint[])`, ids: ids.filter((id) => /^-?\d{1,18}$/.test(id)) };
+  if (typeId === UUID_TYPE) return { sql: `${col} = ANY($1::uuid[])`, ids: ids.filter((id) => UUID.test(id)) };
+  if (typeId !== undefined && TEXT_TYPES.has(typeId)) return { sql: `${col} = ANY($1::text[])`, ids };
+  return { sql: `(${col})::text = ANY($1::text[])`, ids };
+}
+
+const emptyByHash = () => Object.fromEntries(HASH_CLASSES.map((c) => [c, 0])) as Record<HashClass, number>;
+
+/**
+ * Counts the legacy users by hash class in one read-only pass over a cursor, then pages through the core's users
+ * and looks up each page's ids in the users query (one statement per 500 users). Memory holds one page of each.
+ */
+export async function readUsers(
+  source: UsersSource,
+  core: CoreSource | undefined,
+  limits: ReadLimits,
+): Promise<UsersStatus> {
+  const { fields } = await pgQuery(
+    source.db,
+    `SELECT * FROM (${source.query}) AS q LIMIT 0`,
+    [],
+    limits.timeoutMs,
+    "the users query",
+    FIX,
+  );
+  const found = fields.map((f) => f.name);
+  const idColumn = pickColumn(found, "id", source.columns.id);
+  const hashColumn = pickColumn(found, "passwordHash", source.columns.passwordHash);
+  const idType = fields.find((f) => f.name === idColumn)?.dataTypeID;
+
+  const byHash = emptyByHash();
+  let total = 0;
+  await withCursor(
+    source.db,
+    `SELECT q.${quoteIdent(hashColumn)} AS hash FROM (${source.query}) AS q`,
+    limits.timeoutMs,
+    (rows: { hash: unknown }[]) => {
+      for (const row of rows) byHash[classifyHash(row.hash)]++;
+      total += rows.length;
+    },
+  );
+
+  if (core === undefined) {
+    statusLog("users: %d legacy rows; the core was not read", total);
+    return {
+      total,
+      moved: null,
+      legacyOnly: null,
+      legacyOnlyByHash: byHash,
+      interrupted: null,
+      superTokensUsers: null,
+      canRetire: null,
+      nextStep:
+        `${total} legacy users, ${byHash.importable} with a hash the core takes. Read the core too (--core) to ` +
+        "know how many have moved.",
+    };
+  }
+
+  const movedByHash = emptyByHash();
+  let moved = 0;
+  let interrupted = 0;
+  let superTokensUsers = 0;
+  for await (const users of coreUserPages(core.connectionURI, core.apiKey, limits.timeoutMs)) {
+    superTokensUsers += users.length;
+    for (const u of users) if (isPendingEmail(emailPasswordEmail(u))) interrupted++;
+    const match = idMatch(
+      idColumn,
+      idType,
+      users.map((u) => u.id),
+    );
+    if (match.ids.length === 0) continue;
+    const { rows } = await pgQuery<{ hash: unknown }>(
+      source.db,
+      `SELECT q.${quoteIdent(hashColumn)} AS hash FROM (${source.query}) AS q WHERE ${match.sql}`,
+      [match.ids],
+      limits.timeoutMs,
+      "looking up moved users",
+      FIX,
+    );
+    moved += rows.length;
+    for (const row of rows) movedByHash[classifyHash(row.hash)]++;
+  }
+  moved = Math.min(moved, total);
+  const legacyOnlyByHash = emptyByHash();
+  for (const c of HASH_CLASSES) legacyOnlyByHash[c] = Math.max(0, byHash[c] - movedByHash[c]);
+  const legacyOnly = total - moved;
+  statusLog(
+    "users: %d legacy, %d moved, %d interrupted, %d in SuperTokens",
+    total,
+    moved,
+    interrupted,
+    superTokensUsers,
+  );
+  return {
+    total,
+    moved,
+    legacyOnly,
+    legacyOnlyByHash,
+    interrupted,
+    superTokensUsers,
+    canRetire: legacyOnly === 0 && interrupted === 0,
+    nextStep: usersNextStep(legacyOnly, legacyOnlyByHash, interrupted),
+  };
+}
+
+function usersNextStep(legacyOnly: number, byHash: Record<HashClass, number>, interrupted: number): string {
+  const steps: string[] = [];
+  if (interrupted > 0)
+    steps.push(
+      `${interrupted} move${interrupted === 1 ? " was" : "s were"} interrupted: run supertokens-migrate finish, or ` +
+        "call legacyAuth's finishPendingMigrations().",
+    );
+  if (legacyOnly === 0) {
+    if (steps.length === 0)
+      steps.push(
+        "Every legacy user is in SuperTokens: legacyAuth() has nothing left to move and can be removed (keep the " +
+          "users table for your own foreign keys).",
+      );
+    return steps.join(" ");
+  }
+  const rest = legacyOnly - byHash.importable;
+  if (byHash.importable > 0)
+    steps.push(
+      `${byHash.importable} user${byHash.importable === 1 ? "" : "s"} can move now with their hash: run ` +
+        "supertokens-migrate finish.",
+    );
+  if (rest > 0)
+    steps.push(
+      `${rest} user${rest === 1 ? "" : "s"} can only move by sign-in or reset` +
+        (byHash["missing-hash"] > 0 ? ` (${byHash["missing-hash"]} without a hash: reset only)` : "") +
+        ": keep legacyAuth(), or send them a reset with sendResetToStragglers().",
+    );
+  return steps.join(" ");
+}
+
+/**
+ * Runs `sql` through a cursor inside a READ ONLY transaction (the status must never be able to change the legacy
+ * database), FETCH_SIZE rows at a time. A Pool lends one connection for it; a Client is used as it is.
+ */
+async function withCursor<R>(db: StatusPg, sql: string, timeoutMs: number, onPage: (rows: R[]) => void): Promise<void> {
+  const connect = (db as { connect?: unknown }).connect;
+  const isPool = typeof connect === "function" && typeof (db as { totalCount?: unknown }).totalCount === "number";
+  const client = isPool
+    ? ((await (connect as () => Promise<unknown>).call(db)) as StatusPg & { release(err?: unknown): void })
+    : db;
+  let failed: unknown;
+  try {
+    await pgQuery(client, "BEGIN TRANSACTION READ ONLY", [], timeoutMs, "BEGIN", FIX);
+    await pgQuery(
+      client,
+      `DECLARE supertokens_migrate_status NO SCROLL CURSOR FOR ${sql}`,
+      [],
+      timeoutMs,
+      "the users query",
+      FIX,
+    );
+    for (;;) {
+      const { rows } = await pgQuery<R>(
+        client,
+        `FETCH FORWARD ${FETCH_SIZE} FROM supertokens_migrate_status`,
+        [],
+        timeoutMs,
+        "reading users",
+        FIX,
+      );
+      if (rows.length === 0) break;
+      onPage(rows);
+    }
+    await pgQuery(client, "COMMIT", [], timeoutMs, "COMMIT", FIX);
+  } catch (err) {
+    failed = err;
+    await Promise.resolve(client.query("ROLLBACK")).catch(() => {});
+    throw err;
+  } finally {
+    if (isPool)
+      (client as unknown as { release(err?: unknown): void }).release(failed instanceof Error ? failed : undefined);
+  }
+}
