@@ -49,6 +49,12 @@ const optionSets = [
   { file: "lib/auth/pg.ts", name: "PG_LEGACY_USERS_KEYS", page: "docs/api.md" },
   { file: "lib/leave/options.ts", name: "LEAVE_KEYS", page: "docs/api.md" },
   { file: "lib/export/options.ts", name: "EXPORT_KEYS", page: "docs/api.md" },
+  { file: "lib/status/options.ts", name: "KEYS", page: "docs/api.md" },
+  { file: "lib/status/options.ts", name: "REDIS_SESSIONS_KEYS", page: "docs/api.md" },
+  { file: "lib/status/options.ts", name: "PG_SESSIONS_KEYS", page: "docs/api.md" },
+  { file: "lib/status/options.ts", name: "USERS_KEYS", page: "docs/api.md" },
+  { file: "lib/status/options.ts", name: "CORE_KEYS", page: "docs/api.md" },
+  { file: "lib/status/resets.ts", name: "KEYS", page: "docs/api.md" },
   { file: "lib/core/options.ts", name: "DEV_CORE_KEYS", page: "docs/dev-core.md" },
   { file: "lib/core/storage/postgres.ts", name: "POSTGRES_STORAGE_KEYS", page: "docs/dev-core.md" },
 ];
