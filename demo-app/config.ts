@@ -6,6 +6,11 @@ import { parseArgs } from "node:util";
 export interface DemoConfig {
   /** `false`: the legacy app (express-session login). `true`: SuperTokens with dualSession() and legacyAuth(). */
   migration: boolean;
+  /**
+   * Started on the legacy app: its pages have the "Switch to SuperTokens" button, which moves this running process
+   * to the migrated app. `false` with `--no-switch` (`npm run demo:legacy`): the old app alone, as it was.
+   */
+  switchable: boolean;
   port: number;
   host: string;
   /** Where the embedded PostgreSQL (PGlite) keeps its files, when `databaseUrl` is not set. */
@@ -61,11 +66,13 @@ function integer(name: string, value: string | undefined, min: number): number |
 }
 
 const usage =
-  "Usage: node --import tsx demo-app/main.ts [--migration | --legacy] [--port N] [--data-dir DIR] " +
+  "Usage: node --import tsx demo-app/main.ts [--legacy | --migration] [--no-switch] [--port N] [--data-dir DIR] " +
   `[--access-token-validity SECONDS]
 
-  --migration   SuperTokens with dualSession() and legacyAuth() (or MIGRATION=on)
-  --legacy      the old app: express-session and its own login form (the default)
+  --legacy      start on the old app: express-session and its own login form (the default); a button on every
+                page switches the running demo to SuperTokens
+  --migration   start on SuperTokens with dualSession() and legacyAuth() (or MIGRATION=on)
+  --no-switch   the old app without the switch button (to switch, restart it with --migration)
 
 Environment: PORT, HOST, MIGRATION, DATABASE_URL, DEMO_SCHEMA, DEMO_CORE_SCHEMA, REDIS_URL, DEMO_REDIS_PREFIX,
 SUPERTOKENS_CONNECTION_URI, SUPERTOKENS_API_KEY, DEMO_ACCESS_TOKEN_VALIDITY, SESSION_SECRET. See demo-app/README.md.`;
@@ -77,6 +84,7 @@ export function resolveDemoConfig(argv: string[], env: NodeJS.ProcessEnv): DemoC
     options: {
       migration: { type: "boolean" },
       legacy: { type: "boolean" },
+      "no-switch": { type: "boolean" },
       port: { type: "string" },
       host: { type: "string" },
       "data-dir": { type: "string" },
@@ -89,10 +97,13 @@ export function resolveDemoConfig(argv: string[], env: NodeJS.ProcessEnv): DemoC
     process.exit(0);
   }
   if (values.migration && values.legacy) throw new Error("--migration and --legacy contradict each other; pass one.");
+  if (values.migration && values["no-switch"])
+    throw new Error("--no-switch is for the old app; with --migration the demo starts already switched. Pass one.");
   const migration = values.migration ? true : values.legacy ? false : (flag(env.MIGRATION) ?? false);
   const schema = env.DEMO_SCHEMA || "public";
   return Object.freeze({
     migration,
+    switchable: !migration && !values["no-switch"],
     port: integer("--port / PORT", values.port ?? env.PORT, 0) ?? 3000,
     host: values.host ?? env.HOST ?? "127.0.0.1",
     dataDir: path.resolve(values["data-dir"] ?? env.DEMO_DATA_DIR ?? path.join(here, "data")),

@@ -3,6 +3,7 @@ import express, { type Request, type Response } from "express";
 import type { Queryable } from "./db.js";
 import { session, type LegacySession, type SessionStore } from "./legacy-modules.js";
 import { notesRepository, parseNoteBody } from "./notes.js";
+import type { Story } from "./story.js";
 import type { Viewer } from "./views/html.js";
 import { adminPage, homePage, loginPage, notesPage, signupPage } from "./views/pages.js";
 import { safeNext, staticAssets } from "./web.js";
@@ -15,6 +16,8 @@ export interface LegacyAppOptions {
   store: SessionStore;
   secret: string;
   describe: { database: string; sessionStore: string; countSessions(): Promise<number> };
+  /** The demo guide above every page; the app ticks "signed in on the old system". */
+  story?: Story;
 }
 
 /** A bcrypt hash of nothing anyone types, so an unknown email costs what a wrong password costs. */
@@ -25,7 +28,7 @@ const dummyHash = () => (dummy ??= bcrypt.hash("no-such-user", 10));
  * The app as it was before the migration: its own login form, bcrypt hashes in its users table, and
  * express-session keeping `userId` in the store. Nothing here knows about SuperTokens.
  */
-export function createLegacyApp({ db, store, secret, describe }: LegacyAppOptions): express.Express {
+export function createLegacyApp({ db, store, secret, describe, story }: LegacyAppOptions): express.Express {
   const app = express();
   const notes = notesRepository(db);
   app.disable("x-powered-by");
@@ -39,14 +42,15 @@ export function createLegacyApp({ db, store, secret, describe }: LegacyAppOption
 
   async function viewer(req: Request): Promise<Viewer> {
     const userId = legacySession(req).userId;
-    if (!userId) return { system: "legacy" };
+    const guide = story?.view(req.originalUrl);
+    if (!userId) return { system: "legacy", story: guide };
     const { rows } = await db.query<{ id: string; email: string; name: string }>(
       "SELECT id::text AS id, email, name FROM users WHERE id::text = $1",
       [userId],
     );
     return rows[0]
-      ? { system: "legacy", user: { id: rows[0].id, email: rows[0].email, name: rows[0].name } }
-      : { system: "legacy" };
+      ? { system: "legacy", user: { id: rows[0].id, email: rows[0].email, name: rows[0].name }, story: guide }
+      : { system: "legacy", story: guide };
   }
 
   const page =
@@ -95,6 +99,7 @@ export function createLegacyApp({ db, store, secret, describe }: LegacyAppOption
       await new Promise<void>((resolve, reject) => s.regenerate((err) => (err ? reject(err) : resolve())));
       legacySession(req).userId = row.id;
       await new Promise<void>((resolve, reject) => legacySession(req).save((err) => (err ? reject(err) : resolve())));
+      story?.mark("legacy-sign-in");
       res.redirect(303, next);
     }),
   );

@@ -1,6 +1,7 @@
 /**
- * `npm run demo` (migration on) and `npm run demo:legacy` (the app before the migration). Prints the URL; stops
- * cleanly on Ctrl-C or SIGTERM, so the embedded database is closed before the next start opens it.
+ * `npm run demo` (the app before the migration, with a button that switches it to SuperTokens while it runs) and
+ * `npm run demo:legacy` (the old app alone). Prints the URL; stops cleanly on Ctrl-C or SIGTERM, so the embedded
+ * database is closed before the next start opens it.
  */
 import { resolveDemoConfig } from "./config.js";
 import { startDemo } from "./server.js";
@@ -12,8 +13,11 @@ async function main(): Promise<void> {
   const demo = await startDemo(config, log);
   const mode = config.migration
     ? "migration ON: SuperTokens + dualSession() + legacyAuth()"
-    : "legacy: express-session, migration off";
+    : config.switchable
+      ? "on the old system: express-session; the page's button switches it to SuperTokens"
+      : "legacy: express-session, no switch";
   console.log(`Notes demo (${mode}) listening on ${demo.url}`);
+  if (config.switchable) console.log(`Open ${demo.url}, sign in as alice@example.com / alice-pass-1, then switch.`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -17,6 +17,7 @@ import type { Queryable } from "./db.js";
 import type { SessionStore } from "./legacy-modules.js";
 import { notesRepository, parseNoteBody } from "./notes.js";
 import type { Outbox } from "./outbox.js";
+import type { Story } from "./story.js";
 import type { Viewer } from "./views/html.js";
 import {
   adminPage,
@@ -43,6 +44,8 @@ export interface MigratedAppOptions {
   outbox: Outbox;
   log: (line: string) => void;
   describe: { database: string; sessionStore: string; countSessions(): Promise<number> };
+  /** The demo guide above every page; the app ticks the steps after the switch. */
+  story?: Story;
 }
 
 export interface MigratedApp {
@@ -89,18 +92,36 @@ function isPageNavigation(
  * session and reloads (SuperTokens' own advice for server-side rendering). Fetches get the usual 401 JSON.
  */
 export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
-  const { db, store, secret, origin, core, outbox, log, describe } = options;
+  const { db, store, secret, origin, core, outbox, log, describe, story } = options;
   const notes = notesRepository(db);
 
   const legacy = legacyAuth({
     ...createPgLegacyUsers({ pool: db, table: "users" }),
     // The seeded hashes' cost: an unknown email then costs what a wrong password costs.
     dummyHash: "$2b$10$",
-    onUserMigrated: (event) =>
+    onUserMigrated: (event) => {
       log(
         `user ${event.userId} (${event.email}) moved to SuperTokens on ` +
           `${event.via}${event.hashImported ? ", legacy hash imported" : ""}`,
-      ),
+      );
+      if (event.via === "signIn") story?.mark("old-password-sign-in");
+    },
+    override: {
+      // The demo guide's "sign-up refused" step: a sign-up answered "already exists" for an email that only the
+      // legacy table holds. An override on top of legacyAuth's sees its finished answer.
+      apis: (original) => ({
+        ...original,
+        async signUpPOST(input) {
+          const result = await original.signUpPOST!(input);
+          if (story && result.status === "EMAIL_ALREADY_EXISTS_ERROR") {
+            const email = input.formFields.find((f) => f.id === "email")?.value;
+            const owner = typeof email === "string" ? await legacy.getUserByEmail(email) : undefined;
+            if (owner?.source === "legacy") story.mark("sign-up-refused");
+          }
+          return result;
+        },
+      }),
+    },
   });
 
   supertokens.init({
@@ -175,6 +196,8 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     sessionRequired: false,
     onMigration: (e) => {
       if (e.type === "migrated") rememberConversion(e.sessionHandle);
+      if (e.type === "migrated") story?.mark("still-signed-in");
+      if (e.type === "retired") story?.mark("legacy-cookie-retired");
       if (e.type === "migrated" || e.type === "retired")
         log(`legacy session ${e.type}${e.userId ? ` for user ${e.userId}` : ""}${e.reason ? ` (${e.reason})` : ""}`);
     },
@@ -202,6 +225,9 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
         converted.delete(session!.getHandle()),
       legacyRetiredNow: Boolean(session) && cookieOnResponse(res, LEGACY_COOKIE) === "cleared",
     };
+    // The store's destroy may finish after this page is drawn; the cleared cookie already tells the story.
+    if (base.legacyRetiredNow) story?.mark("legacy-cookie-retired");
+    base.story = story?.view(req.originalUrl);
     if (!session) return base;
     const userId = session.getUserId();
     // The user may still live only in the legacy table: dualSession() moves sessions, not accounts.
@@ -257,6 +283,7 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
   app.get(
     "/admin",
     page(async (req, res) => {
+      story?.mark("progress");
       const [v, progress, superTokensUsers, legacySessions] = await Promise.all([
         viewer(req, res),
         legacy.migrationProgress(),

@@ -8,15 +8,25 @@ import { createLegacyApp } from "./legacy-app.js";
 import { Outbox } from "./outbox.js";
 import { prepareDatabase } from "./schema.js";
 import { openSessionStore, type LegacySessionStore } from "./session-store.js";
+import { Story } from "./story.js";
+import { errorPage } from "./views/pages.js";
+import { safeNext } from "./web.js";
 
 export interface RunningDemo {
   url: string;
   close(): Promise<void>;
 }
 
+/** Where the page's "Switch to SuperTokens" button posts. */
+export const SWITCH_PATH = "/demo/switch";
+
 /**
  * Start the demo: database (tables and seed on first run), legacy session store, then either the legacy app or,
- * with the migration on, the SuperTokens core and the migrated app. Everything it opened is closed by `close()`.
+ * with the migration on, the SuperTokens core and the migrated app. Started on the legacy app, `POST
+ * /demo/switch` (the button in the demo guide) starts the core and the migrated app in this process and serves
+ * every later request with them: the same store, database and port, so the browsers signed in on the old
+ * system arrive at the migrated app with their legacy cookies, as they would after a deploy. Everything it
+ * opened is closed by `close()`.
  */
 export async function startDemo(config: DemoConfig, log: (line: string) => void): Promise<RunningDemo> {
   /** Closed in reverse order, after the HTTP server. */
@@ -31,7 +41,17 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
     // SuperTokens' appInfo needs the origin, which with --port 0 is known only now. Until the app is ready,
     // requests are answered 503 with Retry-After.
     let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+    const story = new Story(config.migration ? "supertokens" : "legacy", config.switchable, log);
+    /** Starts the core and the migrated app; set once the database and store are open. */
+    let startMigrated: () => Promise<void> = () => Promise.reject(new Error("the demo is still starting"));
+    const switchRoute = switchHandler({
+      story,
+      switchable: config.switchable,
+      startMigrated: () => startMigrated(),
+      log,
+    });
     const server = createServer((req, res) => {
+      if (handler && new URL(req.url ?? "/", "http://demo").pathname === SWITCH_PATH) return switchRoute(req, res);
       if (handler) return handler(req, res);
       res.writeHead(503, { "retry-after": "1" }).end("starting\n");
     });
@@ -69,7 +89,7 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
     const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
-    if (config.migration) {
+    startMigrated = async () => {
       // Loaded only with the migration on: the legacy app runs without SuperTokens, as it did before.
       const [{ connectCore }, { createMigratedApp }] = await Promise.all([
         import("./core.js"),
@@ -87,17 +107,98 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
         outbox,
         log,
         describe,
+        story,
       });
       handler = app;
       log(`SuperTokens: ${core.description}`);
+    };
+
+    if (config.migration) {
+      await startMigrated();
     } else {
-      handler = createLegacyApp({ db, store: sessions.store, secret: config.sessionSecret, describe });
+      handler = createLegacyApp({ db, store: sessions.store, secret: config.sessionSecret, describe, story });
     }
     log(`database: ${db.description}; legacy sessions: ${sessions.description}`);
     return { url, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
+  }
+}
+
+/**
+ * `POST /demo/switch?next=/path`: move the running demo to SuperTokens once (later posts just go back), then
+ * send the browser back to the page it came from, where its legacy session is converted. Only from the demo's
+ * own pages (a cross-site form must not flip it), and only a POST, so no link preview or prefetch switches.
+ */
+export function switchHandler(options: {
+  story: Story;
+  switchable: boolean;
+  startMigrated: () => Promise<void>;
+  log: (line: string) => void;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  const { story, switchable, startMigrated, log } = options;
+  let switching: Promise<void> | undefined;
+  const page = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) =>
+    res
+      .writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers })
+      .end(errorPage({ system: story.system }, status, message));
+
+  return (req, res) => {
+    if (req.method !== "POST")
+      return page(res, 405, "The switch is a button on every page of the demo.", { allow: "POST" });
+    if (!fromOwnPage(req)) {
+      const { origin, "sec-fetch-site": site } = req.headers;
+      log(`refused a switch from another site (origin ${origin ?? "none"}, sec-fetch-site ${site ?? "none"})`);
+      return page(res, 403, "The switch only works from the demo's own pages.");
+    }
+    const next = safeNext(new URL(req.url ?? "/", "http://demo").searchParams.get("next") ?? "/");
+    if (story.system === "supertokens") return res.writeHead(303, { location: next }).end();
+    if (!switchable)
+      return page(
+        res,
+        409,
+        "This demo was started with --no-switch. Stop it and start it again with: npm run demo -- --migration",
+      );
+    switching ??= startMigrated().then(
+      () => {
+        story.switched();
+        log("switched to SuperTokens in this process: dualSession() and legacyAuth() now serve every request");
+      },
+      (err: unknown) => {
+        switching = undefined;
+        throw err;
+      },
+    );
+    switching.then(
+      () => res.writeHead(303, { location: next }).end(),
+      (err: unknown) => {
+        log(`the switch to SuperTokens failed: ${(err as Error)?.message ?? String(err)}; still on the old system`);
+        page(
+          res,
+          503,
+          "The switch to SuperTokens failed (see the demo's terminal). The app is still on the old " +
+            "system; try again in a few seconds.",
+          { "retry-after": "5" },
+        );
+      },
+    );
+  };
+}
+
+/**
+ * A browser says where a form post comes from (Sec-Fetch-Site, or else Origin). A request with neither is no
+ * browser's (curl), and carries no cookies a cross-site page could borrow.
+ */
+function fromOwnPage(req: IncomingMessage): boolean {
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined) return site === "same-origin" || site === "none";
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false; // "null": a sandboxed frame or a redirect from elsewhere
   }
 }
 

@@ -1,4 +1,5 @@
 /** Template strings with escaping: the demo's whole view layer. */
+import { storySteps, type StoryStepId, type StoryView } from "../story.js";
 
 const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -42,6 +43,8 @@ export interface Viewer {
   convertedNow?: boolean;
   /** SuperTokens only: this request proved the browser holds the new tokens, so its legacy session was retired. */
   legacyRetiredNow?: boolean;
+  /** The demo guide above the page: the story's steps so far, and the switch. */
+  story?: StoryView;
 }
 
 export interface PageOptions {
@@ -95,6 +98,80 @@ function migrationBanner(viewer: Viewer): Html | "" {
   return "";
 }
 
+/** What to do for each step of the story, shown when it is the next one. */
+function stepHint(step: StoryStepId, story: StoryView): Html {
+  switch (step) {
+    case "legacy-sign-in":
+      return html`<a href="/login">Sign in</a> on the old login as <code>alice@example.com</code> with
+        <code>alice-pass-1</code>, and add a note.`;
+    case "switch":
+      return story.canSwitch
+        ? html`Press <strong>Switch to SuperTokens</strong>: this running app moves to SuperTokens, with no restart
+            and nobody signed out.`
+        : html`This demo was started without its switch: stop it (Ctrl-C) and start it again with
+            <code>npm run demo -- --migration</code>.`;
+    case "still-signed-in":
+      return html`Open any page in the browser that signed in on the old system: its old session is converted on
+        that very request, and it stays signed in.`;
+    case "legacy-cookie-retired":
+      return html`Open another page: the browser now shows it holds its new tokens, and the old express-session cookie
+        is retired.`;
+    case "old-password-sign-in":
+      return html`Sign out, then <a href="/login">sign in</a> as <code>bob@example.com</code> with his old password
+        <code>bob-pass-1</code>: he moves to SuperTokens and keeps his id and notes.`;
+    case "sign-up-refused":
+      return html`Try to <a href="/signup">sign up</a> as <code>dave@example.com</code>: refused, because a user who
+        has not moved yet owns that email.`;
+    case "progress":
+      return html`Open <a href="/admin">Migration progress</a>: users moved, sessions converted and retired.`;
+  }
+}
+
+/**
+ * The demo guide: which system serves the app, the switch to SuperTokens while it runs, the story's steps with
+ * those done ticked, and what to try next. Part of the demo, not of the app it shows.
+ */
+function storyGuide(viewer: Viewer, story: StoryView): Html {
+  const next = storySteps.findIndex((s) => !story.done.has(s.id));
+  const switchForm = story.canSwitch
+    ? html`<form method="post" action="/demo/switch?next=${encodeURIComponent(story.path)}" class="story-switch">
+        <button type="submit" id="switch-to-supertokens" class="${storySteps[next]?.id === "switch" ? "next" : ""}">
+          Switch to SuperTokens
+        </button>
+      </form>`
+    : "";
+  return html`<aside class="story" id="story" aria-label="Demo guide" data-system="${story.system}">
+    <div class="story-head">
+      <span class="story-title">Demo guide</span>
+      ${systemBadge(viewer)} ${switchForm}
+    </div>
+    <ol class="steps">
+      ${storySteps.map((step, i) => {
+        const state = story.done.has(step.id) ? "done" : i === next ? "current" : "todo";
+        return html`<li
+          class="step ${state}"
+          data-step="${step.id}"
+          data-state="${state}"
+          ${state === "current" ? html`aria-current="step"` : ""}
+        >
+          <span class="num" aria-hidden="true">${state === "done" ? "✓" : i + 1}</span>
+          <span class="label">${step.label}</span>
+          <span class="visually-hidden">${state === "done" ? " (done)" : ""}</span>
+        </li>`;
+      })}
+    </ol>
+    <p class="story-hint" id="story-hint">
+      ${
+        next === -1
+          ? html`<strong>That is the whole story.</strong> Also try <a href="/forgot-password">Forgot password</a> for
+              <code>carol@example.com</code>: the link lands in the <a href="/outbox">Outbox</a>.`
+          : html`<strong>Step ${next + 1} of ${storySteps.length}: ${storySteps[next].label}.</strong>
+              ${stepHint(storySteps[next].id, story)}`
+      }
+    </p>
+  </aside>`;
+}
+
 export function layout({ title, viewer, page, body }: PageOptions): string {
   const signedIn = viewer.user;
   const accountText = signedIn?.account === "legacy" ? "account not moved yet" : "account in SuperTokens";
@@ -134,7 +211,7 @@ export function layout({ title, viewer, page, body }: PageOptions): string {
           }
         </div>
       </header>
-      <div class="system">${systemBadge(viewer)}</div>
+      ${viewer.story ? storyGuide(viewer, viewer.story) : html`<div class="system">${systemBadge(viewer)}</div>`}
       ${migrationBanner(viewer)}
       <main>
         <h1>${title}</h1>
