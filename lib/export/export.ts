@@ -1,8 +1,9 @@
 import type { Writable } from "node:stream";
 import { log } from "../debug.js";
-import { inspectLayout } from "./layout.js";
+import { inspectLayout, KNOWN_LAYOUTS } from "./layout.js";
+import type { MigrationMode } from "./options.js";
 import { resolveExportOptions, type ExportFormat, type ExportOptions } from "./options.js";
-import { countOtherRecipeUsers, readResetTokens, readSigningKeys, readUsers } from "./read.js";
+import { countOtherRecipeUsers, readResetTokens, readSigningKeys, readUsers, tenantsFromNewTables } from "./read.js";
 import {
   csvRow,
   exportFormatName,
@@ -23,9 +24,18 @@ export interface ExportReport {
   /** Version of this report's shape. */
   version: 1;
   appId: string;
+  /** The schema the core's tables were found in. */
   schema: string;
+  /** The table layout found, e.g. "core 12.x (postgresql plugin 9.5)". */
+  coreLayout: string;
+  /** The app's migration_mode the tenants were read under (LEGACY before core 12), and where it came from. */
+  migrationMode: MigrationMode;
+  migrationModeSource: "option" | "tenant config" | "default";
   format: ExportFormat;
+  /** Email-password logins exported (one record each). */
   users: number;
+  /** Of those, logins linked to another primary user (account linking): their records carry that user's id. */
+  linkedLogins: number;
   /** Users per password-hash format (bcrypt, argon2, firebase_scrypt, unknown …). */
   hashFormats: Record<string, number>;
   /**
@@ -71,8 +81,21 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
     config.pageSize,
   );
   const layout = await inspectLayout(config);
-  const ndjson = config.format === "ndjson";
+  let fromNewTables = 0;
   const warnings: string[] = [];
+  // A renamed table the export cannot find would otherwise mean wrong data without a word: every user unverified,
+  // no reset tokens.
+  for (const [table, what, flag] of [
+    ["emailverification_verified_emails", "every user is exported with emailVerified false", "--verified-emails-table"],
+    ["emailpassword_pswd_reset_tokens", "no reset tokens are exported", "--pswd-reset-tokens-table"],
+  ] as const) {
+    if (!layout.has(table))
+      warnings.push(
+        `no table ${config.tableName(table)} in schema "${layout.schema}": ${what}. If the core sets its name ` +
+          `(postgresql_${table}_table_name), pass it with ${flag}.`,
+      );
+  }
+  const ndjson = config.format === "ndjson";
 
   // Where each section goes: its own output if given, else (NDJSON only) the main one.
   const destination = (own: Writable | undefined, what: string, flag: string): Writable | undefined => {
@@ -107,8 +130,10 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
           format: exportFormatName,
           version: exportFormatVersion,
           appId: config.appId,
-          schema: config.schema,
+          schema: layout.schema,
           tablePrefix: config.tablePrefix,
+          coreLayout: KNOWN_LAYOUTS[layout.id],
+          migrationMode: layout.migrationMode,
           exportedAt,
           sections,
         }),
@@ -119,9 +144,13 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
   const report: ExportReport = {
     version: 1,
     appId: config.appId,
-    schema: config.schema,
+    schema: layout.schema,
+    coreLayout: KNOWN_LAYOUTS[layout.id],
+    migrationMode: layout.migrationMode,
+    migrationModeSource: layout.migrationModeSource,
     format: config.format,
     users: 0,
+    linkedLogins: 0,
     hashFormats: {},
     usersNeedingAttention: 0,
     mappedUsers: 0,
@@ -143,6 +172,8 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
       report.users++;
       report.hashFormats[u.passwordHashFormat] = (report.hashFormats[u.passwordHashFormat] ?? 0) + 1;
       if (u.passwordHashFormat !== "bcrypt") report.usersNeedingAttention++;
+      if (u.recipeUserId !== u.superTokensUserId) report.linkedLogins++;
+      if (tenantsFromNewTables in u) fromNewTables++;
       if (u.userId !== u.superTokensUserId) report.mappedUsers++;
       if (u.emailVerified) report.verifiedUsers++;
       if (u.metadata !== null) report.usersWithMetadata++;
@@ -189,6 +220,13 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
       );
     }
   }
+  if (fromNewTables > 0) {
+    warnings.push(
+      `${fromNewTables} users have tenants only in recipe_user_tenants although the app's migration_mode reads as ` +
+        `${layout.migrationMode} (${layout.migrationModeSource}): their tenants were taken from there. If the core's ` +
+        `config.yaml sets migration_mode, pass it with --migration-mode.`,
+    );
+  }
   report.otherRecipeUsers = await countOtherRecipeUsers(config, layout);
   if (report.otherRecipeUsers > 0) {
     warnings.push(
@@ -216,6 +254,8 @@ export function formatExportReport(r: ExportReport): string {
   const lines = [
     `exported ${r.users} email-password users of app "${r.appId}" (schema "${r.schema}", ${r.format}) in ` +
       `${r.durationMs} ms`,
+    `  layout: ${r.coreLayout}, migration_mode ${r.migrationMode} (${r.migrationModeSource})`,
+    ...(r.linkedLogins ? [`  ${r.linkedLogins} logins are linked to another user and exported under its id`] : []),
     `  password hashes: ${formats}`,
     ...(r.usersNeedingAttention
       ? [`  ${r.usersNeedingAttention} users without a bcrypt hash need a password reset or a lazy reverse migration`]

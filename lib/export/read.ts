@@ -1,13 +1,16 @@
 import { detectHashFormat } from "../hashes/detect.js";
 import { queryRows } from "../sql.js";
 import { keyFromCoreString, type ExportedKey } from "./keys.js";
-import type { CoreLayout } from "./layout.js";
+import { readsNewTables, type CoreLayout } from "./layout.js";
 import type { ExportConfig } from "./options.js";
 
 export interface ExportedUser {
   /** The id the application knows: the external id when a user-id mapping exists, else the SuperTokens id. */
   userId: string;
+  /** The core's id of the user: the primary user's id for a linked login. */
   superTokensUserId: string;
+  /** The core's id of this email-password login (its recipe user); equals `superTokensUserId` unless linked. */
+  recipeUserId: string;
   email: string;
   /** Exactly as the core stores it (bcrypt leaves byte-identical; nothing is converted). */
   passwordHash: string;
@@ -30,6 +33,8 @@ export interface ExportedUser {
 export interface ExportedResetToken {
   userId: string;
   superTokensUserId: string;
+  /** The email-password login the token resets. */
+  recipeUserId: string;
   email: string;
   /** What the core stores: sha256 of the token in the reset link, lower-case hex. Compare sha256hex(token) with it. */
   tokenHash: string;
@@ -71,47 +76,81 @@ async function* keysetPages<R>(
   }
 }
 
-/** Users of the app, one page of `pageSize` per query, by SuperTokens id (keyset on the primary key). */
+/**
+ * SQL for the user a recipe user belongs to: with account linking (core 7.0+), app_id_to_user_id names its primary
+ * user; before that, every recipe user is a user of its own.
+ */
+function primaryOf(layout: CoreLayout, appCol: string, recipeCol: string): string {
+  return layout.linking
+    ? `COALESCE((SELECT a.primary_or_recipe_user_id FROM ${layout.table("app_id_to_user_id")} a
+         WHERE a.app_id = ${appCol} AND a.user_id = ${recipeCol}), ${recipeCol})`
+    : recipeCol;
+}
+
+/**
+ * Users of the app, one page of `pageSize` per query, by recipe user id (keyset on the primary key). One record per
+ * email-password login: linked logins share `userId` and `superTokensUserId` (their primary user's), and carry the
+ * primary user's metadata and roles, as the SDK shows them.
+ */
 export async function* readUsers(config: ExportConfig, layout: CoreLayout): AsyncGenerator<ExportedUser[]> {
   const t = (n: string) => layout.table(n);
   const mapped = layout.has("userid_mapping");
-  const ext = mapped ? "m.external_user_id" : "NULL::text";
+  const primaryExt = mapped ? "pm.external_user_id" : "NULL::text";
+  const recipeExt = mapped ? "rm.external_user_id" : "NULL::text";
+  // Tenants of this login: all_auth_recipe_users until the core reads recipe_user_tenants (plugin 9.5 modes
+  // DUAL_WRITE_READ_NEW and MIGRATED); MIGRATED stops writing the old table, so a login created after the cutover
+  // has no row there. In a mode that reads the old table, a login found only in the new one is taken from there and
+  // counted, since the mode probably comes from a config.yaml the export cannot see.
+  const oldTenants = layout.has("all_auth_recipe_users")
+    ? `(SELECT json_agg(r.tenant_id ORDER BY r.tenant_id) FROM ${t("all_auth_recipe_users")} r
+         WHERE r.app_id = u.app_id AND r.user_id = u.user_id)`
+    : "NULL::json";
+  const newTenants = layout.has("recipe_user_tenants")
+    ? `(SELECT json_agg(DISTINCT r.tenant_id) FROM ${t("recipe_user_tenants")} r
+         WHERE r.app_id = u.app_id AND r.recipe_user_id = u.user_id)`
+    : "NULL::json";
+  const [first, second] = readsNewTables(layout.migrationMode) ? [newTenants, oldTenants] : [oldTenants, newTenants];
+  const secondOnly = readsNewTables(layout.migrationMode) ? "NULL::json" : second;
   const select = `
-    SELECT u.user_id::text AS st_id, u.email, u.password_hash, u.time_joined,
-      ${ext} AS external_user_id, ${mapped ? "m.external_user_id_info" : "NULL::text"} AS external_user_id_info,
+    SELECT x.*, ${primaryExt} AS external_user_id, ${mapped ? "pm.external_user_id_info" : "NULL::text"}
+        AS external_user_id_info,
       ${layout.has("user_metadata") ? "COALESCE(mx.user_metadata, ms.user_metadata)" : "NULL::text"} AS metadata,
       ${
         layout.has("emailverification_verified_emails")
           ? `EXISTS (SELECT 1 FROM ${t("emailverification_verified_emails")} v
-               WHERE v.app_id = u.app_id AND v.email = u.email AND v.user_id IN (u.user_id::text, ${ext}))`
+               WHERE v.app_id = x.app_id AND v.email = x.email AND v.user_id IN (x.recipe_id, ${recipeExt}))`
           : "FALSE"
       } AS email_verified,
-      ${
-        // all_auth_recipe_users has the (app_id, user_id) index; emailpassword_user_to_tenant is keyed by tenant first.
-        layout.has("all_auth_recipe_users")
-          ? `COALESCE((SELECT json_agg(r.tenant_id ORDER BY r.tenant_id) FROM ${t("all_auth_recipe_users")} r
-               WHERE r.app_id = u.app_id AND r.user_id = u.user_id), '[]'::json)`
-          : `'["public"]'::json`
-      } AS tenant_ids,
       ${
         layout.has("user_roles")
           ? `COALESCE((SELECT json_agg(json_build_object('tenantId', r.tenant_id, 'role', r.role)
             ORDER BY r.tenant_id, r.role)
-               FROM ${t("user_roles")} r WHERE r.app_id = u.app_id AND r.user_id
-                 IN (u.user_id::text, ${ext})), '[]'::json)`
+               FROM ${t("user_roles")} r WHERE r.app_id = x.app_id AND r.user_id
+                 IN (x.st_id, ${primaryExt})), '[]'::json)`
           : "NULL::json"
       } AS roles
-    FROM ${t("emailpassword_users")} u
-    ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = u.app_id AND m.supertokens_user_id = u.user_id` : ""}
+    FROM (
+      SELECT u.app_id, u.user_id::text AS recipe_id, ${primaryOf(layout, "u.app_id", "u.user_id")}::text AS st_id,
+        u.email, u.password_hash, u.time_joined,
+        ${first} AS tenants_main, ${secondOnly} AS tenants_fallback
+      FROM ${t("emailpassword_users")} u
+      WHERE u.app_id = $1 KEYSET
+    ) x
     ${
-      layout.has("user_metadata")
-        ? `LEFT JOIN ${t("user_metadata")} mx ON mx.app_id = u.app_id AND mx.user_id = ${ext}
-           LEFT JOIN ${t("user_metadata")} ms ON ms.app_id = u.app_id AND ms.user_id = u.user_id::text`
+      mapped
+        ? `LEFT JOIN ${t("userid_mapping")} pm ON pm.app_id = x.app_id AND pm.supertokens_user_id = x.st_id
+      LEFT JOIN ${t("userid_mapping")} rm ON rm.app_id = x.app_id AND rm.supertokens_user_id = x.recipe_id`
         : ""
     }
-    WHERE u.app_id = $1`;
-  // The key parameter takes the column's type, so the primary key index (app_id, user_id) serves every page.
+    ${
+      layout.has("user_metadata")
+        ? `LEFT JOIN ${t("user_metadata")} mx ON mx.app_id = x.app_id AND mx.user_id = ${primaryExt}
+           LEFT JOIN ${t("user_metadata")} ms ON ms.app_id = x.app_id AND ms.user_id = x.st_id`
+        : ""
+    }
+    ORDER BY x.recipe_id`;
   type UserRow = {
+    recipe_id: string;
     st_id: string;
     email: string;
     password_hash: string;
@@ -120,26 +159,48 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
     external_user_id_info: string | null;
     metadata: unknown;
     email_verified: unknown;
-    tenant_ids: string[];
+    tenants_main: string[] | null;
+    tenants_fallback: string[] | null;
     roles: ExportedUser["roles"];
   };
-  const pages = keysetPages<UserRow>(config, select, [config.appId], "u.user_id", (r) => r.st_id);
-  for await (const rows of pages) {
-    yield rows.map((r): ExportedUser => ({
-      userId: r.external_user_id ?? r.st_id,
-      superTokensUserId: r.st_id,
-      email: r.email,
-      passwordHash: r.password_hash,
-      passwordHashFormat: detectHashFormat(r.password_hash) ?? "unknown",
-      timeJoined: Number(r.time_joined),
-      emailVerified: r.email_verified === true,
-      tenantIds: r.tenant_ids,
-      metadata: parseJson(r.metadata),
-      roles: r.roles,
-      externalUserIdInfo: r.external_user_id_info ?? null,
-    }));
+  let after: string | undefined;
+  for (;;) {
+    // The page is cut in the inner query, on emailpassword_users' primary key (app_id, user_id).
+    const sql = select.replace(
+      "KEYSET",
+      after === undefined ? "ORDER BY u.user_id LIMIT $2" : "AND u.user_id > $3 ORDER BY u.user_id LIMIT $2",
+    );
+    const rows = await queryRows<UserRow>(
+      config.db,
+      sql,
+      after === undefined ? [config.appId, config.pageSize] : [config.appId, config.pageSize, after],
+    );
+    if (rows.length === 0) return;
+    yield rows.map((r): ExportedUser => {
+      const fromFallback = r.tenants_main === null && r.tenants_fallback !== null;
+      return {
+        userId: r.external_user_id ?? r.st_id,
+        superTokensUserId: r.st_id,
+        recipeUserId: r.recipe_id,
+        email: r.email,
+        passwordHash: r.password_hash,
+        passwordHashFormat: detectHashFormat(r.password_hash) ?? "unknown",
+        timeJoined: Number(r.time_joined),
+        emailVerified: r.email_verified === true,
+        tenantIds: [...(r.tenants_main ?? r.tenants_fallback ?? [])].sort(),
+        metadata: parseJson(r.metadata),
+        roles: r.roles,
+        externalUserIdInfo: r.external_user_id_info ?? null,
+        ...(fromFallback ? { [tenantsFromNewTables]: true } : {}),
+      };
+    });
+    if (rows.length < config.pageSize) return;
+    after = rows[rows.length - 1].recipe_id;
   }
 }
+
+/** Marks a user whose tenants came from recipe_user_tenants although the mode reads the old table (not exported). */
+export const tenantsFromNewTables = Symbol("tenantsFromNewTables");
 
 /** Reset tokens that are still valid at `config.now`, by token hash (unique), a page at a time. */
 export async function* readResetTokens(config: ExportConfig, layout: CoreLayout): AsyncGenerator<ExportedResetToken[]> {
@@ -149,24 +210,29 @@ export async function* readResetTokens(config: ExportConfig, layout: CoreLayout)
   // The email column exists from core 7.0 (plugin 5.0); older tokens were for the user's current email.
   const tokenEmail = layout.hasColumn("emailpassword_pswd_reset_tokens", "email") ? "rt.email" : "NULL::text";
   const select = `
-    SELECT rt.user_id::text AS st_id, rt.token, rt.token_expiry, COALESCE(${tokenEmail}, u.email) AS email,
-      ${mapped ? "m.external_user_id" : "NULL::text"} AS external_user_id
-    FROM ${t("emailpassword_pswd_reset_tokens")} rt
-    LEFT JOIN ${t("emailpassword_users")} u ON u.app_id = rt.app_id AND u.user_id = rt.user_id
-    ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = rt.app_id AND m.supertokens_user_id = rt.user_id` : ""}
-    WHERE rt.app_id = $1 AND rt.token_expiry > $2`;
+    SELECT x.*, ${mapped ? "m.external_user_id" : "NULL::text"} AS external_user_id FROM (
+      SELECT rt.app_id, rt.token, rt.token_expiry, rt.user_id::text AS recipe_id,
+        ${primaryOf(layout, "rt.app_id", "rt.user_id")}::text AS st_id, COALESCE(${tokenEmail}, u.email) AS email
+      FROM ${t("emailpassword_pswd_reset_tokens")} rt
+      LEFT JOIN ${t("emailpassword_users")} u ON u.app_id = rt.app_id AND u.user_id = rt.user_id
+      WHERE rt.app_id = $1 AND rt.token_expiry > $2
+    ) x
+    ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = x.app_id AND m.supertokens_user_id = x.st_id` : ""}
+    WHERE TRUE`;
   type TokenRow = {
+    recipe_id: string;
     st_id: string;
     token: string;
     token_expiry: unknown;
     email: string | null;
     external_user_id: string | null;
   };
-  const pages = keysetPages<TokenRow>(config, select, [config.appId, config.now], "rt.token", (r) => r.token);
+  const pages = keysetPages<TokenRow>(config, select, [config.appId, config.now], "x.token", (r) => r.token);
   for await (const rows of pages) {
     yield rows.map((r): ExportedResetToken => ({
       userId: r.external_user_id ?? r.st_id,
       superTokensUserId: r.st_id,
+      recipeUserId: r.recipe_id,
       email: r.email ?? "",
       tokenHash: r.token,
       tokenHashAlgorithm: "sha256-hex",

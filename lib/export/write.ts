@@ -5,8 +5,10 @@ import type { ExportedResetToken, ExportedUser } from "./read.js";
 
 /**
  * Version of the export files (NDJSON header and trailer, CSV `export_version` column). Bump on any breaking change.
+ * 2: account linking. `userId` and `superTokensUserId` are the primary user's for a linked login, and the new
+ * `recipeUserId` (CSV: `recipe_user_id`, the last column) names the login itself.
  */
-export const exportFormatVersion = 1;
+export const exportFormatVersion = 2;
 export const exportFormatName = "supertokens-migrate-export";
 
 /** Write with backpressure: a slow disk or pipe holds the reader back instead of buffering the whole export. */
@@ -43,6 +45,7 @@ export const userCsvColumns = [
   "metadata",
   "roles",
   "external_user_id_info",
+  "recipe_user_id",
 ] as const;
 
 export const userCsv = (u: ExportedUser): string =>
@@ -59,6 +62,7 @@ export const userCsv = (u: ExportedUser): string =>
     u.metadata,
     u.roles,
     u.externalUserIdInfo,
+    u.recipeUserId,
   ]);
 
 export const tokenCsvColumns = [
@@ -69,10 +73,20 @@ export const tokenCsvColumns = [
   "token_hash",
   "token_hash_algorithm",
   "expires_at",
+  "recipe_user_id",
 ] as const;
 
 export const tokenCsv = (t: ExportedResetToken): string =>
-  csvRow([exportFormatVersion, t.userId, t.superTokensUserId, t.email, t.tokenHash, t.tokenHashAlgorithm, t.expiresAt]);
+  csvRow([
+    exportFormatVersion,
+    t.userId,
+    t.superTokensUserId,
+    t.email,
+    t.tokenHash,
+    t.tokenHashAlgorithm,
+    t.expiresAt,
+    t.recipeUserId,
+  ]);
 
 export const keyCsvColumns = [
   "export_version",

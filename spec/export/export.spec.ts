@@ -330,10 +330,12 @@ describe("export: NDJSON", () => {
         {
           type: "header",
           format: "supertokens-migrate-export",
-          version: 1,
+          version: 2,
           appId,
           schema,
           tablePrefix: "",
+          coreLayout: "core 12.x (postgresql plugin 9.5)",
+          migrationMode: "LEGACY",
           exportedAt: undefined,
           sections: ["user", "reset_token", "signing_key"],
         },
@@ -356,8 +358,12 @@ describe("export: NDJSON", () => {
           version: 1,
           appId,
           schema,
+          coreLayout: "core 12.x (postgresql plugin 9.5)",
+          migrationMode: "LEGACY",
+          migrationModeSource: "default",
           format: "ndjson",
           users: 5,
+          linkedLogins: 0,
           hashFormats: { bcrypt: 4, argon2: 1 },
           usersNeedingAttention: 1,
           mappedUsers: 1,
@@ -404,7 +410,7 @@ describe("export: CSV", () => {
     const { stdout } = await cli(["--format", "csv", "--out", out, "--tokens-out", tokensPath, "--keys-out", keysPath]);
     assert.equal(stdout, "");
     const rows = parseCsv(await readFile(out, "utf8"));
-    assert.ok(rows.every((r) => r.export_version === "1"));
+    assert.ok(rows.every((r) => r.export_version === "2"));
     await checkUsers(
       rows.map((r) => ({
         userId: r.user_id,

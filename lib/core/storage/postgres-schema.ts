@@ -1,36 +1,54 @@
 import { quoteIdent } from "../../sql.js";
 
 /**
- * The part of the SuperTokens core's PostgreSQL layout that the dev core uses, so that a database written by
- * the dev core reads like one written by the real core (and `supertokens-migrate export` can be tested on it).
- *
- * Table names, column names and types, keys and foreign keys follow supertokens/supertokens-postgresql-plugin:
- *   - src/main/java/io/supertokens/storage/postgresql/queries/GeneralQueries.java (apps, tenants, key_value,
- *     app_id_to_user_id, all_auth_recipe_users and their indexes)
- *   - queries/EmailPasswordQueries.java, SessionQueries.java, JWTSigningQueries.java, UserIdMappingQueries.java,
- *     UserMetadataQueries.java, EmailVerificationQueries.java, MultitenancyQueries.java
- *   - src/main/resources/db/migration/common/V3__4.0.0.sql (multitenancy: app_id/tenant_id keys) and
- *     V4__5.0.0.sql (account linking columns, `email` on emailpassword_pswd_reset_tokens)
- * cross-checked against a pg_dump of a core 10/plugin 8 database. Tables of recipes the dev core does not
- * implement (third party, passwordless, roles, TOTP, dashboard, OAuth, WebAuthn, bulk import) are not created.
- *
- * Constraint and index names are the core's names for the `public` schema; they are unique per schema, so
- * each schema holds one core.
+ * A core table's name as the plugin forms it: prefix (with its "_") and name, qualified unless the schema is
+ * "public". The parts are validated identifiers; quoting them keeps the lower case the core's unquoted names get.
  */
-export function coreLayoutDdl(schema: string): string[] {
-  const t = (name: string) => `${quoteIdent(schema)}.${name}`;
+export function coreTableName(schema: string, tablePrefix: string, name: string): string {
+  const table = quoteIdent(`${tablePrefix}${name}`);
+  return schema === "public" ? table : `${quoteIdent(schema)}.${table}`;
+}
+
+/**
+ * The SuperTokens core's PostgreSQL layout as supertokens-postgresql-plugin 9.5 creates it (released with core 12;
+ * checked against plugin 9.5.5 / core 12.1.1), in migration_mode LEGACY, the plugin's default: a database the dev
+ * core created is one a real core of that version starts on and signs users up in, and one
+ * `supertokens-migrate export` reads as it reads a real core's.
+ *
+ * Facts from supertokens/supertokens-postgresql-plugin at v9.5.5 (the SQL is ours):
+ *   - src/main/java/io/supertokens/storage/postgresql/config/PostgreSQLConfig.java: names. A non-empty
+ *     postgresql_table_names_prefix gets "_" appended; schema "public" leaves names unqualified (search_path);
+ *     every name is written unquoted.
+ *   - src/main/java/io/supertokens/storage/postgresql/utils/Utils.java (getConstraintName): constraint names are
+ *     the prefixed table name, the column, and pkey / fkey / key; index names carry no prefix.
+ *   - src/main/java/io/supertokens/storage/postgresql/queries/GeneralQueries.java (apps, tenants, key_value,
+ *     app_id_to_user_id, all_auth_recipe_users, recipe_user_account_infos, recipe_user_tenants,
+ *     primary_user_tenants and their indexes), EmailPasswordQueries.java, SessionQueries.java,
+ *     JWTSigningQueries.java, UserIdMappingQueries.java, UserMetadataQueries.java, EmailVerificationQueries.java,
+ *     MultitenancyQueries.java.
+ *   - CHANGELOG.md, 9.5.0 (the reservation tables, time_joined and primary_or_recipe_user_time_joined on
+ *     app_id_to_user_id with four pagination indexes, ON UPDATE CASCADE on every key to app_id_to_user_id) and 9.5.3
+ *     (in LEGACY, app_id_to_user_id.time_joined keeps its 0 sentinel, which is what the dev core leaves there).
+ * Tables of recipes the dev core does not implement (third party, passwordless, roles, TOTP, dashboard, OAuth,
+ * WebAuthn, bulk import) are not created; the core creates them on its first start.
+ */
+export function coreLayoutDdl(schema: string, tablePrefix = ""): string[] {
+  const t = (name: string) => coreTableName(schema, tablePrefix, name);
+  // Plugin 9.5.0 put ON UPDATE CASCADE on every foreign key to app_id_to_user_id (app_id, user_id).
+  const cascade = "ON DELETE CASCADE ON UPDATE CASCADE";
   return [
     `CREATE TABLE IF NOT EXISTS ${t("apps")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
       created_at_time BIGINT,
-      CONSTRAINT apps_pkey PRIMARY KEY (app_id))`,
+      CONSTRAINT ${tablePrefix}apps_pkey PRIMARY KEY (app_id))`,
 
     `CREATE TABLE IF NOT EXISTS ${t("tenants")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
       tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
       created_at_time BIGINT,
-      CONSTRAINT tenants_pkey PRIMARY KEY (app_id, tenant_id),
-      CONSTRAINT tenants_app_id_fkey FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
+      CONSTRAINT ${tablePrefix}tenants_pkey PRIMARY KEY (app_id, tenant_id),
+      CONSTRAINT ${tablePrefix}tenants_app_id_fkey FOREIGN KEY (app_id)
+        REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS tenants_app_id_index ON ${t("tenants")} (app_id)`,
 
     // No foreign key to tenants: the core writes tenant_configs first and keeps it for the base tenant too.
@@ -43,7 +61,7 @@ export function coreLayoutDdl(schema: string): string[] {
       passwordless_enabled BOOLEAN,
       third_party_enabled BOOLEAN,
       is_first_factors_null BOOLEAN,
-      CONSTRAINT tenant_configs_pkey PRIMARY KEY (connection_uri_domain, app_id, tenant_id))`,
+      CONSTRAINT ${tablePrefix}tenant_configs_pkey PRIMARY KEY (connection_uri_domain, app_id, tenant_id))`,
 
     ...["tenant_first_factors", "tenant_required_secondary_factors"].flatMap((name) => [
       `CREATE TABLE IF NOT EXISTS ${t(name)} (
@@ -51,8 +69,8 @@ export function coreLayoutDdl(schema: string): string[] {
         app_id VARCHAR(64) NOT NULL DEFAULT 'public',
         tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
         factor_id VARCHAR(128) NOT NULL,
-        CONSTRAINT ${name}_pkey PRIMARY KEY (connection_uri_domain, app_id, tenant_id, factor_id),
-        CONSTRAINT ${name}_tenant_id_fkey FOREIGN KEY (connection_uri_domain, app_id, tenant_id)
+        CONSTRAINT ${tablePrefix}${name}_pkey PRIMARY KEY (connection_uri_domain, app_id, tenant_id, factor_id),
+        CONSTRAINT ${tablePrefix}${name}_tenant_id_fkey FOREIGN KEY (connection_uri_domain, app_id, tenant_id)
           REFERENCES ${t("tenant_configs")} (connection_uri_domain, app_id, tenant_id) ON DELETE CASCADE)`,
       `CREATE INDEX IF NOT EXISTS ${name}_tenant_id_index ON ${t(name)} (connection_uri_domain, app_id, tenant_id)`,
     ]),
@@ -63,26 +81,30 @@ export function coreLayoutDdl(schema: string): string[] {
       name VARCHAR(128) NOT NULL,
       value TEXT,
       created_at_time BIGINT,
-      CONSTRAINT key_value_pkey PRIMARY KEY (app_id, tenant_id, name),
-      CONSTRAINT key_value_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
+      CONSTRAINT ${tablePrefix}key_value_pkey PRIMARY KEY (app_id, tenant_id, name),
+      CONSTRAINT ${tablePrefix}key_value_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
         REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS key_value_tenant_id_index ON ${t("key_value")} (app_id, tenant_id)`,
 
+    // time_joined and primary_or_recipe_user_time_joined: plugin 9.5.0; 0 is the LEGACY-mode sentinel (9.5.3).
     `CREATE TABLE IF NOT EXISTS ${t("app_id_to_user_id")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
       user_id CHAR(36) NOT NULL,
       recipe_id VARCHAR(128) NOT NULL,
       primary_or_recipe_user_id CHAR(36) NOT NULL,
       is_linked_or_is_a_primary_user BOOLEAN NOT NULL DEFAULT FALSE,
-      CONSTRAINT app_id_to_user_id_pkey PRIMARY KEY (app_id, user_id),
-      CONSTRAINT app_id_to_user_id_primary_or_recipe_user_id_fkey FOREIGN KEY (app_id, primary_or_recipe_user_id)
-        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE,
-      CONSTRAINT app_id_to_user_id_app_id_fkey FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON DELETE
-        CASCADE)`,
+      time_joined BIGINT NOT NULL DEFAULT 0,
+      primary_or_recipe_user_time_joined BIGINT NOT NULL DEFAULT 0,
+      CONSTRAINT ${tablePrefix}app_id_to_user_id_pkey PRIMARY KEY (app_id, user_id),
+      CONSTRAINT ${tablePrefix}app_id_to_user_id_primary_or_recipe_user_id_fkey FOREIGN KEY (app_id,
+        primary_or_recipe_user_id) REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade},
+      CONSTRAINT ${tablePrefix}app_id_to_user_id_app_id_fkey FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON
+        DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS app_id_to_user_id_app_id_index ON ${t("app_id_to_user_id")} (app_id)`,
     `CREATE INDEX IF NOT EXISTS app_id_to_user_id_primary_user_id_index ON ${t("app_id_to_user_id")} ` +
       `(primary_or_recipe_user_id, app_id)`,
     `CREATE INDEX IF NOT EXISTS app_id_to_user_id_user_id_index ON ${t("app_id_to_user_id")} (user_id, app_id)`,
+    ...paginationIndexes("app_id_to_user_id", t("app_id_to_user_id"), ""),
 
     `CREATE TABLE IF NOT EXISTS ${t("all_auth_recipe_users")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
@@ -93,21 +115,24 @@ export function coreLayoutDdl(schema: string): string[] {
       recipe_id VARCHAR(128) NOT NULL,
       time_joined BIGINT NOT NULL,
       primary_or_recipe_user_time_joined BIGINT NOT NULL,
-      CONSTRAINT all_auth_recipe_users_pkey PRIMARY KEY (app_id, tenant_id, user_id),
-      CONSTRAINT all_auth_recipe_users_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
+      CONSTRAINT ${tablePrefix}all_auth_recipe_users_pkey PRIMARY KEY (app_id, tenant_id, user_id),
+      CONSTRAINT ${tablePrefix}all_auth_recipe_users_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
         REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE,
-      CONSTRAINT all_auth_recipe_users_primary_or_recipe_user_id_fkey FOREIGN KEY (app_id, primary_or_recipe_user_id)
-        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE,
-      CONSTRAINT all_auth_recipe_users_user_id_fkey FOREIGN KEY (app_id, user_id)
-        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE)`,
-    `CREATE INDEX IF NOT EXISTS all_auth_recipe_users_pagination_index1 ON ${t("all_auth_recipe_users")}
-      (app_id, tenant_id, primary_or_recipe_user_time_joined DESC, primary_or_recipe_user_id DESC)`,
-    `CREATE INDEX IF NOT EXISTS all_auth_recipe_users_pagination_index2 ON ${t("all_auth_recipe_users")}
-      (app_id, tenant_id, primary_or_recipe_user_time_joined ASC, primary_or_recipe_user_id DESC)`,
+      CONSTRAINT ${tablePrefix}all_auth_recipe_users_primary_or_recipe_user_id_fkey
+        FOREIGN KEY (app_id, primary_or_recipe_user_id)
+        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade},
+      CONSTRAINT ${tablePrefix}all_auth_recipe_users_user_id_fkey FOREIGN KEY (app_id, user_id)
+        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
+    ...paginationIndexes("all_auth_recipe_users", t("all_auth_recipe_users"), "tenant_id, "),
     `CREATE INDEX IF NOT EXISTS all_auth_recipe_user_id_index ON ${t("all_auth_recipe_users")} (user_id)`,
     `CREATE INDEX IF NOT EXISTS all_auth_recipe_user_id_app_id_index ON ${t("all_auth_recipe_users")} (app_id, ` +
       `user_id)`,
+    `CREATE INDEX IF NOT EXISTS all_auth_recipe_user_app_id_index ON ${t("all_auth_recipe_users")} (app_id)`,
     `CREATE INDEX IF NOT EXISTS all_auth_recipe_tenant_id_index ON ${t("all_auth_recipe_users")} (app_id, tenant_id)`,
+    `CREATE INDEX IF NOT EXISTS all_auth_recipe_users_primary_user_id_index ON ${t("all_auth_recipe_users")} ` +
+      `(primary_or_recipe_user_id, app_id)`,
+    `CREATE INDEX IF NOT EXISTS all_auth_recipe_users_recipe_id_index ON ${t("all_auth_recipe_users")} ` +
+      `(app_id, recipe_id, tenant_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("emailpassword_users")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
@@ -115,9 +140,9 @@ export function coreLayoutDdl(schema: string): string[] {
       email VARCHAR(256) NOT NULL,
       password_hash VARCHAR(256) NOT NULL,
       time_joined BIGINT NOT NULL,
-      CONSTRAINT emailpassword_users_pkey PRIMARY KEY (app_id, user_id),
-      CONSTRAINT emailpassword_users_user_id_fkey FOREIGN KEY (app_id, user_id)
-        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE)`,
+      CONSTRAINT ${tablePrefix}emailpassword_users_pkey PRIMARY KEY (app_id, user_id),
+      CONSTRAINT ${tablePrefix}emailpassword_users_user_id_fkey FOREIGN KEY (app_id, user_id)
+        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
     `CREATE INDEX IF NOT EXISTS emailpassword_users_email_index ON ${t("emailpassword_users")} (app_id, email)`,
 
     // The unique (app_id, tenant_id, email) key is what makes sign-up race-safe, in the core and here.
@@ -126,9 +151,9 @@ export function coreLayoutDdl(schema: string): string[] {
       tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
       user_id CHAR(36) NOT NULL,
       email VARCHAR(256) NOT NULL,
-      CONSTRAINT emailpassword_user_to_tenant_email_key UNIQUE (app_id, tenant_id, email),
-      CONSTRAINT emailpassword_user_to_tenant_pkey PRIMARY KEY (app_id, tenant_id, user_id),
-      CONSTRAINT emailpassword_user_to_tenant_user_id_fkey FOREIGN KEY (app_id, tenant_id, user_id)
+      CONSTRAINT ${tablePrefix}emailpassword_user_to_tenant_email_key UNIQUE (app_id, tenant_id, email),
+      CONSTRAINT ${tablePrefix}emailpassword_user_to_tenant_pkey PRIMARY KEY (app_id, tenant_id, user_id),
+      CONSTRAINT ${tablePrefix}emailpassword_user_to_tenant_user_id_fkey FOREIGN KEY (app_id, tenant_id, user_id)
         REFERENCES ${t("all_auth_recipe_users")} (app_id, tenant_id, user_id) ON DELETE CASCADE)`,
 
     // `token` holds sha256hex of the token sent to the user; `email` is nullable for pre-5.0 rows.
@@ -138,10 +163,10 @@ export function coreLayoutDdl(schema: string): string[] {
       token VARCHAR(128) NOT NULL,
       email VARCHAR(256),
       token_expiry BIGINT NOT NULL,
-      CONSTRAINT emailpassword_pswd_reset_tokens_token_key UNIQUE (token),
-      CONSTRAINT emailpassword_pswd_reset_tokens_pkey PRIMARY KEY (app_id, user_id, token),
-      CONSTRAINT emailpassword_pswd_reset_tokens_user_id_fkey FOREIGN KEY (app_id, user_id)
-        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE ON UPDATE CASCADE)`,
+      CONSTRAINT ${tablePrefix}emailpassword_pswd_reset_tokens_token_key UNIQUE (token),
+      CONSTRAINT ${tablePrefix}emailpassword_pswd_reset_tokens_pkey PRIMARY KEY (app_id, user_id, token),
+      CONSTRAINT ${tablePrefix}emailpassword_pswd_reset_tokens_user_id_fkey FOREIGN KEY (app_id, user_id)
+        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
     `CREATE INDEX IF NOT EXISTS emailpassword_password_reset_token_expiry_index ON ` +
       `${t("emailpassword_pswd_reset_tokens")} (token_expiry)`,
     `CREATE INDEX IF NOT EXISTS emailpassword_pswd_reset_tokens_user_id_index ON ` +
@@ -152,8 +177,8 @@ export function coreLayoutDdl(schema: string): string[] {
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
       created_at_time BIGINT NOT NULL,
       value TEXT,
-      CONSTRAINT session_access_token_signing_keys_pkey PRIMARY KEY (app_id, created_at_time),
-      CONSTRAINT session_access_token_signing_keys_app_id_fkey FOREIGN KEY (app_id)
+      CONSTRAINT ${tablePrefix}session_access_token_signing_keys_pkey PRIMARY KEY (app_id, created_at_time),
+      CONSTRAINT ${tablePrefix}session_access_token_signing_keys_app_id_fkey FOREIGN KEY (app_id)
         REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS access_token_signing_keys_app_id_index ON ${t("session_access_token_signing_keys")} ` +
       `(app_id)`,
@@ -169,8 +194,8 @@ export function coreLayoutDdl(schema: string): string[] {
       created_at_time BIGINT NOT NULL,
       jwt_user_payload TEXT,
       use_static_key BOOLEAN NOT NULL,
-      CONSTRAINT session_info_pkey PRIMARY KEY (app_id, tenant_id, session_handle),
-      CONSTRAINT session_info_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
+      CONSTRAINT ${tablePrefix}session_info_pkey PRIMARY KEY (app_id, tenant_id, session_handle),
+      CONSTRAINT ${tablePrefix}session_info_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
         REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS session_expiry_index ON ${t("session_info")} (expires_at)`,
     `CREATE INDEX IF NOT EXISTS session_info_tenant_id_index ON ${t("session_info")} (app_id, tenant_id)`,
@@ -183,8 +208,9 @@ export function coreLayoutDdl(schema: string): string[] {
       key_string TEXT NOT NULL,
       algorithm VARCHAR(10) NOT NULL,
       created_at BIGINT,
-      CONSTRAINT jwt_signing_keys_pkey PRIMARY KEY (app_id, key_id),
-      CONSTRAINT jwt_signing_keys_app_id_fkey FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
+      CONSTRAINT ${tablePrefix}jwt_signing_keys_pkey PRIMARY KEY (app_id, key_id),
+      CONSTRAINT ${tablePrefix}jwt_signing_keys_app_id_fkey FOREIGN KEY (app_id)
+        REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS jwt_signing_keys_app_id_index ON ${t("jwt_signing_keys")} (app_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("userid_mapping")} (
@@ -192,11 +218,11 @@ export function coreLayoutDdl(schema: string): string[] {
       supertokens_user_id CHAR(36) NOT NULL,
       external_user_id VARCHAR(128) NOT NULL,
       external_user_id_info TEXT,
-      CONSTRAINT userid_mapping_pkey PRIMARY KEY (app_id, supertokens_user_id, external_user_id),
-      CONSTRAINT userid_mapping_supertokens_user_id_key UNIQUE (app_id, supertokens_user_id),
-      CONSTRAINT userid_mapping_external_user_id_key UNIQUE (app_id, external_user_id),
-      CONSTRAINT userid_mapping_supertokens_user_id_fkey FOREIGN KEY (app_id, supertokens_user_id)
-        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ON DELETE CASCADE)`,
+      CONSTRAINT ${tablePrefix}userid_mapping_pkey PRIMARY KEY (app_id, supertokens_user_id, external_user_id),
+      CONSTRAINT ${tablePrefix}userid_mapping_supertokens_user_id_key UNIQUE (app_id, supertokens_user_id),
+      CONSTRAINT ${tablePrefix}userid_mapping_external_user_id_key UNIQUE (app_id, external_user_id),
+      CONSTRAINT ${tablePrefix}userid_mapping_supertokens_user_id_fkey FOREIGN KEY (app_id, supertokens_user_id)
+        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
     `CREATE INDEX IF NOT EXISTS userid_mapping_supertokens_user_id_index ON ${t("userid_mapping")} (app_id, ` +
       `supertokens_user_id)`,
 
@@ -204,16 +230,17 @@ export function coreLayoutDdl(schema: string): string[] {
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
       user_id VARCHAR(128) NOT NULL,
       user_metadata TEXT NOT NULL,
-      CONSTRAINT user_metadata_pkey PRIMARY KEY (app_id, user_id),
-      CONSTRAINT user_metadata_app_id_fkey FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
+      CONSTRAINT ${tablePrefix}user_metadata_pkey PRIMARY KEY (app_id, user_id),
+      CONSTRAINT ${tablePrefix}user_metadata_app_id_fkey FOREIGN KEY (app_id)
+        REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS user_metadata_app_id_index ON ${t("user_metadata")} (app_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("emailverification_verified_emails")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
       user_id VARCHAR(128) NOT NULL,
       email VARCHAR(256) NOT NULL,
-      CONSTRAINT emailverification_verified_emails_pkey PRIMARY KEY (app_id, user_id, email),
-      CONSTRAINT emailverification_verified_emails_app_id_fkey FOREIGN KEY (app_id)
+      CONSTRAINT ${tablePrefix}emailverification_verified_emails_pkey PRIMARY KEY (app_id, user_id, email),
+      CONSTRAINT ${tablePrefix}emailverification_verified_emails_app_id_fkey FOREIGN KEY (app_id)
         REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS emailverification_verified_emails_app_id_index ON ` +
       `${t("emailverification_verified_emails")} (app_id)`,
@@ -225,12 +252,80 @@ export function coreLayoutDdl(schema: string): string[] {
       email VARCHAR(256) NOT NULL,
       token VARCHAR(128) NOT NULL,
       token_expiry BIGINT NOT NULL,
-      CONSTRAINT emailverification_tokens_token_key UNIQUE (token),
-      CONSTRAINT emailverification_tokens_pkey PRIMARY KEY (app_id, tenant_id, user_id, email, token),
-      CONSTRAINT emailverification_tokens_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
+      CONSTRAINT ${tablePrefix}emailverification_tokens_token_key UNIQUE (token),
+      CONSTRAINT ${tablePrefix}emailverification_tokens_pkey PRIMARY KEY (app_id, tenant_id, user_id, email, token),
+      CONSTRAINT ${tablePrefix}emailverification_tokens_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
         REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS emailverification_tokens_index ON ${t("emailverification_tokens")} (token_expiry)`,
     `CREATE INDEX IF NOT EXISTS emailverification_tokens_tenant_id_index ON ${t("emailverification_tokens")} ` +
       `(app_id, tenant_id)`,
+    // The reservation tables of plugin 9.5.0. In LEGACY mode the core creates them and leaves them empty; so does the
+    // dev core. third_party_id and third_party_user_id are '' outside third party (part of the keys).
+    `CREATE TABLE IF NOT EXISTS ${t("recipe_user_account_infos")} (
+      app_id VARCHAR(64) NOT NULL,
+      recipe_user_id CHAR(36) NOT NULL,
+      recipe_id VARCHAR(128) NOT NULL,
+      account_info_type VARCHAR(8) NOT NULL,
+      account_info_value TEXT NOT NULL,
+      third_party_id VARCHAR(28),
+      third_party_user_id VARCHAR(256),
+      primary_user_id CHAR(36) NULL,
+      CONSTRAINT ${tablePrefix}recipe_user_account_infos_pkey PRIMARY KEY (app_id, recipe_id, recipe_user_id,
+        account_info_type, third_party_id, third_party_user_id),
+      CONSTRAINT ${tablePrefix}recipe_user_account_infos_tenant_id_fkey FOREIGN KEY (app_id)
+        REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS idx_recipe_user_account_infos_app_recipe_user ON ${t("recipe_user_account_infos")} ` +
+      `(app_id, recipe_user_id)`,
+
+    `CREATE TABLE IF NOT EXISTS ${t("recipe_user_tenants")} (
+      app_id VARCHAR(64) NOT NULL,
+      recipe_user_id CHAR(36) NOT NULL,
+      tenant_id VARCHAR(64) NOT NULL,
+      recipe_id VARCHAR(128) NOT NULL,
+      account_info_type VARCHAR(8) NOT NULL,
+      account_info_value TEXT NOT NULL,
+      third_party_id VARCHAR(28),
+      third_party_user_id VARCHAR(256),
+      CONSTRAINT ${tablePrefix}recipe_user_tenants_pkey PRIMARY KEY (app_id, tenant_id, recipe_id, account_info_type,
+        third_party_id, third_party_user_id, account_info_value),
+      CONSTRAINT ${tablePrefix}recipe_user_tenants_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
+        REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS idx_recipe_user_tenants_tenant ON ${t("recipe_user_tenants")} (app_id, tenant_id)`,
+    `CREATE INDEX IF NOT EXISTS idx_recipe_user_tenants_recipe_user_id ON ${t("recipe_user_tenants")} ` +
+      `(app_id, recipe_user_id)`,
+    `CREATE INDEX IF NOT EXISTS idx_recipe_user_tenants_account_info ON ${t("recipe_user_tenants")} ` +
+      `(app_id, tenant_id, account_info_type, account_info_value)`,
+
+    `CREATE TABLE IF NOT EXISTS ${t("primary_user_tenants")} (
+      app_id VARCHAR(64) NOT NULL,
+      tenant_id VARCHAR(64) NOT NULL,
+      account_info_type VARCHAR(8) NOT NULL,
+      account_info_value TEXT NOT NULL,
+      primary_user_id CHAR(36) NOT NULL,
+      CONSTRAINT ${tablePrefix}primary_user_tenants_pkey PRIMARY KEY (app_id, tenant_id, account_info_type,
+        account_info_value),
+      CONSTRAINT ${tablePrefix}primary_user_tenants_app_id_fkey FOREIGN KEY (app_id, tenant_id)
+        REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS idx_primary_user_tenants_primary ON ${t("primary_user_tenants")} (primary_user_id)`,
   ];
+}
+
+/**
+ * The four pagination indexes the plugin keeps on a users table: by app (and tenant, on all_auth_recipe_users),
+ * optionally by recipe, on primary_or_recipe_user_time_joined both ways.
+ */
+function paginationIndexes(name: string, table: string, tenant: string): string[] {
+  const cols = (recipe: boolean, order: "ASC" | "DESC") =>
+    `(${recipe ? "recipe_id, " : ""}app_id, ${tenant}primary_or_recipe_user_time_joined ${order}, ` +
+    `primary_or_recipe_user_id DESC)`;
+  return [
+    [false, "DESC"],
+    [false, "ASC"],
+    [true, "DESC"],
+    [true, "ASC"],
+  ].map(
+    ([recipe, order], i) =>
+      `CREATE INDEX IF NOT EXISTS ${name}_pagination_index${i + 1} ON ${table} ` +
+      cols(recipe as boolean, order as "ASC" | "DESC"),
+  );
 }

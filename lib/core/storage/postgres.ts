@@ -2,8 +2,8 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readOptions, type OptionKeys } from "../../options.js";
 import { log } from "../../debug.js";
 import { ConfigError } from "../../errors.js";
-import { isValidSchemaName, queryRows, quoteIdent } from "../../sql.js";
-import { coreLayoutDdl } from "./postgres-schema.js";
+import { queryRows, quoteIdent } from "../../sql.js";
+import { coreLayoutDdl, coreTableName } from "./postgres-schema.js";
 import type {
   AppRecord,
   AppStorage,
@@ -53,31 +53,53 @@ type ConfigRow = {
 };
 
 export interface PostgresStorageOptions {
-  /** Schema holding the core's tables; one core per schema. Default `"public"`, as the core's own default. */
+  /**
+   * Schema holding the core's tables: the core's `postgresql_table_schema`, as its config holds it (written unquoted,
+   * so folded to lower case). With `"public"` the names are left unqualified and the connection's `search_path`
+   * decides, as in the core. Default `"public"`, as the core's own default.
+   */
   schema?: string;
+  /**
+   * The core's `postgresql_table_names_prefix`, as its config holds it: `"st"` gives `st_emailpassword_users`. Two
+   * cores may share a schema with different prefixes. Default `""`.
+   */
+  tablePrefix?: string;
 }
 
 interface PostgresStorageConfig {
   readonly schema: string;
+  /** With its "_" when not empty, lower-cased. */
+  readonly tablePrefix: string;
 }
 
-const POSTGRES_STORAGE_KEYS = { schema: true } satisfies OptionKeys<PostgresStorageOptions>;
+const POSTGRES_STORAGE_KEYS = { schema: true, tablePrefix: true } satisfies OptionKeys<PostgresStorageOptions>;
 
 /** Every default of PostgresStorage, and nowhere else. */
-export const POSTGRES_STORAGE_DEFAULTS = Object.freeze({ schema: "public" });
+export const POSTGRES_STORAGE_DEFAULTS = Object.freeze({ schema: "public", tablePrefix: "" });
 
 function resolveOptions(options: PostgresStorageOptions): PostgresStorageConfig {
   readOptions("PostgresStorage", options, POSTGRES_STORAGE_KEYS);
   const schema = options.schema ?? POSTGRES_STORAGE_DEFAULTS.schema;
-  if (typeof schema !== "string" || !isValidSchemaName(schema)) {
+  // What PostgreSQL takes unquoted; it folds ASCII letters to lower case, and so do we.
+  if (typeof schema !== "string" || !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(schema.trim())) {
     throw new ConfigError(
       "ERR_MIGRATE_INVALID_OPTION",
-      `PostgresStorage: \`schema\` must be a lower-case PostgreSQL identifier ([a-z_][a-z0-9_$]*, at most 63 ` +
-        `characters); ` +
+      `PostgresStorage: \`schema\` must be a PostgreSQL identifier ([A-Za-z_][A-Za-z0-9_$]*, at most 63 ` +
+        `characters), as the core's postgresql_table_schema; ` +
         `received ${JSON.stringify(schema)}. Leave it undefined for "public".`,
     );
   }
-  return Object.freeze({ schema });
+  const prefix = options.tablePrefix ?? POSTGRES_STORAGE_DEFAULTS.tablePrefix;
+  if (typeof prefix !== "string" || !/^[A-Za-z0-9_]{0,30}$/.test(prefix.trim())) {
+    throw new ConfigError(
+      "ERR_MIGRATE_INVALID_OPTION",
+      `PostgresStorage: \`tablePrefix\` must be letters, digits and _ (at most 30), as the core's ` +
+        `postgresql_table_names_prefix; received ${JSON.stringify(prefix)}. Leave it undefined for no prefix.`,
+    );
+  }
+  // The core trims the prefix and puts "_" between a non-empty prefix and each table name.
+  const folded = prefix.trim().toLowerCase();
+  return Object.freeze({ schema: schema.trim().toLowerCase(), tablePrefix: folded ? `${folded}_` : "" });
 }
 
 /** The key_value row where the core keeps its refresh-token key; the dev core keeps its refresh MAC secret there. */
@@ -114,12 +136,12 @@ function pemFromKeyString(keyString: string): { publicKey: string; privateKey: s
 function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: unknown; constraint?: unknown; message?: unknown };
   if (e?.code !== "23505") return false;
-  return typeof e.constraint === "string" ? e.constraint === constraint : String(e.message).includes(constraint);
+  // The constraint carries the table prefix in front (the core's Utils.getConstraintName).
+  return typeof e.constraint === "string" ? e.constraint.endsWith(constraint) : String(e.message).includes(constraint);
 }
 
-/** Fully qualified table names for one schema. */
-function tables(schema: string) {
-  const s = quoteIdent(schema);
+/** Table names for one schema and prefix, as the core forms them (coreTableName). */
+function tables(schema: string, prefix: string) {
   const names = [
     "apps",
     "tenants",
@@ -140,7 +162,10 @@ function tables(schema: string) {
     "emailverification_verified_emails",
     "emailverification_tokens",
   ] as const;
-  return Object.fromEntries(names.map((n) => [n, `${s}.${n}`])) as Record<(typeof names)[number], string>;
+  return Object.fromEntries(names.map((n) => [n, coreTableName(schema, prefix, n)])) as Record<
+    (typeof names)[number],
+    string
+  >;
 }
 type Tables = ReturnType<typeof tables>;
 
@@ -756,6 +781,8 @@ class PostgresAppStorage implements AppStorage {
  */
 export class PostgresStorage implements CoreStorage {
   readonly schema: string;
+  /** As the tables carry it: with its "_" when not empty. */
+  readonly tablePrefix: string;
   private readonly t: Tables;
   private readonly apps = new Map<string, PostgresAppStorage>();
 
@@ -763,8 +790,10 @@ export class PostgresStorage implements CoreStorage {
     private readonly db: SqlQueryable,
     options: PostgresStorageOptions = {},
   ) {
-    this.schema = resolveOptions(options).schema;
-    this.t = tables(this.schema);
+    const config = resolveOptions(options);
+    this.schema = config.schema;
+    this.tablePrefix = config.tablePrefix;
+    this.t = tables(this.schema, this.tablePrefix);
   }
 
   /** A storage on `db`, with the schema and the core's tables created when missing (idempotent). */
@@ -776,7 +805,10 @@ export class PostgresStorage implements CoreStorage {
 
   /** CREATE … IF NOT EXISTS for the schema and every table and index. Safe to run against a live core's schema. */
   async createTables(): Promise<void> {
-    const statements = [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`, ...coreLayoutDdl(this.schema)];
+    const statements = [
+      ...(this.schema === "public" ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`]),
+      ...coreLayoutDdl(this.schema, this.tablePrefix),
+    ];
     for (const sql of statements) {
       try {
         await this.db.query(sql);
@@ -787,7 +819,7 @@ export class PostgresStorage implements CoreStorage {
         if (code !== "23505" && code !== "42P07" && code !== "42710") throw err;
       }
     }
-    debug("postgres storage: core tables ready in schema %s", this.schema);
+    debug("postgres storage: core tables ready in schema %s, prefix %o", this.schema, this.tablePrefix);
   }
 
   private appRows(where: string, params: unknown[]) {
