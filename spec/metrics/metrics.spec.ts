@@ -9,12 +9,13 @@ import express from "express";
 import request from "supertest";
 import { sign } from "cookie-signature";
 import { metrics as otel } from "@opentelemetry/api";
-import { DataPointType, MeterProvider } from "@opentelemetry/sdk-metrics";
+import { DataPointType, InstrumentType, MeterProvider } from "@opentelemetry/sdk-metrics";
 import bcrypt from "bcrypt";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { isMigrateError } from "../../lib/errors.js";
-import { METRIC_NAMES, type MeterProviderLike } from "../../lib/metrics.js";
+import { readFile } from "node:fs/promises";
+import { METRIC_ATTRIBUTES, METRIC_NAMES, resolveMetrics, type MeterProviderLike } from "../../lib/metrics.js";
 import { migrationEndpoint, type DualSessionOptions, type MigrationEvent } from "../../lib/session/index.js";
 import { legacyAuth, createPgLegacyUsers, type LegacyAuthOptions } from "../../lib/auth/index.js";
 import { createCoreApp } from "../helpers/sdk.js";
@@ -368,5 +369,32 @@ describe("the `metrics` option", () => {
     const options: DualSessionOptions = { ...base, metrics: { meterProvider: provider } };
     const auth: LegacyAuthOptions = { ...pg(), metrics: { meterProvider: otel.getMeterProvider() } };
     assert.ok(options.metrics && auth.metrics);
+  });
+});
+
+describe("docs/metrics.md", () => {
+  it("lists every metric with the instrument and unit the SDK reports, and every attribute", async () => {
+    const m = freshMeter();
+    const sink = resolveMetrics("spec", { meterProvider: m.provider });
+    for (const type of ["migrated", "reused", "retired", "rejected", "logged-out"]) sink.session({ type, reason: "x" });
+    sink.migrationDuration(0.01);
+    sink.userMigrated({ via: "signIn", hashImported: true });
+    const doc = await readFile(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+    const rows = new Map(
+      doc
+        .split("\n")
+        .map((line) => /^\| `(supertokens_migrate\.[a-z_.]+)` +\| (\w+) +\| `([^`]+)` +\|/.exec(line))
+        .filter((row) => row !== null)
+        .map(([, name, instrument, unit]) => [name, { instrument, unit }]),
+    );
+    assert.deepEqual([...rows.keys()].sort(), Object.values(METRIC_NAMES).sort());
+    for (const name of Object.values(METRIC_NAMES)) {
+      const { descriptor } = (await m.metric(name))!;
+      const instrument = descriptor.type === InstrumentType.HISTOGRAM ? "Histogram" : "Counter";
+      assert.deepEqual(rows.get(name), { instrument, unit: descriptor.unit }, name);
+    }
+    for (const attribute of Object.values(METRIC_ATTRIBUTES)) {
+      assert.match(doc, new RegExp(`^\\| \`${attribute.replace(/\./g, "\\.")}\` +\\|`, "m"), attribute);
+    }
   });
 });
