@@ -6,7 +6,7 @@ import { isMigrateError, UnavailableError, type MigrateError } from "../errors.j
 import { withDeadline } from "../deadline.js";
 import type { MigrationMetrics } from "../metrics.js";
 import { createMisconfigurationMonitor, sayOnce, type LegacyOutcome, type MigrationWarning } from "./alerts.js";
-import type { MigrationClaim } from "./coordinator.js";
+import type { MigrationClaim, WaitOutcome } from "./coordinator.js";
 import { readLegacySid } from "./legacy-cookie.js";
 import { createLegacyStore, type LegacySessionData, type LegacyStore } from "./legacy-store.js";
 import { onRevocation, type RevocationListener } from "./revocation.js";
@@ -209,7 +209,9 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
     // The instance's window, not the coordinator's default, bounds the reuse (T11): in the stored result, which
     // any process checks, and in the coordinator's TTL.
     transfer.reuseUntil = Date.now() + cfg.graceMs;
-    await publish(claim, transfer, cfg.retryAfterSeconds, Math.ceil(cfg.graceMs));
+    await publish(claim, transfer, cfg.retryAfterSeconds, Math.ceil(cfg.graceMs), () =>
+      cfg.coordinator.waitForResult(m.key, 0),
+    );
     m.onCreated?.(transfer.sessionHandle);
     events.emit({ type: "migrated", userId: transfer.userId, sessionHandle: transfer.sessionHandle });
     cfg.metrics.migrationDuration((performance.now() - m.started) / 1000);
@@ -407,20 +409,38 @@ function askForCookies(req: IncomingMessage): () => void {
 /**
  * Publish the tokens for waiters and later requests. A session that cannot be published reaches no client,
  * so it is revoked rather than left to linger in the core.
+ *
+ * A publish that failed may still have landed: a store that answers after the coordinator's deadline has done
+ * the write all the same. Waiters then hold these tokens, and revoking the session behind them would log the
+ * user out: the page's other requests would find a revoked session and retire the legacy one (seen on deploy
+ * day with four processes on a loaded machine). So the store is asked once what it holds. Our result: the
+ * migration stands, and this request is served. Nothing, or another result: ours reaches nobody, revoke it.
+ * No answer: keep it; the result may be readable, and a session nobody holds only lingers until it expires.
  */
 async function publish(
   claim: MigrationClaim,
   transfer: TokenTransfer,
   retryAfter: number,
   ttlMs: number,
+  lookOnce: () => Promise<WaitOutcome>,
 ): Promise<void> {
   const revoke = () => Session.revokeSession(transfer.sessionHandle).catch(() => false);
   let published: boolean;
+  const result = JSON.stringify(transfer);
   try {
-    published = await claim.publish(JSON.stringify(transfer), ttlMs);
+    published = await claim.publish(result, ttlMs);
   } catch (err) {
-    // The lock store failed after the core created the session.
-    await revoke();
+    const seen = await lookOnce().catch(() => undefined);
+    if (seen?.status === "DONE" && seen.result === result) {
+      debug("publishing failed, yet the result landed; the migration stands");
+      return;
+    }
+    if (seen !== undefined) {
+      await claim.release().catch(() => false);
+      await revoke();
+    } else {
+      debug("publishing failed and the store cannot say whether the result landed; the session is kept");
+    }
     throw err;
   }
   if (!published) {

@@ -909,6 +909,45 @@ describe("dualSession: when the coordinator fails after the session was created"
   });
 });
 
+describe("dualSession: when the coordinator's publish lands but answers too late", () => {
+  it("keeps the session and serves it: the page's other requests reuse it, nobody is logged out", async () => {
+    initSuperTokens(await createCoreApp(core.url));
+    const store = new expressSession.MemoryStore();
+    const jar = await legacyLogin(store, "publish-late");
+    const inner = createMemoryMigrationCoordinator();
+    // The store did the write, and the answer came after the coordinator's deadline (a loaded Redis).
+    const coordinator: MigrationCoordinator = {
+      waitForResult: (sid, ms) => inner.waitForResult(sid, ms),
+      async claim(sid) {
+        const outcome = await inner.claim(sid);
+        if (outcome.status !== "WON") return outcome;
+        return {
+          status: "WON",
+          claim: {
+            token: outcome.claim.token,
+            release: () => outcome.claim.release(),
+            publish: async (result, ttlMs) => {
+              await outcome.claim.publish(result, ttlMs);
+              throw new UnavailableError("ERR_MIGRATE_TIMEOUT", "Redis migration publish timed out");
+            },
+          },
+        };
+      },
+    };
+    const { app } = migratedApp({ store, secret: SECRET, coordinator });
+    const first = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.userId, "publish-late");
+    const handles = await Session.getAllSessionHandlesForUser("publish-late");
+    assert.equal(handles.length, 1, "the session stands");
+    // A request of the same page load that carried only the legacy cookie.
+    const other = await request(app).get("/api/me").set("Cookie", jar.header("/api/me"));
+    assert.equal(other.status, 200, JSON.stringify(other.body));
+    assert.deepEqual(await Session.getAllSessionHandlesForUser("publish-late"), handles, "the same session reused");
+    assert.equal(Object.keys(store.sessions).length, 1, "legacy session kept until proof or the grace window");
+  });
+});
+
 describe("dualSession: a legacy session migrated by another process, after its result expired", () => {
   it("mints no second session: retires the legacy session and clears its cookie", async () => {
     initSuperTokens(await createCoreApp(core.url));
