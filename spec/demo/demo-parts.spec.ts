@@ -7,12 +7,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { displayDataDir, resolveDemoConfig } from "../../demo-app/config.js";
 import { lockDataDir } from "../../demo-app/db.js";
-import { listen } from "../../demo-app/server.js";
+import { listen, switchHandler } from "../../demo-app/server.js";
+import { Story, storySteps } from "../../demo-app/story.js";
 import { escape, html } from "../../demo-app/views/html.js";
-import { adminPage } from "../../demo-app/views/pages.js";
+import { adminPage, homePage } from "../../demo-app/views/pages.js";
 import { safeNext } from "../../demo-app/web.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 describe("demo command line", () => {
   it("defaults to the legacy app on 127.0.0.1:3000 with every embedded default", () => {
@@ -68,12 +72,276 @@ describe("demo command line", () => {
     ["a port that is not a number", [], { PORT: "http" }, /PORT must be an integer >= 0; received "http"/],
     ["a zero token validity", ["--access-token-validity", "0"], {}, /access-token-validity.*>= 1/],
     ["an unknown flag", ["--migrate"], {}, /Unknown option '--migrate'/],
+    ["--no-switch with --migration", ["--migration", "--no-switch"], {}, /--no-switch is for the old app/],
   ];
   for (const [name, argv, env, message] of bad) {
     it(`refuses ${name}, naming the value`, () => {
       assert.throws(() => resolveDemoConfig(argv, env), message);
     });
   }
+});
+
+describe("demo switch option", () => {
+  const cases: Array<[string, string[], NodeJS.ProcessEnv, { migration: boolean; switchable: boolean }]> = [
+    ["no flag", [], {}, { migration: false, switchable: true }],
+    ["--legacy", ["--legacy"], {}, { migration: false, switchable: true }],
+    ["MIGRATION=off", [], { MIGRATION: "off" }, { migration: false, switchable: true }],
+    ["--no-switch", ["--no-switch"], {}, { migration: false, switchable: false }],
+    ["--legacy --no-switch", ["--legacy", "--no-switch"], {}, { migration: false, switchable: false }],
+    ["--migration", ["--migration"], {}, { migration: true, switchable: false }],
+    ["MIGRATION=on", [], { MIGRATION: "on" }, { migration: true, switchable: false }],
+  ];
+  for (const [name, argv, env, expected] of cases) {
+    const onOff = (v: boolean) => (v ? "on" : "off");
+    it(`with ${name}: migration ${onOff(expected.migration)}, switch ${onOff(expected.switchable)}`, () => {
+      const { migration, switchable } = resolveDemoConfig(argv, env);
+      assert.deepEqual({ migration, switchable }, expected);
+    });
+  }
+
+  it("npm run demo starts on the old system with the switch; npm run demo:legacy without it", async () => {
+    const { scripts } = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    const argsOf = (script: string) => {
+      const words = script.split(/\s+/);
+      assert.deepEqual(words.slice(0, 4), ["node", "--import", "tsx", "demo-app/main.ts"], script);
+      return words.slice(4);
+    };
+    const demo = resolveDemoConfig(argsOf(scripts.demo), {});
+    assert.deepEqual([demo.migration, demo.switchable], [false, true], scripts.demo);
+    const legacy = resolveDemoConfig(argsOf(scripts["demo:legacy"]), {});
+    assert.deepEqual([legacy.migration, legacy.switchable], [false, false], scripts["demo:legacy"]);
+  });
+});
+
+describe("demo story", () => {
+  it("starts on the old system with nothing done, and ticks each step once", () => {
+    const lines: string[] = [];
+    const story = new Story("legacy", true, (line) => lines.push(line));
+    assert.equal(story.system, "legacy");
+    assert.deepEqual([...story.view("/").done], []);
+    assert.equal(story.view("/").canSwitch, true);
+    story.mark("legacy-sign-in");
+    story.mark("legacy-sign-in");
+    assert.deepEqual(lines, ["story: step 1 of 7 done (Sign in on the old system)"]);
+    story.switched();
+    assert.equal(story.system, "supertokens");
+    const view = story.view("/notes");
+    assert.deepEqual([...view.done], ["legacy-sign-in", "switch"]);
+    assert.equal(view.canSwitch, false, "switched for good");
+    assert.equal(view.path, "/notes");
+  });
+
+  it("started with --migration, the switch is done; a conversion proves a legacy sign-in happened", () => {
+    const story = new Story("supertokens", false);
+    assert.deepEqual([...story.view("/").done], ["switch"]);
+    story.mark("still-signed-in");
+    assert.ok(story.isDone("legacy-sign-in"));
+    assert.equal(story.view("/").restartToSwitch, false);
+  });
+
+  it("a view is a snapshot: later steps do not change a page already drawn", () => {
+    const story = new Story("legacy", true);
+    const before = story.view("/");
+    story.mark("legacy-sign-in");
+    assert.equal(before.done.has("legacy-sign-in"), false);
+  });
+
+  it("has seven steps with unique ids that make file names", () => {
+    assert.equal(storySteps.length, 7);
+    assert.equal(new Set(storySteps.map((s) => s.id)).size, storySteps.length);
+    for (const step of storySteps) assert.match(step.id, /^[a-z]+(-[a-z]+)*$/);
+  });
+});
+
+describe("demo guide on the page", () => {
+  const page = (story: Story, path = "/notes") =>
+    homePage({ system: story.system, story: story.view(path), user: { id: "1", email: "alice@example.com" } });
+
+  it("on the old system: the switch posts to /demo/switch and comes back to this page", () => {
+    const story = new Story("legacy", true);
+    story.mark("legacy-sign-in");
+    const out = page(story, "/login?next=/notes");
+    assert.match(
+      out,
+      /<form method="post" action="\/demo\/switch\?next=%2Flogin%3Fnext%3D%2Fnotes" class="story-switch">/,
+    );
+    assert.match(out, /<button type="submit" id="switch-to-supertokens" class="next">\s*Switch to SuperTokens/);
+    assert.match(out, /data-step="legacy-sign-in"\s+data-state="done"/);
+    assert.match(out, /data-step="switch"\s+data-state="current"\s+aria-current="step"/);
+    assert.match(out, /Step 2 of 7: Switch to SuperTokens\./);
+  });
+
+  it("started with --no-switch: no button, and the hint names the restart that switches", () => {
+    const story = new Story("legacy", false);
+    story.mark("legacy-sign-in");
+    const out = page(story);
+    assert.doesNotMatch(out, /switch-to-supertokens|\/demo\/switch/);
+    assert.match(out, /<code>npm run demo -- --migration<\/code>/);
+  });
+
+  it("after the switch: no button; with every step done, the story is complete", () => {
+    const story = new Story("legacy", true);
+    story.switched();
+    for (const step of storySteps) story.mark(step.id);
+    const out = page(story);
+    assert.doesNotMatch(out, /switch-to-supertokens/);
+    assert.equal(out.match(/data-state="done"/g)?.length, storySteps.length);
+    assert.match(out, /That is the whole story\./);
+  });
+
+  it("pages without a guide (an error page) keep the badge of the system that served them", () => {
+    const out = homePage({ system: "supertokens" });
+    assert.doesNotMatch(out, /id="story"/);
+    assert.match(out, /<div class="system"><span class="badge supertokens" id="served-by"/);
+  });
+});
+
+describe("demo switch endpoint", () => {
+  /** The switch handler alone on a real HTTP server, with a migrated app that fails `failures` times first. */
+  async function serveSwitch(options: { switchable?: boolean; failures?: number; slowMs?: number } = {}) {
+    const story = new Story("legacy", options.switchable ?? true);
+    const logs: string[] = [];
+    let starts = 0;
+    let failures = options.failures ?? 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handler = switchHandler({
+      story,
+      switchable: options.switchable ?? true,
+      log: (line) => logs.push(line),
+      startMigrated: async () => {
+        starts++;
+        if (options.slowMs !== undefined) await gate;
+        if (failures-- > 0) throw new Error("core did not start");
+      },
+    });
+    let received = 0;
+    const server = createServer((req, res) => {
+      received++;
+      handler(req, res);
+    });
+    await listen(server, 0, "127.0.0.1");
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const post = (query = "?next=/notes", headers: Record<string, string> = {}) =>
+      fetch(`${url}/demo/switch${query}`, { method: "POST", headers, redirect: "manual" });
+    return {
+      story,
+      logs,
+      post,
+      url,
+      starts: () => starts,
+      received: () => received,
+      release,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it("switches once on a same-origin post and sends the browser back to its page", async () => {
+    const s = await serveSwitch();
+    try {
+      const res = await s.post("?next=/notes", { "sec-fetch-site": "same-origin", origin: s.url });
+      assert.equal(res.status, 303);
+      assert.equal(res.headers.get("location"), "/notes");
+      assert.equal(s.story.system, "supertokens");
+      assert.ok(s.story.isDone("switch"));
+      const again = await s.post("?next=/admin", { "sec-fetch-site": "same-origin" });
+      assert.equal(again.status, 303);
+      assert.equal(again.headers.get("location"), "/admin");
+      assert.equal(s.starts(), 1, "the migrated app is started once");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("starts the migrated app once for posts that arrive together", async () => {
+    const s = await serveSwitch({ slowMs: 0 });
+    try {
+      const both = Promise.all([s.post(), s.post()]);
+      // Both posts are in the handler before the start finishes: the second waits on the first's start.
+      while (s.received() < 2) await new Promise((resolve) => setImmediate(resolve));
+      s.release();
+      const statuses = (await both).map((r) => r.status);
+      assert.deepEqual(statuses, [303, 303]);
+      assert.equal(s.starts(), 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  const refused: Array<[string, Record<string, string>]> = [
+    ["a cross-site form", { "sec-fetch-site": "cross-site", origin: "http://evil.example" }],
+    ["a same-site page of another port", { "sec-fetch-site": "same-site", origin: "http://127.0.0.1:1" }],
+    ["an Origin of another host without Sec-Fetch-Site", { origin: "http://evil.example" }],
+    ["a null Origin", { origin: "null" }],
+  ];
+  for (const [name, headers] of refused) {
+    it(`refuses ${name} with 403 and stays on the old system`, async () => {
+      const s = await serveSwitch();
+      try {
+        const res = await s.post("?next=/notes", headers);
+        assert.equal(res.status, 403);
+        assert.match(await res.text(), /only works from the demo&#39;s own pages/);
+        assert.equal(s.story.system, "legacy");
+        assert.equal(s.starts(), 0);
+        assert.match(s.logs.join("\n"), /refused a switch from another site/);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+
+  it("answers a GET with 405 and Allow: POST", async () => {
+    const s = await serveSwitch();
+    try {
+      const res = await fetch(`${s.url}/demo/switch`, { redirect: "manual" });
+      assert.equal(res.status, 405);
+      assert.equal(res.headers.get("allow"), "POST");
+      assert.equal(s.story.system, "legacy");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("sends ?next= that leads off the site to /notes", async () => {
+    const s = await serveSwitch();
+    try {
+      const res = await s.post(`?next=${encodeURIComponent("//evil.example/")}`);
+      assert.equal(res.headers.get("location"), "/notes");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("started with --no-switch: 409 naming the restart with --migration", async () => {
+    const s = await serveSwitch({ switchable: false });
+    try {
+      const res = await s.post();
+      assert.equal(res.status, 409);
+      assert.match(await res.text(), /npm run demo -- --migration/);
+      assert.equal(s.starts(), 0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a failed start answers 503 with Retry-After, stays on the old system, and can be tried again", async () => {
+    const s = await serveSwitch({ failures: 1 });
+    try {
+      const failed = await s.post();
+      assert.equal(failed.status, 503);
+      assert.equal(failed.headers.get("retry-after"), "5");
+      assert.equal(s.story.system, "legacy");
+      assert.match(s.logs.join("\n"), /the switch to SuperTokens failed: core did not start; still on the old system/);
+      const retried = await s.post();
+      assert.equal(retried.status, 303);
+      assert.equal(s.story.system, "supertokens");
+      assert.equal(s.starts(), 2);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe("demo start-up messages", () => {
