@@ -4,6 +4,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { promisify } from "node:util";
 import pg from "pg";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { createRedisMigrationCoordinator } from "../../lib/session/coordinator.js";
@@ -355,7 +356,6 @@ describe("migrationStatus", () => {
 });
 
 function promisifyDestroy(store: { destroy(sid: string, cb: (err?: unknown) => void): unknown }, sid: string) {
-  return new Promise<void>((resolve, reject) =>
-    store.destroy(sid, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())),
-  );
+  const destroy: (sid: string) => Promise<void> = promisify(store.destroy.bind(store));
+  return destroy(sid);
 }
