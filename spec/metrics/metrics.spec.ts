@@ -15,6 +15,7 @@ import { errorHandler, middleware } from "supertokens-node/framework/express";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { isMigrateError } from "../../lib/errors.js";
 import { readFile } from "node:fs/promises";
+import type * as metricsModule from "../../lib/metrics.js";
 import { METRIC_ATTRIBUTES, METRIC_NAMES, resolveMetrics, type MeterProviderLike } from "../../lib/metrics.js";
 import { migrationEndpoint, type DualSessionOptions, type MigrationEvent } from "../../lib/session/index.js";
 import { legacyAuth, createPgLegacyUsers, type LegacyAuthOptions } from "../../lib/auth/index.js";
@@ -269,6 +270,23 @@ describe("the global MeterProvider of @opentelemetry/api", () => {
       assert.equal((await request(app).get("/api/me").set("Cookie", legacyCookieOnly(jar))).status, 200);
     }
     assert.deepEqual(await m.points(N.sessionsMigrated), [{ attributes: {}, value: 2 }]);
+  });
+});
+
+describe("before @opentelemetry/api has loaded", () => {
+  it("what is recorded waits, and reaches the global MeterProvider once the API is found", async () => {
+    // A copy of the module of its own, whose dynamic import of the API has not started yet.
+    const fresh = (await import(
+      new URL(`../../lib/metrics.ts?fresh=${Date.now()}`, import.meta.url).href
+    )) as typeof metricsModule;
+    const m = freshMeter();
+    otel.setGlobalMeterProvider(m.provider);
+    const sink = fresh.resolveMetrics("spec", undefined);
+    // Synchronously, so before the import can have answered.
+    sink.session({ type: "migrated" });
+    sink.session({ type: "rejected", reason: "csrf" });
+    await waitFor(async () => (await m.total(N.sessionsMigrated)) === 1, 5000, "the queued event recorded");
+    assert.deepEqual(await rejectedByReason(m), { csrf: 1 });
   });
 });
 
