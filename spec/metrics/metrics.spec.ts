@@ -9,7 +9,7 @@ import express from "express";
 import request from "supertest";
 import { sign } from "cookie-signature";
 import { metrics as otel } from "@opentelemetry/api";
-import { DataPointType, InstrumentType, MeterProvider } from "@opentelemetry/sdk-metrics";
+import { DataPointType, MeterProvider } from "@opentelemetry/sdk-metrics";
 import bcrypt from "bcrypt";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
@@ -407,8 +407,8 @@ describe("docs/metrics.md", () => {
     );
     assert.deepEqual([...rows.keys()].sort(), Object.values(METRIC_NAMES).sort());
     for (const name of Object.values(METRIC_NAMES)) {
-      const { descriptor } = (await m.metric(name))!;
-      const instrument = descriptor.type === InstrumentType.HISTOGRAM ? "Histogram" : "Counter";
+      const { descriptor, dataPointType } = (await m.metric(name))!;
+      const instrument = dataPointType === DataPointType.HISTOGRAM ? "Histogram" : "Counter";
       assert.deepEqual(rows.get(name), { instrument, unit: descriptor.unit }, name);
     }
     for (const attribute of Object.values(METRIC_ATTRIBUTES)) {
