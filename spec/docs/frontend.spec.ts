@@ -502,7 +502,9 @@ describe(`${PAGE}: server-rendered pages on the SDK's prebuilt bundles, no build
     const alice = await newBrowser(app.url, world.aliceCookie);
     try {
       const watched = watchConsole(alice.page);
-      await alice.page.goto(`${app.url}/notes`);
+      // A bookmarked sign-in page: the old cookie signs her in on the way, so it sends her on.
+      await alice.page.goto(`${app.url}/login`);
+      assert.equal(new URL(alice.page.url()).pathname, "/notes");
       assert.equal(await alice.page.textContent("#who"), `Signed in as user ${ALICE.id}`);
       await alice.page.reload();
       assert.equal(await alice.page.textContent("#who"), `Signed in as user ${ALICE.id}`);
