@@ -8,6 +8,7 @@ const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   core: () => import("./core.js"),
   "dual-session": () => import("./dual-session.js"),
   "first-hit": () => import("./first-hit.js"),
+  "deploy-day": () => import("./deploy-day.js"),
   "sign-out": () => import("./sign-out.js"),
   "legacy-auth": () => import("./legacy-auth.js"),
   export: () => import("./export.js"),

@@ -5,6 +5,7 @@
 // bench/deploy-day.ts (20,000 users).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
@@ -74,6 +75,9 @@ async function startApp(env: Record<string, string>): Promise<AppProcess> {
   let err = "";
   child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
   child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
+  // DEPLOY_DAY_LOG_DIR: each process's stderr (DEBUG=supertokens-migrate:* lines) also goes to <dir>/app-<pid>.log.
+  if (process.env.DEPLOY_DAY_LOG_DIR)
+    child.stderr.pipe(createWriteStream(path.join(process.env.DEPLOY_DAY_LOG_DIR, `app-${child.pid}.log`)));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     const onData = () => {
@@ -105,6 +109,9 @@ export interface BurstResult {
   pid?: number;
   setCookies: string[];
   ms: number;
+  /** The body of an answer other than 200, for diagnosis. */
+  error?: string;
+  retryAfter?: number;
 }
 
 /** One GET on a fresh connection (no keep-alive), so the proxy picks the next process. */
@@ -125,6 +132,8 @@ function get(url: string, cookie: string): Promise<BurstResult> {
           status: res.statusCode ?? 0,
           ...json,
           setCookies: res.headers["set-cookie"] ?? [],
+          ...(res.statusCode === 200 ? {} : { error: body.slice(0, 300) }),
+          ...(res.headers["retry-after"] ? { retryAfter: Number(res.headers["retry-after"]) } : {}),
           ms: Number(process.hrtime.bigint() - started) / 1e6,
         });
       });
@@ -165,7 +174,10 @@ export interface DeployDayReport {
   users: number;
   burst: number;
   requests: number;
+  /** Every answer, retries included. */
   statuses: Record<number, number>;
+  /** Requests answered 503 and tried again after Retry-After. */
+  retried: number;
   /** Users whose burst was answered with more than one session handle. */
   forked: string[];
   /** SuperTokens sessions in the core per user, counted through the core's API. */
@@ -182,6 +194,8 @@ export interface DeployDayReport {
   storeOpsPerMigration: number | undefined;
   /** Processes that served at least one request. */
   processesServing: number;
+  /** Distinct non-200 answers ("status body") with how often each came. */
+  errors: Record<string, number>;
 }
 
 export interface DeployDay {
@@ -287,8 +301,20 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
       );
       const opsBefore = o.coordinator === "redis" || o.store === "redis" ? await redisCalls() : await pgStatements();
       const started = process.hrtime.bigint();
-      const bursts = await pool(legacy, concurrency, (u) =>
-        Promise.all(Array.from({ length: burst }, () => get(`${proxy.url}/api/me`, u.cookie))),
+      // A 503 is the package's "slow down": the browser's next try comes after Retry-After, as a reload would.
+      let retried = 0;
+      const firstRequest = async (cookie: string) => {
+        const answers: BurstResult[] = [];
+        for (let attempt = 0; ; attempt++) {
+          const a = await get(`${proxy.url}/api/me`, cookie);
+          answers.push(a);
+          if (a.status !== 503 || attempt === 3) return answers;
+          retried++;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(a.retryAfter ?? 1, 5) * 1000));
+        }
+      };
+      const bursts = await pool(legacy, concurrency, async (u) =>
+        (await Promise.all(Array.from({ length: burst }, () => firstRequest(u.cookie)))).flat(),
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const opsAfter = o.coordinator === "redis" || o.store === "redis" ? await redisCalls() : await pgStatements();
@@ -296,12 +322,14 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
       const statuses: Record<number, number> = {};
       const forked: string[] = [];
       const latencies: number[] = [];
+      const errors: Record<string, number> = {};
       const pids = new Set<number>();
       for (const [i, answers] of bursts.entries()) {
         for (const a of answers) {
           statuses[a.status] = (statuses[a.status] ?? 0) + 1;
           latencies.push(a.ms);
           if (a.pid) pids.add(a.pid);
+          if (a.error !== undefined) errors[`${a.status} ${a.error}`] = (errors[`${a.status} ${a.error}`] ?? 0) + 1;
         }
         const handles = new Set(answers.filter((a) => a.status === 200).map((a) => a.handle));
         if (handles.size > 1 || answers.some((a) => a.status === 200 && a.userId !== legacy[i].userId))
@@ -325,6 +353,7 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
         users,
         burst,
         requests: users * burst,
+        retried,
         statuses,
         forked,
         sessionsPerUser,
@@ -334,6 +363,7 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
         legacyLeft: await settledCount(storeCount, 10_000),
         storeOpsPerMigration: migrations ? (opsAfter - opsBefore) / migrations : undefined,
         processesServing: pids.size,
+        errors,
       };
     },
     async close() {
