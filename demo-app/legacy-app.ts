@@ -142,6 +142,7 @@ export function createLegacyApp({ db, store, secret, describe, story }: LegacyAp
         legacySession(req).regenerate((err) => (err ? reject(err) : resolve())),
       );
       legacySession(req).userId = inserted.rows[0].id;
+      story?.mark("legacy-sign-in"); // a new account signed in on the old system: the same story from here
       res.redirect(303, "/notes");
     }),
   );
