@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
+import supertokens from "supertokens-node";
 import { CollectingResponse, PreParsedRequest, middleware } from "supertokens-node/framework/custom";
 import { ConfigError, MigrateError, UnavailableError, isMigrateError } from "../errors.js";
 import { booleanOption, invalidOption, missingOption, readOptions, stringOption, type OptionKeys } from "../options.js";
@@ -86,6 +87,7 @@ export async function sendResetToStragglers(options: SendResetOptions): Promise<
   const dryRun = booleanOption(what, "dryRun", o.dryRun, DEFAULTS.dryRun);
   const reportPath = stringOption(what, "report", o.report, undefined, { expected: "a file path" });
 
+  assertSdkReady();
   const earlier = reportPath ? await readEarlier(reportPath) : new Map<string, string>();
   const startedAt = new Date().toISOString();
   const sent = new Map(earlier);
@@ -147,6 +149,22 @@ export async function sendResetToStragglers(options: SendResetOptions): Promise<
     if (reportPath && !dryRun) await writeAtomically(reportPath, report());
   }
   return report();
+}
+
+/** The reset goes through the app's SDK: without EmailPassword initialised in this process there is no such path. */
+function assertSdkReady(): void {
+  let ready: boolean;
+  try {
+    ready = supertokens.isRecipeInitialized("emailpassword");
+  } catch {
+    ready = false;
+  }
+  if (!ready)
+    throw new ConfigError(
+      "ERR_MIGRATE_SDK_NOT_INITIALISED",
+      `${what}: supertokens-node is not initialised with EmailPassword in this process. Call it inside the app, ` +
+        "after supertokens.init with EmailPassword.init({ override: legacyAuth(...), emailDelivery }).",
+    );
 }
 
 /** POST <apiBasePath>/user/password/reset/token in process. Undefined when answered OK, else why it was refused. */
