@@ -269,6 +269,12 @@ function resolveRedisOptions(
   }
   const timeoutMs = options.timeoutMs ?? COORDINATOR_DEFAULTS.timeoutMs;
   checkTtl("timeoutMs", timeoutMs);
+  // Redis Cluster hashes the first {...} of a key: braces in the prefix would put every session in one slot.
+  if (/[{}]/.test(options.prefix))
+    debug(
+      "Redis coordinator prefix %j holds a brace: on Redis Cluster every session lands in one slot",
+      options.prefix,
+    );
   return { prefix: options.prefix, timeoutMs };
 }
 
@@ -440,7 +446,13 @@ export function createCoordinator(
           async release() {
             if (finished) return false;
             finished = true;
-            return backend.release(h, token);
+            try {
+              return await backend.release(h, token);
+            } catch (err) {
+              // Not released: the caller may try again once the store is back (engine.ts, settlePublish).
+              finished = false;
+              throw err;
+            }
           },
         },
       };

@@ -430,17 +430,13 @@ async function publish(
   try {
     published = await claim.publish(result, ttlMs);
   } catch (err) {
-    const seen = await lookOnce().catch(() => undefined);
-    if (seen?.status === "DONE" && seen.result === result) {
+    const settled = await settlePublish(claim, result, lookOnce);
+    if (settled === "published") {
       debug("publishing failed, yet the result landed; the migration stands");
       return;
     }
-    if (seen !== undefined) {
-      await claim.release().catch(() => false);
-      await revoke();
-    } else {
-      debug("publishing failed and the store cannot say whether the result landed; the session is kept");
-    }
+    if (settled === "lost") await revoke();
+    else settleLater(() => settlePublish(claim, result, lookOnce), revoke, ttlMs);
     throw err;
   }
   if (!published) {
@@ -448,6 +444,59 @@ async function publish(
     await revoke();
     throw new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "migration claim was lost; retry", { retryAfter });
   }
+}
+
+/**
+ * After a publish that failed (the store timed out or went away mid-call): "published" when our result is there,
+ * "lost" when it never landed and no longer can, undefined while the store cannot tell. The claim is released
+ * first: once it is gone, a publish still queued behind the failure (node-redis resends after a reconnect or a
+ * cluster failover) can no longer land. Another request holding the claim (TIMEOUT) also means "lost": a landed
+ * publish leaves the migrated marker, which keeps every later claim out.
+ */
+async function settlePublish(
+  claim: MigrationClaim,
+  result: string,
+  lookOnce: () => Promise<WaitOutcome>,
+): Promise<"published" | "lost" | undefined> {
+  const released = await claim.release().catch(() => undefined);
+  if (released === undefined) return undefined;
+  if (released) return "lost";
+  const seen = await lookOnce().catch(() => undefined);
+  if (seen?.status === "DONE") return seen.result === result ? "published" : "lost";
+  if (seen?.status === "TIMEOUT") return "lost";
+  // Nothing there: never landed, or landed and already cut short by a proof. Only a later look can tell.
+  return undefined;
+}
+
+/**
+ * Settles an unknown publish once the store answers again, while a landed result would still be readable
+ * (`ttlMs`), and revokes the session if its tokens reached nobody: otherwise the retry that migrates after the
+ * outage (a Redis failover, a PostgreSQL restart) would leave two sessions for one legacy session. Kept when the
+ * store never tells. The timers never keep the process alive.
+ */
+function settleLater(
+  settle: () => Promise<"published" | "lost" | undefined>,
+  revoke: () => Promise<unknown>,
+  ttlMs: number,
+): void {
+  const deadline = Date.now() + ttlMs;
+  let delay = 100;
+  const attempt = async () => {
+    const outcome = await settle();
+    if (outcome === "lost") {
+      debug("a publish that failed never landed; its session is revoked");
+      await revoke();
+      return;
+    }
+    if (outcome === "published") return;
+    if (Date.now() + delay > deadline) {
+      debug("publishing failed and the store cannot say whether the result landed; the session is kept");
+      return;
+    }
+    setTimeout(() => void attempt(), delay).unref();
+    delay = Math.min(delay * 2, 2000);
+  };
+  setTimeout(() => void attempt(), delay).unref();
 }
 
 /** Put the transfer's tokens on this request and response, and verify them as the SDK would. */
