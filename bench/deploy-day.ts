@@ -5,6 +5,8 @@
 // a legacy session outlives its proof.
 import os from "node:os";
 import { startDeployDay, type CoordinatorKind, type StoreKind } from "../spec/helpers/deploy-day.js";
+import { createClient } from "redis";
+import { spawnRedis } from "../spec/helpers/redis-server.js";
 import { requireEnv } from "../spec/helpers/services.js";
 import { startCoreProcess } from "./core-process.js";
 import type { BenchRow } from "./types.js";
@@ -18,11 +20,17 @@ export async function bench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const setup of setups) {
     const core = await startCoreProcess();
+    // A Redis of its own, so that its command counts are this run's alone; no persistence, as a cache tier runs.
+    const redis = await spawnRedis();
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.configSet("appendonly", "no");
+    await admin.quit();
     const load = os.loadavg()[0];
     const day = await startDeployDay({
       coreUrl: core.url,
       processes,
-      redisUrl: requireEnv("REDIS_URL"),
+      redisUrl: redis.url,
       databaseUrl: requireEnv("DATABASE_URL"),
       ...setup,
     });
@@ -47,11 +55,14 @@ export async function bench(): Promise<BenchRow[]> {
         note:
           `${users} users × ${burst}: statuses ${JSON.stringify(r.statuses)} (${r.retried} retried after ` +
           `Retry-After), one session each, all retired; ` +
-          `~${r.storeOpsPerMigration?.toFixed(1)} store ops per migration; load average at start ${load.toFixed(2)}`,
+          `${r.storeOpsPerMigration?.toFixed(1)} store ops per migration (${Object.entries(r.storeOpsByCommand)
+            .map(([cmd, n]) => `${cmd} ${n.toFixed(1)}`)
+            .join(", ")}); load average at start ${load.toFixed(2)}`,
       });
     } finally {
       await day.close();
       await core.close();
+      await redis.dispose();
     }
   }
   return rows;

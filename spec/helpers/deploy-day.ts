@@ -160,6 +160,8 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, i: number) 
 const percentile = (sorted: number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
 
+const total = (ops: Record<string, number>) => Object.values(ops).reduce((a, b) => a + b, 0);
+
 /** Polls `count` until it is 0 or `withinMs` passed; the last count. */
 async function settledCount(count: () => Promise<number>, withinMs: number): Promise<number> {
   const deadline = Date.now() + withinMs;
@@ -192,6 +194,8 @@ export interface DeployDayReport {
   legacyLeft: number;
   /** Store commands (Redis calls, or PostgreSQL statements) per migration, from the server's own counters. */
   storeOpsPerMigration: number | undefined;
+  /** The same, per Redis command (or PostgreSQL transactions), during the first requests only. */
+  storeOpsByCommand: Record<string, number>;
   /** Processes that served at least one request. */
   processesServing: number;
   /** Distinct non-200 answers ("status body") with how often each came. */
@@ -264,15 +268,16 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
     const r = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.session`);
     return Number(r.rows[0].n);
   };
-  const redisCalls = async () => {
-    const info = await redis.info("commandstats");
-    return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-  };
-  const pgStatements = async () => {
+  /** Calls per command on the Redis server, or transactions on the PostgreSQL database. */
+  const storeOps = async (): Promise<Record<string, number>> => {
+    if (o.coordinator === "redis" || o.store === "redis") {
+      const info = await redis.info("commandstats");
+      return Object.fromEntries([...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    }
     const r = await db.query<{ n: string }>(
       "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()",
     );
-    return Number(r.rows[0].n);
+    return { transactions: Number(r.rows[0].n) };
   };
   const sessionsOf = async (userId: string) => {
     const res = await fetch(`${o.coreUrl}/recipe/session/user?userId=${encodeURIComponent(userId)}`, {
@@ -299,7 +304,7 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
           return { userId, cookie: `connect.sid=${encodeURIComponent(`s:${sign(sid, SECRET)}`)}` };
         },
       );
-      const opsBefore = o.coordinator === "redis" || o.store === "redis" ? await redisCalls() : await pgStatements();
+      const opsBefore = await storeOps();
       const started = process.hrtime.bigint();
       // A 503 is the package's "slow down": the browser's next try comes after Retry-After, as a reload would.
       let retried = 0;
@@ -317,7 +322,7 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
         (await Promise.all(Array.from({ length: burst }, () => firstRequest(u.cookie)))).flat(),
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const opsAfter = o.coordinator === "redis" || o.store === "redis" ? await redisCalls() : await pgStatements();
+      const opsAfter = await storeOps();
 
       const statuses: Record<number, number> = {};
       const forked: string[] = [];
@@ -361,7 +366,12 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
         p50Ms: percentile(latencies, 50),
         p99Ms: percentile(latencies, 99),
         legacyLeft: await settledCount(storeCount, 10_000),
-        storeOpsPerMigration: migrations ? (opsAfter - opsBefore) / migrations : undefined,
+        storeOpsPerMigration: migrations ? (total(opsAfter) - total(opsBefore)) / migrations : undefined,
+        storeOpsByCommand: Object.fromEntries(
+          Object.entries(opsAfter)
+            .map(([cmd, n]) => [cmd, (n - (opsBefore[cmd] ?? 0)) / Math.max(1, migrations)] as const)
+            .filter(([cmd, n]) => n > 0 && cmd !== "info"),
+        ),
         processesServing: pids.size,
         errors,
       };
