@@ -121,9 +121,7 @@ describe("sendResetToStragglers", () => {
     ]);
   });
 
-    assert.deepEqual(later.skipped, [
-      { id: ctx.ids.noHash, reason: "in-supertokens", detail: "moved since the list was made" },
-    ]);
+  it("names the fix for an apiBasePath the SDK does not serve, and for an SDK not initialised here", async () => {
     const ctx = await setup();
     await assert.rejects(
       sendResetToStragglers({ legacyAuth: ctx.auth, userIds: [ctx.ids.noHash], apiBasePath: "/api" }),
