@@ -51,7 +51,8 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
       log,
     });
     const server = createServer((req, res) => {
-      if (handler && new URL(req.url ?? "/", "http://demo").pathname === SWITCH_PATH) return switchRoute(req, res);
+      // A plain string test: a request line that is no valid URL goes on to the app's own 404, not a throw.
+      if (handler && (req.url ?? "").split("?")[0] === SWITCH_PATH) return switchRoute(req, res);
       if (handler) return handler(req, res);
       res.writeHead(503, { "retry-after": "1" }).end("starting\n");
     });
