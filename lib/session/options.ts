@@ -11,6 +11,7 @@ import {
   stringOption,
   type OptionKeys,
 } from "../options.js";
+import { resolveMetrics, type MigrationMetrics, type MigrationMetricsOption } from "../metrics.js";
 import { createMemoryMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
 import type { LegacySessionData, LegacyStoreLike } from "./legacy-store.js";
 import { defaultUserId } from "./user-id.js";
@@ -112,6 +113,11 @@ export interface DualSessionOptions {
   trustedOrigins?: string[];
   /** Called after each decision; errors it throws are logged and ignored. */
   onMigration?: (event: MigrationEvent) => void;
+  /**
+   * The same decisions as OpenTelemetry metrics (docs/metrics.md). Default: the global MeterProvider of
+   * `@opentelemetry/api` when it is installed, none otherwise. `false`: none. `{ meterProvider }`: that one.
+   */
+  metrics?: MigrationMetricsOption;
 }
 
 export interface DualSessionConfig {
@@ -145,6 +151,7 @@ export interface DualSessionConfig {
   coordinator: MigrationCoordinator;
   trustedOrigins?: string[];
   onMigration?: (event: MigrationEvent) => void;
+  metrics: MigrationMetrics;
 }
 
 /**
@@ -173,6 +180,7 @@ const DUAL_SESSION_KEYS = {
   coordinator: true,
   trustedOrigins: true,
   onMigration: true,
+  metrics: true,
 } as const satisfies OptionKeys<DualSessionOptions>;
 
 /**
@@ -323,6 +331,7 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
     coordinator: resolveCoordinator(o.coordinator) ?? createMemoryMigrationCoordinator({ resultTtlMs: graceMs }),
     trustedOrigins: resolveOrigins(o.trustedOrigins),
     onMigration: functionOption(what, "onMigration", o.onMigration),
+    metrics: resolveMetrics(what, o.metrics),
   });
 }
 
