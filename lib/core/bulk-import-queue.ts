@@ -1,4 +1,5 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from "node:timers/promises";
+import { resolveConfig } from "./config.js";
 import { log } from "../debug.js";
 import type { AppContext, CoreHandle } from "./context.js";
 import { hashForApp } from "./passwords.js";
@@ -38,6 +39,21 @@ export interface BulkEntry {
 }
 
 /**
+ * How the queue is processed: at once (0, the dev core's default), or by a cron as the real core's
+ * ProcessBulkImportUsers does it (CORE cronjobs/bulkimport/ProcessBulkImportUsers.java): a tick every interval, which
+ * does nothing on an empty queue and otherwise runs rounds of up to bulk_migration_batch_size users, with a pause
+ * between rounds, until a round finds no user. Users added during a tick are taken by its next round; users added
+ * after it stopped wait for the next tick.
+ */
+function cronOf(core: CoreHandle): { intervalMs: number; pauseMs: number } {
+  const config = resolveConfig(core.baseConfig);
+  return {
+    intervalMs: config.dev_core_bulk_import_cron_interval_ms,
+    pauseMs: config.dev_core_bulk_import_round_pause_ms,
+  };
+}
+
+/**
  * One app's queue. The real core keeps it in the `bulk_import_users` table; the dev core keeps it in memory, also
  * over a persistent storage, because the storage contract has no queue: restarting the dev core forgets entries
  * not yet processed (never users already imported). Entries are kept in creation order.
@@ -46,6 +62,9 @@ export class BulkQueue {
   readonly entries = new Map<string, BulkEntry>();
   private running = false;
   private lastCreatedAt = 0;
+  /** Ticks fall on this origin plus whole intervals (the core's fall on its start plus whole intervals). */
+  private readonly cronOrigin = Date.now();
+  private tick: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly owner: BulkImportJob,
@@ -65,20 +84,35 @@ export class BulkQueue {
   }
 
   /**
-   * The real core picks NEW users up with a cron job every 300 s. A dev core serves tests and demos, so it
-   * starts at once, after the response, and yields to the event loop between users so requests keep flowing.
+   * By default the dev core starts at once, after the response (it serves tests and demos), and yields to the
+   * event loop between users so requests keep flowing. In cron mode it waits for the next tick. The tick's timer
+   * exists only while users wait, and does not keep the process alive.
    */
   schedule(): void {
     if (this.running || !this.owner.active) return;
+    const { intervalMs, pauseMs } = cronOf(this.core);
+    if (intervalMs > 0) {
+      if (this.tick) return;
+      const wait = intervalMs - ((Date.now() - this.cronOrigin) % intervalMs);
+      debug("app %s: next bulk-import tick in %d ms", this.appId, wait);
+      this.tick = setTimeout(() => {
+        this.tick = undefined;
+        this.run(pauseMs);
+      }, wait).unref();
+      return;
+    }
+    setImmediate(() => this.run(0));
+  }
+
+  private run(pauseMs: number): void {
+    if (this.running || !this.owner.active) return;
     this.running = true;
-    setImmediate(() => {
-      this.drain()
-        .catch((err) => debug("app %s: processing stopped: %O", this.appId, err))
-        .finally(() => {
-          this.running = false;
-          if (this.owner.active && this.hasNew()) this.schedule();
-        });
-    });
+    this.drain(pauseMs)
+      .catch((err) => debug("app %s: processing stopped: %O", this.appId, err))
+      .finally(() => {
+        this.running = false;
+        if (this.owner.active && this.hasNew()) this.schedule();
+      });
   }
 
   private hasNew(): boolean {
@@ -86,8 +120,9 @@ export class BulkQueue {
     return false;
   }
 
-  private async drain(): Promise<void> {
-    while (this.owner.active) {
+  private async drain(pauseMs: number): Promise<void> {
+    for (let round = 0; this.owner.active; round++) {
+      if (round > 0 && pauseMs > 0) await sleep(pauseMs, undefined, { ref: false });
       const app = await this.core.appContext(this.appId);
       if (!app) {
         // The app was deleted: its queue goes with it, as the core's rows do (foreign key on the app).
@@ -107,7 +142,7 @@ export class BulkQueue {
         e.status = "PROCESSING";
         e.updatedAt = now;
       }
-      debug("app %s: processing %d users", this.appId, batch.length);
+      debug("app %s: round %d: processing %d users", this.appId, round + 1, batch.length);
       let sinceYield = 0;
       for (const entry of batch) {
         // A remove call may have deleted it while we were yielding.

@@ -29,8 +29,18 @@ export interface CoreConfig {
   /** Comma-separated list of accepted API keys; null disables the check. */
   api_keys: string | null;
   passwordless_code_lifetime: number;
+  /** Users per processing round of the bulk-import queue. Default 8000, as the core's. */
   bulk_migration_batch_size: number;
   bulk_migration_parallelism: number;
+  /**
+   * Dev core only. 0 (the default): the bulk-import queue is processed as soon as users are added, for tests and
+   * demos. Above 0: as a real core does it (ProcessBulkImportUsers), a tick every this many milliseconds (the core's
+   * is 300000, fixed), each running rounds of up to `bulk_migration_batch_size` users until a round finds none.
+   * Read from the dev core's base config only.
+   */
+  dev_core_bulk_import_cron_interval_ms: number;
+  /** Dev core only: the pause between two rounds of one tick, in milliseconds. Default 1000, as the core's. */
+  dev_core_bulk_import_round_pause_ms: number;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -52,6 +62,8 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   passwordless_code_lifetime: 900_000,
   bulk_migration_batch_size: 8000,
   bulk_migration_parallelism: 2,
+  dev_core_bulk_import_cron_interval_ms: 0,
+  dev_core_bulk_import_round_pause_ms: 1000,
 });
 
 type Kind = "number" | "int" | "boolean" | "string" | "alg";
@@ -74,7 +86,16 @@ const kinds: Record<keyof CoreConfig, Kind> = {
   passwordless_code_lifetime: "int",
   bulk_migration_batch_size: "int",
   bulk_migration_parallelism: "int",
+  dev_core_bulk_import_cron_interval_ms: "int",
+  dev_core_bulk_import_round_pause_ms: "int",
 };
+
+/** Keys where 0 is a meaningful value (every other number must be above 0). */
+const zeroAllowed = new Set<keyof CoreConfig>([
+  "argon2_hashing_pool_size",
+  "dev_core_bulk_import_cron_interval_ms",
+  "dev_core_bulk_import_round_pause_ms",
+]);
 
 const aliases: Record<string, keyof CoreConfig> = {
   access_token_signing_key_update_interval: "access_token_dynamic_signing_key_update_interval",
@@ -110,7 +131,7 @@ function coerce(key: keyof CoreConfig, value: unknown): unknown {
       const n =
         typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
       if (!Number.isFinite(n) || (kind === "int" && !Number.isInteger(n))) throw invalid();
-      if (n <= 0 && key !== "argon2_hashing_pool_size") throw invalid();
+      if (n < 0 || (n === 0 && !zeroAllowed.has(key))) throw invalid();
       return n;
     }
     case "boolean":

@@ -4,6 +4,31 @@ import { coreError, type CoreClient } from "./core-http-client.js";
 import { importLog } from "./log.js";
 import type { Candidate, Outcome } from "./plan.js";
 
+/**
+ * How a SuperTokens core processes its bulk-import queue (CORE cronjobs/bulkimport/ProcessBulkImportUsers.java):
+ * a cron tick every 300 s, fixed, which does nothing when the queue is empty and otherwise runs rounds of up to
+ * `bulk_migration_batch_size` users (default 8000; `bulk_migration_parallelism` threads) with a 1 s pause between
+ * them, until a round finds no user. Users queued after that wait for the next tick.
+ */
+export const CORE_BULK_CRON = Object.freeze({ intervalSeconds: 300, roundSize: 8000, pauseSeconds: 1 });
+
+/**
+ * Users kept queued ahead of the core. The cron stops for 300 s as soon as one round finds the queue empty, so the
+ * queue must never run dry while the import still has users: this is more than six default rounds, and the import
+ * tops it up on every poll (at most a second apart), far sooner than six rounds and their pauses take.
+ */
+export const QUEUE_DEPTH = 50_000;
+
+/** The longest gap between two looks at the queue while users remain to be queued: well inside a 1 s pause. */
+const REFILL_POLL_MS = 200;
+
+/** The words the import prints when it starts waiting for the core's cron. */
+export const cronNotice = (queued: number): string =>
+  `${queued} users queued. A SuperTokens core imports them with its bulk-import cron: a tick every ` +
+  `${CORE_BULK_CRON.intervalSeconds} s (fixed), then rounds of bulk_migration_batch_size users (its config; default ` +
+  `${CORE_BULK_CRON.roundSize}, run by bulk_migration_parallelism threads) ${CORE_BULK_CRON.pauseSeconds} s apart. ` +
+  `The first users can wait up to ${CORE_BULK_CRON.intervalSeconds / 60} minutes before the core starts.`;
+
 /** How the target answered GET /bulk-import/users/count. */
 export type BulkSupport = { offered: true } | { offered: false; why: string };
 
@@ -57,13 +82,14 @@ export async function removeRows(client: CoreClient, ids: string[]): Promise<voi
 
 /**
  * Wait until at most `maxPending` users are NEW or PROCESSING. Polls quickly while the queue moves and backs off
- * to 2 s while it does not (a real core processes every few minutes); fails after `stallMs` without progress.
+ * to `maxDelayMs` while it does not; fails after `stallMs` without progress.
  */
 export async function waitForQueue(
   client: CoreClient,
   maxPending: number,
   stallMs: number,
   onPending: (pending: number) => void,
+  maxDelayMs = 1000,
 ): Promise<void> {
   let last = -1;
   let lastChange = Date.now();
@@ -80,14 +106,15 @@ export async function waitForQueue(
       throw new MigrateError(
         "ERR_MIGRATE_TIMEOUT",
         `import: the core's bulk-import queue made no progress for ${Math.round(stallMs / 1000)} s (${pending} ` +
-          `users waiting). ` +
-          "Check that its bulk-import job runs (GET /bulk-import/backgroundjob), then run the import again: users " +
-          "already imported are skipped.",
+          `users waiting). A SuperTokens core takes its queue every ${CORE_BULK_CRON.intervalSeconds} s ` +
+          "(ProcessBulkImportUsers in its logs at DEBUG level); it never does on the in-memory database. Check the " +
+          "core's logs and that it runs on PostgreSQL or MySQL, then run the import again: users already imported " +
+          "are skipped.",
         { status: 504 },
       );
     }
     await sleep(delay);
-    delay = Math.min(delay * 1.5, 2000);
+    delay = Math.min(delay * 1.5, maxDelayMs);
   }
 }
 
@@ -127,11 +154,33 @@ export interface BulkRun {
   accepted: Map<string, Candidate>;
 }
 
+/** A core without firebase_password_hashing_signer_key answers a Firebase scrypt hash with a 500 for the batch. */
+export const firebaseSkipDetail =
+  "the core answered 500 to a Firebase scrypt hash: it has no firebase_password_hashing_signer_key. Set it (your " +
+  "Firebase project's hash config signer key) in the core's config.yaml or the app's coreConfig and run the import " +
+  "again; until then these users can sign in through legacyAuth()";
+
+type Posted = { status: "accepted" } | { status: "rejected"; errors: Map<number, string[]> } | { status: "500" };
+
+/** POST one batch: accepted, refused per user (the core's 400), or the core's 500 (kept for the Firebase probe). */
+async function postBatch(client: CoreClient, batch: readonly Candidate[]): Promise<Posted> {
+  const res = await client.call("POST", "/bulk-import/users", {
+    body: { users: batch.map(bulkUser) },
+    idempotent: false,
+  });
+  if (res.status === 200) return { status: "accepted" };
+  if (res.status === 500) return { status: "500" };
+  const errors = res.status === 400 ? indexErrors(res.text) : undefined;
+  if (!errors) throw coreError("POST", "/bulk-import/users", res);
+  return { status: "rejected", errors };
+}
+
 /**
- * Queue `candidates` in batches (each at most 10,000, the core's limit) and wait until the core processed them,
- * keeping at most one batch waiting so the core is never idle and the queue never floods. A user the core's
- * validation refuses is settled as failed and the rest of its batch is sent again. The bulk API never overwrites:
- * the core fails a user whose email or external id exists (T16).
+ * Queue `candidates` in POSTs of `batchSize` (each at most 10,000, the core's limit), keeping up to QUEUE_DEPTH users
+ * queued so that the core's cron always finds work, then wait until the core processed them. A user the core's
+ * validation refuses is settled as failed and the rest of its batch is sent again. Firebase scrypt hashes go first,
+ * one user alone: a 500 there means the core cannot take them, and they are all skipped with the reason while the
+ * others carry on. The bulk API never overwrites: the core fails a user whose email or external id exists (T16).
  */
 export async function queueUsers(
   client: CoreClient,
@@ -139,32 +188,104 @@ export async function queueUsers(
   batchSize: number,
   stallMs: number,
   onSettled: (settled: number, queued: number) => void,
+  notify: (message: string) => void = () => {},
+  depth = QUEUE_DEPTH,
 ): Promise<BulkRun> {
   const rejected: Outcome[] = [];
   const accepted = new Map<string, Candidate>();
-  const report = (pending: number) => onSettled(accepted.size - pending, accepted.size);
-  for (let i = 0; i < candidates.length; i += batchSize) {
-    let batch = candidates.slice(i, i + batchSize);
+  const watch = waitReporter(candidates.length, notify);
+  const report = (pending: number) => {
+    onSettled(accepted.size - pending, accepted.size);
+    watch(accepted.size, accepted.size - pending);
+  };
+
+  /** Sends `batch` until the core takes what is left of it; false on a 500. */
+  const send = async (batch: Candidate[]): Promise<boolean> => {
     for (let attempt = 0; batch.length > 0; attempt++) {
-      const res = await client.call("POST", "/bulk-import/users", {
-        body: { users: batch.map(bulkUser) },
-        idempotent: false,
-      });
-      if (res.status === 200) {
+      const posted = await postBatch(client, batch);
+      if (posted.status === "500") return false;
+      if (posted.status === "accepted") {
         for (const c of batch) accepted.set(c.id, c);
-        break;
+        return true;
       }
-      const errors = res.status === 400 && attempt === 0 ? indexErrors(res.text) : undefined;
-      if (!errors) throw coreError("POST", "/bulk-import/users", res);
-      for (const [index, messages] of errors) {
+      if (attempt > 0)
+        throw new MigrateError(
+          "ERR_MIGRATE_IMPORT",
+          "import: the core refused users of a batch again after the refused ones were taken out",
+          { status: 502 },
+        );
+      for (const [index, messages] of posted.errors) {
         const c = batch[index];
         rejected.push({ kind: "failed", row: c.row, id: c.id, reason: "core-rejected", detail: messages.join("; ") });
       }
-      batch = batch.filter((_, index) => !errors.has(index));
+      batch = batch.filter((_, index) => !posted.errors.has(index));
     }
+    return true;
+  };
+
+  let rest = [...candidates];
+  const firebase = rest.filter((c) => c.algorithm === "firebase_scrypt");
+  if (firebase.length > 0) {
+    const probe = firebase[0];
+    rest = rest.filter((c) => c !== probe);
+    if (!(await send([probe]))) {
+      importLog("a Firebase scrypt hash answered 500: skipping %d Firebase users", firebase.length);
+      notify(`${firebase.length} users with Firebase scrypt hashes are skipped: ${firebaseSkipDetail}.`);
+      for (const c of firebase)
+        rejected.push({
+          kind: "skipped",
+          row: c.row,
+          id: c.id,
+          reason: "unsupported-hash",
+          detail: firebaseSkipDetail,
+        });
+      rest = rest.filter((c) => c.algorithm !== "firebase_scrypt");
+    }
+  }
+
+  for (let i = 0; i < rest.length; i += batchSize) {
+    // Topping up must happen within the core's 1 s pause between rounds, so the poll never backs off past 200 ms.
+    await waitForQueue(client, Math.max(0, depth - batchSize), stallMs, report, REFILL_POLL_MS);
+    if (!(await send(rest.slice(i, i + batchSize))))
+      throw coreError("POST", "/bulk-import/users", { status: 500, text: "Internal Error", json: undefined });
     importLog("queued %d of %d users", accepted.size, candidates.length);
-    await waitForQueue(client, batchSize, stallMs, report);
   }
   await waitForQueue(client, 0, stallMs, report);
   return { rejected, accepted };
+}
+
+/**
+ * The honest wait, since only the core knows when its cron runs: when users queued for 2 s have not started to
+ * move, one line on how a core processes its queue (the first users can wait up to 300 s); once the core has
+ * been processing for 5 s, one line with its measured rate and the time left.
+ */
+function waitReporter(total: number, notify: (message: string) => void): (queued: number, settled: number) => void {
+  let firstQueued: number | undefined;
+  let idleAnnounced = false;
+  let started: { at: number; settled: number } | undefined;
+  let rateAnnounced = false;
+  return (queued, settled) => {
+    const now = Date.now();
+    if (queued > 0) firstQueued ??= now;
+    if (settled <= 0) {
+      if (!idleAnnounced && firstQueued !== undefined && now - firstQueued >= 2000) {
+        idleAnnounced = true;
+        notify(cronNotice(queued));
+      }
+      return;
+    }
+    if (!started) {
+      started = { at: now, settled };
+      return;
+    }
+    if (rateAnnounced || now - started.at < 5000) return;
+    rateAnnounced = true;
+    const rate = (settled - started.settled) / ((now - started.at) / 1000);
+    const left = total - settled;
+    notify(
+      `the core is importing about ${Math.round(rate)} users/s: about ${
+        rate > 0 ? Math.ceil(left / rate) : "?"
+      } s left for ${left} users.`,
+    );
+  };
 }

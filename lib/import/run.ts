@@ -247,7 +247,9 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
     if (config.dryRun) {
       for (const c of plan.candidates) tally.add({ kind: "imported", row: c.row, id: c.id });
     } else {
-      await importCandidates(client, config, chosen, plan.candidates, tally, tick, shown);
+      await importCandidates(client, config, chosen, plan.candidates, tally, tick, shown, (m) =>
+        io.stderr.write(`import: ${m}\n`),
+      );
     }
     tick();
   } catch (err) {
@@ -275,6 +277,7 @@ async function importCandidates(
   tally: Tally,
   tick: () => void,
   progress: Progress,
+  notify: (message: string) => void,
 ): Promise<void> {
   // Half-made users and users the bulk import refused are checked against the live state again; the others
   // were checked against the snapshot just taken.
@@ -295,13 +298,19 @@ async function importCandidates(
   if (queued.length === 0) return;
   const before = tally.done;
   // The outcomes are known once the queue drained; meanwhile progress shows the queue being processed (issue 14).
-  const run = await queueUsers(client, queued, config.batchSize, config.stallTimeoutMs, (settled, inQueue) =>
-    progress.update(before + settled, {
-      imported: tally.imported,
-      skipped: tally.skipped,
-      failed: tally.failed,
-      queue: { queued: inQueue, processed: settled },
-    }),
+  const run = await queueUsers(
+    client,
+    queued,
+    config.batchSize,
+    config.stallTimeoutMs,
+    (settled, inQueue) =>
+      progress.update(before + settled, {
+        imported: tally.imported,
+        skipped: tally.skipped,
+        failed: tally.failed,
+        queue: { queued: inQueue, processed: settled },
+      }),
+    notify,
   );
   for (const o of run.rejected) tally.add(o);
   // A failed row means the core refused the user when it processed it, most often because the email or the

@@ -189,10 +189,10 @@ describe("the queue and its processing", () => {
         const bob = all.find((u) => u.externalUserId === "legacy-2");
         const removed = await call(uri, "POST", "/bulk-import/users/remove", { ids: [bob.id, "no-such-id"] });
         assert.deepEqual(removed.json, { deletedIds: [bob.id], invalidIds: ["no-such-id"] });
-        assert.equal(
-          (await call(uri, "POST", "/bulk-import/users/remove", { ids: [] })).text,
-          "Field name 'ids' cannot be an empty array\n",
-        );
+        assert.deepEqual((await call(uri, "POST", "/bulk-import/users/remove", { ids: [] })).json, {
+          deletedIds: [],
+          invalidIds: [],
+        });
 
         assert.equal(
           (await call(uri, "POST", "/bulk-import/backgroundjob", { command: "START" })).json.jobStatus,

@@ -9,7 +9,7 @@ import {
   type BulkStatus,
 } from "../bulk-import-queue.js";
 import { ok, type Route, type RouteContext } from "../context.js";
-import { badRequest, field, queryInt, queryParam, type Json } from "../http.js";
+import { badRequest, CoreHttpError, field, queryInt, queryParam, type Json } from "../http.js";
 import { checkImportable } from "../passwords.js";
 import { userJson } from "../users.js";
 
@@ -92,6 +92,14 @@ async function tenantIdsOf(
       errors.push(`Invalid tenantId: ${t} for ${recipeId} recipe.`);
     } else out.push(normalised);
   }
+  // validateTenantIdsForRoleAndLoginMethods: a login method left with no tenant (none given, or none valid) fails,
+  // in the core's words, which print the Java object (BulkImportUser.LoginMethod has no toString).
+  if (out.length === 0) {
+    const objectId = randomUUID().replace(/-/g, "").slice(0, 8);
+    errors.push(
+      `LoginMethod 'io.supertokens.pluginInterface.bulkimport.BulkImportUser$LoginMethod@${objectId}' has no tenantId`,
+    );
+  }
   return out;
 }
 
@@ -155,6 +163,9 @@ async function parseLoginMethod(
     if (rawHash.length > 256) errors.push("passwordHash is too long. Max length is 256.");
     const checked = checkImportable(p.ctx.app.config(), rawHash, hashingAlgorithm);
     if (checked.ok) passwordHash = checked.passwordHash;
+    // A Firebase hash without firebase_password_hashing_signer_key: the core's check throws something that is not
+    // a validation error, nothing catches it, and the whole request answers its generic 500.
+    else if (checked.status === 500) throw new CoreHttpError(500, "Internal Error");
     else errors.push(checked.message);
   }
   if (email === undefined) return undefined;
@@ -325,7 +336,7 @@ async function countUsers(ctx: RouteContext) {
 /** The one 200 body of the core with no `status` field (§1.3). */
 async function removeUsers(ctx: RouteContext) {
   const ids = field(ctx.body, "ids", "array", true);
-  if (ids.length === 0) throw badRequest("Field name 'ids' cannot be an empty array");
+  // No empty-array check in the core's remove (DeleteBulkImportUserAPI): nothing is removed.
   if (ids.length > maxIdsToRemove)
     throw badRequest(`Field name 'ids' cannot contain more than ${maxIdsToRemove} elements`);
   for (const id of ids) {

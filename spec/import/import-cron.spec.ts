@@ -1,0 +1,116 @@
+/**
+ * The import against a dev core that processes its bulk-import queue as a real core's cron does (shortened
+ * interval): everything is imported in one tick's rounds because the queue never runs dry, the wait is explained
+ * on stderr, and Firebase scrypt hashes on a core without a signer key are skipped with the reason while the
+ * others are imported.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { startDevCore, type DevCore } from "../../lib/core/index.js";
+import { queueUsers } from "../../lib/import/bulk.js";
+import { CoreClient } from "../../lib/import/core-http-client.js";
+import type { Candidate } from "../../lib/import/plan.js";
+import { runImport } from "../../lib/import/run.js";
+import { bcryptRows, coreUsers, firebaseRow, toNdjson } from "../helpers/import-fixtures.js";
+import { createCoreApp } from "../helpers/sdk.js";
+
+const intervalMs = 5000;
+const pauseMs = 300;
+const roundSize = 30;
+let core: DevCore;
+let dir: string;
+
+before(async () => {
+  core = await startDevCore({
+    config: {
+      bcrypt_log_rounds: 4,
+      bulk_migration_batch_size: roundSize,
+      dev_core_bulk_import_cron_interval_ms: intervalMs,
+      dev_core_bulk_import_round_pause_ms: pauseMs,
+    },
+  });
+  dir = await mkdtemp(path.join(os.tmpdir(), "st-import-cron-"));
+});
+after(async () => {
+  await core.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("import against the real core's bulk-import cron", () => {
+  it("imports every user, skips Firebase hashes the core cannot take with the reason, explains the wait", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(90, "cron");
+    const firebase = [1, 2].map((i) =>
+      firebaseRow(`fb-${i}`, `fb${i}@example.com`, Buffer.from("not-configured").toString("base64")),
+    );
+    const file = path.join(dir, "users.ndjson");
+    await writeFile(file, toNdjson([firebase[0], ...rows.slice(0, 45), firebase[1], ...rows.slice(45)]));
+    let stderr = "";
+    const report = await runImport(
+      { file, core: uri, mode: "bulk", batchSize: 20 },
+      {
+        stdout: { write: () => true },
+        stderr: { write: (c: string) => ((stderr += c), true) },
+        progress: "none",
+      },
+    );
+    assert.deepEqual(report.imported.map((u) => u.id).sort(), rows.map((r) => r.id).sort());
+    assert.deepEqual(
+      report.skipped.map((s) => [s.id, s.reason]),
+      [
+        ["fb-1", "unsupported-hash"],
+        ["fb-2", "unsupported-hash"],
+      ],
+    );
+    assert.match(
+      report.skipped[0].detail!,
+      /answered 500 to a Firebase scrypt hash: it has no firebase_password_hashing_signer_key/,
+    );
+    assert.deepEqual(report.failed, []);
+    assert.equal((await coreUsers(uri)).length, 90);
+    assert.match(stderr, /import: 2 users with Firebase scrypt hashes are skipped: /);
+    // The queue did not move for 2 s (the tick is up to 5 s away): the import says why and how long it can take.
+    assert.match(
+      stderr,
+      /import: 90 users queued\. A SuperTokens core imports them with its bulk-import cron: a tick every 300 s/,
+    );
+    assert.match(stderr, /bulk_migration_batch_size users \(its config; default 8000/);
+    assert.doesNotMatch(stderr, /backgroundjob/);
+  });
+
+  it("keeps the queue deep enough that the cron never runs dry: one tick's rounds take every user", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(150, "deep");
+    const candidates: Candidate[] = rows.map((r, i) => ({
+      row: i + 1,
+      id: r.id,
+      email: r.email,
+      passwordHash: r.hash,
+      algorithm: "bcrypt",
+      emailVerified: false,
+      timeJoined: r.timeJoined,
+      metadata: undefined,
+      resume: false,
+    }));
+    const started = Date.now();
+    // A queue of at most 60 users, rounds of 30 with 300 ms pauses: the import must top it up within each pause.
+    const run = await queueUsers(
+      new CoreClient(uri, undefined),
+      candidates,
+      20,
+      60_000,
+      () => {},
+      () => {},
+      60,
+    );
+    const took = Date.now() - started;
+    assert.equal(run.accepted.size, 150);
+    assert.equal((await coreUsers(uri)).length, 150);
+    // The queue (and the tick grid) starts with the import's first call. Running dry once would leave the rest for
+    // the second tick, at 2 × the interval.
+    assert.ok(took < 2 * intervalMs, `all users imported by the first tick's rounds (${took} ms)`);
+  });
+});
