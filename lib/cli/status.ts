@@ -21,6 +21,8 @@ interface StatusCliOptions {
   appId?: string;
   coordinator?: string;
   coordinatorPrefix?: string;
+  coordinatorTable?: string;
+  coordinatorSchema?: string;
   timeout?: number;
   json?: boolean;
 }
@@ -155,11 +157,23 @@ export async function runStatus(opts: StatusCliOptions, out: { write(s: string):
       throw new ConfigError("ERR_MIGRATE_MISSING_OPTION", "status: --query needs --from, the legacy database's URL.");
     }
     if (opts.core !== undefined) options.core = { connectionURI: coreUri(opts.core, opts.appId), apiKey: opts.apiKey };
-    if (opts.coordinator !== undefined) {
+    if (opts.coordinator !== undefined && isPostgresUrl(opts.coordinator)) {
+      options.coordinator = {
+        pool: await open(openPg(opts.coordinator, "--coordinator")),
+        table: opts.coordinatorTable,
+        schema: opts.coordinatorSchema,
+      };
+    } else if (opts.coordinator !== undefined) {
+      if (!isRedisUrl(opts.coordinator))
+        throw new ConfigError(
+          "ERR_MIGRATE_INVALID_OPTION",
+          "status: --coordinator must be a redis:// URL (createRedisMigrationCoordinator) or a postgres:// URL " +
+            "(createPostgresMigrationCoordinator).",
+        );
       if (opts.coordinatorPrefix === undefined)
         throw new ConfigError(
           "ERR_MIGRATE_MISSING_OPTION",
-          "status: --coordinator needs --coordinator-prefix, the `prefix` given to " +
+          "status: a Redis --coordinator needs --coordinator-prefix, the `prefix` given to " +
             'createRedisMigrationCoordinator (e.g. "stm:").',
         );
       options.coordinator = {
@@ -204,8 +218,10 @@ export function statusCommand(): Command {
     .option("--core <url>", "the SuperTokens core's URL, to count the users who moved")
     .addOption(new Option("--api-key <key>", "the core's API key").env("SUPERTOKENS_API_KEY"))
     .option("--app-id <id>", "the core's app (default: the one --core addresses)")
-    .option("--coordinator <url>", "redis://… of the migration coordinator (createRedisMigrationCoordinator)")
-    .option("--coordinator-prefix <prefix>", "the coordinator's key prefix")
+    .option("--coordinator <url>", "the migration coordinator's redis://… or postgres://… (as dualSession() uses it)")
+    .option("--coordinator-prefix <prefix>", "the Redis coordinator's key prefix")
+    .option("--coordinator-table <name>", "the PostgreSQL coordinator's table (default stm_migration_claims)")
+    .option("--coordinator-schema <name>", "the PostgreSQL coordinator's schema (default: the search_path)")
     .option("--timeout <ms>", "deadline per call to a store or the core (default 10000)", positiveInt)
     .option("--json", "print the status as JSON (the data migrationStatus() returns)")
     .action(async (opts: StatusCliOptions) => {

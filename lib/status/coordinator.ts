@@ -1,4 +1,5 @@
 import { statusLog } from "./log.js";
+import { pgQuery, type StatusPg } from "./pg.js";
 import { readExpiries, scanKeys, type RedisCommandClient } from "./redis.js";
 import type { ReadLimits } from "./legacy-sessions.js";
 
@@ -56,10 +57,49 @@ export async function readCoordinator(
   };
 }
 
+/**
+ * The PostgreSQL coordinator's table (createPostgresMigrationCoordinator, lib/session/coordinators/postgres.ts): one
+ * row per legacy session with the expiry of each part. One aggregate statement, however many rows; expiries are
+ * compared with the database's clock, as the coordinator itself does. `table` is validated and quoted.
+ */
+export async function readPgCoordinator(
+  db: StatusPg,
+  table: string,
+  limits: ReadLimits,
+): Promise<Omit<CoordinatorStatus, "canRetire" | "nextStep">> {
+  const { rows } = await pgQuery<{ migrated: string; in_flight: string; reusable: string; last_ms: number | null }>(
+    db,
+    `SELECT count(*) FILTER (WHERE migrated_expires_at > now()) AS migrated, ` +
+      `count(*) FILTER (WHERE lock_expires_at > now()) AS in_flight, ` +
+      `count(*) FILTER (WHERE result_expires_at > now()) AS reusable, ` +
+      `(extract(epoch FROM max(migrated_expires_at) FILTER (WHERE migrated_expires_at > now())) * 1000)::float8 ` +
+      `AS last_ms FROM ${table}`,
+    [],
+    limits.timeoutMs,
+    "reading the coordinator's table",
+    "Pass the `table` and `schema` given to createPostgresMigrationCoordinator.",
+  );
+  const row = rows[0];
+  const read = {
+    migrated: Number(row.migrated),
+    inFlight: Number(row.in_flight),
+    reusable: Number(row.reusable),
+    lastMarkerExpiresAt: row.last_ms === null ? null : new Date(Number(row.last_ms)).toISOString(),
+  };
+  statusLog(
+    "coordinator (postgres): %d migrated, %d in flight, %d reusable",
+    read.migrated,
+    read.inFlight,
+    read.reusable,
+  );
+  return read;
+}
+
 /** Retire the coordinator with dualSession(): once no signed-in legacy session is left and nothing is in flight. */
 export function judgeCoordinator(
   read: Omit<CoordinatorStatus, "canRetire" | "nextStep">,
-  prefix: string,
+  /** Where its state lives, for the clean-up step: `keys matching stm:*` or `rows of table "x"`. */
+  where: string,
   sessionsLeft: number | undefined,
 ): CoordinatorStatus {
   if (read.inFlight > 0 || read.reusable > 0)
@@ -88,7 +128,7 @@ export function judgeCoordinator(
   const cleanup =
     read.migrated === 0
       ? "no keys are left"
-      : `then delete the ${read.migrated} keys matching ${prefix}* or let them expire` +
+      : `then delete the ${where} (${read.migrated} migrated markers) or let them expire` +
         (read.lastMarkerExpiresAt ? ` (the last on ${read.lastMarkerExpiresAt})` : "");
   return {
     ...read,

@@ -1,6 +1,12 @@
 export { migrationStatus, type MigrationStatus } from "./status.js";
 export { formatStatus } from "./format.js";
-export type { MigrationStatusOptions, RedisSessionsOptions, PgSessionsOptions } from "./options.js";
+export type {
+  MigrationStatusOptions,
+  RedisSessionsOptions,
+  PgSessionsOptions,
+  RedisCoordinatorStatusOptions,
+  PgCoordinatorStatusOptions,
+} from "./options.js";
 export type { SessionsStatus, AgeBucket } from "./sessions.js";
 export type { UsersStatus } from "./users.js";
 export type { CoordinatorStatus } from "./coordinator.js";

@@ -35,6 +35,22 @@ export interface PgSessionsOptions {
   schemaName?: string;
 }
 
+export interface RedisCoordinatorStatusOptions {
+  /** A connected node-redis (v4+) client. Required. */
+  redis: RedisCommandClient;
+  /** The coordinator's `prefix`. Required. */
+  prefix: string;
+}
+
+export interface PgCoordinatorStatusOptions {
+  /** A `pg` Pool (or Client). Required. */
+  pool: StatusPg;
+  /** The coordinator's `table`. Default `stm_migration_claims`, as the coordinator's. */
+  table?: string;
+  /** The coordinator's `schema`. Default: the search_path. */
+  schema?: string;
+}
+
 export interface MigrationStatusOptions {
   /** The legacy express-session store. Default: not read. */
   sessions?: RedisSessionsOptions | PgSessionsOptions;
@@ -59,13 +75,11 @@ export interface MigrationStatusOptions {
     /** The core's API key. Default: none. */
     apiKey?: string;
   };
-  /** The Redis migration coordinator dualSession() uses (createRedisMigrationCoordinator). Default: not read. */
-  coordinator?: {
-    /** A connected node-redis (v4+) client. Required. */
-    redis: RedisCommandClient;
-    /** The coordinator's `prefix`. Required. */
-    prefix: string;
-  };
+  /**
+   * The migration coordinator dualSession() uses: `{ redis, prefix }` for createRedisMigrationCoordinator, or
+   * `{ pool, table?, schema? }` for createPostgresMigrationCoordinator. Default: not read.
+   */
+  coordinator?: RedisCoordinatorStatusOptions | PgCoordinatorStatusOptions;
   /** Keys or rows read per round trip. Default 1000. */
   pageSize?: number;
   /** Deadline for each call to a store or the core, in milliseconds. Default 10000. */
@@ -77,7 +91,11 @@ export interface MigrationStatusConfig {
   readonly userId: (data: Record<string, unknown>) => string | undefined;
   readonly users: UsersSource | undefined;
   readonly core: CoreSource | undefined;
-  readonly coordinator: { readonly client: RedisCommandClient; readonly prefix: string } | undefined;
+  readonly coordinator:
+    | { readonly kind: "redis"; readonly client: RedisCommandClient; readonly prefix: string }
+    /** `table`: validated and quoted, schema-qualified when a schema was named. */
+    | { readonly kind: "postgres"; readonly db: StatusPg; readonly table: string }
+    | undefined;
   readonly pageSize: number;
   readonly timeoutMs: number;
 }
@@ -102,14 +120,15 @@ const COLUMNS_KEYS = { id: true, passwordHash: true } satisfies OptionKeys<
 const CORE_KEYS = { connectionURI: true, apiKey: true } satisfies OptionKeys<
   NonNullable<MigrationStatusOptions["core"]>
 >;
-const COORDINATOR_KEYS = { redis: true, prefix: true } satisfies OptionKeys<
-  NonNullable<MigrationStatusOptions["coordinator"]>
->;
+const REDIS_COORDINATOR_KEYS = { redis: true, prefix: true } satisfies OptionKeys<RedisCoordinatorStatusOptions>;
+const PG_COORDINATOR_KEYS = { pool: true, table: true, schema: true } satisfies OptionKeys<PgCoordinatorStatusOptions>;
 
 /** Every default of the status, and nowhere else. */
 export const STATUS_DEFAULTS = Object.freeze({
   sessionPrefix: "sess:",
   tableName: "session",
+  /** As createPostgresMigrationCoordinator's default. */
+  coordinatorTable: "stm_migration_claims",
   pageSize: 1000,
   timeoutMs: 10_000,
 });
@@ -167,8 +186,7 @@ function resolveSessions(value: MigrationStatusOptions["sessions"]): SessionSour
       test: isValidSchemaName,
       expected: "a lower-case PostgreSQL schema name",
     });
-    const qualified = schema === undefined ? quoteIdent(table) : `${quoteIdent(schema)}.${quoteIdent(table)}`;
-    return { kind: "postgres", db: pgPool("sessions.pool", given.pool), table: qualified };
+    return { kind: "postgres", db: pgPool("sessions.pool", given.pool), table: qualified(table, schema) };
   }
   throw invalidOption(
     what,
@@ -211,23 +229,51 @@ function resolveCore(value: MigrationStatusOptions["core"]): CoreSource | undefi
   };
 }
 
+function qualified(table: string, schema: string | undefined): string {
+  return schema === undefined ? quoteIdent(table) : `${quoteIdent(schema)}.${quoteIdent(table)}`;
+}
+
+function resolveCoordinator(value: MigrationStatusOptions["coordinator"]): MigrationStatusConfig["coordinator"] {
+  const given = objectOption(what, "coordinator", value, "{ redis, prefix } or { pool, table?, schema? }");
+  if (given === undefined) return undefined;
+  if ("redis" in given && "pool" in given)
+    throw new ConfigError(
+      "ERR_MIGRATE_CONFLICTING_OPTIONS",
+      `${what}: \`coordinator\` names both \`redis\` and \`pool\`; give the one the app's coordinator uses.`,
+    );
+  if ("pool" in given) {
+    objectOption(what, "coordinator", given, "an object", PG_COORDINATOR_KEYS);
+    const table = stringOption(what, "coordinator.table", given.table, STATUS_DEFAULTS.coordinatorTable, {
+      test: isPlainIdentifier,
+      expected: "a plain PostgreSQL identifier",
+    });
+    const schema = stringOption(what, "coordinator.schema", given.schema, undefined, {
+      test: isValidSchemaName,
+      expected: "a lower-case PostgreSQL schema name",
+    });
+    return Object.freeze({
+      kind: "postgres",
+      db: pgPool("coordinator.pool", given.pool),
+      table: qualified(table, schema),
+    });
+  }
+  objectOption(what, "coordinator", given, "an object", REDIS_COORDINATOR_KEYS);
+  const prefix = stringOption(what, "coordinator.prefix", given.prefix, undefined, {
+    expected: 'the coordinator\'s key prefix, such as "stm:"',
+  });
+  if (prefix === undefined)
+    throw missingOption(
+      what,
+      "coordinator.prefix",
+      'the `prefix` given to createRedisMigrationCoordinator, e.g. "stm:".',
+    );
+  return Object.freeze({ kind: "redis", client: redisClient("coordinator.redis", given.redis), prefix });
+}
+
 /** Validate once, before any read: each problem names the option, what was received and the fix. */
 export function resolveMigrationStatusOptions(options: MigrationStatusOptions | undefined): MigrationStatusConfig {
   const o = readOptions(what, options, KEYS, "naming what to read: `sessions`, `users` (with `core`), `coordinator`");
-  const coordinatorGiven = objectOption(what, "coordinator", o.coordinator, "{ redis, prefix }", COORDINATOR_KEYS);
-  let coordinator: MigrationStatusConfig["coordinator"];
-  if (coordinatorGiven !== undefined) {
-    const prefix = stringOption(what, "coordinator.prefix", coordinatorGiven.prefix, undefined, {
-      expected: 'the coordinator\'s key prefix, such as "stm:"',
-    });
-    if (prefix === undefined)
-      throw missingOption(
-        what,
-        "coordinator.prefix",
-        'the `prefix` given to createRedisMigrationCoordinator, e.g. "stm:".',
-      );
-    coordinator = Object.freeze({ client: redisClient("coordinator.redis", coordinatorGiven.redis), prefix });
-  }
+  const coordinator = resolveCoordinator(o.coordinator);
   const config: MigrationStatusConfig = {
     sessions: resolveSessions(o.sessions),
     userId:

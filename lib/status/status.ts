@@ -1,4 +1,4 @@
-import { judgeCoordinator, readCoordinator, type CoordinatorStatus } from "./coordinator.js";
+import { judgeCoordinator, readCoordinator, readPgCoordinator, type CoordinatorStatus } from "./coordinator.js";
 import { readLegacySessions } from "./legacy-sessions.js";
 import { statusLog } from "./log.js";
 import { resolveMigrationStatusOptions, type MigrationStatusOptions } from "./options.js";
@@ -18,7 +18,7 @@ export interface MigrationStatus {
   sessions?: SessionsStatus;
   /** The legacy users table (and the core); absent when not read. */
   users?: UsersStatus;
-  /** The Redis migration coordinator; absent when not read. */
+  /** The migration coordinator (Redis or PostgreSQL); absent when not read. */
   coordinator?: CoordinatorStatus;
   /** Each part's next step, in the order to take them. */
   nextSteps: string[];
@@ -38,17 +38,22 @@ export async function migrationStatus(options: MigrationStatusOptions): Promise<
     config.sessions?.kind ?? "no",
     config.users ? "yes" : "no",
     config.core?.connectionURI ?? "no",
-    config.coordinator ? `prefix ${config.coordinator.prefix}` : "no",
+    config.coordinator?.kind ?? "no",
   );
   const [sessions, users, coordinatorRead] = await Promise.all([
     config.sessions ? readLegacySessions(config.sessions, config.userId, limits) : undefined,
     config.users ? readUsers(config.users, config.core, limits) : undefined,
-    config.coordinator ? readCoordinator(config.coordinator.client, config.coordinator.prefix, limits) : undefined,
+    config.coordinator?.kind === "redis"
+      ? readCoordinator(config.coordinator.client, config.coordinator.prefix, limits)
+      : config.coordinator?.kind === "postgres"
+        ? readPgCoordinator(config.coordinator.db, config.coordinator.table, limits)
+        : undefined,
   ]);
-  const coordinator =
-    coordinatorRead && config.coordinator
-      ? judgeCoordinator(coordinatorRead, config.coordinator.prefix, sessions?.loggedIn)
-      : undefined;
+  const where =
+    config.coordinator?.kind === "redis"
+      ? `keys matching ${config.coordinator.prefix}*`
+      : `rows of ${config.coordinator?.table ?? ""}`;
+  const coordinator = coordinatorRead ? judgeCoordinator(coordinatorRead, where, sessions?.loggedIn) : undefined;
   const parts = [users, sessions, coordinator].filter((p) => p !== undefined);
   return {
     version: 1,

@@ -147,7 +147,7 @@ describe("supertokens-migrate status", () => {
   it("exits 1 with the reason on stderr for a flag mistake or an unreachable store", async () => {
     const noPrefix = await cli(["status", "--coordinator", requireEnv("REDIS_URL")]);
     assert.equal(noPrefix.code, 1);
-    assert.match(noPrefix.stderr, /--coordinator needs --coordinator-prefix/);
+    assert.match(noPrefix.stderr, /a Redis --coordinator needs --coordinator-prefix/);
     const badMap = await cli([
       "status",
       "--from",

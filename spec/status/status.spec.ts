@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { createRedisMigrationCoordinator } from "../../lib/session/coordinator.js";
+import { createPostgresMigrationCoordinator } from "../../lib/session/coordinators/postgres.js";
 import { migrationStatus, type MigrationStatus } from "../../lib/status/index.js";
 import { createCoreApp } from "../helpers/sdk.js";
 import { closedPort, requireEnv, startSilentServer, uniqueId } from "../helpers/services.js";
@@ -263,9 +264,10 @@ describe("migrationStatus", () => {
         coordinator: { redis, prefix },
       });
       assert.equal(idle.coordinator!.canRetire, true);
-      assert.match(
+      assert.equal(
         idle.coordinator!.nextStep,
-        new RegExp(`delete the 1 keys matching ${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\*`),
+        `Remove the coordinator together with dualSession(); then delete the keys matching ${prefix}* (1 migrated ` +
+          `markers) or let them expire (the last on ${idle.coordinator!.lastMarkerExpiresAt}).`,
       );
       assert.equal(idle.done, true);
 
@@ -273,6 +275,40 @@ describe("migrationStatus", () => {
       const alone = await migrationStatus({ coordinator: { redis, prefix } });
       assert.equal(alone.coordinator!.canRetire, null);
       assert.equal(alone.done, false);
+    });
+  });
+
+  describe("the PostgreSQL coordinator", () => {
+    it("counts the real coordinator's rows with one aggregate, by the database's clock", async () => {
+      const schema = `stm_status_coord_${uniqueId()}`;
+      schemas.push(schema);
+      const coordinator = createPostgresMigrationCoordinator(pool, { schema, table: "claims" });
+      try {
+        const first = await coordinator.claim("sid-one");
+        if (first.status === "WON") assert.equal(await first.claim.publish("{}", 60_000), true);
+        const second = await coordinator.claim("sid-two");
+        assert.equal(second.status, "WON");
+        const { prefix: sessionPrefix } = redisStore(redis);
+        const read = () =>
+          migrationStatus({
+            sessions: { redis, prefix: sessionPrefix },
+            coordinator: { pool, schema, table: "claims" },
+          });
+        const busy = await read();
+        assert.equal(busy.coordinator!.migrated, 1);
+        assert.equal(busy.coordinator!.inFlight, 1);
+        assert.equal(busy.coordinator!.reusable, 1);
+        assert.equal(busy.coordinator!.canRetire, false);
+        assertNear(busy.coordinator!.lastMarkerExpiresAt, Date.now() + 30 * DAY, "marker expiry");
+
+        if (second.status === "WON") await second.claim.release();
+        await coordinator.endReuse!("sid-one", 0);
+        const idle = await read();
+        assert.equal(idle.coordinator!.canRetire, true);
+        assert.match(idle.coordinator!.nextStep, new RegExp(`delete the rows of "${schema}"\\."claims" \\(1 migrated`));
+      } finally {
+        coordinator.close();
+      }
     });
   });
 
@@ -340,6 +376,12 @@ describe("migrationStatus", () => {
         { coordinator: { redis: {} } },
         "ERR_MIGRATE_MISSING_OPTION",
         /coordinator\.prefix/,
+      ],
+      [
+        "a coordinator with both backends",
+        { coordinator: { redis: {}, pool } },
+        "ERR_MIGRATE_CONFLICTING_OPTIONS",
+        /coordinator/,
       ],
       ["a pageSize of 0", { sessions: { pool }, pageSize: 0 }, "ERR_MIGRATE_INVALID_OPTION", /pageSize/],
       ["userId not a function", { sessions: { pool }, userId: "id" }, "ERR_MIGRATE_INVALID_OPTION", /userId/],
