@@ -11,7 +11,10 @@ import { requireEnv } from "../spec/helpers/services.js";
 import { startCoreProcess } from "./core-process.js";
 import type { BenchRow } from "./types.js";
 
-const setups: { store: StoreKind; coordinator: CoordinatorKind }[] = [{ store: "redis", coordinator: "redis" }];
+const setups: { store: StoreKind; coordinator: CoordinatorKind }[] = [
+  { store: "redis", coordinator: "redis" },
+  { store: "postgres", coordinator: "postgres" },
+];
 
 export async function bench(): Promise<BenchRow[]> {
   const users = Number(process.env.BENCH_DEPLOY_USERS ?? 20_000);

@@ -55,10 +55,8 @@ async function main() {
   if (env("COORDINATOR") === "redis") {
     coordinator = migrate.createRedisMigrationCoordinator(await redisClient(), { prefix: env("COORDINATOR_PREFIX") });
   } else {
-    const create = (migrate as Record<string, unknown>).createPostgresMigrationCoordinator as
-      ((pool: pg.Pool, options: { table: string }) => migrate.MigrationCoordinator) | undefined;
-    if (!create) throw new Error("deploy-day app: this build has no createPostgresMigrationCoordinator");
-    coordinator = create(pgPool(), { table: env("COORDINATOR_PREFIX") });
+    const [schema, table] = env("COORDINATOR_PREFIX").split(".");
+    coordinator = migrate.createPostgresMigrationCoordinator(pgPool(), { schema, table });
   }
 
   supertokens.init({

@@ -215,13 +215,13 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
   await redis.connect();
   const db = new pg.Pool({ connectionString: o.databaseUrl, max: 4 });
   const schema = `deploy_day_${tag}`;
+  if (o.store === "postgres" || o.coordinator === "postgres") await db.query(`CREATE SCHEMA ${schema}`);
   let store: SessionStore;
   let storePrefix: string;
   if (o.store === "redis") {
     storePrefix = `dd:${tag}:sess:`;
     store = new RedisStore({ client: redis, prefix: storePrefix });
   } else {
-    await db.query(`CREATE SCHEMA ${schema}`);
     storePrefix = `${schema}.session`;
     store = new PgStore({
       pool: db,
@@ -231,7 +231,7 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
       pruneSessionInterval: false,
     });
   }
-  const coordinatorPrefix = o.coordinator === "redis" ? `dd:${tag}:coord:` : `${schema}_coordinator`;
+  const coordinatorPrefix = o.coordinator === "redis" ? `dd:${tag}:coord:` : `${schema}.claims`;
   const apps: AppProcess[] = [];
   try {
     for (let i = 0; i < o.processes; i++) {
@@ -385,7 +385,6 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
       }
       if (o.store === "postgres" || o.coordinator === "postgres")
         await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      if (o.coordinator === "postgres") await db.query(`DROP TABLE IF EXISTS ${coordinatorPrefix}`).catch(() => {});
       await db.end();
       await redis.quit();
     },

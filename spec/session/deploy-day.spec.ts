@@ -22,7 +22,11 @@ after(async () => {
   await core.close();
 });
 
-const setups: { store: StoreKind; coordinator: CoordinatorKind }[] = [{ store: "redis", coordinator: "redis" }];
+const setups: { store: StoreKind; coordinator: CoordinatorKind }[] = [
+  { store: "redis", coordinator: "redis" },
+  // An app on connect-pg-simple with no Redis: the legacy sessions and the coordinator in PostgreSQL.
+  { store: "postgres", coordinator: "postgres" },
+];
 
 for (const setup of setups) {
   const title =
