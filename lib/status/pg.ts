@@ -36,8 +36,9 @@ export async function pgQuery<R>(
   } catch (err) {
     if (isMigrateError(err)) throw err;
     const code = (err as { code?: unknown }).code;
-    // 42P01 undefined_table, 42703 undefined_column, 42601 syntax_error, 3F000 invalid_schema_name
-    if (code === "42P01" || code === "42703" || code === "42601" || code === "3F000") {
+    // 42P01 undefined_table, 42703 undefined_column, 42601 syntax_error, 3F000 invalid_schema_name,
+    // 25006 read_only_sql_transaction: the users query tried to write.
+    if (["42P01", "42703", "42601", "3F000", "25006"].includes(String(code))) {
       throw new ConfigError("ERR_MIGRATE_INVALID_OPTION", `status: ${what} failed: ${(err as Error).message}. ${fix}`);
     }
     statusLog("PostgreSQL %s failed: %s", what, err instanceof Error ? `${err.name} ${String(code)}` : typeof err);

@@ -78,7 +78,11 @@ const emptyByHash = () => Object.fromEntries(HASH_CLASSES.map((c) => [c, 0])) as
  * Counts the legacy users by hash class in one read-only pass over a cursor, then pages through the core's users
  * and looks up each page's ids in the users query (one statement per 500 users). Memory holds one page of each.
  */
-export async function readUsers(
+export function readUsers(source: UsersSource, core: CoreSource | undefined, limits: ReadLimits): Promise<UsersStatus> {
+  return readOnly(source.db, limits.timeoutMs, (db) => readUsersIn({ ...source, db }, core, limits));
+}
+
+async function readUsersIn(
   source: UsersSource,
   core: CoreSource | undefined,
   limits: ReadLimits,
@@ -98,15 +102,29 @@ export async function readUsers(
 
   const byHash = emptyByHash();
   let total = 0;
-  await withCursor(
+  await pgQuery(
     source.db,
-    `SELECT q.${quoteIdent(hashColumn)} AS hash FROM (${source.query}) AS q`,
+    `DECLARE supertokens_migrate_status NO SCROLL CURSOR FOR ` +
+      `SELECT q.${quoteIdent(hashColumn)} AS hash FROM (${source.query}) AS q`,
+    [],
     limits.timeoutMs,
-    (rows: { hash: unknown }[]) => {
-      for (const row of rows) byHash[classifyHash(row.hash)]++;
-      total += rows.length;
-    },
+    "the users query",
+    FIX,
   );
+  for (;;) {
+    const { rows } = await pgQuery<{ hash: unknown }>(
+      source.db,
+      `FETCH FORWARD ${FETCH_SIZE} FROM supertokens_migrate_status`,
+      [],
+      limits.timeoutMs,
+      "reading users",
+      FIX,
+    );
+    if (rows.length === 0) break;
+    for (const row of rows) byHash[classifyHash(row.hash)]++;
+    total += rows.length;
+  }
+  await pgQuery(source.db, "CLOSE supertokens_migrate_status", [], limits.timeoutMs, "CLOSE", FIX);
 
   if (core === undefined) {
     statusLog("users: %d legacy rows; the core was not read", total);
@@ -202,44 +220,27 @@ function usersNextStep(legacyOnly: number, byHash: Record<HashClass, number>, in
 }
 
 /**
- * Runs `sql` through a cursor inside a READ ONLY transaction (the status must never be able to change the legacy
- * database), FETCH_SIZE rows at a time. A Pool lends one connection for it; a Client is used as it is.
+ * Runs `work` on one connection inside a READ ONLY transaction: the status must never be able to change the legacy
+ * database, whatever the query says, and the cursor needs one connection and a transaction. A Pool lends a
+ * connection (pg's Pool, told apart from a Client by its `totalCount`: a Client's `connect()` opens the connection
+ * itself); a Client is used as it is.
  */
-async function withCursor<R>(db: StatusPg, sql: string, timeoutMs: number, onPage: (rows: R[]) => void): Promise<void> {
+async function readOnly<T>(db: StatusPg, timeoutMs: number, work: (client: StatusPg) => Promise<T>): Promise<T> {
   const connect = (db as { connect?: unknown }).connect;
   const isPool = typeof connect === "function" && typeof (db as { totalCount?: unknown }).totalCount === "number";
-  const client = isPool
-    ? ((await (connect as () => Promise<unknown>).call(db)) as StatusPg & { release(err?: unknown): void })
-    : db;
+  const client = isPool ? ((await (connect as () => Promise<unknown>).call(db)) as StatusPg) : db;
   let failed: unknown;
   try {
     await pgQuery(client, "BEGIN TRANSACTION READ ONLY", [], timeoutMs, "BEGIN", FIX);
-    await pgQuery(
-      client,
-      `DECLARE supertokens_migrate_status NO SCROLL CURSOR FOR ${sql}`,
-      [],
-      timeoutMs,
-      "the users query",
-      FIX,
-    );
-    for (;;) {
-      const { rows } = await pgQuery<R>(
-        client,
-        `FETCH FORWARD ${FETCH_SIZE} FROM supertokens_migrate_status`,
-        [],
-        timeoutMs,
-        "reading users",
-        FIX,
-      );
-      if (rows.length === 0) break;
-      onPage(rows);
-    }
+    const result = await work(client);
     await pgQuery(client, "COMMIT", [], timeoutMs, "COMMIT", FIX);
+    return result;
   } catch (err) {
     failed = err;
     await Promise.resolve(client.query("ROLLBACK")).catch(() => {});
     throw err;
   } finally {
+    // A connection that failed mid-transaction is destroyed rather than handed back to the app's pool.
     if (isPool)
       (client as unknown as { release(err?: unknown): void }).release(failed instanceof Error ? failed : undefined);
   }

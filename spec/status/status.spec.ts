@@ -217,6 +217,25 @@ describe("migrationStatus", () => {
       assert.equal(status.users!.legacyOnlyByHash.malformed, 500);
     });
 
+    it("runs the users query read-only: a query that would write fails and writes nothing", async () => {
+      const users = await usersTable(pool);
+      schemas.push(users.schema);
+      await pool.query(`CREATE TABLE ${users.schema}.written (n int)`);
+      await pool.query(
+        `CREATE FUNCTION ${users.schema}.side_effect() RETURNS int LANGUAGE sql AS ` +
+          `'INSERT INTO ${users.schema}.written VALUES (1) RETURNING n'`,
+      );
+      await assert.rejects(
+        migrationStatus({ users: { pool, query: `select *, ${users.schema}.side_effect() from ${users.table}` } }),
+        (err: { code?: string; message?: string }) =>
+          err.code === "ERR_MIGRATE_INVALID_OPTION" && /read-only transaction/.test(err.message ?? ""),
+      );
+      const written = await pool.query(`SELECT count(*)::int AS n FROM ${users.schema}.written`);
+      assert.equal(written.rows[0].n, 0);
+      // The connection went back to the pool usable (or was replaced): the pool still answers.
+      assert.equal((await pool.query("SELECT 1 AS one")).rows[0].one, 1);
+    });
+
     it("names the missing column and the columns found, as the import does", async () => {
       await assert.rejects(
         migrationStatus({ users: { pool, query: "select 1 as id, 'a@b.c' as email" } }),
