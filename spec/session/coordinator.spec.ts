@@ -6,6 +6,8 @@ import {
   createMemoryMigrationCoordinator,
   createRedisMigrationCoordinator,
   hashSid,
+  type CoordinatorOptions,
+  type MigrationCoordinator,
   type RedisScriptClient,
 } from "../../lib/session/coordinator.js";
 import { createPostgresMigrationCoordinator } from "../../lib/session/coordinators/postgres.js";
@@ -50,6 +52,48 @@ describe("migration coordinator", () => {
         createPostgresMigrationCoordinator(pool, { schema, table: ns.replace(/-/g, "_"), ...options }),
     },
   );
+
+  describe("the contract itself", () => {
+    /** Runs the contract's cases on `create` outside node:test; resolves with the names of those that failed. */
+    async function failingCases(
+      create: (o: CoordinatorOptions) => MigrationCoordinator,
+      shared = false,
+    ): Promise<string[]> {
+      const cases: { name: string; fn: () => Promise<void> }[] = [];
+      const path: string[] = [];
+      coordinatorContract(
+        {
+          describe(name, fn) {
+            path.push(name);
+            fn();
+            path.pop();
+          },
+          it(name, fn) {
+            cases.push({ name: [...path.slice(1), name].join(" > "), fn });
+          },
+        },
+        { name: "under test", create, shared },
+      );
+      const failed: string[] = [];
+      for (const c of cases) await c.fn().catch(() => failed.push(c.name));
+      return failed;
+    }
+
+    it("passes a correct coordinator and fails one that lets every claim win", async () => {
+      assert.deepEqual(await failingCases((o) => createMemoryMigrationCoordinator(o)), []);
+      // Each claim on a coordinator of its own: no mutual exclusion, no shared result.
+      const broken = (o: CoordinatorOptions): MigrationCoordinator => {
+        const shared = createMemoryMigrationCoordinator(o);
+        return { ...shared, claim: (sid) => createMemoryMigrationCoordinator(o).claim(sid) };
+      };
+      const failed = await failingCases(broken);
+      const race =
+        "when many requests claim one session at once > " +
+        "lets exactly one of 20 concurrent claims win; the rest are BUSY";
+      assert.ok(failed.includes(race), failed.join("\n"));
+      assert.ok(failed.length >= 5, `only ${failed.length} cases caught it: ${failed.join("; ")}`);
+    });
+  });
 
   describe("with Redis", () => {
     it("keeps the sid out of every key", async () => {
