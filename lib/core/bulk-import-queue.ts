@@ -3,10 +3,13 @@ import { resolveConfig } from "./config.js";
 import { log } from "../debug.js";
 import type { AppContext, CoreHandle } from "./context.js";
 import { hashForApp } from "./passwords.js";
-import type { CoreStorage, UserRecord } from "./storage/types.js";
+import type { CoreStorage, ImportUserOutcome, ImportUserRecord, UserRecord } from "./storage/types.js";
 import { updateMetadata } from "./users.js";
 
 const debug = log.extend("core").extend("bulk-import");
+
+/** Users handed to the storage's importUsers at once; it writes them in batches where it can. */
+const importChunk = 1000;
 
 /** A login method as validated by POST /bulk-import/users (BulkImportUser.LoginMethod). */
 export interface BulkLoginMethod {
@@ -143,23 +146,22 @@ export class BulkQueue {
         e.updatedAt = now;
       }
       debug("app %s: round %d: processing %d users", this.appId, round + 1, batch.length);
-      let sinceYield = 0;
-      for (const entry of batch) {
-        // A remove call may have deleted it while we were yielding.
-        if (this.entries.get(entry.id) !== entry) continue;
-        try {
-          await importBulkUser(app, entry);
-          this.entries.delete(entry.id);
-        } catch (err) {
+      for (let i = 0; i < batch.length; i += importChunk) {
+        // A remove call may have deleted some while we were waiting.
+        const chunk = batch.slice(i, i + importChunk).filter((e) => this.entries.get(e.id) === e);
+        const failures = await importBulkUsers(app, chunk);
+        chunk.forEach((entry, j) => {
+          const failure = failures[j];
+          if (failure === undefined) {
+            this.entries.delete(entry.id);
+            return;
+          }
           entry.status = "FAILED";
-          entry.errorMessage = err instanceof BulkImportFailure ? err.message : `Internal error: ${String(err)}`;
+          entry.errorMessage = failure;
           entry.updatedAt = Date.now();
           debug("app %s: user %s failed: %s", this.appId, entry.id, entry.errorMessage);
-        }
-        if (++sinceYield >= 50) {
-          sinceYield = 0;
-          await yieldToEventLoop();
-        }
+        });
+        await yieldToEventLoop();
       }
     }
   }
@@ -253,4 +255,49 @@ export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise
     throw err;
   }
   return user;
+}
+
+/**
+ * importBulkUser for many users at once, through the storage's importUsers (batched writes on PostgreSQL): each
+ * user's failure message as importBulkUser would give it, or undefined when imported.
+ */
+export async function importBulkUsers(app: AppContext, entries: BulkEntry[]): Promise<(string | undefined)[]> {
+  const failures: (string | undefined)[] = entries.map(() => undefined);
+  const records: ImportUserRecord[] = [];
+  const at: number[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const lm = entry.loginMethods[0];
+    try {
+      const passwordHash = lm.passwordHash ?? (await hashForApp(app.config(), lm.plainTextPassword!));
+      const user: UserRecord = {
+        id: lm.superTokensUserId,
+        recipeId: "emailpassword",
+        email: lm.email,
+        passwordHash,
+        timeJoined: lm.timeJoinedInMSSinceEpoch,
+        tenantIds: lm.tenantIds,
+      };
+      records.push({
+        user,
+        externalUserId: entry.externalUserId,
+        verified: lm.isVerified,
+        metadataUpdate: entry.userMetadata,
+      });
+      at.push(i);
+    } catch (err) {
+      failures[i] = `Internal error: ${String(err)}`;
+    }
+  }
+  const outcomes = await app.storage.importUsers(records);
+  outcomes.forEach((outcome, j) => (failures[at[j]] = failureMessage(outcome, entries[at[j]])));
+  return failures;
+}
+
+function failureMessage(outcome: ImportUserOutcome, entry: BulkEntry): string | undefined {
+  if (outcome === "OK") return undefined;
+  if (outcome === "EMAIL_ALREADY_EXISTS") return `A user with email ${entry.loginMethods[0].email} already exists`;
+  if (outcome === "EXTERNAL_ID_EXISTS") return `A user with externalId ${entry.externalUserId} already exists`;
+  if (outcome === "EXTERNAL_ID_IS_USER_ID")
+    return "Cannot create a userId mapping where the externalId is also a SuperTokens userID";
+  return `Internal error: ${String(outcome.error)}`;
 }

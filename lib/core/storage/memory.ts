@@ -1,7 +1,9 @@
+import { importUsersOneByOne } from "./import-users.js";
 import type {
   AppRecord,
   AppStorage,
   CoreStorage,
+  ImportUserRecord,
   ListUsersQuery,
   OneTimeTokenRecord,
   SessionRecord,
@@ -95,6 +97,9 @@ class MemoryAppStorage implements AppStorage {
   }
   private emailTaken(email: string, tenantIds: string[], exceptId?: string) {
     return this.withEmail(email).some((u) => u.id !== exceptId && u.tenantIds.some((t) => tenantIds.includes(t)));
+  }
+  importUsers(records: ImportUserRecord[]) {
+    return importUsersOneByOne(this, records);
   }
   async insertUser(user: UserRecord) {
     if (this.emailTaken(user.email, user.tenantIds)) return "EMAIL_ALREADY_EXISTS" as const;

@@ -3,11 +3,14 @@ import { readOptions, type OptionKeys } from "../../options.js";
 import { log } from "../../debug.js";
 import { ConfigError } from "../../errors.js";
 import { queryRows, quoteIdent } from "../../sql.js";
+import { importUsersOneByOne, mergeMetadata } from "./import-users.js";
 import { coreLayoutDdl, coreTableName } from "./postgres-schema.js";
 import type {
   AppRecord,
   AppStorage,
   CoreStorage,
+  ImportUserOutcome,
+  ImportUserRecord,
   ListUsersQuery,
   OneTimeTokenRecord,
   SessionRecord,
@@ -18,6 +21,9 @@ import type {
 } from "./types.js";
 
 const debug = log.extend("core");
+
+/** Users per batch statement of importUsers: a few hundred kB of JSON, well under a second of work. */
+const importBatchSize = 1000;
 
 /**
  * What PostgresStorage needs from a driver. A `pg.Pool`, a `pg.Client` and PGlite all fit. Every method below
@@ -554,6 +560,141 @@ class PostgresAppStorage implements AppStorage {
       [tenantId ?? null],
     );
     return row.n;
+  }
+
+  /**
+   * Batches of importBatchSize users, each in two statements: one read of everything the one-by-one sequence would
+   * look up (mapped and existing external ids, taken emails per tenant, taken user ids, stored metadata), then, after
+   * deciding each user's outcome here in order, one INSERT … SELECT FROM json_to_recordset per table in a single
+   * statement (data-modifying CTEs), which PostgreSQL runs as one transaction: the batch lands whole or not at all.
+   * If it fails (a concurrent sign-up took an email since the read, a tenant is missing, a user id is taken), that
+   * batch is redone one by one, which gives each user its own outcome as before.
+   */
+  async importUsers(records: ImportUserRecord[]): Promise<ImportUserOutcome[]> {
+    const outcomes: ImportUserOutcome[] = [];
+    for (let i = 0; i < records.length; i += importBatchSize) {
+      const batch = records.slice(i, i + importBatchSize);
+      try {
+        outcomes.push(...(await this.importBatch(batch)));
+      } catch (err) {
+        debug("postgres storage: batch of %d users redone one by one: %s", batch.length, (err as Error).message);
+        outcomes.push(...(await importUsersOneByOne(this, batch)));
+      }
+    }
+    return outcomes;
+  }
+
+  private async importBatch(records: ImportUserRecord[]): Promise<ImportUserOutcome[]> {
+    const t = this.t;
+    const externalIds = records.flatMap((r) => (r.externalUserId === undefined ? [] : [r.externalUserId]));
+    const pairs = records.flatMap((r) => r.user.tenantIds.map((tenant_id) => ({ tenant_id, email: r.user.email })));
+    const dataIds = records.flatMap((r) => (r.metadataUpdate === undefined ? [] : [r.externalUserId ?? r.user.id]));
+    // user_id is CHAR(36): compared as bpchar (no length, so never truncated) the primary keys serve the lookups.
+    const found = await this.q<{ kind: string; a: string; b: string | null }>(
+      `WITH ext AS (SELECT json_array_elements_text($2::json) AS x),
+       em AS (SELECT * FROM json_to_recordset($3::json) AS e(tenant_id text, email text)),
+       ids AS (SELECT json_array_elements_text($4::json) AS x),
+       meta AS (SELECT json_array_elements_text($5::json) AS x)
+       SELECT 'mapped' AS kind, m.external_user_id AS a, NULL AS b FROM ${t.userid_mapping} m
+         WHERE m.app_id = $1 AND m.external_user_id IN (SELECT x FROM ext)
+       UNION ALL
+       SELECT 'user', u.user_id::text, NULL FROM ${t.emailpassword_users} u
+         WHERE u.app_id = $1 AND u.user_id IN (SELECT x::bpchar FROM ext)
+       UNION ALL
+       SELECT 'email', x.tenant_id, x.email FROM ${t.emailpassword_user_to_tenant} x
+         JOIN em ON x.app_id = $1 AND x.tenant_id = em.tenant_id AND x.email = em.email
+       UNION ALL
+       SELECT 'id', a.user_id::text, NULL FROM ${t.app_id_to_user_id} a
+         WHERE a.app_id = $1 AND a.user_id IN (SELECT x::bpchar FROM ids)
+       UNION ALL
+       SELECT 'meta', d.user_id, d.user_metadata FROM ${t.user_metadata} d
+         WHERE d.app_id = $1 AND d.user_id IN (SELECT x FROM meta)`,
+      [json(externalIds), json(pairs), json(records.map((r) => r.user.id)), json(dataIds)],
+    );
+    const mapped = new Set<string>();
+    const users = new Set<string>();
+    const emails = new Set<string>();
+    const metadata = new Map<string, Record<string, unknown>>();
+    const key = (tenantId: string, email: string) => `${tenantId}\n${email}`;
+    for (const r of found) {
+      if (r.kind === "mapped") mapped.add(r.a);
+      else if (r.kind === "user") users.add(r.a);
+      else if (r.kind === "email") emails.add(key(r.a, r.b ?? ""));
+      else if (r.kind === "meta") metadata.set(r.a, parseJson<Record<string, unknown>>(r.b, {}));
+      // A user id already in app_id_to_user_id: insertUser's primary key refuses it, which the one-by-one redo reports.
+      else throw new Error(`user id ${r.a} already exists`);
+    }
+
+    // The one-by-one sequence, decided in memory: each user sees the batch's earlier users as already written.
+    const outcomes: ImportUserOutcome[] = [];
+    const accepted: ImportUserRecord[] = [];
+    const verified = new Map<string, { user_id: string; email: string }>();
+    const written = new Map<string, string>();
+    for (const record of records) {
+      const { user, externalUserId: ext } = record;
+      let outcome: ImportUserOutcome = "OK";
+      if (ext !== undefined && mapped.has(ext)) outcome = "EXTERNAL_ID_EXISTS";
+      else if (ext !== undefined && users.has(ext)) outcome = "EXTERNAL_ID_IS_USER_ID";
+      else if (user.tenantIds.some((tenant) => emails.has(key(tenant, user.email)))) outcome = "EMAIL_ALREADY_EXISTS";
+      outcomes.push(outcome);
+      if (outcome !== "OK") continue;
+      accepted.push(record);
+      users.add(user.id);
+      for (const tenant of user.tenantIds) emails.add(key(tenant, user.email));
+      if (ext !== undefined) mapped.add(ext);
+      const dataId = ext ?? user.id;
+      if (record.verified) verified.set(key(dataId, user.email), { user_id: dataId, email: user.email });
+      if (record.metadataUpdate !== undefined) {
+        const merged = mergeMetadata(metadata.get(dataId), record.metadataUpdate);
+        metadata.set(dataId, merged);
+        written.set(dataId, json(merged));
+      }
+    }
+    if (accepted.length === 0) return outcomes;
+
+    const rows = accepted.map(({ user }) => ({
+      id: user.id,
+      email: user.email,
+      hash: user.passwordHash,
+      joined: user.timeJoined,
+    }));
+    const tenants = accepted.flatMap(({ user }) =>
+      user.tenantIds.map((tenant_id) => ({ id: user.id, tenant_id, email: user.email, joined: user.timeJoined })),
+    );
+    const mappings = accepted.flatMap((r) =>
+      r.externalUserId === undefined ? [] : [{ st: r.user.id, ext: r.externalUserId }],
+    );
+    await this.q(
+      `WITH u AS (SELECT * FROM json_to_recordset($2::json) AS x(id text, email text, hash text, joined bigint)),
+       ut AS (SELECT * FROM json_to_recordset($3::json) AS x(id text, tenant_id text, email text, joined bigint)),
+       a AS (INSERT INTO ${t.app_id_to_user_id} (app_id, user_id, recipe_id, primary_or_recipe_user_id,
+               is_linked_or_is_a_primary_user)
+             SELECT $1::text, id, 'emailpassword', id, FALSE FROM u),
+       r AS (INSERT INTO ${t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
+               is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
+             SELECT $1::text, tenant_id, id, id, FALSE, 'emailpassword', joined, joined FROM ut),
+       e AS (INSERT INTO ${t.emailpassword_users} (app_id, user_id, email, password_hash, time_joined)
+             SELECT $1::text, id, email, hash, joined FROM u),
+       et AS (INSERT INTO ${t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
+              SELECT $1::text, tenant_id, id, email FROM ut),
+       m AS (INSERT INTO ${t.userid_mapping} (app_id, supertokens_user_id, external_user_id)
+             SELECT $1::text, st, ext FROM json_to_recordset($4::json) AS x(st text, ext text)),
+       v AS (INSERT INTO ${t.emailverification_verified_emails} (app_id, user_id, email)
+             SELECT $1::text, user_id, email FROM json_to_recordset($5::json) AS x(user_id text, email text)
+             ON CONFLICT DO NOTHING),
+       md AS (INSERT INTO ${t.user_metadata} (app_id, user_id, user_metadata)
+              SELECT $1::text, user_id, metadata FROM json_to_recordset($6::json) AS x(user_id text, metadata text)
+              ON CONFLICT (app_id, user_id) DO UPDATE SET user_metadata = EXCLUDED.user_metadata)
+       SELECT 1`,
+      [
+        json(rows),
+        json(tenants),
+        json(mappings),
+        json([...verified.values()]),
+        json([...written].map(([user_id, metadata]) => ({ user_id, metadata }))),
+      ],
+    );
+    return outcomes;
   }
 
   // ---- user id mapping

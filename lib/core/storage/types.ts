@@ -84,6 +84,24 @@ export interface ListUsersQuery {
   emailContains?: string[];
 }
 
+/** One user for `AppStorage.importUsers`: what the bulk import's processing writes for one email-password user. */
+export interface ImportUserRecord {
+  user: UserRecord;
+  /** Mapped to `user.id`; the user's email verification and metadata then live under this id. */
+  externalUserId?: string;
+  /** Mark `user.email` verified (under the external id when mapped). */
+  verified: boolean;
+  /** Merged over the metadata already stored (a null value removes the key), as PUT /recipe/user/metadata does. */
+  metadataUpdate?: Record<string, unknown>;
+}
+
+/**
+ * Why a user was not imported. `error` is anything else (a tenant that does not exist, a user id taken): that user
+ * is left as it was, the others are not affected.
+ */
+export type ImportUserOutcome =
+  "OK" | "EMAIL_ALREADY_EXISTS" | "EXTERNAL_ID_EXISTS" | "EXTERNAL_ID_IS_USER_ID" | { error: unknown };
+
 export interface AppStorage {
   // signing keys
   listSigningKeys(): Promise<SigningKeyRecord[]>;
@@ -120,6 +138,13 @@ export interface AppStorage {
   deleteUser(id: string): Promise<boolean>;
   listUsers(query: ListUsersQuery): Promise<UserRecord[]>;
   countUsers(tenantId?: string): Promise<number>;
+
+  /**
+   * Import users in order, each all or nothing, with the outcome of each: exactly what the one-by-one sequence
+   * (importUsersOneByOne: check the external id, insertUser, insertMapping, setEmailVerified, merge metadata) gives,
+   * including users of the same call that collide with each other. A persistent backend may write them in batches.
+   */
+  importUsers(records: ImportUserRecord[]): Promise<ImportUserOutcome[]>;
 
   // user id mapping
   getMapping(id: string, type: "SUPERTOKENS" | "EXTERNAL"): Promise<UserIdMappingRecord | undefined>;

@@ -1,0 +1,68 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { AppStorage, ImportUserOutcome, ImportUserRecord } from "./types.js";
+
+/** PUT /recipe/user/metadata's merge: keys set in `update` replace, null removes; key order as a JS object keeps it. */
+export function mergeMetadata(
+  existing: Record<string, unknown> | undefined,
+  update: Record<string, unknown>,
+): Record<string, unknown> {
+  const metadata = existing ?? {};
+  for (const [key, value] of Object.entries(update)) {
+    if (value === null) delete metadata[key];
+    else metadata[key] = value;
+  }
+  return metadata;
+}
+
+/** Users imported between two yields to the event loop, so that requests keep flowing during a large import. */
+const yieldEvery = 50;
+
+/**
+ * The one-by-one import of `AppStorage.importUsers`, through the storage's single-row methods: the reference a
+ * batched implementation must match, and MemoryStorage's implementation. A user whose later step fails is undone
+ * (its mapping, then the user), as the core's transaction would.
+ */
+export async function importUsersOneByOne(
+  storage: AppStorage,
+  records: ImportUserRecord[],
+): Promise<ImportUserOutcome[]> {
+  const outcomes: ImportUserOutcome[] = [];
+  for (const [i, record] of records.entries()) {
+    if (i > 0 && i % yieldEvery === 0) await yieldToEventLoop();
+    outcomes.push(await importOne(storage, record));
+  }
+  return outcomes;
+}
+
+async function importOne(storage: AppStorage, record: ImportUserRecord): Promise<ImportUserOutcome> {
+  const { user, externalUserId: externalId } = record;
+  try {
+    if (externalId !== undefined) {
+      if (await storage.getMapping(externalId, "EXTERNAL")) return "EXTERNAL_ID_EXISTS";
+      if (await storage.getUser(externalId)) return "EXTERNAL_ID_IS_USER_ID";
+    }
+    if ((await storage.insertUser(user)) === "EMAIL_ALREADY_EXISTS") return "EMAIL_ALREADY_EXISTS";
+  } catch (error) {
+    return { error };
+  }
+  try {
+    if (
+      externalId !== undefined &&
+      (await storage.insertMapping({ superTokensUserId: user.id, externalUserId: externalId })) === "EXISTS"
+    ) {
+      await storage.deleteUser(user.id);
+      return "EXTERNAL_ID_EXISTS";
+    }
+    const dataId = externalId ?? user.id;
+    if (record.verified) await storage.setEmailVerified(dataId, user.email, true);
+    if (record.metadataUpdate !== undefined) {
+      await storage.setMetadata(dataId, mergeMetadata(await storage.getMetadata(dataId), record.metadataUpdate));
+    }
+    return "OK";
+  } catch (error) {
+    const mapping = await storage.getMapping(user.id, "SUPERTOKENS");
+    if (mapping?.externalUserId === externalId) await storage.deleteMapping(user.id);
+    await storage.deleteUser(user.id);
+    return { error };
+  }
+}
