@@ -136,6 +136,24 @@ describe("dev core bulk-import answers as the real core", () => {
     assert.deepEqual(res.json, { deletedIds: [], invalidIds: [] });
   });
 
+  it("blank strings are refused as Java's isBlank() sees them; no-break spaces are not blank", async () => {
+    const uri = await createCoreApp(core.url);
+    const [blank, tabs, nbsp] = users(3, "blank");
+    blank.externalUserId = "   ";
+    tabs.loginMethods[0].email = "\t\n";
+    nbsp.externalUserId = "\u00a0";
+    const res = await call(uri, "POST", "/bulk-import/users", { users: [blank, tabs, nbsp] });
+    assert.equal(res.status, 400);
+    const body = JSON.parse(res.text) as { users: { index: number; errors: string[] }[] };
+    assert.deepEqual(
+      body.users.map((u) => [u.index, u.errors]),
+      [
+        [0, ["externalUserId should be of type string."]],
+        [1, ["email should be of type string for an emailpassword recipe."]],
+      ],
+    );
+  });
+
   it("a login method with tenantIds [] or only unknown tenants has no tenant and is refused", async () => {
     const uri = await createCoreApp(core.url);
     const [none, unknown] = users(2, "tenantless");

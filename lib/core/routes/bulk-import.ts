@@ -31,10 +31,18 @@ type ValueType = "string" | "integer" | "boolean" | "object" | "array of string"
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/**
+ * Java's String.isBlank: only Character.isWhitespace characters (not the no-break spaces U+00A0, U+2007, U+202F,
+ * which JavaScript's trim() also removes).
+ */
+const isJavaBlank = (s: string): boolean =>
+  /^[\t\n\u000B\f\r\u001C-\u001F \u1680\u2000-\u2006\u2008-\u200A\u2028\u2029\u205F\u3000]*$/.test(s);
+
 function hasType(value: unknown, type: ValueType): boolean {
   switch (type) {
     case "string":
-      return typeof value === "string" && value !== "";
+      // JsonValidatorUtils refuses a blank string as it refuses a wrong type.
+      return typeof value === "string" && !isJavaBlank(value);
     case "integer":
       return typeof value === "number" && Number.isFinite(value);
     case "boolean":
@@ -42,7 +50,7 @@ function hasType(value: unknown, type: ValueType): boolean {
     case "object":
       return isObject(value);
     case "array of string":
-      return Array.isArray(value) && value.every((v) => typeof v === "string" && v !== "");
+      return Array.isArray(value) && value.every((v) => typeof v === "string" && !isJavaBlank(v));
     case "array of object":
       return Array.isArray(value) && value.every(isObject);
   }
