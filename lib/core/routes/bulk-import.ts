@@ -35,8 +35,17 @@ const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null 
  * Java's String.isBlank: only Character.isWhitespace characters (not the no-break spaces U+00A0, U+2007, U+202F,
  * which JavaScript's trim() also removes).
  */
-const isJavaBlank = (s: string): boolean =>
-  /^[\t\n\u000B\f\r\u001C-\u001F \u1680\u2000-\u2006\u2008-\u200A\u2028\u2029\u205F\u3000]*$/.test(s);
+const isJavaWhitespace = (c: number): boolean =>
+  (c >= 0x09 && c <= 0x0d) ||
+  (c >= 0x1c && c <= 0x20) ||
+  c === 0x1680 ||
+  (c >= 0x2000 && c <= 0x2006) ||
+  (c >= 0x2008 && c <= 0x200a) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x205f ||
+  c === 0x3000;
+const isJavaBlank = (s: string): boolean => [...s].every((ch) => isJavaWhitespace(ch.codePointAt(0)!));
 
 function hasType(value: unknown, type: ValueType): boolean {
   switch (type) {
