@@ -140,6 +140,7 @@ describe("supertokens-migrate status", () => {
       ...withoutTime(s),
       sessions: { ...s.sessions!, lastExpiresAt: undefined, nextStep: undefined },
       coordinator: { ...s.coordinator!, lastMarkerExpiresAt: undefined },
+      nextSteps: s.nextSteps.map((step) => step.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<date>")),
     });
     assert.deepEqual(stable(printed), stable(direct));
   });
