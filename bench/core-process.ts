@@ -8,6 +8,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export interface CoreProcess {
   url: string;
+  /** The server's process id (taskset execs it, so it is the server's own), for reading its memory from /proc. */
+  pid: number | undefined;
   /** The CPU the server is pinned to, or undefined when it is not pinned. */
   cpu: number | undefined;
   /**
@@ -99,6 +101,7 @@ export async function startServerProcess(
 
   return {
     url,
+    pid: child.pid,
     cpu,
     cpuSeconds: () => (child.pid === undefined ? undefined : procCpuSeconds(child.pid)),
     async close() {

@@ -13,6 +13,7 @@ const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   "legacy-auth": () => import("./legacy-auth.js"),
   export: () => import("./export.js"),
   import: () => import("./import.js"),
+  million: () => import("./million.js"),
 };
 
 function pad(s: string, width: number, right = false) {
