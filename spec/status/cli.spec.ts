@@ -14,6 +14,7 @@ import supertokens from "supertokens-node";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { createRedisMigrationCoordinator } from "../../lib/session/coordinator.js";
+import { createPostgresMigrationCoordinator } from "../../lib/session/coordinators/postgres.js";
 import type { FinishReport } from "../../lib/cli/finish.js";
 import { migrationStatus, type MigrationStatus } from "../../lib/status/index.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
@@ -22,6 +23,7 @@ import {
   deleteKeys,
   importSome,
   lastStandardExpiry,
+  pgStore,
   redisClient,
   redisStore,
   saver,
@@ -52,6 +54,7 @@ let redis: Redis;
 let dir: string;
 const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 4 });
 const prefixes: string[] = [];
+const schemas: string[] = [];
 let users: UsersFixture;
 
 before(async () => {
@@ -64,6 +67,7 @@ after(async () => {
   for (const p of prefixes) await deleteKeys(redis, p);
   redis.destroy();
   await pool.query(`DROP SCHEMA IF EXISTS ${users.schema} CASCADE`);
+  for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await pool.end();
   await core.close();
   await rm(dir, { recursive: true, force: true });
@@ -143,6 +147,39 @@ describe("supertokens-migrate status", () => {
       nextSteps: s.nextSteps.map((step) => step.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<date>")),
     });
     assert.deepEqual(stable(printed), stable(direct));
+  });
+
+  it("reads connect-pg-simple sessions and the PostgreSQL coordinator from postgres:// flags", async () => {
+    const { store, schema } = await pgStore(pool);
+    schemas.push(schema);
+    for (const [sid, data] of standardSessions()) await saver(store)(sid, data);
+    const coordinator = createPostgresMigrationCoordinator(pool, { schema, table: "claims" });
+    try {
+      const won = await coordinator.claim("migrated-sid");
+      if (won.status === "WON") await won.claim.publish("{}", 1000);
+      const res = await cli([
+        "status",
+        "--json",
+        "--sessions",
+        requireEnv("DATABASE_URL"),
+        "--session-schema",
+        schema,
+        "--coordinator",
+        requireEnv("DATABASE_URL"),
+        "--coordinator-schema",
+        schema,
+        "--coordinator-table",
+        "claims",
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      const printed = JSON.parse(res.stdout) as MigrationStatus;
+      assert.equal(printed.sessions!.store, "postgres");
+      assert.equal(printed.sessions!.loggedIn, 5);
+      assert.equal(printed.coordinator!.migrated, 1);
+      assert.equal(printed.coordinator!.canRetire, false);
+    } finally {
+      coordinator.close();
+    }
   });
 
   it("exits 1 with the reason on stderr for a flag mistake or an unreachable store", async () => {
