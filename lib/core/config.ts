@@ -41,6 +41,11 @@ export interface CoreConfig {
   dev_core_bulk_import_cron_interval_ms: number;
   /** Dev core only: the pause between two rounds of one tick, in milliseconds. Default 1000, as the core's. */
   dev_core_bulk_import_round_pause_ms: number;
+  /**
+   * Dev core only: answer every bulk-import endpoint as a real core on its in-memory database does (400, "This API
+   * is not supported in the in-memory database."), e.g. to test a client's fallback. Default false.
+   */
+  dev_core_bulk_import_as_in_memory_db: boolean;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -64,6 +69,7 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   bulk_migration_parallelism: 2,
   dev_core_bulk_import_cron_interval_ms: 0,
   dev_core_bulk_import_round_pause_ms: 1000,
+  dev_core_bulk_import_as_in_memory_db: false,
 });
 
 type Kind = "number" | "int" | "boolean" | "string" | "alg";
@@ -88,6 +94,7 @@ const kinds: Record<keyof CoreConfig, Kind> = {
   bulk_migration_parallelism: "int",
   dev_core_bulk_import_cron_interval_ms: "int",
   dev_core_bulk_import_round_pause_ms: "int",
+  dev_core_bulk_import_as_in_memory_db: "boolean",
 };
 
 /** Keys where 0 is a meaningful value (every other number must be above 0). */

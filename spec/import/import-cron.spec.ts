@@ -113,4 +113,24 @@ describe("import against the real core's bulk-import cron", () => {
     // the second tick, at 2 × the interval.
     assert.ok(took < 2 * intervalMs, `all users imported by the first tick's rounds (${took} ms)`);
   });
+
+  it("a core on its in-memory database refuses the bulk API: auto falls back to per-user, --mode bulk says why", async () => {
+    const uri = await createCoreApp(core.url, { dev_core_bulk_import_as_in_memory_db: true });
+    const refused = await fetch(`${uri}/bulk-import/users/count`, { headers: { "cdi-version": "5.4" } });
+    assert.deepEqual(
+      [refused.status, await refused.text()],
+      [400, "This API is not supported in the in-memory database.\n"],
+    );
+    const rows = await bcryptRows(3, "inmem");
+    const file = path.join(dir, "inmem.ndjson");
+    await writeFile(file, toNdjson(rows));
+    const io = { stdout: { write: () => true }, stderr: { write: () => true }, progress: "none" as const };
+    const report = await runImport({ file, core: uri }, io);
+    assert.equal(report.mode, "per-user");
+    assert.deepEqual(report.imported.map((u) => u.id).sort(), rows.map((r) => r.id).sort());
+    await assert.rejects(runImport({ file, core: uri, mode: "bulk" }, io), {
+      code: "ERR_MIGRATE_UNSUPPORTED_CORE",
+      message: /does not offer the bulk-import API \(GET \/bulk-import\/users\/count answered 400\)/,
+    });
+  });
 });

@@ -396,12 +396,21 @@ async function backgroundJob(ctx: RouteContext) {
   return ok({ jobStatus: job.active ? "ACTIVE" : "INACTIVE" });
 }
 
+/** A real core on its in-memory database refuses the bulk-import API before reading the request (StorageLayer.isInMemDb). */
+const unlessInMemoryDb =
+  (handler: Route["handler"]): Route["handler"] =>
+  (ctx) => {
+    if (ctx.app.config().dev_core_bulk_import_as_in_memory_db)
+      throw badRequest("This API is not supported in the in-memory database.");
+    return handler(ctx);
+  };
+
 export const bulkImportRoutes: Route[] = [
-  { method: "POST", path: "/bulk-import/users", scope: "app", handler: addUsers },
-  { method: "GET", path: "/bulk-import/users", scope: "app", handler: listUsers },
-  { method: "GET", path: "/bulk-import/users/count", scope: "app", handler: countUsers },
-  { method: "POST", path: "/bulk-import/users/remove", scope: "app", handler: removeUsers },
-  { method: "POST", path: "/bulk-import/import", scope: "app", handler: importOne },
+  { method: "POST", path: "/bulk-import/users", scope: "app", handler: unlessInMemoryDb(addUsers) },
+  { method: "GET", path: "/bulk-import/users", scope: "app", handler: unlessInMemoryDb(listUsers) },
+  { method: "GET", path: "/bulk-import/users/count", scope: "app", handler: unlessInMemoryDb(countUsers) },
+  { method: "POST", path: "/bulk-import/users/remove", scope: "app", handler: unlessInMemoryDb(removeUsers) },
+  { method: "POST", path: "/bulk-import/import", scope: "app", handler: unlessInMemoryDb(importOne) },
   { method: "POST", path: "/bulk-import/backgroundjob", scope: "app", handler: backgroundJob },
   { method: "GET", path: "/bulk-import/backgroundjob", scope: "app", handler: backgroundJob },
 ];
