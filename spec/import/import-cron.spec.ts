@@ -114,7 +114,7 @@ describe("import against the real core's bulk-import cron", () => {
     assert.ok(took < 2 * intervalMs, `all users imported by the first tick's rounds (${took} ms)`);
   });
 
-  it("a core on its in-memory database refuses the bulk API: auto falls back to per-user, --mode bulk says why", async () => {
+  it("a core on an in-memory database refuses the bulk API: auto falls back to per-user, bulk says why", async () => {
     const uri = await createCoreApp(core.url, { dev_core_bulk_import_as_in_memory_db: true });
     const refused = await fetch(`${uri}/bulk-import/users/count`, { headers: { "cdi-version": "5.4" } });
     assert.deepEqual(

@@ -396,7 +396,7 @@ async function backgroundJob(ctx: RouteContext) {
   return ok({ jobStatus: job.active ? "ACTIVE" : "INACTIVE" });
 }
 
-/** A real core on its in-memory database refuses the bulk-import API before reading the request (StorageLayer.isInMemDb). */
+/** A real core on its in-memory database refuses the bulk-import API before reading the request (isInMemDb). */
 const unlessInMemoryDb =
   (handler: Route["handler"]): Route["handler"] =>
   (ctx) => {
