@@ -116,6 +116,16 @@ export async function runStatus(opts: StatusCliOptions, out: { write(s: string):
     opened.push(c);
     return c;
   };
+  if (opts.core !== undefined && opts.from === undefined)
+    throw new ConfigError(
+      "ERR_MIGRATE_MISSING_OPTION",
+      "status: --core counts the legacy users who moved; give the users table too, with --from and --query.",
+    );
+  if (opts.sessions === undefined && opts.from === undefined && opts.coordinator === undefined)
+    throw new ConfigError(
+      "ERR_MIGRATE_MISSING_OPTION",
+      "status: name what to read: --sessions <url>, --from <url> --query <sql> (with --core), --coordinator <url>.",
+    );
   try {
     const options: MigrationStatusOptions = { timeoutMs };
     if (opts.sessions !== undefined) {

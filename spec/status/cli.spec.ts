@@ -183,6 +183,12 @@ describe("supertokens-migrate status", () => {
   });
 
   it("exits 1 with the reason on stderr for a flag mistake or an unreachable store", async () => {
+    const nothing = await cli(["status"]);
+    assert.equal(nothing.code, 1);
+    assert.match(nothing.stderr, /name what to read: --sessions <url>/);
+    const coreAlone = await cli(["status", "--core", "http://localhost:3567"]);
+    assert.equal(coreAlone.code, 1);
+    assert.match(coreAlone.stderr, /give the users table too, with --from and --query/);
     const noPrefix = await cli(["status", "--coordinator", requireEnv("REDIS_URL")]);
     assert.equal(noPrefix.code, 1);
     assert.match(noPrefix.stderr, /a Redis --coordinator needs --coordinator-prefix/);
