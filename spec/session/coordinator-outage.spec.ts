@@ -2,7 +2,8 @@
  * The coordinator's store goes down between a winner's claim and its publish (a Redis master killed, a failover):
  * the request answers 503, and the session it created must not outlive the outage unseen, or the retry that
  * migrates once the store is back leaves two sessions for one legacy session. Real Redis (killed and restarted on
- * the same port, its append-only file keeping the claim), the real SDK over HTTP against the dev core.
+ * the same port, its append-only file keeping the claim) and real PostgreSQL (cut off by a TCP proxy), the real
+ * SDK over HTTP against the dev core.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
