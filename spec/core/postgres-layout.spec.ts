@@ -164,4 +164,31 @@ describe("dev core PostgreSQL layout: postgresql plugin 9.5", () => {
       await client.end();
     }
   });
+
+  it("a database an earlier dev core created (no time_joined columns) is brought to the 9.5 layout", async () => {
+    const schema = `stm_layout_${uniqueId()}`;
+    schemas.push(schema);
+    await pool.query(`CREATE SCHEMA ${schema}`);
+    await pool.query(`CREATE TABLE ${schema}.apps (app_id VARCHAR(64) NOT NULL DEFAULT 'public' PRIMARY KEY,
+      created_at_time BIGINT)`);
+    await pool.query(`CREATE TABLE ${schema}.app_id_to_user_id (app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      user_id CHAR(36) NOT NULL, recipe_id VARCHAR(128) NOT NULL, primary_or_recipe_user_id CHAR(36) NOT NULL,
+      is_linked_or_is_a_primary_user BOOLEAN NOT NULL DEFAULT FALSE, PRIMARY KEY (app_id, user_id))`);
+    await pool.query(`INSERT INTO ${schema}.apps VALUES ('public', 0)`);
+    await pool.query(`INSERT INTO ${schema}.app_id_to_user_id VALUES ('public', $1, 'emailpassword', $1, FALSE)`, [
+      "00000000-0000-4000-8000-000000000001",
+    ]);
+    await PostgresStorage.create(pool, { schema });
+    const row = await one<{ time_joined: string; primary_or_recipe_user_time_joined: string }>(
+      `SELECT time_joined, primary_or_recipe_user_time_joined FROM ${schema}.app_id_to_user_id`,
+      [],
+    );
+    assert.deepEqual(row, { time_joined: "0", primary_or_recipe_user_time_joined: "0" });
+    const idx = await one<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE ` +
+        `'app_id_to_user_id_pagination%'`,
+      [schema],
+    );
+    assert.equal(idx.n, 4);
+  });
 });

@@ -100,6 +100,11 @@ export function coreLayoutDdl(schema: string, tablePrefix = ""): string[] {
         primary_or_recipe_user_id) REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade},
       CONSTRAINT ${tablePrefix}app_id_to_user_id_app_id_fkey FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON
         DELETE CASCADE)`,
+    // A database created before plugin 9.5 (or by an earlier dev core) gets the columns as plugin 9.5 adds them on
+    // its first start (CHANGELOG 9.5.0, migration notes), before the indexes that use them.
+    `ALTER TABLE ${t("app_id_to_user_id")}
+      ADD COLUMN IF NOT EXISTS time_joined BIGINT NOT NULL DEFAULT 0,
+      ADD COLUMN IF NOT EXISTS primary_or_recipe_user_time_joined BIGINT NOT NULL DEFAULT 0`,
     `CREATE INDEX IF NOT EXISTS app_id_to_user_id_app_id_index ON ${t("app_id_to_user_id")} (app_id)`,
     `CREATE INDEX IF NOT EXISTS app_id_to_user_id_primary_user_id_index ON ${t("app_id_to_user_id")} ` +
       `(primary_or_recipe_user_id, app_id)`,
