@@ -193,8 +193,8 @@ function usersNextStep(legacyOnly: number, byHash: Record<HashClass, number>, in
   const steps: string[] = [];
   if (interrupted > 0)
     steps.push(
-      `${interrupted} move${interrupted === 1 ? " was" : "s were"} interrupted: run supertokens-migrate finish, or ` +
-        "call legacyAuth's finishPendingMigrations().",
+      `${interrupted} move${interrupted === 1 ? " was" : "s were"} interrupted: call legacyAuth's ` +
+        "finishPendingMigrations() (supertokens-migrate finish completes those whose hash the core takes).",
     );
   if (legacyOnly === 0) {
     if (steps.length === 0)

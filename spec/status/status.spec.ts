@@ -180,6 +180,12 @@ describe("migrationStatus", () => {
           "reset (1 without a hash: reset only): keep legacyAuth(), or send them a reset with sendResetToStragglers().",
       );
 
+      // A move that stopped halfway leaves a user under a placeholder address: the users part cannot be retired.
+      await signUpInCore(uri, `${uniqueId()}@pending.supertokens-migrate.invalid`);
+      const halfway = await migrationStatus({ users: { pool, query: users.query }, core: { connectionURI: uri } });
+      assert.equal(halfway.users!.interrupted, 1);
+      assert.match(halfway.users!.nextStep, /^1 move was interrupted: call legacyAuth's finishPendingMigrations\(\)/);
+
       // Without the core: the table alone, no verdict.
       const tableOnly = await migrationStatus({ users: { pool, query: users.query } });
       assert.equal(tableOnly.users!.moved, null);
@@ -215,6 +221,22 @@ describe("migrationStatus", () => {
       assert.equal(status.users!.moved, 3);
       assert.equal(status.users!.legacyOnlyByHash.importable, 4497);
       assert.equal(status.users!.legacyOnlyByHash.malformed, 500);
+    });
+
+    it("can be retired once every legacy user is in SuperTokens", async () => {
+      const uri = await createCoreApp(core.url);
+      const users = await usersTable(pool);
+      schemas.push(users.schema);
+      await importSome(users, "id between 101 and 106", uri);
+      const status = await migrationStatus({
+        users: { pool, query: `select * from ${users.table} where id between 101 and 106` },
+        core: { connectionURI: uri },
+      });
+      assert.equal(status.users!.moved, 6);
+      assert.equal(status.users!.legacyOnly, 0);
+      assert.equal(status.users!.canRetire, true);
+      assert.match(status.users!.nextStep, /^Every legacy user is in SuperTokens: legacyAuth\(\) has nothing left/);
+      assert.equal(status.done, true);
     });
 
     it("runs the users query read-only: a query that would write fails and writes nothing", async () => {
