@@ -105,6 +105,19 @@ describe("migrationStatus", () => {
       },
     );
 
+    it("says so when a signed-in session never expires (no TTL and no cookie date)", async () => {
+      const { store, prefix } = redisStore(redis);
+      prefixes.push(prefix);
+      await saver(store)("dated", payload({ userId: 1 }, DAY, 30 * DAY));
+      // What a store with `disableTTL` (or a hand-written key) leaves: no TTL, and a browser-session cookie.
+      await redis.set(`${prefix}forever`, JSON.stringify(payload({ userId: 2 }, 0, null)));
+      const status = await migrationStatus({ sessions: { redis, prefix } });
+      assert.equal(status.sessions!.loggedIn, 2);
+      assert.equal(status.sessions!.withoutExpiry, 1);
+      assert.equal(status.sessions!.lastExpiresAt, null);
+      assert.match(status.sessions!.nextStep, /^2 signed-in legacy sessions left; 1 never expire/);
+    });
+
     it("reads an app's own userId rule, as given to dualSession()", async () => {
       const { store, prefix } = redisStore(redis);
       prefixes.push(prefix);
