@@ -52,7 +52,9 @@ function rss(pid: number | undefined): { peak: number; now: number } | undefined
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-    return { peak: kb("VmHWM") / 1024, now: kb("VmRSS") / 1024 };
+    const peak = kb("VmHWM");
+    // A process that has exited but not been reaped has no memory lines.
+    return Number.isNaN(peak) ? undefined : { peak: peak / 1024, now: kb("VmRSS") / 1024 };
   } catch {
     return undefined;
   }

@@ -238,11 +238,49 @@ function configParams(
   ];
 }
 
+/**
+ * When importUsers runs ANALYZE. On tables never analysed (a fresh schema; autovacuum comes by within a minute or
+ * so, later on a busy server), the planner checks the foreign key of emailpassword_user_to_tenant through the
+ * (app_id, tenant_id) index of all_auth_recipe_users instead of its primary key, so each check reads every user of
+ * the tenant and an import slows down as it grows (measured: 1,000 users took 0.4 s, then 2.5, 2.9, 4.4 s). Statistics
+ * taken after 1,000 users imported by this process, then each time that number doubles, keep the plans right at a
+ * cost of about 20 ANALYZE runs per million users.
+ */
+class ImportStatistics {
+  private imported = 0;
+  private next = importBatchSize;
+
+  constructor(
+    private readonly db: SqlQueryable,
+    private readonly t: Tables,
+  ) {}
+
+  async add(users: number): Promise<void> {
+    this.imported += users;
+    if (this.imported < this.next) return;
+    this.next = this.imported * 2;
+    const t = this.t;
+    const written = [
+      t.app_id_to_user_id,
+      t.all_auth_recipe_users,
+      t.emailpassword_users,
+      t.emailpassword_user_to_tenant,
+      t.userid_mapping,
+      t.emailverification_verified_emails,
+      t.user_metadata,
+    ];
+    // Without the right to analyse a table, PostgreSQL skips it with a warning, not an error.
+    await this.db.query(`ANALYZE ${written.join(", ")}`);
+    debug("postgres storage: analysed the user tables after %d users imported", this.imported);
+  }
+}
+
 class PostgresAppStorage implements AppStorage {
   constructor(
     private readonly db: SqlQueryable,
     private readonly t: Tables,
     private readonly appId: string,
+    private readonly statistics: ImportStatistics,
   ) {}
 
   private q<R = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -694,6 +732,7 @@ class PostgresAppStorage implements AppStorage {
         json([...written].map(([user_id, metadata]) => ({ user_id, metadata }))),
       ],
     );
+    await this.statistics.add(accepted.length);
     return outcomes;
   }
 
@@ -926,6 +965,7 @@ export class PostgresStorage implements CoreStorage {
   readonly tablePrefix: string;
   private readonly t: Tables;
   private readonly apps = new Map<string, PostgresAppStorage>();
+  private readonly statistics: ImportStatistics;
 
   constructor(
     private readonly db: SqlQueryable,
@@ -935,6 +975,7 @@ export class PostgresStorage implements CoreStorage {
     this.schema = config.schema;
     this.tablePrefix = config.tablePrefix;
     this.t = tables(this.schema, this.tablePrefix);
+    this.statistics = new ImportStatistics(db, this.t);
   }
 
   /** A storage on `db`, with the schema and the core's tables created when missing (idempotent). */
@@ -1053,7 +1094,7 @@ export class PostgresStorage implements CoreStorage {
 
   app(appId: string): AppStorage {
     let s = this.apps.get(appId);
-    if (!s) this.apps.set(appId, (s = new PostgresAppStorage(this.db, this.t, appId)));
+    if (!s) this.apps.set(appId, (s = new PostgresAppStorage(this.db, this.t, appId, this.statistics)));
     return s;
   }
 }
