@@ -1,6 +1,6 @@
 import type { ImportAlgorithm } from "../hashes/index.js";
 import type { ExistingUsers } from "./existing.js";
-import { checkHash } from "./hash.js";
+import { checkHash } from "../hashes/import-check.js";
 import { isPendingEmail, pendingEmailFor } from "./pending.js";
 import type { RowProblem, SourceUser } from "./rows.js";
 

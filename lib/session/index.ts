@@ -13,7 +13,7 @@ export {
   type PostgresCoordinatorOptions,
   type PostgresMigrationCoordinator,
 } from "./coordinators/postgres.js";
-export { defaultUserId } from "./user-id.js";
+export { defaultUserId } from "../legacy-user-id.js";
 export { sessionOf } from "./request.js";
 export { migrationEndpoint, type MigrationEndpointOptions } from "./endpoint.js";
 export { retireLegacySessionsOnRevoke } from "./revocation.js";

@@ -14,7 +14,7 @@ import {
 import { resolveMetrics, type MigrationMetrics, type MigrationMetricsOption } from "../metrics.js";
 import { createMemoryMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
 import type { LegacySessionData, LegacyStoreLike } from "./legacy-store.js";
-import { defaultUserId } from "./user-id.js";
+import { defaultUserId } from "../legacy-user-id.js";
 
 /**
  * verifySession's `overrideGlobalClaimValidators`. The same function also goes to validateClaimsForSessionHandle,

@@ -1,6 +1,6 @@
 import { detectHashFormat } from "../hashes/index.js";
-import { bcryptCost } from "../hashes/bcrypt.js";
-import { checkImportFormat, importableBcryptCost, isImportAlgorithm } from "../hashes/import-format.js";
+import { checkHash } from "../hashes/import-check.js";
+import { isImportAlgorithm } from "../hashes/import-format.js";
 
 /**
  * How a legacy user can still move, judged by the stored hash alone:
@@ -12,8 +12,7 @@ import { checkImportFormat, importableBcryptCost, isImportAlgorithm } from "../h
  * - `malformed`: a known prefix but not a hash the core would take (e.g. a truncated bcrypt hash);
  * - `missing-hash`: no hash at all; only a reset can.
  *
- * The same decision as the import's (a hash the import would skip is never counted as importable); the status spec
- * compares the two over the same fixtures.
+ * "importable" is the import's own decision (lib/hashes/import-check.ts), so the two cannot drift apart.
  */
 export type HashClass = "importable" | "verify-only" | "unrecognised" | "malformed" | "missing-hash";
 
@@ -30,13 +29,11 @@ export function classifyHash(value: unknown): HashClass {
   if (typeof value !== "string") return "malformed";
   const hash = value.trim();
   if (hash === "") return "missing-hash";
+  // The import's own decision: importable exactly when the import would import it.
+  if (checkHash(hash).ok) return "importable";
   const format = detectHashFormat(hash);
   if (format === undefined) return "unrecognised";
-  if (!isImportAlgorithm(format)) return "verify-only";
-  if (format === "bcrypt") {
-    // crypt_blowfish's buggy variant: legacyAuth verifies it as the legacy app did, the core must not store it (T17).
-    if (hash.startsWith("$2x$")) return "verify-only";
-    if (importableBcryptCost(hash) === undefined || bcryptCost(hash) === undefined) return "malformed";
-  }
-  return checkImportFormat(hash, format, { firebaseSignerKey: "format-check-only" }).ok ? "importable" : "malformed";
+  // crypt_blowfish's buggy variant: legacyAuth verifies it as the legacy app did, the core must not store it (T17).
+  if (!isImportAlgorithm(format) || hash.startsWith("$2x$")) return "verify-only";
+  return "malformed";
 }

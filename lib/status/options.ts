@@ -12,7 +12,7 @@ import {
 } from "../options.js";
 import { isPlainIdentifier, isValidSchemaName, quoteIdent } from "../sql.js";
 import type { SessionSource } from "./legacy-sessions.js";
-import { legacyUserId } from "./legacy-user.js";
+import { defaultUserId as legacyUserId } from "../legacy-user-id.js";
 import type { StatusPg } from "./pg.js";
 import type { RedisCommandClient } from "./redis.js";
 import type { CoreSource, UsersSource } from "./users.js";

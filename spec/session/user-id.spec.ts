@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { defaultUserId } from "../../lib/session/user-id.js";
+import { defaultUserId } from "../../lib/legacy-user-id.js";
 
 describe("defaultUserId", () => {
   const found: Array<[string, unknown, string]> = [

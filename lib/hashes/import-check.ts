@@ -1,12 +1,12 @@
-import { bcryptCost } from "../hashes/bcrypt.js";
-import { detectHashFormat } from "../hashes/detect.js";
+import { bcryptCost } from "./bcrypt.js";
+import { detectHashFormat } from "./detect.js";
 import {
   checkImportFormat,
   importableBcryptCost,
   isImportAlgorithm,
   MIN_IMPORTED_BCRYPT_COST,
   type ImportAlgorithm,
-} from "../hashes/import-format.js";
+} from "./import-format.js";
 
 export type HashCheck =
   { ok: true; algorithm: ImportAlgorithm; passwordHash: string; weak?: string } | { ok: false; detail: string };
