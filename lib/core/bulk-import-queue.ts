@@ -207,6 +207,15 @@ export function bulkImportJob(core: CoreHandle): BulkImportJob {
 /** A user that cannot be imported; the message is what the core stores as `errorMessage`. */
 export class BulkImportFailure extends Error {}
 
+/*
+ * The core's failure messages for an email-password user, with the codes that number every bulk-import error
+ * (CORE bulkimport/BulkImport.java: E003 duplicate email, E030 a mapping the core refuses, E031 duplicate external
+ * id).
+ */
+const emailExists = (email: string) => `E003: A user with email ${email} already exists in emailpassword loginMethod.`;
+const externalIdExists = (id: string | undefined) => `E031: A user with externalId ${id} already exists`;
+const externalIdIsUserId = "E030: Cannot create a userId mapping where the externalId is also a SuperTokens userID";
+
 /**
  * BulkImport.importUser for one email-password login method: user, mapping, email verification and metadata, all
  * or nothing (the core runs them in one transaction; the dev core undoes the user and mapping on failure).
@@ -217,12 +226,8 @@ export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise
   const lm = entry.loginMethods[0];
   const externalId = entry.externalUserId;
   if (externalId !== undefined) {
-    if (await storage.getMapping(externalId, "EXTERNAL")) {
-      throw new BulkImportFailure(`A user with externalId ${externalId} already exists`);
-    }
-    if (await storage.getUser(externalId)) {
-      throw new BulkImportFailure("Cannot create a userId mapping where the externalId is also a SuperTokens userID");
-    }
+    if (await storage.getMapping(externalId, "EXTERNAL")) throw new BulkImportFailure(externalIdExists(externalId));
+    if (await storage.getUser(externalId)) throw new BulkImportFailure(externalIdIsUserId);
   }
   const passwordHash = lm.passwordHash ?? (await hashForApp(app.config(), lm.plainTextPassword!));
   const user: UserRecord = {
@@ -233,15 +238,13 @@ export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise
     timeJoined: lm.timeJoinedInMSSinceEpoch,
     tenantIds: lm.tenantIds,
   };
-  if ((await storage.insertUser(user)) === "EMAIL_ALREADY_EXISTS") {
-    throw new BulkImportFailure(`A user with email ${lm.email} already exists`);
-  }
+  if ((await storage.insertUser(user)) === "EMAIL_ALREADY_EXISTS") throw new BulkImportFailure(emailExists(lm.email));
   try {
     if (
       externalId !== undefined &&
       (await storage.insertMapping({ superTokensUserId: user.id, externalUserId: externalId })) === "EXISTS"
     ) {
-      throw new BulkImportFailure(`A user with externalId ${externalId} already exists`);
+      throw new BulkImportFailure(externalIdExists(externalId));
     }
     // Non-auth data lives under the external id once mapped (BulkImport.verifyEmailForAllLoginMethods,
     // createUserMetadata use getSuperTokenOrExternalUserId).
@@ -295,9 +298,8 @@ export async function importBulkUsers(app: AppContext, entries: BulkEntry[]): Pr
 
 function failureMessage(outcome: ImportUserOutcome, entry: BulkEntry): string | undefined {
   if (outcome === "OK") return undefined;
-  if (outcome === "EMAIL_ALREADY_EXISTS") return `A user with email ${entry.loginMethods[0].email} already exists`;
-  if (outcome === "EXTERNAL_ID_EXISTS") return `A user with externalId ${entry.externalUserId} already exists`;
-  if (outcome === "EXTERNAL_ID_IS_USER_ID")
-    return "Cannot create a userId mapping where the externalId is also a SuperTokens userID";
+  if (outcome === "EMAIL_ALREADY_EXISTS") return emailExists(entry.loginMethods[0].email);
+  if (outcome === "EXTERNAL_ID_EXISTS") return externalIdExists(entry.externalUserId);
+  if (outcome === "EXTERNAL_ID_IS_USER_ID") return externalIdIsUserId;
   return `Internal error: ${String(outcome.error)}`;
 }

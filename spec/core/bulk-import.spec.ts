@@ -241,8 +241,8 @@ describe("the queue and its processing", () => {
         failed.map((u: { externalUserId: string; errorMessage: string }) => [u.externalUserId, u.errorMessage]),
       );
       assert.deepEqual(messages, {
-        "legacy-y": "A user with email taken@example.com already exists",
-        "legacy-x": "A user with externalId legacy-x already exists",
+        "legacy-y": "E003: A user with email taken@example.com already exists in emailpassword loginMethod.",
+        "legacy-x": "E031: A user with externalId legacy-x already exists",
       });
       assert.equal((await signIn(uri, "taken@example.com", "current-pw")).status, "OK");
       assert.equal((await signIn(uri, "taken@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
@@ -276,7 +276,9 @@ describe("POST /bulk-import/import", () => {
       epUser("one@example.com", { externalUserId: "legacy-two" }),
     );
     assert.equal(again.status, 400);
-    assert.deepEqual(again.json, { errors: ["A user with email one@example.com already exists"] });
+    assert.deepEqual(again.json, {
+      errors: ["E003: A user with email one@example.com already exists in emailpassword loginMethod."],
+    });
     const invalid = await call(uri, "POST", "/bulk-import/import", { loginMethods: [] });
     assert.deepEqual(invalid.json, { errors: ["At least one loginMethod is required."] });
   });
