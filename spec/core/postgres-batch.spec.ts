@@ -234,7 +234,7 @@ describe("PostgresStorage.importUsers: the batched bulk import", () => {
     assert.equal(await batch.app.countUsers(), 2 + 8);
   });
 
-  it("redoes a batch one by one when the database refuses it (a missing tenant, a taken id): same rows and outcomes", async () => {
+  it("a batch the database refuses (missing tenant, taken id) is redone one by one: same rows, outcomes", async () => {
     const one = await freshStorage("one_err");
     const recording = new Recording(pool);
     const batch = await freshStorage("batch_err", recording);
@@ -257,7 +257,7 @@ describe("PostgresStorage.importUsers: the batched bulk import", () => {
     for (const table of Object.keys(a)) assert.deepEqual(b[table], a[table], table);
   });
 
-  it("a sign-up taking an email between the batch's read and its write: the batch is redone, that user refused", async () => {
+  it("a sign-up racing the batch for an email: the batch is redone one by one, that user refused", async () => {
     const recording = new Recording(pool);
     const { storage, app } = await freshStorage("race", recording);
     const racer = new PostgresStorage(pool, { schema: storage.schema }).app("public");
