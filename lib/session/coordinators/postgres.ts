@@ -24,9 +24,9 @@ const debug = log.extend("session");
  * "migrated before" marker (+ expiry). `expires_at` is the latest of the three, for the sweep.
  *
  * Every step is one statement, so it is atomic under the row lock PostgreSQL takes for it: the claim is an
- * upsert whose SET keeps the old values unless the row is free (checked on the locked, latest row version, also
- * under READ COMMITTED), publish and release are compare-and-set UPDATEs on the claim token. Expiry is compared
- * with the database's clock, the one clock every process sharing the table agrees on.
+ * upsert that updates only a free row (checked on the locked, latest row version, also under READ COMMITTED),
+ * publish and release are compare-and-set UPDATEs on the claim token. Expiry is compared with the database's
+ * clock, the one clock every process sharing the table agrees on.
  *
  * Waiting polls (10 ms doubling to 200 ms, bounded by waitMs), as with Redis, rather than LISTEN/NOTIFY: LISTEN
  * needs a connection held out of the app's pool for the life of the process and does not work through a
@@ -142,13 +142,16 @@ export function createPostgresMigrationCoordinator(
           ELSE 'FREE' END`;
   const SELECT_STATE = `SELECT ${stateOf("c")} AS status, c.result FROM ${t} AS c WHERE c.key = $1`;
   const free = `(${stateOf("c")}) = 'FREE'`;
+  // DO UPDATE ... WHERE: PostgreSQL evaluates it on the latest version of the conflicting row, under its lock,
+  // so of any number of racing upserts exactly one finds the row free; the others return no row and write nothing.
   const CLAIM = `INSERT INTO ${t} AS c (key, lock_token, lock_expires_at, expires_at)
     VALUES ($1, $2, now() + ${ms(3)}, now() + ${ms(3)})
     ON CONFLICT (key) DO UPDATE SET
-      lock_token = CASE WHEN ${free} THEN EXCLUDED.lock_token ELSE c.lock_token END,
-      lock_expires_at = CASE WHEN ${free} THEN EXCLUDED.lock_expires_at ELSE c.lock_expires_at END,
+      lock_token = EXCLUDED.lock_token,
+      lock_expires_at = EXCLUDED.lock_expires_at,
       expires_at = greatest(c.expires_at, EXCLUDED.expires_at)
-    RETURNING CASE WHEN c.lock_token = $2 THEN 'WON' ELSE ${stateOf("c")} END AS status, c.result`;
+    WHERE ${free}
+    RETURNING 'WON' AS status`;
   const PUBLISH = `UPDATE ${t} SET lock_token = NULL, lock_expires_at = NULL, result = $3,
       result_expires_at = now() + ${ms(4)}, migrated_expires_at = now() + ${ms(5)},
       expires_at = greatest(expires_at, now() + ${ms(4)}, now() + ${ms(5)})
@@ -247,13 +250,12 @@ export function createPostgresMigrationCoordinator(
           () => undefined,
         );
       };
-      const reply = parseState(
-        (await run(CLAIM, [h, token, lockTtlMs], "migration claim", releaseWhenLanded)).rows,
-        true,
-      );
-      if (reply.status === "FREE")
-        throw new UnavailableError("ERR_MIGRATE_LOCK_UNAVAILABLE", "PostgreSQL claim left the row free");
-      return reply;
+      const claimed = await run(CLAIM, [h, token, lockTtlMs], "migration claim", releaseWhenLanded);
+      if (parseState(claimed.rows, true).status === "WON") return { status: "WON" };
+      // Another request took the row between our read and our upsert: read what it holds now. Free again (it
+      // gave up meanwhile) reads as BUSY: the caller waits, sees the claim abandoned, and claims again.
+      const now = parseState((await run(SELECT_STATE, [h], "migration claim")).rows, false);
+      return now.status === "FREE" ? { status: "BUSY" } : now;
     },
     async publish(h, token, result, resultTtlMs, migratedTtlMs) {
       const r = await run(PUBLISH, [h, token, result, resultTtlMs, migratedTtlMs], "migration publish");
