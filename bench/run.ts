@@ -9,6 +9,7 @@ const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   "dual-session": () => import("./dual-session.js"),
   "first-hit": () => import("./first-hit.js"),
   "deploy-day": () => import("./deploy-day.js"),
+  coordinators: () => import("./coordinators.js"),
   "sign-out": () => import("./sign-out.js"),
   "legacy-auth": () => import("./legacy-auth.js"),
   export: () => import("./export.js"),
