@@ -4,7 +4,8 @@
 // Fails, like the CI-size spec, when a user ends with other than one session, a request is answered 401 or 500, or
 // a legacy session outlives its proof.
 import os from "node:os";
-import { startDeployDay, type CoordinatorKind, type StoreKind } from "../spec/helpers/deploy-day.js";
+import { clusterOption, startDeployDay, type CoordinatorKind, type StoreKind } from "../spec/helpers/deploy-day.js";
+import { startRedisCluster } from "../spec/helpers/redis-cluster.js";
 import { createClient } from "redis";
 import { spawnRedis } from "../spec/helpers/redis-server.js";
 import { requireEnv } from "../spec/helpers/services.js";
@@ -13,6 +14,7 @@ import type { BenchRow } from "./types.js";
 
 const setups: { store: StoreKind; coordinator: CoordinatorKind }[] = [
   { store: "redis", coordinator: "redis" },
+  { store: "redis", coordinator: "redis-cluster" },
   { store: "postgres", coordinator: "postgres" },
 ];
 
@@ -29,9 +31,11 @@ export async function bench(): Promise<BenchRow[]> {
     await admin.connect();
     await admin.configSet("appendonly", "no");
     await admin.quit();
+    const cluster = setup.coordinator === "redis-cluster" ? await startRedisCluster() : undefined;
     const load = os.loadavg()[0];
     const day = await startDeployDay({
       coreUrl: core.url,
+      ...(cluster ? { cluster: clusterOption(cluster) } : {}),
       processes,
       redisUrl: redis.url,
       databaseUrl: requireEnv("DATABASE_URL"),
@@ -66,6 +70,7 @@ export async function bench(): Promise<BenchRow[]> {
       await day.close();
       await core.close();
       await redis.dispose();
+      await cluster?.stop();
     }
   }
   return rows;

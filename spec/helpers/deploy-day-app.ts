@@ -4,10 +4,11 @@
 //
 // Env: CORE_URL; STORE = "redis" (connect-redis on REDIS_URL) or "postgres" (connect-pg-simple on DATABASE_URL);
 // STORE_PREFIX (the Redis key prefix, or the schema-qualified session table); COORDINATOR = "redis" |
-// "postgres"; COORDINATOR_PREFIX (Redis key prefix, or the coordinator's table name).
+// "redis-cluster" (CLUSTER_ROOT_NODES) | "postgres"; COORDINATOR_PREFIX (Redis key prefix, or the coordinator's
+// schema.table).
 import express from "express";
 import pg from "pg";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import supertokens from "supertokens-node";
 import Session from "supertokens-node/recipe/session";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
@@ -54,6 +55,13 @@ async function main() {
   let coordinator: migrate.MigrationCoordinator;
   if (env("COORDINATOR") === "redis") {
     coordinator = migrate.createRedisMigrationCoordinator(await redisClient(), { prefix: env("COORDINATOR_PREFIX") });
+  } else if (env("COORDINATOR") === "redis-cluster") {
+    // CLUSTER_ROOT_NODES: JSON of node-redis' rootNodes. The legacy sessions stay where the app had them.
+    const cluster = createCluster({ rootNodes: JSON.parse(env("CLUSTER_ROOT_NODES")) as { url: string }[] });
+    cluster.on("error", () => {});
+    await cluster.connect();
+    closers.push(() => cluster.close());
+    coordinator = migrate.createRedisMigrationCoordinator(cluster, { prefix: env("COORDINATOR_PREFIX") });
   } else {
     const [schema, table] = env("COORDINATOR_PREFIX").split(".");
     coordinator = migrate.createPostgresMigrationCoordinator(pgPool(), { schema, table });

@@ -14,12 +14,13 @@ import { sign } from "cookie-signature";
 import pg from "pg";
 import { createClient } from "redis";
 import { PgStore, RedisStore, type SessionStore } from "./legacy-session.js";
+import type { OwnRedisCluster } from "./redis-cluster.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SECRET = "deploy-day-secret";
 
 export type StoreKind = "redis" | "postgres";
-export type CoordinatorKind = "redis" | "postgres";
+export type CoordinatorKind = "redis" | "redis-cluster" | "postgres";
 
 export interface DeployDayOptions {
   coreUrl: string;
@@ -28,6 +29,8 @@ export interface DeployDayOptions {
   processes: number;
   redisUrl: string;
   databaseUrl: string;
+  /** For the "redis-cluster" coordinator: node-redis' rootNodes, and each node's command counts. */
+  cluster?: { rootNodes: { url: string }[]; commandCalls(): Promise<Record<string, number>> };
 }
 
 /** Connection-level round robin: each new client connection goes to the next backend. */
@@ -231,7 +234,9 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
       pruneSessionInterval: false,
     });
   }
-  const coordinatorPrefix = o.coordinator === "redis" ? `dd:${tag}:coord:` : `${schema}.claims`;
+  const coordinatorPrefix = o.coordinator === "postgres" ? `${schema}.claims` : `dd:${tag}:coord:`;
+  if (o.coordinator === "redis-cluster" && !o.cluster)
+    throw new Error("deploy day: the cluster coordinator needs `cluster`");
   const apps: AppProcess[] = [];
   try {
     for (let i = 0; i < o.processes; i++) {
@@ -244,6 +249,7 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
           STORE_PREFIX: storePrefix,
           COORDINATOR: o.coordinator,
           COORDINATOR_PREFIX: coordinatorPrefix,
+          CLUSTER_ROOT_NODES: JSON.stringify(o.cluster?.rootNodes ?? []),
           SECRET,
         }),
       );
@@ -270,6 +276,15 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
   };
   /** Calls per command on the Redis server, or transactions on the PostgreSQL database. */
   const storeOps = async (): Promise<Record<string, number>> => {
+    if (o.coordinator === "redis-cluster") {
+      const info = await redis.info("commandstats");
+      const ops = Object.fromEntries(
+        [...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]),
+      );
+      for (const [cmd, n] of Object.entries(await o.cluster!.commandCalls()))
+        ops[`cluster ${cmd}`] = (ops[`cluster ${cmd}`] ?? 0) + n;
+      return ops;
+    }
     if (o.coordinator === "redis" || o.store === "redis") {
       const info = await redis.info("commandstats");
       return Object.fromEntries([...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
@@ -387,6 +402,21 @@ export async function startDeployDay(o: DeployDayOptions): Promise<DeployDay> {
         await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await db.end();
       await redis.quit();
+    },
+  };
+}
+
+/** The `cluster` option for a Redis Cluster started by spec/helpers/redis-cluster.ts. */
+export function clusterOption(cluster: OwnRedisCluster): NonNullable<DeployDayOptions["cluster"]> {
+  return {
+    rootNodes: cluster.rootNodes,
+    async commandCalls() {
+      const calls: Record<string, number> = {};
+      for (const node of cluster.nodes) {
+        const info = await cluster.cli(node.port, "info", "commandstats").catch(() => "");
+        for (const m of info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)) calls[m[1]] = (calls[m[1]] ?? 0) + Number(m[2]);
+      }
+      return calls;
     },
   };
 }

@@ -7,7 +7,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
-import { startDeployDay, type CoordinatorKind, type StoreKind } from "../helpers/deploy-day.js";
+import { clusterOption, startDeployDay, type CoordinatorKind, type StoreKind } from "../helpers/deploy-day.js";
+import { startRedisCluster, type OwnRedisCluster } from "../helpers/redis-cluster.js";
 import { requireEnv } from "../helpers/services.js";
 
 const USERS = 120;
@@ -15,15 +16,19 @@ const BURST = 4;
 const PROCESSES = 4;
 
 let core: DevCore;
+let cluster: OwnRedisCluster | undefined;
 before(async () => {
   core = await startDevCore({ port: 0 });
 });
 after(async () => {
   await core.close();
+  await cluster?.stop();
 });
 
 const setups: { store: StoreKind; coordinator: CoordinatorKind }[] = [
   { store: "redis", coordinator: "redis" },
+  // The coordinator on a 3-master Redis Cluster (the legacy sessions stay in the app's Redis).
+  { store: "redis", coordinator: "redis-cluster" },
   // An app on connect-pg-simple with no Redis: the legacy sessions and the coordinator in PostgreSQL.
   { store: "postgres", coordinator: "postgres" },
 ];
@@ -36,8 +41,10 @@ for (const setup of setups) {
       `${USERS} legacy users × ${BURST} parallel first requests: one session each, no 401 or 500, all retired`,
       { timeout: 240_000 },
       async (t) => {
+        if (setup.coordinator === "redis-cluster") cluster ??= await startRedisCluster();
         const day = await startDeployDay({
           coreUrl: core.url,
+          ...(cluster && setup.coordinator === "redis-cluster" ? { cluster: clusterOption(cluster) } : {}),
           processes: PROCESSES,
           redisUrl: requireEnv("REDIS_URL"),
           databaseUrl: requireEnv("DATABASE_URL"),
