@@ -290,7 +290,7 @@ describe("PostgresStorage.importUsers: the batched bulk import", () => {
         // Every 100th user repeats the email of the one before: refused, across the batches' edges too.
         email: `u${i % 100 === 99 ? i - 1 : i}@example.com`,
         passwordHash: bcryptHash,
-        timeJoined: i,
+        timeJoined: Math.floor(i / 7), // users joined in the same millisecond, across pages too
         tenantIds: ["public"],
       },
       externalUserId: i === 1500 ? "legacy-900" : `legacy-${i}`, // 1500 reuses 900's, from the batch before: refused
@@ -305,5 +305,22 @@ describe("PostgresStorage.importUsers: the batched bulk import", () => {
     assert.equal(got.filter((o) => o === "EMAIL_ALREADY_EXISTS").length, 25);
     assert.equal(got[1500], "EXTERNAL_ID_EXISTS");
     assert.equal(await app.countUsers(), 2500 - 26);
+
+    // Paging through them (the tenant's pagination index on PostgreSQL) gives MemoryStorage's order, both ways.
+    for (const order of ["ASC", "DESC"] as const) {
+      const pages = async (s: AppStorage) => {
+        const ids: string[] = [];
+        let from: { id: string; timeJoined: number } | undefined;
+        for (;;) {
+          const rows = await s.listUsers({ tenantId: "public", order, limit: 101, from });
+          ids.push(...rows.slice(0, 100).map((u) => u.id));
+          if (rows.length <= 100) return ids;
+          from = { id: rows[100].id, timeJoined: rows[100].timeJoined };
+        }
+      };
+      const [pgIds, memoryIds] = [await pages(app), await pages(memory.app("public"))];
+      assert.equal(pgIds.length, 2500 - 26);
+      assert.deepEqual(pgIds, memoryIds, order);
+    }
   });
 });
