@@ -101,9 +101,10 @@ export interface CoordinatorOptions {
 }
 
 /**
- * The one node-redis method we use. node-redis v4, v5 and v6 clients and cluster clients all fit; `redis` is
- * not a dependency of this package, so we do not import its types. Everything goes through EVAL, which keeps
- * each step atomic and the surface to a single, version-stable call.
+ * The one node-redis method we use. node-redis v4, v5 and v6 clients, cluster clients (createCluster, which
+ * routes each script by its first key: all keys of one session share a hash tag) and, from v5, Sentinel clients
+ * (createSentinel) all fit; `redis` is not a dependency of this package, so we do not import its types. Everything
+ * goes through EVAL, which keeps each step atomic and the surface to a single, version-stable call.
  */
 export interface RedisScriptClient {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
