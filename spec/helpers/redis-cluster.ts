@@ -39,9 +39,17 @@ export interface OwnRedisCluster {
 }
 
 const live = new Set<ChildProcess>();
-process.on("exit", () => {
+const killAll = () => {
   for (const child of live) child.kill("SIGKILL");
-});
+};
+process.on("exit", killAll);
+// The test runner stops a spec's process with a signal, which skips "exit" handlers: take the nodes down too.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + (signal === "SIGTERM" ? 15 : 2));
+  });
+}
 
 /** A port that is free, and whose cluster bus port (+10000) is free too. */
 async function freePortPair(taken: Set<number>): Promise<number> {
