@@ -15,6 +15,7 @@ const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   export: () => import("./export.js"),
   import: () => import("./import.js"),
   million: () => import("./million.js"),
+  "import-storage": () => import("./import-storage.js"),
 };
 
 function pad(s: string, width: number, right = false) {
