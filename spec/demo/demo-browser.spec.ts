@@ -280,73 +280,69 @@ describe("demo app in a browser, embedded defaults", () => {
     await assertStory(alicePage, 1);
   });
 
-  it(
-    "(3) the switch moves the running demo to SuperTokens: the page it returns to shows alice still signed in, her " +
-      "session converted on that request, then her legacy cookie retired",
-    async () => {
-      const url = demo!.url;
-      const watched = watchConsole(alicePage);
-      await alicePage.getByRole("button", { name: "Switch to SuperTokens" }).click();
-      await alicePage.waitForURL(`${url}/notes`);
-      assert.match(demo!.output(), /switched to SuperTokens in this process/);
-      assert.doesNotMatch(demo!.output(), /SIGTERM/, "no restart");
+  it("(3) the switch to SuperTokens: alice is still signed in, converted, then her cookie retired", async () => {
+    const url = demo!.url;
+    const watched = watchConsole(alicePage);
+    await alicePage.getByRole("button", { name: "Switch to SuperTokens" }).click();
+    await alicePage.waitForURL(`${url}/notes`);
+    assert.match(demo!.output(), /switched to SuperTokens in this process/);
+    assert.doesNotMatch(demo!.output(), /SIGTERM/, "no restart");
 
-      assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "supertokens");
-      const banner = alicePage.getByRole("status").filter({ hasText: "Your old session was converted" });
-      assert.ok(await banner.isVisible(), "the conversion is shown in a banner above the page");
-      assert.equal(
-        (await banner.locator(".banner-title").innerText()).replace(/\s+/g, " "),
-        "Your old session was converted to a SuperTokens session — you are still signed in as alice@example.com.",
-      );
-      assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
-      assert.equal(await alicePage.textContent("#who-id"), "1", "the SuperTokens session is for the legacy user id");
-      assert.equal(
-        await alicePage.getAttribute("#who-account", "data-account"),
-        "legacy",
-        "her session moved; her account moves when she next signs in",
-      );
-      assert.deepEqual(await noteTexts(alicePage), [
-        "Buy oat milk",
-        "Call the plumber about the boiler",
-        "Written before the switch",
-      ]);
-      const names = await cookieNames(alice);
-      for (const name of ["sAccessToken", "sRefreshToken"])
-        assert.ok(names.includes(name), `${name} in ${names.join(",")}`);
-      assert.equal(await alicePage.locator("#switch-to-supertokens").count(), 0, "switched once, for good");
-      await assertStory(alicePage, 3);
-      await storyPicture(alicePage, "still-signed-in");
-      assert.deepEqual(watched.problems(), [], "nothing goes wrong in the console on the switch and conversion");
+    assert.equal(await alicePage.getAttribute("#served-by", "data-system"), "supertokens");
+    const banner = alicePage.getByRole("status").filter({ hasText: "Your old session was converted" });
+    assert.ok(await banner.isVisible(), "the conversion is shown in a banner above the page");
+    assert.equal(
+      (await banner.locator(".banner-title").innerText()).replace(/\s+/g, " "),
+      "Your old session was converted to a SuperTokens session — you are still signed in as alice@example.com.",
+    );
+    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+    assert.equal(await alicePage.textContent("#who-id"), "1", "the SuperTokens session is for the legacy user id");
+    assert.equal(
+      await alicePage.getAttribute("#who-account", "data-account"),
+      "legacy",
+      "her session moved; her account moves when she next signs in",
+    );
+    assert.deepEqual(await noteTexts(alicePage), [
+      "Buy oat milk",
+      "Call the plumber about the boiler",
+      "Written before the switch",
+    ]);
+    const names = await cookieNames(alice);
+    for (const name of ["sAccessToken", "sRefreshToken"])
+      assert.ok(names.includes(name), `${name} in ${names.join(",")}`);
+    assert.equal(await alicePage.locator("#switch-to-supertokens").count(), 0, "switched once, for good");
+    await assertStory(alicePage, 3);
+    await storyPicture(alicePage, "still-signed-in");
+    assert.deepEqual(watched.problems(), [], "nothing goes wrong in the console on the switch and conversion");
 
-      // The next request proves the browser holds the new tokens: the legacy session is retired, its cookie cleared.
-      await alicePage.reload();
-      await alicePage.waitForSelector("#notes");
-      assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
-      assert.equal(await alicePage.locator("#converted-banner").count(), 0, "converted once, shown once");
-      assert.match((await alicePage.textContent("#retired-banner"))!, /old express-session cookie was retired/);
-      assert.ok(
-        !(await cookieNames(alice)).includes("connect.sid"),
-        `legacy cookie gone: ${(await cookieNames(alice)).join(",")}`,
-      );
-      await assertStory(alicePage, 4);
-      await storyPicture(alicePage, "legacy-cookie-retired");
-      await checkWidths(alicePage, "03-retired");
+    // The next request proves the browser holds the new tokens: the legacy session is retired, its cookie cleared.
+    await alicePage.reload();
+    await alicePage.waitForSelector("#notes");
+    assert.equal(await alicePage.textContent("#who-email"), "alice@example.com");
+    assert.equal(await alicePage.locator("#converted-banner").count(), 0, "converted once, shown once");
+    assert.match((await alicePage.textContent("#retired-banner"))!, /old express-session cookie was retired/);
+    assert.ok(
+      !(await cookieNames(alice)).includes("connect.sid"),
+      `legacy cookie gone: ${(await cookieNames(alice)).join(",")}`,
+    );
+    await assertStory(alicePage, 4);
+    await storyPicture(alicePage, "legacy-cookie-retired");
+    await checkWidths(alicePage, "03-retired");
 
-      // Erin's browser, signed in on the old system too, is converted on its first page after the switch.
-      const erinWatched = watchConsole(erinPage);
-      await gotoRetrying503(erinPage, `${url}/notes`);
-      assert.equal(await erinPage.textContent("#converted-email"), "erin@example.com");
-      assert.equal(await erinPage.textContent("#who-id"), "5");
-      assert.deepEqual(erinWatched.problems(), [], "nothing goes wrong in the console on erin's converting page");
-      await checkWidths(erinPage, "02-converted");
-      await erinPage.context().close();
+    // Erin's browser, signed in on the old system too, is converted on its first page after the switch.
+    const erinWatched = watchConsole(erinPage);
+    await gotoRetrying503(erinPage, `${url}/notes`);
+    assert.equal(await erinPage.textContent("#converted-email"), "erin@example.com");
+    assert.equal(await erinPage.textContent("#who-id"), "5");
+    assert.deepEqual(erinWatched.problems(), [], "nothing goes wrong in the console on erin's converting page");
+    await checkWidths(erinPage, "02-converted");
+    await erinPage.context().close();
 
-      // A second press (another tab still showing the old page) just goes back: nothing restarts.
-      const again = await alicePage.request.post(`${url}/demo/switch?next=/admin`, { maxRedirects: 0 });
-      assert.equal(again.status(), 303);
-      assert.equal(again.headers().location, "/admin");
-    },
-  );
+    // A second press (another tab still showing the old page) just goes back: nothing restarts.
+    const again = await alicePage.request.post(`${url}/demo/switch?next=/admin`, { maxRedirects: 0 });
+    assert.equal(again.status(), 303);
+    assert.equal(again.headers().location, "/admin");
+  });
 
   it("(3) an expired access token is refreshed silently, on a page load and on an API call", async () => {
     const refreshes: number[] = [];
