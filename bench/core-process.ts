@@ -44,13 +44,14 @@ function procCpuSeconds(pid: number): number | undefined {
  * it gets exactly one core, as one Node process gets in production, and the load generator gets the rest.
  * BENCH_PROFILE=1 writes a V8 CPU profile of the server to .bench-out/.
  */
-export function startCoreProcess(): Promise<CoreProcess> {
+export function startCoreProcess(config?: Record<string, unknown>): Promise<CoreProcess> {
   return startServerProcess("dev core", path.join(root, "lib/cli/main.ts"), [
     "dev-core",
     "--port",
     "0",
     "--host",
     "127.0.0.1",
+    ...(config ? ["--config", JSON.stringify(config)] : []),
   ]);
 }
 

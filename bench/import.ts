@@ -114,6 +114,20 @@ export async function bench(): Promise<BenchRow[]> {
     const bulk = await importInto(core, dir, bulkUsers, "bulk");
     const perUser = await importInto(core, dir, perUserUsers, "per-user");
     const bulkRate = bulkUsers / bulk.seconds;
+    // The same bulk import against the queue processed as a real core's cron does it: a tick, rounds of 8,000
+    // users, 1 s pauses. The interval is cut from the core's fixed 300 s to 1 s: a real core adds up to one whole
+    // interval before its first tick, which the note adds back.
+    const cronCore = await startCoreProcess({
+      dev_core_bulk_import_cron_interval_ms: 1000,
+      dev_core_bulk_import_round_pause_ms: 1000,
+    });
+    let cron: Run;
+    try {
+      cron = await importInto(cronCore, dir, bulkUsers, "bulk");
+    } finally {
+      await cronCore.close();
+    }
+    const rounds = Math.ceil(bulkUsers / 8000);
     return [
       {
         name: `import: ${bulkUsers.toLocaleString("en-US")} bcrypt users, bulk-import API (CLI end to end)`,
@@ -122,6 +136,14 @@ export async function bench(): Promise<BenchRow[]> {
         note:
           `goal ≥ ${goal.toLocaleString("en-US")} users/s: ${bulkRate >= goal ? "PASS" : "MISS"}; ` +
           `${bulk.seconds.toFixed(1)} s wall incl. CLI start-up${cpuNote(bulk, bulkUsers)}; ${pinned}`,
+      },
+      {
+        name: `import: ${bulkUsers.toLocaleString("en-US")} bcrypt users, bulk-import API, real-core cron (1 s tick)`,
+        value: bulkUsers / cron.seconds,
+        unit: "users/s",
+        note:
+          `${cron.seconds.toFixed(1)} s wall: ${rounds} rounds of up to 8,000 users, ${rounds - 1} s of pauses; a ` +
+          `real core's 300 s interval adds up to 300 s before the first round`,
       },
       {
         name: `import: ${perUserUsers.toLocaleString("en-US")} bcrypt users, per-user endpoints (CLI end to end)`,
