@@ -1,5 +1,8 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { importFormats, importModes, maxBatchSize } from "../import/options.js";
+import { ConfigError } from "../errors.js";
+import { importFormats, importModes, maxBatchSize, type EmailValidator } from "../import/options.js";
 import { runImport } from "../import/run.js";
 
 function positiveInt(max: number) {
@@ -26,6 +29,32 @@ interface ImportCliOptions {
   dryRun?: boolean;
   report?: string;
   stallTimeout?: number;
+  validateEmail?: string;
+}
+
+/**
+ * The app's own email rule, from a module it names: its default export (or `validateEmail`) is the function the
+ * app gives EmailPassword's email form field, `(email) => error message | undefined`.
+ */
+async function loadEmailValidator(file: string): Promise<EmailValidator> {
+  const url = pathToFileURL(path.resolve(file)).href;
+  let mod: { default?: unknown; validateEmail?: unknown };
+  try {
+    mod = (await import(url)) as typeof mod;
+  } catch (err) {
+    throw new ConfigError(
+      "ERR_MIGRATE_INVALID_OPTION",
+      `import: --validate-email ${file} could not be loaded: ${(err as Error).message}`,
+    );
+  }
+  const fn = typeof mod.default === "function" ? mod.default : mod.validateEmail;
+  if (typeof fn !== "function")
+    throw new ConfigError(
+      "ERR_MIGRATE_INVALID_OPTION",
+      `import: --validate-email ${file} must export a function (default export or validateEmail) taking an email ` +
+        `and returning an error message, or undefined for a valid one.`,
+    );
+  return fn as EmailValidator;
 }
 
 /** `supertokens-migrate import`: move every legacy user to SuperTokens at once, keeping hashes and ids. */
@@ -67,6 +96,11 @@ export function importCommand(): Command {
       positiveInt(maxBatchSize),
     )
     .option("--concurrency <n>", "users imported at once in per-user mode (default 8)", positiveInt(256))
+    .option(
+      "--validate-email <module>",
+      "a JS module exporting the app's email rule (default export or validateEmail: (email) => error | undefined); " +
+        "default: supertokens-node's default EmailPassword rule",
+    )
     .option("--dry-run", "check the source, the core and every user; write nothing")
     .option("--report <file>", "write a JSON report: imported, skipped and failed users with reasons")
     .option(
@@ -90,6 +124,7 @@ export function importCommand(): Command {
         dryRun: opts.dryRun ?? false,
         report: opts.report,
         stallTimeout: opts.stallTimeout,
+        ...(opts.validateEmail ? { validateEmail: await loadEmailValidator(opts.validateEmail) } : {}),
       });
       if (report.counts.failed > 0) process.exitCode = 2;
     });

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -389,7 +389,54 @@ describe("a dry run", () => {
   }
 });
 
+/** The CLI in a child process, awaited without blocking this process (its dev core must keep answering). */
+function runCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "lib/cli/main.ts", ...args], { stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 describe("the CLI", () => {
+  it("--validate-email takes the app's own email rule from a module: a row it refuses fails, named", async () => {
+    const uri = await createCoreApp(core.url);
+    const [ok, blocked] = await bcryptRows(2, "cli-rule");
+    const file = path.join(dir, "cli-rule.ndjson");
+    await writeFile(
+      file,
+      [
+        { id: ok.id, email: ok.email, password_hash: ok.hash },
+        { id: blocked.id, email: "someone@blocked.example", password_hash: blocked.hash },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join("\n") + "\n",
+    );
+    const rule = path.join(dir, "email-rule.mjs");
+    await writeFile(
+      rule,
+      'export default (email) => (email.endsWith("@blocked.example") ? "Email domain not allowed" : undefined);\n',
+    );
+    const report = path.join(dir, "cli-rule-report.json");
+    const args = ["import", "--file", file, "--core", uri, "--validate-email", rule, "--report", report];
+    // Not spawnSync: the dev core answers from this process's event loop.
+    const res = await runCliAsync(args);
+    assert.equal(res.status, 2, res.stderr);
+    assert.match(res.stdout, /row 2 \(id [^)]+\): invalid-email, [^\n]*: Email domain not allowed/);
+    const written = JSON.parse(await readFile(report, "utf8")) as { imported: { id: string }[] };
+    assert.deepEqual(
+      written.imported.map((u) => u.id),
+      [ok.id],
+    );
+
+    const missing = await runCliAsync(["import", "--file", file, "--core", uri, "--validate-email", "nope.mjs"]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /--validate-email nope\.mjs could not be loaded/);
+  });
+
   it("fails before any work on a mapping typo, naming the closest field, with exit code 1", () => {
     const res = spawnSync(
       process.execPath,
