@@ -24,7 +24,7 @@ export interface LegacyAuth {
   getUserCount(): Promise<number>;
   /** `{ moved, legacyOnly, total }` over the legacy table. Needs `countLegacyUsers`. */
   migrationProgress(): Promise<MigrationProgress>;
-  /** Finish or remove what interrupted moves left behind; see README "Move users as they sign in". */
+  /** Finish or remove what interrupted moves left behind; see docs/api.md, `legacyAuth()`. */
   finishPendingMigrations(options?: { minAgeMs?: number }): Promise<FinishPendingResult>;
 }
 

@@ -145,7 +145,7 @@ export interface RefreshTokenClaims {
 /**
  * Refresh tokens are opaque to the SDK. The real core encrypts them (AES-GCM); the dev core signs them instead
  * (HMAC-SHA256 over the JSON claims): integrity is what rotation and theft detection need. A deliberate
- * difference, listed in the README.
+ * difference, listed in docs/dev-core.md ("Deliberate differences from the real core").
  */
 export function mintRefreshToken(secret: Buffer, claims: Omit<RefreshTokenClaims, "nonce">): string {
   const body = Buffer.from(JSON.stringify({ ...claims, nonce: randomUUID() })).toString("base64url");

@@ -59,7 +59,7 @@ function sdkOrigins(): string[] {
 }
 
 /**
- * The CSRF rule (README "CSRF rule"): a legacy cookie is a credential the browser attaches to cross-site
+ * The CSRF rule (docs/operations.md, "CSRF rule"): a legacy cookie is a credential the browser attaches to cross-site
  * requests too, so an unsafe-method request only migrates when it proves it is same-origin: an Origin header
  * naming a trusted origin, or `Sec-Fetch-Site: same-origin` when there is no Origin, or SuperTokens' own
  * custom `rid` header, which a cross-site page cannot send without a CORS preflight.
@@ -199,9 +199,9 @@ interface LentSession {
 }
 
 /**
- * express-session mounted before us: keep its Session object for its own response hooks (README
- * "req.session"), and give route code the SuperTokens container. The Session goes back on `req.session` when
- * the response is written, unless the legacy session was retired meanwhile.
+ * express-session mounted before us: keep its Session object for its own response hooks (docs/api.md,
+ * "req.session: express-session and SuperTokens together"), and give route code the SuperTokens container. The
+ * Session goes back on `req.session` when the response is written, unless the legacy session was retired meanwhile.
  */
 function lendExpressSession(req: Req, res: Res): LentSession {
   const lent = { retired: false };

@@ -108,7 +108,7 @@ export interface DualSessionOptions {
   coordinator?: MigrationCoordinator;
   /**
    * Origins whose unsafe-method requests (POST, PUT, ...) may trigger a migration. Default: the SDK's
-   * `appInfo.websiteDomain` and `apiDomain`. See README "CSRF rule".
+   * `appInfo.websiteDomain` and `apiDomain`. See docs/operations.md, "CSRF rule".
    */
   trustedOrigins?: string[];
   /** Called after each decision; errors it throws are logged and ignored. */

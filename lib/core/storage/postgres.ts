@@ -995,7 +995,7 @@ class PostgresAppStorage implements AppStorage {
  * that data survives a restart and a database written through the dev core can be read by tools made for the
  * real core (`supertokens-migrate export`).
  *
- * Where the contract needs data the core keeps elsewhere or not at all (README "Dev core on PostgreSQL"):
+ * Where the contract needs data the core keeps elsewhere or not at all (docs/dev-core.md, "On PostgreSQL"):
  *   - an app's coreConfig and factors live, as in the core, in the tenant_configs row of its `public` tenant;
  *     so the app and its public tenant share one config (MemoryStorage keeps two);
  *   - dynamic keys: session_access_token_signing_keys, kid "d-<created_at_time>"; the static key: jwt_signing_keys;
