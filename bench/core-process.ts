@@ -55,11 +55,15 @@ export function startCoreProcess(config?: Record<string, unknown>): Promise<Core
   ]);
 }
 
-/** Any server script (run with tsx) that prints `listening on <url>`, started and pinned as the dev core is. */
+/**
+ * Any server script (run with tsx) that prints `listening on <url>`, started and pinned as the dev core is.
+ * `pin: false` leaves it unpinned (an app under load beside a pinned core); `env` is added to this process's.
+ */
 export async function startServerProcess(
   label: string,
   script: string,
   scriptArgs: string[] = [],
+  options: { pin?: boolean; env?: Record<string, string> } = {},
 ): Promise<CoreProcess> {
   const nodeArgs = ["--import", "tsx"];
   if (process.env.BENCH_PROFILE === "1") {
@@ -69,14 +73,17 @@ export async function startServerProcess(
   }
   const args = [...nodeArgs, script, ...scriptArgs];
   const cpuCount = os.availableParallelism();
-  const cpu = process.env.BENCH_PIN !== "0" && cpuCount >= 2 && hasTaskset() ? cpuCount - 1 : undefined;
+  const pin = options.pin !== false && process.env.BENCH_PIN !== "0";
+  const cpu = pin && cpuCount >= 2 && hasTaskset() ? cpuCount - 1 : undefined;
+  const spawnOptions = {
+    cwd: root,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "inherit"] as ["ignore", "pipe", "inherit"],
+  };
   const child =
     cpu === undefined
-      ? spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
-      : spawn("taskset", ["-c", String(cpu), process.execPath, ...args], {
-          cwd: root,
-          stdio: ["ignore", "pipe", "inherit"],
-        });
+      ? spawn(process.execPath, args, spawnOptions)
+      : spawn("taskset", ["-c", String(cpu), process.execPath, ...args], spawnOptions);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {

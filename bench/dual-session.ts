@@ -1,44 +1,23 @@
 // dualSession() against verifySession() on the same app in the same run (issue 4's benchmarks):
 // a valid SuperTokens session (goal ≥ 0.97 of verifySession's requests/s, zero store calls), no cookie
 // (goal ≥ 0.97), and first-hit migrations per second with p99 on the Redis store.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
 import { sign } from "cookie-signature";
 import { createClient } from "redis";
-import { startCoreProcess } from "./core-process.js";
-import { measureHttp } from "./http-load.js";
+import { startCoreProcess, startServerProcess } from "./core-process.js";
+import { fireFixed, measureHttp } from "./http-load.js";
 import { phaseSeconds, type BenchRow } from "./types.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The app of dual-session-server.ts in its own process; also used by first-hit.ts. */
-export async function startApp(coreUrl: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/dual-session-server.ts"), coreUrl], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+/** The app of dual-session-server.ts in its own process, unpinned; also used by first-hit.ts. */
+export function startApp(coreUrl: string, env: Record<string, string>) {
+  return startServerProcess("bench app", path.join(root, "bench/dual-session-server.ts"), [coreUrl], {
+    pin: false,
+    env,
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (c: string) => {
-      out += c;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`bench app exited with ${code}: ${out}`)));
-  });
-  return {
-    url,
-    close: () =>
-      new Promise<void>((r) => {
-        child.once("exit", () => r());
-        child.kill("SIGTERM");
-      }),
-  };
 }
 
 const ratioRow = (name: string, dual: BenchRow, plain: BenchRow, goal: number): BenchRow => {
@@ -135,8 +114,7 @@ export async function bench(): Promise<BenchRow[]> {
       await multi.exec();
     }
     let next = 0;
-    const started = Date.now();
-    const result = await autocannon({
+    const { result, seconds: wall } = await fireFixed({
       url: app.url,
       connections: 10,
       amount: count,
@@ -148,7 +126,6 @@ export async function bench(): Promise<BenchRow[]> {
         },
       ],
     });
-    const wall = (Date.now() - started) / 1000;
     if (result.non2xx + result.errors + result.timeouts > 0) {
       throw new Error(`migrations: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
     }

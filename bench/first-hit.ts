@@ -6,12 +6,12 @@
 // Each side runs twice, alternating, and keeps its best, so drift in machine load hits both alike.
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import autocannon from "autocannon";
+import type autocannon from "autocannon";
 import { sign } from "cookie-signature";
 import { createClient } from "redis";
 import { startCoreProcess } from "./core-process.js";
 import { startApp } from "./dual-session.js";
-import { measureHttp } from "./http-load.js";
+import { fireFixed, measureHttp } from "./http-load.js";
 import { phaseSeconds, type BenchRow } from "./types.js";
 
 const SECRET = "bench-secret";
@@ -20,14 +20,12 @@ const CONNECTIONS = 10;
 /** A fixed number of distinct requests, 10 connections; requests/s over the wall time, p50/p99. */
 async function fixedRun(name: string, url: string, count: number, request: (i: number) => autocannon.Request) {
   let next = 0;
-  const started = process.hrtime.bigint();
-  const result = await autocannon({
+  const { result, seconds: wall } = await fireFixed({
     url,
     connections: CONNECTIONS,
     amount: count,
     requests: [{ setupRequest: (req) => ({ ...req, ...request(next++) }) }],
   });
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const failed = result.non2xx + result.errors + result.timeouts;
   if (failed > 0)
     throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);

@@ -1,49 +1,17 @@
 // What making sign-out take effect at once costs: requests/s of `verifySession()` (a copied access token stays
 // valid after sign-out until it expires) against `verifySession({ checkDatabase: true })` (refused at once; one
 // core call per request), same app, same session, same run. spec/session/sign-out.spec.ts shows the semantics.
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startCoreProcess } from "./core-process.js";
+import { startCoreProcess, startServerProcess } from "./core-process.js";
 import { measureHttp } from "./http-load.js";
 import { phaseSeconds, type BenchRow } from "./types.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The app in its own process, unpinned (the dev core it calls is pinned to one CPU by startCoreProcess). */
-async function startApp(coreUrl: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/sign-out-server.ts"), coreUrl], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (c: string) => {
-      out += c;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`bench app exited with ${code}: ${out}`)));
-  });
-  return {
-    url,
-    /** CPU seconds the app process has used (user + system, from /proc), or NaN off Linux. */
-    cpuSeconds: () => {
-      try {
-        const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-        return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
-      } catch {
-        return NaN;
-      }
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        child.once("exit", () => r());
-        child.kill("SIGTERM");
-      }),
-  };
+function startApp(coreUrl: string) {
+  return startServerProcess("bench app", path.join(root, "bench/sign-out-server.ts"), [coreUrl], { pin: false });
 }
 
 export async function bench(): Promise<BenchRow[]> {
@@ -60,7 +28,7 @@ export async function bench(): Promise<BenchRow[]> {
     const expectUser = (b: string) => b.includes('"userId":"bench-user"');
     const measure = async (name: string, route: string) => {
       const coreBefore = core.cpuSeconds() ?? NaN;
-      const appBefore = app.cpuSeconds();
+      const appBefore = app.cpuSeconds() ?? NaN;
       const started = Date.now();
       const row = await measureHttp({
         name,
@@ -75,7 +43,7 @@ export async function bench(): Promise<BenchRow[]> {
       const wall = (Date.now() - started) / 1000;
       const share = (cpu: number) => (Number.isFinite(cpu) ? `${Math.round((100 * cpu) / wall)} %` : "n/a");
       const coreCpu = (core.cpuSeconds() ?? NaN) - coreBefore;
-      row.note += `, app CPU ${share(app.cpuSeconds() - appBefore)}, core CPU ${share(coreCpu)}`;
+      row.note += `, app CPU ${share((app.cpuSeconds() ?? NaN) - appBefore)}, core CPU ${share(coreCpu)}`;
       return row;
     };
     // Alternate the two sides twice and keep each side's best, so drift in machine load hits both alike.
