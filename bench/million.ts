@@ -49,7 +49,7 @@ function sources(): ("ndjson" | "postgres")[] {
 }
 
 /** Peak (VmHWM) and current (VmRSS) resident set of a live process, in MB; undefined once it is gone or off Linux. */
-function rss(pid: number | undefined): { peak: number; now: number } | undefined {
+export function rss(pid: number | undefined): { peak: number; now: number } | undefined {
   if (pid === undefined) return undefined;
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -152,7 +152,7 @@ function stepTimeoutMs(): number {
   return n * 1000;
 }
 
-interface CliRun {
+export interface CliRun {
   timedOut: boolean;
   seconds: number;
   /** The last peak read before the process exited (read every 100 ms; the peak only grows). */
@@ -161,7 +161,7 @@ interface CliRun {
 }
 
 /** The CLI in its own process; its peak RSS sampled from /proc until it exits. */
-async function runCli(args: string[], timeoutMs: number): Promise<CliRun> {
+export async function runCli(args: string[], timeoutMs: number): Promise<CliRun> {
   const start = performance.now();
   const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], {
     cwd: root,
@@ -227,7 +227,7 @@ async function ndjsonFile(file: string, n: number, h: string[]): Promise<void> {
   await once(out, "finish");
 }
 
-async function startCore(
+export async function startCore(
   databaseUrl: string,
   schema: string,
 ): Promise<CoreProcess & { pidRss(): ReturnType<typeof rss> }> {
