@@ -11,7 +11,13 @@ import type {
   TenantRecord,
   UserIdMappingRecord,
   UserRecord,
+  AccountInfoQuery,
+  AuthRecipeId,
+  EmailPasswordUserRecord,
+  InsertUserResult,
+  UserPatch,
 } from "./types.js";
+import { applyPatch, byTimeJoined, matchesAccountInfo } from "./users.js";
 
 /**
  * In-memory storage. Each method body runs without an `await` in the middle, so on Node's single thread every
@@ -85,24 +91,53 @@ class MemoryAppStorage implements AppStorage {
     const ids = this.idsByEmail.get(email);
     return ids ? [...ids].map((id) => this.users.get(id)!) : [];
   }
-  private indexEmail(id: string, email: string) {
+  private indexEmail(id: string, email: string | undefined) {
+    if (email === undefined) return;
     let ids = this.idsByEmail.get(email);
     if (!ids) this.idsByEmail.set(email, (ids = new Set()));
     ids.add(id);
   }
-  private unindexEmail(id: string, email: string) {
+  private unindexEmail(id: string, email: string | undefined) {
+    if (email === undefined) return;
     const ids = this.idsByEmail.get(email);
     ids?.delete(id);
     if (ids?.size === 0) this.idsByEmail.delete(email);
   }
-  private emailTaken(email: string, tenantIds: string[], exceptId?: string) {
-    return this.withEmail(email).some((u) => u.id !== exceptId && u.tenantIds.some((t) => tenantIds.includes(t)));
+  /** Another user of `recipeId` sharing a tenant with `tenantIds` and matching `same`. */
+  private taken(recipeId: AuthRecipeId, tenantIds: string[], same: (u: UserRecord) => boolean, exceptId?: string) {
+    for (const u of this.users.values()) {
+      if (u.recipeId === recipeId && u.id !== exceptId && same(u) && u.tenantIds.some((t) => tenantIds.includes(t)))
+        return true;
+    }
+    return false;
+  }
+  private emailTaken(recipeId: AuthRecipeId, email: string, tenantIds: string[], exceptId?: string) {
+    return this.withEmail(email).some(
+      (u) => u.recipeId === recipeId && u.id !== exceptId && u.tenantIds.some((t) => tenantIds.includes(t)),
+    );
+  }
+  private conflict(user: UserRecord, exceptId?: string): InsertUserResult {
+    if (user.email !== undefined && this.emailTaken(user.recipeId, user.email, user.tenantIds, exceptId))
+      return "EMAIL_ALREADY_EXISTS";
+    if (user.recipeId === "passwordless" && user.phoneNumber !== undefined) {
+      const phone = user.phoneNumber;
+      if (this.taken("passwordless", user.tenantIds, (u) => "phoneNumber" in u && u.phoneNumber === phone, exceptId))
+        return "PHONE_NUMBER_ALREADY_EXISTS";
+    }
+    if (user.recipeId === "thirdparty") {
+      const tp = user.thirdParty;
+      const same = (u: UserRecord) =>
+        u.recipeId === "thirdparty" && u.thirdParty.id === tp.id && u.thirdParty.userId === tp.userId;
+      if (this.taken("thirdparty", user.tenantIds, same, exceptId)) return "THIRD_PARTY_USER_ALREADY_EXISTS";
+    }
+    return "OK";
   }
   importUsers(records: ImportUserRecord[]) {
     return importUsersOneByOne(this, records);
   }
   async insertUser(user: UserRecord) {
-    if (this.emailTaken(user.email, user.tenantIds)) return "EMAIL_ALREADY_EXISTS" as const;
+    const outcome = this.conflict(user);
+    if (outcome !== "OK") return outcome;
     this.users.set(user.id, structuredClone(user));
     this.indexEmail(user.id, user.email);
     this.sorted = {};
@@ -114,25 +149,43 @@ class MemoryAppStorage implements AppStorage {
   }
   async findUsersByEmail(email: string, tenantId: string) {
     return this.withEmail(email)
-      .filter((u) => u.tenantIds.includes(tenantId))
+      .filter((u): u is EmailPasswordUserRecord => u.recipeId === "emailpassword" && u.tenantIds.includes(tenantId))
       .map((u) => structuredClone(u));
   }
-  async updateUser(id: string, patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>) {
+  async findUsersByAccountInfo(info: AccountInfoQuery, tenantId?: string) {
+    const out: UserRecord[] = [];
+    for (const u of this.users.values()) {
+      if (tenantId !== undefined && !u.tenantIds.includes(tenantId)) continue;
+      if (matchesAccountInfo(u, info)) out.push(structuredClone(u));
+    }
+    return out.sort(byTimeJoined);
+  }
+  async getLinkedUsers(primaryOrRecipeUserId: string) {
+    const out: UserRecord[] = [];
+    for (const u of this.users.values())
+      if ((u.primaryOrRecipeUserId ?? u.id) === primaryOrRecipeUserId) out.push(structuredClone(u));
+    return out.sort(byTimeJoined);
+  }
+  async setLink(recipeUserId: string, primaryUserId: string | undefined) {
+    const u = this.users.get(recipeUserId);
+    if (!u) return false;
+    if (primaryUserId === undefined || primaryUserId === recipeUserId) delete u.primaryOrRecipeUserId;
+    else u.primaryOrRecipeUserId = primaryUserId;
+    if (primaryUserId === undefined) delete u.isLinkedOrPrimary;
+    else u.isLinkedOrPrimary = true;
+    this.sorted = {};
+    return true;
+  }
+  async updateUser(id: string, patch: UserPatch) {
     const u = this.users.get(id);
     if (!u) return "UNKNOWN_USER" as const;
-    if (
-      patch.email !== undefined &&
-      patch.email !== u.email &&
-      this.emailTaken(patch.email, patch.tenantIds ?? u.tenantIds, id)
-    ) {
-      return "EMAIL_ALREADY_EXISTS" as const;
-    }
-    const before = u.email;
-    Object.assign(u, structuredClone(patch));
-    if (u.email !== before) {
-      this.unindexEmail(id, before);
-      this.indexEmail(id, u.email);
-    }
+    const next = applyPatch(u, patch);
+    const outcome = this.conflict(next, id);
+    if (outcome === "THIRD_PARTY_USER_ALREADY_EXISTS") return "OK" as const; // the identity does not change
+    if (outcome !== "OK" && (outcome !== "EMAIL_ALREADY_EXISTS" || next.email !== u.email)) return outcome;
+    this.unindexEmail(id, u.email);
+    this.users.set(id, next);
+    this.indexEmail(id, next.email);
     return "OK" as const;
   }
   async deleteUser(id: string) {
@@ -141,12 +194,28 @@ class MemoryAppStorage implements AppStorage {
     this.sorted = {};
     return this.users.delete(id);
   }
+  /** The tenants and recipes of each primary-or-recipe user's login methods. */
+  private groups() {
+    const g = new Map<string, { tenants: Set<string>; recipes: Set<string> }>();
+    for (const u of this.users.values()) {
+      const key = u.primaryOrRecipeUserId ?? u.id;
+      let e = g.get(key);
+      if (!e) g.set(key, (e = { tenants: new Set(), recipes: new Set() }));
+      for (const t of u.tenantIds) e.tenants.add(t);
+      e.recipes.add(u.recipeId);
+    }
+    return g;
+  }
   async listUsers(q: ListUsersQuery) {
     const dir = q.order === "ASC" ? 1 : -1;
     // The core orders by time joined in the requested direction, then by user id descending (GeneralQueries).
     const cmp = (a: { timeJoined: number; id: string }, b: { timeJoined: number; id: string }) =>
       a.timeJoined !== b.timeJoined ? dir * (a.timeJoined - b.timeJoined) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-    const rows = (this.sorted[q.order] ??= [...this.users.values()].sort(cmp));
+    const rows = (this.sorted[q.order] ??= [...this.users.values()]
+      .filter((u) => u.primaryOrRecipeUserId === undefined || u.primaryOrRecipeUserId === u.id)
+      .sort(cmp));
+    const linked = rows.some((u) => u.isLinkedOrPrimary);
+    const groups = linked || q.recipeIds ? this.groups() : undefined;
     let i = 0;
     if (q.from) {
       let hi = rows.length;
@@ -159,21 +228,35 @@ class MemoryAppStorage implements AppStorage {
     const out: UserRecord[] = [];
     for (; i < rows.length && out.length < q.limit; i++) {
       const u = rows[i];
-      if (q.tenantId !== undefined && !u.tenantIds.includes(q.tenantId)) continue;
-      if (q.emailContains?.length && !q.emailContains.some((e) => u.email.includes(e))) continue;
+      const g = groups?.get(u.id);
+      if (q.tenantId !== undefined && !(g ? g.tenants.has(q.tenantId) : u.tenantIds.includes(q.tenantId))) continue;
+      if (q.recipeIds && !q.recipeIds.some((r) => g!.recipes.has(r))) continue;
+      if (q.emailContains?.length && !q.emailContains.some((e) => u.email?.includes(e))) continue;
       out.push(structuredClone(u));
     }
     return out;
   }
-  async countUsers(tenantId?: string) {
+  async countUsers(tenantId?: string, recipeIds?: AuthRecipeId[]) {
     let n = 0;
-    for (const u of this.users.values()) if (tenantId === undefined || u.tenantIds.includes(tenantId)) n++;
+    for (const g of this.groups().values()) {
+      if (tenantId !== undefined && !g.tenants.has(tenantId)) continue;
+      if (recipeIds && !recipeIds.some((r) => g.recipes.has(r))) continue;
+      n++;
+    }
     return n;
   }
 
   async getMapping(id: string, type: "SUPERTOKENS" | "EXTERNAL") {
     const m = (type === "SUPERTOKENS" ? this.mappingsBySt : this.mappingsByExt).get(id);
     return m && { ...m };
+  }
+  async getMappings(superTokensUserIds: string[]) {
+    const found = new Map<string, UserIdMappingRecord>();
+    for (const id of superTokensUserIds) {
+      const m = this.mappingsBySt.get(id);
+      if (m) found.set(id, { ...m });
+    }
+    return found;
   }
   async insertMapping(m: UserIdMappingRecord) {
     if (this.mappingsBySt.has(m.superTokensUserId) || this.mappingsByExt.has(m.externalUserId))
@@ -224,6 +307,9 @@ class MemoryAppStorage implements AppStorage {
 
   async isEmailVerified(userId: string, email: string) {
     return this.verified.get(userId)?.has(email) ?? false;
+  }
+  async verifiedEmails(pairs: { userId: string; email: string }[]) {
+    return pairs.map((p) => this.verified.get(p.userId)?.has(p.email) ?? false);
   }
   async setEmailVerified(userId: string, email: string, verified: boolean) {
     let set = this.verified.get(userId);

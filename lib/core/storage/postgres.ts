@@ -800,6 +800,23 @@ class PostgresAppStorage implements AppStorage {
     return m;
   }
 
+  /** One index lookup for a page: supertokens_user_id is CHAR(36), so the array is bpchar[] to keep the index. */
+  async getMappings(superTokensUserIds: string[]) {
+    const found = new Map<string, UserIdMappingRecord>();
+    if (superTokensUserIds.length === 0) return found;
+    const rows = await this.q<{ st: string; ext: string; info: string | null }>(
+      `SELECT supertokens_user_id::text AS st, external_user_id AS ext, external_user_id_info AS info
+       FROM ${this.t.userid_mapping} WHERE app_id = $1 AND supertokens_user_id = ANY($2::bpchar[])`,
+      [superTokensUserIds],
+    );
+    for (const row of rows) {
+      const m: UserIdMappingRecord = { superTokensUserId: row.st, externalUserId: row.ext };
+      if (row.info !== null) m.externalUserIdInfo = row.info;
+      found.set(row.st, m);
+    }
+    return found;
+  }
+
   async insertMapping(m: UserIdMappingRecord) {
     const rows = await this.q(
       `INSERT INTO ${this.t.userid_mapping} (app_id, supertokens_user_id, external_user_id, external_user_id_info)
@@ -904,6 +921,20 @@ class PostgresAppStorage implements AppStorage {
       [userId, email],
     );
     return rows.length > 0;
+  }
+
+  /** The pairs that have a row, by position, through the primary key (app_id, user_id, email). */
+  async verifiedEmails(pairs: { userId: string; email: string }[]) {
+    const verified = pairs.map(() => false);
+    if (pairs.length === 0) return verified;
+    const rows = await this.q<{ i: string }>(
+      `SELECT p.i FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS p(user_id, email, i)
+       WHERE EXISTS (SELECT 1 FROM ${this.t.emailverification_verified_emails} v
+                     WHERE v.app_id = $1 AND v.user_id = p.user_id AND v.email = p.email)`,
+      [pairs.map((p) => p.userId), pairs.map((p) => p.email)],
+    );
+    for (const row of rows) verified[Number(row.i) - 1] = true;
+    return verified;
   }
 
   async setEmailVerified(userId: string, email: string, verified: boolean) {

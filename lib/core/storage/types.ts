@@ -50,14 +50,69 @@ export interface SessionRecord {
   useStaticKey: boolean;
 }
 
-export interface UserRecord {
+/**
+ * What every recipe user has. A recipe user is one login method; linked recipe users share
+ * `primaryOrRecipeUserId` (the id of the primary user, which is itself one of them) and form one primary user.
+ */
+export interface RecipeUserBase {
   /** SuperTokens (internal) recipe user id. */
   id: string;
+  timeJoined: number;
+  tenantIds: string[];
+  /** The primary user this recipe user belongs to; absent means `id` (not linked, or the primary itself). */
+  primaryOrRecipeUserId?: string;
+  /** True for a primary user and for every recipe user linked to one; absent means false. */
+  isLinkedOrPrimary?: boolean;
+}
+
+export interface EmailPasswordUserRecord extends RecipeUserBase {
   recipeId: "emailpassword";
   email: string;
   passwordHash: string;
-  timeJoined: number;
-  tenantIds: string[];
+}
+
+export interface ThirdPartyUserRecord extends RecipeUserBase {
+  recipeId: "thirdparty";
+  email: string;
+  /** The provider (`id`, e.g. "google") and the user's id at that provider; unique per tenant. */
+  thirdParty: { id: string; userId: string };
+}
+
+export interface PasswordlessUserRecord extends RecipeUserBase {
+  recipeId: "passwordless";
+  /** At least one of email and phoneNumber; each unique among passwordless users of a tenant. */
+  email?: string;
+  /** E.164. */
+  phoneNumber?: string;
+}
+
+/** One login method as stored: the recipe's fields plus the account-linking fields. */
+export type UserRecord = EmailPasswordUserRecord | ThirdPartyUserRecord | PasswordlessUserRecord;
+export type AuthRecipeId = UserRecord["recipeId"];
+
+/**
+ * The account info of GET /users/by-accountinfo: a recipe user matches when it has any of the given values.
+ * Emails are normalised (trimmed, lower-cased), phone numbers E.164.
+ */
+export interface AccountInfoQuery {
+  email?: string;
+  phoneNumber?: string;
+  thirdParty?: { id: string; userId: string };
+}
+
+/** insertUser's outcomes: a value unique per tenant within the user's recipe is taken (the core's Duplicate*). */
+export type InsertUserResult =
+  | "OK"
+  | "EMAIL_ALREADY_EXISTS"
+  | "PHONE_NUMBER_ALREADY_EXISTS"
+  | "THIRD_PARTY_USER_ALREADY_EXISTS";
+
+/** updateUser's patch; `null` removes a passwordless user's email or phone number. */
+export interface UserPatch {
+  email?: string | null;
+  passwordHash?: string;
+  phoneNumber?: string | null;
+  tenantIds?: string[];
 }
 
 export interface UserIdMappingRecord {
@@ -82,11 +137,13 @@ export interface ListUsersQuery {
   /** First user of the page (inclusive), from a pagination token. */
   from?: { id: string; timeJoined: number };
   emailContains?: string[];
+  /** Only primary-or-recipe users with a login method of one of these recipes. */
+  recipeIds?: AuthRecipeId[];
 }
 
 /** One user for `AppStorage.importUsers`: what the bulk import's processing writes for one email-password user. */
 export interface ImportUserRecord {
-  user: UserRecord;
+  user: EmailPasswordUserRecord;
   /** Mapped to `user.id`; the user's email verification and metadata then live under this id. */
   externalUserId?: string;
   /** Mark `user.email` verified (under the external id when mapped). */
@@ -126,18 +183,47 @@ export interface AppStorage {
   /** Handles of live (unexpired at `now`) sessions whose stored userId is one of `userIds`. */
   findSessionHandles(userIds: string[], now: number, tenantId?: string): Promise<string[]>;
 
-  // email-password users
-  /** Insert unless an email-password user with the same email exists in one of its tenants. */
-  insertUser(user: UserRecord): Promise<"OK" | "EMAIL_ALREADY_EXISTS">;
+  // auth recipe users (email-password, third-party, passwordless), each a login method
+  /**
+   * Insert a recipe user of any recipe unless a value unique per tenant within its recipe is taken in one of its
+   * tenants: the email of an email-password user, the (provider, provider user id) of a third-party user, the
+   * email or phone number of a passwordless user. The account-linking fields may be left out (not linked).
+   */
+  insertUser(user: UserRecord): Promise<InsertUserResult>;
+  /** A recipe user of any recipe by its own id. */
   getUser(id: string): Promise<UserRecord | undefined>;
-  findUsersByEmail(email: string, tenantId: string): Promise<UserRecord[]>;
+  /** Email-password users with this email in this tenant (the sign-in lookup). */
+  findUsersByEmail(email: string, tenantId: string): Promise<EmailPasswordUserRecord[]>;
+  /**
+   * Recipe users of every recipe that hold any of the given account infos, in `tenantId` when given, oldest first.
+   */
+  findUsersByAccountInfo(info: AccountInfoQuery, tenantId?: string): Promise<UserRecord[]>;
+  /**
+   * The recipe users whose primaryOrRecipeUserId is `primaryOrRecipeUserId` (the login methods of a primary user,
+   * or the one user that is not linked), oldest first.
+   */
+  getLinkedUsers(primaryOrRecipeUserId: string): Promise<UserRecord[]>;
+  /**
+   * Make `recipeUserId` a primary user (`primaryUserId` equal to it), link it to a primary user, or unlink it
+   * (`undefined`: its own primary-or-recipe id again, not linked). False when the recipe user does not exist.
+   */
+  setLink(recipeUserId: string, primaryUserId: string | undefined): Promise<boolean>;
+  /**
+   * Uniqueness as insertUser's, within the user's recipe; "same email as now" is no change. A patch field that
+   * does not fit the user's recipe is ignored.
+   */
   updateUser(
     id: string,
-    patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>,
-  ): Promise<"OK" | "EMAIL_ALREADY_EXISTS" | "UNKNOWN_USER">;
+    patch: UserPatch,
+  ): Promise<"OK" | "EMAIL_ALREADY_EXISTS" | "PHONE_NUMBER_ALREADY_EXISTS" | "UNKNOWN_USER">;
   deleteUser(id: string): Promise<boolean>;
+  /**
+   * Primary-or-recipe users (one row per primary user, the recipe user whose id it has; linked recipe users are
+   * not listed on their own) in the core's order, with a login method in `tenantId` when given.
+   */
   listUsers(query: ListUsersQuery): Promise<UserRecord[]>;
-  countUsers(tenantId?: string): Promise<number>;
+  /** Distinct primary-or-recipe users, optionally with a login method in a tenant or of given recipes. */
+  countUsers(tenantId?: string, recipeIds?: AuthRecipeId[]): Promise<number>;
 
   /**
    * Import users in order, each all or nothing, with the outcome of each: exactly what the one-by-one sequence
@@ -148,6 +234,11 @@ export interface AppStorage {
 
   // user id mapping
   getMapping(id: string, type: "SUPERTOKENS" | "EXTERNAL"): Promise<UserIdMappingRecord | undefined>;
+  /**
+   * The mappings of these SuperTokens ids, keyed by SuperTokens id (unmapped ids are absent): a page of listed users
+   * in one lookup, not one per user.
+   */
+  getMappings(superTokensUserIds: string[]): Promise<Map<string, UserIdMappingRecord>>;
   insertMapping(mapping: UserIdMappingRecord): Promise<"OK" | "EXISTS">;
   deleteMapping(superTokensUserId: string): Promise<boolean>;
   updateMappingInfo(superTokensUserId: string, info: string | undefined): Promise<boolean>;
@@ -165,6 +256,8 @@ export interface AppStorage {
 
   // email verification
   isEmailVerified(userId: string, email: string): Promise<boolean>;
+  /** isEmailVerified for each pair, in order, in one lookup. */
+  verifiedEmails(pairs: { userId: string; email: string }[]): Promise<boolean[]>;
   setEmailVerified(userId: string, email: string, verified: boolean): Promise<void>;
   /** Move verification rows from one id to another (mapping creation moves them to the external id). */
   renameEmailVerificationUser(from: string, to: string): Promise<void>;
