@@ -117,10 +117,13 @@ export function sdkInstance(): SdkInstance | undefined {
   }
 }
 
-/** The SDK's querier for the initialised instance: connection URI, API key, app path prefix and CDI version. */
-export function sdkQuerier(): SdkQuerier {
+/**
+ * The SDK's querier for the initialised instance: connection URI, API key, app path prefix and CDI version.
+ * `recipeId` sets the `rid` header, which the core needs where two recipes share a path (PUT /recipe/user).
+ */
+export function sdkQuerier(recipeId?: string): SdkQuerier {
   const Querier = querierClass();
-  const querier = Querier.getNewInstanceOrThrowError(superTokensClass().getInstanceOrThrowError());
+  const querier = Querier.getNewInstanceOrThrowError(superTokensClass().getInstanceOrThrowError(), recipeId);
   for (const method of ["sendGetRequest", "sendPostRequest", "sendPutRequest"] as const) {
     if (typeof querier?.[method] !== "function") throw internalMissing(`lib/build/querier.js Querier#${method}`);
   }
@@ -143,6 +146,23 @@ export function sdkAppOrigins(instance: SdkInstance): string[] {
     // a per-request origin function cannot be evaluated here; apiDomain alone is trusted
   }
   return origins;
+}
+
+/** What we read of an initialised recipe: its built implementations and its config. */
+export interface SdkRecipe {
+  recipeInterfaceImpl?: Record<string, unknown>;
+  apiImpl?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+/** The initialised recipe `recipeId` ("thirdparty", "passwordless", "accountlinking"...), or undefined. */
+export function sdkRecipe(recipeId: string): SdkRecipe | undefined {
+  const instance: { getRecipeInstance?: unknown } | undefined = sdkInstance();
+  if (!instance) return undefined;
+  const get = instance.getRecipeInstance;
+  if (typeof get !== "function") throw internalMissing("lib/build/supertokens.js SuperTokens#getRecipeInstance");
+  const recipe: unknown = get.call(instance, recipeId);
+  return typeof recipe === "object" && recipe !== null ? (recipe as SdkRecipe) : undefined;
 }
 
 /** `lib/build/combinedRemoteJWKSet.js`'s getCombinedJWKS. */
