@@ -162,7 +162,7 @@ export function sdkRecipe(recipeId: string): SdkRecipe | undefined {
   const get = instance.getRecipeInstance;
   if (typeof get !== "function") throw internalMissing("lib/build/supertokens.js SuperTokens#getRecipeInstance");
   const recipe: unknown = get.call(instance, recipeId);
-  return typeof recipe === "object" && recipe !== null ? (recipe) : undefined;
+  return typeof recipe === "object" && recipe !== null ? recipe : undefined;
 }
 
 /** `lib/build/combinedRemoteJWKSet.js`'s getCombinedJWKS. */
