@@ -1,4 +1,5 @@
 import { importUsersOneByOne } from "./import-users.js";
+import { MemoryPasswordlessCodeStorage } from "./passwordless-memory.js";
 import type {
   AppRecord,
   AppStorage,
@@ -24,6 +25,7 @@ import { applyPatch, byTimeJoined, matchesAccountInfo } from "./users.js";
  * call is atomic: that is what makes the compare-and-set methods safe here.
  */
 class MemoryAppStorage implements AppStorage {
+  readonly passwordlessCodes = new MemoryPasswordlessCodeStorage();
   private keys: SigningKeyRecord[] = [];
   private sessions = new Map<string, SessionRecord>();
   private users = new Map<string, UserRecord>();

@@ -264,6 +264,42 @@ export function coreLayoutDdl(schema: string, tablePrefix = ""): string[] {
     `CREATE INDEX IF NOT EXISTS emailverification_tokens_index ON ${t("emailverification_tokens")} (token_expiry)`,
     `CREATE INDEX IF NOT EXISTS emailverification_tokens_tenant_id_index ON ${t("emailverification_tokens")} ` +
       `(app_id, tenant_id)`,
+    // Passwordless sign-in attempts (PasswordlessQueries.java): a device per attempt, keyed by the hash of its id, and
+    // the codes sent for it; each is tenant-specific, and a code's link_code_hash is unique in its tenant.
+    `CREATE TABLE IF NOT EXISTS ${t("passwordless_devices")} (
+      app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      device_id_hash CHAR(44) NOT NULL,
+      email VARCHAR(256),
+      phone_number VARCHAR(256),
+      link_code_salt CHAR(44) NOT NULL,
+      failed_attempts INT NOT NULL,
+      CONSTRAINT ${tablePrefix}passwordless_devices_pkey PRIMARY KEY (app_id, tenant_id, device_id_hash),
+      CONSTRAINT ${tablePrefix}passwordless_devices_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
+        REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS passwordless_devices_email_index ON ${t("passwordless_devices")} ` +
+      `(app_id, tenant_id, email)`,
+    `CREATE INDEX IF NOT EXISTS passwordless_devices_phone_number_index ON ${t("passwordless_devices")} ` +
+      `(app_id, tenant_id, phone_number)`,
+    `CREATE INDEX IF NOT EXISTS passwordless_devices_tenant_id_index ON ${t("passwordless_devices")} ` +
+      `(app_id, tenant_id)`,
+
+    `CREATE TABLE IF NOT EXISTS ${t("passwordless_codes")} (
+      app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      code_id CHAR(36) NOT NULL,
+      device_id_hash CHAR(44) NOT NULL,
+      link_code_hash CHAR(44) NOT NULL,
+      created_at BIGINT NOT NULL,
+      CONSTRAINT ${tablePrefix}passwordless_codes_link_code_hash_key UNIQUE (app_id, tenant_id, link_code_hash),
+      CONSTRAINT ${tablePrefix}passwordless_codes_pkey PRIMARY KEY (app_id, tenant_id, code_id),
+      CONSTRAINT ${tablePrefix}passwordless_codes_device_id_hash_fkey FOREIGN KEY (app_id, tenant_id, device_id_hash)
+        REFERENCES ${t("passwordless_devices")} (app_id, tenant_id, device_id_hash) ON DELETE CASCADE ON UPDATE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS passwordless_codes_created_at_index ON ${t("passwordless_codes")} ` +
+      `(app_id, tenant_id, created_at)`,
+    `CREATE INDEX IF NOT EXISTS passwordless_codes_device_id_hash_index ON ${t("passwordless_codes")} ` +
+      `(app_id, tenant_id, device_id_hash)`,
+
     // The reservation tables of plugin 9.5.0. In LEGACY mode the core creates them and leaves them empty; so does the
     // dev core. third_party_id and third_party_user_id are '' outside third party (part of the keys).
     `CREATE TABLE IF NOT EXISTS ${t("recipe_user_account_infos")} (

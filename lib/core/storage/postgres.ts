@@ -4,6 +4,7 @@ import { log } from "../../debug.js";
 import { ConfigError } from "../../errors.js";
 import { queryRows, quoteIdent } from "../../sql.js";
 import { importUsersOneByOne, mergeMetadata } from "./import-users.js";
+import { PostgresPasswordlessCodeStorage } from "./passwordless-postgres.js";
 import { coreLayoutDdl, coreTableName } from "./postgres-schema.js";
 import type {
   AppRecord,
@@ -167,6 +168,8 @@ function tables(schema: string, prefix: string) {
     "user_metadata",
     "emailverification_verified_emails",
     "emailverification_tokens",
+    "passwordless_devices",
+    "passwordless_codes",
   ] as const;
   return Object.fromEntries(names.map((n) => [n, coreTableName(schema, prefix, n)])) as Record<
     (typeof names)[number],
@@ -285,6 +288,11 @@ class PostgresAppStorage implements AppStorage {
 
   private q<R = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
     return queryRows<R>(this.db, sql, [this.appId, ...params]);
+  }
+
+  private passwordlessCodeStorage: PostgresPasswordlessCodeStorage | undefined;
+  get passwordlessCodes(): PostgresPasswordlessCodeStorage {
+    return (this.passwordlessCodeStorage ??= new PostgresPasswordlessCodeStorage(this.db, this.t, this.appId));
   }
 
   // ---- signing keys: dynamic in session_access_token_signing_keys, static in jwt_signing_keys, refresh in key_value

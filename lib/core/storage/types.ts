@@ -1,3 +1,5 @@
+import type { PasswordlessCodeStorage } from "./passwordless.js";
+
 /**
  * The dev core's storage contract. One `CoreStorage` holds every app; each app's data is reached through
  * `app(appId)` and never leaks into another app. Every method is async so that a persistent backend
@@ -160,6 +162,9 @@ export type ImportUserOutcome =
   "OK" | "EMAIL_ALREADY_EXISTS" | "EXTERNAL_ID_EXISTS" | "EXTERNAL_ID_IS_USER_ID" | { error: unknown };
 
 export interface AppStorage {
+  /** Passwordless: sign-in attempts (devices) and the codes sent for them, per tenant. */
+  readonly passwordlessCodes: PasswordlessCodeStorage;
+
   // signing keys
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   addSigningKey(key: SigningKeyRecord): Promise<void>;
