@@ -157,9 +157,9 @@ export interface SdkRecipe {
 
 /** The initialised recipe `recipeId` ("thirdparty", "passwordless", "accountlinking"...), or undefined. */
 export function sdkRecipe(recipeId: string): SdkRecipe | undefined {
-  const instance: { getRecipeInstance?: unknown } | undefined = sdkInstance();
+  const instance: object | undefined = sdkInstance();
   if (!instance) return undefined;
-  const get = instance.getRecipeInstance;
+  const get = (instance as { getRecipeInstance?: unknown }).getRecipeInstance;
   if (typeof get !== "function") throw internalMissing("lib/build/supertokens.js SuperTokens#getRecipeInstance");
   const recipe: unknown = get.call(instance, recipeId);
   return typeof recipe === "object" && recipe !== null ? recipe : undefined;
