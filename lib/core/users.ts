@@ -1,3 +1,4 @@
+import { parsePhoneNumberFromString } from "libphonenumber-js";
 import type { AppContext } from "./context.js";
 import { badRequest, type CoreHttpError } from "./http.js";
 import type { AppStorage, UserRecord } from "./storage/types.js";
@@ -14,41 +15,102 @@ export async function toReportedId(app: AppContext, superTokensId: string): Prom
   return m ? m.externalUserId : superTokensId;
 }
 
-/** Find a user by either kind of id. */
+/**
+ * Find a recipe user by either kind of id. A primary user whose own login method was deleted while others stayed
+ * linked keeps its id: that id finds its oldest remaining login method.
+ */
 export async function findUser(app: AppContext, id: string): Promise<UserRecord | undefined> {
-  return (await app.storage.getUser(id)) ?? (await app.storage.getUser(await toSuperTokensId(app, id)));
+  const user = (await app.storage.getUser(id)) ?? (await app.storage.getUser(await toSuperTokensId(app, id)));
+  if (user) return user;
+  const [oldest] = await app.storage.getLinkedUsers(await toSuperTokensId(app, id));
+  return oldest;
+}
+
+/** Utils.normalizeIfPhoneNumber: E.164 when it parses as an international number, else only trimmed. */
+export function normalisePhoneNumber(raw: string): string {
+  const phone = raw.trim();
+  return parsePhoneNumberFromString(phone)?.number ?? phone;
+}
+
+/** The login methods of the primary user `user` belongs to (just `user` when it is not linked), oldest first. */
+export async function loginMethodsOf(app: AppContext, user: UserRecord): Promise<UserRecord[]> {
+  if (!user.isLinkedOrPrimary) return [user];
+  const linked = await app.storage.getLinkedUsers(user.primaryOrRecipeUserId ?? user.id);
+  return linked.length > 0 ? linked : [user];
+}
+
+/** The id of the primary user a recipe user belongs to (its own when not linked). */
+export const primaryIdOf = (u: UserRecord): string => u.primaryOrRecipeUserId ?? u.id;
+
+/**
+ * The user JSON of CDI 5.3+ (AuthRecipeUserInfo.toJson): the primary user `user` belongs to, with every login
+ * method. `verified` is read per login method under its reported id, where email verification lives.
+ */
+export async function userJson(app: AppContext, user: UserRecord): Promise<Record<string, unknown>> {
+  return (await usersJson(app, [user]))[0];
+}
+
+function loginMethodJson(u: UserRecord, id: string, verified: boolean): Record<string, unknown> {
+  const lm: Record<string, unknown> = {
+    tenantIds: u.tenantIds,
+    recipeUserId: id,
+    verified,
+    timeJoined: u.timeJoined,
+    recipeId: u.recipeId,
+  };
+  if (u.email !== undefined) lm.email = u.email;
+  if (u.recipeId === "passwordless" && u.phoneNumber !== undefined) lm.phoneNumber = u.phoneNumber;
+  if (u.recipeId === "thirdparty") lm.thirdParty = { id: u.thirdParty.id, userId: u.thirdParty.userId };
+  return lm;
+}
+
+function primaryUserJson(
+  primaryId: string,
+  methods: UserRecord[],
+  ids: Map<string, string>,
+  verified: Map<UserRecord, boolean>,
+): Record<string, unknown> {
+  const tenantIds = new Set<string>();
+  const emails = new Set<string>();
+  const phoneNumbers = new Set<string>();
+  const thirdParty = new Map<string, { id: string; userId: string }>();
+  for (const u of methods) {
+    for (const t of u.tenantIds) tenantIds.add(t);
+    if (u.email !== undefined) emails.add(u.email);
+    if (u.recipeId === "passwordless" && u.phoneNumber !== undefined) phoneNumbers.add(u.phoneNumber);
+    if (u.recipeId === "thirdparty") thirdParty.set(JSON.stringify(u.thirdParty), { ...u.thirdParty });
+  }
+  return {
+    id: ids.get(primaryId) ?? primaryId,
+    isPrimaryUser: methods.some((u) => u.isLinkedOrPrimary),
+    tenantIds: [...tenantIds],
+    timeJoined: Math.min(...methods.map((u) => u.timeJoined)),
+    emails: [...emails],
+    phoneNumbers: [...phoneNumbers],
+    thirdParty: [...thirdParty.values()],
+    webauthn: { credentialIds: [] },
+    loginMethods: methods.map((u) => loginMethodJson(u, ids.get(u.id) ?? u.id, verified.get(u) ?? false)),
+  };
 }
 
 /**
- * The user JSON of CDI 5.3+ (AuthRecipeUserInfo.toJson). Without account linking every user is a recipe
- * user with one login method. `verified` is read under the reported id, where email verification lives.
+ * userJson for a list: one mapping lookup and one verification lookup for the login methods of all of them, so that
+ * a page of 500 unlinked users costs the storage three queries (with the listing), not a thousand.
  */
-export async function userJson(app: AppContext, user: UserRecord): Promise<Record<string, unknown>> {
-  const id = await toReportedId(app, user.id);
-  return userJsonOf(user, id, await app.storage.isEmailVerified(id, user.email));
-}
-
-function userJsonOf(user: UserRecord, id: string, verified: boolean): Record<string, unknown> {
-  return {
-    id,
-    isPrimaryUser: false,
-    tenantIds: user.tenantIds,
-    timeJoined: user.timeJoined,
-    emails: [user.email],
-    phoneNumbers: [],
-    thirdParty: [],
-    webauthn: { credentialIds: [] },
-    loginMethods: [
-      {
-        tenantIds: user.tenantIds,
-        recipeUserId: id,
-        verified,
-        timeJoined: user.timeJoined,
-        recipeId: user.recipeId,
-        email: user.email,
-      },
-    ],
-  };
+export async function usersJson(app: AppContext, users: UserRecord[]): Promise<Record<string, unknown>[]> {
+  if (users.length === 0) return [];
+  const groups: UserRecord[][] = [];
+  for (const u of users) groups.push(await loginMethodsOf(app, u));
+  const all = groups.flat();
+  const primaryIds = users.map(primaryIdOf);
+  const mappings = await app.storage.getMappings([...new Set([...all.map((u) => u.id), ...primaryIds])]);
+  const ids = new Map([...mappings].map(([st, m]) => [st, m.externalUserId]));
+  const withEmail = all.filter((u) => u.email !== undefined);
+  const flags = await app.storage.verifiedEmails(
+    withEmail.map((u) => ({ userId: ids.get(u.id) ?? u.id, email: u.email! })),
+  );
+  const verified = new Map(withEmail.map((u, i) => [u, flags[i]]));
+  return groups.map((methods, i) => primaryUserJson(primaryIds[i], methods, ids, verified));
 }
 
 export type UserIdType = "SUPERTOKENS" | "EXTERNAL" | "ANY";
@@ -70,6 +132,7 @@ export async function nonAuthUsage(app: AppContext, id: string, now: number): Pr
   const used: string[] = [];
   if ((await app.storage.findSessionHandles([id], now)).length > 0) used.push("Session");
   if ((await app.storage.getMetadata(id)) !== undefined) used.push("UserMetadata");
+  if (await app.storage.roles.hasUserRoles(id)) used.push("UserRoles");
   if (await app.storage.hasEmailVerificationData(id)) used.push("EmailVerification");
   return used;
 }
@@ -106,18 +169,6 @@ export async function isKnownId(app: AppContext, id: string, type: UserIdType, n
     (await findMapping(app, id, "ANY")) !== undefined ||
     (await nonAuthUsage(app, id, now)).length > 0
   );
-}
-
-/**
- * userJson for a list: one mapping lookup and one verification lookup for all of them, so that a page of 500 costs
- * the storage three queries (with the listing), not a thousand.
- */
-export async function usersJson(app: AppContext, users: UserRecord[]): Promise<Record<string, unknown>[]> {
-  if (users.length === 0) return [];
-  const mappings = await app.storage.getMappings(users.map((u) => u.id));
-  const ids = users.map((u) => mappings.get(u.id)?.externalUserId ?? u.id);
-  const verified = await app.storage.verifiedEmails(users.map((u, i) => ({ userId: ids[i], email: u.email })));
-  return users.map((u, i) => userJsonOf(u, ids[i], verified[i]));
 }
 
 /** Utils.isFakeEmail: placeholder emails that third-party and passwordless sign-ups invent are born verified. */

@@ -87,7 +87,8 @@ describe("EmailPassword recipe functions", () => {
       });
       const up = await signUpOk("argon@example.com", "password1");
       const stored = await core.storage.app(appId).getUser(up.user.id);
-      assert.match(stored!.passwordHash, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+      assert.equal(stored?.recipeId, "emailpassword");
+      assert.match(stored.passwordHash, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
       assert.equal((await EmailPassword.signIn("public", "argon@example.com", "password1")).status, "OK");
       assert.equal(
         (await EmailPassword.signIn("public", "argon@example.com", "password2")).status,

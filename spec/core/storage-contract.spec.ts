@@ -15,6 +15,7 @@ import {
   type CoreStorage,
   type SessionRecord,
   type UserRecord,
+  type EmailPasswordUserRecord,
 } from "../../lib/core/index.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 
@@ -52,7 +53,7 @@ const backends: Backend[] = [
 
 const ids = () => randomUUID();
 
-function user(over: Partial<UserRecord> = {}): UserRecord {
+function user(over: Partial<EmailPasswordUserRecord> = {}): EmailPasswordUserRecord {
   return {
     id: ids(),
     recipeId: "emailpassword",

@@ -51,7 +51,7 @@ async function createResetToken(ctx: RouteContext) {
   // The core checks neither the recipe nor that the email is the user's: the SDK does (§2.4).
   const user = await findUser(ctx.app, userId);
   if (!user) return status("UNKNOWN_USER_ID_ERROR");
-  const email = atLeastCdi4(ctx.cdiVersion) ? field(ctx.body, "email", "string", true) : user.email;
+  const email = atLeastCdi4(ctx.cdiVersion) ? field(ctx.body, "email", "string", true) : (user.email ?? "");
   const token = resetToken();
   await ctx.app.storage.addResetToken({
     tokenHash: sha256hex(token),

@@ -1,5 +1,6 @@
 import { importUsersOneByOne } from "./import-users.js";
 import { MemoryPasswordlessCodeStorage } from "./passwordless-memory.js";
+import { MemoryRoleStorage } from "./roles-memory.js";
 import type {
   AppRecord,
   AppStorage,
@@ -17,6 +18,7 @@ import type {
   EmailPasswordUserRecord,
   InsertUserResult,
   UserPatch,
+  PasswordlessUserRecord,
 } from "./types.js";
 import { applyPatch, byTimeJoined, matchesAccountInfo } from "./users.js";
 
@@ -26,6 +28,7 @@ import { applyPatch, byTimeJoined, matchesAccountInfo } from "./users.js";
  */
 class MemoryAppStorage implements AppStorage {
   readonly passwordlessCodes = new MemoryPasswordlessCodeStorage();
+  readonly roles = new MemoryRoleStorage();
   private keys: SigningKeyRecord[] = [];
   private sessions = new Map<string, SessionRecord>();
   private users = new Map<string, UserRecord>();
@@ -35,6 +38,8 @@ class MemoryAppStorage implements AppStorage {
    * Users in each listing order, rebuilt after an insert or delete: paging through 100,000 users must not sort per
    * page.
    */
+  /** Set once a user is linked or made primary: until then each listed user is its own group. */
+  private anyLinked = false;
   private sorted: Partial<Record<"ASC" | "DESC", UserRecord[]>> = {};
   private mappingsBySt = new Map<string, UserIdMappingRecord>();
   private mappingsByExt = new Map<string, UserIdMappingRecord>();
@@ -123,8 +128,8 @@ class MemoryAppStorage implements AppStorage {
       return "EMAIL_ALREADY_EXISTS";
     if (user.recipeId === "passwordless" && user.phoneNumber !== undefined) {
       const phone = user.phoneNumber;
-      if (this.taken("passwordless", user.tenantIds, (u) => "phoneNumber" in u && u.phoneNumber === phone, exceptId))
-        return "PHONE_NUMBER_ALREADY_EXISTS";
+      const same = (u: UserRecord) => u.recipeId === "passwordless" && u.phoneNumber === phone;
+      if (this.taken("passwordless", user.tenantIds, same, exceptId)) return "PHONE_NUMBER_ALREADY_EXISTS";
     }
     if (user.recipeId === "thirdparty") {
       const tp = user.thirdParty;
@@ -174,7 +179,7 @@ class MemoryAppStorage implements AppStorage {
     if (primaryUserId === undefined || primaryUserId === recipeUserId) delete u.primaryOrRecipeUserId;
     else u.primaryOrRecipeUserId = primaryUserId;
     if (primaryUserId === undefined) delete u.isLinkedOrPrimary;
-    else u.isLinkedOrPrimary = true;
+    else u.isLinkedOrPrimary = this.anyLinked = true;
     this.sorted = {};
     return true;
   }
@@ -182,9 +187,18 @@ class MemoryAppStorage implements AppStorage {
     const u = this.users.get(id);
     if (!u) return "UNKNOWN_USER" as const;
     const next = applyPatch(u, patch);
-    const outcome = this.conflict(next, id);
-    if (outcome === "THIRD_PARTY_USER_ALREADY_EXISTS") return "OK" as const; // the identity does not change
-    if (outcome !== "OK" && (outcome !== "EMAIL_ALREADY_EXISTS" || next.email !== u.email)) return outcome;
+    if (
+      next.email !== undefined &&
+      next.email !== u.email &&
+      this.emailTaken(u.recipeId, next.email, next.tenantIds, id)
+    )
+      return "EMAIL_ALREADY_EXISTS" as const;
+    if (next.recipeId === "passwordless" && next.phoneNumber !== undefined) {
+      const phone = next.phoneNumber;
+      const same = (o: UserRecord) => o.recipeId === "passwordless" && o.phoneNumber === phone;
+      if (phone !== (u as PasswordlessUserRecord).phoneNumber && this.taken("passwordless", next.tenantIds, same, id))
+        return "PHONE_NUMBER_ALREADY_EXISTS" as const;
+    }
     this.unindexEmail(id, u.email);
     this.users.set(id, next);
     this.indexEmail(id, next.email);
@@ -216,8 +230,7 @@ class MemoryAppStorage implements AppStorage {
     const rows = (this.sorted[q.order] ??= [...this.users.values()]
       .filter((u) => u.primaryOrRecipeUserId === undefined || u.primaryOrRecipeUserId === u.id)
       .sort(cmp));
-    const linked = rows.some((u) => u.isLinkedOrPrimary);
-    const groups = linked || q.recipeIds ? this.groups() : undefined;
+    const groups = this.anyLinked ? this.groups() : undefined;
     let i = 0;
     if (q.from) {
       let hi = rows.length;
@@ -232,7 +245,7 @@ class MemoryAppStorage implements AppStorage {
       const u = rows[i];
       const g = groups?.get(u.id);
       if (q.tenantId !== undefined && !(g ? g.tenants.has(q.tenantId) : u.tenantIds.includes(q.tenantId))) continue;
-      if (q.recipeIds && !q.recipeIds.some((r) => g!.recipes.has(r))) continue;
+      if (q.recipeIds && !q.recipeIds.some((r) => (g ? g.recipes.has(r) : u.recipeId === r))) continue;
       if (q.emailContains?.length && !q.emailContains.some((e) => u.email?.includes(e))) continue;
       out.push(structuredClone(u));
     }

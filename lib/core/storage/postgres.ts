@@ -6,6 +6,7 @@ import { queryRows, quoteIdent } from "../../sql.js";
 import { importUsersOneByOne, mergeMetadata } from "./import-users.js";
 import { PostgresPasswordlessCodeStorage } from "./passwordless-postgres.js";
 import { coreLayoutDdl, coreTableName } from "./postgres-schema.js";
+import { PostgresRoleStorage } from "./roles-postgres.js";
 import type {
   AppRecord,
   AppStorage,
@@ -19,6 +20,11 @@ import type {
   TenantRecord,
   UserIdMappingRecord,
   UserRecord,
+  AccountInfoQuery,
+  AuthRecipeId,
+  EmailPasswordUserRecord,
+  InsertUserResult,
+  UserPatch,
 } from "./types.js";
 
 const debug = log.extend("core");
@@ -170,6 +176,9 @@ function tables(schema: string, prefix: string) {
     "emailverification_tokens",
     "passwordless_devices",
     "passwordless_codes",
+    "roles",
+    "role_permissions",
+    "user_roles",
   ] as const;
   return Object.fromEntries(names.map((n) => [n, coreTableName(schema, prefix, n)])) as Record<
     (typeof names)[number],
@@ -293,6 +302,11 @@ class PostgresAppStorage implements AppStorage {
   private passwordlessCodeStorage: PostgresPasswordlessCodeStorage | undefined;
   get passwordlessCodes(): PostgresPasswordlessCodeStorage {
     return (this.passwordlessCodeStorage ??= new PostgresPasswordlessCodeStorage(this.db, this.t, this.appId));
+  }
+
+  private roleStorage: PostgresRoleStorage | undefined;
+  get roles(): PostgresRoleStorage {
+    return (this.roleStorage ??= new PostgresRoleStorage(this.db, this.t, this.appId));
   }
 
   // ---- signing keys: dynamic in session_access_token_signing_keys, static in jwt_signing_keys, refresh in key_value
@@ -461,7 +475,7 @@ class PostgresAppStorage implements AppStorage {
       FROM ${this.t.emailpassword_users} u WHERE u.app_id = $1 AND ${where} ${tail}`;
   }
 
-  private userFromRow(r: UserRow): UserRecord {
+  private userFromRow(r: UserRow): EmailPasswordUserRecord {
     return {
       id: r.user_id,
       recipeId: "emailpassword",
@@ -477,7 +491,8 @@ class PostgresAppStorage implements AppStorage {
    * emailpassword_user_to_tenant) in one statement. Two sign-ups racing for one email: the unique
    * (app_id, tenant_id, email) key makes the loser fail whole, which is EMAIL_ALREADY_EXISTS.
    */
-  async insertUser(user: UserRecord) {
+  async insertUser(user: UserRecord): Promise<InsertUserResult> {
+    if (user.recipeId !== "emailpassword") throw new Error(`${user.recipeId} users are not stored in PostgreSQL yet`);
     try {
       await this.q(
         `WITH ten AS (SELECT json_array_elements_text($6::json) AS tenant_id),
@@ -524,7 +539,31 @@ class PostgresAppStorage implements AppStorage {
    * concurrent sign-up cannot slip in between a check and the write. Rows kept, removed and added touch
    * disjoint tenants, which a single statement needs.
    */
-  async updateUser(id: string, patch: Partial<Pick<UserRecord, "email" | "passwordHash" | "tenantIds">>) {
+  async findUsersByAccountInfo(info: AccountInfoQuery, tenantId?: string): Promise<UserRecord[]> {
+    if (info.email === undefined) return [];
+    const rows = await this.q<UserRow>(
+      this.userSelect(
+        `u.email = $3 AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x
+           WHERE x.app_id = u.app_id AND x.user_id = u.user_id AND x.tenant_id = $2))`,
+        "ORDER BY u.time_joined",
+      ),
+      [tenantId ?? null, info.email],
+    );
+    return rows.map((r) => this.userFromRow(r));
+  }
+
+  async getLinkedUsers(primaryOrRecipeUserId: string): Promise<UserRecord[]> {
+    const user = await this.getUser(primaryOrRecipeUserId);
+    return user ? [user] : [];
+  }
+
+  async setLink(recipeUserId: string, primaryUserId: string | undefined): Promise<boolean> {
+    if (primaryUserId !== undefined) throw new Error("account linking is not stored in PostgreSQL yet");
+    return (await this.getUser(recipeUserId)) !== undefined;
+  }
+
+  async updateUser(id: string, patch: UserPatch) {
+    if (patch.email === null || patch.phoneNumber != null) throw new Error("not an email-password patch");
     try {
       const [row] = await this.q<CountRow>(
         `WITH nt AS (SELECT json_array_elements_text($5::json) AS tenant_id),
@@ -624,7 +663,8 @@ class PostgresAppStorage implements AppStorage {
     return rows.map((r) => this.userFromRow(r));
   }
 
-  async listUsers(q: ListUsersQuery) {
+  async listUsers(q: ListUsersQuery): Promise<UserRecord[]> {
+    if (q.recipeIds && !q.recipeIds.includes("emailpassword")) return [];
     if (q.tenantId !== undefined && !q.emailContains?.length && (await this.idsSortBytewise()))
       return this.listTenantPage({ ...q, tenantId: q.tenantId });
     // The core's order (GeneralQueries): time joined in the requested direction, then user id descending. Ids
@@ -651,7 +691,8 @@ class PostgresAppStorage implements AppStorage {
     return rows.map((r) => this.userFromRow(r));
   }
 
-  async countUsers(tenantId?: string) {
+  async countUsers(tenantId?: string, recipeIds?: AuthRecipeId[]) {
+    if (recipeIds && !recipeIds.includes("emailpassword")) return 0;
     const [row] = await this.q<CountRow>(
       `SELECT count(*)::int AS n FROM ${this.t.emailpassword_users} u WHERE u.app_id = $1
          AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x
@@ -664,11 +705,18 @@ class PostgresAppStorage implements AppStorage {
   /**
    * Batches of importBatchSize users, each in two statements: one read of everything the one-by-one sequence would
    * look up (mapped and existing external ids, taken emails per tenant, stored metadata), then, after
-   * deciding each user's outcome here in order, one INSERT … SELECT FROM json_to_recordset per table in a single
-   * statement (data-modifying CTEs), which PostgreSQL runs as one transaction: the batch lands whole or not at all.
+   * deciding each user's outcome here in order, one INSERT … SELECT FROM unnest(…) per table in a single statement
+   * (data-modifying CTEs), which PostgreSQL runs as one transaction: the batch lands whole or not at all.
    * If it fails (a concurrent sign-up took an email since the read, a tenant is missing, a user id is taken: the
    * read does not look for those, they are that rare), that batch is redone one by one, which gives each user its own
    * outcome as before.
+   *
+   * The columns travel as typed arrays (`unnest($2::text[], …)`, one array per column): PostgreSQL reads them
+   * without the per-row key lookups of json_to_recordset, and `= ANY($n::text[])` lets the reads use the primary
+   * keys on any table size. What PostgreSQL spends per user is then mostly the ~30 index entries and nine foreign
+   * key checks of the layout, which no client can skip; the ids the bulk-import queue gives imported users are
+   * time-ordered (newImportedUserId in bulk-import-queue.ts), so the dozen indexes keyed on user_id grow at their
+   * right edge instead of at random pages.
    */
   async importUsers(records: ImportUserRecord[]): Promise<ImportUserOutcome[]> {
     const outcomes: ImportUserOutcome[] = [];
@@ -687,26 +735,36 @@ class PostgresAppStorage implements AppStorage {
   private async importBatch(records: ImportUserRecord[]): Promise<ImportUserOutcome[]> {
     const t = this.t;
     const externalIds = records.flatMap((r) => (r.externalUserId === undefined ? [] : [r.externalUserId]));
-    const pairs = records.flatMap((r) => r.user.tenantIds.map((tenant_id) => ({ tenant_id, email: r.user.email })));
+    const pairTenants: string[] = [];
+    const pairEmails: string[] = [];
+    for (const r of records) {
+      for (const tenant of r.user.tenantIds) {
+        pairTenants.push(tenant);
+        pairEmails.push(r.user.email);
+      }
+    }
     const dataIds = records.flatMap((r) => (r.metadataUpdate === undefined ? [] : [r.externalUserId ?? r.user.id]));
-    // user_id is CHAR(36): compared as bpchar (no length, so never truncated) the primary keys serve the lookups.
+    // One probe of a unique index per key, whatever the table size: with the keys as a plain join or `= ANY(…)`, the
+    // planner scans a whole table of up to a few hundred thousand users instead (it costs a probe as a disk read); a
+    // LATERAL subquery with LIMIT (each key matches at most one row) cannot be flattened into that. user_id is
+    // CHAR(36): compared as bpchar (no length, so never truncated) the primary key serves the lookup.
     const found = await this.q<{ kind: string; a: string; b: string | null }>(
-      `WITH ext AS (SELECT json_array_elements_text($2::json) AS x),
-       em AS (SELECT * FROM json_to_recordset($3::json) AS e(tenant_id text, email text)),
-       meta AS (SELECT json_array_elements_text($4::json) AS x)
-       SELECT 'mapped' AS kind, m.external_user_id AS a, NULL AS b FROM ${t.userid_mapping} m
-         WHERE m.app_id = $1 AND m.external_user_id IN (SELECT x FROM ext)
+      `SELECT 'mapped' AS kind, m.a, NULL AS b FROM unnest($2::text[]) AS k(x)
+         CROSS JOIN LATERAL (SELECT m.external_user_id AS a FROM ${t.userid_mapping} m
+           WHERE m.app_id = $1 AND m.external_user_id = k.x LIMIT 1) m
        UNION ALL
-       SELECT 'user', u.user_id::text, NULL FROM ${t.emailpassword_users} u
-         WHERE u.app_id = $1 AND u.user_id IN (SELECT x::bpchar FROM ext)
+       SELECT 'user', u.a, NULL FROM unnest($2::text[]) AS k(x)
+         CROSS JOIN LATERAL (SELECT u.user_id::text AS a FROM ${t.emailpassword_users} u
+           WHERE u.app_id = $1 AND u.user_id = k.x::bpchar LIMIT 1) u
        UNION ALL
-       SELECT 'email', x.tenant_id, x.email FROM ${t.emailpassword_user_to_tenant} x
-         JOIN em ON x.app_id = $1 AND x.tenant_id = em.tenant_id AND x.email = em.email
-
+       SELECT 'email', x.tenant_id, x.email FROM unnest($3::text[], $4::text[]) AS e(tenant_id, email)
+         CROSS JOIN LATERAL (SELECT x.tenant_id, x.email FROM ${t.emailpassword_user_to_tenant} x
+           WHERE x.app_id = $1 AND x.tenant_id = e.tenant_id AND x.email = e.email LIMIT 1) x
        UNION ALL
-       SELECT 'meta', d.user_id, d.user_metadata FROM ${t.user_metadata} d
-         WHERE d.app_id = $1 AND d.user_id IN (SELECT x FROM meta)`,
-      [json(externalIds), json(pairs), json(dataIds)],
+       SELECT 'meta', d.user_id, d.user_metadata FROM unnest($5::text[]) AS k(x)
+         CROSS JOIN LATERAL (SELECT d.user_id, d.user_metadata FROM ${t.user_metadata} d
+           WHERE d.app_id = $1 AND d.user_id = k.x LIMIT 1) d`,
+      [externalIds, pairTenants, pairEmails, dataIds],
     );
     const mapped = new Set<string>();
     const users = new Set<string>();
@@ -747,21 +805,18 @@ class PostgresAppStorage implements AppStorage {
     }
     if (accepted.length === 0) return outcomes;
 
-    const rows = accepted.map(({ user }) => ({
-      id: user.id,
-      email: user.email,
-      hash: user.passwordHash,
-      joined: user.timeJoined,
-    }));
-    const tenants = accepted.flatMap(({ user }) =>
-      user.tenantIds.map((tenant_id) => ({ id: user.id, tenant_id, email: user.email, joined: user.timeJoined })),
-    );
-    const mappings = accepted.flatMap((r) =>
-      r.externalUserId === undefined ? [] : [{ st: r.user.id, ext: r.externalUserId }],
-    );
+    const columns = <T>(rows: T[], ...pick: ((row: T) => unknown)[]) => pick.map((f) => rows.map(f));
+    const userRows = accepted.map((r) => r.user);
+    const tenantRows = userRows.flatMap((user) => user.tenantIds.map((tenantId) => ({ user, tenantId })));
+    const mappings = accepted.filter((r) => r.externalUserId !== undefined);
     await this.q(
-      `WITH u AS (SELECT * FROM json_to_recordset($2::json) AS x(id text, email text, hash text, joined bigint)),
-       ut AS (SELECT * FROM json_to_recordset($3::json) AS x(id text, tenant_id text, email text, joined bigint)),
+      // synchronous_commit off for this transaction only: the import does not wait for its WAL to reach the disk.
+      // A database crash can then lose the last batches that were reported written (never half a batch: the
+      // transaction is replayed whole or not at all); their users are simply not in the core, and running the
+      // import again, which skips the users that are there, imports them. No other data depends on these rows.
+      `WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS x(id, email, hash, joined)),
+       ut AS (SELECT * FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[])
+                AS x(id, tenant_id, email, joined)),
        a AS (INSERT INTO ${t.app_id_to_user_id} (app_id, user_id, recipe_id, primary_or_recipe_user_id,
                is_linked_or_is_a_primary_user)
              SELECT $1::text, id, 'emailpassword', id, FALSE FROM u),
@@ -773,20 +828,44 @@ class PostgresAppStorage implements AppStorage {
        et AS (INSERT INTO ${t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
               SELECT $1::text, tenant_id, id, email FROM ut),
        m AS (INSERT INTO ${t.userid_mapping} (app_id, supertokens_user_id, external_user_id)
-             SELECT $1::text, st, ext FROM json_to_recordset($4::json) AS x(st text, ext text)),
+             SELECT $1::text, st, ext FROM unnest($10::text[], $11::text[]) AS x(st, ext)),
        v AS (INSERT INTO ${t.emailverification_verified_emails} (app_id, user_id, email)
-             SELECT $1::text, user_id, email FROM json_to_recordset($5::json) AS x(user_id text, email text)
+             SELECT $1::text, user_id, email FROM unnest($12::text[], $13::text[]) AS x(user_id, email)
              ON CONFLICT DO NOTHING),
        md AS (INSERT INTO ${t.user_metadata} (app_id, user_id, user_metadata)
-              SELECT $1::text, user_id, metadata FROM json_to_recordset($6::json) AS x(user_id text, metadata text)
+              SELECT $1::text, user_id, metadata FROM unnest($14::text[], $15::text[]) AS x(user_id, metadata)
               ON CONFLICT (app_id, user_id) DO UPDATE SET user_metadata = EXCLUDED.user_metadata)
-       SELECT 1`,
+       SELECT set_config('synchronous_commit', 'off', true)`,
       [
-        json(rows),
-        json(tenants),
-        json(mappings),
-        json([...verified.values()]),
-        json([...written].map(([user_id, metadata]) => ({ user_id, metadata }))),
+        ...columns(
+          userRows,
+          (u) => u.id,
+          (u) => u.email,
+          (u) => u.passwordHash,
+          (u) => u.timeJoined,
+        ),
+        ...columns(
+          tenantRows,
+          (x) => x.user.id,
+          (x) => x.tenantId,
+          (x) => x.user.email,
+          (x) => x.user.timeJoined,
+        ),
+        ...columns(
+          mappings,
+          (r) => r.user.id,
+          (r) => r.externalUserId,
+        ),
+        ...columns(
+          [...verified.values()],
+          (v) => v.user_id,
+          (v) => v.email,
+        ),
+        ...columns(
+          [...written],
+          ([userId]) => userId,
+          ([, value]) => value,
+        ),
       ],
     );
     await this.statistics.add(accepted.length);

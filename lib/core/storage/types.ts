@@ -1,4 +1,5 @@
 import type { PasswordlessCodeStorage } from "./passwordless.js";
+import type { RoleStorage } from "./roles.js";
 
 /**
  * The dev core's storage contract. One `CoreStorage` holds every app; each app's data is reached through
@@ -104,10 +105,7 @@ export interface AccountInfoQuery {
 
 /** insertUser's outcomes: a value unique per tenant within the user's recipe is taken (the core's Duplicate*). */
 export type InsertUserResult =
-  | "OK"
-  | "EMAIL_ALREADY_EXISTS"
-  | "PHONE_NUMBER_ALREADY_EXISTS"
-  | "THIRD_PARTY_USER_ALREADY_EXISTS";
+  "OK" | "EMAIL_ALREADY_EXISTS" | "PHONE_NUMBER_ALREADY_EXISTS" | "THIRD_PARTY_USER_ALREADY_EXISTS";
 
 /** updateUser's patch; `null` removes a passwordless user's email or phone number. */
 export interface UserPatch {
@@ -164,6 +162,9 @@ export type ImportUserOutcome =
 export interface AppStorage {
   /** Passwordless: sign-in attempts (devices) and the codes sent for them, per tenant. */
   readonly passwordlessCodes: PasswordlessCodeStorage;
+
+  /** UserRoles: roles, their permissions, and the roles users hold per tenant. */
+  readonly roles: RoleStorage;
 
   // signing keys
   listSigningKeys(): Promise<SigningKeyRecord[]>;
