@@ -8,6 +8,8 @@ export interface LegacyRecord {
   id: string;
   email: string;
   passwordHash: string | null;
+  /** The app had verified `email` (only `true` counts). */
+  emailVerified: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export type EmailLookup =
 
 function toRecord(row: LegacyUser | null | undefined): LegacyRecord | undefined {
   if (typeof row !== "object" || row === null) return undefined;
-  const { id, email, passwordHash } = row as Partial<LegacyUser>;
+  const { id, email, passwordHash, emailVerified } = row as Partial<LegacyUser>;
   const idText =
     typeof id === "string"
       ? id
@@ -39,7 +41,7 @@ function toRecord(row: LegacyUser | null | undefined): LegacyRecord | undefined 
           : undefined;
   if (idText === undefined || idText.trim() === "" || typeof email !== "string") return undefined;
   if (passwordHash !== null && passwordHash !== undefined && typeof passwordHash !== "string") return undefined;
-  return { id: idText, email, passwordHash: passwordHash ?? null };
+  return { id: idText, email, passwordHash: passwordHash ?? null, emailVerified: emailVerified === true };
 }
 
 /** The SQLSTATE of a database error: node-postgres puts it in `code`, mysql2 in `sqlState`. */
@@ -128,6 +130,28 @@ export class LegacyUsers {
     if (row === undefined || row === null) return undefined;
     const user = toRecord(row);
     if (!user) authLog("legacy row %s is malformed", id);
+    return user;
+  }
+
+  /**
+   * The legacy user who signed in with this provider identity, when `findUserByThirdParty` is given. A malformed
+   * row names nobody (logged); an id the store rejects as invalid input names nobody either.
+   */
+  async byThirdParty(
+    thirdPartyId: string,
+    thirdPartyUserId: string,
+    tenantId: string,
+  ): Promise<LegacyRecord | undefined> {
+    const find = this.config.findUserByThirdParty;
+    if (!find) return undefined;
+    const row = await guarded(
+      "findUserByThirdParty",
+      () => find(thirdPartyId, thirdPartyUserId, tenantId),
+      () => undefined,
+    );
+    if (row === undefined || row === null) return undefined;
+    const user = toRecord(row);
+    if (!user) authLog("legacy row for a %s identity is malformed (id, email or passwordHash)", thirdPartyId);
     return user;
   }
 

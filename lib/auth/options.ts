@@ -1,4 +1,6 @@
 import type EmailPassword from "supertokens-node/recipe/emailpassword";
+import type Passwordless from "supertokens-node/recipe/passwordless";
+import type ThirdParty from "supertokens-node/recipe/thirdparty";
 import type { User } from "supertokens-node";
 import {
   functionOption,
@@ -19,6 +21,11 @@ export interface LegacyUser {
   email: string;
   /** The stored hash. `null` (no password, e.g. a social-login-only row) can never sign in with a password. */
   passwordHash: string | null;
+  /**
+   * Whether the app had verified `email`. Carried into SuperTokens when the user first signs in with a provider or
+   * a magic link (a magic link verifies it anyway). Default: false.
+   */
+  emailVerified?: boolean;
 }
 
 /**
@@ -34,8 +41,11 @@ export interface UserMigratedEvent {
   email: string;
   tenantId: string;
   user: User;
-  /** `signIn`: first sign-in with the legacy password. `passwordReset`: completed a reset while legacy-only. */
-  via: "signIn" | "passwordReset";
+  /**
+   * `signIn`: first sign-in with the legacy password. `passwordReset`: completed a reset while legacy-only.
+   * `thirdParty`: first sign-in with a provider (ThirdParty). `passwordless`: first magic link or one-time code.
+   */
+  via: "signIn" | "passwordReset" | "thirdParty" | "passwordless";
   /** True when the legacy hash was imported byte for byte; false when the core hashed the password itself. */
   hashImported: boolean;
 }
@@ -44,6 +54,9 @@ export interface UserMigratedEvent {
 type EmailPasswordOverride = NonNullable<NonNullable<Parameters<typeof EmailPassword.init>[0]>["override"]>;
 export type FunctionsOverride = NonNullable<EmailPasswordOverride["functions"]>;
 export type ApisOverride = NonNullable<EmailPasswordOverride["apis"]>;
+/** ThirdParty.init's and Passwordless.init's `override`, as the SDK types them. */
+export type ThirdPartyOverride = NonNullable<NonNullable<Parameters<typeof ThirdParty.init>[0]>["override"]>;
+export type PasswordlessOverride = NonNullable<Parameters<typeof Passwordless.init>[0]["override"]>;
 
 export interface LegacyAuthOptions {
   /**
@@ -53,6 +66,17 @@ export interface LegacyAuthOptions {
   findUserByEmail?: (email: string, tenantId: string) => Promise<LegacyLookup>;
   /** Look a user up by primary key (as a string). Required. */
   findUserById?: (id: string) => Promise<LegacyUser | undefined | null>;
+  /**
+   * Look a user up by a social login they had in the legacy app: SuperTokens' `thirdPartyId` ("google", "github",
+   * or your custom provider's id; map it to your own provider column) and the provider's user id (Google's `sub`,
+   * GitHub's numeric id as a string). Their first sign-in through ThirdParty then lands on their legacy id. Default:
+   * none; a provider sign-in then matches a legacy user only by an email the provider says is verified.
+   */
+  findUserByThirdParty?: (
+    thirdPartyId: string,
+    thirdPartyUserId: string,
+    tenantId: string,
+  ) => Promise<LegacyUser | undefined | null>;
   /** Number of rows in the legacy table. Default: none; `getUserCount()` and `migrationProgress()` then throw. */
   countLegacyUsers?: () => Promise<number>;
   /**
@@ -94,6 +118,10 @@ export interface LegacyAuthOptions {
    * hooks never see a half-moved user. Default: none.
    */
   override?: { functions?: FunctionsOverride; apis?: ApisOverride };
+  /** The app's own ThirdParty overrides, on top of `legacyAuth().thirdParty` as with `override`. Default: none. */
+  thirdPartyOverride?: ThirdPartyOverride;
+  /** The app's own Passwordless overrides, applied on top of `legacyAuth().passwordless`. Default: none. */
+  passwordlessOverride?: PasswordlessOverride;
   /**
    * Moved users as OpenTelemetry metrics (docs/metrics.md). Default: the global MeterProvider of
    * `@opentelemetry/api` when it is installed, none otherwise. `false`: none. `{ meterProvider }`: that one.
@@ -104,6 +132,11 @@ export interface LegacyAuthOptions {
 export interface LegacyAuthConfig {
   readonly findUserByEmail: (email: string, tenantId: string) => Promise<LegacyLookup>;
   readonly findUserById: (id: string) => Promise<LegacyUser | undefined | null>;
+  readonly findUserByThirdParty?: (
+    thirdPartyId: string,
+    thirdPartyUserId: string,
+    tenantId: string,
+  ) => Promise<LegacyUser | undefined | null>;
   readonly countLegacyUsers?: () => Promise<number>;
   readonly findUsersByIds?: (ids: readonly string[]) => Promise<readonly LegacyUser[]>;
   readonly verifyPassword?: (password: string, hash: string) => Promise<boolean>;
@@ -113,6 +146,8 @@ export interface LegacyAuthConfig {
   readonly tenantIds: readonly string[];
   readonly dummyHash: string;
   readonly override: { readonly functions?: FunctionsOverride; readonly apis?: ApisOverride };
+  readonly thirdPartyOverride: Readonly<ThirdPartyOverride>;
+  readonly passwordlessOverride: Readonly<PasswordlessOverride>;
   readonly metrics: MigrationMetrics;
 }
 
@@ -120,6 +155,7 @@ export interface LegacyAuthConfig {
 const LEGACY_AUTH_KEYS = {
   findUserByEmail: true,
   findUserById: true,
+  findUserByThirdParty: true,
   countLegacyUsers: true,
   findUsersByIds: true,
   listLegacyUsers: true,
@@ -130,6 +166,8 @@ const LEGACY_AUTH_KEYS = {
   tenantIds: true,
   dummyHash: true,
   override: true,
+  thirdPartyOverride: true,
+  passwordlessOverride: true,
   metrics: true,
 } satisfies OptionKeys<LegacyAuthOptions>;
 
@@ -179,19 +217,23 @@ function resolveTenantIds(value: unknown): readonly string[] {
   return Object.freeze([...new Set(value as string[])]);
 }
 
-function resolveOverride(value: LegacyAuthOptions["override"]): LegacyAuthConfig["override"] {
-  if (value === undefined) return LEGACY_AUTH_DEFAULTS.override;
+function resolveOverride<T extends { functions?: unknown; apis?: unknown }>(
+  name: string,
+  recipe: string,
+  value: T | undefined,
+): Readonly<T> {
+  if (value === undefined) return LEGACY_AUTH_DEFAULTS.override as Readonly<T>;
   const o = objectOption(
     what,
-    "override",
+    name,
     value,
-    "an object { functions?, apis? }, as EmailPassword.init takes it",
+    `an object { functions?, apis? }, as ${recipe}.init takes it`,
     OVERRIDE_KEYS,
   )!;
   return Object.freeze({
-    functions: functionOption(what, "override.functions", o.functions),
-    apis: functionOption(what, "override.apis", o.apis),
-  });
+    functions: functionOption(what, `${name}.functions`, o.functions),
+    apis: functionOption(what, `${name}.apis`, o.apis),
+  }) as Readonly<T>;
 }
 
 /** Run once, when legacyAuth() is called; nothing is validated at request time. */
@@ -218,6 +260,7 @@ export function resolveLegacyAuthOptions(input: LegacyAuthOptions | undefined): 
       o.findUserById,
       `pass async (id) => ({ id, email, passwordHash }) or undefined, ${spreadPg}`,
     ),
+    findUserByThirdParty: functionOption(what, "findUserByThirdParty", o.findUserByThirdParty),
     countLegacyUsers: functionOption(what, "countLegacyUsers", o.countLegacyUsers),
     findUsersByIds: functionOption(what, "findUsersByIds", o.findUsersByIds),
     verifyPassword: functionOption(what, "verifyPassword", o.verifyPassword),
@@ -226,7 +269,9 @@ export function resolveLegacyAuthOptions(input: LegacyAuthOptions | undefined): 
     onUserMigrated: functionOption(what, "onUserMigrated", o.onUserMigrated),
     tenantIds: resolveTenantIds(o.tenantIds),
     dummyHash,
-    override: resolveOverride(o.override),
+    override: resolveOverride("override", "EmailPassword", o.override),
+    thirdPartyOverride: resolveOverride("thirdPartyOverride", "ThirdParty", o.thirdPartyOverride),
+    passwordlessOverride: resolveOverride("passwordlessOverride", "Passwordless", o.passwordlessOverride),
     metrics: resolveMetrics(what, o.metrics),
   });
 }
