@@ -11,6 +11,7 @@ export type { SessionsStatus, AgeBucket } from "./sessions.js";
 export type { UsersStatus } from "./users.js";
 export type { CoordinatorStatus } from "./coordinator.js";
 export type { HashClass } from "./hash-class.js";
+export type { StatusProgress } from "./progress.js";
 export type { RedisCommandClient } from "./redis.js";
 export type { StatusPg } from "./pg.js";
 export { sendResetToStragglers, type SendResetOptions, type SendResetReport } from "./resets.js";

@@ -14,6 +14,7 @@ import { isPlainIdentifier, isValidSchemaName, quoteIdent } from "../sql.js";
 import type { SessionSource } from "./legacy-sessions.js";
 import { defaultUserId as legacyUserId } from "../legacy-user-id.js";
 import type { StatusPg } from "./pg.js";
+import type { StatusProgress } from "./progress.js";
 import type { RedisCommandClient } from "./redis.js";
 import type { CoreSource, UsersSource } from "./users.js";
 
@@ -80,6 +81,12 @@ export interface MigrationStatusOptions {
    * `{ pool, table?, schema? }` for createPostgresMigrationCoordinator. Default: not read.
    */
   coordinator?: RedisCoordinatorStatusOptions | PgCoordinatorStatusOptions;
+  /**
+   * Called as a long read goes (the users query, the core's users): rows done, the total when known, the time left
+   * at the rate so far. At most every 2 s per phase, and once when a phase ends. Default: none (the
+   * `supertokens-migrate:status` debug log has the same lines).
+   */
+  onProgress?: (progress: StatusProgress) => void;
   /** Keys or rows read per round trip. Default 1000. */
   pageSize?: number;
   /** Deadline for each call to a store or the core, in milliseconds. Default 10000. */
@@ -96,6 +103,7 @@ export interface MigrationStatusConfig {
     /** `table`: validated and quoted, schema-qualified when a schema was named. */
     | { readonly kind: "postgres"; readonly db: StatusPg; readonly table: string }
     | undefined;
+  readonly onProgress: ((progress: StatusProgress) => void) | undefined;
   readonly pageSize: number;
   readonly timeoutMs: number;
 }
@@ -106,6 +114,7 @@ const KEYS = {
   users: true,
   core: true,
   coordinator: true,
+  onProgress: true,
   pageSize: true,
   timeoutMs: true,
 } satisfies OptionKeys<MigrationStatusOptions>;
@@ -282,6 +291,7 @@ export function resolveMigrationStatusOptions(options: MigrationStatusOptions | 
     users: resolveUsers(o.users),
     core: resolveCore(o.core),
     coordinator,
+    onProgress: functionOption(what, "onProgress", o.onProgress, "Pass a function called with each progress report."),
     pageSize: integerIn(what, "pageSize", o.pageSize, 1, 100_000, STATUS_DEFAULTS.pageSize),
     timeoutMs: positiveInteger(what, "timeoutMs", o.timeoutMs, STATUS_DEFAULTS.timeoutMs, "number of milliseconds"),
   };

@@ -42,7 +42,7 @@ export async function migrationStatus(options: MigrationStatusOptions): Promise<
   );
   const [sessions, users, coordinatorRead] = await Promise.all([
     config.sessions ? readLegacySessions(config.sessions, config.userId, limits) : undefined,
-    config.users ? readUsers(config.users, config.core, limits) : undefined,
+    config.users ? readUsers(config.users, config.core, limits, config.onProgress) : undefined,
     config.coordinator?.kind === "redis"
       ? readCoordinator(config.coordinator.client, config.coordinator.prefix, limits)
       : config.coordinator?.kind === "postgres"

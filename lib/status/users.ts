@@ -1,11 +1,12 @@
 import { ConfigError } from "../errors.js";
 import { isPendingEmail } from "../pending-email.js";
 import { quoteIdent } from "../sql.js";
-import { coreUserPages, emailPasswordEmail } from "./core.js";
+import { coreUserCount, coreUserPages, emailPasswordEmail } from "./core.js";
 import { HASH_CLASSES, classifyHash, type HashClass } from "./hash-class.js";
 import type { ReadLimits } from "./legacy-sessions.js";
 import { statusLog } from "./log.js";
 import { pgQuery, type StatusPg } from "./pg.js";
+import { progressOf, type StatusProgress } from "./progress.js";
 
 export interface UsersStatus {
   /** Rows the users query returns: every legacy user. */
@@ -75,17 +76,26 @@ function idMatch(idColumn: string, typeId: number | undefined, ids: string[]): {
 const emptyByHash = () => Object.fromEntries(HASH_CLASSES.map((c) => [c, 0])) as Record<HashClass, number>;
 
 /**
- * Counts the legacy users by hash class in one read-only pass over a cursor, then pages through the core's users
- * and looks up each page's ids in the users query (one statement per 500 users). Memory holds one page of each.
+ * Counts the legacy users by hash class in one read-only pass over a cursor (FETCH_SIZE rows a round trip), then
+ * pages through the core's users (CORE_PAGE_SIZE a request, the next one asked for while this one is looked up) and
+ * looks up each page's ids in the users query: one statement per page, by the id column's index when the query
+ * lets PostgreSQL push the condition down. Memory holds a cursor page and two core pages whatever the size; time
+ * grows with the number of users, one round trip per page, and is reported through `onProgress` with what is left.
  */
-export function readUsers(source: UsersSource, core: CoreSource | undefined, limits: ReadLimits): Promise<UsersStatus> {
-  return readOnly(source.db, limits.timeoutMs, (db) => readUsersIn({ ...source, db }, core, limits));
+export function readUsers(
+  source: UsersSource,
+  core: CoreSource | undefined,
+  limits: ReadLimits,
+  onProgress?: (progress: StatusProgress) => void,
+): Promise<UsersStatus> {
+  return readOnly(source.db, limits.timeoutMs, (db) => readUsersIn({ ...source, db }, core, limits, onProgress));
 }
 
 async function readUsersIn(
   source: UsersSource,
   core: CoreSource | undefined,
   limits: ReadLimits,
+  onProgress: ((progress: StatusProgress) => void) | undefined,
 ): Promise<UsersStatus> {
   const { fields } = await pgQuery(
     source.db,
@@ -111,6 +121,7 @@ async function readUsersIn(
     "the users query",
     FIX,
   );
+  const legacyProgress = progressOf("legacy-users", undefined, onProgress);
   for (;;) {
     const { rows } = await pgQuery<{ hash: unknown }>(
       source.db,
@@ -123,7 +134,9 @@ async function readUsersIn(
     if (rows.length === 0) break;
     for (const row of rows) byHash[classifyHash(row.hash)]++;
     total += rows.length;
+    legacyProgress.advance(rows.length);
   }
+  legacyProgress.finish();
   await pgQuery(source.db, "CLOSE supertokens_migrate_status", [], limits.timeoutMs, "CLOSE", FIX);
 
   if (core === undefined) {
@@ -146,8 +159,14 @@ async function readUsersIn(
   let moved = 0;
   let interrupted = 0;
   let superTokensUsers = 0;
+  const coreProgress = progressOf(
+    "core-users",
+    await coreUserCount(core.connectionURI, core.apiKey, limits.timeoutMs),
+    onProgress,
+  );
   for await (const users of coreUserPages(core.connectionURI, core.apiKey, limits.timeoutMs)) {
     superTokensUsers += users.length;
+    coreProgress.advance(users.length);
     for (const u of users) if (isPendingEmail(emailPasswordEmail(u))) interrupted++;
     const match = idMatch(
       idColumn,
@@ -166,6 +185,7 @@ async function readUsersIn(
     moved += rows.length;
     for (const row of rows) movedByHash[classifyHash(row.hash)]++;
   }
+  coreProgress.finish();
   moved = Math.min(moved, total);
   const legacyOnlyByHash = emptyByHash();
   for (const c of HASH_CLASSES) legacyOnlyByHash[c] = Math.max(0, byHash[c] - movedByHash[c]);
