@@ -16,7 +16,7 @@ import {
 } from "../../lib/core/bulk-import-queue.js";
 import { resolveConfig } from "../../lib/core/config.js";
 import type { AppContext } from "../../lib/core/context.js";
-import { importUsersOneByOne } from "../../lib/core/storage/import-users.js";
+import { importUsersOneByOne, newImportedUserId } from "../../lib/core/storage/import-users.js";
 import { MemoryStorage } from "../../lib/core/storage/memory.js";
 import { PostgresStorage, type SqlQueryable } from "../../lib/core/storage/postgres.js";
 import type { AppStorage, ImportUserRecord } from "../../lib/core/storage/types.js";
@@ -35,7 +35,7 @@ class Recording implements SqlQueryable {
   beforeBatchInsert: (() => Promise<void>) | undefined;
   constructor(private readonly db: SqlQueryable) {}
   async query(sql: string, params?: unknown[]) {
-    if (/^\s*WITH u AS \(SELECT \* FROM json_to_recordset/.test(sql) && this.beforeBatchInsert) {
+    if (/^\s*WITH u AS \(SELECT \* FROM unnest/.test(sql) && this.beforeBatchInsert) {
       const hook = this.beforeBatchInsert;
       this.beforeBatchInsert = undefined;
       await hook();
@@ -197,9 +197,9 @@ describe("PostgresStorage.importUsers: the batched bulk import", () => {
       /email a@example\.com already exists/,
       undefined,
       /externalId legacy-taken already exists/,
-      /externalId is also a SuperTokens userID/,
+      /externalId is also a SuperTokens userID|useridmapping errors/,
       /externalId legacy-b already exists/,
-      /externalId is also a SuperTokens userID/,
+      /externalId is also a SuperTokens userID|useridmapping errors/,
       undefined,
       undefined,
       undefined,
@@ -322,5 +322,105 @@ describe("PostgresStorage.importUsers: the batched bulk import", () => {
       assert.equal(pgIds.length, 2500 - 26);
       assert.deepEqual(pgIds, memoryIds, order);
     }
+  });
+
+  it("carries quotes, backslashes, braces, commas, NULL-like words, non-ASCII through its typed arrays", async () => {
+    const one = await freshStorage("one_chars");
+    const batch = await freshStorage("batch_chars");
+    const odd = ['a"b', "c\\d", "{e,f}", "NULL", " g ", "ü日本", "h'i", ""];
+    const list = entries(
+      odd.map((text, i) => ({
+        email: `x${i}${text.replace(/\s/g, "")}@example.com`,
+        ext: `legacy-${text}-${i}`,
+        verified: i % 2 === 0,
+        meta: { text, nested: { list: [text, null] } },
+        hash: i === 2 ? argonHash : undefined,
+      })),
+    );
+    const expected = await oneByOne(context(one.app), structuredClone(list));
+    const got = await importBulkUsers(context(batch.app), structuredClone(list));
+    assert.deepEqual(got, expected);
+    assert.deepEqual(
+      got,
+      odd.map(() => undefined),
+    );
+    const [a, b] = [await dump(one.schema), await dump(batch.schema)];
+    for (const table of Object.keys(a)) assert.deepEqual(b[table], a[table], table);
+    assert.deepEqual(await batch.app.getMetadata("legacy-{e,f}-2"), {
+      text: "{e,f}",
+      nested: { list: ["{e,f}", null] },
+    });
+  });
+
+  it("turns synchronous_commit off for its own transaction only", async () => {
+    const client = new pg.Client({ connectionString: requireEnv("DATABASE_URL") });
+    await client.connect();
+    try {
+      const { app } = await freshStorage("sync", client);
+      const show = async () => (await client.query("SHOW synchronous_commit")).rows[0].synchronous_commit as string;
+      await client.query("SET synchronous_commit = remote_apply");
+      const got = await importBulkUsers(context(app), entries([{ email: "s1@example.com", ext: "legacy-s1" }]));
+      assert.deepEqual(got, [undefined]);
+      // set_config(…, true) ends with the statement's transaction: the session keeps its own setting.
+      assert.equal(await show(), "remote_apply");
+      assert.equal(await app.countUsers(), 1);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("looks each key up through its unique index, not by scanning the table, once the tables are large", async () => {
+    const recording = new Recording(pool);
+    const { schema, app } = await freshStorage("plan", recording);
+    const records = (from: number, n: number): ImportUserRecord[] =>
+      Array.from({ length: n }, (_, i) => ({
+        user: {
+          id: newImportedUserId(),
+          recipeId: "emailpassword",
+          email: `p${from + i}@example.com`,
+          passwordHash: bcryptHash,
+          timeJoined: from + i,
+          tenantIds: ["public"],
+        },
+        externalUserId: `legacy-p${from + i}`,
+        verified: false,
+        metadataUpdate: i % 10 === 0 ? { n: i } : undefined,
+      }));
+    for (let i = 0; i < 6000; i += 1000) await app.importUsers(records(i, 1000));
+    // The statistics are taken (after 1,000 users): a plan that joined the 1,000 keys to the table would scan it.
+    const read = [...recording.sent].reverse().find((q) => /^\s*SELECT 'mapped'/.test(q));
+    assert.ok(read, "the batch's read was sent");
+    const next = records(6000, 1000);
+    const params = [
+      "public",
+      next.map((r) => r.externalUserId),
+      next.map(() => "public"),
+      next.map((r) => r.user.email),
+      next.filter((r) => r.metadataUpdate).map((r) => r.externalUserId),
+    ];
+    const plan = await pool.query(`EXPLAIN (FORMAT JSON) ${read}`, params);
+    const text = JSON.stringify(plan.rows[0]["QUERY PLAN"]);
+    assert.doesNotMatch(text, /"Seq Scan"/, text);
+    for (const index of [
+      "userid_mapping_external_user_id_key",
+      "emailpassword_users_pkey",
+      "emailpassword_user_to_tenant_email_key",
+      "user_metadata_pkey",
+    ])
+      assert.match(text, new RegExp(`"Index Name":"${index}"`), index);
+    assert.equal(await app.countUsers(), 6000);
+    assert.ok(schema);
+  });
+});
+
+describe("newImportedUserId: the SuperTokens ids of bulk-imported users", () => {
+  it("is a version 7 UUID whose order follows the time it was made", () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ids = [1, 2, 255, 256, 1_700_000_000_000, 1_700_000_000_001, 2 ** 48 - 1].map((t) => newImportedUserId(t));
+    for (const id of ids) assert.match(id, uuid);
+    assert.deepEqual([...ids].sort(), ids);
+    assert.equal(newImportedUserId(1_700_000_000_000).slice(0, 13), "018bcfe5-6800");
+    // 74 random bits: ids made in the same millisecond differ.
+    assert.equal(new Set(Array.from({ length: 1000 }, () => newImportedUserId(5))).size, 1000);
   });
 });

@@ -11,6 +11,7 @@ import {
 import { ok, type Route, type RouteContext } from "../context.js";
 import { badRequest, CoreHttpError, field, queryInt, queryParam, type Json } from "../http.js";
 import { checkImportable } from "../passwords.js";
+import { newImportedUserId } from "../storage/import-users.js";
 import { userJson } from "../users.js";
 
 /*
@@ -192,7 +193,7 @@ async function parseLoginMethod(
     isVerified,
     isPrimary,
     timeJoinedInMSSinceEpoch,
-    superTokensUserId: randomUUID(),
+    superTokensUserId: newImportedUserId(),
     email,
     ...(passwordHash !== undefined && hashingAlgorithm !== undefined ? { passwordHash, hashingAlgorithm } : {}),
     ...(plainTextPassword !== undefined ? { plainTextPassword } : {}),
