@@ -24,6 +24,7 @@ export const CONFIG_ERROR_CODES = [
   "ERR_MIGRATE_UNSUPPORTED_CORE",
   "ERR_MIGRATE_API_KEY_REFUSED",
   "ERR_MIGRATE_MISSING_COLUMN",
+  "ERR_MIGRATE_RECIPE_NOT_GUARDED",
 ] as const;
 
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
