@@ -112,8 +112,8 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
   const [first, second] = readsNewTables(layout.migrationMode) ? [newTenants, oldTenants] : [oldTenants, newTenants];
   const secondOnly = readsNewTables(layout.migrationMode) ? "NULL::json" : second;
   const select = `
-    SELECT x.*, ${primaryExt} AS external_user_id, ${mapped ? "pm.external_user_id_info" : "NULL::text"}
-        AS external_user_id_info,
+    SELECT x.*, x.st_key::text AS st_id, ${primaryExt} AS external_user_id,
+      ${mapped ? "pm.external_user_id_info" : "NULL::text"} AS external_user_id_info,
       ${layout.has("user_metadata") ? "COALESCE(mx.user_metadata, ms.user_metadata)" : "NULL::text"} AS metadata,
       ${
         layout.has("emailverification_verified_emails")
@@ -126,11 +126,12 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
           ? `COALESCE((SELECT json_agg(json_build_object('tenantId', r.tenant_id, 'role', r.role)
             ORDER BY r.tenant_id, r.role)
                FROM ${t("user_roles")} r WHERE r.app_id = x.app_id AND r.user_id
-                 IN (x.st_id, ${primaryExt})), '[]'::json)`
+                 IN (x.st_key::text, ${primaryExt})), '[]'::json)`
           : "NULL::json"
       } AS roles
     FROM (
-      SELECT u.app_id, u.user_id::text AS recipe_id, ${primaryOf(layout, "u.app_id", "u.user_id")}::text AS st_id,
+      SELECT u.app_id, u.user_id::text AS recipe_id, u.user_id AS recipe_key,
+        ${primaryOf(layout, "u.app_id", "u.user_id")} AS st_key,
         u.email, u.password_hash, u.time_joined,
         ${first} AS tenants_main, ${secondOnly} AS tenants_fallback
       FROM ${t("emailpassword_users")} u
@@ -138,14 +139,14 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
     ) x
     ${
       mapped
-        ? `LEFT JOIN ${t("userid_mapping")} pm ON pm.app_id = x.app_id AND pm.supertokens_user_id = x.st_id
-      LEFT JOIN ${t("userid_mapping")} rm ON rm.app_id = x.app_id AND rm.supertokens_user_id = x.recipe_id`
+        ? `LEFT JOIN ${t("userid_mapping")} pm ON pm.app_id = x.app_id AND pm.supertokens_user_id = x.st_key
+      LEFT JOIN ${t("userid_mapping")} rm ON rm.app_id = x.app_id AND rm.supertokens_user_id = x.recipe_key`
         : ""
     }
     ${
       layout.has("user_metadata")
         ? `LEFT JOIN ${t("user_metadata")} mx ON mx.app_id = x.app_id AND mx.user_id = ${primaryExt}
-           LEFT JOIN ${t("user_metadata")} ms ON ms.app_id = x.app_id AND ms.user_id = x.st_id`
+           LEFT JOIN ${t("user_metadata")} ms ON ms.app_id = x.app_id AND ms.user_id = x.st_key::text`
         : ""
     }
     ORDER BY x.recipe_id`;
@@ -165,7 +166,9 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
   };
   let after: string | undefined;
   for (;;) {
-    // The page is cut in the inner query, on emailpassword_users' primary key (app_id, user_id).
+    // The page is cut in the inner query, on emailpassword_users' primary key (app_id, user_id). The mapping is
+    // joined on the ids as the core stores them (CHAR(36), st_key and recipe_key): joined on their text, PostgreSQL
+    // could not use userid_mapping's index and read the whole table for every page, each page slower as it grew.
     const sql = select.replace(
       "KEYSET",
       after === undefined ? "ORDER BY u.user_id LIMIT $2" : "AND u.user_id > $3 ORDER BY u.user_id LIMIT $2",
@@ -210,14 +213,14 @@ export async function* readResetTokens(config: ExportConfig, layout: CoreLayout)
   // The email column exists from core 7.0 (plugin 5.0); older tokens were for the user's current email.
   const tokenEmail = layout.hasColumn("emailpassword_pswd_reset_tokens", "email") ? "rt.email" : "NULL::text";
   const select = `
-    SELECT x.*, ${mapped ? "m.external_user_id" : "NULL::text"} AS external_user_id FROM (
+    SELECT x.*, x.st_key::text AS st_id, ${mapped ? "m.external_user_id" : "NULL::text"} AS external_user_id FROM (
       SELECT rt.app_id, rt.token, rt.token_expiry, rt.user_id::text AS recipe_id,
-        ${primaryOf(layout, "rt.app_id", "rt.user_id")}::text AS st_id, COALESCE(${tokenEmail}, u.email) AS email
+        ${primaryOf(layout, "rt.app_id", "rt.user_id")} AS st_key, COALESCE(${tokenEmail}, u.email) AS email
       FROM ${t("emailpassword_pswd_reset_tokens")} rt
       LEFT JOIN ${t("emailpassword_users")} u ON u.app_id = rt.app_id AND u.user_id = rt.user_id
       WHERE rt.app_id = $1 AND rt.token_expiry > $2
     ) x
-    ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = x.app_id AND m.supertokens_user_id = x.st_id` : ""}
+    ${mapped ? `LEFT JOIN ${t("userid_mapping")} m ON m.app_id = x.app_id AND m.supertokens_user_id = x.st_key` : ""}
     WHERE TRUE`;
   type TokenRow = {
     recipe_id: string;
