@@ -25,9 +25,6 @@ const debug = log.extend("core");
 const notImplemented = [
   "/recipe/signinup",
   "/recipe/accountlinking",
-  "/recipe/role",
-  "/recipe/roles",
-  "/recipe/user/role",
   "/recipe/totp",
   "/recipe/webauthn",
   "/recipe/oauth",

@@ -4,6 +4,7 @@ import { emailPasswordRoutes } from "./email-password.js";
 import { emailVerificationRoutes } from "./email-verification.js";
 import { metaRoutes } from "./meta.js";
 import { metadataRoutes } from "./metadata.js";
+import { userRolesRoutes } from "./user-roles.js";
 import { multitenancyRoutes } from "./multitenancy.js";
 import { sessionRoutes } from "./session.js";
 import { userIdMappingRoutes } from "./user-id-mapping.js";
@@ -17,6 +18,7 @@ export const routes: Route[] = [
   ...userRoutes,
   ...userIdMappingRoutes,
   ...metadataRoutes,
+  ...userRolesRoutes,
   ...emailVerificationRoutes,
   ...bulkImportRoutes,
 ];

@@ -25,11 +25,12 @@ export function coreTableName(schema: string, tablePrefix: string, name: string)
  *     app_id_to_user_id, all_auth_recipe_users, recipe_user_account_infos, recipe_user_tenants,
  *     primary_user_tenants and their indexes), EmailPasswordQueries.java, SessionQueries.java,
  *     JWTSigningQueries.java, UserIdMappingQueries.java, UserMetadataQueries.java, EmailVerificationQueries.java,
- *     MultitenancyQueries.java.
+ *     MultitenancyQueries.java, UserRolesQueries.java (with the (app_id, user_id) index of user_roles that plugin
+ *     8.1.2 added).
  *   - CHANGELOG.md, 9.5.0 (the reservation tables, time_joined and primary_or_recipe_user_time_joined on
  *     app_id_to_user_id with four pagination indexes, ON UPDATE CASCADE on every key to app_id_to_user_id) and 9.5.3
  *     (in LEGACY, app_id_to_user_id.time_joined keeps its 0 sentinel, which is what the dev core leaves there).
- * Tables of recipes the dev core does not implement (third party, passwordless, roles, TOTP, dashboard, OAuth,
+ * Tables of recipes the dev core does not implement (third party, passwordless, TOTP, dashboard, OAuth,
  * WebAuthn, bulk import) are not created; the core creates them on its first start.
  */
 export function coreLayoutDdl(schema: string, tablePrefix = ""): string[] {
@@ -239,6 +240,39 @@ export function coreLayoutDdl(schema: string, tablePrefix = ""): string[] {
       CONSTRAINT ${tablePrefix}user_metadata_app_id_fkey FOREIGN KEY (app_id)
         REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS user_metadata_app_id_index ON ${t("user_metadata")} (app_id)`,
+
+    // UserRoles: roles are per app, holds per tenant. user_roles has no foreign key to roles: the core checks the
+    // role when it adds a hold, and deletes the holds itself when a role goes.
+    `CREATE TABLE IF NOT EXISTS ${t("roles")} (
+      app_id VARCHAR(64) DEFAULT 'public',
+      role VARCHAR(255) NOT NULL,
+      CONSTRAINT ${tablePrefix}roles_pkey PRIMARY KEY (app_id, role),
+      CONSTRAINT ${tablePrefix}roles_app_id_fkey FOREIGN KEY (app_id)
+        REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS roles_app_id_index ON ${t("roles")} (app_id)`,
+
+    `CREATE TABLE IF NOT EXISTS ${t("role_permissions")} (
+      app_id VARCHAR(64) DEFAULT 'public',
+      role VARCHAR(255) NOT NULL,
+      permission VARCHAR(255) NOT NULL,
+      CONSTRAINT ${tablePrefix}role_permissions_pkey PRIMARY KEY (app_id, role, permission),
+      CONSTRAINT ${tablePrefix}role_permissions_role_fkey FOREIGN KEY (app_id, role)
+        REFERENCES ${t("roles")} (app_id, role) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS role_permissions_permission_index ON ${t("role_permissions")} (app_id, permission)`,
+    `CREATE INDEX IF NOT EXISTS role_permissions_role_index ON ${t("role_permissions")} (app_id, role)`,
+
+    `CREATE TABLE IF NOT EXISTS ${t("user_roles")} (
+      app_id VARCHAR(64) DEFAULT 'public',
+      tenant_id VARCHAR(64) DEFAULT 'public',
+      user_id VARCHAR(128) NOT NULL,
+      role VARCHAR(255) NOT NULL,
+      CONSTRAINT ${tablePrefix}user_roles_pkey PRIMARY KEY (app_id, tenant_id, user_id, role),
+      CONSTRAINT ${tablePrefix}user_roles_tenant_id_fkey FOREIGN KEY (app_id, tenant_id)
+        REFERENCES ${t("tenants")} (app_id, tenant_id) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS user_roles_role_index ON ${t("user_roles")} (app_id, tenant_id, role)`,
+    `CREATE INDEX IF NOT EXISTS user_roles_tenant_id_index ON ${t("user_roles")} (app_id, tenant_id)`,
+    `CREATE INDEX IF NOT EXISTS user_roles_app_id_role_index ON ${t("user_roles")} (app_id, role)`,
+    `CREATE INDEX IF NOT EXISTS user_roles_app_id_user_id_index ON ${t("user_roles")} (app_id, user_id)`,
 
     `CREATE TABLE IF NOT EXISTS ${t("emailverification_verified_emails")} (
       app_id VARCHAR(64) NOT NULL DEFAULT 'public',
