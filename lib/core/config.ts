@@ -28,7 +28,10 @@ export interface CoreConfig {
   firebase_password_hashing_signer_key: string | null;
   /** Comma-separated list of accepted API keys; null disables the check. */
   api_keys: string | null;
+  /** Milliseconds a Passwordless code stays valid. Default 900000 (15 minutes). */
   passwordless_code_lifetime: number;
+  /** Wrong user input codes per Passwordless sign-in attempt: the one that reaches this number ends it. Default 5. */
+  passwordless_max_code_input_attempts: number;
   /** Users per processing round of the bulk-import queue. Default 8000, as the core's. */
   bulk_migration_batch_size: number;
   bulk_migration_parallelism: number;
@@ -65,6 +68,7 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   firebase_password_hashing_signer_key: null,
   api_keys: null,
   passwordless_code_lifetime: 900_000,
+  passwordless_max_code_input_attempts: 5,
   bulk_migration_batch_size: 8000,
   bulk_migration_parallelism: 2,
   dev_core_bulk_import_cron_interval_ms: 0,
@@ -90,6 +94,7 @@ const kinds: Record<keyof CoreConfig, Kind> = {
   firebase_password_hashing_signer_key: "string",
   api_keys: "string",
   passwordless_code_lifetime: "int",
+  passwordless_max_code_input_attempts: "int",
   bulk_migration_batch_size: "int",
   bulk_migration_parallelism: "int",
   dev_core_bulk_import_cron_interval_ms: "int",

@@ -6,6 +6,7 @@ import { metaRoutes } from "./meta.js";
 import { metadataRoutes } from "./metadata.js";
 import { userRolesRoutes } from "./user-roles.js";
 import { multitenancyRoutes } from "./multitenancy.js";
+import { passwordlessRoutes } from "./passwordless.js";
 import { sessionRoutes } from "./session.js";
 import { userIdMappingRoutes } from "./user-id-mapping.js";
 import { userRoutes } from "./users.js";
@@ -15,6 +16,7 @@ export const routes: Route[] = [
   ...multitenancyRoutes,
   ...sessionRoutes,
   ...emailPasswordRoutes,
+  ...passwordlessRoutes,
   ...userRoutes,
   ...userIdMappingRoutes,
   ...metadataRoutes,

@@ -120,7 +120,8 @@ export class PostgresPasswordlessCodeStorage implements PasswordlessCodeStorage 
       const rows = await this.q(
         `INSERT INTO ${this.t.passwordless_codes}
            (app_id, tenant_id, code_id, device_id_hash, link_code_hash, created_at)
-           SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM ${this.t.passwordless_devices}
+           SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint
+           WHERE EXISTS (SELECT 1 FROM ${this.t.passwordless_devices}
              WHERE app_id = $1 AND tenant_id = $2 AND device_id_hash = $4)
          RETURNING 1`,
         [c.tenantId, c.codeId, c.deviceIdHash, c.linkCodeHash, c.createdAt],
