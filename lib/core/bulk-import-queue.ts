@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop, setTimeout as sleep } from "node:time
 import { resolveConfig } from "./config.js";
 import { log } from "../debug.js";
 import type { AppContext, CoreHandle } from "./context.js";
-import { hashForApp } from "./passwords.js";
+import { checkImportable, hashForApp } from "./passwords.js";
 import type { CoreStorage, ImportUserOutcome, ImportUserRecord, UserRecord } from "./storage/types.js";
 import { updateMetadata } from "./users.js";
 
@@ -10,6 +10,18 @@ const debug = log.extend("core").extend("bulk-import");
 
 /** Users handed to the storage's importUsers at once; it writes them in batches where it can. */
 const importChunk = 1000;
+
+/** Without a cron, a tick that stopped on an error is tried again after this long (or when users are added). */
+const abortRetryMs = 1000;
+
+/**
+ * The core's message for a login method left without a tenant prints the Java object (BulkImportUser.LoginMethod
+ * has no toString, so Object's class@hash): the hash differs every time.
+ */
+export const tenantlessMessage = (): string =>
+  `LoginMethod 'io.supertokens.pluginInterface.bulkimport.BulkImportUser$LoginMethod@${Math.floor(
+    Math.random() * 2 ** 31,
+  ).toString(16)}' has no tenantId`;
 
 /** A login method as validated by POST /bulk-import/users (BulkImportUser.LoginMethod). */
 export interface BulkLoginMethod {
@@ -68,6 +80,8 @@ export class BulkQueue {
   /** Ticks fall on this origin plus whole intervals (the core's fall on its start plus whole intervals). */
   private readonly cronOrigin = Date.now();
   private tick: NodeJS.Timeout | undefined;
+  /** The last tick stopped on an error that is not a user's failure (see drain). */
+  private aborted = false;
 
   constructor(
     private readonly owner: BulkImportJob,
@@ -83,6 +97,11 @@ export class BulkQueue {
 
   add(entries: BulkEntry[]): void {
     for (const e of entries) this.entries.set(e.id, e);
+    if (this.aborted && cronOf(this.core).intervalMs === 0 && this.tick) {
+      clearTimeout(this.tick);
+      this.tick = undefined;
+      this.aborted = false;
+    }
     this.schedule();
   }
 
@@ -94,6 +113,16 @@ export class BulkQueue {
   schedule(): void {
     if (this.running || !this.owner.active) return;
     const { intervalMs, pauseMs } = cronOf(this.core);
+    if (intervalMs === 0 && this.aborted) {
+      // A tick that stopped on an error is not retried in a tight loop: once a second, or when users are added.
+      if (this.tick) return;
+      this.tick = setTimeout(() => {
+        this.tick = undefined;
+        this.aborted = false;
+        this.run(0);
+      }, abortRetryMs).unref();
+      return;
+    }
     if (intervalMs > 0) {
       if (this.tick) return;
       const wait = intervalMs - ((Date.now() - this.cronOrigin) % intervalMs);
@@ -124,6 +153,8 @@ export class BulkQueue {
   }
 
   private async drain(pauseMs: number): Promise<void> {
+    // One BulkImportUserUtils per tick in the core: its set of external ids spans every round of the tick.
+    const seenExternalIds = new Set<string>();
     for (let round = 0; this.owner.active; round++) {
       if (round > 0 && pauseMs > 0) await sleep(pauseMs, undefined, { ref: false });
       const app = await this.core.appContext(this.appId);
@@ -149,21 +180,86 @@ export class BulkQueue {
       for (let i = 0; i < batch.length; i += importChunk) {
         // A remove call may have deleted some while we were waiting.
         const chunk = batch.slice(i, i + importChunk).filter((e) => this.entries.get(e.id) === e);
-        const failures = await importBulkUsers(app, chunk);
-        chunk.forEach((entry, j) => {
-          const failure = failures[j];
+        const checked = await this.revalidate(app, chunk, seenExternalIds);
+        if (checked === "abort") {
+          // What the core's worker does when a check throws instead of reporting (a Firebase hash once the
+          // signer key is gone): nobody of the chunk is imported or marked FAILED, the claim is rolled back so
+          // they are NEW again, and the tick ends. They are taken again by the next tick, and fail again.
+          for (const e of batch.slice(i)) {
+            if (this.entries.get(e.id) === e && e.status === "PROCESSING") e.status = "NEW";
+          }
+          this.aborted = true;
+          debug(
+            "app %s: the tick stopped: a Firebase scrypt hash without firebase_password_hashing_signer_key",
+            this.appId,
+          );
+          return;
+        }
+        const valid = chunk.filter((e) => !checked.has(e));
+        const failures = await importBulkUsers(app, valid);
+        const outcome = new Map<BulkEntry, string | undefined>(checked);
+        valid.forEach((e, j) => outcome.set(e, failures[j]));
+        for (const entry of chunk) {
+          const failure = outcome.get(entry);
           if (failure === undefined) {
             this.entries.delete(entry.id);
-            return;
+            continue;
           }
           entry.status = "FAILED";
           entry.errorMessage = failure;
           entry.updatedAt = Date.now();
           debug("app %s: user %s failed: %s", this.appId, entry.id, entry.errorMessage);
-        });
+        }
         await yieldToEventLoop();
       }
     }
+  }
+
+  /**
+   * The core's worker validates each queued user again before importing it (createBulkImportUserFromJSON on the
+   * stored row, ProcessBulkUsersImportWorker). Only what can change since the POST is checked here: its tenants
+   * still exist, its external id is the first of this tick, and its Firebase hash still has a signer key. A user
+   * that fails gets the core's message, the Java list of its errors ("[…, …]"), with no E0xx code; a missing
+   * signer key is no validation error but an exception that stops the whole tick ("abort").
+   */
+  private async revalidate(
+    app: AppContext,
+    chunk: BulkEntry[],
+    seenExternalIds: Set<string>,
+  ): Promise<Map<BulkEntry, string> | "abort"> {
+    const failed = new Map<BulkEntry, string>();
+    const tenantExists = new Map<string, boolean>();
+    for (const entry of chunk) {
+      const errors: string[] = [];
+      for (const lm of entry.loginMethods) {
+        if (lm.passwordHash !== undefined && lm.hashingAlgorithm !== undefined) {
+          const hash = checkImportable(app.config(), lm.passwordHash, lm.hashingAlgorithm);
+          if (!hash.ok && hash.status === 500) return "abort";
+          if (!hash.ok) errors.push(hash.message);
+        }
+        let kept = 0;
+        for (const t of lm.tenantIds) {
+          if (t === "public") {
+            kept++;
+            continue;
+          }
+          if (!tenantExists.has(t))
+            tenantExists.set(t, (await this.core.storage.getTenant(this.appId, t)) !== undefined);
+          if (tenantExists.get(t)) kept++;
+          else errors.push(`Invalid tenantId: ${t} for ${lm.recipeId} recipe.`);
+        }
+        if (kept === 0) errors.push(tenantlessMessage());
+      }
+      const external = entry.externalUserId;
+      if (external !== undefined) {
+        if (seenExternalIds.has(external)) {
+          errors.push(`externalUserId ${external} is not unique. It is already used by another user.`);
+        }
+        seenExternalIds.add(external);
+      }
+      if (errors.length > 0) failed.set(entry, `[${errors.join(", ")}]`);
+    }
+    return failed;
   }
 }
 
@@ -208,13 +304,38 @@ export function bulkImportJob(core: CoreHandle): BulkImportJob {
 export class BulkImportFailure extends Error {}
 
 /*
- * The core's failure messages for an email-password user, with the codes that number every bulk-import error
- * (CORE bulkimport/BulkImport.java: E003 duplicate email, E030 a mapping the core refuses, E031 duplicate external
- * id).
+ * The core's failure messages for an email-password user, with the codes that number every error of its import
+ * steps (CORE bulkimport/BulkImport.java). Those the dev core can meet: E003, the email is taken in the login
+ * method's first tenant; E014, it is taken in one of its other tenants (associateUserToTenants); E031, the
+ * external id is mapped already; E030, the external id is a SuperTokens user id. E030's text is what the core
+ * prints: "E030: " and the message of the StorageQueryException that carries the batch's errors, which is the
+ * class name and message of the BulkImportBatchInsertException inside (UserIdMapping.createMultipleUserIdMappings),
+ * not the refusal itself.
  */
-const emailExists = (email: string) => `E003: A user with email ${email} already exists in emailpassword loginMethod.`;
+const firstTenantTaken = (email: string) =>
+  `E003: A user with email ${email} already exists in emailpassword loginMethod.`;
+const otherTenantTaken = (userId: string, tenantId: string, email: string) =>
+  `E014: We tried to add the userId ${userId} to the tenantId ${tenantId} but another user with email ${email} ` +
+  "already exists.";
 const externalIdExists = (id: string | undefined) => `E031: A user with externalId ${id} already exists`;
-const externalIdIsUserId = "E030: Cannot create a userId mapping where the externalId is also a SuperTokens userID";
+const externalIdIsUserId =
+  "E030: io.supertokens.pluginInterface.bulkimport.exceptions.BulkImportBatchInsertException: useridmapping errors";
+
+/**
+ * E003 or E014 for a login method whose email the storage refused: the core creates the user in its first tenant
+ * and then adds it to the others, so the first tenant holding the email names the failure. The user id is the
+ * SuperTokens one: the mapping is made after the tenants.
+ */
+async function emailTaken(app: AppContext, lm: BulkLoginMethod): Promise<string> {
+  const [first, ...others] = lm.tenantIds;
+  const holds = async (tenantId: string) =>
+    (await app.storage.findUsersByEmail(lm.email, tenantId)).some((u) => u.id !== lm.superTokensUserId);
+  if (others.length === 0 || (await holds(first))) return firstTenantTaken(lm.email);
+  for (const tenantId of others) {
+    if (await holds(tenantId)) return otherTenantTaken(lm.superTokensUserId, tenantId, lm.email);
+  }
+  return firstTenantTaken(lm.email);
+}
 
 /**
  * BulkImport.importUser for one email-password login method: user, mapping, email verification and metadata, all
@@ -238,7 +359,8 @@ export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise
     timeJoined: lm.timeJoinedInMSSinceEpoch,
     tenantIds: lm.tenantIds,
   };
-  if ((await storage.insertUser(user)) === "EMAIL_ALREADY_EXISTS") throw new BulkImportFailure(emailExists(lm.email));
+  if ((await storage.insertUser(user)) === "EMAIL_ALREADY_EXISTS")
+    throw new BulkImportFailure(await emailTaken(app, lm));
   try {
     if (
       externalId !== undefined &&
@@ -292,13 +414,17 @@ export async function importBulkUsers(app: AppContext, entries: BulkEntry[]): Pr
     }
   }
   const outcomes = await app.storage.importUsers(records);
-  outcomes.forEach((outcome, j) => (failures[at[j]] = failureMessage(outcome, entries[at[j]])));
+  for (const [j, outcome] of outcomes.entries()) failures[at[j]] = await failureMessage(app, outcome, entries[at[j]]);
   return failures;
 }
 
-function failureMessage(outcome: ImportUserOutcome, entry: BulkEntry): string | undefined {
+async function failureMessage(
+  app: AppContext,
+  outcome: ImportUserOutcome,
+  entry: BulkEntry,
+): Promise<string | undefined> {
   if (outcome === "OK") return undefined;
-  if (outcome === "EMAIL_ALREADY_EXISTS") return emailExists(entry.loginMethods[0].email);
+  if (outcome === "EMAIL_ALREADY_EXISTS") return emailTaken(app, entry.loginMethods[0]);
   if (outcome === "EXTERNAL_ID_EXISTS") return externalIdExists(entry.externalUserId);
   if (outcome === "EXTERNAL_ID_IS_USER_ID") return externalIdIsUserId;
   return `Internal error: ${String(outcome.error)}`;

@@ -2,8 +2,9 @@
  * The dev core's bulk-import queue processed the way a real core's ProcessBulkImportUsers cron does it, with a
  * shortened interval: nothing moves before a tick; a tick runs rounds of bulk_migration_batch_size users with a
  * pause between them until a round finds none; users added after that wait for the next tick. Plus the real
- * core's answers the dev core now reproduces: a 500 for a batch holding a Firebase hash without a signer key, 200
- * for an empty `ids` on remove, a login method without a tenant refused.
+ * core's answers the dev core now reproduces: a 500 for a batch holding a Firebase hash without a signer key, a tick
+ * that stops on a queued Firebase hash whose key went away, 200 for an empty `ids` on remove, a login method without
+ * a tenant refused.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -128,6 +129,47 @@ describe("dev core bulk-import answers as the real core", () => {
     });
     assert.equal((await call(keyed, "POST", "/bulk-import/users", { users: batch })).status, 200);
   });
+
+  it(
+    "a Firebase hash whose signer key went away after the POST: the tick stops on it, nobody of its share of the " +
+      "round is imported or FAILED, every tick again, until the row is removed",
+    async () => {
+      const key = Buffer.from("signer-key").toString("base64");
+      const uri = await createCoreApp(core.url, { firebase_password_hashing_signer_key: key });
+      const fb = firebaseRow("fb-late", "late-fb@example.com", key);
+      await call(uri, "POST", "/bulk-import/backgroundjob", { command: "STOP" });
+      try {
+        const batch = [...users(2, "kept"), ...users(1, "fb-late", fb.hash, "firebase_scrypt")];
+        assert.equal((await call(uri, "POST", "/bulk-import/users", { users: batch })).status, 200);
+        const appId = /appid-(.+)$/.exec(uri)![1];
+        const removed = await call(core.url, "PUT", "/recipe/multitenancy/app/v2", {
+          appId,
+          coreConfig: { firebase_password_hashing_signer_key: null },
+        });
+        assert.equal(removed.json.status, "OK");
+      } finally {
+        await call(uri, "POST", "/bulk-import/backgroundjob", { command: "START" });
+      }
+      // Nothing to wait for but time: two ticks come and go and leave the queue as it was.
+      const until = Date.now() + 2 * intervalMs + pauseMs;
+      while (Date.now() < until) {
+        assert.equal(await pending(uri), 3);
+        assert.equal((await call(uri, "GET", "/bulk-import/users/count?status=FAILED")).json.count, 0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal((await call(uri, "GET", "/public/users/count")).json.count, 0);
+
+      const rows = (await call(uri, "GET", "/bulk-import/users")).json.users as {
+        id: string;
+        externalUserId: string;
+      }[];
+      const fbRow = rows.find((r) => r.externalUserId === "fb-late-0")!;
+      await call(uri, "POST", "/bulk-import/users/remove", { ids: [fbRow.id] });
+      await timeline(uri, Date.now());
+      assert.equal((await call(uri, "GET", "/public/users/count")).json.count, 2);
+      assert.equal((await call(uri, "GET", "/bulk-import/users/count?status=FAILED")).json.count, 0);
+    },
+  );
 
   it("remove with ids [] answers 200 with empty lists", async () => {
     const uri = await createCoreApp(core.url);

@@ -162,14 +162,8 @@ describe("the queue and its processing", () => {
           ),
         ];
         const added = await call(uri, "POST", "/bulk-import/users", { users });
-        assert.equal(added.json.status, "OK");
-        assert.equal(added.json.users[0].userId, "legacy-1");
-        assert.deepEqual(added.json.users[0].loginMethods[0], {
-          recipeId: "emailpassword",
-          userId: "legacy-1",
-          tenants: ["public"],
-          email: "alice@example.com",
-        });
+        // BulkImportAPI answers the status alone, as for an empty list.
+        assert.deepEqual(added.json, { status: "OK" });
         assert.equal(await queued(uri, "NEW"), 3);
 
         const page1 = await call(uri, "GET", "/bulk-import/users?limit=2&status=NEW");
@@ -186,6 +180,12 @@ describe("the queue and its processing", () => {
         const all = [...page1.json.users, ...page2.json.users];
         assert.equal(new Set(all.map((u) => u.id)).size, 3);
 
+        // The id the core generated for a user without externalUserId is the row's id and its login method's
+        // superTokensUserId: the user is created under it.
+        const carol = all.find((u) => u.loginMethods[0].email === "carol@example.com");
+        assert.equal(carol.externalUserId, undefined);
+        assert.match(carol.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        assert.equal(carol.loginMethods[0].superTokensUserId, carol.id);
         const bob = all.find((u) => u.externalUserId === "legacy-2");
         const removed = await call(uri, "POST", "/bulk-import/users/remove", { ids: [bob.id, "no-such-id"] });
         assert.deepEqual(removed.json, { deletedIds: [bob.id], invalidIds: ["no-such-id"] });
@@ -208,7 +208,7 @@ describe("the queue and its processing", () => {
         assert.deepEqual((await call(uri, "GET", "/recipe/user/metadata?userId=legacy-1")).json.metadata, {
           plan: "pro",
         });
-        assert.equal((await signIn(uri, "carol@example.com", "carol-pw")).status, "OK");
+        assert.equal((await signIn(uri, "carol@example.com", "carol-pw")).user.id, carol.id);
         assert.equal((await signIn(uri, "bob@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
       } finally {
         await own.close();
@@ -255,6 +255,163 @@ describe("the queue and its processing", () => {
       );
     },
   );
+});
+
+describe("failure messages when the queue is processed, with the core's E0xx codes", () => {
+  const failedMessages = async (uri: string) =>
+    Object.fromEntries(
+      (await call(uri, "GET", "/bulk-import/users?status=FAILED")).json.users.map(
+        (u: { externalUserId: string; errorMessage: string }) => [u.externalUserId, u.errorMessage],
+      ),
+    );
+
+  it("E030: an external id that is a SuperTokens user id, in the words the core prints", async () => {
+    const uri = await createCoreApp(core.url);
+    const existing = (
+      await call(uri, "POST", "/public/recipe/signup", { email: "st@example.com", password: "pw-123456" })
+    ).json.user.id as string;
+    await call(uri, "POST", "/bulk-import/users", {
+      users: [epUser("e030@example.com", { externalUserId: existing })],
+    });
+    await until(async () => (await queued(uri, "FAILED")) === 1);
+    assert.deepEqual(await failedMessages(uri), {
+      [existing]:
+        "E030: io.supertokens.pluginInterface.bulkimport.exceptions.BulkImportBatchInsertException: " +
+        "useridmapping errors",
+    });
+    assert.equal((await signIn(uri, "e030@example.com", "legacy-pw")).status, "WRONG_CREDENTIALS_ERROR");
+  });
+
+  it("E003 when the email is taken in the first tenant, E014 when only in another of the user's tenants", async () => {
+    const uri = await createCoreApp(core.url);
+    await call(uri, "PUT", "/recipe/multitenancy/tenant/v2", { tenantId: "t1" });
+    await call(uri, "POST", "/t1/recipe/signup", { email: "in-t1@example.com", password: "pw-123456" });
+    await call(uri, "POST", "/public/recipe/signup", { email: "in-public@example.com", password: "pw-123456" });
+    await call(uri, "POST", "/bulk-import/users", {
+      users: [
+        epUser("in-t1@example.com", { externalUserId: "e014" }, { tenantIds: ["public", "t1"] }),
+        epUser("in-public@example.com", { externalUserId: "e003" }, { tenantIds: ["public", "t1"] }),
+      ],
+    });
+    await until(async () => (await queued(uri, "FAILED")) === 2);
+    const failed = (await call(uri, "GET", "/bulk-import/users?status=FAILED")).json.users as {
+      externalUserId: string;
+      errorMessage: string;
+      loginMethods: { superTokensUserId: string }[];
+    }[];
+    const e014 = failed.find((u) => u.externalUserId === "e014")!;
+    assert.deepEqual(await failedMessages(uri), {
+      e014:
+        `E014: We tried to add the userId ${e014.loginMethods[0].superTokensUserId} to the tenantId t1 but ` +
+        "another user with email in-t1@example.com already exists.",
+      e003: "E003: A user with email in-public@example.com already exists in emailpassword loginMethod.",
+    });
+  });
+
+  it(
+    "validates each user again: a tenant deleted since the POST, an external id queued twice in one tick " +
+      "(the Java list of errors, no code)",
+    async () => {
+      const own = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
+      try {
+        const uri = await createCoreApp(own.url);
+        await call(uri, "PUT", "/recipe/multitenancy/tenant/v2", { tenantId: "gone" });
+        await call(uri, "POST", "/bulk-import/backgroundjob", { command: "STOP" });
+        await call(uri, "POST", "/bulk-import/users", {
+          users: [epUser("t@example.com", { externalUserId: "tenantless" }, { tenantIds: ["gone"] })],
+        });
+        // Two requests, so the POST's own uniqueness check does not see them together; the tick does.
+        for (const email of ["first@example.com", "second@example.com"]) {
+          await call(uri, "POST", "/bulk-import/users", { users: [epUser(email, { externalUserId: "twice" })] });
+        }
+        await call(uri, "POST", "/recipe/multitenancy/tenant/remove", { tenantId: "gone" });
+        await call(uri, "POST", "/bulk-import/backgroundjob", { command: "START" });
+        await until(async () => (await queued(uri, "NEW")) + (await queued(uri, "PROCESSING")) === 0);
+        const failed = (await call(uri, "GET", "/bulk-import/users?status=FAILED")).json.users as {
+          externalUserId: string;
+          errorMessage: string;
+          loginMethods: { email: string }[];
+        }[];
+        assert.equal(failed.length, 2);
+        const tenantless = failed.find((u) => u.externalUserId === "tenantless")!;
+        const loginMethod = String.raw`io\.supertokens\.pluginInterface\.bulkimport\.BulkImportUser\$LoginMethod`;
+        assert.match(
+          tenantless.errorMessage,
+          new RegExp(
+            String.raw`^\[Invalid tenantId: gone for emailpassword recipe\., ` +
+              String.raw`LoginMethod '${loginMethod}@[0-9a-f]+' has no tenantId\]$`,
+          ),
+        );
+        const twice = failed.find((u) => u.externalUserId === "twice")!;
+        assert.equal(twice.loginMethods[0].email, "second@example.com");
+        assert.equal(twice.errorMessage, "[externalUserId twice is not unique. It is already used by another user.]");
+        assert.equal((await signIn(uri, "first@example.com", "legacy-pw")).user.id, "twice");
+      } finally {
+        await own.close();
+      }
+    },
+  );
+});
+
+describe("input the core's parsers refuse", () => {
+  it("an explicit JSON null: InputParser's message for a top-level field, a wrong type inside a user", async () => {
+    const uri = await createCoreApp(core.url);
+    const users = await call(uri, "POST", "/bulk-import/users", { users: null });
+    assert.deepEqual([users.status, users.text], [400, "Field name 'users' is invalid in JSON input\n"]);
+    const ids = await call(uri, "POST", "/bulk-import/users/remove", { ids: null });
+    assert.deepEqual([ids.status, ids.text], [400, "Field name 'ids' is invalid in JSON input\n"]);
+    const idNull = await call(uri, "POST", "/bulk-import/users/remove", { ids: [null] });
+    assert.deepEqual([idNull.status, idNull.text], [400, "Field name 'ids' is invalid in JSON input\n"]);
+    const fields = await call(uri, "POST", "/bulk-import/users", {
+      users: [epUser("n@example.com", { externalUserId: null, userMetadata: null }, { isVerified: null })],
+    });
+    assert.equal(fields.status, 400);
+    assert.deepEqual(fields.json.users[0].errors, [
+      "externalUserId should be of type string.",
+      "userMetadata should be of type object.",
+      "isVerified should be of type boolean for a loginMethod.",
+    ]);
+    // users.get(i).getAsJsonObject() throws outside the validation: the generic 500 for the request.
+    const entry = await call(uri, "POST", "/bulk-import/users", { users: [null] });
+    assert.deepEqual([entry.status, entry.text], [500, "Internal Error\n"]);
+    assert.equal(await queued(uri), 0);
+  });
+
+  it("tenantIds: other ids than public trimmed and lower-cased, unknown ones named, no tenant last", async () => {
+    const uri = await createCoreApp(core.url);
+    await call(uri, "PUT", "/recipe/multitenancy/tenant/v2", { tenantId: "t1" });
+    const refused = await call(uri, "POST", "/bulk-import/users", {
+      users: [
+        epUser("a@example.com", { externalUserId: "x".repeat(129) }, { tenantIds: ["nope"] }),
+        { loginMethods: [{ email: "b@example.com", tenantIds: ["nope"] }] },
+        epUser("c@example.com", {}, { tenantIds: [" "] }),
+      ],
+    });
+    assert.equal(refused.status, 400);
+    const [a, b, c] = refused.json.users as { errors: string[] }[];
+    assert.equal(a.errors.length, 3);
+    assert.equal(a.errors[0], "Invalid tenantId: nope for emailpassword recipe.");
+    assert.equal(a.errors[1], `externalUserId ${"x".repeat(129)} is too long. Max length is 128.`);
+    assert.match(a.errors[2], /^LoginMethod '.*' has no tenantId$/);
+    // No recipe: Java prints null, and the login method is not kept, so no tenant check.
+    assert.deepEqual(b.errors, ["recipeId is required for a loginMethod.", "Invalid tenantId: nope for null recipe."]);
+    assert.deepEqual(c.errors, ["tenantIds should be of type array of string for a loginMethod."]);
+
+    const own = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
+    try {
+      const stopped = await createCoreApp(own.url);
+      await call(stopped, "PUT", "/recipe/multitenancy/tenant/v2", { tenantId: "t1" });
+      await call(stopped, "POST", "/bulk-import/backgroundjob", { command: "STOP" });
+      const ok = await call(stopped, "POST", "/bulk-import/users", {
+        users: [epUser("d@example.com", {}, { tenantIds: [" T1 ", "public"] })],
+      });
+      assert.equal(ok.status, 200);
+      const row = (await call(stopped, "GET", "/bulk-import/users")).json.users[0];
+      assert.deepEqual(row.loginMethods[0].tenantIds, ["t1", "public"]);
+    } finally {
+      await own.close();
+    }
+  });
 });
 
 describe("POST /bulk-import/import", () => {

@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { javaTrim } from "../../hashes/encoding.js";
 import {
   BulkImportFailure,
   bulkImportJob,
   importBulkUser,
+  tenantlessMessage,
   type BulkEntry,
   type BulkLoginMethod,
   type BulkStatus,
@@ -95,30 +95,32 @@ interface ParseContext {
 async function tenantIdsOf(
   p: ParseContext,
   raw: string[] | undefined,
-  recipeId: string,
+  recipeId: string | undefined,
   errors: string[],
 ): Promise<string[]> {
   if (raw === undefined) return ["public"];
   const out: string[] = [];
   for (const t of raw) {
+    // validateAndNormaliseTenantId takes "public" exactly as given; any other id is trimmed and lower-cased first.
     if (t === "public") {
       out.push(t);
       continue;
     }
     const normalised = javaTrim(t).toLowerCase();
     if (!(await p.ctx.core.storage.getTenant(p.ctx.app.appId, normalised))) {
-      errors.push(`Invalid tenantId: ${t} for ${recipeId} recipe.`);
+      // Java's string concatenation prints a missing recipeId as "null".
+      errors.push(`Invalid tenantId: ${t} for ${recipeId ?? "null"} recipe.`);
     } else out.push(normalised);
   }
-  // validateTenantIdsForRoleAndLoginMethods: a login method left with no tenant (none given, or none valid) fails,
-  // in the core's words, which print the Java object (BulkImportUser.LoginMethod has no toString).
-  if (out.length === 0) {
-    const objectId = randomUUID().replace(/-/g, "").slice(0, 8);
-    errors.push(
-      `LoginMethod 'io.supertokens.pluginInterface.bulkimport.BulkImportUser$LoginMethod@${objectId}' has no tenantId`,
-    );
-  }
   return out;
+}
+
+/**
+ * validateTenantIdsForRoleAndLoginMethods, run after every other check of the user: a login method left with no
+ * tenant (none given, or none valid) fails.
+ */
+function tenantlessErrors(tenantLists: string[][], errors: string[]): void {
+  for (const tenants of tenantLists) if (tenants.length === 0) errors.push(tenantlessMessage());
 }
 
 async function parseLoginMethod(
@@ -126,6 +128,7 @@ async function parseLoginMethod(
   json: Json,
   errors: string[],
   now: number,
+  tenantLists: string[][],
 ): Promise<BulkLoginMethod | undefined> {
   const lmSuffix = " for a loginMethod.";
   const recipeId = read<string>(json, "recipeId", "string", true, errors, lmSuffix);
@@ -138,7 +141,10 @@ async function parseLoginMethod(
   if (recipeId !== undefined && !["emailpassword", "thirdparty", "passwordless"].includes(recipeId)) {
     errors.push("Invalid recipeId for loginMethod. Pass one of emailpassword, thirdparty or, passwordless!");
   }
-  const tenantIds = await tenantIdsOf(p, rawTenants, String(recipeId), errors);
+  const tenantIds = await tenantIdsOf(p, rawTenants, recipeId, errors);
+  // The core keeps a login method of a known recipe even when its fields fail, and checks its tenants last.
+  if (recipeId === "emailpassword" || recipeId === "thirdparty" || recipeId === "passwordless")
+    tenantLists.push(tenantIds);
   let timeJoinedInMSSinceEpoch = now;
   if (timeJoined !== undefined) {
     timeJoinedInMSSinceEpoch = Math.trunc(timeJoined);
@@ -207,7 +213,8 @@ async function parseBulkUser(
   now: number,
 ): Promise<{ entry: BulkEntry } | { errors: string[] }> {
   const errors: string[] = [];
-  if (!isObject(json)) return { errors: ["user should be of type object."] };
+  // users.get(i).getAsJsonObject() throws on anything else, outside the validation: the request's generic 500.
+  if (!isObject(json)) throw new CoreHttpError(500, "Internal Error");
   const externalUserId = read<string>(json, "externalUserId", "string", false, errors, ".");
   const userMetadata = read<Json>(json, "userMetadata", "object", false, errors, ".");
   const roles = read<Json[]>(json, "userRoles", "array of object", false, errors, ".");
@@ -219,6 +226,7 @@ async function parseBulkUser(
   }
   const rawMethods = read<Json[]>(json, "loginMethods", "array of object", true, errors, ".");
   const loginMethods: BulkLoginMethod[] = [];
+  const tenantLists: string[][] = [];
   if (rawMethods !== undefined) {
     if (rawMethods.length === 0) errors.push("At least one loginMethod is required.");
     if (rawMethods.length > 1) {
@@ -229,7 +237,7 @@ async function parseBulkUser(
     if (rawMethods.filter((m) => m.isPrimary === true).length > 1)
       errors.push("No two loginMethods can have isPrimary as true.");
     for (const m of rawMethods) {
-      const lm = await parseLoginMethod(p, m, errors, now);
+      const lm = await parseLoginMethod(p, m, errors, now, tenantLists);
       if (lm) loginMethods.push(lm);
     }
   }
@@ -242,6 +250,7 @@ async function parseBulkUser(
     p.seenExternalIds.add(externalUserId);
     externalId = javaTrim(externalUserId);
   }
+  tenantlessErrors(tenantLists, errors);
   if (errors.length > 0 || loginMethods.length === 0) return { errors };
   return {
     entry: {
@@ -276,13 +285,9 @@ async function addUsers(ctx: RouteContext) {
   if (failures.length > 0) throw badRequest(JSON.stringify({ error: invalidFields, users: failures }));
   for (const e of entries) e.createdAt = e.updatedAt = queue.nextCreatedAt(ctx.now);
   queue.add(entries);
-  return ok({
-    users: entries.map((e) => {
-      const lm = e.loginMethods[0];
-      const userId = e.externalUserId ?? lm.superTokensUserId;
-      return { userId, loginMethods: [{ recipeId: lm.recipeId, userId, tenants: lm.tenantIds, email: lm.email }] };
-    }),
-  });
+  // BulkImportAPI answers the status alone: the ids it generated are read back with GET /bulk-import/users (each
+  // row's id is its primary login method's superTokensUserId, the id the user is created with).
+  return ok();
 }
 
 function entryJson(e: BulkEntry): Json {
