@@ -22,6 +22,12 @@ export const QUEUE_DEPTH = 50_000;
 /** The longest gap between two looks at the queue while users remain to be queued: well inside a 1 s pause. */
 const REFILL_POLL_MS = 200;
 
+/**
+ * How long the queue may stand still before the import looks at the users left in it: one whole cron interval and
+ * a margin, so a tick has come and gone without taking them.
+ */
+const STUCK_LOOK_MS = (CORE_BULK_CRON.intervalSeconds + 30) * 1000;
+
 /** The words the import prints when it starts waiting for the core's cron. */
 export const cronNotice = (queued: number): string =>
   `${queued} users queued. A SuperTokens core imports them with its bulk-import cron: a tick every ` +
@@ -58,21 +64,30 @@ export interface QueueRow {
   id: string;
   externalUserId?: string;
   errorMessage?: string;
+  loginMethods?: { hashingAlgorithm?: string }[];
 }
 
-/** The FAILED queue rows of the users whose legacy ids `ids` holds. */
-export async function listFailed(client: CoreClient, ids: { has(id: string): boolean }): Promise<QueueRow[]> {
+/** The queue rows with `status` of the users whose legacy ids `ids` holds. */
+async function listRows(
+  client: CoreClient,
+  status: "NEW" | "PROCESSING" | "FAILED",
+  ids: { has(id: string): boolean },
+): Promise<QueueRow[]> {
   const rows: QueueRow[] = [];
   let token: string | undefined;
   do {
     const page = await client.ok<{ users: QueueRow[]; nextPaginationToken?: string }>("GET", "/bulk-import/users", {
-      query: { status: "FAILED", limit: "500", paginationToken: token },
+      query: { status, limit: "500", paginationToken: token },
     });
     for (const r of page.users) if (r.externalUserId !== undefined && ids.has(r.externalUserId)) rows.push(r);
     token = page.nextPaginationToken;
   } while (token !== undefined);
   return rows;
 }
+
+/** The FAILED queue rows of the users whose legacy ids `ids` holds. */
+export const listFailed = (client: CoreClient, ids: { has(id: string): boolean }): Promise<QueueRow[]> =>
+  listRows(client, "FAILED", ids);
 
 export async function removeRows(client: CoreClient, ids: string[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
@@ -82,7 +97,9 @@ export async function removeRows(client: CoreClient, ids: string[]): Promise<voi
 
 /**
  * Wait until at most `maxPending` users are NEW or PROCESSING. Polls quickly while the queue moves and backs off
- * to `maxDelayMs` while it does not; fails after `stallMs` without progress.
+ * to `maxDelayMs` while it does not. Once it stood still for a whole cron interval (or `stallMs`, if shorter),
+ * `onStuck` may take users out of it (true when it did, which counts as progress); after `stallMs` without
+ * progress it fails.
  */
 export async function waitForQueue(
   client: CoreClient,
@@ -90,26 +107,36 @@ export async function waitForQueue(
   stallMs: number,
   onPending: (pending: number) => void,
   maxDelayMs = 1000,
+  onStuck: () => Promise<boolean> = async () => false,
 ): Promise<void> {
   let last = -1;
   let lastChange = Date.now();
+  let looked = false;
   let delay = 10;
   for (;;) {
     const pending = await pendingCount(client);
     onPending(pending);
     if (pending <= maxPending) return;
+    const still = Date.now() - lastChange;
     if (pending !== last) {
       last = pending;
       lastChange = Date.now();
+      looked = false;
       delay = 10;
-    } else if (Date.now() - lastChange > stallMs) {
+    } else if (!looked && still >= Math.min(stallMs, STUCK_LOOK_MS)) {
+      looked = true;
+      if (await onStuck()) {
+        last = -1;
+        continue;
+      }
+    } else if (still > stallMs) {
       throw new MigrateError(
         "ERR_MIGRATE_TIMEOUT",
         `import: the core's bulk-import queue made no progress for ${Math.round(stallMs / 1000)} s (${pending} ` +
           `users waiting). A SuperTokens core takes its queue every ${CORE_BULK_CRON.intervalSeconds} s ` +
-          "(ProcessBulkImportUsers in its logs at DEBUG level); it never does on the in-memory database. Check the " +
-          "core's logs and that it runs on PostgreSQL or MySQL, then run the import again: users already imported " +
-          "are skipped.",
+          "(ProcessBulkImportUsers in its logs at DEBUG level), so a queue that stands still longer means the " +
+          "cron is not running or fails: look for ProcessBulkImportUsers errors in the core's logs, then run the " +
+          "import again: users already imported are skipped. --stall-timeout sets how long to wait.",
         { status: 504 },
       );
     }
@@ -160,6 +187,20 @@ export const firebaseSkipDetail =
   "Firebase project's hash config signer key) in the core's config.yaml or the app's coreConfig and run the import " +
   "again; until then these users can sign in through legacyAuth()";
 
+/**
+ * A core that lost firebase_password_hashing_signer_key after it queued Firebase scrypt users: its cron validates
+ * each user again, the key's getter throws, and nothing catches it, so those users (and the others of their
+ * worker's share of the round) are neither imported nor marked FAILED; they wait in the queue and every tick fails
+ * on them again. A core that reports them as FAILED names the key in the message.
+ */
+export const firebaseKeyDetail =
+  "Firebase hashes need firebase_password_hashing_signer_key in the core's config: the core's bulk-import cron " +
+  "stops at them without it. Set it (your Firebase project's hash config signer key) in the core's config.yaml " +
+  "or the app's coreConfig and run the import again; until then these users can sign in through legacyAuth()";
+
+const usesFirebase = (row: QueueRow) =>
+  (row.loginMethods ?? []).some((lm) => lm.hashingAlgorithm?.toUpperCase() === "FIREBASE_SCRYPT");
+
 type Posted = { status: "accepted" } | { status: "rejected"; errors: Map<number, string[]> } | { status: "500" };
 
 /** POST one batch: accepted, refused per user (the core's 400), or the core's 500 (kept for the Firebase probe). */
@@ -180,7 +221,9 @@ async function postBatch(client: CoreClient, batch: readonly Candidate[]): Promi
  * queued so that the core's cron always finds work, then wait until the core processed them. A user the core's
  * validation refuses is settled as failed and the rest of its batch is sent again. Firebase scrypt hashes go first,
  * one user alone: a 500 there means the core cannot take them, and they are all skipped with the reason while the
- * others carry on. The bulk API never overwrites: the core fails a user whose email or external id exists (T16).
+ * others carry on. A core that loses the key after they were queued stops its cron at them instead: when the queue
+ * stood still for a whole tick, the Firebase users still in it are taken out and skipped, and the others go on.
+ * The bulk API never overwrites: the core fails a user whose email or external id exists (T16).
  */
 export async function queueUsers(
   client: CoreClient,
@@ -243,14 +286,43 @@ export async function queueUsers(
     }
   }
 
+  /** Takes queue rows of Firebase users out and settles them as skipped; true when there were any. */
+  const skipFirebase = async (rows: QueueRow[], why: string): Promise<boolean> => {
+    const ours = rows.filter((r) => accepted.has(r.externalUserId!));
+    if (ours.length === 0) return false;
+    await removeRows(
+      client,
+      ours.map((r) => r.id),
+    );
+    importLog("%s: %d Firebase users taken out of the queue", why, ours.length);
+    notify(`${ours.length} users with Firebase scrypt hashes are skipped: ${firebaseKeyDetail}.`);
+    for (const r of ours) {
+      const c = accepted.get(r.externalUserId!)!;
+      accepted.delete(c.id);
+      rejected.push({ kind: "skipped", row: c.row, id: c.id, reason: "unsupported-hash", detail: firebaseKeyDetail });
+    }
+    return true;
+  };
+  const onStuck = async () => {
+    const waiting = [...(await listRows(client, "NEW", accepted)), ...(await listRows(client, "PROCESSING", accepted))];
+    return skipFirebase(waiting.filter(usesFirebase), "the queue stood still with Firebase users in it");
+  };
+
   for (let i = 0; i < rest.length; i += batchSize) {
     // Topping up must happen within the core's 1 s pause between rounds, so the poll never backs off past 200 ms.
-    await waitForQueue(client, Math.max(0, depth - batchSize), stallMs, report, REFILL_POLL_MS);
+    await waitForQueue(client, Math.max(0, depth - batchSize), stallMs, report, REFILL_POLL_MS, onStuck);
     if (!(await send(rest.slice(i, i + batchSize))))
       throw coreError("POST", "/bulk-import/users", { status: 500, text: "Internal Error", json: undefined });
     importLog("queued %d of %d users", accepted.size, candidates.length);
   }
-  await waitForQueue(client, 0, stallMs, report);
+  await waitForQueue(client, 0, stallMs, report, undefined, onStuck);
+  if ([...accepted.values()].some((c) => c.algorithm === "firebase_scrypt")) {
+    const failed = await listFailed(client, accepted);
+    await skipFirebase(
+      failed.filter((r) => /firebase_password_hashing_signer_key/.test(r.errorMessage ?? "")),
+      "FAILED rows name the signer key",
+    );
+  }
   return { rejected, accepted };
 }
 

@@ -1,8 +1,9 @@
 /**
  * The import against a dev core that processes its bulk-import queue as a real core's cron does (shortened
  * interval): everything is imported in one tick's rounds because the queue never runs dry, the wait is explained
- * on stderr, and Firebase scrypt hashes on a core without a signer key are skipped with the reason while the
- * others are imported.
+ * on stderr, Firebase scrypt hashes on a core without a signer key are skipped with the reason while the others
+ * are imported (also when the key goes away after they were queued), and a queue that never moves fails with the
+ * cron's interval and where to look.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -79,6 +80,81 @@ describe("import against the real core's bulk-import cron", () => {
     );
     assert.match(stderr, /bulk_migration_batch_size users \(its config; default 8000/);
     assert.doesNotMatch(stderr, /backgroundjob/);
+  });
+
+  it(
+    "a core that lost its Firebase signer key after queueing: the stuck Firebase users are taken out and " +
+      "skipped with the reason, the others imported, the run goes on",
+    async () => {
+      const key = Buffer.from("signer-key").toString("base64");
+      const uri = await createCoreApp(core.url, { firebase_password_hashing_signer_key: key });
+      const rows = await bcryptRows(30, "lost");
+      const firebase = [1, 2].map((i) => firebaseRow(`lost-fb-${i}`, `lost-fb${i}@example.com`, key));
+      const file = path.join(dir, "lost-key.ndjson");
+      await writeFile(file, toNdjson([firebase[0], ...rows.slice(0, 15), firebase[1], ...rows.slice(15)]));
+      const client = new CoreClient(uri, undefined);
+      // The key goes away once every user is queued and before a tick looks at them.
+      await client.ok("POST", "/bulk-import/backgroundjob", { body: { command: "STOP" } });
+      let stderr = "";
+      const running = runImport(
+        { file, core: uri, mode: "bulk", batchSize: 10, stallTimeout: 3 },
+        {
+          stdout: { write: () => true },
+          stderr: { write: (c: string) => ((stderr += c), true) },
+          progress: "none",
+        },
+      );
+      try {
+        for (;;) {
+          const { count } = await client.ok<{ count: number }>("GET", "/bulk-import/users/count");
+          if (count === 32) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const appId = /appid-(.+)$/.exec(uri)![1];
+        await fetch(`${core.url}/recipe/multitenancy/app/v2`, {
+          method: "PUT",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ appId, coreConfig: { firebase_password_hashing_signer_key: null } }),
+        });
+      } finally {
+        await client.ok("POST", "/bulk-import/backgroundjob", { body: { command: "START" } });
+      }
+      const report = await running;
+      assert.deepEqual(report.imported.map((u) => u.id).sort(), rows.map((r) => r.id).sort());
+      assert.deepEqual(report.skipped.map((s) => [s.id, s.reason]).sort(), [
+        ["lost-fb-1", "unsupported-hash"],
+        ["lost-fb-2", "unsupported-hash"],
+      ]);
+      assert.match(
+        report.skipped[0].detail!,
+        /^Firebase hashes need firebase_password_hashing_signer_key in the core's config/,
+      );
+      assert.deepEqual(report.failed, []);
+      assert.equal((await coreUsers(uri)).length, 30);
+      assert.match(stderr, /import: 2 users with Firebase scrypt hashes are skipped: Firebase hashes need/);
+      assert.equal((await client.ok<{ count: number }>("GET", "/bulk-import/users/count")).count, 0);
+    },
+  );
+
+  it("a queue that never moves fails after --stall-timeout with the cron's interval and where to look", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(3, "stall");
+    const file = path.join(dir, "stall.ndjson");
+    await writeFile(file, toNdjson(rows));
+    const client = new CoreClient(uri, undefined);
+    await client.ok("POST", "/bulk-import/backgroundjob", { body: { command: "STOP" } });
+    try {
+      const io = { stdout: { write: () => true }, stderr: { write: () => true }, progress: "none" as const };
+      await assert.rejects(runImport({ file, core: uri, mode: "bulk", stallTimeout: 2 }, io), {
+        code: "ERR_MIGRATE_TIMEOUT",
+        message: new RegExp(
+          String.raw`made no progress for 2 s \(3 users waiting\)\. A SuperTokens core takes its queue every 300 s ` +
+            ".*look for ProcessBulkImportUsers errors in the core's logs",
+        ),
+      });
+    } finally {
+      await client.ok("POST", "/bulk-import/backgroundjob", { body: { command: "START" } });
+    }
   });
 
   it("keeps the queue deep enough that the cron never runs dry: one tick's rounds take every user", async () => {
