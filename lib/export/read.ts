@@ -114,7 +114,14 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
   const select = `
     SELECT x.*, x.st_key::text AS st_id, ${primaryExt} AS external_user_id,
       ${mapped ? "pm.external_user_id_info" : "NULL::text"} AS external_user_id_info,
-      ${layout.has("user_metadata") ? "COALESCE(mx.user_metadata, ms.user_metadata)" : "NULL::text"} AS metadata,
+      ${
+        layout.has("user_metadata")
+          ? `COALESCE((SELECT m.user_metadata FROM ${t("user_metadata")} m
+               WHERE m.app_id = x.app_id AND m.user_id = ${primaryExt}),
+             (SELECT m.user_metadata FROM ${t("user_metadata")} m
+               WHERE m.app_id = x.app_id AND m.user_id = x.st_key::text))`
+          : "NULL::text"
+      } AS metadata,
       ${
         layout.has("emailverification_verified_emails")
           ? `EXISTS (SELECT 1 FROM ${t("emailverification_verified_emails")} v
@@ -143,12 +150,6 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
       LEFT JOIN ${t("userid_mapping")} rm ON rm.app_id = x.app_id AND rm.supertokens_user_id = x.recipe_key`
         : ""
     }
-    ${
-      layout.has("user_metadata")
-        ? `LEFT JOIN ${t("user_metadata")} mx ON mx.app_id = x.app_id AND mx.user_id = ${primaryExt}
-           LEFT JOIN ${t("user_metadata")} ms ON ms.app_id = x.app_id AND ms.user_id = x.st_key::text`
-        : ""
-    }
     ORDER BY x.recipe_id`;
   type UserRow = {
     recipe_id: string;
@@ -166,9 +167,11 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
   };
   let after: string | undefined;
   for (;;) {
-    // The page is cut in the inner query, on emailpassword_users' primary key (app_id, user_id). The mapping is
-    // joined on the ids as the core stores them (CHAR(36), st_key and recipe_key): joined on their text, PostgreSQL
-    // could not use userid_mapping's index and read the whole table for every page, each page slower as it grew.
+    // The page is cut in the inner query, on emailpassword_users' primary key (app_id, user_id), and everything else
+    // is looked up by key for the page's users only, so that a page costs the same at the start and at the end of a
+    // million: the mapping is joined on the ids as the core stores them (CHAR(36), st_key and recipe_key; joined on
+    // their text, PostgreSQL could not use userid_mapping's index and read the whole table for every page), and
+    // metadata is a subquery on user_metadata's primary key, not a join the planner may answer with a scan of it.
     const sql = select.replace(
       "KEYSET",
       after === undefined ? "ORDER BY u.user_id LIMIT $2" : "AND u.user_id > $3 ORDER BY u.user_id LIMIT $2",
