@@ -227,6 +227,131 @@ export class CoreClient {
     );
   }
 
+  /** The user holding this provider identity in this tenant, if any. */
+  async thirdPartyUser(
+    tenantId: string,
+    thirdPartyId: string,
+    thirdPartyUserId: string,
+    userContext?: UserContext,
+  ): Promise<User | undefined> {
+    const users = await call("list users by provider identity", () =>
+      supertokens.listUsersByAccountInfo(
+        tenantId,
+        { thirdParty: { id: thirdPartyId, userId: thirdPartyUserId } },
+        false,
+        context(userContext),
+      ),
+    );
+    return users[0];
+  }
+
+  /** The users with a passwordless login method of this email in this tenant. */
+  async passwordlessUser(tenantId: string, email: string, userContext?: UserContext): Promise<User | undefined> {
+    const users = await call("list users by email", () =>
+      supertokens.listUsersByAccountInfo(tenantId, { email }, false, context(userContext)),
+    );
+    return users.find((u) => u.loginMethods.some((lm) => lm.recipeId === "passwordless" && lm.hasSameEmailAs(email)));
+  }
+
+  /**
+   * The core's ThirdParty sign-in-up (POST /<tenant>/recipe/signinup): creates the identity's user, or updates its
+   * email. Straight to the core, without the SDK's account-linking steps: the user is ours and mid-move.
+   */
+  async thirdPartySignInUp(
+    tenantId: string,
+    login: { thirdPartyId: string; thirdPartyUserId: string; email: string; isVerified: boolean },
+    userContext?: UserContext,
+  ): Promise<{ status: string; createdNewUser?: boolean; recipeUserId?: string }> {
+    type Answer = { status?: unknown; createdNewUser?: unknown; recipeUserId?: unknown } | undefined;
+    const res = await call("third-party sign-in-up", () =>
+      sdkQuerier("thirdparty").sendPostRequest<Answer>(
+        { path: "/<tenantId>/recipe/signinup", params: { tenantId } },
+        {
+          thirdPartyId: login.thirdPartyId,
+          thirdPartyUserId: login.thirdPartyUserId,
+          email: { id: login.email, isVerified: login.isVerified },
+        },
+        context(userContext),
+      ),
+    );
+    return {
+      status: String(res?.status),
+      createdNewUser: typeof res?.createdNewUser === "boolean" ? res.createdNewUser : undefined,
+      recipeUserId: typeof res?.recipeUserId === "string" ? res.recipeUserId : undefined,
+    };
+  }
+
+  /**
+   * A passwordless user for `email` (a fresh pending address): a code created and consumed at once, as the core
+   * has no other way to make one. The code never leaves this process.
+   */
+  async createPasswordlessUser(tenantId: string, email: string, userContext?: UserContext): Promise<string> {
+    type Code = { status?: unknown; preAuthSessionId?: unknown; linkCode?: unknown } | undefined;
+    type Consumed = { status?: unknown; createdNewUser?: unknown; recipeUserId?: unknown } | undefined;
+    const querier = () => sdkQuerier("passwordless");
+    const code = await call("create passwordless code", () =>
+      querier().sendPostRequest<Code>(
+        { path: "/<tenantId>/recipe/signinup/code", params: { tenantId } },
+        { email },
+        context(userContext),
+      ),
+    );
+    if (code?.status !== "OK" || typeof code.preAuthSessionId !== "string" || typeof code.linkCode !== "string") {
+      throw new UnavailableError(
+        "ERR_MIGRATE_CORE_UNAVAILABLE",
+        `legacyAuth: unexpected answer to creating a passwordless code (${String(code?.status)})`,
+      );
+    }
+    const consumed = await call("consume passwordless code", () =>
+      querier().sendPostRequest<Consumed>(
+        { path: "/<tenantId>/recipe/signinup/code/consume", params: { tenantId } },
+        { preAuthSessionId: code.preAuthSessionId, linkCode: code.linkCode },
+        context(userContext),
+      ),
+    );
+    if (consumed?.status !== "OK" || consumed.createdNewUser !== true || typeof consumed.recipeUserId !== "string") {
+      throw new UnavailableError(
+        "ERR_MIGRATE_CORE_UNAVAILABLE",
+        `legacyAuth: unexpected answer to consuming a passwordless code (${String(consumed?.status)})`,
+      );
+    }
+    return consumed.recipeUserId;
+  }
+
+  /** PUT /recipe/user for a passwordless user (the `rid` header tells the core which recipe's update it is). */
+  async updatePasswordlessUser(recipeUserId: string, email: string, userContext?: UserContext): Promise<string> {
+    const res = await call("update passwordless user", () =>
+      sdkQuerier("passwordless").sendPutRequest<{ status?: unknown } | undefined>(
+        "/recipe/user",
+        { recipeUserId, email },
+        {},
+        context(userContext),
+      ),
+    );
+    return String(res?.status);
+  }
+
+  /** Marks `email` verified for the recipe user `userId` (the legacy id once mapped), through the core's token. */
+  async verifyEmail(tenantId: string, userId: string, email: string, userContext?: UserContext): Promise<void> {
+    const querier = () => sdkQuerier("emailverification");
+    const token = await call("create email verification token", () =>
+      querier().sendPostRequest<{ status?: unknown; token?: unknown } | undefined>(
+        { path: "/<tenantId>/recipe/user/email/verify/token", params: { tenantId } },
+        { userId, email },
+        context(userContext),
+      ),
+    );
+    // EMAIL_ALREADY_VERIFIED_ERROR: nothing to do.
+    if (token?.status !== "OK" || typeof token.token !== "string") return;
+    await call("verify email", () =>
+      querier().sendPostRequest(
+        { path: "/<tenantId>/recipe/user/email/verify", params: { tenantId } },
+        { method: "token", token: token.token },
+        context(userContext),
+      ),
+    );
+  }
+
   async countUsers(userContext?: UserContext): Promise<number> {
     return call("count users", () => supertokens.getUserCount(undefined, undefined, context(userContext)));
   }

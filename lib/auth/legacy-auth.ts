@@ -1,5 +1,8 @@
 import type { APIInterface, RecipeInterface } from "supertokens-node/recipe/emailpassword";
+import type * as PasswordlessTypes from "supertokens-node/recipe/passwordless";
+import type * as ThirdPartyTypes from "supertokens-node/recipe/thirdparty";
 import { ConfigError } from "../errors.js";
+import type { RoleStats } from "../roles.js";
 import { detectHashFormat } from "../hashes/index.js";
 import { authLog } from "./log.js";
 import {
@@ -7,8 +10,13 @@ import {
   type ApisOverride,
   type FunctionsOverride,
   type LegacyAuthOptions,
+  type PasswordlessOverride,
+  type ThirdPartyOverride,
 } from "./options.js";
 import { DecisionMemo, legacyApis, legacyFunctions } from "./overrides.js";
+import { legacyPasswordlessApis, legacyPasswordlessFunctions } from "./passwordless.js";
+import { assertRecipesGuarded, checkAfterInit } from "./recipe-guard.js";
+import { legacyThirdPartyApis, legacyThirdPartyFunctions } from "./thirdparty.js";
 import { LegacyAuthRuntime } from "./runtime.js";
 import { UsersView, type AnyUser, type FinishPendingResult, type MigrationProgress } from "./users-view.js";
 
@@ -16,6 +24,10 @@ import { UsersView, type AnyUser, type FinishPendingResult, type MigrationProgre
 export interface LegacyAuth {
   functions: FunctionsOverride;
   apis: ApisOverride;
+  /** ThirdParty's `override`: `ThirdParty.init({ ..., override: legacy.thirdParty })`. */
+  thirdParty: Required<Pick<ThirdPartyOverride, "functions" | "apis">>;
+  /** Passwordless' `override`: `Passwordless.init({ ..., override: legacy.passwordless })`. */
+  passwordless: Required<Pick<PasswordlessOverride, "functions" | "apis">>;
   /** By SuperTokens or legacy id; SuperTokens first. */
   getUserById(id: string): Promise<AnyUser | undefined>;
   /** In `tenantId` (default: the first of `tenantIds`); SuperTokens first. */
@@ -26,6 +38,8 @@ export interface LegacyAuth {
   migrationProgress(): Promise<MigrationProgress>;
   /** Finish or remove what interrupted moves left behind; see docs/api.md, `legacyAuth()`. */
   finishPendingMigrations(options?: { minAgeMs?: number }): Promise<FinishPendingResult>;
+  /** Counters since start-up: `roles`, what became of moved users' legacy roles (granted, created, unknown, invalid). */
+  stats(): { roles: RoleStats };
 }
 
 /**
@@ -59,21 +73,66 @@ export function legacyAuth(options: LegacyAuthOptions): LegacyAuth {
   // Build the dummy hash now, so the first unknown email does not pay for it (and stand out by its timing).
   rt.dummy().catch(() => authLog("warming the dummy hash failed; the first unknown email will build it"));
 
+  const tp = config.thirdPartyOverride;
+  const pl = config.passwordlessOverride;
   return Object.freeze({
     functions: (original: RecipeInterface, builder: Parameters<FunctionsOverride>[1]) => {
-      const ours = legacyFunctions(rt, memo, original);
+      checkAfterInit();
+      const ours = guardedFunctions(legacyFunctions(rt, memo, original));
       return config.override.functions ? config.override.functions(ours, builder) : ours;
     },
     apis: (original: APIInterface, builder: Parameters<ApisOverride>[1]) => {
-      const ours = legacyApis(rt, memo, original);
+      const ours = guardedFunctions(legacyApis(rt, memo, original));
       return config.override.apis ? config.override.apis(ours, builder) : ours;
     },
+    thirdParty: Object.freeze({
+      functions: (original: ThirdPartyTypes.RecipeInterface, builder: TpBuilder<"functions">) => {
+        checkAfterInit();
+        const ours = legacyThirdPartyFunctions(rt, original);
+        return tp.functions ? tp.functions(ours, builder) : ours;
+      },
+      apis: (original: ThirdPartyTypes.APIInterface, builder: TpBuilder<"apis">) => {
+        const ours = legacyThirdPartyApis(original);
+        return tp.apis ? tp.apis(ours, builder) : ours;
+      },
+    }),
+    passwordless: Object.freeze({
+      functions: (original: PasswordlessTypes.RecipeInterface, builder: PlBuilder<"functions">) => {
+        checkAfterInit();
+        const ours = legacyPasswordlessFunctions(rt, original);
+        return pl.functions ? pl.functions(ours, builder) : ours;
+      },
+      apis: (original: PasswordlessTypes.APIInterface, builder: PlBuilder<"apis">) => {
+        const ours = legacyPasswordlessApis(rt, original);
+        return pl.apis ? pl.apis(ours, builder) : ours;
+      },
+    }),
     getUserById: (id: string) => view.getUserById(id),
     getUserByEmail: (email: string, tenantId?: string) => view.getUserByEmail(email, tenantId),
     getUserCount: () => view.getUserCount(),
     migrationProgress: () => view.migrationProgress(),
     finishPendingMigrations: (opts?: { minAgeMs?: number }) => view.finishPendingMigrations(opts),
+    stats: () => ({ roles: rt.roleStats() }),
   });
+}
+
+type TpBuilder<K extends "functions" | "apis"> = Parameters<NonNullable<ThirdPartyOverride[K]>>[1];
+type PlBuilder<K extends "functions" | "apis"> = Parameters<NonNullable<PasswordlessOverride[K]>>[1];
+
+/**
+ * Every EmailPassword function and API of legacyAuth first checks that ThirdParty and Passwordless, when the app
+ * initialised them, carry legacyAuth's override too (recipe-guard.ts): fail closed, naming the fix.
+ */
+function guardedFunctions<T extends object>(layer: T): T {
+  const out: Record<string, unknown> = { ...(layer as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(layer)) {
+    if (typeof value !== "function") continue;
+    out[key] = (...args: unknown[]) => {
+      assertRecipesGuarded();
+      return (value as (...a: unknown[]) => unknown)(...args);
+    };
+  }
+  return out as T;
 }
 
 // `override: legacyAuth` (not called) would give EmailPassword no override at all and silently let legacy emails

@@ -229,4 +229,4 @@ export function legacyApis(rt: LegacyAuthRuntime, memo: DecisionMemo, original: 
   };
 }
 
-export { DecisionMemo };
+export { DecisionMemo, delegating };

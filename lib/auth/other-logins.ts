@@ -1,0 +1,296 @@
+import supertokens, { type User } from "supertokens-node";
+import AccountLinking from "supertokens-node/recipe/accountlinking";
+import { UnavailableError } from "../errors.js";
+import { sdkRecipe } from "../sdk-internals.js";
+import type { UserContext } from "../user-context.js";
+import { isPendingEmail, normaliseEmail, pendingEmail } from "./core-via-sdk.js";
+import { resumeMove } from "./import-user.js";
+import type { LegacyRecord } from "./legacy-users.js";
+import { lockKey } from "./lock.js";
+import { authLog, maskEmail } from "./log.js";
+import type { LegacyAuthRuntime } from "./runtime.js";
+
+/**
+ * A way of signing in other than the legacy password, arriving for a user SuperTokens does not know by it yet.
+ * `verified`: the email is proven (a magic link or code always; a provider when it says so).
+ */
+export type NewLogin =
+  | {
+      recipeId: "thirdparty";
+      thirdPartyId: string;
+      thirdPartyUserId: string;
+      email: string;
+      verified: boolean;
+    }
+  | { recipeId: "passwordless"; email: string; verified: true };
+
+/**
+ * - MOVED: the legacy user now lives in SuperTokens under their legacy id, with this login method.
+ * - LINKED: the legacy user was already in SuperTokens by another method; with account linking the new method
+ *   joined them (one primary user, the legacy id).
+ * - IN_SUPERTOKENS: this login method appeared in SuperTokens meanwhile (another request, another process):
+ *   SuperTokens decides, and nothing was written.
+ * - NOT_ALLOWED: the legacy id already lives in SuperTokens by another method and account linking is off (or
+ *   refused): a second user would fork the legacy id, so the sign-in is refused with a reason the user can act on.
+ */
+export type LoginOutcome =
+  | { status: "MOVED" | "LINKED"; user: User; recipeUserId: string; legacyId: string }
+  | { status: "IN_SUPERTOKENS" }
+  | { status: "NOT_ALLOWED"; reason: string };
+
+/** The reasons a frontend shows (the SDK's SIGN_IN_UP_NOT_ALLOWED `reason`); each names what the user can do. */
+export const REASONS = Object.freeze({
+  unverifiedLegacyEmail:
+    "This email belongs to an existing account. Sign in with your password (or the way you signed in before) " +
+    "first, or use a provider that confirms your email address.",
+  unusableLegacyEmail:
+    "This email belongs to an existing account that cannot be signed in to this way. Please contact support.",
+  otherMethod: (methods: string) => `This account signs in with ${methods}. Sign in that way.`,
+});
+
+/** "your email and password", "Google", "a link sent to your email": how a user recognises their own method. */
+export function describeMethods(user: User): string {
+  const names = new Set<string>();
+  for (const lm of user.loginMethods) {
+    if (lm.recipeId === "emailpassword") names.add("your email and password");
+    else if (lm.recipeId === "thirdparty" && lm.thirdParty) names.add(providerName(lm.thirdParty.id));
+    else if (lm.recipeId === "passwordless") names.add("a link or code sent to you");
+    else names.add(lm.recipeId);
+  }
+  return [...names].join(" or ") || "another method";
+}
+
+const providerName = (id: string): string =>
+  ({ google: "Google", github: "GitHub", apple: "Apple", facebook: "Facebook", twitter: "X" })[id] ?? id;
+
+/**
+ * The app's automatic account-linking policy for this login method joining `user`, as the SDK asks it
+ * (`AccountLinking.init({ shouldDoAutomaticAccountLinking })`). Without AccountLinking.init the SDK's default
+ * answers "do not link".
+ */
+export async function accountLinkingAllows(
+  login: NewLogin,
+  user: User,
+  tenantId: string,
+  userContext: UserContext,
+): Promise<boolean> {
+  const config = sdkRecipe("accountlinking")?.config as
+    | { shouldDoAutomaticAccountLinking?: (...args: unknown[]) => Promise<{ shouldAutomaticallyLink: boolean }> }
+    | undefined;
+  if (typeof config?.shouldDoAutomaticAccountLinking !== "function") return false;
+  const accountInfo =
+    login.recipeId === "thirdparty"
+      ? {
+          recipeId: "thirdparty",
+          email: login.email,
+          thirdParty: { id: login.thirdPartyId, userId: login.thirdPartyUserId },
+        }
+      : { recipeId: "passwordless", email: login.email };
+  const answer = await config.shouldDoAutomaticAccountLinking(accountInfo, user, undefined, tenantId, userContext);
+  return answer?.shouldAutomaticallyLink === true;
+}
+
+/** Whether SuperTokens already has this exact login method (identity, or passwordless email) in the tenant. */
+async function knownToSuperTokens(
+  rt: LegacyAuthRuntime,
+  tenantId: string,
+  login: NewLogin,
+  userContext?: UserContext,
+): Promise<boolean> {
+  if (login.recipeId === "thirdparty") {
+    return (
+      (await rt.core.thirdPartyUser(tenantId, login.thirdPartyId, login.thirdPartyUserId, userContext)) !== undefined
+    );
+  }
+  return (await rt.core.passwordlessUser(tenantId, normaliseEmail(login.email), userContext)) !== undefined;
+}
+
+/** Step 1: the recipe user, under a reserved address nobody can sign in or sign up with. Its SuperTokens id. */
+async function createPlaceholder(
+  rt: LegacyAuthRuntime,
+  tenantId: string,
+  login: NewLogin,
+  userContext?: UserContext,
+): Promise<string | undefined> {
+  const address = pendingEmail();
+  if (login.recipeId === "passwordless") return rt.core.createPasswordlessUser(tenantId, address, userContext);
+  const res = await rt.core.thirdPartySignInUp(tenantId, { ...login, email: address, isVerified: false }, userContext);
+  if (res.status !== "OK" || res.recipeUserId === undefined) {
+    throw new UnavailableError(
+      "ERR_MIGRATE_CORE_UNAVAILABLE",
+      `legacyAuth: creating the ThirdParty user failed (${res.status})`,
+    );
+  }
+  // Created a moment ago by someone else: theirs to finish; SuperTokens decides.
+  return res.createdNewUser === false ? undefined : res.recipeUserId;
+}
+
+/** Step 3: the real email, on the recipe user `recipeUserId` (the legacy id once mapped). False: taken meanwhile. */
+export async function attachLoginEmail(
+  rt: LegacyAuthRuntime,
+  tenantId: string,
+  login: NewLogin,
+  recipeUserId: string,
+  userContext?: UserContext,
+): Promise<boolean> {
+  const status =
+    login.recipeId === "passwordless"
+      ? await rt.core.updatePasswordlessUser(recipeUserId, login.email, userContext)
+      : (await rt.core.thirdPartySignInUp(tenantId, { ...login, isVerified: login.verified }, userContext)).status;
+  if (status === "OK") {
+    if (login.verified) await rt.core.verifyEmail(tenantId, recipeUserId, login.email, userContext);
+    return true;
+  }
+  if (status === "EMAIL_ALREADY_EXISTS_ERROR" || status === "EMAIL_CHANGE_NOT_ALLOWED_ERROR") return false;
+  throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: attaching the email failed (${status})`);
+}
+
+/** Removes a placeholder that never had a session: its mapping first (by force), then the user by its own id. */
+async function discard(rt: LegacyAuthRuntime, superTokensId: string, userContext?: UserContext): Promise<void> {
+  try {
+    if (await rt.core.hasMapping(superTokensId, userContext)) await rt.core.deleteMapping(superTokensId, userContext);
+    await rt.core.deleteUser(superTokensId, userContext);
+  } catch {
+    authLog(
+      "could not remove placeholder %s (core unavailable); it has a reserved address nobody can use",
+      superTokensId,
+    );
+  }
+}
+
+/**
+ * Brings a legacy user into SuperTokens by a login method other than their password: the first such sign-in lands
+ * on their legacy id, by the same three steps as a password move (import-user.ts: placeholder under a reserved
+ * address, mapping, real email), so no session can ever see a random id. If the legacy id already lives in
+ * SuperTokens by another method, the new one is linked to it when the app's account linking allows, and refused
+ * otherwise: never a second user for one legacy id.
+ */
+export async function bringInLegacyUser(
+  rt: LegacyAuthRuntime,
+  input: { tenantId: string; legacy: LegacyRecord; login: NewLogin; userContext: UserContext },
+): Promise<LoginOutcome> {
+  const { tenantId, legacy, login, userContext } = input;
+  const legacyEmail = normaliseEmail(legacy.email);
+  return rt.lock.run(lockKey(tenantId, legacyEmail), async () => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (await knownToSuperTokens(rt, tenantId, login, userContext)) return { status: "IN_SUPERTOKENS" };
+      const existingId = await rt.core.superTokensIdOf(legacy.id, userContext);
+      if (existingId !== undefined) return joinExisting(rt, { ...input, superTokensId: existingId });
+
+      const placeholder = await createPlaceholder(rt, tenantId, login, userContext);
+      if (placeholder === undefined) return { status: "IN_SUPERTOKENS" };
+      let mapped;
+      try {
+        mapped = await rt.core.createMapping(placeholder, legacy.id, userContext);
+      } catch (err) {
+        await discard(rt, placeholder, userContext);
+        throw err;
+      }
+      if (mapped.status === "USER_ID_MAPPING_ALREADY_EXISTS_ERROR") {
+        authLog("bring in %s: lost the mapping race; discarding our placeholder and re-reading", legacy.id);
+        await discard(rt, placeholder, userContext);
+        continue;
+      }
+      if (mapped.status !== "OK") {
+        await discard(rt, placeholder, userContext);
+        throw new UnavailableError(
+          "ERR_MIGRATE_CORE_UNAVAILABLE",
+          `legacyAuth: creating the user id mapping failed (${mapped.status})`,
+        );
+      }
+      if (!(await attachLoginEmail(rt, tenantId, login, legacy.id, userContext))) {
+        authLog("bring in %s: %s was taken meanwhile; removing our placeholder", legacy.id, maskEmail(login.email));
+        await discard(rt, placeholder, userContext);
+        return { status: "IN_SUPERTOKENS" };
+      }
+      // As the SDK's own sign-up does next: a primary user, or linked by email, as the app's policy says.
+      await AccountLinking.createPrimaryUserIdOrLinkAccounts(
+        tenantId,
+        supertokens.convertToRecipeUserId(legacy.id),
+        undefined,
+        userContext,
+      );
+      const user = await rt.core.getUser(legacy.id, userContext);
+      if (!user) {
+        throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "legacyAuth: the moved user vanished");
+      }
+      authLog("bring in %s: moved by %s for %s", legacy.id, login.recipeId, maskEmail(login.email));
+      await rt.userMigrated({
+        userId: legacy.id,
+        email: normaliseEmail(login.email),
+        tenantId,
+        user,
+        via: login.recipeId === "thirdparty" ? "thirdParty" : "passwordless",
+        hashImported: false,
+      });
+      return { status: "MOVED", user, recipeUserId: legacy.id, legacyId: legacy.id };
+    }
+    throw new UnavailableError(
+      "ERR_MIGRATE_CORE_UNAVAILABLE",
+      "legacyAuth: the user kept changing while being moved; retry",
+    );
+  });
+}
+
+/** The legacy id already lives in SuperTokens: link the new method to it, or refuse. Runs under the lock. */
+async function joinExisting(
+  rt: LegacyAuthRuntime,
+  input: { tenantId: string; legacy: LegacyRecord; login: NewLogin; userContext: UserContext; superTokensId: string },
+): Promise<LoginOutcome> {
+  const { tenantId, legacy, login, userContext, superTokensId } = input;
+  let owner = await rt.core.getUser(legacy.id, userContext);
+  if (owner?.loginMethods.some((lm) => isPendingEmail(lm.email)) && owner.loginMethods.length === 1) {
+    // An interrupted password move: finish it first (its email is the legacy row's), then link or refuse.
+    await resumeMove(rt.core, {
+      tenantId,
+      email: normaliseEmail(legacy.email),
+      legacyId: legacy.id,
+      superTokensId,
+      userContext,
+    });
+    owner = await rt.core.getUser(legacy.id, userContext);
+  }
+  if (!owner) {
+    authLog("bring in %s: mapped, but no user under it; refused", legacy.id);
+    return { status: "NOT_ALLOWED", reason: REASONS.unusableLegacyEmail };
+  }
+  if (!(await accountLinkingAllows(login, owner, tenantId, userContext))) {
+    authLog(
+      "bring in %s: already in SuperTokens by %s and account linking is off; %s refused (no second user)",
+      legacy.id,
+      owner.loginMethods.map((lm) => lm.recipeId).join("+"),
+      login.recipeId,
+    );
+    return { status: "NOT_ALLOWED", reason: REASONS.otherMethod(describeMethods(owner)) };
+  }
+  if (!owner.isPrimaryUser) {
+    const primary = await AccountLinking.createPrimaryUser(owner.loginMethods[0].recipeUserId, userContext);
+    if (primary.status !== "OK") {
+      authLog("bring in %s: could not make it a primary user (%s); refused", legacy.id, primary.status);
+      return { status: "NOT_ALLOWED", reason: REASONS.otherMethod(describeMethods(owner)) };
+    }
+  }
+  const placeholder = await createPlaceholder(rt, tenantId, login, userContext);
+  if (placeholder === undefined) return { status: "IN_SUPERTOKENS" };
+  const linked = await AccountLinking.linkAccounts(
+    supertokens.convertToRecipeUserId(placeholder),
+    owner.id,
+    userContext,
+  ).catch(async (err: unknown) => {
+    await discard(rt, placeholder, userContext);
+    throw err;
+  });
+  if (linked.status !== "OK") {
+    authLog("bring in %s: linking failed (%s); refused", legacy.id, linked.status);
+    await discard(rt, placeholder, userContext);
+    return { status: "NOT_ALLOWED", reason: REASONS.otherMethod(describeMethods(owner)) };
+  }
+  if (!(await attachLoginEmail(rt, tenantId, login, placeholder, userContext))) {
+    // Linked but its email refused (another primary user holds it): it still has a reserved address; unusable.
+    authLog("bring in %s: the linked method's email was refused by the core", legacy.id);
+  }
+  const user = await rt.core.getUser(owner.id, userContext);
+  if (!user) throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "legacyAuth: the linked user vanished");
+  authLog("bring in %s: %s linked to the legacy user", legacy.id, login.recipeId);
+  return { status: "LINKED", user, recipeUserId: placeholder, legacyId: legacy.id };
+}
