@@ -8,6 +8,7 @@ import { userRolesRoutes } from "./user-roles.js";
 import { multitenancyRoutes } from "./multitenancy.js";
 import { passwordlessRoutes } from "./passwordless.js";
 import { sessionRoutes } from "./session.js";
+import { thirdPartyRoutes } from "./third-party.js";
 import { userIdMappingRoutes } from "./user-id-mapping.js";
 import { userRoutes } from "./users.js";
 
@@ -16,6 +17,7 @@ export const routes: Route[] = [
   ...multitenancyRoutes,
   ...sessionRoutes,
   ...emailPasswordRoutes,
+  ...thirdPartyRoutes,
   ...passwordlessRoutes,
   ...userRoutes,
   ...userIdMappingRoutes,

@@ -1,7 +1,9 @@
 import { idPattern, ok, reservedTenantIds, status, type Route, type RouteContext } from "../context.js";
 import { mergeConfig, normaliseConfigFragment } from "../config.js";
-import { badRequest, CoreHttpError, field, type Json } from "../http.js";
-import type { TenantRecord } from "../storage/types.js";
+import { badRequest, CoreHttpError, field, tenantNotFound, type Json } from "../http.js";
+import type { AccountInfoQuery, TenantRecord, UserRecord } from "../storage/types.js";
+import { matchesAccountInfo } from "../storage/users.js";
+import { findUser, loginMethodsOf, primaryIdOf, toSuperTokensId } from "../users.js";
 
 /** App and tenant ids: trimmed, lower-cased, [a-z0-9-]+ (webserver/Utils.normalizeAndValidateAppId). */
 function normaliseId(raw: string, what: "appId" | "tenantId"): string {
@@ -30,7 +32,11 @@ function factors(body: Json, name: string): string[] | null | undefined {
 }
 
 function tenantJson(t: TenantRecord): Json {
-  const out: Json = { tenantId: t.tenantId, thirdParty: { providers: [] }, coreConfig: t.coreConfig };
+  const out: Json = {
+    tenantId: t.tenantId,
+    thirdParty: { providers: t.thirdPartyProviders ?? [] },
+    coreConfig: t.coreConfig,
+  };
   if (t.firstFactors != null) out.firstFactors = t.firstFactors;
   if (t.requiredSecondaryFactors != null) out.requiredSecondaryFactors = t.requiredSecondaryFactors;
   return out;
@@ -55,7 +61,114 @@ async function upsertApp(ctx: RouteContext) {
   return ok({ createdNew: !existing });
 }
 
+/** The path's tenant, which the router has already found to exist (a tenant can vanish in between). */
+async function pathTenant(ctx: RouteContext): Promise<TenantRecord> {
+  const t = await ctx.core.storage.getTenant(ctx.app.appId, ctx.tenantId);
+  if (!t) throw tenantNotFound(ctx.app.appId, ctx.tenantId);
+  return t;
+}
+
+/** A provider config as the core keeps it: top-level nulls dropped, everything else as given. */
+function providerConfig(raw: Json): Json {
+  const config: Json = {};
+  for (const [key, value] of Object.entries(raw)) if (value !== null && value !== undefined) config[key] = value;
+  const id = config.thirdPartyId;
+  if (typeof id !== "string" || id.trim() === "") throw badRequest("thirdPartyId cannot be null or empty");
+  if (config.clients !== undefined && !Array.isArray(config.clients))
+    throw badRequest("Field name 'clients' is invalid in JSON input");
+  return config;
+}
+
+/** PUT /<t>/recipe/multitenancy/config/thirdparty: create or replace one provider of the tenant, by thirdPartyId. */
+async function putThirdPartyConfig(ctx: RouteContext) {
+  const config = providerConfig(field(ctx.body, "config", "object", true));
+  field(ctx.body, "skipValidation", "boolean", false);
+  const tenant = await pathTenant(ctx);
+  const providers = tenant.thirdPartyProviders ?? [];
+  const i = providers.findIndex((p) => p.thirdPartyId === config.thirdPartyId);
+  if (i >= 0) providers[i] = config;
+  else providers.push(config);
+  await ctx.core.storage.putTenant(ctx.app.appId, { ...tenant, thirdPartyProviders: providers });
+  return ok({ createdNew: i < 0 });
+}
+
+async function removeThirdPartyConfig(ctx: RouteContext) {
+  const thirdPartyId = field(ctx.body, "thirdPartyId", "string", true);
+  const tenant = await pathTenant(ctx);
+  const providers = tenant.thirdPartyProviders ?? [];
+  const rest = providers.filter((p) => p.thirdPartyId !== thirdPartyId);
+  if (rest.length !== providers.length)
+    await ctx.core.storage.putTenant(ctx.app.appId, { ...tenant, thirdPartyProviders: rest });
+  return ok({ didConfigExist: rest.length !== providers.length });
+}
+
+/** The account infos a recipe user holds. */
+function accountInfoOf(u: UserRecord): AccountInfoQuery {
+  const info: AccountInfoQuery = {};
+  if (u.email !== undefined) info.email = u.email;
+  if (u.recipeId === "passwordless" && u.phoneNumber !== undefined) info.phoneNumber = u.phoneNumber;
+  if (u.recipeId === "thirdparty") info.thirdParty = u.thirdParty;
+  return info;
+}
+
+/**
+ * Multitenancy.addUserIdToTenant: the recipe's per-tenant uniqueness first, then, for a linked user, no other
+ * primary user of the tenant may hold an account info of its primary user.
+ */
+async function associateUser(ctx: RouteContext) {
+  const id = field(ctx.body, "recipeUserId", "string", true);
+  const tenantId = (await pathTenant(ctx)).tenantId;
+  const { storage } = ctx.app;
+  const user = await findUser(ctx.app, id);
+  if (!user || (user.id !== id && (await toSuperTokensId(ctx.app, id)) !== user.id))
+    return status("UNKNOWN_USER_ID_ERROR");
+  if (user.tenantIds.includes(tenantId)) return ok({ wasAlreadyAssociated: true });
+  const info = accountInfoOf(user);
+  const there = (await storage.findUsersByAccountInfo(info, tenantId)).filter((o) => o.id !== user.id);
+  for (const o of there) {
+    if (o.recipeId !== user.recipeId) continue;
+    if (o.recipeId !== "thirdparty" && user.email !== undefined && o.email === user.email)
+      return status("EMAIL_ALREADY_EXISTS_ERROR");
+    if (o.recipeId === "passwordless" && user.recipeId === "passwordless" && o.phoneNumber === user.phoneNumber)
+      return status("PHONE_NUMBER_ALREADY_EXISTS_ERROR");
+    if (o.recipeId === "thirdparty" && matchesAccountInfo(o, { thirdParty: info.thirdParty }))
+      return status("THIRD_PARTY_USER_ALREADY_EXISTS_ERROR");
+  }
+  if (user.isLinkedOrPrimary) {
+    const primaryId = primaryIdOf(user);
+    for (const m of await loginMethodsOf(ctx.app, user)) {
+      const holders = await storage.findUsersByAccountInfo(accountInfoOf(m), tenantId);
+      if (holders.some((o) => o.isLinkedOrPrimary && primaryIdOf(o) !== primaryId)) {
+        return status("ASSOCIATION_NOT_ALLOWED_ERROR", {
+          reason: "This user, or a user linked to it, has account info held by another primary user of this tenant",
+        });
+      }
+    }
+  }
+  await storage.updateUser(user.id, { tenantIds: [...user.tenantIds, tenantId] });
+  return ok({ wasAlreadyAssociated: false });
+}
+
+async function disassociateUser(ctx: RouteContext) {
+  const id = field(ctx.body, "recipeUserId", "string", true);
+  const tenantId = (await pathTenant(ctx)).tenantId;
+  const user =
+    (await ctx.app.storage.getUser(id)) ?? (await ctx.app.storage.getUser(await toSuperTokensId(ctx.app, id)));
+  if (!user?.tenantIds.includes(tenantId)) return ok({ wasAssociated: false });
+  await ctx.app.storage.updateUser(user.id, { tenantIds: user.tenantIds.filter((t) => t !== tenantId) });
+  return ok({ wasAssociated: true });
+}
+
 export const multitenancyRoutes: Route[] = [
+  { method: "POST", path: "/recipe/multitenancy/tenant/user", scope: "tenant", handler: associateUser },
+  { method: "POST", path: "/recipe/multitenancy/tenant/user/remove", scope: "tenant", handler: disassociateUser },
+  { method: "PUT", path: "/recipe/multitenancy/config/thirdparty", scope: "tenant", handler: putThirdPartyConfig },
+  {
+    method: "POST",
+    path: "/recipe/multitenancy/config/thirdparty/remove",
+    scope: "tenant",
+    handler: removeThirdPartyConfig,
+  },
   { method: "PUT", path: "/recipe/multitenancy/app/v2", scope: "base", handler: upsertApp },
   { method: "PUT", path: "/recipe/multitenancy/app", scope: "base", handler: upsertApp },
   {
@@ -101,6 +214,7 @@ export const multitenancyRoutes: Route[] = [
         requiredSecondaryFactors:
           factors(ctx.body, "requiredSecondaryFactors") ?? existing?.requiredSecondaryFactors ?? null,
       };
+      if (existing?.thirdPartyProviders) next.thirdPartyProviders = existing.thirdPartyProviders;
       await ctx.core.storage.putTenant(ctx.app.appId, next);
       return ok({ createdNew: !existing });
     },

@@ -119,6 +119,8 @@ class MemoryAppStorage implements AppStorage {
     return false;
   }
   private emailTaken(recipeId: AuthRecipeId, email: string, tenantIds: string[], exceptId?: string) {
+    // A third-party user's email is not unique: several providers may vouch for one address.
+    if (recipeId === "thirdparty") return false;
     return this.withEmail(email).some(
       (u) => u.recipeId === recipeId && u.id !== exceptId && u.tenantIds.some((t) => tenantIds.includes(t)),
     );

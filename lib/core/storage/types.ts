@@ -15,6 +15,11 @@ export interface TenantRecord {
   firstFactors?: string[] | null;
   requiredSecondaryFactors?: string[] | null;
   coreConfig: Record<string, unknown>;
+  /**
+   * Third-party provider configs (the SDK's ProviderConfig JSON: thirdPartyId, name, clients, endpoints…), in
+   * the order first created; absent means none.
+   */
+  thirdPartyProviders?: Record<string, unknown>[];
 }
 
 export interface AppRecord {
