@@ -61,3 +61,20 @@ export const PgStore = (
     close(): Promise<void>;
   }
 )(require("express-session"));
+
+/**
+ * passport, loaded untyped for the same reason: `@types/passport` augments every Express `Request` in the
+ * program (`user`, `login`, `logout`). The demo runs its own instance (`new Passport()`), not the module's
+ * singleton, so two apps in one process (the tests) do not share strategies.
+ */
+export interface PassportInstance {
+  use(name: string, strategy: unknown): PassportInstance;
+  initialize(): RequestHandler;
+  authenticate(
+    name: string,
+    options: { session: boolean; [key: string]: unknown },
+    callback?: (err: unknown, user: unknown, info: unknown) => void,
+  ): RequestHandler;
+}
+
+export const Passport = (require("passport") as { Passport: new () => PassportInstance }).Passport;

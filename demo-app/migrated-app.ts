@@ -17,6 +17,7 @@ import type { Queryable } from "./db.js";
 import type { SessionStore } from "./legacy-modules.js";
 import { notesRepository, parseNoteBody } from "./notes.js";
 import type { Outbox } from "./outbox.js";
+import { listUsers, roleOf } from "./roles.js";
 import type { Story } from "./story.js";
 import type { Viewer } from "./views/html.js";
 import {
@@ -30,6 +31,7 @@ import {
   refreshPage,
   resetPasswordPage,
   signupPage,
+  usersPage,
 } from "./views/pages.js";
 import { safeNext, staticAssets, superTokensWebBundles } from "./web.js";
 
@@ -300,6 +302,19 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
           core: core.description,
         }),
       );
+    }),
+  );
+
+  // The app's admin check, unchanged by the migration: the session's user id is the legacy id, whose row in
+  // `users` holds the role.
+  app.get(
+    "/admin/users",
+    page(async (req, res) => {
+      const v = await viewer(req, res);
+      if (!v.user) return res.redirect(303, "/login?next=/admin/users");
+      if ((await roleOf(db, v.user.id)) !== "admin")
+        return res.status(403).send(errorPage(v, 403, "Only admins can see the user list."));
+      res.send(usersPage(v, await listUsers(db)));
     }),
   );
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { discoverAcme, startAcme } from "./acme.js";
 import { displayDataDir, type DemoConfig } from "./config.js";
 import { openPglite, openPostgres, type Database } from "./db.js";
 import { createLegacyApp } from "./legacy-app.js";
@@ -90,6 +91,11 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
     const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
+    // "Sign in with Acme": the identity provider runs in this process, on its own loopback port, with both apps'
+    // callback URLs registered. Like the users it knows, it is there on the old system and after the switch.
+    const acme = await startAcme(url, log);
+    opened.push(() => acme.close());
+
     startMigrated = async () => {
       // Loaded only with the migration on: the legacy app runs without SuperTokens, as it did before.
       const [{ connectCore }, { createMigratedApp }] = await Promise.all([
@@ -117,7 +123,14 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
     if (config.migration) {
       await startMigrated();
     } else {
-      handler = createLegacyApp({ db, store: sessions.store, secret: config.sessionSecret, describe, story });
+      handler = createLegacyApp({
+        db,
+        store: sessions.store,
+        secret: config.sessionSecret,
+        describe,
+        story,
+        acme: { config: await discoverAcme(acme.issuer), origin: url, log },
+      });
     }
     log(`database: ${db.description}; legacy sessions: ${sessions.description}`);
     return { url, close: closeAll };

@@ -1,4 +1,5 @@
 import type { Note } from "../notes.js";
+import type { UserListRow } from "../roles.js";
 import { seededUsers } from "../schema.js";
 import { html, layout, type Html, type Viewer } from "./html.js";
 
@@ -29,14 +30,16 @@ export function homePage(viewer: Viewer): string {
           <tr>
             <th>Email</th>
             <th>Password</th>
+            <th>Sign in with Acme</th>
           </tr>
         </thead>
         <tbody>
           ${seededUsers.map(
             (u) =>
               html`<tr>
-                <td>${u.email}</td>
-                <td><code>${u.password}</code></td>
+                <td>${u.email}${u.role === "admin" ? html` <span class="chip">admin</span>` : ""}</td>
+                <td>${u.password ? html`<code>${u.password}</code>` : html`<span class="muted">none</span>`}</td>
+                <td>${u.acme ? html`<code>${u.acme.password}</code>` : ""}</td>
               </tr>`,
           )}
         </tbody>
@@ -53,7 +56,7 @@ function field(name: string, label: string, type: string, value = "", autocomple
 /** Sign-in form. Legacy: posted to /login. SuperTokens: app.js signs in with supertokens-web-js. */
 export function loginPage(
   viewer: Viewer,
-  opts: { error?: string; email?: string; next: string; notice?: string },
+  opts: { error?: string; email?: string; next: string; notice?: string; acme?: boolean },
 ): string {
   const legacy = viewer.system === "legacy";
   return layout({
@@ -76,6 +79,16 @@ export function loginPage(
         <p class="error" id="form-error" role="alert">${opts.error ?? ""}</p>
         <button type="submit">Sign in</button>
       </form>
+      ${
+        opts.acme
+          ? html`<p class="or">or</p>
+              ${
+                legacy
+                  ? html`<a class="button acme" id="sign-in-acme" href="/auth/acme">Sign in with Acme</a>`
+                  : html`<button type="button" class="acme" id="sign-in-acme">Sign in with Acme</button>`
+              }`
+          : ""
+      }
       <p>
         No account? <a href="/signup">Sign up</a>.
         ${legacy ? "" : html`Forgot your password? <a href="/forgot-password">Reset it</a>.`}
@@ -313,9 +326,40 @@ export function refreshPage(viewer: Viewer): string {
   });
 }
 
+/** The admin-only list of users, with their role and how each can sign in. */
+export function usersPage(viewer: Viewer, users: readonly UserListRow[]): string {
+  return layout({
+    title: "Users",
+    page: "users",
+    viewer,
+    body: html`<p class="muted">Only admins see this page: the app checks the <code>role</code> column.</p>
+      <table id="users">
+        <thead>
+          <tr>
+            <th>Id</th>
+            <th>Email</th>
+            <th>Role</th>
+            <th>Signs in with</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${users.map(
+            (u) =>
+              html`<tr data-user-id="${u.id}">
+                <td>${u.id}</td>
+                <td>${u.email}</td>
+                <td class="role">${u.role}</td>
+                <td>${[...(u.hasPassword ? ["password"] : []), ...u.providers].join(", ")}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>`,
+  });
+}
+
 export function errorPage(viewer: Viewer, status: number, message: string): string {
   return layout({
-    title: status === 404 ? "Not found" : "Something went wrong",
+    title: status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Something went wrong",
     page: "error",
     viewer,
     body: html`<p>${message}</p>`,

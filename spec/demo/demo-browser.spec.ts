@@ -485,10 +485,10 @@ describe("demo app in a browser, embedded defaults", () => {
       "3",
       "bob, dave and carol moved; alice and erin kept only their sessions",
     );
-    assert.equal(await alicePage.textContent("#users-legacy-only"), "2");
+    assert.equal(await alicePage.textContent("#users-legacy-only"), "3", "alice, erin and frank (Acme only)");
     const progress = alicePage.getByRole("progressbar", { name: /users moved to supertokens/i });
-    assert.equal(await progress.getAttribute("value"), "60", "3 of 5 legacy users moved");
-    assert.equal(await alicePage.textContent("#users-percent"), "60%");
+    assert.equal(await progress.getAttribute("value"), "50", "3 of 6 legacy users moved");
+    assert.equal(await alicePage.textContent("#users-percent"), "50%");
     const infrastructure = (await alicePage.textContent("main"))!;
     assert.doesNotMatch(infrastructure, new RegExp(escapeRegExp(dataDir)), "no path on disk on the admin page");
     assert.match(infrastructure, /embedded PostgreSQL \(PGlite\) in …\/stm-demo-\w+ \(--data-dir\)/);

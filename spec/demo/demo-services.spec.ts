@@ -89,7 +89,7 @@ describe("demo app on Redis and PostgreSQL", () => {
     assert.ok(alice.get("connect.sid"), "legacy cookie");
     assert.equal(await legacySessionKeys(), 1, "the legacy session lives in Redis under the test's prefix");
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".users`);
-    assert.equal(rows[0].n, 5, "seeded into the test's schema");
+    assert.equal(rows[0].n, 6, "seeded into the test's schema");
 
     await restart(true);
     const first = await get(alice, `${demo!.url}/notes`);

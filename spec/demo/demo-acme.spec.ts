@@ -1,0 +1,183 @@
+/**
+ * "Sign in with Acme" in the demo, in Chromium, end to end through the real identity provider (oidc-provider on
+ * loopback, demo-app/idp.ts): no step of the sign-in is mocked. Frank has only an Acme login, and is the seeded
+ * admin; carol has a password and an Acme login. On the old system they sign in through passport's OpenID Connect
+ * strategy; the demo is then switched to SuperTokens while they are signed in, and they stay signed in with
+ * their legacy ids, notes and role.
+ *
+ * The steps build on each other, as in spec/demo/demo-browser.spec.ts: one demo process, one browser per person.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { seededUsers } from "../../demo-app/schema.js";
+import { launchChromium, screenshotter } from "../helpers/browser.js";
+import { startDemoProcess, type DemoProcess } from "../helpers/demo-process.js";
+
+const shot = screenshotter("demo-acme");
+const viewport = { width: 1100, height: 800 };
+
+let browser: Browser;
+let dataDir: string;
+let demo: DemoProcess | undefined;
+/** Frank's browser: signed in with Acme on the old system, carried across the switch. */
+let frank: BrowserContext;
+let frankPage: Page;
+let frankId: string;
+/** Carol's: signed in with Acme too, on the account that also has her password. */
+let carolPage: Page;
+
+const frankSeed = seededUsers.find((u) => u.email === "frank@example.com")!;
+const carolSeed = seededUsers.find((u) => u.email === "carol@example.com")!;
+/** Ids follow the seed order (a SERIAL column on an empty table). */
+const legacyIdOf = (email: string) => String(seededUsers.findIndex((u) => u.email === email) + 1);
+
+async function noteTexts(page: Page): Promise<string[]> {
+  return page.locator("#notes .note-body").allTextContents();
+}
+
+/** Acme's own pages: its login form, then (first time in this browser) its consent page. */
+async function throughAcme(page: Page, email: string, password: string, expectConsent = true): Promise<void> {
+  await page.waitForSelector("#idp-login-form");
+  const acmeUrl = new URL(page.url());
+  assert.notEqual(acmeUrl.origin, demo!.url, "the sign-in happens at the identity provider, not in the app");
+  assert.match(await page.title(), /Acme ID/);
+  await page.fill("#idp-email", email);
+  await page.fill("#idp-password", password);
+  await shot(page, `acme-login-${email.split("@")[0]}`);
+  await page.click("#idp-sign-in");
+  if (expectConsent) {
+    await page.waitForSelector("#idp-consent-form");
+    await page.click("#idp-allow");
+  }
+}
+
+/** A fresh browser that signs in on the demo's login page with "Sign in with Acme". */
+async function signInWithAcme(email: string, password: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`${demo!.url}/login`);
+  await page.click("#sign-in-acme");
+  await throughAcme(page, email, password);
+  return { context, page };
+}
+
+before(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), "stm-demo-acme-"));
+  browser = await launchChromium();
+  demo = await startDemoProcess({ migration: false, dataDir });
+});
+
+after(async () => {
+  const code = await demo?.stop();
+  await browser?.close();
+  await rm(dataDir, { recursive: true, force: true });
+  assert.equal(code, 0, `the demo must exit cleanly on SIGTERM:\n${demo?.output()}`);
+});
+
+describe("Sign in with Acme in the demo, in a browser", () => {
+  it("(1) on the old system, frank (Acme login only) signs in through Acme's pages and adds a note", async () => {
+    assert.match(demo!.output(), /Acme OpenID Connect provider at http:\/\/127\.0\.0\.1:\d+/);
+    ({ context: frank, page: frankPage } = await signInWithAcme("frank@example.com", frankSeed.acme!.password));
+    await frankPage.waitForURL(`${demo!.url}/notes`);
+    assert.equal(await frankPage.getAttribute("#served-by", "data-system"), "legacy");
+    assert.equal(await frankPage.textContent("#who-email"), "frank@example.com");
+    frankId = (await frankPage.textContent("#who-id"))!;
+    assert.equal(frankId, legacyIdOf("frank@example.com"), "his legacy id, found through his Acme identity");
+    assert.deepEqual(await noteTexts(frankPage), [...frankSeed.notes]);
+
+    await frankPage.fill("#note-body", "Written on the old system after signing in with Acme");
+    await frankPage.click("#add-note-form button[type=submit]");
+    await frankPage.waitForSelector("text=Written on the old system after signing in with Acme");
+    const cookies = (await frank.cookies()).map((c) => c.name);
+    assert.ok(cookies.includes("connect.sid"), `an express-session cookie: ${cookies.join(",")}`);
+    assert.ok(!cookies.includes("sAccessToken"), "no SuperTokens yet");
+    assert.match(demo!.output(), new RegExp(`user ${frankId} signed in with Acme`));
+    await shot(frankPage, "01-frank-signed-in-with-acme");
+  });
+
+  it("(1) frank is the admin: the admin-only user list shows every user and how each signs in", async () => {
+    const res = await frankPage.goto(`${demo!.url}/admin/users`);
+    assert.equal(res?.status(), 200);
+    const row = (id: string) => frankPage.locator(`#users tr[data-user-id="${id}"] td`).allTextContents();
+    assert.deepEqual(await row(frankId), [frankId, "frank@example.com", "admin", "acme"]);
+    assert.deepEqual(await row(legacyIdOf("carol@example.com")), [
+      legacyIdOf("carol@example.com"),
+      "carol@example.com",
+      "user",
+      "password, acme",
+    ]);
+  });
+
+  it("(1) carol, who also has a password, lands on her legacy account through Acme and is no admin", async () => {
+    ({ page: carolPage } = await signInWithAcme("carol@example.com", carolSeed.acme!.password));
+    await carolPage.waitForURL(`${demo!.url}/notes`);
+    assert.equal(await carolPage.textContent("#who-id"), legacyIdOf("carol@example.com"));
+    assert.deepEqual(await noteTexts(carolPage), [...carolSeed.notes]);
+    const res = await carolPage.goto(`${demo!.url}/admin/users`);
+    assert.equal(res?.status(), 403);
+    assert.match((await carolPage.textContent("main"))!, /Only admins can see the user list/);
+  });
+
+  it("(1) an Acme account whose unverified email is a legacy user's is refused that user's account", async () => {
+    const { context, page } = await signInWithAcme("dave@example.com", "mallory-1");
+    await page.waitForURL(/\/auth\/acme\/callback/);
+    assert.match((await page.textContent("#form-error"))!, /Acme has not verified dave@example\.com/);
+    assert.equal(await page.textContent("#who-id").catch(() => null), null, "not signed in");
+    await page.goto(`${demo!.url}/notes`);
+    assert.equal(new URL(page.url()).pathname, "/login", "no session");
+    await context.close();
+  });
+
+  it("(1) cancelling at Acme comes back to the login page, not signed in", async () => {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    await page.goto(`${demo!.url}/login`);
+    await page.click("#sign-in-acme");
+    await page.waitForSelector("#idp-login-form");
+    const cancelled = page.waitForResponse((r) => r.url().startsWith(`${demo!.url}/auth/acme/callback`));
+    await page.getByRole("button", { name: "Cancel" }).click();
+    assert.equal((await cancelled).status(), 401);
+    assert.match((await page.textContent("#form-error"))!, /Signing in with Acme did not complete/);
+    await context.close();
+  });
+
+  it("(2) after the switch frank is still signed in, with his id, his notes and his role", async () => {
+    await frankPage.goto(`${demo!.url}/notes`);
+    await frankPage.getByRole("button", { name: "Switch to SuperTokens" }).click();
+    await frankPage.waitForURL(`${demo!.url}/notes`);
+    assert.equal(await frankPage.getAttribute("#served-by", "data-system"), "supertokens");
+    assert.ok(await frankPage.isVisible("#converted-banner"), "his legacy session was converted on this request");
+    assert.equal(await frankPage.textContent("#who-email"), "frank@example.com");
+    assert.equal(await frankPage.textContent("#who-id"), frankId, "the SuperTokens session is for his legacy id");
+    await frankPage.waitForSelector("#notes");
+    assert.deepEqual(await noteTexts(frankPage), [
+      ...frankSeed.notes,
+      "Written on the old system after signing in with Acme",
+    ]);
+    const cookies = (await frank.cookies()).map((c) => c.name);
+    assert.ok(cookies.includes("sAccessToken") && cookies.includes("sRefreshToken"), cookies.join(","));
+    await shot(frankPage, "02-frank-after-the-switch");
+
+    const res = await frankPage.goto(`${demo!.url}/admin/users`);
+    assert.equal(res?.status(), 200, "still the admin");
+    assert.equal(await frankPage.textContent(`#users tr[data-user-id="${frankId}"] td.role`), "admin");
+
+    const carol = await carolPage.goto(`${demo!.url}/admin/users`);
+    assert.equal(await carolPage.getAttribute("#served-by", "data-system"), "supertokens");
+    assert.equal(await carolPage.textContent("#who-id"), legacyIdOf("carol@example.com"), "carol converted too");
+    assert.equal(carol?.status(), 403, "and still no admin");
+  });
+
+  it("(2) frank adds a note through the SuperTokens app, under the same id", async () => {
+    await frankPage.goto(`${demo!.url}/notes`);
+    await frankPage.fill("#note-body", "Written after the switch");
+    await frankPage.click("#add-note-form button[type=submit]");
+    await frankPage.waitForSelector("text=Written after the switch");
+    const me = await frankPage.evaluate(async () => (await fetch("/api/me")).json());
+    assert.deepEqual(me, { userId: frankId, email: "frank@example.com", system: "supertokens", account: "legacy" });
+  });
+});
