@@ -171,6 +171,21 @@ describe("dev core bulk-import answers as the real core", () => {
     },
   );
 
+  it("a core on its in-memory database refuses every bulk-import endpoint before reading the request", async () => {
+    const uri = await createCoreApp(core.url, { dev_core_bulk_import_as_in_memory_db: true });
+    const refusal = [400, "This API is not supported in the in-memory database.\n"];
+    for (const [method, path, body] of [
+      ["GET", "/bulk-import/users?limit=0", undefined],
+      ["GET", "/bulk-import/users/count?status=NOPE", undefined],
+      ["POST", "/bulk-import/users", { users: "not an array" }],
+      ["POST", "/bulk-import/users/remove", { ids: null }],
+      ["POST", "/bulk-import/import", { loginMethods: [] }],
+    ] as const) {
+      const res = await call(uri, method, path, body);
+      assert.deepEqual([res.status, res.text], refusal, `${method} ${path}`);
+    }
+  });
+
   it("remove with ids [] answers 200 with empty lists", async () => {
     const uri = await createCoreApp(core.url);
     const res = await call(uri, "POST", "/bulk-import/users/remove", { ids: [] });
