@@ -68,6 +68,11 @@ export interface MoveInput {
   legacyId: string;
   credential: Credential;
   userContext?: UserContext;
+  /**
+   * Gives the user their legacy roles, once the mapping exists and before the email step: a grant the core could not
+   * make leaves the move resumable, and the resumed move grants them again (granting is idempotent).
+   */
+  grantRoles?: () => Promise<void>;
 }
 
 /**
@@ -85,7 +90,7 @@ export async function moveUser(
   original: Pick<RecipeInterface, "createNewRecipeUser">,
   input: MoveInput,
 ): Promise<MoveOutcome> {
-  const { tenantId, email, legacyId, credential, userContext } = input;
+  const { tenantId, email, legacyId, credential, userContext, grantRoles } = input;
   // Two passes at most: a lost mapping race sends us round once more to find the winner's user.
   for (let attempt = 0; attempt < 2; attempt++) {
     if (await core.emailPasswordUser(tenantId, email, userContext)) {
@@ -94,7 +99,7 @@ export async function moveUser(
     }
     const existingId = await core.superTokensIdOf(legacyId, userContext);
     if (existingId !== undefined)
-      return resumeMove(core, { tenantId, email, legacyId, superTokensId: existingId, userContext });
+      return resumeMove(core, { tenantId, email, legacyId, superTokensId: existingId, userContext, grantRoles });
 
     const placeholder = pendingEmail();
     let superTokensId: string;
@@ -145,6 +150,7 @@ export async function moveUser(
       );
     }
     authLog("move %s: mapped", legacyId);
+    await grantRoles?.();
     const attached = await attachEmail(core, { legacyId, superTokensId, email, userContext });
     if (!attached) return { status: "IN_SUPERTOKENS" };
     const user = await core.getUser(legacyId, userContext);
@@ -166,7 +172,14 @@ export async function moveUser(
 /** The legacy id is mapped. Finish a move that stopped before its email step; otherwise report it moved. */
 export async function resumeMove(
   core: CoreClient,
-  input: { tenantId: string; email: string; legacyId: string; superTokensId: string; userContext?: UserContext },
+  input: {
+    tenantId: string;
+    email: string;
+    legacyId: string;
+    superTokensId: string;
+    userContext?: UserContext;
+    grantRoles?: () => Promise<void>;
+  },
 ): Promise<MoveOutcome> {
   const { email, legacyId, superTokensId, userContext } = input;
   const user = await core.getUser(legacyId, userContext);
@@ -175,6 +188,7 @@ export async function resumeMove(
     return { status: "ALREADY_MOVED" };
   }
   authLog("move %s: resuming an interrupted move (email step)", legacyId);
+  await input.grantRoles?.();
   if (!(await attachEmail(core, { legacyId, superTokensId, email, userContext }))) return { status: "IN_SUPERTOKENS" };
   const finished = await core.getUser(legacyId, userContext);
   if (!finished)

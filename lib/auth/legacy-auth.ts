@@ -38,7 +38,7 @@ export interface LegacyAuth {
   migrationProgress(): Promise<MigrationProgress>;
   /** Finish or remove what interrupted moves left behind; see docs/api.md, `legacyAuth()`. */
   finishPendingMigrations(options?: { minAgeMs?: number }): Promise<FinishPendingResult>;
-  /** Counters since start-up: `roles`, what became of moved users' legacy roles (granted, created, unknown, invalid). */
+  /** Counters since start-up: `roles`, what became of moved users' legacy roles (granted, created, unknown...). */
   stats(): { roles: RoleStats };
 }
 

@@ -10,6 +10,8 @@ export interface LegacyRecord {
   passwordHash: string | null;
   /** The app had verified `email` (only `true` counts). */
   emailVerified: boolean;
+  /** The row as the app returned it: `getRoles` receives it, and its `roles` are read from it. */
+  row?: LegacyUser;
 }
 
 /**
@@ -41,7 +43,7 @@ function toRecord(row: LegacyUser | null | undefined): LegacyRecord | undefined 
           : undefined;
   if (idText === undefined || idText.trim() === "" || typeof email !== "string") return undefined;
   if (passwordHash !== null && passwordHash !== undefined && typeof passwordHash !== "string") return undefined;
-  return { id: idText, email, passwordHash: passwordHash ?? null, emailVerified: emailVerified === true };
+  return { id: idText, email, passwordHash: passwordHash ?? null, emailVerified: emailVerified === true, row };
 }
 
 /** The SQLSTATE of a database error: node-postgres puts it in `code`, mysql2 in `sqlState`. */

@@ -3,6 +3,7 @@ import type Passwordless from "supertokens-node/recipe/passwordless";
 import type ThirdParty from "supertokens-node/recipe/thirdparty";
 import type { User } from "supertokens-node";
 import {
+  booleanOption,
   functionOption,
   invalidOption,
   objectOption,
@@ -13,6 +14,7 @@ import {
 } from "../options.js";
 import { DEFAULT_DUMMY_HASH, type PasswordVerifier } from "../hashes/index.js";
 import { resolveMetrics, type MigrationMetrics, type MigrationMetricsOption } from "../metrics.js";
+import type { LegacyRolesValue } from "../roles.js";
 
 /** A row of the app's own users table, as legacyAuth needs it. */
 export interface LegacyUser {
@@ -26,6 +28,11 @@ export interface LegacyUser {
    * a magic link (a magic link verifies it anyway). Default: false.
    */
   emailVerified?: boolean;
+  /**
+   * The user's roles in the legacy app: one role, a comma-separated list, or an array (what a PostgreSQL `text[]`,
+   * `json` or `jsonb` column gives). They become SuperTokens UserRoles when the user is moved. Default: none.
+   */
+  roles?: LegacyRolesValue;
 }
 
 /**
@@ -127,6 +134,18 @@ export interface LegacyAuthOptions {
    * `@opentelemetry/api` when it is installed, none otherwise. `false`: none. `{ meterProvider }`: that one.
    */
   metrics?: MigrationMetricsOption;
+  /**
+   * The roles of a legacy user, from the row the lookups returned: one role, a comma-separated list or an array.
+   * They are given to the user as SuperTokens UserRoles (in the tenant of the sign-in) when the user is moved, before
+   * the first session, so its access token carries them. Needs UserRoles.init() in the recipe list. Default: the
+   * row's `roles` field (createPgLegacyUsers reads it from `columns.roles`); none when it has none.
+   */
+  getRoles?: (user: LegacyUser) => LegacyRolesValue | Promise<LegacyRolesValue>;
+  /**
+   * Create a legacy role in the core when it does not exist yet. `false`: a role the core does not know is left
+   * out (counted in `stats().roles.unknown`, said once on console.error); the sign-in goes on. Default: true.
+   */
+  createRoles?: boolean;
 }
 
 export interface LegacyAuthConfig {
@@ -149,6 +168,8 @@ export interface LegacyAuthConfig {
   readonly thirdPartyOverride: Readonly<ThirdPartyOverride>;
   readonly passwordlessOverride: Readonly<PasswordlessOverride>;
   readonly metrics: MigrationMetrics;
+  readonly getRoles?: (user: LegacyUser) => LegacyRolesValue | Promise<LegacyRolesValue>;
+  readonly createRoles: boolean;
 }
 
 /** Every option of legacyAuth: the build fails when LegacyAuthOptions gains one not listed. */
@@ -169,6 +190,8 @@ const LEGACY_AUTH_KEYS = {
   thirdPartyOverride: true,
   passwordlessOverride: true,
   metrics: true,
+  getRoles: true,
+  createRoles: true,
 } satisfies OptionKeys<LegacyAuthOptions>;
 
 const OVERRIDE_KEYS = { functions: true, apis: true } satisfies OptionKeys<NonNullable<LegacyAuthOptions["override"]>>;
@@ -179,6 +202,7 @@ export const LEGACY_AUTH_DEFAULTS = Object.freeze({
   dummyHash: DEFAULT_DUMMY_HASH,
   verifiers: Object.freeze({}) as Readonly<Record<string, PasswordVerifier>>,
   override: Object.freeze({}) as LegacyAuthConfig["override"],
+  createRoles: true,
 });
 
 const what = "legacyAuth";
@@ -273,5 +297,7 @@ export function resolveLegacyAuthOptions(input: LegacyAuthOptions | undefined): 
     thirdPartyOverride: resolveOverride("thirdPartyOverride", "ThirdParty", o.thirdPartyOverride),
     passwordlessOverride: resolveOverride("passwordlessOverride", "Passwordless", o.passwordlessOverride),
     metrics: resolveMetrics(what, o.metrics),
+    getRoles: functionOption(what, "getRoles", o.getRoles),
+    createRoles: booleanOption(what, "createRoles", o.createRoles, LEGACY_AUTH_DEFAULTS.createRoles),
   });
 }

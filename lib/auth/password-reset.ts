@@ -159,7 +159,14 @@ export async function generateResetToken(
   if (superTokensId !== undefined) {
     // Moved already: finish an interrupted move if there is one, then it is SuperTokens' reset.
     await rt.lock.run(lockKey(tenantId, email), () =>
-      resumeMove(rt.core, { tenantId, email, legacyId: legacy.id, superTokensId, userContext }),
+      resumeMove(rt.core, {
+        tenantId,
+        email,
+        legacyId: legacy.id,
+        superTokensId,
+        userContext,
+        grantRoles: () => rt.grantRoles(tenantId, legacy, userContext),
+      }),
     );
     forgetCachedCoreAnswers(userContext);
     return original(input);
@@ -215,6 +222,7 @@ export async function consumeResetToken(rt: LegacyAuthRuntime, input: ResetInput
       legacyId: legacy.id,
       credential: { kind: "password", password },
       userContext,
+      grantRoles: () => rt.grantRoles(tenantId, legacy, userContext),
     });
     if (result.status === "MOVED") return result;
     // Moved since the token was issued (signed in with the old password, or an interrupted earlier completion was
@@ -245,14 +253,10 @@ export async function consumeResetToken(rt: LegacyAuthRuntime, input: ResetInput
     outcome.status === "MOVED" ? "moved to SuperTokens" : "already in SuperTokens",
   );
   if (outcome.status === "MOVED") {
-    await rt.userMigrated({
-      userId: legacy.id,
-      email: record.email,
-      tenantId,
-      user,
-      via: "passwordReset",
-      hashImported: false,
-    });
+    await rt.userMigrated(
+      { userId: legacy.id, email: record.email, tenantId, user, via: "passwordReset", hashImported: false },
+      { rolesGranted: true },
+    );
   }
   return { status: "OK", email: record.email, user: user };
 }

@@ -15,8 +15,12 @@ export interface PgLegacyUsersOptions {
   table?: string;
   /** Schema of the table. Default: none, PostgreSQL's search_path decides. */
   schema?: string;
-  /** Column names. Default `{ id: "id", email: "email", passwordHash: "password_hash" }`. */
-  columns?: { id?: string; email?: string; passwordHash?: string };
+  /**
+   * Column names. Default `{ id: "id", email: "email", passwordHash: "password_hash" }`, and no roles. `roles`: a
+   * column holding the user's roles, given to them as SuperTokens UserRoles when they move: `text` with one role or
+   * a comma-separated list, `text[]`, or a `json`/`jsonb` array.
+   */
+  columns?: { id?: string; email?: string; passwordHash?: string; roles?: string };
 }
 
 export interface PgLegacyUsers {
@@ -35,7 +39,7 @@ const PG_LEGACY_USERS_KEYS = {
   schema: true,
   columns: true,
 } satisfies OptionKeys<PgLegacyUsersOptions>;
-const COLUMN_KEYS = { id: true, email: true, passwordHash: true } satisfies OptionKeys<
+const COLUMN_KEYS = { id: true, email: true, passwordHash: true, roles: true } satisfies OptionKeys<
   NonNullable<PgLegacyUsersOptions["columns"]>
 >;
 
@@ -92,7 +96,13 @@ export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUser
         "query(text, values).",
     );
   }
-  const columns = objectOption(what, "columns", o.columns, "an object { id?, email?, passwordHash? }", COLUMN_KEYS);
+  const columns = objectOption(
+    what,
+    "columns",
+    o.columns,
+    "an object { id?, email?, passwordHash?, roles? }",
+    COLUMN_KEYS,
+  );
   const defaults = PG_LEGACY_USERS_DEFAULTS.columns;
   if (o.table === undefined)
     throw missingOption(what, "table", 'the legacy users table, as stored, e.g. "users" (a schema goes in `schema`).');
@@ -101,13 +111,18 @@ export function createPgLegacyUsers(options: PgLegacyUsersOptions): PgLegacyUser
   const id = identifier("columns.id", idName);
   const email = identifier("columns.email", columns?.email ?? defaults.email);
   const hash = identifier("columns.passwordHash", columns?.passwordHash ?? defaults.passwordHash);
-  const select = `SELECT ${id}::text AS id, ${email} AS email, ${hash}::text AS password_hash FROM ${table}`;
+  const roles = columns?.roles === undefined ? undefined : identifier("columns.roles", columns.roles);
+  // text, text[], json and jsonb all arrive as the driver gives them (a string, an array, a parsed array).
+  const rolesColumn = roles === undefined ? "" : `, ${roles} AS roles`;
+  const select =
+    `SELECT ${id}::text AS id, ${email} AS email, ${hash}::text AS password_hash${rolesColumn} ` + `FROM ${table}`;
 
-  type UserRow = { id: string; email: string; password_hash: string | null };
+  type UserRow = { id: string; email: string; password_hash: string | null; roles?: LegacyUser["roles"] };
   const toUser = (row: UserRow): LegacyUser => ({
     id: row.id,
     email: row.email,
     passwordHash: row.password_hash,
+    ...(roles === undefined ? {} : { roles: row.roles ?? null }),
   });
 
   let keyType: Promise<(id: string) => boolean> | undefined;

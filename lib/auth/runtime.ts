@@ -1,8 +1,10 @@
 import type { RecipeInterface } from "supertokens-node/recipe/emailpassword";
 import { CoreClient } from "./core-via-sdk.js";
 import { dummyVerify, verifyPassword, type VerifyResult } from "../hashes/index.js";
-import { ConfigError, isMigrateError } from "../errors.js";
-import { LegacyUsers } from "./legacy-users.js";
+import { ConfigError, isMigrateError, UnavailableError } from "../errors.js";
+import { LegacyRoleGranter, parseRoles, type RoleStats } from "../roles.js";
+import type { UserContext } from "../user-context.js";
+import { LegacyUsers, type LegacyRecord } from "./legacy-users.js";
 import { KeyedLock } from "./lock.js";
 import { authLog } from "./log.js";
 import type { LegacyAuthConfig, UserMigratedEvent } from "./options.js";
@@ -18,11 +20,46 @@ export class LegacyAuthRuntime {
   readonly core = new CoreClient();
   readonly legacy: LegacyUsers;
   readonly lock = new KeyedLock();
+  readonly roles: LegacyRoleGranter;
 
   private raw: RecipeInterface | undefined;
 
   constructor(readonly config: LegacyAuthConfig) {
     this.legacy = new LegacyUsers(config);
+    this.roles = new LegacyRoleGranter("legacyAuth", config.createRoles);
+  }
+
+  roleStats(): RoleStats {
+    return this.roles.stats();
+  }
+
+  /**
+   * Give a moved legacy user their legacy roles (`getRoles`, else the row's `roles`) in `tenantId`, under the legacy
+   * id, before their first session is created so that its access token carries them. A role that cannot be given
+   * is left out and reported (LegacyRoleGranter); a failing `getRoles` or core is an outage (503), so the move is
+   * tried again, roles included.
+   */
+  async grantRoles(tenantId: string, legacy: LegacyRecord, userContext?: UserContext): Promise<void> {
+    const row = legacy.row;
+    if (!row) return;
+    let value: unknown = row.roles;
+    if (this.config.getRoles) {
+      try {
+        value = await this.config.getRoles(row);
+      } catch (err) {
+        throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", "legacyAuth: getRoles failed", { cause: err });
+      }
+    }
+    const { roles, invalid } = parseRoles(value);
+    this.roles.reportInvalid(legacy.id, invalid);
+    try {
+      await this.roles.grant(tenantId, legacy.id, roles, userContext);
+    } catch (err) {
+      if (isMigrateError(err)) throw err;
+      throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "legacyAuth: giving the legacy roles failed", {
+        cause: err,
+      });
+    }
   }
 
   /** Kept when EmailPassword.init applies our override: the SDK's own implementation, beneath every override. */
@@ -71,8 +108,15 @@ export class LegacyAuthRuntime {
     }
   }
 
-  /** The user is already moved, so a failing hook must not fail the request: log it and go on. */
-  async userMigrated(event: UserMigratedEvent): Promise<void> {
+  /**
+   * The user is already moved, so a failing hook must not fail the request: log it and go on. Moves that did not
+   * give the legacy roles on the way (`rolesGranted`) give them here, from the row read again.
+   */
+  async userMigrated(event: UserMigratedEvent, opts: { rolesGranted?: boolean } = {}): Promise<void> {
+    if (!opts.rolesGranted) {
+      const legacy = await this.legacy.byId(event.userId);
+      if (legacy) await this.grantRoles(event.tenantId, legacy);
+    }
     this.config.metrics.userMigrated(event);
     const hook = this.config.onUserMigrated;
     if (!hook) return;

@@ -56,12 +56,13 @@ export async function decideSignIn(rt: LegacyAuthRuntime, input: SignInInput): P
     );
     return { kind: "rejected" };
   }
+  const grantRoles = () => rt.grantRoles(tenantId, legacy, userContext);
 
   if (superTokensId !== undefined) {
     // Moved before. SuperTokens just said it has no user with this email: either an earlier move stopped before
     // its email step (finish it, then SuperTokens decides), or the user changed their email in SuperTokens.
     const outcome = await rt.lock.run(lockKey(tenantId, email), () =>
-      resumeMove(rt.core, { tenantId, email, legacyId: legacy.id, superTokensId, userContext }),
+      resumeMove(rt.core, { tenantId, email, legacyId: legacy.id, superTokensId, userContext, grantRoles }),
     );
     if (outcome.status === "RESUMED" || outcome.status === "IN_SUPERTOKENS") {
       forgetCachedCoreAnswers(userContext);
@@ -99,20 +100,30 @@ export async function decideSignIn(rt: LegacyAuthRuntime, input: SignInInput): P
     );
 
   const outcome = await rt.lock.run(lockKey(tenantId, email), () =>
-    moveUser(rt.core, rt.rawImplementation(), { tenantId, email, legacyId: legacy.id, credential, userContext }),
+    moveUser(rt.core, rt.rawImplementation(), {
+      tenantId,
+      email,
+      legacyId: legacy.id,
+      credential,
+      userContext,
+      grantRoles,
+    }),
   );
   forgetCachedCoreAnswers(userContext);
   switch (outcome.status) {
     case "MOVED":
       authLog("sign-in for legacy user %s: moved to SuperTokens", legacy.id);
-      await rt.userMigrated({
-        userId: legacy.id,
-        email,
-        tenantId,
-        user: outcome.user,
-        via: "signIn",
-        hashImported: credential.kind === "hash",
-      });
+      await rt.userMigrated(
+        {
+          userId: legacy.id,
+          email,
+          tenantId,
+          user: outcome.user,
+          via: "signIn",
+          hashImported: credential.kind === "hash",
+        },
+        { rolesGranted: true },
+      );
       return { kind: "moved", user: outcome.user, userId: legacy.id };
     case "RESUMED":
     case "IN_SUPERTOKENS":

@@ -143,7 +143,14 @@ export class UsersView {
     }
     const email = normaliseEmail(legacy.email);
     const outcome = await this.rt.lock.run(lockKey(tenantId, email), () =>
-      resumeMove(this.rt.core, { tenantId, email, legacyId: legacy.id, superTokensId, userContext: undefined }),
+      resumeMove(this.rt.core, {
+        tenantId,
+        email,
+        legacyId: legacy.id,
+        superTokensId,
+        userContext: undefined,
+        grantRoles: () => this.rt.grantRoles(tenantId, legacy),
+      }),
     );
     if (outcome.status === "RESUMED") result.resumed++;
     else if (outcome.status === "IN_SUPERTOKENS") result.removed++;
