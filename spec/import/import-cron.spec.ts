@@ -157,6 +157,29 @@ describe("import against the real core's bulk-import cron", () => {
     }
   });
 
+  it("once the cron has been importing for 5 s, says its rate and the time left, from what it measured", async () => {
+    const uri = await createCoreApp(core.url);
+    // Rounds of 30 users 300 ms apart: 600 users take 20 rounds, over 6 s, at most 100 users/s.
+    const rows = await bcryptRows(600, "rate");
+    const file = path.join(dir, "rate.ndjson");
+    await writeFile(file, toNdjson(rows));
+    let stderr = "";
+    const report = await runImport(
+      { file, core: uri, mode: "bulk" },
+      { stdout: { write: () => true }, stderr: { write: (c: string) => ((stderr += c), true) }, progress: "none" },
+    );
+    assert.equal(report.imported.length, 600);
+    const said = /import: the core is importing about (\d+) users\/s: about (\d+) s left for (\d+) users\./.exec(
+      stderr,
+    );
+    assert.ok(said, stderr);
+    const [rate, secondsLeft, usersLeft] = said.slice(1).map(Number);
+    assert.ok(rate > 10 && rate <= 110, `rate ${rate}`);
+    assert.ok(usersLeft > 0 && usersLeft < 600, `left ${usersLeft}`);
+    // The rate is printed rounded; the time left comes from the unrounded one.
+    assert.ok(Math.abs(secondsLeft - usersLeft / rate) <= 1.5, `${secondsLeft} s for ${usersLeft} at ${rate}/s`);
+  });
+
   it("keeps the queue deep enough that the cron never runs dry: one tick's rounds take every user", async () => {
     const uri = await createCoreApp(core.url);
     const rows = await bcryptRows(150, "deep");
