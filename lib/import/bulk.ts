@@ -174,13 +174,6 @@ function indexErrors(text: string): Map<number, string[]> | undefined {
   }
 }
 
-export interface BulkRun {
-  /** Users whose outcome the run settled; the rest of `candidates` were accepted by the queue. */
-  rejected: Outcome[];
-  /** Accepted users, by legacy id. */
-  accepted: Map<string, Candidate>;
-}
-
 /** A core without firebase_password_hashing_signer_key answers a Firebase scrypt hash with a 500 for the batch. */
 export const firebaseSkipDetail =
   "the core answered 500 to a Firebase scrypt hash: it has no firebase_password_hashing_signer_key. Set it (your " +
@@ -217,14 +210,193 @@ async function postBatch(client: CoreClient, batch: readonly Candidate[]): Promi
 }
 
 /**
- * Queue `candidates` in POSTs of `batchSize` (each at most 10,000, the core's limit), keeping up to QUEUE_DEPTH users
- * queued so that the core's cron always finds work, then wait until the core processed them. A user the core's
- * validation refuses is settled as failed and the rest of its batch is sent again. Firebase scrypt hashes go first,
- * one user alone: a 500 there means the core cannot take them, and they are all skipped with the reason while the
- * others carry on. A core that loses the key after they were queued stops its cron at them instead: when the queue
- * stood still for a whole tick, the Firebase users still in it are taken out and skipped, and the others go on.
- * The bulk API never overwrites: the core fails a user whose email or external id exists (T16).
+ * Queues users for the core's bulk import a window at a time, in POSTs of `batchSize` (each at most 10,000, the
+ * core's limit), keeping up to `depth` users queued so that the core's cron always finds work; `finish` waits until
+ * the core processed them all. Each user is settled as it is sent: accepted (`onAccepted`; whether the core then
+ * imports or fails it is known once the queue drained), or refused by the core's validation (`onRejected`, failed;
+ * the rest of its batch is sent again). The first Firebase scrypt hash goes alone: a 500 there means the core cannot
+ * take them, and every Firebase user is skipped with the reason while the others carry on. A core that loses the
+ * key after they were queued stops its cron at them instead: when the queue stood still for a whole tick, the
+ * Firebase users still in it are taken out (`withdrawn`) and skipped, and the others go on. The bulk API never
+ * overwrites: the core fails a user whose email or external id exists (T16).
  */
+export class BulkSender {
+  /** Users the queue accepted so far. */
+  queued = 0;
+  private firebase: "untried" | "taken" | "refused" = "untried";
+  private firebaseSkipped = 0;
+  /** Firebase users the queue accepted, by legacy id: what a core that lost its signer key leaves stuck. */
+  private readonly queuedFirebase = new Map<string, Candidate>();
+  private readonly watch: (queued: number, settled: number) => void;
+
+  constructor(
+    private readonly client: CoreClient,
+    private readonly batchSize: number,
+    private readonly stallMs: number,
+    private readonly on: {
+      accepted: (c: Candidate) => void;
+      /**
+       * A user `accepted` reported is taken out of the queue again (settled through `rejected` right after): the
+       * caller must not count it as imported, as for a FAILED row (Tally.settleAccepted).
+       */
+      withdrawn: (c: Candidate) => void;
+      rejected: (o: Outcome) => void;
+      settled: (settled: number, queued: number) => void;
+      notify: (message: string) => void;
+    },
+    /** Users expected in all, for the time-left notice. */
+    total: number,
+    private readonly depth = QUEUE_DEPTH,
+  ) {
+    this.watch = waitReporter(total, on.notify);
+  }
+
+  private readonly report = (pending: number) => {
+    this.on.settled(this.queued - pending, this.queued);
+    this.watch(this.queued, this.queued - pending);
+  };
+
+  /** Sends `batch` until the core takes what is left of it; false on a 500. */
+  private async post(batch: Candidate[]): Promise<boolean> {
+    for (let attempt = 0; batch.length > 0; attempt++) {
+      const posted = await postBatch(this.client, batch);
+      if (posted.status === "500") return false;
+      if (posted.status === "accepted") {
+        this.queued += batch.length;
+        for (const c of batch) {
+          if (c.algorithm === "firebase_scrypt") this.queuedFirebase.set(c.id, c);
+          this.on.accepted(c);
+        }
+        return true;
+      }
+      if (attempt > 0)
+        throw new MigrateError(
+          "ERR_MIGRATE_IMPORT",
+          "import: the core refused users of a batch again after the refused ones were taken out",
+          { status: 502 },
+        );
+      for (const [index, messages] of posted.errors) {
+        const c = batch[index];
+        this.on.rejected({
+          kind: "failed",
+          row: c.row,
+          id: c.id,
+          reason: "core-rejected",
+          detail: messages.join("; "),
+        });
+      }
+      batch = batch.filter((_, index) => !posted.errors.has(index));
+    }
+    return true;
+  }
+
+  private skipFirebase(c: Candidate): void {
+    this.firebaseSkipped++;
+    this.on.rejected({ kind: "skipped", row: c.row, id: c.id, reason: "unsupported-hash", detail: firebaseSkipDetail });
+  }
+
+  /** Queues a window of users; when it returns, each of them is accepted, refused or skipped. */
+  async send(candidates: readonly Candidate[]): Promise<void> {
+    let rest = [...candidates];
+    if (this.firebase === "untried") {
+      const probe = rest.find((c) => c.algorithm === "firebase_scrypt");
+      if (probe !== undefined) {
+        rest = rest.filter((c) => c !== probe);
+        await waitForQueue(
+          this.client,
+          Math.max(0, this.depth - 1),
+          this.stallMs,
+          this.report,
+          REFILL_POLL_MS,
+          this.onStuck,
+        );
+        if (await this.post([probe])) this.firebase = "taken";
+        else {
+          this.firebase = "refused";
+          importLog("a Firebase scrypt hash answered 500: skipping every Firebase user");
+          this.skipFirebase(probe);
+        }
+      }
+    }
+    if (this.firebase === "refused") {
+      for (const c of rest) if (c.algorithm === "firebase_scrypt") this.skipFirebase(c);
+      rest = rest.filter((c) => c.algorithm !== "firebase_scrypt");
+    }
+    for (let i = 0; i < rest.length; i += this.batchSize) {
+      // Topping up must happen within the core's 1 s pause between rounds, so the poll never backs off past 200 ms.
+      await waitForQueue(
+        this.client,
+        Math.max(0, this.depth - this.batchSize),
+        this.stallMs,
+        this.report,
+        REFILL_POLL_MS,
+        this.onStuck,
+      );
+      if (!(await this.post(rest.slice(i, i + this.batchSize))))
+        throw coreError("POST", "/bulk-import/users", { status: 500, text: "Internal Error", json: undefined });
+      importLog("queued %d users", this.queued);
+    }
+  }
+
+  /** Waits until the core processed every queued user. */
+  async finish(): Promise<void> {
+    if (this.firebaseSkipped > 0)
+      this.on.notify(`${this.firebaseSkipped} users with Firebase scrypt hashes are skipped: ${firebaseSkipDetail}.`);
+    await waitForQueue(this.client, 0, this.stallMs, this.report, undefined, this.onStuck);
+    if (this.queuedFirebase.size > 0) {
+      const failed = await listFailed(this.client, this.queuedFirebase);
+      await this.withdrawFirebase(
+        failed.filter((r) => /firebase_password_hashing_signer_key/.test(r.errorMessage ?? "")),
+        "FAILED rows name the signer key",
+      );
+    }
+  }
+
+  /** The queue stood still for a whole tick: Firebase users still in it are what stops the cron. */
+  private readonly onStuck = async (): Promise<boolean> => {
+    if (this.queuedFirebase.size === 0) return false;
+    const waiting = [
+      ...(await listRows(this.client, "NEW", this.queuedFirebase)),
+      ...(await listRows(this.client, "PROCESSING", this.queuedFirebase)),
+    ];
+    return this.withdrawFirebase(waiting.filter(usesFirebase), "the queue stood still with Firebase users in it");
+  };
+
+  /** Takes these queue rows of Firebase users out and settles them as skipped; true when there were any. */
+  private async withdrawFirebase(rows: QueueRow[], why: string): Promise<boolean> {
+    const ours = rows.filter((r) => this.queuedFirebase.has(r.externalUserId!));
+    if (ours.length === 0) return false;
+    await removeRows(
+      this.client,
+      ours.map((r) => r.id),
+    );
+    importLog("%s: %d Firebase users taken out of the queue", why, ours.length);
+    this.on.notify(`${ours.length} users with Firebase scrypt hashes are skipped: ${firebaseKeyDetail}.`);
+    for (const r of ours) {
+      const c = this.queuedFirebase.get(r.externalUserId!)!;
+      this.queuedFirebase.delete(c.id);
+      this.queued--;
+      this.on.withdrawn(c);
+      this.on.rejected({
+        kind: "skipped",
+        row: c.row,
+        id: c.id,
+        reason: "unsupported-hash",
+        detail: firebaseKeyDetail,
+      });
+    }
+    return true;
+  }
+}
+
+export interface BulkRun {
+  /** Users whose outcome the run settled; the rest of `candidates` were accepted by the queue. */
+  rejected: Outcome[];
+  /** Accepted users, by legacy id. */
+  accepted: Map<string, Candidate>;
+}
+
+/** All of `candidates` through a BulkSender, for callers that hold them all anyway. */
 export async function queueUsers(
   client: CoreClient,
   candidates: readonly Candidate[],
@@ -236,93 +408,22 @@ export async function queueUsers(
 ): Promise<BulkRun> {
   const rejected: Outcome[] = [];
   const accepted = new Map<string, Candidate>();
-  const watch = waitReporter(candidates.length, notify);
-  const report = (pending: number) => {
-    onSettled(accepted.size - pending, accepted.size);
-    watch(accepted.size, accepted.size - pending);
-  };
-
-  /** Sends `batch` until the core takes what is left of it; false on a 500. */
-  const send = async (batch: Candidate[]): Promise<boolean> => {
-    for (let attempt = 0; batch.length > 0; attempt++) {
-      const posted = await postBatch(client, batch);
-      if (posted.status === "500") return false;
-      if (posted.status === "accepted") {
-        for (const c of batch) accepted.set(c.id, c);
-        return true;
-      }
-      if (attempt > 0)
-        throw new MigrateError(
-          "ERR_MIGRATE_IMPORT",
-          "import: the core refused users of a batch again after the refused ones were taken out",
-          { status: 502 },
-        );
-      for (const [index, messages] of posted.errors) {
-        const c = batch[index];
-        rejected.push({ kind: "failed", row: c.row, id: c.id, reason: "core-rejected", detail: messages.join("; ") });
-      }
-      batch = batch.filter((_, index) => !posted.errors.has(index));
-    }
-    return true;
-  };
-
-  let rest = [...candidates];
-  const firebase = rest.filter((c) => c.algorithm === "firebase_scrypt");
-  if (firebase.length > 0) {
-    const probe = firebase[0];
-    rest = rest.filter((c) => c !== probe);
-    if (!(await send([probe]))) {
-      importLog("a Firebase scrypt hash answered 500: skipping %d Firebase users", firebase.length);
-      notify(`${firebase.length} users with Firebase scrypt hashes are skipped: ${firebaseSkipDetail}.`);
-      for (const c of firebase)
-        rejected.push({
-          kind: "skipped",
-          row: c.row,
-          id: c.id,
-          reason: "unsupported-hash",
-          detail: firebaseSkipDetail,
-        });
-      rest = rest.filter((c) => c.algorithm !== "firebase_scrypt");
-    }
-  }
-
-  /** Takes queue rows of Firebase users out and settles them as skipped; true when there were any. */
-  const skipFirebase = async (rows: QueueRow[], why: string): Promise<boolean> => {
-    const ours = rows.filter((r) => accepted.has(r.externalUserId!));
-    if (ours.length === 0) return false;
-    await removeRows(
-      client,
-      ours.map((r) => r.id),
-    );
-    importLog("%s: %d Firebase users taken out of the queue", why, ours.length);
-    notify(`${ours.length} users with Firebase scrypt hashes are skipped: ${firebaseKeyDetail}.`);
-    for (const r of ours) {
-      const c = accepted.get(r.externalUserId!)!;
-      accepted.delete(c.id);
-      rejected.push({ kind: "skipped", row: c.row, id: c.id, reason: "unsupported-hash", detail: firebaseKeyDetail });
-    }
-    return true;
-  };
-  const onStuck = async () => {
-    const waiting = [...(await listRows(client, "NEW", accepted)), ...(await listRows(client, "PROCESSING", accepted))];
-    return skipFirebase(waiting.filter(usesFirebase), "the queue stood still with Firebase users in it");
-  };
-
-  for (let i = 0; i < rest.length; i += batchSize) {
-    // Topping up must happen within the core's 1 s pause between rounds, so the poll never backs off past 200 ms.
-    await waitForQueue(client, Math.max(0, depth - batchSize), stallMs, report, REFILL_POLL_MS, onStuck);
-    if (!(await send(rest.slice(i, i + batchSize))))
-      throw coreError("POST", "/bulk-import/users", { status: 500, text: "Internal Error", json: undefined });
-    importLog("queued %d of %d users", accepted.size, candidates.length);
-  }
-  await waitForQueue(client, 0, stallMs, report, undefined, onStuck);
-  if ([...accepted.values()].some((c) => c.algorithm === "firebase_scrypt")) {
-    const failed = await listFailed(client, accepted);
-    await skipFirebase(
-      failed.filter((r) => /firebase_password_hashing_signer_key/.test(r.errorMessage ?? "")),
-      "FAILED rows name the signer key",
-    );
-  }
+  const sender = new BulkSender(
+    client,
+    batchSize,
+    stallMs,
+    {
+      accepted: (c) => accepted.set(c.id, c),
+      withdrawn: (c) => accepted.delete(c.id),
+      rejected: (o) => rejected.push(o),
+      settled: onSettled,
+      notify,
+    },
+    candidates.length,
+    depth,
+  );
+  await sender.send(candidates);
+  await sender.finish();
   return { rejected, accepted };
 }
 

@@ -1,29 +1,22 @@
 import { ConfigError } from "../errors.js";
 import {
+  BulkSender,
   detectBulk,
   listFailed,
   type BulkSupport,
   pendingCount,
-  queueUsers,
   removeRows,
   waitForQueue,
 } from "./bulk.js";
 import { CoreClient } from "./core-http-client.js";
-import { listExisting } from "./existing.js";
+import { listExisting, type ExistingUsers } from "./existing.js";
+import { readUsers, scanInput, type InputScan } from "./input.js";
 import { importLog } from "./log.js";
-import {
-  defaultColumns,
-  resolveImportOptions,
-  type ImportConfig,
-  type ImportField,
-  type ImportOptions,
-} from "./options.js";
+import { resolveImportOptions, type ImportConfig, type ImportOptions } from "./options.js";
 import { importOneUser, pool } from "./per-user.js";
-import { planImport, type Candidate, type Outcome, type Warning } from "./plan.js";
+import { decideRow, type Candidate, type Outcome } from "./plan.js";
 import { barProgress, flushed, lineProgress, silentProgress, type Progress, type ProgressStream } from "./progress.js";
-import { Tally, writeReport, type ImportReport } from "./report.js";
-import { signInEmailRule, toSourceUser, type RowProblem, type SourceUser } from "./rows.js";
-import { readSource } from "./sources/index.js";
+import { SUMMARY_ROWS, Tally, type ImportReport, type ReportBase } from "./report.js";
 
 export interface ImportIo {
   /** The summary. Default process.stdout. */
@@ -32,6 +25,11 @@ export interface ImportIo {
   stderr?: ProgressStream;
   /** Default "auto": a bar when `stderr` is a terminal, plain lines otherwise. */
   progress?: "auto" | "bar" | "lines" | "none";
+  /**
+   * Whether the returned report lists every user (default true). With false its lists are empty and only the
+   * `--report` file has them: the CLI's way, so that a million-row import runs in bounded memory.
+   */
+  lists?: boolean;
 }
 
 /** The config for the debug log: no API key, no database password. */
@@ -41,50 +39,6 @@ function redacted(config: ImportConfig) {
       ? { ...config.source, url: config.source.url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@") }
       : config.source;
   return { ...config, source, apiKey: config.apiKey === undefined ? undefined : "***" };
-}
-
-/** Read every row first: duplicates inside the input can only be found once all of it is known (T22). */
-async function readRows(config: ImportConfig): Promise<(SourceUser | RowProblem)[]> {
-  const rows: (SourceUser | RowProblem)[] = [];
-  const columns = new Set<string>();
-  const now = Date.now();
-  const validate = config.validateEmail ?? signInEmailRule;
-  for await (const raw of readSource(config.source)) {
-    if ("values" in raw) for (const key of Object.keys(raw.values)) columns.add(key);
-    const row = toSourceUser(raw, config, now);
-    // A user the app's sign-in refuses could never sign in: never imported (issue 14).
-    const refused = "reason" in row ? undefined : await validate(row.email);
-    rows.push(
-      refused === undefined
-        ? row
-        : {
-            row: row.row,
-            id: (row as SourceUser).id,
-            reason: "invalid-email",
-            detail: `the app's sign-in would refuse this email: ${refused}`,
-          },
-    );
-  }
-  if (rows.length === 0) return rows;
-  const found = columns.size ? [...columns].join(", ") : "none";
-  for (const field of config.mapped) {
-    const column = config.columns[field][0];
-    if (!columns.has(column))
-      throw new ConfigError(
-        "ERR_MIGRATE_MISSING_COLUMN",
-        `import: --map ${field}=${column}: the source has no column ${JSON.stringify(column)}. Columns found: ` +
-          `${found}.`,
-      );
-  }
-  for (const field of ["id", "email"] as ImportField[]) {
-    if (config.mapped.includes(field) || defaultColumns[field].some((c) => columns.has(c))) continue;
-    throw new ConfigError(
-      "ERR_MIGRATE_MISSING_COLUMN",
-      `import: the source has no ${field} column (looked for ${defaultColumns[field].join(", ")}). Name it with ` +
-        `--map ${field}=<column>. Columns found: ${found}.`,
-    );
-  }
-  return rows;
 }
 
 async function checkCore(client: CoreClient): Promise<void> {
@@ -113,10 +67,7 @@ function pickProgress(io: Required<ImportIo>): Progress {
   return silentProgress;
 }
 
-/** Skipped and failed rows the summary names one by one; the report lists them all. */
-const SUMMARY_ROWS = 10;
-
-function summary(report: ImportReport, reportPath: string | undefined): string {
+function summary(report: ImportReport, tally: Tally, reportPath: string | undefined): string {
   const reasons = (by: Record<string, number>) =>
     Object.entries(by)
       .map(([r, n]) => `${r} ${n}`)
@@ -141,33 +92,37 @@ function summary(report: ImportReport, reportPath: string | undefined): string {
   // The rows behind the counts, by number, so that a fix needs no report file (issue 14: "invalid-row 1" alone
   // named nothing). The first few only: a million-row run with a systematic problem would drown the terminal.
   // Users a re-run finds already imported are the expected case, not something to fix.
-  const named = [...report.failed, ...report.skipped.filter((o) => o.reason !== "already-imported")];
-  named.sort((a, b) => a.row - b.row);
-  for (const o of named.slice(0, SUMMARY_ROWS)) {
+  for (const o of tally.named) {
     const id = o.id === null ? "" : ` (id ${o.id})`;
     lines.push(`  row ${o.row}${id}: ${o.reason}${o.detail ? `, ${o.detail}` : ""}`);
   }
-  if (named.length > SUMMARY_ROWS) {
+  if (tally.namedCount > SUMMARY_ROWS) {
     const where = reportPath ? "in the report" : "(pass --report <file> to list them)";
-    lines.push(`  … and ${named.length - SUMMARY_ROWS} more ${where}.`);
+    lines.push(`  … and ${tally.namedCount - SUMMARY_ROWS} more ${where}.`);
   }
-  if (report.warnings.length)
-    lines.push(`Warnings: ${report.warnings.length} (weak hashes to rehash on the next sign-in; see the report).`);
+  if (tally.warnings)
+    lines.push(`Warnings: ${tally.warnings} (weak hashes to rehash on the next sign-in; see the report).`);
   for (const note of report.notes) lines.push(`Note: ${note}`);
   if (reportPath) lines.push(`Report: ${reportPath}`);
   return lines.join("\n") + "\n";
 }
 
 /**
- * `supertokens-migrate import`: read the legacy users, decide every row before writing anything, then create the
- * users with their hashes and legacy ids through the bulk-import API or the per-user endpoints. Re-runnable from
- * any point: users already in SuperTokens are skipped and never changed, half-made ones are finished.
+ * `supertokens-migrate import`: read the legacy users, decide each row before writing it, then create the users
+ * with their hashes and legacy ids through the bulk-import API or the per-user endpoints. Re-runnable from any
+ * point: users already in SuperTokens are skipped and never changed, half-made ones are finished.
+ *
+ * The input is read, never held: a first pass counts the rows and finds ids and emails more than one row has
+ * (input.ts), then the rows are decided and imported a window at a time, outcomes counted as they come and listed
+ * in spool files for the report (report.ts). What stays in memory grows by about 23 bytes per input row and per
+ * user SuperTokens already holds (hashes), not by the rows themselves.
  */
 export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}): Promise<ImportReport> {
   const io: Required<ImportIo> = {
     stdout: ioOptions.stdout ?? process.stdout,
     stderr: ioOptions.stderr ?? process.stderr,
     progress: ioOptions.progress ?? "auto",
+    lists: ioOptions.lists ?? true,
   };
   const config = resolveImportOptions(options);
   importLog("config %O", redacted(config));
@@ -175,112 +130,109 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
   // What the report says if the run stops: whatever was known by then (issue 14: even unreadable input).
   let mode: ImportReport["mode"] = config.mode;
   let input = 0;
-  let warnings: Warning[] = [];
   const notes: string[] = [];
-  const tally = new Tally();
+  const tally = new Tally(io.lists || config.report !== undefined);
   let progress: Progress | undefined;
-  const base = () => ({ dryRun: config.dryRun, mode, target: config.core, startedAt, warnings, notes });
+  const base = (): ReportBase => ({ dryRun: config.dryRun, mode, target: config.core, startedAt, notes });
   try {
-    // The core first: a wrong URL or key should fail in a second, not after reading a million rows.
-    const client = new CoreClient(config.core, config.apiKey);
-    await checkCore(client);
-    const support: BulkSupport =
-      config.mode === "per-user" ? { offered: false, why: "--mode per-user" } : await detectBulk(client);
-    if (config.mode === "bulk" && !support.offered) {
-      throw new ConfigError(
-        "ERR_MIGRATE_UNSUPPORTED_CORE",
-        `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API ` +
-          `(${support.why}). Use --mode per-user or auto.`,
-      );
-    }
-    const rows = await readRows(config);
-    const chosen = config.mode === "per-user" || !support.offered ? "per-user" : "bulk";
-    mode = chosen;
-    input = rows.length;
-    importLog("mode %s (%s)", chosen, support.offered ? "bulk import offered" : support.why);
-    const inputIds = new Set(rows.filter((r): r is SourceUser => !("reason" in r)).map((r) => r.id));
-
-    if (chosen === "bulk") {
-      // Users a killed run queued are still being processed; the plan must see them as they end up.
-      const pending = await pendingCount(client);
-      if (pending > 0 && config.dryRun) {
-        notes.push(
-          `the core's bulk-import queue holds ${pending} users not yet processed; the plan can change once they are.`,
+    try {
+      // The core first: a wrong URL or key should fail in a second, not after reading a million rows.
+      const client = new CoreClient(config.core, config.apiKey);
+      await checkCore(client);
+      const support: BulkSupport =
+        config.mode === "per-user" ? { offered: false, why: "--mode per-user" } : await detectBulk(client);
+      if (config.mode === "bulk" && !support.offered) {
+        throw new ConfigError(
+          "ERR_MIGRATE_UNSUPPORTED_CORE",
+          `import: --mode bulk, but the core at ${config.core} does not offer the bulk-import API ` +
+            `(${support.why}). Use --mode per-user or auto.`,
         );
-      } else if (pending > 0) {
-        io.stderr.write(`import: waiting for ${pending} users already queued in the core to be processed\n`);
-        await waitForQueue(client, 0, config.stallTimeoutMs, () => {});
       }
-      // Failed queue rows of these users are earlier attempts; this run supersedes them.
-      const stale = await listFailed(client, inputIds);
-      if (stale.length && !config.dryRun)
-        await removeRows(
-          client,
-          stale.map((r) => r.id),
-        );
-      if (stale.length)
-        notes.push(
-          `${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by ` +
-            `earlier attempts for these users.`,
-        );
-    }
+      const now = Date.now();
+      const scan = await scanInput(config, now);
+      const chosen = config.mode === "per-user" || !support.offered ? "per-user" : "bulk";
+      mode = chosen;
+      input = scan.rows;
+      importLog("mode %s (%s)", chosen, support.offered ? "bulk import offered" : support.why);
 
-    const existing = await listExisting(client);
-    const plan = planImport(rows, existing);
-    warnings = plan.warnings;
-    if (chosen === "per-user" && plan.candidates.some((c) => c.timeJoined !== undefined)) {
-      notes.push("the per-user endpoints cannot set time joined: imported users get the time of the import.");
-    }
-    for (const o of plan.decided) tally.add(o);
-    importLog(
-      "plan: %d to import, %d decided (%d skipped, %d failed)",
-      plan.candidates.length,
-      tally.done,
-      tally.skipped,
-      tally.failed,
-    );
-    const shown = pickProgress(io);
-    progress = shown;
-    const tick = () => shown.update(tally.done, tally);
-    shown.start(rows.length, tally.done);
+      if (chosen === "bulk") {
+        // Users a killed run queued are still being processed; the plan must see them as they end up.
+        const pending = await pendingCount(client);
+        if (pending > 0 && config.dryRun) {
+          notes.push(
+            `the core's bulk-import queue holds ${pending} users not yet processed; the plan can change once they ` +
+              `are.`,
+          );
+        } else if (pending > 0) {
+          io.stderr.write(`import: waiting for ${pending} users already queued in the core to be processed\n`);
+          await waitForQueue(client, 0, config.stallTimeoutMs, () => {});
+        }
+        // Failed queue rows of these users are earlier attempts; this run supersedes them.
+        const stale = await listFailed(client, scan.ids);
+        if (stale.length && !config.dryRun)
+          await removeRows(
+            client,
+            stale.map((r) => r.id),
+          );
+        if (stale.length)
+          notes.push(
+            `${config.dryRun ? "would remove" : "removed"} ${stale.length} failed bulk-import queue rows left by ` +
+              `earlier attempts for these users.`,
+          );
+      }
 
-    if (config.dryRun) {
-      for (const c of plan.candidates) tally.add({ kind: "imported", row: c.row, id: c.id });
-    } else {
-      await importCandidates(client, config, chosen, plan.candidates, tally, tick, shown, (m) =>
-        io.stderr.write(`import: ${m}\n`),
+      const existing = await listExisting(client);
+      const shown = pickProgress(io);
+      progress = shown;
+      shown.start(scan.rows, 0);
+      input = await importRows(
+        { client, config, mode: chosen, scan, existing, tally, progress: shown, notes, now },
+        (m) => io.stderr.write(`import: ${m}\n`),
       );
+    } catch (err) {
+      progress?.stop();
+      await flushed(io.stderr);
+      if (config.report) {
+        await tally.writeReport(config.report, base(), input, (err as Error).message).catch(() => {});
+      }
+      throw err;
     }
-    tick();
-  } catch (err) {
-    progress?.stop();
+    progress.stop();
+    // Progress goes to stderr, the summary to stdout: the summary comes last wherever both end up.
     await flushed(io.stderr);
-    if (config.report) {
-      await writeReport(config.report, tally.report(base(), input, (err as Error).message)).catch(() => {});
-    }
-    throw err;
+    if (config.report) await tally.writeReport(config.report, base(), input);
+    const report = await tally.report(base(), input);
+    io.stdout.write(summary(report, tally, config.report));
+    return report;
+  } finally {
+    await tally.close();
   }
-  progress.stop();
-  // Progress goes to stderr, the summary to stdout: the summary comes last wherever both end up.
-  await flushed(io.stderr);
-  const report = tally.report(base(), input);
-  if (config.report) await writeReport(config.report, report);
-  io.stdout.write(summary(report, config.report));
-  return report;
 }
 
-async function importCandidates(
-  client: CoreClient,
-  config: ImportConfig,
-  mode: "bulk" | "per-user",
-  candidates: Candidate[],
-  tally: Tally,
-  tick: () => void,
-  progress: Progress,
-  notify: (message: string) => void,
-): Promise<void> {
-  // Half-made users and users the bulk import refused are checked against the live state again; the others
-  // were checked against the snapshot just taken.
+interface ImportRun {
+  client: CoreClient;
+  config: ImportConfig;
+  mode: "bulk" | "per-user";
+  scan: InputScan;
+  existing: ExistingUsers;
+  tally: Tally;
+  progress: Progress;
+  notes: string[];
+  now: number;
+}
+
+/** Nobody: how a user the bulk queue failed is read again, to be decided against the live state instead. */
+const nobody: ExistingUsers = { byId: () => undefined, hasEmail: () => false, pending: 0, size: 0 };
+
+/**
+ * Read the input again, decide each row and import the users a window of rows at a time; returns the rows read.
+ * Within a window, half-made users (from a killed per-user run) are finished one by one in either mode (a bulk
+ * import of the same legacy id would leave their placeholder behind); in bulk mode the others are queued, and the
+ * next window is read while the core works through them.
+ */
+async function importRows(run: ImportRun, notify: (message: string) => void): Promise<number> {
+  const { client, config, mode, scan, existing, tally, progress } = run;
+  const tick = () => progress.update(tally.done, tally);
   const one = async (c: Candidate, bulkError?: string) => {
     let outcome: Outcome = await importOneUser(client, c, c.resume || bulkError !== undefined);
     if (bulkError !== undefined && outcome.kind === "failed")
@@ -288,40 +240,92 @@ async function importCandidates(
     tally.add(outcome);
     tick();
   };
-  // Half-made users (from a killed per-user run) are finished one by one in either mode: a bulk import of the
-  // same legacy id would leave their placeholder behind.
-  const perUser = mode === "bulk" ? candidates.filter((c) => c.resume) : candidates;
-  await pool(perUser, config.concurrency, (c) => one(c));
-  if (mode === "per-user") return;
+  const sender =
+    mode === "bulk" && !config.dryRun
+      ? new BulkSender(
+          client,
+          config.batchSize,
+          config.stallTimeoutMs,
+          {
+            accepted: (c) => tally.accept(c.row, c.id),
+            withdrawn: (c) => tally.withdraw(c.id),
+            rejected: (o) => tally.add(o),
+            // The outcomes are known once the queue drained; meanwhile progress shows it being processed (issue 14).
+            settled: (settled, queued) =>
+              progress.update(tally.done - queued + settled, {
+                imported: tally.imported,
+                skipped: tally.skipped,
+                failed: tally.failed,
+                queue: { queued, processed: settled },
+              }),
+            notify,
+          },
+          scan.rows,
+        )
+      : undefined;
 
-  const queued = candidates.filter((c) => !c.resume);
-  if (queued.length === 0) return;
-  const before = tally.done;
-  // The outcomes are known once the queue drained; meanwhile progress shows the queue being processed (issue 14).
-  const run = await queueUsers(
-    client,
-    queued,
-    config.batchSize,
-    config.stallTimeoutMs,
-    (settled, inQueue) =>
-      progress.update(before + settled, {
-        imported: tally.imported,
-        skipped: tally.skipped,
-        failed: tally.failed,
-        queue: { queued: inQueue, processed: settled },
-      }),
-    notify,
-  );
-  for (const o of run.rejected) tally.add(o);
+  // A window: as many rows as one bulk-import request holds (at least 1,000).
+  const windowRows = Math.max(config.batchSize, 1000);
+  let window: Candidate[] = [];
+  let rowsInWindow = 0;
+  let timeNote = false;
+  const flush = async () => {
+    if (config.dryRun) {
+      for (const c of window) tally.add({ kind: "imported", row: c.row, id: c.id });
+    } else {
+      await pool(sender ? window.filter((c) => c.resume) : window, config.concurrency, (c) => one(c));
+      if (sender) await sender.send(window.filter((c) => !c.resume));
+    }
+    window = [];
+    rowsInWindow = 0;
+    await tally.flush();
+    tick();
+  };
+  let rows = 0;
+  for await (const row of readUsers(config, run.now, { check: false, refused: scan.refused })) {
+    rows++;
+    const decided = decideRow(row, scan, existing);
+    if ("outcome" in decided) tally.add(decided.outcome);
+    else {
+      if (decided.warning) tally.warn(decided.warning);
+      window.push(decided.candidate);
+      if (mode === "per-user" && !timeNote && decided.candidate.timeJoined !== undefined) {
+        timeNote = true;
+        run.notes.push("the per-user endpoints cannot set time joined: imported users get the time of the import.");
+      }
+    }
+    if (++rowsInWindow >= windowRows) await flush();
+  }
+  await flush();
+  if (!sender) return rows;
+
+  await sender.finish();
   // A failed row means the core refused the user when it processed it, most often because the email or the
   // legacy id appeared in SuperTokens after the plan was made. Each one is decided again against the live state.
-  const failedRows = await listFailed(client, run.accepted);
+  // Failed rows of these users from earlier attempts were removed before the run, so these are this run's.
+  const failedRows = await listFailed(client, scan.ids);
   await removeRows(
     client,
     failedRows.map((r) => r.id),
   );
   const retry = new Map(failedRows.map((r) => [r.externalUserId!, r.errorMessage ?? "failed"]));
-  for (const c of run.accepted.values()) if (!retry.has(c.id)) tally.add({ kind: "imported", row: c.row, id: c.id });
+  tally.settleAccepted(retry.keys());
   tick();
-  await pool([...retry.keys()], config.concurrency, (id) => one(run.accepted.get(id)!, retry.get(id)));
+  if (retry.size === 0) return rows;
+  // Their rows, read once more: only these users are held.
+  const again: Candidate[] = [];
+  for await (const row of readUsers(config, run.now, { check: false, refused: scan.refused })) {
+    if ("reason" in row || !retry.has(row.id)) continue;
+    const decided = decideRow(row, scan, nobody);
+    if ("candidate" in decided) again.push(decided.candidate);
+    else tally.add(decided.outcome);
+    retry.delete(row.id);
+  }
+  // Users whose row is gone from the source since (it changed during the run): failed, with the core's reason.
+  for (const [id, error] of retry)
+    tally.add({ kind: "failed", row: 0, id, reason: "core-rejected", detail: `bulk import: ${error}` });
+  await pool(again, config.concurrency, (c) =>
+    one(c, failedRows.find((r) => r.externalUserId === c.id)?.errorMessage ?? "failed"),
+  );
+  return rows;
 }
