@@ -155,6 +155,16 @@ export class BulkQueue {
   private async drain(pauseMs: number): Promise<void> {
     // One BulkImportUserUtils per tick in the core: its set of external ids spans every round of the tick.
     const seenExternalIds = new Set<string>();
+    // Users held over to the next tick: they stay PROCESSING until this one ends.
+    const deferred = new Set<BulkEntry>();
+    try {
+      await this.rounds(pauseMs, seenExternalIds, deferred);
+    } finally {
+      for (const e of deferred) if (this.entries.get(e.id) === e && e.status === "PROCESSING") e.status = "NEW";
+    }
+  }
+
+  private async rounds(pauseMs: number, seenExternalIds: Set<string>, deferred: Set<BulkEntry>): Promise<void> {
     for (let round = 0; this.owner.active; round++) {
       if (round > 0 && pauseMs > 0) await sleep(pauseMs, undefined, { ref: false });
       const app = await this.core.appContext(this.appId);
@@ -196,10 +206,14 @@ export class BulkQueue {
           return;
         }
         const valid = chunk.filter((e) => !checked.has(e));
-        const failures = await importBulkUsers(app, valid);
+        // The worker imports nobody of a chunk in which a user failed its second validation: it marks that one
+        // FAILED and leaves the others claimed, for a later tick.
+        if (checked.size > 0) for (const e of valid) deferred.add(e);
+        const failures = checked.size > 0 ? valid.map(() => undefined) : await importBulkUsers(app, valid);
         const outcome = new Map<BulkEntry, string | undefined>(checked);
         valid.forEach((e, j) => outcome.set(e, failures[j]));
         for (const entry of chunk) {
+          if (deferred.has(entry)) continue;
           const failure = outcome.get(entry);
           if (failure === undefined) {
             this.entries.delete(entry.id);

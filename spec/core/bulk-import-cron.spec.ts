@@ -171,6 +171,28 @@ describe("dev core bulk-import answers as the real core", () => {
     },
   );
 
+  it("a user failing the second validation holds the others of its chunk over to the next tick", async () => {
+    const uri = await createCoreApp(core.url);
+    await call(uri, "PUT", "/recipe/multitenancy/tenant/v2", { tenantId: "gone" });
+    const [lost, ...kept] = users(3, "held");
+    (lost.loginMethods[0] as Record<string, unknown>).tenantIds = ["gone"];
+    await call(uri, "POST", "/bulk-import/backgroundjob", { command: "STOP" });
+    try {
+      assert.equal((await call(uri, "POST", "/bulk-import/users", { users: [lost, ...kept] })).status, 200);
+      await call(uri, "POST", "/recipe/multitenancy/tenant/remove", { tenantId: "gone" });
+    } finally {
+      await call(uri, "POST", "/bulk-import/backgroundjob", { command: "START" });
+    }
+    const failedCount = async () => (await call(uri, "GET", "/bulk-import/users/count?status=FAILED")).json.count;
+    while ((await failedCount()) === 0) await new Promise((r) => setTimeout(r, 10));
+    const failedAt = Date.now();
+    assert.equal(await pending(uri), 2, "the others were not imported with it");
+    const points = await timeline(uri, failedAt);
+    const importedAfter = points[points.length - 1][0];
+    assert.ok(importedAfter >= intervalMs - 300, `imported ${importedAfter} ms after the failure: the next tick`);
+    assert.equal((await call(uri, "GET", "/public/users/count")).json.count, 2);
+  });
+
   it("a core on its in-memory database refuses every bulk-import endpoint before reading the request", async () => {
     const uri = await createCoreApp(core.url, { dev_core_bulk_import_as_in_memory_db: true });
     const refusal = [400, "This API is not supported in the in-memory database.\n"];
