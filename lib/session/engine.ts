@@ -5,6 +5,7 @@ import { log } from "../debug.js";
 import { isMigrateError, UnavailableError, type MigrateError } from "../errors.js";
 import { withDeadline } from "../deadline.js";
 import type { MigrationMetrics } from "../metrics.js";
+import { LegacyRoleGranter, parseRoles, type RoleStats } from "../roles.js";
 import { createMisconfigurationMonitor, sayOnce, type LegacyOutcome, type MigrationWarning } from "./alerts.js";
 import type { MigrationClaim, WaitOutcome } from "./coordinator.js";
 import { readLegacySid } from "./legacy-cookie.js";
@@ -43,6 +44,8 @@ export interface MigrationStats {
   retired: number;
   loggedOut: number;
   rejected: Record<string, number>;
+  /** What became of migrated users' legacy roles (`getRoles`): granted, created, unknown, invalid. */
+  roles: RoleStats;
   /**
    * Misconfiguration detected in the legacy source (a wrong `secret`, `store` or `userId`), each also written
    * once per interval to console.error. Empty when none.
@@ -105,6 +108,7 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
   const events = createEvents(cfg.onMigration, cfg.metrics);
   const retirements = createRetirements(store, cfg.graceMs, events.emit);
   const monitor = createMisconfigurationMonitor({ name: cfg.name });
+  const roles = new LegacyRoleGranter("dualSession", cfg.createRoles);
   /** Shorten (or with 0 end) the reuse of `key`'s published tokens in every process sharing the coordinator. */
   const endReuse = (key: string, withinMs: number) => {
     cfg.coordinator.endReuse?.(key, Math.ceil(withinMs)).catch((err: MigrateError) => {
@@ -201,7 +205,7 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
   async function createAndPublish(req: IncomingMessage, res: ServerResponse, claim: MigrationClaim, m: Migration) {
     let transfer: TokenTransfer;
     try {
-      transfer = await createSession(req, cfg, m);
+      transfer = await createSession(req, cfg, m, roles);
     } catch (err) {
       await claim.release().catch(() => false);
       throw err;
@@ -274,7 +278,7 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
     emit: events.emit,
     observe: monitor.record,
     onRevoked,
-    stats: () => ({ ...events.stats(), warnings: monitor.warnings() }),
+    stats: () => ({ ...events.stats(), roles: roles.stats(), warnings: monitor.warnings() }),
   };
 }
 
@@ -283,7 +287,13 @@ export function createMigrationEngine(cfg: DualSessionConfig): MigrationEngine {
  * may not break a request.
  */
 function createEvents(onMigration: DualSessionConfig["onMigration"], metrics: MigrationMetrics) {
-  const stats: Omit<MigrationStats, "warnings"> = { migrated: 0, reused: 0, retired: 0, loggedOut: 0, rejected: {} };
+  const stats: Omit<MigrationStats, "warnings" | "roles"> = {
+    migrated: 0,
+    reused: 0,
+    retired: 0,
+    loggedOut: 0,
+    rejected: {},
+  };
   function emit(event: MigrationEvent) {
     if (event.type === "migrated") stats.migrated++;
     else if (event.type === "reused") stats.reused++;
@@ -298,7 +308,7 @@ function createEvents(onMigration: DualSessionConfig["onMigration"], metrics: Mi
       debug("onMigration hook threw: %s", (err as Error)?.message);
     }
   }
-  return { emit, stats: (): Omit<MigrationStats, "warnings"> => structuredClone(stats) };
+  return { emit, stats: (): Omit<MigrationStats, "warnings" | "roles"> => structuredClone(stats) };
 }
 
 /**
@@ -356,8 +366,53 @@ function createRetirements(store: LegacyStore, graceMs: number, emit: (event: Mi
   };
 }
 
+/**
+ * Give the user their legacy roles before the session is created: the UserRoles recipe reads them into the new
+ * access token's claims. A role that cannot be given is left out and reported; a failing `getRoles` is an outage of
+ * the legacy source and a failing core an outage of the core (503, and the next request migrates again).
+ */
+async function grantLegacyRoles(cfg: DualSessionConfig, granter: LegacyRoleGranter, m: Migration): Promise<void> {
+  const getRoles = cfg.getRoles;
+  if (!getRoles) return;
+  const retryAfter = cfg.retryAfterSeconds;
+  let value: unknown;
+  try {
+    value = await getRoles(m.legacy, m.userId);
+  } catch (err) {
+    throw new UnavailableError("ERR_MIGRATE_STORE_UNAVAILABLE", "dualSession: getRoles failed", {
+      cause: err,
+      retryAfter,
+    });
+  }
+  const { roles, invalid } = parseRoles(value);
+  granter.reportInvalid(m.userId, invalid);
+  try {
+    await withDeadline(granter.grant(cfg.tenantId, m.userId, roles), cfg.coreTimeoutMs, "giving the legacy roles");
+  } catch (err) {
+    if (isMigrateError(err) && err.status !== 503) {
+      sayOnce(`roles:${err.code}`, err.message);
+      throw err;
+    }
+    if (!coreUnreachable(err)) {
+      reportConfigurationError(err);
+      throw err;
+    }
+    const what = isMigrateError(err) ? "did not answer in time" : "is unavailable";
+    throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `SuperTokens core ${what} (legacy roles)`, {
+      cause: err,
+      retryAfter,
+    });
+  }
+}
+
 /** Create the SuperTokens session, with a deadline; a session the core creates after the deadline is revoked. */
-async function createSession(req: IncomingMessage, cfg: DualSessionConfig, m: Migration): Promise<TokenTransfer> {
+async function createSession(
+  req: IncomingMessage,
+  cfg: DualSessionConfig,
+  m: Migration,
+  roles: LegacyRoleGranter,
+): Promise<TokenTransfer> {
+  await grantLegacyRoles(cfg, roles, m);
   const payload = (await cfg.accessTokenPayload?.(m.legacy, m.userId)) ?? {};
   const data = (await cfg.sessionDataInDatabase?.(m.legacy, m.userId)) ?? {};
   // The SDK writes the tokens onto a detached response; the caller copies them onto the real one. Given the

@@ -15,6 +15,7 @@ import { resolveMetrics, type MigrationMetrics, type MigrationMetricsOption } fr
 import { createMemoryMigrationCoordinator, type MigrationCoordinator } from "./coordinator.js";
 import type { LegacySessionData, LegacyStoreLike } from "./legacy-store.js";
 import { defaultUserId } from "../legacy-user-id.js";
+import type { LegacyRolesValue } from "../roles.js";
 
 /**
  * verifySession's `overrideGlobalClaimValidators`. The same function also goes to validateClaimsForSessionHandle,
@@ -74,6 +75,19 @@ export interface DualSessionOptions {
     legacy: LegacySessionData,
     userId: string,
   ) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * The user's legacy roles: one role, a comma-separated list or an array, from the stored session or the app's
+   * users table (`legacyUsers.findUserById(userId)` of createPgLegacyUsers with `columns.roles`). They are given to
+   * the user as SuperTokens UserRoles in `tenantId` before the session is created, so the first access token carries
+   * the roles claim. Needs UserRoles.init() in the recipe list. Throwing is an outage of the legacy source (503).
+   * Default: none.
+   */
+  getRoles?: (legacy: LegacySessionData, userId: string) => LegacyRolesValue | Promise<LegacyRolesValue>;
+  /**
+   * Create a legacy role in the core when it does not exist yet. `false`: a role the core does not know is left out
+   * (counted in `stats().roles.unknown`, said once on console.error); the migration goes on. Default: true.
+   */
+  createRoles?: boolean;
   /** SuperTokens tenant for new sessions. Default `public`. */
   tenantId?: string;
   /** verifySession's options, passed through. `sessionRequired` defaults to true, as in verifySession. */
@@ -134,6 +148,8 @@ export interface DualSessionConfig {
   userId: (legacy: LegacySessionData) => string | undefined;
   accessTokenPayload?: DualSessionOptions["accessTokenPayload"];
   sessionDataInDatabase?: DualSessionOptions["sessionDataInDatabase"];
+  getRoles?: DualSessionOptions["getRoles"];
+  createRoles: boolean;
   tenantId: string;
   verify: {
     sessionRequired: boolean;
@@ -166,6 +182,8 @@ const DUAL_SESSION_KEYS = {
   userId: true,
   accessTokenPayload: true,
   sessionDataInDatabase: true,
+  getRoles: true,
+  createRoles: true,
   tenantId: true,
   sessionRequired: true,
   antiCsrfCheck: true,
@@ -214,6 +232,7 @@ export const DUAL_SESSION_DEFAULTS = Object.freeze({
   storeTimeoutMs: 2_000,
   coreTimeoutMs: 5_000,
   retryAfterSeconds: 1,
+  createRoles: true,
 });
 
 const MODES = ["migrate", "logout"] as const;
@@ -284,6 +303,8 @@ export function resolveDualSessionOptions(input: DualSessionOptions | undefined)
     userId: functionOption(what, "userId", o.userId) ?? DUAL_SESSION_DEFAULTS.userId,
     accessTokenPayload: functionOption(what, "accessTokenPayload", o.accessTokenPayload),
     sessionDataInDatabase: functionOption(what, "sessionDataInDatabase", o.sessionDataInDatabase),
+    getRoles: functionOption(what, "getRoles", o.getRoles),
+    createRoles: booleanOption(what, "createRoles", o.createRoles, DUAL_SESSION_DEFAULTS.createRoles),
     tenantId: stringOption(what, "tenantId", o.tenantId, DUAL_SESSION_DEFAULTS.tenantId),
     verify: {
       sessionRequired: booleanOption(what, "sessionRequired", o.sessionRequired, DUAL_SESSION_DEFAULTS.sessionRequired),
