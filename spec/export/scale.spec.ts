@@ -49,7 +49,7 @@ after(async () => {
 const isUsersPage = (sql: string) => /FROM\s+\S*emailpassword_users"?\s+u\s+WHERE/.test(sql) && /LIMIT/.test(sql);
 
 describe("export over many users", () => {
-  it("reads one keyset page per statement, each served by indexes, and waits for the output between pages", async () => {
+  it("reads one keyset page per statement, each by index, and waits for the output between pages", async () => {
     const pages: { sql: string; params: unknown[] }[] = [];
     const db = {
       query(sql: string, params?: unknown[]) {
