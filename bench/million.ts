@@ -2,9 +2,9 @@
 // table layout) from an NDJSON file and from a PostgreSQL query, then `export` and `status` on what was imported,
 // at several sizes, each with users/s and the peak RSS of every process involved. Sizes come from MILLION_SIZES
 // (default 100000,300000,1000000; 10000 for a quick run), sources from MILLION_SOURCES (default ndjson,postgres);
-// status, export and the idempotent re-run follow the first source's imports unless MILLION_IMPORT_ONLY=1, and
-// MILLION_STEP_TIMEOUT (seconds, default 1200) stops a status or an export that takes longer, reporting how far it
-// got.
+// status, export and the idempotent re-run follow the first source's imports unless MILLION_IMPORT_ONLY=1 (with
+// MILLION_RERUN=1 the re-run still does), and MILLION_STEP_TIMEOUT (seconds, default 1200) stops a status or an
+// export that takes longer, reporting how far it got.
 // Needs DATABASE_URL. Every process is the real CLI in its own process, as an operator runs it; each import goes
 // into a fresh schema of its own, so a size's figures do not include the rows of the size before.
 import { spawn } from "node:child_process";
@@ -157,6 +157,8 @@ export interface CliRun {
   seconds: number;
   /** The last peak read before the process exited (read every 100 ms; the peak only grows). */
   peakMb: number | undefined;
+  /** The process's CPU seconds, as last read (every 100 ms) before it exited. */
+  cpu: number | undefined;
   stdout: string;
 }
 
@@ -172,7 +174,11 @@ export async function runCli(args: string[], timeoutMs: number): Promise<CliRun>
   child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout = (stdout + c).slice(-200_000)));
   child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr = (stderr + c).slice(-4000)));
   let peakMb: number | undefined;
-  const sample = setInterval(() => (peakMb = rss(child.pid)?.peak ?? peakMb), 100);
+  let cpu: number | undefined;
+  const sample = setInterval(() => {
+    peakMb = rss(child.pid)?.peak ?? peakMb;
+    cpu = (child.pid === undefined ? undefined : cpuSeconds(child.pid)) ?? cpu;
+  }, 100);
   let timedOut = false;
   const killer = setTimeout(() => {
     timedOut = true;
@@ -182,7 +188,7 @@ export async function runCli(args: string[], timeoutMs: number): Promise<CliRun>
   clearInterval(sample);
   clearTimeout(killer);
   if (code !== 0 && !timedOut) throw new Error(`${args[0]} exited with ${code}: ${stderr}`);
-  return { timedOut, seconds: (performance.now() - start) / 1000, peakMb, stdout };
+  return { timedOut, seconds: (performance.now() - start) / 1000, peakMb, cpu, stdout };
 }
 
 const mb = (n: number | undefined) => (n === undefined ? "?" : `${Math.round(n)} MB`);
@@ -333,10 +339,11 @@ export async function bench(): Promise<BenchRow[]> {
                 ? `${fmt(n / cpu)} users per CPU-second of dev core + its PostgreSQL backends ` +
                   `(${first.coreCpu?.toFixed(1)} + ${first.backendCpu.toFixed(1)} s); `
                 : "") +
+              `import CLI ${first.cpu?.toFixed(1) ?? "?"} CPU-s; ` +
               `peak RSS import ${mb(first.peakMb)}, dev core ${mb(first.corePeakMb)}; ${load()}`,
           });
           const extras = process.env.MILLION_IMPORT_ONLY !== "1";
-          if (extras && n === ns[0] && src === srcs[0]) {
+          if ((extras || process.env.MILLION_RERUN === "1") && n === ns[0] && src === srcs[0]) {
             // The same input again: every user is skipped as already imported, nothing is written twice.
             const again = await importInto(pool, core, args, n, dir, `${src}-${n}-again`);
             if (again.imported !== 0 || again.skipped !== n)
