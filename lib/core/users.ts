@@ -1,7 +1,8 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import type { AppContext } from "./context.js";
 import { badRequest, type CoreHttpError } from "./http.js";
-import type { AppStorage, UserRecord } from "./storage/types.js";
+import type { AccountInfoQuery, AppStorage, UserRecord } from "./storage/types.js";
+import { accountInfoOf } from "./storage/users.js";
 
 /** Map any id (SuperTokens or external) to the SuperTokens id; unknown ids come back unchanged. */
 export async function toSuperTokensId(app: AppContext, id: string): Promise<string> {
@@ -111,6 +112,38 @@ export async function usersJson(app: AppContext, users: UserRecord[]): Promise<R
   );
   const verified = new Map(withEmail.map((u, i) => [u, flags[i]]));
   return groups.map((methods, i) => primaryUserJson(primaryIds[i], methods, ids, verified));
+}
+
+/** The tenants of a primary user: every tenant of its login methods. */
+export const tenantsOf = (methods: UserRecord[]): string[] => [...new Set(methods.flatMap((m) => m.tenantIds))];
+
+/**
+ * Another primary user, sharing one of `tenantIds`, that holds the email, phone number or third-party identity
+ * of login method `lm` (AuthRecipe's checks before a user becomes primary, is linked, or changes an email): its
+ * id and the core's description, or undefined.
+ */
+export async function primaryUserHolding(
+  app: AppContext,
+  lm: UserRecord,
+  tenantIds: string[],
+  exceptPrimaryId: string | undefined,
+): Promise<{ primaryUserId: string; description: string } | undefined> {
+  const info = accountInfoOf(lm);
+  const kinds: [AccountInfoQuery, string][] = [
+    [{ email: info.email }, "This user's email is already associated with another user ID"],
+    [{ phoneNumber: info.phoneNumber }, "This user's phone number is already associated with another user ID"],
+    [{ thirdParty: info.thirdParty }, "This user's third party login is already associated with another user ID"],
+  ];
+  for (const [query, description] of kinds) {
+    if (Object.values(query)[0] === undefined) continue;
+    for (const holder of await app.storage.findUsersByAccountInfo(query)) {
+      const primaryUserId = primaryIdOf(holder);
+      if (!holder.isLinkedOrPrimary || primaryUserId === exceptPrimaryId) continue;
+      const tenants = tenantsOf(await loginMethodsOf(app, holder));
+      if (tenants.some((t) => tenantIds.includes(t))) return { primaryUserId, description };
+    }
+  }
+  return undefined;
 }
 
 export type UserIdType = "SUPERTOKENS" | "EXTERNAL" | "ANY";

@@ -91,9 +91,12 @@ describe("dev core: meta endpoints", () => {
       const m = await fetch(`${core.url}/recipe/session/verify`);
       assert.equal(m.status, 405);
       assert.equal(await m.text(), "Method not supported\n");
-      const ni = await fetch(`${core.url}/public/recipe/signinup`, { method: "POST", body: "{}" });
+      const ni = await fetch(`${core.url}/public/recipe/totp/device`, { method: "POST", body: "{}" });
       assert.equal(ni.status, 501);
-      assert.match(await ni.text(), /^Not implemented in the supertokens-migrate dev core: POST \/recipe\/signinup\n$/);
+      assert.match(
+        await ni.text(),
+        /^Not implemented in the supertokens-migrate dev core: POST \/recipe\/totp\/device\n$/,
+      );
       const bad = await fetch(`${core.url}/public/recipe/session`, { method: "POST", body: "[1" });
       assert.equal(bad.status, 400);
       assert.equal(await bad.text(), "Invalid Json Input\n");

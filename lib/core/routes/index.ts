@@ -1,4 +1,5 @@
 import type { Route } from "../context.js";
+import { accountLinkingRoutes } from "./account-linking.js";
 import { bulkImportRoutes } from "./bulk-import.js";
 import { emailPasswordRoutes } from "./email-password.js";
 import { emailVerificationRoutes } from "./email-verification.js";
@@ -20,6 +21,7 @@ export const routes: Route[] = [
   ...thirdPartyRoutes,
   ...passwordlessRoutes,
   ...userRoutes,
+  ...accountLinkingRoutes,
   ...userIdMappingRoutes,
   ...metadataRoutes,
   ...userRolesRoutes,

@@ -1,8 +1,8 @@
 import { idPattern, ok, reservedTenantIds, status, type Route, type RouteContext } from "../context.js";
 import { mergeConfig, normaliseConfigFragment } from "../config.js";
 import { badRequest, CoreHttpError, field, tenantNotFound, type Json } from "../http.js";
-import type { AccountInfoQuery, TenantRecord, UserRecord } from "../storage/types.js";
-import { matchesAccountInfo } from "../storage/users.js";
+import type { TenantRecord } from "../storage/types.js";
+import { accountInfoOf, matchesAccountInfo } from "../storage/users.js";
 import { findUser, loginMethodsOf, primaryIdOf, toSuperTokensId } from "../users.js";
 
 /** App and tenant ids: trimmed, lower-cased, [a-z0-9-]+ (webserver/Utils.normalizeAndValidateAppId). */
@@ -100,15 +100,6 @@ async function removeThirdPartyConfig(ctx: RouteContext) {
   if (rest.length !== providers.length)
     await ctx.core.storage.putTenant(ctx.app.appId, { ...tenant, thirdPartyProviders: rest });
   return ok({ didConfigExist: rest.length !== providers.length });
-}
-
-/** The account infos a recipe user holds. */
-function accountInfoOf(u: UserRecord): AccountInfoQuery {
-  const info: AccountInfoQuery = {};
-  if (u.email !== undefined) info.email = u.email;
-  if (u.recipeId === "passwordless" && u.phoneNumber !== undefined) info.phoneNumber = u.phoneNumber;
-  if (u.recipeId === "thirdparty") info.thirdParty = u.thirdParty;
-  return info;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   stripProtected,
   verifyAccessToken,
 } from "../tokens.js";
-import { toReportedId, toSuperTokensId } from "../users.js";
+import { loginMethodsOf, primaryIdOf, toReportedId, toSuperTokensId } from "../users.js";
 
 const protectedFieldError = () => badRequest("The user payload contains protected field");
 
@@ -88,7 +88,11 @@ async function createSession({ app, body, tenantId, now }: RouteContext) {
   if (hasProtectedClaim(userDataInJWT)) throw protectedFieldError();
 
   // Sessions carry the external id whenever a mapping exists at creation (Session.createNewSession).
-  const reportedId = userId === "" ? "" : await toReportedId(app, await toSuperTokensId(app, userId));
+  const superTokensId = userId === "" ? "" : await toSuperTokensId(app, userId);
+  const reportedId = userId === "" ? "" : await toReportedId(app, superTokensId);
+  // A linked login method's session belongs to its primary user (sub), the login method is rsub.
+  const owner = superTokensId === "" ? undefined : await app.storage.getUser(superTokensId);
+  const primaryReportedId = owner?.isLinkedOrPrimary ? await toReportedId(app, primaryIdOf(owner)) : reportedId;
   const handle = tenantId === "public" ? randomUUID() : `${randomUUID()}_${tenantId}`;
   const antiCsrfToken = enableAntiCsrf ? randomUUID() : null;
   const refreshToken = mintRefreshToken(await app.keys.refreshTokenSecret(), {
@@ -101,7 +105,7 @@ async function createSession({ app, body, tenantId, now }: RouteContext) {
   const refreshTokenHash1 = sha256hex(refreshToken);
   const record: SessionRecord = {
     handle,
-    userId: reportedId,
+    userId: primaryReportedId,
     recipeUserId: reportedId,
     tenantId,
     userDataInJWT,
@@ -267,14 +271,34 @@ async function removeSessions(ctx: RouteContext) {
   }
   const userId = field(body, "userId", "string", true);
   const acrossTenants = field(body, "revokeAcrossAllTenants", "boolean", false) ?? true;
-  const handles = await app.storage.findSessionHandles([userId], now, acrossTenants ? undefined : tenantId);
+  const linked = field(body, "revokeSessionsForLinkedAccounts", "boolean", false) ?? true;
+  const handles = await sessionHandlesOf(ctx, userId, linked, now, acrossTenants ? undefined : tenantId);
   return ok({ sessionHandlesRevoked: await app.storage.deleteSessions(handles) });
+}
+
+/**
+ * The live sessions of a user: with `linked`, every session of its primary user (any login method); without, only
+ * the sessions of this login method (Session.getAllNonExpiredSessionHandlesForUser).
+ */
+async function sessionHandlesOf(ctx: RouteContext, userId: string, linked: boolean, now: number, tenantId?: string) {
+  const { app } = ctx;
+  const user = await app.storage.getUser(await toSuperTokensId(app, userId));
+  if (!user?.isLinkedOrPrimary) return app.storage.findSessionHandles([userId], now, tenantId);
+  const ids = [await toReportedId(app, primaryIdOf(user))];
+  for (const m of await loginMethodsOf(app, user)) ids.push(await toReportedId(app, m.id));
+  const handles = await app.storage.findSessionHandles([...new Set(ids)], now, tenantId);
+  if (linked) return handles;
+  const own = await toReportedId(app, user.id);
+  const out: string[] = [];
+  for (const h of handles) if ((await app.storage.getSession(h))?.recipeUserId === own) out.push(h);
+  return out;
 }
 
 async function sessionsOfUser(ctx: RouteContext) {
   const userId = queryParam(ctx.query, "userId", true);
   const acrossTenants = queryBool(ctx.query, "fetchAcrossAllTenants", true);
-  const handles = await ctx.app.storage.findSessionHandles([userId], ctx.now, acrossTenants ? undefined : ctx.tenantId);
+  const linked = queryBool(ctx.query, "fetchSessionsForAllLinkedAccounts", true);
+  const handles = await sessionHandlesOf(ctx, userId, linked, ctx.now, acrossTenants ? undefined : ctx.tenantId);
   return ok({ sessionHandles: handles });
 }
 

@@ -3,7 +3,15 @@ import { log } from "../../debug.js";
 import { ok, status, type Route, type RouteContext } from "../context.js";
 import { badRequest, field, normaliseEmail, publicTenantOnly, queryParam } from "../http.js";
 import type { ThirdPartyUserRecord, UserRecord } from "../storage/types.js";
-import { findUser, loginMethodsOf, primaryIdOf, toReportedId, userJson } from "../users.js";
+import {
+  findUser,
+  loginMethodsOf,
+  primaryIdOf,
+  primaryUserHolding,
+  tenantsOf,
+  toReportedId,
+  userJson,
+} from "../users.js";
 
 const debug = log.extend("core");
 const rid = "thirdparty";
@@ -19,23 +27,6 @@ async function findThirdPartyUser(
     ctx.tenantId,
   );
   return found.find((u): u is ThirdPartyUserRecord => u.recipeId === "thirdparty");
-}
-
-/**
- * Whether another primary user shares one of `tenantIds` and holds `email` (ThirdParty.signInUpHelper's check
- * before a primary user's third-party email changes).
- */
-export async function emailOfAnotherPrimaryUser(
-  ctx: RouteContext,
-  email: string,
-  tenantIds: string[],
-  primaryId: string,
-): Promise<boolean> {
-  for (const other of await ctx.app.storage.findUsersByAccountInfo({ email })) {
-    if (!other.isLinkedOrPrimary || primaryIdOf(other) === primaryId) continue;
-    if (other.tenantIds.some((t) => tenantIds.includes(t))) return true;
-  }
-  return false;
 }
 
 /**
@@ -75,8 +66,10 @@ async function signInUp(ctx: RouteContext) {
   if (!createdNewUser && user.email !== email) {
     const methods = await loginMethodsOf(ctx.app, user);
     const primaryId = primaryIdOf(user);
-    const tenantIds = [...new Set(methods.flatMap((m) => m.tenantIds))];
-    if (user.isLinkedOrPrimary && (await emailOfAnotherPrimaryUser(ctx, email, tenantIds, primaryId))) {
+    const tenantIds = tenantsOf(methods);
+    // Only the email is checked: a login method holding just the new email.
+    const emailOnly = { ...user, recipeId: "passwordless" as const, email, phoneNumber: undefined };
+    if (user.isLinkedOrPrimary && (await primaryUserHolding(ctx.app, emailOnly, tenantIds, primaryId))) {
       debug("third-party sign-in: email of %s not changed, another primary user holds it", user.id);
       return status("EMAIL_CHANGE_NOT_ALLOWED_ERROR", {
         reason: "Email already associated with another primary user.",

@@ -28,3 +28,12 @@ export function applyPatch(u: UserRecord, patch: UserPatch): UserRecord {
   if (next.recipeId === "emailpassword" && patch.passwordHash !== undefined) next.passwordHash = patch.passwordHash;
   return next;
 }
+
+/** The account infos a recipe user holds. */
+export function accountInfoOf(u: UserRecord): AccountInfoQuery {
+  const info: AccountInfoQuery = {};
+  if (u.email !== undefined) info.email = u.email;
+  if (u.recipeId === "passwordless" && u.phoneNumber !== undefined) info.phoneNumber = u.phoneNumber;
+  if (u.recipeId === "thirdparty") info.thirdParty = { ...u.thirdParty };
+  return info;
+}
