@@ -16,6 +16,7 @@ const modules: Record<string, () => Promise<{ bench: Bench }>> = {
   import: () => import("./import.js"),
   million: () => import("./million.js"),
   "import-storage": () => import("./import-storage.js"),
+  "status-export": () => import("./status-export.js"),
 };
 
 function pad(s: string, width: number, right = false) {
