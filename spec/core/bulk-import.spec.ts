@@ -162,8 +162,7 @@ describe("the queue and its processing", () => {
           ),
         ];
         const added = await call(uri, "POST", "/bulk-import/users", { users });
-        // BulkImportAPI answers the status alone, as for an empty list.
-        assert.deepEqual(added.json, { status: "OK" });
+        assert.equal(added.json.status, "OK");
         assert.equal(await queued(uri, "NEW"), 3);
 
         const page1 = await call(uri, "GET", "/bulk-import/users?limit=2&status=NEW");
@@ -186,6 +185,38 @@ describe("the queue and its processing", () => {
         assert.equal(carol.externalUserId, undefined);
         assert.match(carol.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
         assert.equal(carol.loginMethods[0].superTokensUserId, carol.id);
+        // The POST answered each user's id (external, else generated), and each login method's SuperTokens id.
+        const aliceRow = all.find((u) => u.externalUserId === "legacy-1");
+        assert.deepEqual(added.json.users, [
+          {
+            userId: "legacy-1",
+            loginMethods: [
+              {
+                recipeId: "emailpassword",
+                userId: aliceRow.loginMethods[0].superTokensUserId,
+                tenants: ["public"],
+                email: "alice@example.com",
+              },
+            ],
+          },
+          {
+            userId: "legacy-2",
+            loginMethods: [
+              {
+                recipeId: "emailpassword",
+                userId: all.find((u) => u.externalUserId === "legacy-2").id,
+                tenants: ["public"],
+                email: "bob@example.com",
+              },
+            ],
+          },
+          {
+            userId: carol.id,
+            loginMethods: [
+              { recipeId: "emailpassword", userId: carol.id, tenants: ["public"], email: "carol@example.com" },
+            ],
+          },
+        ]);
         const bob = all.find((u) => u.externalUserId === "legacy-2");
         const removed = await call(uri, "POST", "/bulk-import/users/remove", { ids: [bob.id, "no-such-id"] });
         assert.deepEqual(removed.json, { deletedIds: [bob.id], invalidIds: ["no-such-id"] });

@@ -285,9 +285,25 @@ async function addUsers(ctx: RouteContext) {
   if (failures.length > 0) throw badRequest(JSON.stringify({ error: invalidFields, users: failures }));
   for (const e of entries) e.createdAt = e.updatedAt = queue.nextCreatedAt(ctx.now);
   queue.add(entries);
-  // BulkImportAPI answers the status alone: the ids it generated are read back with GET /bulk-import/users (each
-  // row's id is its primary login method's superTokensUserId, the id the user is created with).
-  return ok();
+  return ok({ users: entries.map(responseJson) });
+}
+
+/**
+ * BulkImportUser.toResponseJson (plugin interface; the core answers it since 10.1.1, "upload now returns the ids of
+ * the users"): the user's external id, else the id the core generated for it, which is the row's id in GET
+ * /bulk-import/users and the id the user is created with. A login method's userId is its own SuperTokens id: its
+ * externalUserId is only set when the mapping is made, at import.
+ */
+function responseJson(e: BulkEntry): Json {
+  return {
+    userId: e.externalUserId ?? e.id,
+    loginMethods: e.loginMethods.map((lm) => ({
+      recipeId: lm.recipeId,
+      userId: lm.superTokensUserId,
+      tenants: lm.tenantIds,
+      email: lm.email,
+    })),
+  };
 }
 
 function entryJson(e: BulkEntry): Json {
