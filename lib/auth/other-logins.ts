@@ -4,7 +4,7 @@ import { UnavailableError } from "../errors.js";
 import { sdkRecipe } from "../sdk-internals.js";
 import type { UserContext } from "../user-context.js";
 import { isPendingEmail, normaliseEmail, pendingEmail } from "./core-via-sdk.js";
-import { resumeMove } from "./import-user.js";
+import { importPlan, resumeMove } from "./import-user.js";
 import type { LegacyRecord } from "./legacy-users.js";
 import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";
@@ -60,8 +60,18 @@ export function describeMethods(user: User): string {
   return [...names].join(" or ") || "another method";
 }
 
-const providerName = (id: string): string =>
-  ({ google: "Google", github: "GitHub", apple: "Apple", facebook: "Facebook", twitter: "X" })[id] ?? id;
+/** The provider's display name as the app configured it (`config.name`), else a well-known one, else its id. */
+function providerName(id: string): string {
+  const providers = (sdkRecipe("thirdparty") as { providers?: unknown } | undefined)?.providers;
+  const configured = Array.isArray(providers)
+    ? (providers as Array<{ config?: { thirdPartyId?: unknown; name?: unknown } }>).find(
+        (p) => p.config?.thirdPartyId === id,
+      )?.config?.name
+    : undefined;
+  if (typeof configured === "string" && configured !== "") return configured;
+  const known: Record<string, string> = { google: "Google", github: "GitHub", apple: "Apple", facebook: "Facebook" };
+  return known[id] ?? id;
+}
 
 /**
  * The app's automatic account-linking policy for this login method joining `user`, as the SDK asks it
@@ -69,7 +79,7 @@ const providerName = (id: string): string =>
  * answers "do not link".
  */
 export async function accountLinkingAllows(
-  login: NewLogin,
+  login: NewLogin | { recipeId: "emailpassword"; email: string },
   user: User,
   tenantId: string,
   userContext: UserContext,
@@ -85,7 +95,7 @@ export async function accountLinkingAllows(
           email: login.email,
           thirdParty: { id: login.thirdPartyId, userId: login.thirdPartyUserId },
         }
-      : { recipeId: "passwordless", email: login.email };
+      : { recipeId: login.recipeId, email: login.email };
   const answer = await config.shouldDoAutomaticAccountLinking(accountInfo, user, undefined, tenantId, userContext);
   return answer?.shouldAutomaticallyLink === true;
 }
@@ -294,3 +304,97 @@ async function joinExisting(
   authLog("bring in %s: %s linked to the legacy user", legacy.id, login.recipeId);
   return { status: "LINKED", user, recipeUserId: placeholder, legacyId: legacy.id };
 }
+
+/**
+ * The legacy app had verified this user's email: a password move carries that over (SuperTokens' account linking
+ * asks for verified emails before it lets a second login method join).
+ */
+export async function carryVerifiedEmail(
+  rt: LegacyAuthRuntime,
+  input: { tenantId: string; legacyId: string; email: string; userContext?: UserContext },
+): Promise<void> {
+  const row = await rt.legacy.byId(input.legacyId);
+  if (!row?.emailVerified || normaliseEmail(row.email) !== normaliseEmail(input.email)) return;
+  await rt.core.verifyEmail(input.tenantId, input.legacyId, normaliseEmail(input.email), input.userContext);
+  authLog("legacy user %s: the legacy app had verified the email; carried over", input.legacyId);
+}
+
+/**
+ * A password sign-in SuperTokens refused, by a legacy user who already lives in SuperTokens by another method only
+ * (their first sign-in was with a provider or a magic link), with their legacy password. With account linking the
+ * password joins them as an email-password login method of the same user (the legacy id); without it the answer
+ * says how they sign in now (the signin API's SIGN_IN_NOT_ALLOWED), never a second user. Anything else: undefined,
+ * and the wrong-credentials answer stands. Said only to whoever knows the legacy password.
+ */
+export async function passwordOfMovedUser(
+  rt: LegacyAuthRuntime,
+  input: { tenantId: string; email: string; password: string; userContext: UserContext },
+): Promise<{ status: "LINKED" } | { status: "NOT_ALLOWED"; reason: string } | undefined> {
+  const { tenantId, password, userContext } = input;
+  const email = normaliseEmail(input.email);
+  const found = await rt.legacy.byEmail(email, tenantId);
+  if (found.kind !== "one" || found.user.passwordHash === null) return undefined;
+  const legacy = found.user;
+  if ((await rt.core.superTokensIdOf(legacy.id, userContext)) === undefined) return undefined;
+  const owner = await rt.core.getUser(legacy.id, userContext);
+  if (!owner || owner.loginMethods.some((lm) => lm.recipeId === "emailpassword")) return undefined;
+  if (!owner.loginMethods.some((lm) => lm.hasSameEmailAs(email))) return undefined;
+  const verdict = await rt.verify(password, legacy.passwordHash);
+  if (verdict.status !== "MATCH") return undefined;
+  if (!(await accountLinkingAllows({ recipeId: "emailpassword", email }, owner, tenantId, userContext))) {
+    authLog("password of legacy user %s: they sign in by %s now; refused", legacy.id, describeMethods(owner));
+    return { status: "NOT_ALLOWED", reason: REASONS.otherMethod(describeMethods(owner)) };
+  }
+  return rt.lock.run(lockKey(tenantId, email), async () => {
+    const again = await rt.core.getUser(legacy.id, userContext);
+    if (!again || again.loginMethods.some((lm) => lm.recipeId === "emailpassword")) return { status: "LINKED" };
+    if (!again.isPrimaryUser) {
+      const primary = await AccountLinking.createPrimaryUser(again.loginMethods[0].recipeUserId, userContext);
+      if (primary.status !== "OK")
+        return { status: "NOT_ALLOWED", reason: REASONS.otherMethod(describeMethods(again)) };
+    }
+    const plan = importPlan(legacy.passwordHash!, verdict, rt.config);
+    const address = pendingEmail();
+    let placeholder: string;
+    if (plan.ok && plan.credential.kind === "hash") {
+      placeholder = await rt.core.importHash(
+        tenantId,
+        address,
+        plan.credential.passwordHash,
+        plan.credential.algorithm,
+        userContext,
+      );
+    } else {
+      const created = await rt.rawImplementation().createNewRecipeUser({
+        email: address,
+        password,
+        tenantId,
+        userContext: userContext as Parameters<RawCreate>[0]["userContext"],
+      });
+      if (created.status !== "OK") {
+        throw new UnavailableError(
+          "ERR_MIGRATE_CORE_UNAVAILABLE",
+          `legacyAuth: creating the user failed (${created.status})`,
+        );
+      }
+      placeholder = created.recipeUserId.getAsString();
+    }
+    const linked = await AccountLinking.linkAccounts(
+      supertokens.convertToRecipeUserId(placeholder),
+      again.id,
+      userContext,
+    );
+    if (linked.status !== "OK") {
+      await discard(rt, placeholder, userContext);
+      return { status: "NOT_ALLOWED", reason: REASONS.otherMethod(describeMethods(again)) };
+    }
+    const status = await rt.core.updateUser(placeholder, { email }, userContext);
+    if (status !== "OK") {
+      throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", `legacyAuth: attaching the email failed (${status})`);
+    }
+    authLog("password of legacy user %s: linked as a login method of the same user", legacy.id);
+    return { status: "LINKED" };
+  });
+}
+
+type RawCreate = ReturnType<LegacyAuthRuntime["rawImplementation"]>["createNewRecipeUser"];

@@ -1,12 +1,13 @@
 import supertokens from "supertokens-node";
 import EmailPassword, { type APIInterface, type RecipeInterface } from "supertokens-node/recipe/emailpassword";
-import { coreOrUnavailable, normaliseEmail } from "./core-via-sdk.js";
+import { coreOrUnavailable, forgetCachedCoreAnswers, normaliseEmail } from "./core-via-sdk.js";
 import { emailClaim, isLegacyOnly } from "./email-guard.js";
 import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";
 import { consumeResetToken, generateResetToken, isLegacyResetToken } from "./password-reset.js";
 import type { LegacyAuthRuntime } from "./runtime.js";
-import { decideSignIn, type SignInDecision } from "./sign-in.js";
+import { carryVerifiedEmail, passwordOfMovedUser } from "./other-logins.js";
+import { decideSignIn, type SignInDecision, type SignInInput } from "./sign-in.js";
 import type { UserContext } from "../user-context.js";
 
 /**
@@ -47,6 +48,20 @@ class DecisionMemo {
     const key = lockKey(tenantId, normaliseEmail(email));
     return this.byContext.get(userContext)?.find((e) => e.key === key && e.password === password)?.decision;
   }
+}
+
+/** The fallback decision; a move also carries over an email the legacy app had verified. */
+async function decide(rt: LegacyAuthRuntime, input: SignInInput): Promise<SignInDecision> {
+  const decision = await decideSignIn(rt, input);
+  if (decision.kind === "moved") {
+    await carryVerifiedEmail(rt, {
+      tenantId: input.tenantId,
+      legacyId: decision.userId,
+      email: input.email,
+      userContext: input.userContext,
+    });
+  }
+  return decision;
 }
 
 /**
@@ -103,7 +118,7 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
       const answer = await original.verifyCredentials(input);
       if (answer.status === "OK") return answer;
       const decision = await memo.get(input.userContext, input.tenantId, input.email, input.password, () =>
-        decideSignIn(rt, input),
+        decide(rt, input),
       );
       switch (decision.kind) {
         case "moved":
@@ -190,12 +205,27 @@ export function legacyApis(rt: LegacyAuthRuntime, memo: DecisionMemo, original: 
           if (typeof email !== "string" || typeof password !== "string") return answer;
           // SuperTokens said no. When it had no user at all, its API did not even reach verifyCredentials.
           const decision = await memo.get(input.userContext, input.tenantId, email, password, () =>
-            decideSignIn(rt, { email, password, tenantId: input.tenantId, userContext: input.userContext }),
+            decide(rt, { email, password, tenantId: input.tenantId, userContext: input.userContext }),
           );
           if (decision.kind === "moved" || (decision.kind === "supertokens" && decision.since === "after")) {
             // The SDK's own sign-in now finds the user (and, for a move, takes our answer instead of a second hash).
             return original.signInPOST!(input);
           }
+          // A legacy user who moved by a provider or magic link: the password links, or the answer says how to sign in.
+          const other =
+            decision.kind === "rejected"
+              ? await passwordOfMovedUser(rt, {
+                  email,
+                  password,
+                  tenantId: input.tenantId,
+                  userContext: input.userContext,
+                })
+              : undefined;
+          if (other?.status === "LINKED") {
+            forgetCachedCoreAnswers(input.userContext);
+            return original.signInPOST!(input);
+          }
+          if (other?.status === "NOT_ALLOWED") return { status: "SIGN_IN_NOT_ALLOWED", reason: other.reason };
           return answer;
         })),
 

@@ -45,6 +45,9 @@ export function legacyThirdPartyFunctions(rt: LegacyAuthRuntime, original: Recip
       return answer;
     },
 
+    // The signinup API reads the tenant's providers from the core before anything else: an outage there is a 503.
+    getProvider: (input) => coreOrUnavailable("provider lookup", () => original.getProvider(input)),
+
     async signInUp(input) {
       const answer = await original.signInUp(input);
       const reason = isObject(input.userContext) ? refusedEmailChange.get(input.userContext) : undefined;
