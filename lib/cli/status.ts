@@ -3,6 +3,7 @@ import { ConfigError, UnavailableError } from "../errors.js";
 import { importFields, parseColumnMap } from "../import/options.js";
 import { rejectUnknownKeys } from "../options.js";
 import { formatStatus } from "../status/format.js";
+import { formatProgress } from "../status/progress.js";
 import type { MigrationStatusOptions } from "../status/options.js";
 import type { StatusPg } from "../status/pg.js";
 import type { RedisCommandClient } from "../status/redis.js";
@@ -191,6 +192,8 @@ export async function runStatus(opts: StatusCliOptions, out: { write(s: string):
         prefix: opts.coordinatorPrefix,
       };
     }
+    // A long read says how far it is, on a terminal only (a pipe or a file gets the result alone).
+    if (process.stderr.isTTY) options.onProgress = (p) => process.stderr.write(formatProgress(p));
     const status = await migrationStatus(options);
     out.write(opts.json ? JSON.stringify(status, null, 2) + "\n" : formatStatus(status));
     return status;

@@ -53,3 +53,13 @@ export function progressOf(
     finish: report,
   };
 }
+
+/** One line for an operator's terminal, e.g. "status: core users 302,000 of 1,000,000 (30%), about 71 s left". */
+export function formatProgress(p: StatusProgress): string {
+  const what = p.phase === "core-users" ? "core users" : "legacy users";
+  const n = (x: number) => x.toLocaleString("en-US");
+  const of =
+    p.total === undefined ? "" : ` of ${n(p.total)} (${p.total ? Math.floor((100 * p.done) / p.total) : 100}%)`;
+  const eta = p.etaMs === undefined ? "" : `, about ${Math.ceil(p.etaMs / 1000)} s left`;
+  return `status: ${what} ${n(p.done)}${of} read in ${Math.round(p.elapsedMs / 1000)} s${eta}\n`;
+}

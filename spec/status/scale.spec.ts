@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { migrationStatus, type StatusProgress } from "../../lib/status/index.js";
+import { formatProgress } from "../../lib/status/progress.js";
 import { createCoreApp } from "../helpers/sdk.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 
@@ -123,6 +124,17 @@ describe("status over many users", () => {
     assert.deepEqual(
       { done: last("core-users")?.done, total: last("core-users")?.total, etaMs: last("core-users")?.etaMs },
       { done: inCore + 2, total: inCore + 2, etaMs: 0 },
+    );
+  });
+
+  it("prints progress for a terminal with the share done and the time left when the total is known", () => {
+    assert.equal(
+      formatProgress({ phase: "core-users", done: 302_000, total: 1_000_000, elapsedMs: 31_400, etaMs: 70_200 }),
+      "status: core users 302,000 of 1,000,000 (30%) read in 31 s, about 71 s left\n",
+    );
+    assert.equal(
+      formatProgress({ phase: "legacy-users", done: 4000, total: undefined, elapsedMs: 2000, etaMs: undefined }),
+      "status: legacy users 4,000 read in 2 s\n",
     );
   });
 
