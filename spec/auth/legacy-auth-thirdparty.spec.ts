@@ -89,21 +89,24 @@ const acme: ProviderInput = {
     authorizationEndpoint: "https://idp.acme.invalid/authorize",
     tokenEndpoint: "https://idp.acme.invalid/token",
   },
-  override: (original) => ({
-    ...original,
-    exchangeAuthCodeForOAuthTokens: async ({ redirectURIInfo }) => ({
-      access_token: String(redirectURIInfo.redirectURIQueryParams.code),
-    }),
-    getUserInfo: async ({ oAuthTokens }) => {
-      const profile = profiles.get(String(oAuthTokens.access_token));
-      if (!profile) throw new Error("unknown code");
-      return {
-        thirdPartyUserId: profile.sub,
-        email: profile.email === undefined ? undefined : { id: profile.email, isVerified: profile.verified },
-        rawUserInfoFromProvider: { fromIdTokenPayload: {}, fromUserInfoAPI: {} },
-      };
-    },
-  }),
+  override: (original) =>
+    original.type !== "oauth2"
+      ? original
+      : {
+          ...original,
+          exchangeAuthCodeForOAuthTokens: async ({ redirectURIInfo }) => ({
+            access_token: String(redirectURIInfo.redirectURIQueryParams.code),
+          }),
+          getUserInfo: async ({ oAuthTokens }: { oAuthTokens: { access_token?: unknown } }) => {
+            const profile = profiles.get(String(oAuthTokens.access_token));
+            if (!profile) throw new Error("unknown code");
+            return {
+              thirdPartyUserId: profile.sub,
+              email: profile.email === undefined ? undefined : { id: profile.email, isVerified: profile.verified },
+              rawUserInfoFromProvider: { fromIdTokenPayload: {}, fromUserInfoAPI: {} },
+            };
+          },
+        },
 };
 
 interface Options {
