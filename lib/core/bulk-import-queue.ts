@@ -40,12 +40,20 @@ export interface BulkLoginMethod {
 
 export type BulkStatus = "NEW" | "PROCESSING" | "FAILED";
 
+/** One of a bulk user's `userRoles`. */
+export interface BulkUserRole {
+  role: string;
+  tenantIds: string[];
+}
+
 export interface BulkEntry {
   /** The primary login method's SuperTokens id, as in the core. */
   id: string;
   status: BulkStatus;
   externalUserId?: string;
   userMetadata?: Record<string, unknown>;
+  /** Roles the user holds, per tenant; each role existed when the user was added. */
+  userRoles?: BulkUserRole[];
   loginMethods: BulkLoginMethod[];
   primaryUserId?: string;
   errorMessage?: string;
@@ -387,6 +395,8 @@ export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise
     const dataId = externalId ?? user.id;
     if (lm.isVerified) await storage.setEmailVerified(dataId, lm.email, true);
     if (entry.userMetadata !== undefined) await updateMetadata(storage, dataId, entry.userMetadata);
+    const roleFailure = await grantBulkRoles(app, dataId, entry);
+    if (roleFailure !== undefined) throw new BulkImportFailure(roleFailure);
   } catch (err) {
     const mapping = await storage.getMapping(user.id, "SUPERTOKENS");
     if (mapping?.externalUserId === externalId) await storage.deleteMapping(user.id);
@@ -428,8 +438,29 @@ export async function importBulkUsers(app: AppContext, entries: BulkEntry[]): Pr
     }
   }
   const outcomes = await app.storage.importUsers(records);
-  for (const [j, outcome] of outcomes.entries()) failures[at[j]] = await failureMessage(app, outcome, entries[at[j]]);
+  for (const [j, outcome] of outcomes.entries()) {
+    const entry = entries[at[j]];
+    failures[at[j]] = await failureMessage(app, outcome, entry);
+    // The roles were checked when the user was added; one deleted since fails the user as the core's transaction
+    // would, though here the user is already written.
+    if (outcome === "OK") failures[at[j]] = await grantBulkRoles(app, entry.externalUserId ?? entry.id, entry);
+  }
   return failures;
+}
+
+/**
+ * BulkImport.createUserRoles: each role in each of its tenants, under the external id when there is one. Returns the
+ * core's failure message for a role that does not exist, or undefined.
+ */
+async function grantBulkRoles(app: AppContext, userId: string, entry: BulkEntry): Promise<string | undefined> {
+  for (const { role, tenantIds } of entry.userRoles ?? []) {
+    for (const tenantId of tenantIds) {
+      if ((await app.storage.roles.addUserRole(tenantId, userId, role)) === "UNKNOWN_ROLE") {
+        return `E034: Role ${role} does not exist! You need pre-create the role before assigning it to the user.`;
+      }
+    }
+  }
+  return undefined;
 }
 
 async function failureMessage(

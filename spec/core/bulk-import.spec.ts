@@ -89,7 +89,7 @@ describe("POST /bulk-import/users", () => {
         {
           index: 3,
           errors: [
-            "userRoles are not supported by the supertokens-migrate dev core, which has no user roles recipe.",
+            "Role admin does not exist.",
             "MFA must be enabled to import totp devices; the supertokens-migrate dev core has no TOTP support.",
           ],
         },

@@ -7,6 +7,7 @@ import {
   type BulkEntry,
   type BulkLoginMethod,
   type BulkStatus,
+  type BulkUserRole,
 } from "../bulk-import-queue.js";
 import { ok, type Route, type RouteContext } from "../context.js";
 import { badRequest, CoreHttpError, field, queryInt, queryParam, type Json } from "../http.js";
@@ -17,8 +18,8 @@ import { userJson } from "../users.js";
 /*
  * The bulk-import API (CORE api/bulkimport/*, bulkimport/BulkImportUserUtils.java), §2.8 of the core reference.
  * Validation errors are collected per user with the core's wording, so a migration script sees the same 400 from
- * the dev core as from a real core. The dev core imports email-password users only: roles, TOTP devices, account
- * linking and the other recipes fail validation with a message that says so.
+ * the dev core as from a real core. The dev core imports email-password users with their roles (which must exist, as
+ * in the core): TOTP devices, account linking and the other recipes fail validation with a message that says so.
  */
 
 const maxUsersToAdd = 10_000;
@@ -116,7 +117,39 @@ async function tenantIdsOf(
 }
 
 /**
- * validateTenantIdsForRoleAndLoginMethods, run after every other check of the user: a login method left with no
+ * BulkImportUserUtils.getParsedUserRoles: each `{ role, tenantIds }`; the role (trimmed, at most 255 characters) must
+ * exist in the app already (the core does not create it), and each tenant must exist.
+ */
+async function parseUserRoles(
+  p: ParseContext,
+  raw: Json[] | undefined,
+  errors: string[],
+): Promise<BulkUserRole[] | undefined> {
+  if (raw === undefined) return undefined;
+  const out: BulkUserRole[] = [];
+  for (const item of raw) {
+    const role = read<string>(item, "role", "string", true, errors, " for a user role.");
+    const rawTenants = read<string[]>(item, "tenantIds", "array of string", true, errors, " for a user role.");
+    let normalised: string | undefined;
+    if (role !== undefined) {
+      if (role.length > 255) errors.push(`role ${role} is too long. Max length is 255.`);
+      normalised = javaTrim(role);
+      if (!(await p.ctx.app.storage.roles.roleExists(normalised))) errors.push(`Role ${normalised} does not exist.`);
+    }
+    const tenantIds: string[] = [];
+    for (const t of rawTenants ?? []) {
+      const id = t === "public" ? t : javaTrim(t).toLowerCase();
+      if (id === "public" || (await p.ctx.core.storage.getTenant(p.ctx.app.appId, id))) tenantIds.push(id);
+      else errors.push(`Invalid tenantId: ${t} for a user role.`);
+    }
+    if (normalised !== undefined && rawTenants !== undefined) out.push({ role: normalised, tenantIds });
+  }
+  return out;
+}
+
+/**
+ * validateTenantIdsForRoleAndLoginMethods, run after every other check of the user
+: a login method left with no
  * tenant (none given, or none valid) fails.
  */
 function tenantlessErrors(tenantLists: string[][], errors: string[]): void {
@@ -217,10 +250,11 @@ async function parseBulkUser(
   if (!isObject(json)) throw new CoreHttpError(500, "Internal Error");
   const externalUserId = read<string>(json, "externalUserId", "string", false, errors, ".");
   const userMetadata = read<Json>(json, "userMetadata", "object", false, errors, ".");
-  const roles = read<Json[]>(json, "userRoles", "array of object", false, errors, ".");
-  if (roles !== undefined && roles.length > 0) {
-    errors.push(`userRoles are not supported by ${devCoreOnly}, which has no user roles recipe.`);
-  }
+  const userRoles = await parseUserRoles(
+    p,
+    read<Json[]>(json, "userRoles", "array of object", false, errors, "."),
+    errors,
+  );
   if (read<Json[]>(json, "totpDevices", "array of object", false, errors, ".") !== undefined) {
     errors.push(`MFA must be enabled to import totp devices; ${devCoreOnly} has no TOTP support.`);
   }
@@ -258,6 +292,7 @@ async function parseBulkUser(
       status: "NEW",
       ...(externalId !== undefined ? { externalUserId: externalId } : {}),
       ...(userMetadata !== undefined ? { userMetadata } : {}),
+      ...(userRoles !== undefined ? { userRoles } : {}),
       loginMethods,
       createdAt: now,
       updatedAt: now,
@@ -312,6 +347,7 @@ function entryJson(e: BulkEntry): Json {
     status: e.status,
     ...(e.externalUserId !== undefined ? { externalUserId: e.externalUserId } : {}),
     ...(e.userMetadata !== undefined ? { userMetadata: e.userMetadata } : {}),
+    ...(e.userRoles !== undefined ? { userRoles: e.userRoles } : {}),
     loginMethods: e.loginMethods,
     ...(e.primaryUserId !== undefined ? { primaryUserId: e.primaryUserId } : {}),
     ...(e.errorMessage !== undefined ? { errorMessage: e.errorMessage } : {}),
