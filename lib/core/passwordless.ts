@@ -37,7 +37,10 @@ function decode(value: string, alphabet: "base64" | "base64url", source: string)
   return Buffer.from(value, alphabet);
 }
 
-export const deviceIdHashOf = (deviceId: Buffer): string => b64url(sha256(deviceId), false);
+const deviceIdHashOf = (deviceId: Buffer): string => b64url(sha256(deviceId), false);
+
+/** The preAuthSessionId of a device id as a client holds it (400 when it is not base64). */
+export const preAuthSessionIdOf = (deviceId: string): string => deviceIdHashOf(decode(deviceId, "base64", "deviceId"));
 
 function linkCodeOf(deviceId: Buffer, linkCodeSalt: string, userInputCode: string): Buffer {
   const key = Buffer.concat([deviceId, Buffer.from(linkCodeSalt, "base64")]);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { log } from "../../debug.js";
 import { atLeastCdi4, ok, status, type Route, type RouteContext, type RouteResult } from "../context.js";
 import { badRequest, field, normaliseEmail, queryParam, type Json } from "../http.js";
-import { checkCode, createCode, deviceIdHashOf, type CodeInput } from "../passwordless.js";
+import { checkCode, createCode, preAuthSessionIdOf, type CodeInput } from "../passwordless.js";
 import type { PasswordlessDeviceRecord } from "../storage/passwordless.js";
 import type { PasswordlessUserRecord, UserRecord } from "../storage/types.js";
 import { findUser, normalisePhoneNumber, toReportedId, userJson } from "../users.js";
@@ -155,12 +155,8 @@ async function listCodesRoute(ctx: RouteContext) {
   else if (phoneNumber !== undefined)
     devices = await codes.listDevicesByPhoneNumber(ctx.tenantId, normalisePhoneNumber(phoneNumber));
   else {
-    let hash = preAuthSessionId;
-    if (deviceId !== undefined) {
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(deviceId)) throw badRequest("Input encoding error in deviceId");
-      hash = deviceIdHashOf(Buffer.from(deviceId, "base64"));
-    }
-    const device = await codes.getDevice(ctx.tenantId, hash!);
+    const hash = deviceId !== undefined ? preAuthSessionIdOf(deviceId) : preAuthSessionId!.replace(/=/g, "");
+    const device = await codes.getDevice(ctx.tenantId, hash);
     devices = device ? [device] : [];
   }
   const codeLifetime = ctx.app.config().passwordless_code_lifetime;
