@@ -3,6 +3,7 @@ import { MigrateError } from "../errors.js";
 import { coreError, type CoreClient } from "./core-http-client.js";
 import { importLog } from "./log.js";
 import type { Candidate, Outcome } from "./plan.js";
+import { ensureRoles } from "./roles.js";
 
 /**
  * How a SuperTokens core processes its bulk-import queue (CORE cronjobs/bulkimport/ProcessBulkImportUsers.java):
@@ -150,6 +151,7 @@ function bulkUser(c: Candidate): Record<string, unknown> {
   return {
     externalUserId: c.id,
     ...(c.metadata !== undefined ? { userMetadata: c.metadata } : {}),
+    ...(c.roles.length > 0 ? { userRoles: c.roles.map((role) => ({ role, tenantIds: ["public"] })) } : {}),
     loginMethods: [
       {
         recipeId: "emailpassword",
@@ -198,6 +200,11 @@ type Posted = { status: "accepted" } | { status: "rejected"; errors: Map<number,
 
 /** POST one batch: accepted, refused per user (the core's 400), or the core's 500 (kept for the Firebase probe). */
 async function postBatch(client: CoreClient, batch: readonly Candidate[]): Promise<Posted> {
+  // The core refuses a user whose role does not exist: create this batch's roles first.
+  await ensureRoles(
+    client,
+    batch.flatMap((c) => c.roles),
+  );
   const res = await client.call("POST", "/bulk-import/users", {
     body: { users: batch.map(bulkUser) },
     idempotent: false,

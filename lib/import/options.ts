@@ -11,7 +11,15 @@ import {
 import { ConfigError, type ConfigErrorCode } from "../errors.js";
 
 /** The fields a source row can carry; `--map field=column` names their columns. */
-export const importFields = ["id", "email", "passwordHash", "emailVerified", "timeJoined", "metadata"] as const;
+export const importFields = [
+  "id",
+  "email",
+  "passwordHash",
+  "emailVerified",
+  "timeJoined",
+  "metadata",
+  "roles",
+] as const;
 export type ImportField = (typeof importFields)[number];
 
 export const importFormats = ["json", "ndjson", "csv"] as const;
@@ -34,6 +42,8 @@ export const defaultColumns: Readonly<Record<ImportField, readonly string[]>> = 
   emailVerified: ["email_verified", "emailVerified"],
   timeJoined: ["time_joined", "timeJoined"],
   metadata: ["metadata"],
+  // One role, a comma-separated list, a text[] or a JSON array: they become SuperTokens UserRoles.
+  roles: ["roles", "role"],
 });
 
 export interface ImportOptions {

@@ -3,6 +3,7 @@ import { emailPasswordEmail, type CoreUser } from "./existing.js";
 import { importLog } from "./log.js";
 import { isPendingEmail, MAPPING_INFO, pendingEmailFor } from "./pending.js";
 import type { Candidate, Outcome } from "./plan.js";
+import { grantUserRoles } from "./roles.js";
 
 const skipped = (c: Candidate, reason: "already-imported" | "email-exists", detail?: string): Outcome => ({
   kind: "skipped",
@@ -51,7 +52,7 @@ async function removeUser(client: CoreClient, id: string): Promise<void> {
  *   2. import the hash under the user's placeholder address: the core's import is an upsert, and the
  *      placeholder is ours alone, so no existing user's hash is ever replaced (T16);
  *   3. map the SuperTokens id to the legacy id; if someone else mapped it meanwhile, theirs stands;
- *   4. metadata and email verification, under the legacy id;
+ *   4. metadata, roles and email verification, under the legacy id;
  *   5. set the real email: only now can anyone sign in. If someone signed up with it meanwhile, the core refuses
  *      the change and the placeholder user is removed.
  */
@@ -109,6 +110,10 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
       rid: "usermetadata",
       body: { userId: c.id, metadataUpdate: c.metadata },
     });
+  }
+  if (c.roles.length > 0) {
+    const refused = await grantUserRoles(client, c.id, c.roles);
+    if (refused !== undefined) return failed(c, "core-rejected", refused);
   }
   if (c.emailVerified) {
     const token = await client.ok<{ status: string; token?: string }>(

@@ -238,17 +238,17 @@ export class Tally {
     };
   }
 
-  /** The whole report in memory (the lists read back from the spool): for callers that asked for lists. */
-  async report(base: ReportBase, input: number, error?: string): Promise<ImportReport> {
+  /** The report in memory: with `lists`, the lists read back from the spool; without, empty lists. */
+  async report(base: ReportBase, input: number, lists: boolean): Promise<ImportReport> {
     await this.flush();
     const list = async (kind: Kind) => {
       const out: unknown[] = [];
-      if (this.lists) for await (const e of this.entries(kind)) out.push(JSON.parse(e.text));
+      if (lists && this.lists) for await (const e of this.entries(kind)) out.push(JSON.parse(e.text));
       return out;
     };
     const imported = (await list("imported")) as { id: string }[];
     return {
-      ...this.head(base, input, error),
+      ...this.head(base, input, undefined),
       imported: base.dryRun ? [] : imported,
       wouldImport: base.dryRun ? imported : [],
       skipped: (await list("skipped")) as ImportReport["skipped"],

@@ -1,4 +1,6 @@
 import { javaTrim } from "../hashes/encoding.js";
+import { parseRoles } from "../roles.js";
+import { importLog } from "./log.js";
 import type { ImportConfig, ImportField } from "./options.js";
 import type { RawRow } from "./sources/index.js";
 
@@ -13,6 +15,8 @@ export interface SourceUser {
   emailVerified: boolean;
   timeJoined: number | undefined;
   metadata: Record<string, unknown> | undefined;
+  /** Legacy roles, trimmed and without duplicates; what cannot be a role is left out (logged). */
+  roles: string[];
 }
 
 /** A row that cannot become a user; `id` is null when the row has none. */
@@ -132,6 +136,8 @@ export function toSourceUser(raw: RawRow, config: Pick<ImportConfig, "columns">,
   const metadata = toMetadata(get("metadata"));
   if (metadata === false) return problem("invalid-metadata", "metadata is not a JSON object");
   const hash = get("passwordHash");
+  const { roles, invalid } = parseRoles(get("roles"));
+  if (invalid.length > 0) importLog("row %d: %d value(s) cannot be roles; left out", raw.row, invalid.length);
   return {
     row: raw.row,
     id,
@@ -140,5 +146,6 @@ export function toSourceUser(raw: RawRow, config: Pick<ImportConfig, "columns">,
     emailVerified: verified,
     timeJoined,
     metadata,
+    roles,
   };
 }

@@ -201,7 +201,7 @@ export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}
     // Progress goes to stderr, the summary to stdout: the summary comes last wherever both end up.
     await flushed(io.stderr);
     if (config.report) await tally.writeReport(config.report, base(), input);
-    const report = await tally.report(base(), input);
+    const report = await tally.report(base(), input, io.lists);
     io.stdout.write(summary(report, tally, config.report));
     return report;
   } finally {
