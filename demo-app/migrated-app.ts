@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import supertokens from "supertokens-node";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import Session from "supertokens-node/recipe/session";
+import ThirdParty from "supertokens-node/recipe/thirdparty";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 // In your app: from "supertokens-migrate" (and "supertokens-migrate/dev-core" in core.ts).
 import {
@@ -12,6 +13,7 @@ import {
   type DualSessionMiddleware,
   type LegacyAuth,
 } from "../lib/index.js";
+import { ACME, ACME_CLIENT, SUPERTOKENS_CALLBACK_PATH } from "./acme.js";
 import type { CoreConnection } from "./core.js";
 import type { Queryable } from "./db.js";
 import type { SessionStore } from "./legacy-modules.js";
@@ -31,6 +33,7 @@ import {
   refreshPage,
   resetPasswordPage,
   signupPage,
+  thirdPartyCallbackPage,
   usersPage,
 } from "./views/pages.js";
 import { safeNext, staticAssets, superTokensWebBundles } from "./web.js";
@@ -48,6 +51,11 @@ export interface MigratedAppOptions {
   describe: { database: string; sessionStore: string; countSessions(): Promise<number> };
   /** The demo guide above every page; the app ticks the steps after the switch. */
   story?: Story;
+  /**
+   * "Sign in with Acme" through SuperTokens' ThirdParty recipe: the same provider and client the legacy app used,
+   * as a custom OpenID Connect provider found through its discovery document. Without it, no ThirdParty.
+   */
+  acme?: { discoveryUrl: string };
 }
 
 export interface MigratedApp {
@@ -94,11 +102,23 @@ function isPageNavigation(
  * session and reloads (SuperTokens' own advice for server-side rendering). Fetches get the usual 401 JSON.
  */
 export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
-  const { db, store, secret, origin, core, outbox, log, describe, story } = options;
+  const { db, store, secret, origin, core, outbox, log, describe, story, acme } = options;
   const notes = notesRepository(db);
 
   const legacy = legacyAuth({
     ...createPgLegacyUsers({ pool: db, table: "users" }),
+    // The legacy app's provider logins: a legacy user's first "Sign in with Acme" through SuperTokens lands on
+    // their legacy id, found by the identity the legacy app stored (thirdPartyId "acme" is its provider name).
+    async findUserByThirdParty(thirdPartyId, thirdPartyUserId) {
+      const { rows } = await db.query<{ id: string; email: string; password_hash: string | null; verified: boolean }>(
+        "SELECT u.id::text AS id, u.email, u.password_hash, i.email_verified AND lower(i.email) = lower(u.email) " +
+          "AS verified FROM legacy_identities i JOIN users u ON u.id = i.user_id " +
+          "WHERE i.provider = $1 AND i.provider_user_id = $2",
+        [thirdPartyId, thirdPartyUserId],
+      );
+      const row = rows[0];
+      return row && { id: row.id, email: row.email, passwordHash: row.password_hash, emailVerified: row.verified };
+    },
     // The seeded hashes' cost: an unknown email then costs what a wrong password costs.
     dummyHash: "$2b$10$",
     onUserMigrated: (event) => {
@@ -148,6 +168,25 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
           }),
         },
       }),
+      ...(acme
+        ? [
+            ThirdParty.init({
+              signInAndUpFeature: {
+                providers: [
+                  {
+                    config: {
+                      thirdPartyId: ACME,
+                      name: "Acme",
+                      clients: [{ ...ACME_CLIENT, scope: ["openid", "email", "profile"] }],
+                      oidcDiscoveryEndpoint: acme.discoveryUrl,
+                    },
+                  },
+                ],
+              },
+              override: legacy.thirdParty,
+            }),
+          ]
+        : []),
       Session.init({
         // A browser app: new sessions travel in cookies unless the client asks for headers. The SDK's default
         // answers a request without an `st-auth-mode` header (every page navigation) with header tokens,
@@ -256,7 +295,7 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
         : req.query.reset
           ? "Your password is changed. Sign in with the new one."
           : undefined;
-      res.send(loginPage(await viewer(req, res), { next: safeNext(req.query.next), notice }));
+      res.send(loginPage(await viewer(req, res), { next: safeNext(req.query.next), notice, acme: Boolean(acme) }));
     }),
   );
   app.get(
@@ -268,6 +307,13 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     page(async (req, res) => res.send(forgotPasswordPage(await viewer(req, res)))),
   );
   // Where SuperTokens' reset emails point: websiteDomain + websiteBasePath + /reset-password?token=...
+  // Where Acme sends the browser back (SUPERTOKENS_CALLBACK_PATH): app.js finishes the sign-in with
+  // supertokens-web-js, which posts the code and its PKCE verifier to /auth/signinup.
+  if (acme)
+    app.get(
+      SUPERTOKENS_CALLBACK_PATH,
+      page(async (req, res) => res.send(thirdPartyCallbackPage(await viewer(req, res), "Acme"))),
+    );
   app.get(
     "/account/reset-password",
     page(async (req, res) => res.send(resetPasswordPage(await viewer(req, res)))),
@@ -372,8 +418,22 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     log(`error on ${req.method} ${req.path}: ${(err as Error)?.message ?? String(err)}`);
     if (res.headersSent) return res.destroy();
-    if (req.path.startsWith("/api/")) return res.status(500).json({ message: "Something went wrong." });
-    res.status(500).send(errorPage({ system: "supertokens" }, 500, "Something went wrong. Please try again."));
+    // The package's errors say how to answer: 503 with Retry-After when the core or the legacy store is down.
+    const { status: given, retryAfter } = err as { status?: unknown; retryAfter?: unknown };
+    const status = given === 503 ? 503 : 500;
+    if (status === 503) res.setHeader("Retry-After", String(typeof retryAfter === "number" ? retryAfter : 1));
+    const message =
+      status === 503 ? "The service is unavailable for a moment. Please try again." : "Something went wrong.";
+    if (req.path.startsWith("/api/") || req.path.startsWith("/auth/")) return res.status(status).json({ message });
+    res
+      .status(status)
+      .send(
+        errorPage(
+          { system: "supertokens" },
+          status,
+          status === 503 ? message : "Something went wrong. Please try again.",
+        ),
+      );
   });
 
   return { app, sessions, legacy };

@@ -115,6 +115,7 @@ export async function startDemo(config: DemoConfig, log: (line: string) => void)
         log,
         describe,
         story,
+        acme: { discoveryUrl: acme.discoveryUrl },
       });
       handler = app;
       log(`SuperTokens: ${core.description}`);

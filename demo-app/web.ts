@@ -39,7 +39,7 @@ export function superTokensWebBundles(): Router {
   const dir = path.join(path.dirname(require.resolve("supertokens-web-js/package.json")), "bundle");
   const files = readdirSync(dir);
   const router = express.Router();
-  for (const name of ["website", "supertokens", "session", "emailpassword"]) {
+  for (const name of ["website", "supertokens", "session", "emailpassword", "thirdparty"]) {
     const file = files.find((f) => f.startsWith(`${name}.`) && f.endsWith(".js"));
     if (!file) throw new Error(`supertokens-web-js has no ${name} bundle in ${dir}; run npm ci`);
     router.get(`/sdk/${name}.js`, (_req, res) => {

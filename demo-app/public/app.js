@@ -1,16 +1,18 @@
 /*
  * The migrated app's browser code, plain JavaScript on top of supertokens-web-js's prebuilt bundles (the
- * globals `supertokens`, `supertokensSession`, `supertokensEmailPassword`): no build step.
+ * globals `supertokens`, `supertokensSession`, `supertokensEmailPassword`, `supertokensThirdParty`): no build
+ * step.
  *
  * supertokensSession.init() wraps window.fetch: a call that answers 401 "try refresh token" is refreshed
  * silently and retried, so /api/notes keeps working when the access token expires.
  */
+/* global supertokensThirdParty -- the ThirdParty bundle, loaded by a <script> tag before this file */
 (function () {
   "use strict";
 
   supertokens.init({
     appInfo: { appName: "Notes demo", apiDomain: window.location.origin, apiBasePath: "/auth" },
-    recipeList: [supertokensSession.init(), supertokensEmailPassword.init()],
+    recipeList: [supertokensSession.init(), supertokensEmailPassword.init(), supertokensThirdParty.init()],
   });
 
   const page = document.body.dataset.page;
@@ -77,6 +79,41 @@
       if (response.status === "FIELD_ERROR") return showError(fieldErrors(response));
       showError(response.reason || "Signing in is not allowed for this account.");
     });
+  }
+
+  // "Sign in with Acme" through SuperTokens' ThirdParty recipe: the SDK asks the backend for Acme's authorization
+  // URL (with a PKCE challenge), keeps the state and verifier, and sends the browser to Acme; Acme sends it back to
+  // /account/callback/acme, where signInAndUp() finishes.
+  const acmeButton = $("#sign-in-acme");
+  if (acmeButton && page === "login") {
+    acmeButton.addEventListener("click", async () => {
+      showError("");
+      acmeButton.disabled = true;
+      try {
+        const url = await supertokensThirdParty.getAuthorisationURLWithQueryParamsAndSetState({
+          thirdPartyId: "acme",
+          frontendRedirectURI: window.location.origin + "/account/callback/acme",
+        });
+        window.location.assign(url);
+      } catch (err) {
+        showError(describe(err));
+        acmeButton.disabled = false;
+      }
+    });
+  }
+
+  if (page === "thirdparty-callback") {
+    (async () => {
+      try {
+        const response = await supertokensThirdParty.signInAndUp();
+        if (response.status === "OK") return window.location.replace("/notes");
+        if (response.status === "NO_EMAIL_GIVEN_BY_PROVIDER")
+          return showError("Acme did not share an email address, which this app needs.");
+        showError(response.reason || "Signing in with Acme is not allowed for this account.");
+      } catch (err) {
+        showError(describe(err));
+      }
+    })();
   }
 
   if (page === "signup") {

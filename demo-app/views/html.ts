@@ -60,6 +60,7 @@ const superTokensScripts = html` <script src="/sdk/website.js"></script>
   <script src="/sdk/supertokens.js"></script>
   <script src="/sdk/session.js"></script>
   <script src="/sdk/emailpassword.js"></script>
+  <script src="/sdk/thirdparty.js"></script>
   <script src="/assets/app.js"></script>`;
 
 function systemBadge(viewer: Viewer): Html {

@@ -326,6 +326,18 @@ export function refreshPage(viewer: Viewer): string {
   });
 }
 
+/** Where a provider sends the browser back after "Sign in with …": app.js completes the sign-in from here. */
+export function thirdPartyCallbackPage(viewer: Viewer, provider: string): string {
+  return layout({
+    title: `Signing in with ${provider}…`,
+    page: "thirdparty-callback",
+    viewer,
+    body: html`<p id="signing-in">One moment: finishing your sign-in with ${provider}.</p>
+      <p class="error" id="form-error" role="alert"></p>
+      <p><a href="/login">Back to sign in</a></p>`,
+  });
+}
+
 /** The admin-only list of users, with their role and how each can sign in. */
 export function usersPage(viewer: Viewer, users: readonly UserListRow[]): string {
   return layout({

@@ -6,6 +6,8 @@
  * their legacy ids, notes and role.
  *
  * The steps build on each other, as in spec/demo/demo-browser.spec.ts: one demo process, one browser per person.
+ * SuperTokens' side is the package's dev core in memory, given to the demo as SUPERTOKENS_CONNECTION_URI (the
+ * way a real core is): the dev core's PostgreSQL storage, the demo's default, does not keep third-party users yet.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +15,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { seededUsers } from "../../demo-app/schema.js";
 import { launchChromium, screenshotter } from "../helpers/browser.js";
 import { startDemoProcess, type DemoProcess } from "../helpers/demo-process.js";
@@ -21,6 +24,7 @@ const shot = screenshotter("demo-acme");
 const viewport = { width: 1100, height: 800 };
 
 let browser: Browser;
+let core: DevCore;
 let dataDir: string;
 let demo: DemoProcess | undefined;
 /** Frank's browser: signed in with Acme on the old system, carried across the switch. */
@@ -65,15 +69,31 @@ async function signInWithAcme(email: string, password: string): Promise<{ contex
   return { context, page };
 }
 
+/** Waits for the notes page; on a timeout, says where the browser is, what the page says and what the demo logged. */
+async function waitForNotes(page: Page): Promise<void> {
+  try {
+    await page.waitForURL(`${demo!.url}/notes`, { timeout: 30_000 });
+  } catch (err) {
+    const error = await page.textContent("#form-error").catch(() => null);
+    throw new Error(
+      `not on /notes but on ${page.url()} (form error: ${error ?? "none"})\n` +
+        `demo output:\n${demo!.output().split("\n").slice(-30).join("\n")}`,
+      { cause: err },
+    );
+  }
+}
+
 before(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), "stm-demo-acme-"));
   browser = await launchChromium();
-  demo = await startDemoProcess({ migration: false, dataDir });
+  core = await startDevCore();
+  demo = await startDemoProcess({ migration: false, dataDir, env: { SUPERTOKENS_CONNECTION_URI: core.url } });
 });
 
 after(async () => {
   const code = await demo?.stop();
   await browser?.close();
+  await core?.close();
   await rm(dataDir, { recursive: true, force: true });
   assert.equal(code, 0, `the demo must exit cleanly on SIGTERM:\n${demo?.output()}`);
 });
@@ -82,7 +102,7 @@ describe("Sign in with Acme in the demo, in a browser", () => {
   it("(1) on the old system, frank (Acme login only) signs in through Acme's pages and adds a note", async () => {
     assert.match(demo!.output(), /Acme OpenID Connect provider at http:\/\/127\.0\.0\.1:\d+/);
     ({ context: frank, page: frankPage } = await signInWithAcme("frank@example.com", frankSeed.acme!.password));
-    await frankPage.waitForURL(`${demo!.url}/notes`);
+    await waitForNotes(frankPage);
     assert.equal(await frankPage.getAttribute("#served-by", "data-system"), "legacy");
     assert.equal(await frankPage.textContent("#who-email"), "frank@example.com");
     frankId = (await frankPage.textContent("#who-id"))!;
@@ -114,7 +134,7 @@ describe("Sign in with Acme in the demo, in a browser", () => {
 
   it("(1) carol, who also has a password, lands on her legacy account through Acme and is no admin", async () => {
     ({ page: carolPage } = await signInWithAcme("carol@example.com", carolSeed.acme!.password));
-    await carolPage.waitForURL(`${demo!.url}/notes`);
+    await waitForNotes(carolPage);
     assert.equal(await carolPage.textContent("#who-id"), legacyIdOf("carol@example.com"));
     assert.deepEqual(await noteTexts(carolPage), [...carolSeed.notes]);
     const res = await carolPage.goto(`${demo!.url}/admin/users`);
@@ -179,5 +199,60 @@ describe("Sign in with Acme in the demo, in a browser", () => {
     await frankPage.waitForSelector("text=Written after the switch");
     const me = await frankPage.evaluate(async () => (await fetch("/api/me")).json());
     assert.deepEqual(me, { userId: frankId, email: "frank@example.com", system: "supertokens", account: "legacy" });
+  });
+});
+
+describe("Sign in with Acme after the switch, through SuperTokens ThirdParty", () => {
+  it("(3) frank signs in again on another browser through SuperTokens: same id, notes and role", async () => {
+    const { context, page } = await signInWithAcme("frank@example.com", frankSeed.acme!.password);
+    await waitForNotes(page);
+    assert.equal(await page.getAttribute("#served-by", "data-system"), "supertokens");
+    assert.equal(await page.textContent("#who-email"), "frank@example.com");
+    assert.equal(await page.textContent("#who-id"), frankId, "his legacy id, not a new SuperTokens user");
+    assert.equal(await page.getAttribute("#who-account", "data-account"), "supertokens", "his account moved");
+    await page.waitForSelector("#notes");
+    assert.deepEqual(await noteTexts(page), [
+      ...frankSeed.notes,
+      "Written on the old system after signing in with Acme",
+      "Written after the switch",
+    ]);
+    assert.match(
+      demo!.output(),
+      new RegExp(`user ${frankId} \\(frank@example\\.com\\) moved to SuperTokens on thirdParty`),
+    );
+    const res = await page.goto(`${demo!.url}/admin/users`);
+    assert.equal(res?.status(), 200, "still the admin");
+    await shot(page, "03-frank-signed-in-again-through-supertokens");
+    await context.close();
+  });
+
+  it("(3) carol, with a password too, lands on her legacy id through SuperTokens' Acme sign-in", async () => {
+    const { context, page } = await signInWithAcme("carol@example.com", carolSeed.acme!.password);
+    await waitForNotes(page);
+    assert.equal(await page.textContent("#who-id"), legacyIdOf("carol@example.com"));
+    assert.deepEqual(await noteTexts(page), [...carolSeed.notes]);
+    const res = await page.goto(`${demo!.url}/admin/users`);
+    assert.equal(res?.status(), 403, "no admin after the move either");
+    await context.close();
+  });
+
+  it("(3) someone new at Acme gets a new SuperTokens user, not anyone's legacy id", async () => {
+    const { context, page } = await signInWithAcme("grace@example.com", "grace-acme-1");
+    await waitForNotes(page);
+    assert.equal(await page.textContent("#who-email"), "grace@example.com");
+    const id = (await page.textContent("#who-id"))!;
+    assert.match(id, /^[0-9a-f-]{36}$/, `a SuperTokens user id: ${id}`);
+    assert.equal(await page.locator("#no-notes").count(), 1, "nobody's notes");
+    await context.close();
+  });
+
+  it("(3) an Acme account with dave's email, unverified, is refused through SuperTokens too", async () => {
+    const { context, page } = await signInWithAcme("dave@example.com", "mallory-1");
+    await page.waitForURL(/\/account\/callback\/acme/);
+    await page.waitForFunction(() => document.querySelector("#form-error")?.textContent !== "");
+    assert.equal(new URL(page.url()).pathname, "/account/callback/acme", "not signed in, still on the callback");
+    assert.match((await page.textContent("#form-error"))!, /This email belongs to an existing account/);
+    assert.equal(await page.locator("#who-id").count(), 0, "not signed in");
+    await context.close();
   });
 });
