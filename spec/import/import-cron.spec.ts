@@ -192,6 +192,7 @@ describe("import against the real core's bulk-import cron", () => {
       emailVerified: false,
       timeJoined: r.timeJoined,
       metadata: undefined,
+      roles: [],
       resume: false,
     }));
     const started = Date.now();
