@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { AppStorage, ImportUserOutcome, ImportUserRecord } from "./types.js";
 
@@ -25,13 +25,22 @@ export function mergeMetadata(
  * its time_joined and the queue's own rows tell anyway.
  */
 export function newImportedUserId(now = Date.now()): string {
-  const bytes = randomBytes(16);
+  // Random bytes drawn 4 kB at a time: one draw per id cost the dev core about 7 µs per imported user.
+  if (poolAt + 16 > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolAt, poolAt + 16));
+  poolAt += 16;
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (bytes[6] & 0x0f);
   bytes[8] = 0x80 | (bytes[8] & 0x3f);
   const hex = bytes.toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
 
 /** Users imported between two yields to the event loop, so that requests keep flowing during a large import. */
 const yieldEvery = 50;
