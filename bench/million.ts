@@ -2,9 +2,9 @@
 // table layout) from an NDJSON file and from a PostgreSQL query, then `export` and `status` on what was imported,
 // at several sizes, each with users/s and the peak RSS of every process involved. Sizes come from MILLION_SIZES
 // (default 100000,300000,1000000; 10000 for a quick run), sources from MILLION_SOURCES (default ndjson,postgres);
-// status, export and the idempotent re-run follow the first source's imports unless MILLION_IMPORT_ONLY=1 (with
-// MILLION_RERUN=1 the re-run still does), and MILLION_STEP_TIMEOUT (seconds, default 1200) stops a status or an
-// export that takes longer, reporting how far it got.
+// status, export and the idempotent re-run (smallest size) follow the first source's imports unless
+// MILLION_IMPORT_ONLY=1; MILLION_RERUN=1 re-runs the first source's import at every size; MILLION_STEP_TIMEOUT
+// (seconds, default 1200) stops a status or an export that takes longer, reporting how far it got.
 // Needs DATABASE_URL. Every process is the real CLI in its own process, as an operator runs it; each import goes
 // into a fresh schema of its own, so a size's figures do not include the rows of the size before.
 import { spawn } from "node:child_process";
@@ -343,7 +343,8 @@ export async function bench(): Promise<BenchRow[]> {
               `peak RSS import ${mb(first.peakMb)}, dev core ${mb(first.corePeakMb)}; ${load()}`,
           });
           const extras = process.env.MILLION_IMPORT_ONLY !== "1";
-          if ((extras || process.env.MILLION_RERUN === "1") && n === ns[0] && src === srcs[0]) {
+          const rerun = process.env.MILLION_RERUN === "1" ? src === srcs[0] : extras && n === ns[0] && src === srcs[0];
+          if (rerun) {
             // The same input again: every user is skipped as already imported, nothing is written twice.
             const again = await importInto(pool, core, args, n, dir, `${src}-${n}-again`);
             if (again.imported !== 0 || again.skipped !== n)
