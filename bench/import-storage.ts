@@ -4,11 +4,10 @@
 // after the other in the same run, so their ratio does not depend on the machine's load the way each figure does.
 // BENCH_IMPORT_STORAGE_USERS sizes the batched and in-memory runs (default 20,000); the one-by-one run takes a tenth.
 // Needs DATABASE_URL.
-import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { importUsersOneByOne } from "../lib/core/storage/import-users.js";
+import { importUsersOneByOne, newImportedUserId } from "../lib/core/storage/import-users.js";
 import { MemoryStorage } from "../lib/core/storage/memory.js";
 import { PostgresStorage } from "../lib/core/storage/postgres.js";
 import type { AppStorage, CoreStorage, ImportUserRecord } from "../lib/core/storage/types.js";
@@ -26,11 +25,14 @@ function users(): number {
   return n;
 }
 
-/** As the import sends them: a legacy id mapped, half verified, a tenth with metadata. */
+/**
+ * As the import sends them: a legacy id mapped, half verified, a tenth with metadata, and the time-ordered ids the
+ * dev core's bulk-import queue gives them.
+ */
 function records(n: number, tag: string): ImportUserRecord[] {
   return Array.from({ length: n }, (_, i) => ({
     user: {
-      id: randomUUID(),
+      id: newImportedUserId(),
       recipeId: "emailpassword",
       email: `${tag}.${i}@example.com`,
       passwordHash: hash,
