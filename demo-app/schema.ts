@@ -107,14 +107,12 @@ export const otherAcmeAccounts = [
   { sub: "acme-c3a5d940", email: "dave@example.com", email_verified: false, name: "Not Dave", password: "mallory-1" },
 ] as const;
 
-async function insertSeededUser(db: Database, user: SeededUser, hash: string | null): Promise<boolean> {
+async function insertSeededUser(db: Database, user: SeededUser, hash: string | null): Promise<void> {
   const inserted = await db.query<{ id: string }>(
-    "INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING " +
-      "RETURNING id::text AS id",
+    "INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4) RETURNING id::text AS id",
     [user.email, hash, user.name, user.role],
   );
-  const id = inserted.rows[0]?.id;
-  if (!id) return false;
+  const id = inserted.rows[0].id;
   for (const body of user.notes) await db.query("INSERT INTO notes (user_id, body) VALUES ($1, $2)", [id, body]);
   if (user.acme)
     await db.query(
@@ -122,7 +120,6 @@ async function insertSeededUser(db: Database, user: SeededUser, hash: string | n
         "VALUES ('acme', $1, $2, $3, true)",
       [user.acme.sub, Number(id), user.email],
     );
-  return true;
 }
 
 /**
@@ -142,7 +139,10 @@ export async function prepareDatabase(db: Database): Promise<{ seeded: boolean }
   );
   let seeded = false;
   for (const [i, user] of seededUsers.entries()) {
-    if (await insertSeededUser(db, user, hashes[i])) {
+    // Looked up first, not INSERT … ON CONFLICT: a conflicting insert still takes a number from the id sequence.
+    const existing = await db.query("SELECT 1 FROM users WHERE email = $1", [user.email]);
+    if (existing.rows.length === 0) {
+      await insertSeededUser(db, user, hashes[i]);
       seeded = true;
       continue;
     }

@@ -16,7 +16,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
-import { seededUsers } from "../../demo-app/schema.js";
+import { signInWithProvider } from "../../demo-app/acme.js";
+import { openPostgres, type Database } from "../../demo-app/db.js";
+import { listUsers, roleOf } from "../../demo-app/roles.js";
+import { prepareDatabase, seededUsers } from "../../demo-app/schema.js";
 import { launchChromium, screenshotter } from "../helpers/browser.js";
 import { startDemoProcess, type DemoProcess } from "../helpers/demo-process.js";
 
@@ -254,5 +257,127 @@ describe("Sign in with Acme after the switch, through SuperTokens ThirdParty", (
     assert.match((await page.textContent("#form-error"))!, /This email belongs to an existing account/);
     assert.equal(await page.locator("#who-id").count(), 0, "not signed in");
     await context.close();
+  });
+});
+
+/**
+ * The legacy app's rule for provider sign-ins (signInWithProvider) and its seed, on a real PostgreSQL in a schema
+ * of its own: the decisions the browser steps above go through, each one on its own.
+ */
+describe("the legacy app's provider identities, on PostgreSQL", () => {
+  let db: Database;
+  const schema = `demo_acme_${process.pid}_${Date.now()}`;
+  const frankSub = frankSeed.acme!.sub;
+
+  before(async () => {
+    const url = process.env.DATABASE_URL;
+    assert.ok(url, "DATABASE_URL (node scripts/test.mjs starts a PostgreSQL when it is not set)");
+    db = await openPostgres(url, schema);
+    assert.deepEqual(await prepareDatabase(db), { seeded: true });
+  });
+  after(async () => {
+    await db?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await db?.close();
+  });
+
+  it("seeds frank as an Acme-only admin and carol with a password and Acme", async () => {
+    const users = await listUsers(db);
+    assert.deepEqual(
+      users.map((u) => [u.email, u.role, u.hasPassword, u.providers.join(",")]),
+      seededUsers.map((u) => [u.email, u.role, u.password !== null, u.acme ? "acme" : ""]),
+    );
+    assert.equal(await roleOf(db, legacyIdOf("frank@example.com")), "admin");
+    assert.equal(await roleOf(db, "no-such-id"), undefined);
+    assert.deepEqual(await prepareDatabase(db), { seeded: false }, "a second start seeds nothing");
+  });
+
+  it("brings an earlier demo's database up to date: roles, the Acme identities and frank, nothing else", async () => {
+    const old = await openPostgres(process.env.DATABASE_URL!, `${schema}_old`);
+    try {
+      // The tables as the demo created them before "Sign in with Acme", with alice's note and a changed hash.
+      await old.exec(
+        "CREATE TABLE users (id SERIAL PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT, name TEXT NOT " +
+          "NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now()); CREATE TABLE notes (id SERIAL PRIMARY KEY, " +
+          "user_id TEXT NOT NULL, body TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now());",
+      );
+      for (const u of seededUsers.filter((x) => x.password))
+        await old.query("INSERT INTO users (email, password_hash, name) VALUES ($1, 'old-hash', $2)", [
+          u.email,
+          u.name,
+        ]);
+      await old.query("INSERT INTO notes (user_id, body) VALUES ('1', 'Only note of alice')");
+
+      assert.deepEqual(await prepareDatabase(old), { seeded: true });
+      const users = await listUsers(old);
+      assert.deepEqual(
+        users.map((u) => [u.email, u.role, u.providers.join(",")]),
+        seededUsers.map((u) => [u.email, u.role, u.acme ? "acme" : ""]),
+      );
+      const { rows } = await old.query<{ user_id: string; body: string }>(
+        "SELECT user_id, body FROM notes ORDER BY id",
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.user_id, r.body]),
+        [["1", "Only note of alice"], ...frankSeed.notes.map((n) => [legacyIdOf("frank@example.com"), n])],
+        "notes only for the user it added",
+      );
+      const hashes = await old.query<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = 1");
+      assert.equal(hashes.rows[0].password_hash, "old-hash", "existing users keep their password");
+      assert.deepEqual(await prepareDatabase(old), { seeded: false });
+    } finally {
+      await old.query(`DROP SCHEMA IF EXISTS "${schema}_old" CASCADE`);
+      await old.close();
+    }
+  });
+
+  it("signs a known identity in as its user, and keeps the provider's latest email state", async () => {
+    const result = await signInWithProvider(db, "acme", {
+      sub: frankSub,
+      email: "frank@example.com",
+      emailVerified: false,
+    });
+    assert.deepEqual(result, { status: "OK", userId: legacyIdOf("frank@example.com"), created: false, linked: false });
+    const { rows } = await db.query<{ email_verified: boolean }>(
+      "SELECT email_verified FROM legacy_identities WHERE provider = 'acme' AND provider_user_id = $1",
+      [frankSub],
+    );
+    assert.equal(rows[0].email_verified, false);
+  });
+
+  it("links a new identity to the user whose email the provider verified", async () => {
+    const result = await signInWithProvider(db, "acme", {
+      sub: "acme-erin",
+      email: " Erin@Example.com ",
+      emailVerified: true,
+    });
+    assert.deepEqual(result, { status: "OK", userId: legacyIdOf("erin@example.com"), created: false, linked: true });
+    const again = await signInWithProvider(db, "acme", { sub: "acme-erin", emailVerified: true });
+    assert.equal(again.status === "OK" && again.userId, legacyIdOf("erin@example.com"), "found by its sub next time");
+  });
+
+  it("refuses a new identity claiming a user's email the provider did not verify, and links nothing", async () => {
+    const result = await signInWithProvider(db, "acme", {
+      sub: "acme-mallory",
+      email: "alice@example.com",
+      emailVerified: false,
+    });
+    assert.deepEqual(result, { status: "EMAIL_NOT_VERIFIED", email: "alice@example.com" });
+    const { rows } = await db.query("SELECT 1 FROM legacy_identities WHERE provider_user_id = 'acme-mallory'");
+    assert.equal(rows.length, 0);
+  });
+
+  it("creates a user without a password for someone new, and refuses one without an email", async () => {
+    const result = await signInWithProvider(db, "acme", {
+      sub: "acme-heidi",
+      email: "heidi@example.com",
+      emailVerified: true,
+      name: "Heidi",
+    });
+    assert.equal(result.status, "OK");
+    const heidi = (await listUsers(db)).find((u) => u.email === "heidi@example.com");
+    assert.deepEqual(heidi && [heidi.role, heidi.hasPassword, heidi.providers], ["user", false, ["acme"]]);
+    assert.deepEqual(await signInWithProvider(db, "acme", { sub: "acme-anon", emailVerified: false }), {
+      status: "NO_EMAIL",
+    });
   });
 });
