@@ -308,7 +308,8 @@ async function importRows(run: ImportRun, notify: (message: string) => void): Pr
     client,
     failedRows.map((r) => r.id),
   );
-  const retry = new Map(failedRows.map((r) => [r.externalUserId!, r.errorMessage ?? "failed"]));
+  const errors = new Map(failedRows.map((r) => [r.externalUserId!, r.errorMessage ?? "failed"]));
+  const retry = new Map(errors);
   tally.settleAccepted(retry.keys());
   tick();
   if (retry.size === 0) return rows;
@@ -324,8 +325,6 @@ async function importRows(run: ImportRun, notify: (message: string) => void): Pr
   // Users whose row is gone from the source since (it changed during the run): failed, with the core's reason.
   for (const [id, error] of retry)
     tally.add({ kind: "failed", row: 0, id, reason: "core-rejected", detail: `bulk import: ${error}` });
-  await pool(again, config.concurrency, (c) =>
-    one(c, failedRows.find((r) => r.externalUserId === c.id)?.errorMessage ?? "failed"),
-  );
+  await pool(again, config.concurrency, (c) => one(c, errors.get(c.id) ?? "failed"));
   return rows;
 }
