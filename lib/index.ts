@@ -26,6 +26,7 @@ export {
 } from "./session/index.js";
 export { MigrateError, ConfigError, UnavailableError, isMigrateError, type MigrateErrorCode } from "./errors.js";
 export { METRIC_NAMES, METRIC_ATTRIBUTES, type MeterProviderLike, type MigrationMetricsOption } from "./metrics.js";
+export type { LegacyRolesValue, RoleStats } from "./roles.js";
 export {
   verifyPassword,
   detectHashFormat,
