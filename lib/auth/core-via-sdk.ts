@@ -152,7 +152,7 @@ export class CoreClient {
   ): Promise<string> {
     type ImportAnswer = { status?: unknown; didUserAlreadyExist?: unknown; user?: { id?: unknown } } | undefined;
     const res = await call("import password hash", () =>
-      sdkQuerier().sendPostRequest<ImportAnswer>(
+      sdkQuerier("emailpassword").sendPostRequest<ImportAnswer>(
         { path: "/<tenantId>/recipe/user/passwordhash/import", params: { tenantId } },
         { email, passwordHash, hashingAlgorithm: algorithm },
         context(userContext),
@@ -167,14 +167,17 @@ export class CoreClient {
     return res.user.id;
   }
 
-  /** PUT /recipe/user: no password policy, no account-linking checks (the user is ours and mid-move). */
+  /**
+   * PUT /recipe/user of an email-password user: no password policy, no account-linking checks (the user is ours and
+   * mid-move). The `rid` header says which recipe's update it is: Passwordless answers on the same path.
+   */
   async updateUser(
     recipeUserId: string,
     patch: { email?: string; password?: string },
     userContext?: UserContext,
   ): Promise<string> {
     const res = await call("update user", () =>
-      sdkQuerier().sendPutRequest<{ status?: unknown } | undefined>(
+      sdkQuerier("emailpassword").sendPutRequest<{ status?: unknown } | undefined>(
         "/recipe/user",
         { recipeUserId, ...patch },
         {},

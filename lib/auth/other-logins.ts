@@ -208,6 +208,9 @@ export async function bringInLegacyUser(
           `legacyAuth: creating the user id mapping failed (${mapped.status})`,
         );
       }
+      // The legacy roles, before the email step (so before any session): the first access token carries them, and
+      // a move interrupted here is resumed (and granted again) by the next sign-in.
+      await rt.grantRoles(tenantId, legacy, userContext);
       if (!(await attachLoginEmail(rt, tenantId, login, legacy.id, userContext))) {
         authLog("bring in %s: %s was taken meanwhile; removing our placeholder", legacy.id, maskEmail(login.email));
         await discard(rt, placeholder, userContext);
@@ -225,14 +228,17 @@ export async function bringInLegacyUser(
         throw new UnavailableError("ERR_MIGRATE_CORE_UNAVAILABLE", "legacyAuth: the moved user vanished");
       }
       authLog("bring in %s: moved by %s for %s", legacy.id, login.recipeId, maskEmail(login.email));
-      await rt.userMigrated({
-        userId: legacy.id,
-        email: normaliseEmail(login.email),
-        tenantId,
-        user,
-        via: login.recipeId === "thirdparty" ? "thirdParty" : "passwordless",
-        hashImported: false,
-      });
+      await rt.userMigrated(
+        {
+          userId: legacy.id,
+          email: normaliseEmail(login.email),
+          tenantId,
+          user,
+          via: login.recipeId === "thirdparty" ? "thirdParty" : "passwordless",
+          hashImported: false,
+        },
+        { rolesGranted: true },
+      );
       return { status: "MOVED", user, recipeUserId: legacy.id, legacyId: legacy.id };
     }
     throw new UnavailableError(
@@ -249,16 +255,29 @@ async function joinExisting(
 ): Promise<LoginOutcome> {
   const { tenantId, legacy, login, userContext, superTokensId } = input;
   let owner = await rt.core.getUser(legacy.id, userContext);
-  if (owner?.loginMethods.some((lm) => isPendingEmail(lm.email)) && owner.loginMethods.length === 1) {
-    // An interrupted password move: finish it first (its email is the legacy row's), then link or refuse.
-    await resumeMove(rt.core, {
-      tenantId,
-      email: normaliseEmail(legacy.email),
-      legacyId: legacy.id,
-      superTokensId,
-      userContext,
-    });
-    owner = await rt.core.getUser(legacy.id, userContext);
+  const only = owner?.loginMethods.length === 1 ? owner.loginMethods[0] : undefined;
+  if (owner && only && isPendingEmail(only.email)) {
+    if (only.recipeId === login.recipeId && login.recipeId === "passwordless") {
+      // An interrupted magic-link move of this very user (mapped, email not attached): this code finishes it.
+      await rt.grantRoles(tenantId, legacy, userContext);
+      if (await attachLoginEmail(rt, tenantId, login, legacy.id, userContext)) {
+        const user = await rt.core.getUser(legacy.id, userContext);
+        if (user) return { status: "MOVED", user, recipeUserId: legacy.id, legacyId: legacy.id };
+      }
+      return { status: "IN_SUPERTOKENS" };
+    }
+    if (only.recipeId === "emailpassword") {
+      // An interrupted password move: finish it first (its email is the legacy row's), then link or refuse.
+      await resumeMove(rt.core, {
+        tenantId,
+        email: normaliseEmail(legacy.email),
+        legacyId: legacy.id,
+        superTokensId,
+        userContext,
+        grantRoles: () => rt.grantRoles(tenantId, legacy, userContext),
+      });
+      owner = await rt.core.getUser(legacy.id, userContext);
+    }
   }
   if (!owner) {
     authLog("bring in %s: mapped, but no user under it; refused", legacy.id);

@@ -88,6 +88,9 @@ async function decide(
         (await rt.core.superTokensIdOf(method.recipeUserId.getAsString(), userContext)) !== undefined;
       if (mapped) {
         authLog("%s sign-in: finishing an interrupted move of %s", thirdPartyId, existing.id);
+        // A mapped placeholder of its own (not one linked to a moved user) is a first sign-in: its roles first.
+        const moving = existing.loginMethods.length === 1 ? await rt.legacy.byId(existing.id) : undefined;
+        if (moving) await rt.grantRoles(tenantId, moving, userContext);
         await attachLoginEmail(rt, tenantId, login, method.recipeUserId.getAsString(), userContext);
         forgetCachedCoreAnswers(userContext);
       } else {
