@@ -53,7 +53,6 @@ const backends: { name: string; skip?: string; open(): Promise<{ core: DevCore; 
   },
   {
     name: "on PostgreSQL",
-    skip: "PostgresStorage does not store linked users yet",
     async open() {
       const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 10 });
       const schema = `stm_al_${uniqueId()}`;

@@ -105,6 +105,8 @@ describe("dev core PostgreSQL layout: postgresql plugin 9.5", () => {
         "st_app_id_to_user_id_primary_or_recipe_user_id_fkey",
         "st_emailpassword_pswd_reset_tokens_user_id_fkey",
         "st_emailpassword_users_user_id_fkey",
+        "st_passwordless_users_user_id_fkey",
+        "st_thirdparty_users_user_id_fkey",
         "st_userid_mapping_supertokens_user_id_fkey",
       ],
     );

@@ -16,6 +16,8 @@ import {
   type SessionRecord,
   type UserRecord,
   type EmailPasswordUserRecord,
+  type PasswordlessUserRecord,
+  type ThirdPartyUserRecord,
 } from "../../lib/core/index.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 
@@ -326,6 +328,123 @@ for (const backend of backends) {
           ]);
         },
       );
+    });
+
+    describe("third-party and passwordless users", () => {
+      const tp = (over: Partial<ThirdPartyUserRecord> = {}): ThirdPartyUserRecord => ({
+        id: ids(),
+        recipeId: "thirdparty",
+        email: `${uniqueId()}@example.com`,
+        thirdParty: { id: "google", userId: uniqueId() },
+        timeJoined: Date.now(),
+        tenantIds: ["public"],
+        ...over,
+      });
+      const pl = (over: Partial<PasswordlessUserRecord> = {}): PasswordlessUserRecord => ({
+        id: ids(),
+        recipeId: "passwordless",
+        timeJoined: Date.now(),
+        tenantIds: ["public"],
+        ...over,
+      });
+
+      it("keeps a provider identity unique per tenant, not its email, and finds users by account info", async () => {
+        const { s } = await freshApp();
+        const a = tp({ email: "same@example.com", thirdParty: { id: "google", userId: "g-1" }, timeJoined: 1 });
+        assert.equal(await s.insertUser(a), "OK");
+        assert.equal(
+          await s.insertUser(tp({ thirdParty: { id: "google", userId: "g-1" } })),
+          "THIRD_PARTY_USER_ALREADY_EXISTS",
+        );
+        const other = tp({ thirdParty: { id: "google", userId: "g-1" }, tenantIds: ["t1"] });
+        assert.equal(await s.insertUser(other), "OK");
+        const b = tp({ email: "same@example.com", thirdParty: { id: "github", userId: "g-1" }, timeJoined: 2 });
+        assert.equal(await s.insertUser(b), "OK");
+        const e = user({ email: "same@example.com", timeJoined: 3 });
+        assert.equal(await s.insertUser(e), "OK");
+        assert.deepEqual(await s.getUser(a.id), a);
+        assert.deepEqual(
+          (await s.findUsersByAccountInfo({ email: "same@example.com" }, "public")).map((u) => u.id),
+          [a.id, b.id, e.id],
+        );
+        assert.deepEqual(
+          (await s.findUsersByAccountInfo({ thirdParty: { id: "google", userId: "g-1" } })).map((u) => u.id).sort(),
+          [a.id, other.id].sort(),
+        );
+        assert.deepEqual(
+          (await s.findUsersByEmail("same@example.com", "public")).map((u) => u.id),
+          [e.id],
+        );
+        assert.equal(await s.updateUser(a.id, { email: "moved@example.com" }), "OK");
+        assert.equal((await s.getUser(a.id))?.email, "moved@example.com");
+        assert.equal(await s.countUsers("public", ["thirdparty"]), 2);
+        assert.equal(await s.countUsers(undefined, ["thirdparty", "emailpassword"]), 4);
+        assert.equal(await s.deleteUser(b.id), true);
+        assert.equal(await s.getUser(b.id), undefined);
+      });
+
+      it("keeps a passwordless email and phone number unique per tenant; a patch may remove either", async () => {
+        const { s } = await freshApp();
+        const a = pl({ email: "pl@example.com" });
+        const b = pl({ phoneNumber: "+14155550100" });
+        assert.equal(await s.insertUser(a), "OK");
+        assert.equal(await s.insertUser(b), "OK");
+        assert.equal(await s.insertUser(pl({ email: "pl@example.com" })), "EMAIL_ALREADY_EXISTS");
+        assert.equal(await s.insertUser(pl({ phoneNumber: "+14155550100" })), "PHONE_NUMBER_ALREADY_EXISTS");
+        // An email-password user with the same email is another recipe's.
+        assert.equal(await s.insertUser(user({ email: "pl@example.com" })), "OK");
+        assert.deepEqual(await s.getUser(b.id), b);
+        assert.equal(await s.updateUser(a.id, { phoneNumber: "+14155550100" }), "PHONE_NUMBER_ALREADY_EXISTS");
+        assert.equal(await s.updateUser(a.id, { phoneNumber: "+14155550101" }), "OK");
+        assert.equal(await s.updateUser(a.id, { email: null }), "OK");
+        const { email: _removed, ...withoutEmail } = a;
+        assert.deepEqual(await s.getUser(a.id), { ...withoutEmail, phoneNumber: "+14155550101" });
+        assert.deepEqual(
+          (await s.findUsersByAccountInfo({ phoneNumber: "+14155550101" })).map((u) => u.id),
+          [a.id],
+        );
+        assert.equal(await s.updateUser(b.id, { tenantIds: ["public", "t1"] }), "OK");
+        assert.deepEqual((await s.getUser(b.id))?.tenantIds, ["public", "t1"]);
+        assert.equal((await s.findUsersByAccountInfo({ phoneNumber: "+14155550100" }, "t1")).length, 1);
+      });
+
+      it("links recipe users under a primary user: one listed and counted user, the primary's id kept", async () => {
+        const { s } = await freshApp();
+        const e = user({ timeJoined: 10 });
+        const t = tp({ timeJoined: 20, tenantIds: ["t1"] });
+        const lone = user({ timeJoined: 30 });
+        for (const u of [e, t, lone]) assert.equal(await s.insertUser(u), "OK");
+        assert.equal(await s.setLink(e.id, e.id), true);
+        assert.equal(await s.setLink(t.id, e.id), true);
+        assert.equal(await s.setLink("unknown", e.id), false);
+        assert.deepEqual(await s.getUser(e.id), { ...e, isLinkedOrPrimary: true });
+        assert.deepEqual(await s.getUser(t.id), { ...t, primaryOrRecipeUserId: e.id, isLinkedOrPrimary: true });
+        assert.deepEqual(
+          (await s.getLinkedUsers(e.id)).map((u) => u.id),
+          [e.id, t.id],
+        );
+        assert.equal(await s.countUsers(), 2);
+        assert.equal(await s.countUsers("t1"), 1);
+        assert.equal(await s.countUsers(undefined, ["thirdparty"]), 1);
+        const listed = await s.listUsers({ order: "ASC", limit: 10 });
+        assert.deepEqual(
+          listed.map((u) => u.id),
+          [e.id, lone.id],
+        );
+        assert.deepEqual(
+          (await s.listUsers({ order: "ASC", limit: 10, recipeIds: ["thirdparty"] })).map((u) => u.id),
+          [e.id],
+        );
+        // The primary user's own login method goes; the other keeps the primary's id.
+        assert.equal(await s.deleteUser(e.id), true);
+        assert.deepEqual(
+          (await s.getLinkedUsers(e.id)).map((u) => u.id),
+          [t.id],
+        );
+        assert.equal(await s.countUsers(), 2);
+        assert.equal(await s.setLink(t.id, undefined), true);
+        assert.deepEqual(await s.getUser(t.id), t);
+      });
     });
 
     describe("user id mapping", () => {

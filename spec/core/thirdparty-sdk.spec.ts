@@ -65,7 +65,6 @@ const backends: { name: string; skip?: string; open(): Promise<{ core: DevCore; 
   },
   {
     name: "on PostgreSQL",
-    skip: "PostgresStorage does not store third-party users yet",
     async open() {
       const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 10 });
       const schema = `stm_tp_${uniqueId()}`;

@@ -168,11 +168,7 @@ async function unlink(ctx: RouteContext) {
     await storage.setLink(user.id, undefined);
   }
   // Sessions of this login method only: the other login methods' sessions carry the same primary id.
-  const handles = [];
-  for (const h of await storage.findSessionHandles([reported, await toReportedId(ctx.app, primaryIdOf(user))], 0)) {
-    const session = await storage.getSession(h);
-    if (session && (session.recipeUserId === reported || session.recipeUserId === user.id)) handles.push(h);
-  }
+  const handles = await storage.findSessionHandles([reported], 0);
   await storage.deleteSessions(handles);
   debug("account linking: %s unlinked (deleted: %s)", user.id, wasRecipeUserDeleted);
   return ok({ wasRecipeUserDeleted, wasLinked: true });

@@ -88,6 +88,7 @@ async function putThirdPartyConfig(ctx: RouteContext) {
   const i = providers.findIndex((p) => p.thirdPartyId === config.thirdPartyId);
   if (i >= 0) providers[i] = config;
   else providers.push(config);
+  providers.sort((a, b) => String(a.thirdPartyId).localeCompare(String(b.thirdPartyId)));
   await ctx.core.storage.putTenant(ctx.app.appId, { ...tenant, thirdPartyProviders: providers });
   return ok({ createdNew: i < 0 });
 }

@@ -13,7 +13,7 @@ import {
   stripProtected,
   verifyAccessToken,
 } from "../tokens.js";
-import { loginMethodsOf, primaryIdOf, toReportedId, toSuperTokensId } from "../users.js";
+import { findUser, loginMethodsOf, primaryIdOf, toReportedId, toSuperTokensId } from "../users.js";
 
 const protectedFieldError = () => badRequest("The user payload contains protected field");
 
@@ -282,16 +282,11 @@ async function removeSessions(ctx: RouteContext) {
  */
 async function sessionHandlesOf(ctx: RouteContext, userId: string, linked: boolean, now: number, tenantId?: string) {
   const { app } = ctx;
-  const user = await app.storage.getUser(await toSuperTokensId(app, userId));
-  if (!user?.isLinkedOrPrimary) return app.storage.findSessionHandles([userId], now, tenantId);
+  const user = await findUser(app, userId);
+  if (!user?.isLinkedOrPrimary || !linked) return app.storage.findSessionHandles([userId], now, tenantId);
   const ids = [await toReportedId(app, primaryIdOf(user))];
   for (const m of await loginMethodsOf(app, user)) ids.push(await toReportedId(app, m.id));
-  const handles = await app.storage.findSessionHandles([...new Set(ids)], now, tenantId);
-  if (linked) return handles;
-  const own = await toReportedId(app, user.id);
-  const out: string[] = [];
-  for (const h of handles) if ((await app.storage.getSession(h))?.recipeUserId === own) out.push(h);
-  return out;
+  return app.storage.findSessionHandles([...new Set(ids)], now, tenantId);
 }
 
 async function sessionsOfUser(ctx: RouteContext) {

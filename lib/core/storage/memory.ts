@@ -88,7 +88,7 @@ class MemoryAppStorage implements AppStorage {
   async findSessionHandles(userIds: string[], now: number, tenantId?: string) {
     const out: string[] = [];
     for (const s of this.sessions.values()) {
-      if (s.expiry > now && userIds.includes(s.userId) && (tenantId === undefined || s.tenantId === tenantId))
+      if (s.expiry > now && userIds.includes(s.recipeUserId) && (tenantId === undefined || s.tenantId === tenantId))
         out.push(s.handle);
     }
     return out;

@@ -30,8 +30,10 @@ export function coreTableName(schema: string, tablePrefix: string, name: string)
  *   - CHANGELOG.md, 9.5.0 (the reservation tables, time_joined and primary_or_recipe_user_time_joined on
  *     app_id_to_user_id with four pagination indexes, ON UPDATE CASCADE on every key to app_id_to_user_id) and 9.5.3
  *     (in LEGACY, app_id_to_user_id.time_joined keeps its 0 sentinel, which is what the dev core leaves there).
- * Tables of recipes the dev core does not implement (third party, passwordless, TOTP, dashboard, OAuth,
- * WebAuthn, bulk import) are not created; the core creates them on its first start.
+ *   - ThirdPartyQueries.java, PasswordlessQueries.java and MultitenancyQueries.java (tenant_thirdparty_providers,
+ *     tenant_thirdparty_provider_clients).
+ * Tables of recipes the dev core does not implement (TOTP, dashboard, OAuth, WebAuthn, bulk import) are not
+ * created; the core creates them on its first start.
  */
 export function coreLayoutDdl(schema: string, tablePrefix = ""): string[] {
   const t = (name: string) => coreTableName(schema, tablePrefix, name);
@@ -298,6 +300,107 @@ export function coreLayoutDdl(schema: string, tablePrefix = ""): string[] {
     `CREATE INDEX IF NOT EXISTS emailverification_tokens_index ON ${t("emailverification_tokens")} (token_expiry)`,
     `CREATE INDEX IF NOT EXISTS emailverification_tokens_tenant_id_index ON ${t("emailverification_tokens")} ` +
       `(app_id, tenant_id)`,
+    // Third-party and passwordless users (ThirdPartyQueries.java, PasswordlessQueries.java): a row per recipe user
+    // and one per tenant it is in, whose unique keys make a provider identity, and a passwordless email or phone
+    // number, unique per tenant.
+    `CREATE TABLE IF NOT EXISTS ${t("thirdparty_users")} (
+      app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      third_party_id VARCHAR(28) NOT NULL,
+      third_party_user_id VARCHAR(256) NOT NULL,
+      user_id CHAR(36) NOT NULL,
+      email VARCHAR(256) NOT NULL,
+      time_joined BIGINT NOT NULL,
+      CONSTRAINT ${tablePrefix}thirdparty_users_pkey PRIMARY KEY (app_id, user_id),
+      CONSTRAINT ${tablePrefix}thirdparty_users_user_id_fkey FOREIGN KEY (app_id, user_id)
+        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
+    `CREATE INDEX IF NOT EXISTS thirdparty_users_email_index ON ${t("thirdparty_users")} (app_id, email)`,
+    `CREATE INDEX IF NOT EXISTS thirdparty_users_thirdparty_user_id_index ON ${t("thirdparty_users")} ` +
+      `(app_id, third_party_id, third_party_user_id)`,
+    `CREATE TABLE IF NOT EXISTS ${t("thirdparty_user_to_tenant")} (
+      app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      user_id CHAR(36) NOT NULL,
+      third_party_id VARCHAR(28) NOT NULL,
+      third_party_user_id VARCHAR(256) NOT NULL,
+      CONSTRAINT ${tablePrefix}thirdparty_user_to_tenant_third_party_user_id_key
+        UNIQUE (app_id, tenant_id, third_party_id, third_party_user_id),
+      CONSTRAINT ${tablePrefix}thirdparty_user_to_tenant_pkey PRIMARY KEY (app_id, tenant_id, user_id),
+      CONSTRAINT ${tablePrefix}thirdparty_user_to_tenant_user_id_fkey FOREIGN KEY (app_id, tenant_id, user_id)
+        REFERENCES ${t("all_auth_recipe_users")} (app_id, tenant_id, user_id) ON DELETE CASCADE)`,
+
+    `CREATE TABLE IF NOT EXISTS ${t("passwordless_users")} (
+      app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      user_id CHAR(36) NOT NULL,
+      email VARCHAR(256),
+      phone_number VARCHAR(256),
+      time_joined BIGINT NOT NULL,
+      CONSTRAINT ${tablePrefix}passwordless_users_pkey PRIMARY KEY (app_id, user_id),
+      CONSTRAINT ${tablePrefix}passwordless_users_user_id_fkey FOREIGN KEY (app_id, user_id)
+        REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
+    `CREATE INDEX IF NOT EXISTS passwordless_users_email_index ON ${t("passwordless_users")} (app_id, email)`,
+    `CREATE INDEX IF NOT EXISTS passwordless_users_phone_number_index ON ${t("passwordless_users")} ` +
+      `(app_id, phone_number)`,
+    `CREATE TABLE IF NOT EXISTS ${t("passwordless_user_to_tenant")} (
+      app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      user_id CHAR(36) NOT NULL,
+      email VARCHAR(256),
+      phone_number VARCHAR(256),
+      CONSTRAINT ${tablePrefix}passwordless_user_to_tenant_email_key UNIQUE (app_id, tenant_id, email),
+      CONSTRAINT ${tablePrefix}passwordless_user_to_tenant_phone_number_key UNIQUE (app_id, tenant_id, phone_number),
+      CONSTRAINT ${tablePrefix}passwordless_user_to_tenant_pkey PRIMARY KEY (app_id, tenant_id, user_id),
+      CONSTRAINT ${tablePrefix}passwordless_user_to_tenant_user_id_fkey FOREIGN KEY (app_id, tenant_id, user_id)
+        REFERENCES ${t("all_auth_recipe_users")} (app_id, tenant_id, user_id) ON DELETE CASCADE)`,
+
+    // A tenant's third-party provider configs and their clients (MultitenancyQueries.java); maps and objects are
+    // JSON text, scopes a text array.
+    `CREATE TABLE IF NOT EXISTS ${t("tenant_thirdparty_providers")} (
+      connection_uri_domain VARCHAR(256) NOT NULL DEFAULT '',
+      app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      third_party_id VARCHAR(28) NOT NULL,
+      name VARCHAR(64),
+      authorization_endpoint TEXT,
+      authorization_endpoint_query_params TEXT,
+      token_endpoint TEXT,
+      token_endpoint_body_params TEXT,
+      user_info_endpoint TEXT,
+      user_info_endpoint_query_params TEXT,
+      user_info_endpoint_headers TEXT,
+      jwks_uri TEXT,
+      oidc_discovery_endpoint TEXT,
+      require_email BOOLEAN,
+      user_info_map_from_id_token_payload_user_id VARCHAR(64),
+      user_info_map_from_id_token_payload_email VARCHAR(64),
+      user_info_map_from_id_token_payload_email_verified VARCHAR(64),
+      user_info_map_from_user_info_endpoint_user_id VARCHAR(64),
+      user_info_map_from_user_info_endpoint_email VARCHAR(64),
+      user_info_map_from_user_info_endpoint_email_verified VARCHAR(64),
+      CONSTRAINT ${tablePrefix}tenant_thirdparty_providers_pkey
+        PRIMARY KEY (connection_uri_domain, app_id, tenant_id, third_party_id),
+      CONSTRAINT ${tablePrefix}tenant_thirdparty_providers_tenant_id_fkey FOREIGN KEY (connection_uri_domain, app_id,
+        tenant_id) REFERENCES ${t("tenant_configs")} (connection_uri_domain, app_id, tenant_id) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS tenant_thirdparty_providers_tenant_id_index ON ${t("tenant_thirdparty_providers")} ` +
+      `(connection_uri_domain, app_id, tenant_id)`,
+    `CREATE TABLE IF NOT EXISTS ${t("tenant_thirdparty_provider_clients")} (
+      connection_uri_domain VARCHAR(256) NOT NULL DEFAULT '',
+      app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      tenant_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      third_party_id VARCHAR(28) NOT NULL,
+      client_type VARCHAR(64) NOT NULL DEFAULT '',
+      client_id VARCHAR(256) NOT NULL,
+      client_secret TEXT,
+      scope VARCHAR(128)[],
+      force_pkce BOOLEAN,
+      additional_config TEXT,
+      CONSTRAINT ${tablePrefix}tenant_thirdparty_provider_clients_pkey
+        PRIMARY KEY (connection_uri_domain, app_id, tenant_id, third_party_id, client_type),
+      CONSTRAINT ${tablePrefix}tenant_thirdparty_provider_clients_third_party_id_fkey FOREIGN KEY
+        (connection_uri_domain, app_id, tenant_id, third_party_id) REFERENCES ${t("tenant_thirdparty_providers")}
+        (connection_uri_domain, app_id, tenant_id, third_party_id) ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS tenant_thirdparty_provider_clients_third_party_id_index ON ` +
+      `${t("tenant_thirdparty_provider_clients")} (connection_uri_domain, app_id, tenant_id, third_party_id)`,
+
     // Passwordless sign-in attempts (PasswordlessQueries.java): a device per attempt, keyed by the hash of its id, and
     // the codes sent for it; each is tenant-specific, and a code's link_code_hash is unique in its tenant.
     `CREATE TABLE IF NOT EXISTS ${t("passwordless_devices")} (
@@ -328,7 +431,8 @@ export function coreLayoutDdl(schema: string, tablePrefix = ""): string[] {
       CONSTRAINT ${tablePrefix}passwordless_codes_link_code_hash_key UNIQUE (app_id, tenant_id, link_code_hash),
       CONSTRAINT ${tablePrefix}passwordless_codes_pkey PRIMARY KEY (app_id, tenant_id, code_id),
       CONSTRAINT ${tablePrefix}passwordless_codes_device_id_hash_fkey FOREIGN KEY (app_id, tenant_id, device_id_hash)
-        REFERENCES ${t("passwordless_devices")} (app_id, tenant_id, device_id_hash) ON DELETE CASCADE ON UPDATE CASCADE)`,
+        REFERENCES ${t("passwordless_devices")} (app_id, tenant_id, device_id_hash)
+        ON DELETE CASCADE ON UPDATE CASCADE)`,
     `CREATE INDEX IF NOT EXISTS passwordless_codes_created_at_index ON ${t("passwordless_codes")} ` +
       `(app_id, tenant_id, created_at)`,
     `CREATE INDEX IF NOT EXISTS passwordless_codes_device_id_hash_index ON ${t("passwordless_codes")} ` +

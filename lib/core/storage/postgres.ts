@@ -25,7 +25,9 @@ import type {
   EmailPasswordUserRecord,
   InsertUserResult,
   UserPatch,
+  PasswordlessUserRecord,
 } from "./types.js";
+import { applyPatch } from "./users.js";
 
 const debug = log.extend("core");
 
@@ -48,6 +50,7 @@ type CountRow = { n: number };
 type SessionRow = {
   session_handle: string;
   user_id: string;
+  primary_user_id?: string | null;
   tenant_id: string;
   jwt_user_payload: string | null;
   session_data: string | null;
@@ -55,6 +58,19 @@ type SessionRow = {
   expires_at: unknown;
   created_at_time: unknown;
   use_static_key: unknown;
+};
+type AnyUserRow = {
+  user_id: string;
+  recipe_id: string;
+  primary_id: string;
+  linked: boolean;
+  email: string | null;
+  password_hash: string | null;
+  third_party_id: string | null;
+  third_party_user_id: string | null;
+  phone_number: string | null;
+  time_joined: unknown;
+  tenant_ids: string[];
 };
 type UserRow = { user_id: string; email: string; password_hash: string; time_joined: unknown; tenant_ids: string[] };
 type ResetTokenRow = { user_id: string; token: string; email: string | null; token_expiry: unknown };
@@ -153,6 +169,111 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
   return typeof e.constraint === "string" ? e.constraint.endsWith(constraint) : String(e.message).includes(constraint);
 }
 
+/** Provider config keys and the tenant_thirdparty_providers columns that hold them (JSON text for objects). */
+const providerFields: [string, string, "text" | "json" | "bool"][] = [
+  ["thirdPartyId", "third_party_id", "text"],
+  ["name", "name", "text"],
+  ["authorizationEndpoint", "authorization_endpoint", "text"],
+  ["authorizationEndpointQueryParams", "authorization_endpoint_query_params", "json"],
+  ["tokenEndpoint", "token_endpoint", "text"],
+  ["tokenEndpointBodyParams", "token_endpoint_body_params", "json"],
+  ["userInfoEndpoint", "user_info_endpoint", "text"],
+  ["userInfoEndpointQueryParams", "user_info_endpoint_query_params", "json"],
+  ["userInfoEndpointHeaders", "user_info_endpoint_headers", "json"],
+  ["jwksURI", "jwks_uri", "text"],
+  ["oidcDiscoveryEndpoint", "oidc_discovery_endpoint", "text"],
+  ["requireEmail", "require_email", "bool"],
+];
+const userInfoMapFields: [string, string, string][] = [
+  ["fromIdTokenPayload", "userId", "user_info_map_from_id_token_payload_user_id"],
+  ["fromIdTokenPayload", "email", "user_info_map_from_id_token_payload_email"],
+  ["fromIdTokenPayload", "emailVerified", "user_info_map_from_id_token_payload_email_verified"],
+  ["fromUserInfoAPI", "userId", "user_info_map_from_user_info_endpoint_user_id"],
+  ["fromUserInfoAPI", "email", "user_info_map_from_user_info_endpoint_email"],
+  ["fromUserInfoAPI", "emailVerified", "user_info_map_from_user_info_endpoint_email_verified"],
+];
+const providerColumns = [...providerFields.map(([, c]) => c), ...userInfoMapFields.map(([, , c]) => c)];
+const clientFields: [string, string][] = [
+  ["clientType", "client_type"],
+  ["clientId", "client_id"],
+  ["clientSecret", "client_secret"],
+  ["scope", "scope"],
+  ["forcePKCE", "force_pkce"],
+  ["additionalConfig", "additional_config"],
+];
+
+type Obj = Record<string, unknown>;
+
+/** A provider config as rows of tenant_thirdparty_providers and tenant_thirdparty_provider_clients. */
+function providerToRow(p: Obj): { row: Obj; clients: Obj[] } {
+  const row: Obj = {};
+  for (const [key, col, kind] of providerFields) {
+    const v = p[key];
+    row[col] = v == null ? null : kind === "json" ? json(v) : kind === "bool" ? String(v === true) : v;
+  }
+  const map = (p.userInfoMap ?? {}) as Record<string, Obj | undefined>;
+  for (const [part, key, col] of userInfoMapFields) row[col] = map[part]?.[key] ?? null;
+  const clients = ((p.clients ?? []) as Obj[]).map((c) => {
+    const out: Obj = { third_party_id: p.thirdPartyId };
+    for (const [key, col] of clientFields) out[col] = c[key] ?? null;
+    out.client_type ??= "";
+    if (out.additional_config !== null) out.additional_config = json(out.additional_config);
+    return out;
+  });
+  return { row, clients };
+}
+
+/** tenantRows' column: a tenant's providers with their clients, as JSON built from the rows. */
+function providerColumn(t: Tables): string {
+  const providerJson = [
+    ...providerFields.map(([key, col, kind]) => `'${key}', ${kind === "json" ? `p.${col}::json` : `p.${col}`}`),
+    ...userInfoMapFields.map(([part, key, col]) => `'${part}.${key}', p.${col}`),
+  ];
+  const clientJson = clientFields.map(
+    ([key, col]) => `'${key}', ${col === "additional_config" ? `c.${col}::json` : `c.${col}`}`,
+  );
+  return `(SELECT json_agg(json_build_object(${providerJson.join(", ")},
+      'clients', COALESCE((SELECT json_agg(json_build_object(${clientJson.join(", ")}) ORDER BY c.client_type)
+                    FROM ${t.tenant_thirdparty_provider_clients} c
+                   WHERE c.connection_uri_domain = p.connection_uri_domain AND c.app_id = p.app_id
+                     AND c.tenant_id = p.tenant_id AND c.third_party_id = p.third_party_id), '[]'::json))
+      ORDER BY p.third_party_id)
+    FROM ${t.tenant_thirdparty_providers} p
+   WHERE p.connection_uri_domain = '' AND p.app_id = t.app_id AND p.tenant_id = t.tenant_id) AS providers`;
+}
+
+/** A provider config from providerColumn's JSON: absent values left out, as the core's JSON leaves them. */
+function providerFromRow(raw: Obj): Obj {
+  const p: Obj = {};
+  const userInfoMap: Record<string, Obj> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === null || key === "clients") continue;
+    const dot = key.indexOf(".");
+    if (dot < 0) p[key] = value;
+    else (userInfoMap[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = value;
+  }
+  if (Object.keys(userInfoMap).length > 0) p.userInfoMap = userInfoMap;
+  p.clients = (raw.clients as Obj[]).map((c) => {
+    const client: Obj = {};
+    for (const [key, value] of Object.entries(c))
+      if (value !== null && !(key === "clientType" && value === "")) client[key] = value;
+    return client;
+  });
+  return p;
+}
+
+/** Which per-tenant unique key a failed insert or update hit, as the storage's outcome. */
+function duplicateOf(
+  err: unknown,
+): "EMAIL_ALREADY_EXISTS" | "PHONE_NUMBER_ALREADY_EXISTS" | "THIRD_PARTY_USER_ALREADY_EXISTS" | undefined {
+  if (isUniqueViolation(err, "emailpassword_user_to_tenant_email_key")) return "EMAIL_ALREADY_EXISTS";
+  if (isUniqueViolation(err, "passwordless_user_to_tenant_email_key")) return "EMAIL_ALREADY_EXISTS";
+  if (isUniqueViolation(err, "passwordless_user_to_tenant_phone_number_key")) return "PHONE_NUMBER_ALREADY_EXISTS";
+  if (isUniqueViolation(err, "thirdparty_user_to_tenant_third_party_user_id_key"))
+    return "THIRD_PARTY_USER_ALREADY_EXISTS";
+  return undefined;
+}
+
 /** Table names for one schema and prefix, as the core forms them (coreTableName). */
 function tables(schema: string, prefix: string) {
   const names = [
@@ -167,6 +288,12 @@ function tables(schema: string, prefix: string) {
     "emailpassword_users",
     "emailpassword_user_to_tenant",
     "emailpassword_pswd_reset_tokens",
+    "thirdparty_users",
+    "thirdparty_user_to_tenant",
+    "passwordless_users",
+    "passwordless_user_to_tenant",
+    "tenant_thirdparty_providers",
+    "tenant_thirdparty_provider_clients",
     "session_access_token_signing_keys",
     "session_info",
     "jwt_signing_keys",
@@ -367,12 +494,13 @@ class PostgresAppStorage implements AppStorage {
     );
   }
 
-  // ---- sessions (session_info has no recipe user id: without account linking it equals user_id)
+  // ---- sessions (session_info.user_id is the recipe user id, as in the core; the primary user id is read through
+  // the login method's account-linking columns and the id mapping)
 
   private sessionFromRow(r: SessionRow): SessionRecord {
     return {
       handle: r.session_handle,
-      userId: r.user_id,
+      userId: r.primary_user_id ?? r.user_id,
       recipeUserId: r.user_id,
       tenantId: r.tenant_id,
       userDataInJWT: parseJson(r.jwt_user_payload, {}),
@@ -393,7 +521,7 @@ class PostgresAppStorage implements AppStorage {
       [
         s.tenantId,
         s.handle,
-        s.userId,
+        s.recipeUserId,
         s.refreshTokenHash2,
         json(s.userDataInDatabase),
         s.expiry,
@@ -406,7 +534,15 @@ class PostgresAppStorage implements AppStorage {
 
   async getSession(handle: string) {
     const [row] = await this.q<SessionRow>(
-      `SELECT * FROM ${this.t.session_info} WHERE app_id = $1 AND session_handle = $2`,
+      `SELECT s.*, (SELECT COALESCE(pm.external_user_id, a.primary_or_recipe_user_id::text)
+           FROM ${this.t.app_id_to_user_id} a
+           LEFT JOIN ${this.t.userid_mapping} pm ON pm.app_id = a.app_id
+             AND pm.supertokens_user_id = a.primary_or_recipe_user_id
+          WHERE a.app_id = s.app_id AND a.is_linked_or_is_a_primary_user
+            AND a.user_id = COALESCE((SELECT m.supertokens_user_id FROM ${this.t.userid_mapping} m
+                                       WHERE m.app_id = s.app_id AND m.external_user_id = s.user_id), s.user_id)
+        ) AS primary_user_id
+         FROM ${this.t.session_info} s WHERE s.app_id = $1 AND s.session_handle = $2`,
       [handle],
     );
     return row ? this.sessionFromRow(row) : undefined;
@@ -462,7 +598,7 @@ class PostgresAppStorage implements AppStorage {
     return rows.map((r) => r.session_handle);
   }
 
-  // ---- email-password users
+  // ---- auth recipe users (email-password, third-party, passwordless)
 
   /**
    * Tenants come from all_auth_recipe_users, whose (app_id, user_id) index serves the lookup (the per-tenant email
@@ -487,38 +623,111 @@ class PostgresAppStorage implements AppStorage {
   }
 
   /**
-   * The four rows of a sign-up (app_id_to_user_id, all_auth_recipe_users, emailpassword_users,
-   * emailpassword_user_to_tenant) in one statement. Two sign-ups racing for one email: the unique
-   * (app_id, tenant_id, email) key makes the loser fail whole, which is EMAIL_ALREADY_EXISTS.
+   * Recipe users of every recipe: app_id_to_user_id (recipe and account-linking columns) with the recipe's own row.
+   * A primary user whose own login method was deleted while others stay linked keeps only its app_id_to_user_id
+   * row, and is no recipe user.
+   */
+  private anyUserSelect(where: string, tail = "") {
+    const t = this.t;
+    return `SELECT a.user_id::text AS user_id, a.recipe_id, a.primary_or_recipe_user_id::text AS primary_id,
+        a.is_linked_or_is_a_primary_user AS linked, COALESCE(e.email, tp.email, pl.email) AS email, e.password_hash,
+        tp.third_party_id, tp.third_party_user_id, pl.phone_number,
+        COALESCE(e.time_joined, tp.time_joined, pl.time_joined) AS time_joined,
+        COALESCE((SELECT json_agg(r.tenant_id ORDER BY r.tenant_id) FROM ${t.all_auth_recipe_users} r
+                  WHERE r.app_id = a.app_id AND r.user_id = a.user_id), '[]'::json) AS tenant_ids
+      FROM ${t.app_id_to_user_id} a
+      LEFT JOIN ${t.emailpassword_users} e ON a.recipe_id = 'emailpassword' AND e.app_id = a.app_id
+        AND e.user_id = a.user_id
+      LEFT JOIN ${t.thirdparty_users} tp ON a.recipe_id = 'thirdparty' AND tp.app_id = a.app_id
+        AND tp.user_id = a.user_id
+      LEFT JOIN ${t.passwordless_users} pl ON a.recipe_id = 'passwordless' AND pl.app_id = a.app_id
+        AND pl.user_id = a.user_id
+      WHERE a.app_id = $1 AND COALESCE(e.user_id, tp.user_id, pl.user_id) IS NOT NULL AND ${where} ${tail}`;
+  }
+
+  private anyUserFromRow(r: AnyUserRow): UserRecord {
+    const base = { id: r.user_id, timeJoined: num(r.time_joined), tenantIds: r.tenant_ids };
+    const link: Pick<UserRecord, "primaryOrRecipeUserId" | "isLinkedOrPrimary"> = {};
+    if (r.primary_id !== r.user_id) link.primaryOrRecipeUserId = r.primary_id;
+    if (r.linked) link.isLinkedOrPrimary = true;
+    if (r.recipe_id === "thirdparty") {
+      return {
+        ...base,
+        recipeId: "thirdparty",
+        email: r.email!,
+        thirdParty: { id: r.third_party_id!, userId: r.third_party_user_id! },
+        ...link,
+      };
+    }
+    if (r.recipe_id === "passwordless") {
+      const u: PasswordlessUserRecord = { ...base, recipeId: "passwordless", ...link };
+      if (r.email !== null) u.email = r.email;
+      if (r.phone_number !== null) u.phoneNumber = r.phone_number;
+      return u;
+    }
+    return { ...base, recipeId: "emailpassword", email: r.email!, passwordHash: r.password_hash!, ...link };
+  }
+
+  /**
+   * The rows of a sign-up (app_id_to_user_id, all_auth_recipe_users, the recipe's users table and its per-tenant
+   * table) in one statement. Two sign-ups racing for one email, phone number or provider identity: the per-tenant
+   * unique key makes the loser fail whole, which is the matching *_ALREADY_EXISTS.
    */
   async insertUser(user: UserRecord): Promise<InsertUserResult> {
-    if (user.recipeId !== "emailpassword") throw new Error(`${user.recipeId} users are not stored in PostgreSQL yet`);
+    const t = this.t;
+    const recipeRows =
+      user.recipeId === "emailpassword"
+        ? `e AS (INSERT INTO ${t.emailpassword_users} (app_id, user_id, email, password_hash, time_joined)
+             VALUES ($1, $2, $7, $8, $5)),
+           et AS (INSERT INTO ${t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
+             SELECT $1::text, tenant_id, $2::text, $7::text FROM ten)`
+        : user.recipeId === "thirdparty"
+          ? `e AS (INSERT INTO ${t.thirdparty_users} (app_id, third_party_id, third_party_user_id, user_id, email,
+               time_joined) VALUES ($1, $8, $9, $2, $7, $5)),
+             et AS (INSERT INTO ${t.thirdparty_user_to_tenant} (app_id, tenant_id, user_id, third_party_id,
+               third_party_user_id) SELECT $1::text, tenant_id, $2::text, $8::text, $9::text FROM ten)`
+          : `e AS (INSERT INTO ${t.passwordless_users} (app_id, user_id, email, phone_number, time_joined)
+               VALUES ($1, $2, $7, $8, $5)),
+             et AS (INSERT INTO ${t.passwordless_user_to_tenant} (app_id, tenant_id, user_id, email, phone_number)
+               SELECT $1::text, tenant_id, $2::text, $7::text, $8::text FROM ten)`;
+    const extra =
+      user.recipeId === "emailpassword"
+        ? [user.email, user.passwordHash, null]
+        : user.recipeId === "thirdparty"
+          ? [user.email, user.thirdParty.id, user.thirdParty.userId]
+          : [user.email ?? null, user.phoneNumber ?? null, null];
+    const primaryId = user.primaryOrRecipeUserId ?? user.id;
     try {
       await this.q(
         `WITH ten AS (SELECT json_array_elements_text($6::json) AS tenant_id),
-         a AS (INSERT INTO ${this.t.app_id_to_user_id} (app_id, user_id, recipe_id, primary_or_recipe_user_id,
+         a AS (INSERT INTO ${t.app_id_to_user_id} (app_id, user_id, recipe_id, primary_or_recipe_user_id,
            is_linked_or_is_a_primary_user)
-               VALUES ($1, $2, 'emailpassword', $2, FALSE)),
-         r AS (INSERT INTO ${this.t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
+               VALUES ($1, $2, $3, $4, $10)),
+         r AS (INSERT INTO ${t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
                  is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
-               SELECT $1::text, tenant_id, $2::text, $2::text, FALSE, 'emailpassword', $5::bigint, $5::bigint FROM ten),
-         e AS (INSERT INTO ${this.t.emailpassword_users} (app_id, user_id, email, password_hash, time_joined)
-           VALUES ($1, $2, $3, $4, $5)),
-         et AS (INSERT INTO ${this.t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
-                SELECT $1::text, tenant_id, $2::text, $3::text FROM ten)
-         SELECT 1`,
-        [user.id, user.email, user.passwordHash, user.timeJoined, json(user.tenantIds)],
+               SELECT $1::text, tenant_id, $2::text, $4::text, $10::boolean, $3::text, $5::bigint, $5::bigint
+               FROM ten),
+         ${recipeRows}
+         SELECT $9::text AS unused`,
+        [
+          user.id,
+          user.recipeId,
+          primaryId,
+          user.timeJoined,
+          json(user.tenantIds),
+          ...extra,
+          user.isLinkedOrPrimary ?? false,
+        ],
       );
       return "OK" as const;
     } catch (err) {
-      if (isUniqueViolation(err, "emailpassword_user_to_tenant_email_key")) return "EMAIL_ALREADY_EXISTS" as const;
-      throw err;
+      return duplicateOf(err) ?? Promise.reject(err);
     }
   }
 
-  async getUser(id: string) {
-    const [row] = await this.q<UserRow>(this.userSelect("u.user_id = $2"), [id]);
-    return row ? this.userFromRow(row) : undefined;
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const [row] = await this.q<AnyUserRow>(this.anyUserSelect("a.user_id = $2"), [id]);
+    return row ? this.anyUserFromRow(row) : undefined;
   }
 
   async findUsersByEmail(email: string, tenantId: string) {
@@ -534,42 +743,137 @@ class PostgresAppStorage implements AppStorage {
     return rows.map((r) => this.userFromRow(r));
   }
 
-  /**
-   * Email, hash and tenant set in one statement. Email uniqueness per tenant is the table's unique key, so a
-   * concurrent sign-up cannot slip in between a check and the write. Rows kept, removed and added touch
-   * disjoint tenants, which a single statement needs.
-   */
   async findUsersByAccountInfo(info: AccountInfoQuery, tenantId?: string): Promise<UserRecord[]> {
-    if (info.email === undefined) return [];
-    const rows = await this.q<UserRow>(
-      this.userSelect(
-        `u.email = $3 AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x
-           WHERE x.app_id = u.app_id AND x.user_id = u.user_id AND x.tenant_id = $2))`,
-        "ORDER BY u.time_joined",
+    const rows = await this.q<AnyUserRow>(
+      this.anyUserSelect(
+        `(($3::text IS NOT NULL AND (e.email = $3 OR tp.email = $3 OR pl.email = $3))
+          OR ($4::text IS NOT NULL AND pl.phone_number = $4)
+          OR ($5::text IS NOT NULL AND tp.third_party_id = $5 AND tp.third_party_user_id = $6))
+         AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.all_auth_recipe_users} x
+               WHERE x.app_id = a.app_id AND x.user_id = a.user_id AND x.tenant_id = $2))`,
+        `ORDER BY time_joined, a.user_id::text COLLATE "C"`,
       ),
-      [tenantId ?? null, info.email],
+      [
+        tenantId ?? null,
+        info.email ?? null,
+        info.phoneNumber ?? null,
+        info.thirdParty?.id ?? null,
+        info.thirdParty?.userId ?? null,
+      ],
     );
-    return rows.map((r) => this.userFromRow(r));
+    return rows.map((r) => this.anyUserFromRow(r));
   }
 
   async getLinkedUsers(primaryOrRecipeUserId: string): Promise<UserRecord[]> {
-    const user = await this.getUser(primaryOrRecipeUserId);
-    return user ? [user] : [];
+    const rows = await this.q<AnyUserRow>(
+      this.anyUserSelect(`a.primary_or_recipe_user_id = $2`, `ORDER BY time_joined, a.user_id::text COLLATE "C"`),
+      [primaryOrRecipeUserId],
+    );
+    return rows.map((r) => this.anyUserFromRow(r));
   }
 
+  /**
+   * The account-linking columns of app_id_to_user_id and all_auth_recipe_users, then the group's
+   * primary_or_recipe_user_time_joined (its oldest login method), which the listing orders by.
+   */
   async setLink(recipeUserId: string, primaryUserId: string | undefined): Promise<boolean> {
-    if (primaryUserId !== undefined) throw new Error("account linking is not stored in PostgreSQL yet");
-    return (await this.getUser(recipeUserId)) !== undefined;
+    const t = this.t;
+    const [row] = await this.q<CountRow & { old: string | null }>(
+      `WITH old AS (SELECT primary_or_recipe_user_id::text AS id FROM ${t.app_id_to_user_id}
+                     WHERE app_id = $1 AND user_id = $2),
+       a AS (UPDATE ${t.app_id_to_user_id} SET primary_or_recipe_user_id = COALESCE($3, $2),
+               is_linked_or_is_a_primary_user = ($3::text IS NOT NULL)
+             WHERE app_id = $1 AND user_id = $2 RETURNING 1),
+       r AS (UPDATE ${t.all_auth_recipe_users} SET primary_or_recipe_user_id = COALESCE($3, $2),
+               is_linked_or_is_a_primary_user = ($3::text IS NOT NULL)
+             WHERE app_id = $1 AND user_id = $2)
+       SELECT (SELECT count(*)::int FROM a) AS n, (SELECT id FROM old) AS old`,
+      [recipeUserId, primaryUserId ?? null],
+    );
+    if (row.n === 0) return false;
+    for (const group of new Set([primaryUserId ?? recipeUserId, row.old ?? recipeUserId])) {
+      await this.q(
+        `UPDATE ${t.all_auth_recipe_users} r SET primary_or_recipe_user_time_joined = m.tj
+           FROM (SELECT min(time_joined) AS tj FROM ${t.all_auth_recipe_users}
+                  WHERE app_id = $1 AND primary_or_recipe_user_id = $2) m
+          WHERE r.app_id = $1 AND r.primary_or_recipe_user_id = $2 AND m.tj IS NOT NULL`,
+        [group],
+      );
+    }
+    return true;
   }
 
+  /**
+   * Email, hash, phone number and tenant set in one statement. Uniqueness per tenant is the per-tenant table's
+   * unique key, so a concurrent sign-up cannot slip in between a check and the write. Rows kept, removed and added
+   * touch disjoint tenants, which a single statement needs.
+   */
   async updateUser(id: string, patch: UserPatch) {
-    if (patch.email === null || patch.phoneNumber != null) throw new Error("not an email-password patch");
+    const current = await this.getUser(id);
+    if (!current) return "UNKNOWN_USER" as const;
+    if (current.recipeId === "emailpassword") return this.updateEmailPasswordUser(id, patch);
+    const t = this.t;
+    const next = applyPatch(current, patch);
+    const tp = current.recipeId === "thirdparty";
+    const users = tp ? t.thirdparty_users : t.passwordless_users;
+    const perTenant = tp ? t.thirdparty_user_to_tenant : t.passwordless_user_to_tenant;
+    const phone = next.recipeId === "passwordless" ? (next.phoneNumber ?? null) : null;
+    const primaryId = current.primaryOrRecipeUserId ?? id;
+    try {
+      await this.q(
+        `WITH nt AS (SELECT json_array_elements_text($5::json) AS tenant_id),
+         u AS (UPDATE ${users} SET email = $3${tp ? "" : ", phone_number = $4"}
+               WHERE app_id = $1 AND user_id = $2 RETURNING time_joined),
+         et AS (UPDATE ${perTenant} SET ${tp ? "third_party_id = third_party_id" : "email = $3, phone_number = $4"}
+                WHERE app_id = $1 AND user_id = $2 AND tenant_id IN (SELECT tenant_id FROM nt)),
+         dt AS (DELETE FROM ${perTenant}
+                WHERE app_id = $1 AND user_id = $2 AND tenant_id NOT IN (SELECT tenant_id FROM nt)),
+         da AS (DELETE FROM ${t.all_auth_recipe_users}
+                WHERE app_id = $1 AND user_id = $2 AND tenant_id NOT IN (SELECT tenant_id FROM nt)),
+         ia AS (INSERT INTO ${t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
+                  is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
+                SELECT $1::text, nt.tenant_id, $2::text, $6::text, $7::boolean, $8::text, u.time_joined,
+                  u.time_joined FROM nt, u
+                ON CONFLICT DO NOTHING),
+         it AS (INSERT INTO ${perTenant} ${
+           tp
+             ? `(app_id, tenant_id, user_id, third_party_id, third_party_user_id)
+                SELECT $1::text, nt.tenant_id, $2::text, $9::text, $10::text FROM nt`
+             : `(app_id, tenant_id, user_id, email, phone_number)
+                SELECT $1::text, nt.tenant_id, $2::text, $3::text, $4::text FROM nt`
+         }
+                ON CONFLICT (app_id, tenant_id, user_id) DO NOTHING)
+         SELECT $4::text, $9::text, $10::text`,
+        [
+          id,
+          next.email ?? null,
+          phone,
+          json(next.tenantIds),
+          primaryId,
+          current.isLinkedOrPrimary ?? false,
+          current.recipeId,
+          tp ? current.thirdParty.id : null,
+          tp ? current.thirdParty.userId : null,
+        ],
+      );
+      return "OK" as const;
+    } catch (err) {
+      const dup = duplicateOf(err);
+      if (dup === "EMAIL_ALREADY_EXISTS" || dup === "PHONE_NUMBER_ALREADY_EXISTS") return dup;
+      throw err;
+    }
+  }
+
+  private async updateEmailPasswordUser(id: string, patch: UserPatch) {
+    if (patch.email === null) throw new Error("an email-password user keeps an email");
     try {
       const [row] = await this.q<CountRow>(
         `WITH nt AS (SELECT json_array_elements_text($5::json) AS tenant_id),
          u AS (UPDATE ${this.t.emailpassword_users}
            SET email = COALESCE($3, email), password_hash = COALESCE($4, password_hash)
                WHERE app_id = $1 AND user_id = $2 RETURNING time_joined, email),
+         cur AS (SELECT primary_or_recipe_user_id AS pid, is_linked_or_is_a_primary_user AS linked
+                   FROM ${this.t.app_id_to_user_id} WHERE app_id = $1 AND user_id = $2),
          et AS (UPDATE ${this.t.emailpassword_user_to_tenant} SET email = $3
                 WHERE $3::text IS NOT NULL AND app_id = $1 AND user_id = $2
                   AND ($5::json IS NULL OR tenant_id IN (SELECT tenant_id FROM nt))),
@@ -581,8 +885,8 @@ class PostgresAppStorage implements AppStorage {
                   FROM nt)),
          ia AS (INSERT INTO ${this.t.all_auth_recipe_users} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
                   is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
-                SELECT $1::text, nt.tenant_id, $2::text, $2::text, FALSE, 'emailpassword', u.time_joined,
-                  u.time_joined FROM nt, u
+                SELECT $1::text, nt.tenant_id, $2::text, cur.pid, cur.linked, 'emailpassword', u.time_joined,
+                  u.time_joined FROM nt, u, cur
                 ON CONFLICT DO NOTHING),
          it AS (INSERT INTO ${this.t.emailpassword_user_to_tenant} (app_id, tenant_id, user_id, email)
                 SELECT $1::text, nt.tenant_id, $2::text, u.email FROM nt, u
@@ -602,14 +906,31 @@ class PostgresAppStorage implements AppStorage {
     }
   }
 
-  /** Deleting the app_id_to_user_id row cascades, as in the core, to the user's auth rows, reset tokens and mapping. */
+  /**
+   * Deleting the app_id_to_user_id row cascades, as in the core, to the user's auth rows, reset tokens and mapping.
+   * A primary user's own login method while others are linked to it: only its recipe rows go, the id stays for them
+   * (and goes with the last of them).
+   */
   async deleteUser(id: string) {
-    const rows = await this.q(
-      `DELETE FROM ${this.t.app_id_to_user_id} WHERE app_id = $1 AND user_id = $2 AND recipe_id = 'emailpassword' ` +
-        `RETURNING 1`,
+    const t = this.t;
+    const [row] = await this.q<CountRow>(
+      `WITH others AS (SELECT 1 FROM ${t.app_id_to_user_id}
+                        WHERE app_id = $1 AND primary_or_recipe_user_id = $2 AND user_id <> $2 LIMIT 1),
+       d AS (DELETE FROM ${t.app_id_to_user_id} WHERE app_id = $1 AND user_id = $2
+               AND NOT EXISTS (SELECT 1 FROM others) RETURNING 1),
+       r AS (DELETE FROM ${t.all_auth_recipe_users} WHERE app_id = $1 AND user_id = $2
+               AND EXISTS (SELECT 1 FROM others)),
+       e AS (DELETE FROM ${t.emailpassword_users} WHERE app_id = $1 AND user_id = $2
+               AND EXISTS (SELECT 1 FROM others) RETURNING 1),
+       tp AS (DELETE FROM ${t.thirdparty_users} WHERE app_id = $1 AND user_id = $2
+               AND EXISTS (SELECT 1 FROM others) RETURNING 1),
+       pl AS (DELETE FROM ${t.passwordless_users} WHERE app_id = $1 AND user_id = $2
+               AND EXISTS (SELECT 1 FROM others) RETURNING 1)
+       SELECT ((SELECT count(*) FROM d) + (SELECT count(*) FROM e) + (SELECT count(*) FROM tp)
+         + (SELECT count(*) FROM pl))::int AS n`,
       [id],
     );
-    return rows.length > 0;
+    return row.n > 0;
   }
 
   private bytewise: Promise<boolean> | undefined;
@@ -627,20 +948,23 @@ class PostgresAppStorage implements AppStorage {
   }
 
   /**
-   * A page of one tenant's users, read through the pagination index of all_auth_recipe_users (recipe_id, app_id,
-   * tenant_id, primary_or_recipe_user_time_joined, primary_or_recipe_user_id DESC) as the core reads it: each
-   * page costs its own size, not the table's (a full sort per page made paging through a million users take
-   * hours). Two index ranges: the rest of the page token's millisecond, then the later (or earlier) ones.
+   * A page of one tenant's users, read through the pagination index of all_auth_recipe_users (app_id, tenant_id,
+   * primary_or_recipe_user_time_joined, primary_or_recipe_user_id DESC, with recipe_id in front when filtered) as the
+   * core reads it: each page costs its own size, not the table's (a full sort per page made paging through a million
+   * users take hours). Two index ranges: the rest of the page token's millisecond, then the later (or earlier) ones.
+   * A linked login method that is not its primary user's own is skipped, so that each primary user is one row.
    */
   private async listTenantPage(q: ListUsersQuery & { tenantId: string }): Promise<UserRecord[]> {
     const t = this.t;
     const cmp = q.order === "ASC" ? ">" : "<";
+    const recipes = q.recipeIds ? `r.recipe_id = ANY($6::text[]) AND` : "";
     const range = (where: string, order: string) =>
       `(SELECT r.user_id, r.primary_or_recipe_user_time_joined AS tj, r.primary_or_recipe_user_id AS pid
           FROM ${t.all_auth_recipe_users} r
-         WHERE r.recipe_id = 'emailpassword' AND r.app_id = $1 AND r.tenant_id = $2 AND ${where}
+         WHERE ${recipes} r.app_id = $1 AND r.tenant_id = $2 AND ${where}
+           AND NOT (r.is_linked_or_is_a_primary_user AND r.user_id <> r.primary_or_recipe_user_id)
          ORDER BY ${order} LIMIT $5)`;
-    const rows = await this.q<UserRow>(
+    const rows = await this.q<AnyUserRow>(
       `WITH p AS (
          SELECT * FROM (
            ${range(
@@ -653,57 +977,63 @@ class PostgresAppStorage implements AppStorage {
              `r.primary_or_recipe_user_time_joined ${q.order}, r.primary_or_recipe_user_id DESC`,
            )}) both_ranges
          ORDER BY tj ${q.order}, pid DESC LIMIT $5)
-       SELECT u.user_id::text AS user_id, u.email, u.password_hash, u.time_joined,
-         COALESCE((SELECT json_agg(r.tenant_id ORDER BY r.tenant_id) FROM ${t.all_auth_recipe_users} r
-                   WHERE r.app_id = u.app_id AND r.user_id = u.user_id), '[]'::json) AS tenant_ids
-       FROM p JOIN ${t.emailpassword_users} u ON u.app_id = $1 AND u.user_id = p.user_id
+       SELECT x.* FROM p CROSS JOIN LATERAL (${this.anyUserSelect("a.user_id = p.user_id")}) x
        ORDER BY p.tj ${q.order}, p.pid DESC`,
-      [q.tenantId, q.from?.timeJoined ?? null, q.from?.id ?? null, q.limit],
+      [q.tenantId, q.from?.timeJoined ?? null, q.from?.id ?? null, q.limit, ...(q.recipeIds ? [q.recipeIds] : [])],
     );
-    return rows.map((r) => this.userFromRow(r));
+    return rows.map((r) => this.anyUserFromRow(r));
   }
 
   async listUsers(q: ListUsersQuery): Promise<UserRecord[]> {
-    if (q.recipeIds && !q.recipeIds.includes("emailpassword")) return [];
+    if (q.recipeIds?.length === 0) return [];
     if (q.tenantId !== undefined && !q.emailContains?.length && (await this.idsSortBytewise()))
       return this.listTenantPage({ ...q, tenantId: q.tenantId });
     // The core's order (GeneralQueries): time joined in the requested direction, then user id descending. Ids
     // compare bytewise (COLLATE "C") so pagination agrees with the in-memory storage whatever the database locale.
+    // One row per primary user (its own login method); its tenants and recipes are those of all its login methods.
     const cmp = q.order === "ASC" ? ">" : "<";
-    const rows = await this.q<UserRow>(
-      this.userSelect(
-        `($2::text IS NULL OR EXISTS (SELECT 1 FROM ${this.t.emailpassword_user_to_tenant} x
-            WHERE x.app_id = u.app_id AND x.user_id = u.user_id AND x.tenant_id = $2))
-         AND ($3::bigint IS NULL OR u.time_joined ${cmp} $3::bigint
-              OR (u.time_joined = $3::bigint AND u.user_id::text COLLATE "C" <= $4::text))
+    const tj = "COALESCE(e.time_joined, tp.time_joined, pl.time_joined)";
+    const rows = await this.q<AnyUserRow>(
+      this.anyUserSelect(
+        `a.user_id = a.primary_or_recipe_user_id
+         AND (($2::text IS NULL AND $6::text[] IS NULL) OR EXISTS (SELECT 1 FROM ${this.t.all_auth_recipe_users} x
+            WHERE x.app_id = a.app_id AND x.primary_or_recipe_user_id = a.user_id
+              AND ($2::text IS NULL OR x.tenant_id = $2) AND ($6::text[] IS NULL OR x.recipe_id = ANY($6))))
+         AND ($3::bigint IS NULL OR ${tj} ${cmp} $3::bigint
+              OR (${tj} = $3::bigint AND a.user_id::text COLLATE "C" <= $4::text))
          AND ($5::json IS NULL OR EXISTS (SELECT 1 FROM json_array_elements_text($5::json) AS s
-             WHERE strpos(u.email, s) > 0))`,
-        `ORDER BY u.time_joined ${q.order}, u.user_id::text COLLATE "C" DESC LIMIT $6`,
+             WHERE strpos(COALESCE(e.email, tp.email, pl.email), s) > 0))`,
+        `ORDER BY ${tj} ${q.order}, a.user_id::text COLLATE "C" DESC LIMIT $7`,
       ),
       [
         q.tenantId ?? null,
         q.from?.timeJoined ?? null,
         q.from?.id ?? null,
         q.emailContains?.length ? json(q.emailContains) : null,
+        q.recipeIds ?? null,
         q.limit,
       ],
     );
-    return rows.map((r) => this.userFromRow(r));
+    return rows.map((r) => this.anyUserFromRow(r));
   }
 
   /**
-   * One index range each: a tenant's users are its all_auth_recipe_users rows (one per user and tenant, read through
-   * the (app_id, recipe_id, tenant_id) index), the app's are emailpassword_users' primary key. Joining the two user
-   * tables instead took 15 s at a million users.
+   * Distinct primary-or-recipe users in one index range: a tenant's are its all_auth_recipe_users rows (one per
+   * recipe user and tenant, read through the (app_id, recipe_id, tenant_id) or (app_id, tenant_id) index), the
+   * app's app_id_to_user_id's. A user that is not linked is one row; only linked rows need the DISTINCT, which stays
+   * cheap while few users are linked. (Joining the user tables instead took 15 s at a million users.)
    */
   async countUsers(tenantId?: string, recipeIds?: AuthRecipeId[]) {
-    if (recipeIds && !recipeIds.includes("emailpassword")) return 0;
+    if (recipeIds?.length === 0) return 0;
+    const counted = `count(*) FILTER (WHERE NOT is_linked_or_is_a_primary_user)
+      + count(DISTINCT primary_or_recipe_user_id) FILTER (WHERE is_linked_or_is_a_primary_user)`;
+    const recipes = recipeIds ? `AND recipe_id = ANY($${tenantId === undefined ? 2 : 3}::text[])` : "";
     const [row] = await this.q<CountRow>(
       tenantId === undefined
-        ? `SELECT count(*)::int AS n FROM ${this.t.emailpassword_users} WHERE app_id = $1`
-        : `SELECT count(*)::int AS n FROM ${this.t.all_auth_recipe_users}
-           WHERE app_id = $1 AND recipe_id = 'emailpassword' AND tenant_id = $2`,
-      tenantId === undefined ? [] : [tenantId],
+        ? `SELECT (${counted})::int AS n FROM ${this.t.app_id_to_user_id} WHERE app_id = $1 ${recipes}`
+        : `SELECT (${counted})::int AS n FROM ${this.t.all_auth_recipe_users}
+           WHERE app_id = $1 AND tenant_id = $2 ${recipes}`,
+      [...(tenantId === undefined ? [] : [tenantId]), ...(recipeIds ? [recipeIds] : [])],
     );
     return row.n;
   }
@@ -1228,14 +1558,20 @@ export class PostgresStorage implements CoreStorage {
   }
 
   private tenantRows(where: string, params: unknown[]) {
-    return queryRows<ConfigRow & { tenant_id: string }>(
+    return queryRows<ConfigRow & { tenant_id: string; providers: Record<string, unknown>[] | null }>(
       this.db,
-      `SELECT t.tenant_id, ${configColumns(this.t, "t.app_id", "t.tenant_id")}
+      `SELECT t.tenant_id, ${configColumns(this.t, "t.app_id", "t.tenant_id")}, ${providerColumn(this.t)}
          FROM ${this.t.tenants} t LEFT JOIN ${this.t.tenant_configs} c
            ON c.connection_uri_domain = '' AND c.app_id = t.app_id AND c.tenant_id = t.tenant_id
          WHERE ${where} ORDER BY t.created_at_time, t.tenant_id`,
       params,
-    ).then((rows) => rows.map((row): TenantRecord => ({ tenantId: row.tenant_id, ...configFromRow(row) })));
+    ).then((rows) =>
+      rows.map((row): TenantRecord => {
+        const tenant: TenantRecord = { tenantId: row.tenant_id, ...configFromRow(row) };
+        if (row.providers?.length) tenant.thirdPartyProviders = row.providers.map(providerFromRow);
+        return tenant;
+      }),
+    );
   }
 
   async listTenants(appId: string) {
@@ -1251,6 +1587,46 @@ export class PostgresStorage implements CoreStorage {
     await this.db.query(
       `WITH ${putConfigCtes(this.t)} SELECT 1`,
       configParams(appId, tenant.tenantId, Date.now(), tenant),
+    );
+    if (tenant.thirdPartyProviders !== undefined) await this.putProviders(appId, tenant);
+  }
+
+  /**
+   * Replace a tenant's provider configs: delete them (their clients go by the foreign key), then insert each
+   * provider's row and its clients' rows. Maps and objects are stored as JSON text, as the core does.
+   */
+  private async putProviders(appId: string, tenant: TenantRecord) {
+    const t = this.t;
+    const providers = (tenant.thirdPartyProviders ?? []).map(providerToRow);
+    await queryRows(
+      this.db,
+      `DELETE FROM ${t.tenant_thirdparty_providers}
+        WHERE connection_uri_domain = '' AND app_id = $1 AND tenant_id = $2`,
+      [appId, tenant.tenantId],
+    );
+    if (providers.length === 0) return;
+    await queryRows(
+      this.db,
+      `WITH p AS (SELECT * FROM json_to_recordset($3::json)
+                    AS x(${providerColumns.map((c) => `${c} TEXT`).join(", ")})),
+       ins AS (INSERT INTO ${t.tenant_thirdparty_providers} (connection_uri_domain, app_id, tenant_id,
+                 ${providerColumns.join(", ")})
+               SELECT '', $1::text, $2::text, ${providerColumns
+                 .map((c) => (c === "require_email" ? `${c}::boolean` : c))
+                 .join(", ")} FROM p)
+       SELECT 1`,
+      [appId, tenant.tenantId, json(providers.map((p) => p.row))],
+    );
+    const clients = providers.flatMap((p) => p.clients);
+    await queryRows(
+      this.db,
+      `INSERT INTO ${t.tenant_thirdparty_provider_clients} (connection_uri_domain, app_id, tenant_id, third_party_id,
+         client_type, client_id, client_secret, scope, force_pkce, additional_config)
+       SELECT '', $1::text, $2::text, x.third_party_id, x.client_type, x.client_id, x.client_secret,
+         ARRAY(SELECT json_array_elements_text(x.scope))::varchar(128)[], x.force_pkce, x.additional_config
+       FROM json_to_recordset($3::json) AS x(third_party_id TEXT, client_type TEXT, client_id TEXT,
+         client_secret TEXT, scope JSON, force_pkce BOOLEAN, additional_config TEXT)`,
+      [appId, tenant.tenantId, json(clients)],
     );
   }
 

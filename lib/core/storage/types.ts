@@ -191,7 +191,10 @@ export interface AppStorage {
   ): Promise<boolean>;
   /** Delete and return the handles that existed. */
   deleteSessions(handles: string[]): Promise<string[]>;
-  /** Handles of live (unexpired at `now`) sessions whose stored userId is one of `userIds`. */
+  /**
+   * Handles of live (unexpired at `now`) sessions whose recipe user id is one of `userIds` (the core's
+   * session_info.user_id; without account linking it is the session's user id).
+   */
   findSessionHandles(userIds: string[], now: number, tenantId?: string): Promise<string[]>;
 
   // auth recipe users (email-password, third-party, passwordless), each a login method
