@@ -3,6 +3,7 @@ import supertokens from "supertokens-node";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import Session from "supertokens-node/recipe/session";
 import ThirdParty from "supertokens-node/recipe/thirdparty";
+import UserRoles from "supertokens-node/recipe/userroles";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 // In your app: from "supertokens-migrate" (and "supertokens-migrate/dev-core" in core.ts).
 import {
@@ -19,7 +20,7 @@ import type { Queryable } from "./db.js";
 import type { SessionStore } from "./legacy-modules.js";
 import { notesRepository, parseNoteBody } from "./notes.js";
 import type { Outbox } from "./outbox.js";
-import { listUsers, roleOf } from "./roles.js";
+import { listUsers } from "./roles.js";
 import type { Story } from "./story.js";
 import type { Viewer } from "./views/html.js";
 import {
@@ -105,8 +106,11 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
   const { db, store, secret, origin, core, outbox, log, describe, story, acme } = options;
   const notes = notesRepository(db);
 
+  // The legacy users table, with its `role` column: legacyAuth() and dualSession() give each user their role as
+  // a SuperTokens UserRole when they move, so the admin check below can read the session's roles claim.
+  const legacyUsers = createPgLegacyUsers({ pool: db, table: "users", columns: { roles: "role" } });
   const legacy = legacyAuth({
-    ...createPgLegacyUsers({ pool: db, table: "users" }),
+    ...legacyUsers,
     // The legacy app's provider logins: a legacy user's first "Sign in with Acme" through SuperTokens lands on
     // their legacy id, found by the identity the legacy app stored (thirdPartyId "acme" is its provider name).
     async findUserByThirdParty(thirdPartyId, thirdPartyUserId) {
@@ -187,6 +191,7 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
             }),
           ]
         : []),
+      UserRoles.init(),
       Session.init({
         // A browser app: new sessions travel in cookies unless the client asks for headers. The SDK's default
         // answers a request without an `st-auth-mode` header (every page navigation) with header tokens,
@@ -235,6 +240,9 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     secret,
     name: LEGACY_COOKIE,
     sessionRequired: false,
+    // The role travels with the session: given as a UserRole before the SuperTokens session is created, so the
+    // converting response's access token already carries the roles claim.
+    getRoles: async (_legacy, userId) => (await legacyUsers.findUserById(userId))?.roles,
     onMigration: (e) => {
       if (e.type === "migrated") rememberConversion(e.sessionHandle);
       if (e.type === "migrated") story?.mark("still-signed-in");
@@ -351,14 +359,16 @@ export function createMigratedApp(options: MigratedAppOptions): MigratedApp {
     }),
   );
 
-  // The app's admin check, unchanged by the migration: the session's user id is the legacy id, whose row in
-  // `users` holds the role.
+  // The admin check after the migration: SuperTokens' roles claim in the access token (UserRoles), which
+  // dualSession() and legacyAuth() filled from the legacy `role` column when the user or their session moved.
   app.get(
     "/admin/users",
     page(async (req, res) => {
       const v = await viewer(req, res);
-      if (!v.user) return res.redirect(303, "/login?next=/admin/users");
-      if ((await roleOf(db, v.user.id)) !== "admin")
+      const session = sessionOf(req);
+      if (!v.user || !session) return res.redirect(303, "/login?next=/admin/users");
+      const roles = await session.getClaimValue(UserRoles.UserRoleClaim);
+      if (!roles?.includes("admin"))
         return res.status(403).send(errorPage(v, 403, "Only admins can see the user list."));
       res.send(usersPage(v, await listUsers(db)));
     }),

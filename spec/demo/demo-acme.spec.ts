@@ -42,6 +42,16 @@ const carolSeed = seededUsers.find((u) => u.email === "carol@example.com")!;
 /** Ids follow the seed order (a SERIAL column on an empty table). */
 const legacyIdOf = (email: string) => String(seededUsers.findIndex((u) => u.email === email) + 1);
 
+/** The roles claim (UserRoles' `st-role`) of the browser's SuperTokens access token. */
+async function rolesInAccessToken(context: BrowserContext): Promise<unknown> {
+  const token = (await context.cookies()).find((c) => c.name === "sAccessToken")?.value;
+  assert.ok(token, "a SuperTokens access token");
+  const payload = JSON.parse(Buffer.from(decodeURIComponent(token).split(".")[1], "base64url").toString("utf8")) as {
+    "st-role"?: { v?: unknown };
+  };
+  return payload["st-role"]?.v;
+}
+
 async function noteTexts(page: Page): Promise<string[]> {
   return page.locator("#notes .note-body").allTextContents();
 }
@@ -185,8 +195,9 @@ describe("Sign in with Acme in the demo, in a browser", () => {
     assert.ok(cookies.includes("sAccessToken") && cookies.includes("sRefreshToken"), cookies.join(","));
     await shot(frankPage, "02-frank-after-the-switch");
 
+    assert.deepEqual(await rolesInAccessToken(frank), ["admin"], "the converted session carries his role");
     const res = await frankPage.goto(`${demo!.url}/admin/users`);
-    assert.equal(res?.status(), 200, "still the admin");
+    assert.equal(res?.status(), 200, "still the admin, by SuperTokens' roles claim");
     assert.equal(await frankPage.textContent(`#users tr[data-user-id="${frankId}"] td.role`), "admin");
 
     const carol = await carolPage.goto(`${demo!.url}/admin/users`);
@@ -223,6 +234,7 @@ describe("Sign in with Acme after the switch, through SuperTokens ThirdParty", (
       demo!.output(),
       new RegExp(`user ${frankId} \\(frank@example\\.com\\) moved to SuperTokens on thirdParty`),
     );
+    assert.deepEqual(await rolesInAccessToken(context), ["admin"], "his first SuperTokens session has his role");
     const res = await page.goto(`${demo!.url}/admin/users`);
     assert.equal(res?.status(), 200, "still the admin");
     await shot(page, "03-frank-signed-in-again-through-supertokens");
@@ -246,6 +258,7 @@ describe("Sign in with Acme after the switch, through SuperTokens ThirdParty", (
     const id = (await page.textContent("#who-id"))!;
     assert.match(id, /^[0-9a-f-]{36}$/, `a SuperTokens user id: ${id}`);
     assert.equal(await page.locator("#no-notes").count(), 1, "nobody's notes");
+    assert.deepEqual(await rolesInAccessToken(context), [], "and no role");
     await context.close();
   });
 
