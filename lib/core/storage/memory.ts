@@ -204,6 +204,7 @@ class MemoryAppStorage implements AppStorage {
     this.unindexEmail(id, u.email);
     this.users.set(id, next);
     this.indexEmail(id, next.email);
+    this.sorted = {};
     return "OK" as const;
   }
   async deleteUser(id: string) {
