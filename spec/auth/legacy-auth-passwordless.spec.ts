@@ -17,6 +17,7 @@ import EmailVerification from "supertokens-node/recipe/emailverification";
 import Passwordless from "supertokens-node/recipe/passwordless";
 import Session, { type SessionContainer } from "supertokens-node/recipe/session";
 import { verifySession } from "supertokens-node/recipe/session/framework/express";
+import UserRoles from "supertokens-node/recipe/userroles";
 import { createPgLegacyUsers, legacyAuth, PENDING_EMAIL_DOMAIN } from "../../lib/auth/index.js";
 import { REASONS } from "../../lib/auth/other-logins.js";
 import { startDevCore, type DevCore } from "../../lib/core/index.js";
@@ -37,6 +38,7 @@ before(async () => {
   core = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
   proxy = await startTcpProxy({ host: "127.0.0.1", port: core.port });
   legacy = await createLegacyTable();
+  await legacy.pool.query(`ALTER TABLE ${legacy.table} ADD COLUMN roles text`);
   notesTable = `notes_${uniqueId()}`;
   await legacy.pool.query(`CREATE TABLE ${notesTable} (user_id text NOT NULL, body text NOT NULL)`);
 });
@@ -64,7 +66,9 @@ interface SentCode {
 function startApp(options: { accountLinking?: boolean; unguarded?: boolean } = {}) {
   resetSdk();
   const sent: SentCode[] = [];
-  const auth = legacyAuth({ ...createPgLegacyUsers({ pool: legacy.pool, table: legacy.table }) });
+  const auth = legacyAuth({
+    ...createPgLegacyUsers({ pool: legacy.pool, table: legacy.table, columns: { roles: "roles" } }),
+  });
   supertokens.init({
     framework: "express",
     supertokens: { connectionURI: uri },
@@ -83,6 +87,7 @@ function startApp(options: { accountLinking?: boolean; unguarded?: boolean } = {
         ...(options.unguarded ? {} : { override: auth.passwordless }),
       }),
       EmailVerification.init({ mode: "OPTIONAL" }),
+      UserRoles.init(),
       Session.init({ getTokenTransferMethod: () => "header" }),
       ...(options.accountLinking
         ? [
@@ -209,6 +214,16 @@ describe("legacyAuth with Passwordless", () => {
       const signedIn = await passwordlessSignIn(ctx, user.email.toUpperCase(), "otp");
       assert.equal(signedIn.body.status, "OK", JSON.stringify(signedIn.body));
       assert.equal(signedIn.userId, user.id);
+    });
+
+    it("gives a legacy admin their roles before the first session: the first access token carries them", async () => {
+      const ctx = startApp();
+      const user = await legacyUser();
+      await legacy.pool.query(`UPDATE ${legacy.table} SET roles = 'admin' WHERE id = $1`, [user.id]);
+      const first = await passwordlessSignIn(ctx, user.email);
+      assert.equal(first.userId, user.id);
+      const payload = JSON.parse(Buffer.from(first.token!.split(".")[1], "base64url").toString());
+      assert.deepEqual(payload["st-role"].v, ["admin"]);
     });
 
     it("a wrong code moves nobody", async () => {

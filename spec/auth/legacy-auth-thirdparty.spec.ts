@@ -20,6 +20,7 @@ import EmailVerification from "supertokens-node/recipe/emailverification";
 import Session, { type SessionContainer } from "supertokens-node/recipe/session";
 import { verifySession } from "supertokens-node/recipe/session/framework/express";
 import ThirdParty from "supertokens-node/recipe/thirdparty";
+import UserRoles from "supertokens-node/recipe/userroles";
 import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 import { legacyAuth, PENDING_EMAIL_DOMAIN, type LegacyUser } from "../../lib/auth/index.js";
 import { REASONS } from "../../lib/auth/other-logins.js";
@@ -48,7 +49,7 @@ before(async () => {
   // verified the email.
   await legacy.pool.query(
     `ALTER TABLE ${legacy.table} ADD COLUMN acme_sub text UNIQUE, ` +
-      "ADD COLUMN email_verified boolean NOT NULL DEFAULT false",
+      "ADD COLUMN email_verified boolean NOT NULL DEFAULT false, ADD COLUMN roles text",
   );
   const probe = await fetch(`${core.url}/recipe/accountlinking/user/primary`, {
     method: "POST",
@@ -125,7 +126,8 @@ function startApp(options: Options = {}) {
       ? Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }))
       : legacy.pool.query(text, values);
   // The app's own lookups, as legacyAuth's docs show them: the row says whether the app had verified the email.
-  const select = `SELECT id::text AS id, email, password_hash AS "passwordHash", email_verified AS "emailVerified"
+  const select = `SELECT id::text AS id, email, password_hash AS "passwordHash",
+                         email_verified AS "emailVerified", roles
                     FROM ${legacy.table}`;
   const rows = async (where: string, value: string) =>
     (await query(`${select} WHERE ${where}`, [value])).rows as LegacyUser[];
@@ -146,6 +148,7 @@ function startApp(options: Options = {}) {
         ...(options.unguarded ? {} : { override: auth.thirdParty }),
       }),
       EmailVerification.init({ mode: "OPTIONAL" }),
+      UserRoles.init(),
       Session.init({ getTokenTransferMethod: () => "header" }),
       ...(options.accountLinking
         ? [
@@ -215,14 +218,17 @@ async function passwordSignIn(app: express.Express, email: string, password = PA
 }
 
 /** A legacy row; `acmeSub` is its provider login, `password: false` a provider-only account. */
-async function legacyUser(options: { acmeSub?: string; password?: boolean; emailVerified?: boolean } = {}) {
+async function legacyUser(
+  options: { acmeSub?: string; password?: boolean; emailVerified?: boolean; roles?: string } = {},
+) {
   const email = `user-${uniqueId()}@example.com`;
   const passwordHash = options.password === false ? null : await bcrypt.hash(PASSWORD, 4);
   const id = await legacy.insert({ email, passwordHash });
-  await legacy.pool.query(`UPDATE ${legacy.table} SET acme_sub = $2, email_verified = $3 WHERE id = $1`, [
+  await legacy.pool.query(`UPDATE ${legacy.table} SET acme_sub = $2, email_verified = $3, roles = $4 WHERE id = $1`, [
     id,
     options.acmeSub ?? null,
     options.emailVerified ?? false,
+    options.roles ?? null,
   ]);
   return { id, email };
 }
@@ -281,6 +287,17 @@ describe("legacyAuth with ThirdParty", () => {
         await EmailVerification.isEmailVerified(supertokens.convertToRecipeUserId(user.id), user.email),
         true,
       );
+    });
+
+    it("gives a legacy admin their roles before the first session: the first access token carries them", async () => {
+      const app = startApp();
+      const sub = `sub-${uniqueId()}`;
+      const user = await legacyUser({ acmeSub: sub, password: false, roles: "admin, editor" });
+      const first = await providerSignIn(app, { sub, email: user.email, verified: true });
+      assert.equal(first.userId, user.id);
+      const payload = JSON.parse(Buffer.from(first.token!.split(".")[1], "base64url").toString());
+      assert.deepEqual(payload["st-role"].v.sort(), ["admin", "editor"]);
+      assert.deepEqual((await UserRoles.getRolesForUser("public", user.id)).roles.sort(), ["admin", "editor"]);
     });
 
     it("carries the legacy app's verified email over when the provider does not say so", async () => {
