@@ -6,8 +6,7 @@
  * their legacy ids, notes and role.
  *
  * The steps build on each other, as in spec/demo/demo-browser.spec.ts: one demo process, one browser per person.
- * SuperTokens' side is the package's dev core in memory, given to the demo as SUPERTOKENS_CONNECTION_URI (the
- * way a real core is): the dev core's PostgreSQL storage, the demo's default, does not keep third-party users yet.
+ * SuperTokens' side is what `npm run demo` runs: the dev core in the demo's process, on the embedded database.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +14,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { signInWithProvider } from "../../demo-app/acme.js";
 import { openPostgres, type Database } from "../../demo-app/db.js";
 import { listUsers, roleOf } from "../../demo-app/roles.js";
@@ -27,7 +25,6 @@ const shot = screenshotter("demo-acme");
 const viewport = { width: 1100, height: 800 };
 
 let browser: Browser;
-let core: DevCore;
 let dataDir: string;
 let demo: DemoProcess | undefined;
 /** Frank's browser: signed in with Acme on the old system, carried across the switch. */
@@ -99,14 +96,12 @@ async function waitForNotes(page: Page): Promise<void> {
 before(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), "stm-demo-acme-"));
   browser = await launchChromium();
-  core = await startDevCore();
-  demo = await startDemoProcess({ migration: false, dataDir, env: { SUPERTOKENS_CONNECTION_URI: core.url } });
+  demo = await startDemoProcess({ migration: false, dataDir });
 });
 
 after(async () => {
   const code = await demo?.stop();
   await browser?.close();
-  await core?.close();
   await rm(dataDir, { recursive: true, force: true });
   assert.equal(code, 0, `the demo must exit cleanly on SIGTERM:\n${demo?.output()}`);
 });
