@@ -313,6 +313,27 @@ describe("legacyAuth with ThirdParty", () => {
     });
   });
 
+  describe("when two first sign-ins of one legacy user race", () => {
+    it("both land on the legacy id: one user, one login method, no placeholder left", async () => {
+      const app = startApp();
+      const sub = `sub-${uniqueId()}`;
+      const user = await legacyUser({ acmeSub: sub, password: false });
+      const answers = await Promise.all(
+        [1, 2, 3].map(() => providerSignIn(app, { sub, email: user.email, verified: true })),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.userId),
+        [user.id, user.id, user.id],
+        JSON.stringify(answers.map((a) => a.body)),
+      );
+      assert.deepEqual(
+        (await identityUsers(sub)).map((u) => [u.id, u.loginMethods.length]),
+        [[user.id, 1]],
+      );
+      await assertNoPlaceholders();
+    });
+  });
+
   describe("when the provider does not verify the email (an attacker's own provider account)", () => {
     it("a legacy-only user's email is refused with a reason, and nothing is created or linked", async () => {
       const app = startApp();
@@ -463,6 +484,28 @@ describe("legacyAuth with ThirdParty", () => {
       } finally {
         spy.mock.restore();
       }
+    });
+  });
+
+  describe("options", () => {
+    const required = { findUserByEmail: async () => undefined, findUserById: async () => undefined };
+    it("refuses a findUserByThirdParty that is not a function, and a misspelt override key, naming the fix", () => {
+      assert.throws(() => legacyAuth({ ...required, findUserByThirdParty: "google_id" as never }), {
+        code: "ERR_MIGRATE_INVALID_OPTION",
+        message: /findUserByThirdParty/,
+      });
+      assert.throws(() => legacyAuth({ ...required, thirdPartyOverride: { function: () => ({}) } as never }), {
+        code: "ERR_MIGRATE_UNKNOWN_OPTION",
+        message: /functions/,
+      });
+    });
+
+    it("returns the ThirdParty and Passwordless overrides beside EmailPassword's", () => {
+      const auth = legacyAuth(required);
+      assert.equal(typeof auth.thirdParty.functions, "function");
+      assert.equal(typeof auth.thirdParty.apis, "function");
+      assert.equal(typeof auth.passwordless.functions, "function");
+      assert.equal(typeof auth.passwordless.apis, "function");
     });
   });
 
