@@ -7,6 +7,7 @@
 import { after, before, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import bcrypt from "bcrypt";
+import pg from "pg";
 import express, { type NextFunction, type Request, type Response } from "express";
 import request from "supertest";
 import supertokens from "supertokens-node";
@@ -20,10 +21,10 @@ import { verifySession } from "supertokens-node/recipe/session/framework/express
 import UserRoles from "supertokens-node/recipe/userroles";
 import { createPgLegacyUsers, legacyAuth, PENDING_EMAIL_DOMAIN } from "../../lib/auth/index.js";
 import { REASONS } from "../../lib/auth/other-logins.js";
-import { startDevCore, type DevCore } from "../../lib/core/index.js";
+import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
 import { createLegacyTable, form, type LegacyTable } from "../helpers/legacy-auth.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
-import { uniqueId } from "../helpers/services.js";
+import { requireEnv, uniqueId } from "../helpers/services.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -336,6 +337,36 @@ describe("legacyAuth with Passwordless", () => {
       } finally {
         spy.mock.restore();
       }
+    });
+  });
+
+  describe("on the dev core's PostgreSQL storage", () => {
+    let pgCore: DevCore;
+    let pool: pg.Pool;
+    const schema = `stm_legacy_pl_${uniqueId()}`;
+    before(async () => {
+      pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 5 });
+      pgCore = await startDevCore({ storage: await PostgresStorage.create(pool, { schema }) });
+    });
+    after(async () => {
+      await pgCore.close();
+      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await pool.end();
+    });
+
+    it("a magic link lands a legacy-only user on their id; email changes onto legacy emails refused", async () => {
+      uri = await createCoreApp(pgCore.url);
+      const ctx = startApp();
+      const user = await legacyUser();
+      assert.equal((await passwordlessSignIn(ctx, user.email)).userId, user.id);
+      assert.equal((await passwordlessSignIn(ctx, user.email, "otp")).userId, user.id);
+      const other = await legacyUser();
+      const recipeUserId = supertokens.convertToRecipeUserId(user.id);
+      assert.equal(
+        (await Passwordless.updateUser({ recipeUserId, email: other.email })).status,
+        "EMAIL_ALREADY_EXISTS_ERROR",
+      );
+      await assertNoPlaceholders();
     });
   });
 

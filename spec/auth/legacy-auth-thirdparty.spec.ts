@@ -10,6 +10,7 @@ import { after, before, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import bcrypt from "bcrypt";
+import pg from "pg";
 import express, { type NextFunction, type Request, type Response } from "express";
 import request from "supertest";
 import supertokens from "supertokens-node";
@@ -24,10 +25,10 @@ import UserRoles from "supertokens-node/recipe/userroles";
 import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 import { legacyAuth, PENDING_EMAIL_DOMAIN, type LegacyUser } from "../../lib/auth/index.js";
 import { REASONS } from "../../lib/auth/other-logins.js";
-import { startDevCore, type DevCore } from "../../lib/core/index.js";
+import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
 import { createLegacyTable, form, type LegacyTable } from "../helpers/legacy-auth.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
-import { uniqueId } from "../helpers/services.js";
+import { requireEnv, uniqueId } from "../helpers/services.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -484,6 +485,35 @@ describe("legacyAuth with ThirdParty", () => {
       } finally {
         spy.mock.restore();
       }
+    });
+  });
+
+  describe("on the dev core's PostgreSQL storage", () => {
+    let pgCore: DevCore;
+    let pool: pg.Pool;
+    const schema = `stm_legacy_tp_${uniqueId()}`;
+    before(async () => {
+      pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 5 });
+      pgCore = await startDevCore({ storage: await PostgresStorage.create(pool, { schema }) });
+    });
+    after(async () => {
+      await pgCore.close();
+      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await pool.end();
+    });
+
+    it("a legacy user's first provider sign-in lands on their id; an unverified takeover is refused", async () => {
+      uri = await createCoreApp(pgCore.url);
+      const app = startApp();
+      const sub = `sub-${uniqueId()}`;
+      const user = await legacyUser({ acmeSub: sub, password: false });
+      assert.equal((await providerSignIn(app, { sub, email: user.email, verified: false })).userId, user.id);
+      assert.equal((await providerSignIn(app, { sub, email: user.email, verified: false })).userId, user.id);
+      const victim = await legacyUser();
+      const attack = await providerSignIn(app, { sub: `x-${uniqueId()}`, email: victim.email, verified: false });
+      assert.deepEqual(attack.body, { status: "SIGN_IN_UP_NOT_ALLOWED", reason: REASONS.unverifiedLegacyEmail });
+      assert.deepEqual(await usersWithEmail(victim.email), []);
+      await assertNoPlaceholders();
     });
   });
 
