@@ -74,6 +74,8 @@ let alice: BrowserContext;
 let alicePage: Page;
 /** Erin, also signed in on the old system, did not press the switch: her browser is converted on its next page. */
 let erinPage: Page;
+/** Requests erin's converting page took: a 503 (a loaded machine) and its retry can prove the new tokens. */
+let erinRequests = 1;
 
 async function cookieNames(context: BrowserContext): Promise<string[]> {
   return (await context.cookies()).map((c) => c.name).sort();
@@ -163,10 +165,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A page load as a person does it on a busy machine: the product may answer 503 with Retry-After (a store or
  * the core too slow), never "no session"; the person reloads after the time it asks for.
  */
-async function gotoRetrying503(page: Page, url: string): Promise<void> {
+/** Returns how many requests it took. */
+async function gotoRetrying503(page: Page, url: string): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const res = await page.goto(url);
-    if (res?.status() !== 503 || attempt === 4) return;
+    if (res?.status() !== 503 || attempt === 4) return attempt + 1;
     const retryAfter = Number(res.headers()["retry-after"]);
     assert.ok(retryAfter > 0, `a 503 says when to retry: ${JSON.stringify(res.headers())}`);
     await sleep(retryAfter * 1000);
@@ -177,14 +180,14 @@ async function gotoRetrying503(page: Page, url: string): Promise<void> {
  * Retiring the legacy session finishes after the response that proved the client holds the new tokens (the
  * store's destroy runs in the background): reload the progress page until it shows the counter, up to 15 s.
  */
-async function adminShows(page: Page, selector: string, expected: string): Promise<void> {
+async function adminShows(page: Page, selector: string, ...expected: string[]): Promise<string> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     await page.goto(`${demo!.url}/admin`);
     const text = await page.textContent(selector);
-    if (text === expected || Date.now() > deadline) {
-      assert.equal(text, expected, selector);
-      return;
+    if (expected.includes(text ?? "") || Date.now() > deadline) {
+      assert.ok(expected.includes(text ?? ""), `${selector}: ${text} is not one of ${expected.join(", ")}`);
+      return text!;
     }
   }
 }
@@ -331,7 +334,7 @@ describe("demo app in a browser, embedded defaults", () => {
 
     // Erin's browser, signed in on the old system too, is converted on its first page after the switch.
     const erinWatched = watchConsole(erinPage);
-    await gotoRetrying503(erinPage, `${url}/notes`);
+    erinRequests = await gotoRetrying503(erinPage, `${url}/notes`);
     assert.equal(await erinPage.textContent("#converted-email"), "erin@example.com");
     assert.equal(await erinPage.textContent("#who-id"), "5");
     assert.deepEqual(erinWatched.problems(), [], "nothing goes wrong in the console on erin's converting page");
@@ -477,9 +480,15 @@ describe("demo app in a browser, embedded defaults", () => {
     assert.equal(new URL(alicePage.url()).pathname, "/login");
     // The progress page, last of the story: its own visit ticks the last step.
     const watched = watchConsole(alicePage);
-    await adminShows(alicePage, "#sessions-retired", "1");
+    // Erin's legacy session waits for its grace window, unless her page was retried after a 503: the retry carried
+    // her new tokens and the legacy cookie, which proves the switch and retires it too.
+    const retired = await adminShows(alicePage, "#sessions-retired", ...(erinRequests > 1 ? ["1", "2"] : ["1"]));
     assert.equal(await alicePage.textContent("#sessions-migrated"), "2", "alice's and erin's");
-    assert.equal(await alicePage.textContent("#legacy-sessions"), "1", "alice's is gone from the store; erin's waits");
+    assert.equal(
+      await alicePage.textContent("#legacy-sessions"),
+      retired === "1" ? "1" : "0",
+      "alice's is gone from the store; erin's waits unless retired",
+    );
     assert.equal(
       await alicePage.textContent("#users-moved"),
       "3",
