@@ -5,16 +5,17 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, randomUUID } from "node:crypto";
 import express from "express";
 import request from "supertest";
 import pg from "pg";
+import { PGlite } from "@electric-sql/pglite";
 import supertokens from "supertokens-node";
 import Multitenancy from "supertokens-node/recipe/multitenancy";
 import Passwordless from "supertokens-node/recipe/passwordless";
 import Session from "supertokens-node/recipe/session";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
-import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
+import { MemoryStorage, PostgresStorage, startDevCore, type CoreStorage, type DevCore } from "../../lib/core/index.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 
@@ -619,4 +620,126 @@ describe("Passwordless on PostgreSQL: the plugin's tables", () => {
       ],
     );
   });
+});
+
+describe("PasswordlessCodeStorage, the same on every backend", () => {
+  const backends: { name: string; open(): Promise<{ storage: CoreStorage; close(): Promise<void> }> }[] = [
+    { name: "MemoryStorage", open: async () => ({ storage: new MemoryStorage(), close: async () => {} }) },
+    {
+      name: "PostgresStorage on pg.Pool",
+      open: async () => ({ storage: await PostgresStorage.create(pool, { schema }), close: async () => {} }),
+    },
+    {
+      name: "PostgresStorage on PGlite",
+      async open() {
+        const db = new PGlite();
+        return { storage: await PostgresStorage.create(db, { schema: "core" }), close: () => db.close() };
+      },
+    },
+  ];
+  const device = (tenantId: string, hash: string, contact: { email: string } | { phoneNumber: string }) => ({
+    tenantId,
+    deviceIdHash: hash,
+    ...contact,
+    linkCodeSalt: Buffer.alloc(32, 1).toString("base64"),
+    failedAttempts: 0,
+  });
+  const code = (tenantId: string, hash: string, codeId: string, linkCodeHash: string, createdAt = Date.now()) => ({
+    tenantId,
+    codeId,
+    deviceIdHash: hash,
+    linkCodeHash,
+    createdAt,
+  });
+
+  for (const backend of backends) {
+    it(`${backend.name}: collisions, consume, failed attempts, removal`, async () => {
+      const { storage, close } = await backend.open();
+      try {
+        const appId = `a${uniqueId()}`;
+        await storage.putApp({ appId, coreConfig: {}, createdAt: Date.now() });
+        await storage.putTenant(appId, { tenantId: "public", coreConfig: {} });
+        const s = storage.app(appId).passwordlessCodes;
+        const id = () => randomUUID();
+        const c1 = id();
+        assert.equal(
+          await s.createDeviceWithCode(
+            device("public", "d1", { email: "x@example.com" }),
+            code("public", "d1", c1, "h1"),
+          ),
+          "OK",
+        );
+        assert.equal(
+          await s.createDeviceWithCode(
+            device("public", "d1", { email: "y@example.com" }),
+            code("public", "d1", id(), "h9"),
+          ),
+          "DEVICE_EXISTS",
+        );
+        assert.equal(
+          await s.createDeviceWithCode(
+            device("public", "d2", { email: "x@example.com" }),
+            code("public", "d2", c1, "h2"),
+          ),
+          "CODE_ID_EXISTS",
+        );
+        assert.equal(
+          await s.createDeviceWithCode(
+            device("public", "d2", { email: "x@example.com" }),
+            code("public", "d2", id(), "h1"),
+          ),
+          "LINK_CODE_HASH_EXISTS",
+        );
+        assert.equal(await s.getDevice("public", "d2"), undefined, "a refused device leaves nothing behind");
+        assert.equal(await s.createCode(code("public", "nope", id(), "h3")), "UNKNOWN_DEVICE");
+        assert.equal(
+          await s.createDeviceWithCode(
+            device("public", "d2", { email: "x@example.com" }),
+            code("public", "d2", id(), "h2"),
+          ),
+          "OK",
+        );
+        assert.equal(
+          await s.createDeviceWithCode(
+            device("public", "d3", { phoneNumber: "+14155550100" }),
+            code("public", "d3", id(), "h3"),
+          ),
+          "OK",
+        );
+
+        assert.equal(await s.recordFailedAttempt("public", "d3", 1, 5), "CHANGED");
+        assert.equal(await s.recordFailedAttempt("public", "d3", 0, 5), "INCREMENTED");
+        assert.equal((await s.getDevice("public", "d3"))?.failedAttempts, 1);
+        assert.equal(await s.recordFailedAttempt("public", "d3", 1, 2), "DELETED");
+        assert.equal(await s.getDevice("public", "d3"), undefined);
+
+        assert.equal(await s.consumeDevice("public", "d1", "h2", 0, 5), undefined, "another device's code");
+        assert.equal(await s.consumeDevice("public", "d1", "h1", Date.now() + 60_000, 5), undefined, "expired");
+        const consumed = await s.consumeDevice("public", "d1", "h1", 0, 5);
+        assert.equal(consumed?.email, "x@example.com");
+        assert.deepEqual(await s.listDevicesByEmail("public", "x@example.com"), [], "every device of the email");
+        assert.equal(await s.consumeDevice("public", "d1", "h1", 0, 5), undefined, "only once");
+
+        assert.equal(
+          await s.createDeviceWithCode(
+            device("public", "d4", { email: "z@example.com" }),
+            code("public", "d4", "c4a", "h4a", 1),
+          ),
+          "OK",
+        );
+        assert.equal(await s.createCode(code("public", "d4", "c4b", "h4b", 2)), "OK");
+        assert.deepEqual(
+          (await s.listCodesOfDevice("public", "d4")).map((c) => c.codeId),
+          ["c4a", "c4b"],
+        );
+        await s.removeCode("public", "c4a");
+        assert.equal((await s.getDevice("public", "d4"))?.email, "z@example.com");
+        await s.removeCode("public", "c4b");
+        assert.equal(await s.getDevice("public", "d4"), undefined, "the device goes with its last code");
+        await s.deleteDevicesByPhoneNumber(["public"], "+14155550100");
+      } finally {
+        await close();
+      }
+    });
+  }
 });

@@ -34,8 +34,10 @@ type CodeRow = {
 const deviceColumns = (alias = "") =>
   `${alias}tenant_id, ${alias}device_id_hash::text AS device_id_hash, ${alias}email, ${alias}phone_number, ` +
   `${alias}link_code_salt, ${alias}failed_attempts`;
+// code_id is CHAR(36) too: any id shorter than a UUID comes back padded unless cast.
 const codeColumns =
-  `tenant_id, code_id, device_id_hash::text AS device_id_hash, link_code_hash::text AS ` + `link_code_hash, created_at`;
+  "tenant_id, code_id::text AS code_id, device_id_hash::text AS device_id_hash, " +
+  "link_code_hash::text AS link_code_hash, created_at";
 
 function device(r: DeviceRow): PasswordlessDeviceRecord {
   return {
