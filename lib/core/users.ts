@@ -90,7 +90,10 @@ function primaryUserJson(
     phoneNumbers: [...phoneNumbers],
     thirdParty: [...thirdParty.values()],
     webauthn: { credentialIds: [] },
-    loginMethods: methods.map((u) => loginMethodJson(u, ids.get(u.id) ?? u.id, verified.get(u) ?? false)),
+    // A login method without an email (a passwordless phone number) counts as verified, as the core's storage says.
+    loginMethods: methods.map((u) =>
+      loginMethodJson(u, ids.get(u.id) ?? u.id, verified.get(u) ?? u.email === undefined),
+    ),
   };
 }
 

@@ -384,6 +384,18 @@ for (const kind of ["memory", "postgres"] as const) {
       assert.equal(signedIn.user.id, up.user.id);
     });
 
+    it("a phone-only login method is verified; once it gains an unverified email, it is not", async () => {
+      await setup(cores[kind]);
+      const up = await consumeOk(await createCodeOk({ phoneNumber: "+14155550123" }));
+      assert.equal(up.user.loginMethods[0].verified, true);
+      assert.equal((await supertokens.getUser(up.user.id))?.loginMethods[0].verified, true);
+      const [listed] = await supertokens.listUsersByAccountInfo("public", { phoneNumber: "+14155550123" });
+      assert.equal(listed?.loginMethods[0].verified, true);
+      const recipeUserId = up.user.loginMethods[0].recipeUserId;
+      assert.equal((await Passwordless.updateUser({ recipeUserId, email: "phone-first@example.com" })).status, "OK");
+      assert.equal((await supertokens.getUser(up.user.id))?.loginMethods[0].verified, false);
+    });
+
     it("updateUser changes and removes email and phone number, refuses taken ones and clearing both", async () => {
       await setup(cores[kind]);
       const a = await Passwordless.signInUp({ tenantId: "public", email: "a@example.com" });
