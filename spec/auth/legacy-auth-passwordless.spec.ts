@@ -64,7 +64,7 @@ interface SentCode {
   preAuthSessionId: string;
 }
 
-function startApp(options: { accountLinking?: boolean; unguarded?: boolean } = {}) {
+function startApp(options: { accountLinking?: boolean; unguarded?: boolean; phones?: boolean } = {}) {
   resetSdk();
   const sent: SentCode[] = [];
   const auth = legacyAuth({
@@ -77,12 +77,18 @@ function startApp(options: { accountLinking?: boolean; unguarded?: boolean } = {
     recipeList: [
       EmailPassword.init({ override: auth }),
       Passwordless.init({
-        contactMethod: "EMAIL",
+        contactMethod: options.phones ? "EMAIL_OR_PHONE" : "EMAIL",
         flowType: "USER_INPUT_CODE_AND_MAGIC_LINK",
         emailDelivery: {
           override: (original) => ({
             ...original,
             sendEmail: async (input) => void sent.push(input),
+          }),
+        },
+        smsDelivery: {
+          override: (original) => ({
+            ...original,
+            sendSms: async (input) => void sent.push({ ...input, email: input.phoneNumber }),
           }),
         },
         ...(options.unguarded ? {} : { override: auth.passwordless }),
@@ -298,6 +304,24 @@ describe("legacyAuth with Passwordless", () => {
       );
       assert.deepEqual(users[0].loginMethods.map((lm) => lm.recipeId).sort(), ["emailpassword", "passwordless"]);
       assert.equal((await passwordSignIn(ctx.app, user.email)).userId, user.id);
+    });
+  });
+
+  describe("phone numbers (not in the legacy table)", () => {
+    it("a phone sign-up and sign-in work as SuperTokens' own, untouched", async () => {
+      const ctx = startApp({ phones: true });
+      await legacyUser();
+      const asked = await request(ctx.app).post("/auth/signinup/code").send({ phoneNumber: "+14155552671" });
+      assert.equal(asked.body.status, "OK", JSON.stringify(asked.body));
+      const code = ctx.sent.at(-1)!;
+      const consumed = await request(ctx.app).post("/auth/signinup/code/consume").send({
+        preAuthSessionId: asked.body.preAuthSessionId,
+        deviceId: asked.body.deviceId,
+        userInputCode: code.userInputCode,
+      });
+      assert.equal(consumed.body.status, "OK", JSON.stringify(consumed.body));
+      assert.equal(consumed.body.createdNewRecipeUser, true);
+      assert.deepEqual(consumed.body.user.phoneNumbers, ["+14155552671"]);
     });
   });
 
