@@ -417,3 +417,24 @@ export async function passwordOfMovedUser(
 }
 
 type RawCreate = ReturnType<LegacyAuthRuntime["rawImplementation"]>["createNewRecipeUser"];
+
+/**
+ * Whether `email` is that of a legacy user who moved by a provider or magic link and still has a legacy password:
+ * that password is still theirs to sign in with (passwordOfMovedUser), so an email-password sign-up of the address
+ * by anyone else is refused, as for a legacy-only user.
+ */
+export async function legacyPasswordStillPending(
+  rt: LegacyAuthRuntime,
+  input: { tenantId: string; email: string; userContext?: UserContext },
+): Promise<boolean> {
+  const email = normaliseEmail(input.email);
+  const found = await rt.legacy.byEmail(email, input.tenantId);
+  if (found.kind !== "one" || found.user.passwordHash === null) return false;
+  if ((await rt.core.superTokensIdOf(found.user.id, input.userContext)) === undefined) return false;
+  const owner = await rt.core.getUser(found.user.id, input.userContext);
+  return (
+    owner !== undefined &&
+    !owner.loginMethods.some((lm) => lm.recipeId === "emailpassword") &&
+    owner.loginMethods.some((lm) => lm.hasSameEmailAs(email))
+  );
+}

@@ -6,7 +6,7 @@ import { lockKey } from "./lock.js";
 import { authLog, maskEmail } from "./log.js";
 import { consumeResetToken, generateResetToken, isLegacyResetToken } from "./password-reset.js";
 import type { LegacyAuthRuntime } from "./runtime.js";
-import { carryVerifiedEmail, passwordOfMovedUser } from "./other-logins.js";
+import { carryVerifiedEmail, legacyPasswordStillPending, passwordOfMovedUser } from "./other-logins.js";
 import { decideSignIn, type SignInDecision, type SignInInput } from "./sign-in.js";
 import type { UserContext } from "../user-context.js";
 
@@ -151,6 +151,11 @@ export function legacyFunctions(rt: LegacyAuthRuntime, memo: DecisionMemo, origi
       if (!verdict.claimable) {
         if (verdict.why === "invalid input") invalidEmail();
         if (verdict.why === "legacy user") await rt.dummy(verdict.hash);
+        return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
+      }
+      if (await legacyPasswordStillPending(rt, input)) {
+        authLog("sign-up for %s refused: a moved legacy user's password still signs in", maskEmail(input.email));
+        await rt.dummy();
         return { status: "EMAIL_ALREADY_EXISTS_ERROR" };
       }
       return original.createNewRecipeUser(input);

@@ -409,6 +409,11 @@ describe("legacyAuth with ThirdParty", () => {
       assert.equal((await providerSignIn(app, { sub, email: user.email, verified: true })).userId, user.id);
       const answer = await passwordSignIn(app, user.email);
       assert.deepEqual(answer.body, { status: "SIGN_IN_NOT_ALLOWED", reason: REASONS.otherMethod("Acme") });
+      // Nobody else can take the address with a password of their own while the legacy password is still theirs.
+      assert.equal(
+        (await EmailPassword.signUp("public", user.email, "attacker password 1")).status,
+        "EMAIL_ALREADY_EXISTS_ERROR",
+      );
       const wrong = await passwordSignIn(app, user.email, "not the password 1");
       assert.equal(
         wrong.body.status,
