@@ -193,6 +193,9 @@ export const multitenancyRoutes: Route[] = [
     path: "/recipe/multitenancy/tenant/v2",
     scope: "app",
     async handler(ctx) {
+      // v2 configures login methods only through firstFactors; the v1 recipe switches are refused, not ignored.
+      for (const name of ["emailPasswordEnabled", "thirdPartyEnabled", "passwordlessEnabled"])
+        if (name in ctx.body) throw badRequest(`${name} is not allowed in this API version`);
       const tenantId = idField(ctx.body, "tenantId");
       const existing = await ctx.core.storage.getTenant(ctx.app.appId, tenantId);
       const update = configUpdate(ctx.body);
