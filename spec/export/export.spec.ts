@@ -134,16 +134,7 @@ before(async () => {
     sha256hex(expiredToken),
   ]);
 
-  // The roles recipe's tables as the core creates them (the dev core does not implement roles).
-  await pool.query(`CREATE TABLE "${schema}".roles (app_id VARCHAR(64) NOT NULL DEFAULT 'public', role VARCHAR(255)
-    NOT NULL,
-    CONSTRAINT roles_pkey PRIMARY KEY (app_id, role))`);
-  await pool.query(`CREATE TABLE "${schema}".user_roles (app_id VARCHAR(64) NOT NULL DEFAULT 'public', tenant_id
-    VARCHAR(64) NOT NULL DEFAULT 'public',
-    user_id VARCHAR(128) NOT NULL, role VARCHAR(255) NOT NULL, CONSTRAINT user_roles_pkey PRIMARY KEY (app_id,
-      tenant_id, user_id, role),
-    CONSTRAINT user_roles_role_fkey FOREIGN KEY (app_id, role) REFERENCES "${schema}".roles (app_id, role) ON DELETE
-      CASCADE)`);
+  // Roles straight into the roles recipe's tables, which the dev core creates as the core does (plugin 9.5).
   await pool.query(`INSERT INTO "${schema}".roles VALUES ($1, 'admin'), ($1, 'editor')`, [appId]);
   await pool.query(
     `INSERT INTO "${schema}".user_roles VALUES ($1, 'public', 'legacy-7', 'admin'), ($1, 'public', 'legacy-7', ` +
@@ -479,6 +470,8 @@ describe("export: other databases and mistakes", () => {
     const bare = `stm_export_bare_${uniqueId()}`;
     const storage = await PostgresStorage.create(pool, { schema: bare });
     try {
+      // A core from before the roles recipe's tables (or one whose roles live elsewhere).
+      await pool.query(`DROP TABLE "${bare}".user_roles, "${bare}".role_permissions, "${bare}".roles`);
       await storage.putApp({ appId: "public", coreConfig: {}, createdAt: 1 });
       await storage.app("public").insertUser({
         id: "11111111-1111-1111-1111-111111111111",
