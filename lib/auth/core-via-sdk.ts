@@ -359,13 +359,18 @@ export class CoreClient {
     return call("count users", () => supertokens.getUserCount(undefined, undefined, context(userContext)));
   }
 
-  async listUsers(tenantId: string, page: { paginationToken?: string; email?: string }, userContext?: UserContext) {
+  /** A page of 500 users of `tenantId` who have a login method of `recipeIds` (default: email-password). */
+  async listUsers(
+    tenantId: string,
+    page: { paginationToken?: string; email?: string; recipeIds?: string[] },
+    userContext?: UserContext,
+  ) {
     return call("list users", () =>
       supertokens.getUsersOldestFirst({
         tenantId,
         limit: 500,
         paginationToken: page.paginationToken,
-        includeRecipeIds: ["emailpassword"],
+        includeRecipeIds: page.recipeIds ?? ["emailpassword"],
         ...(page.email === undefined ? {} : { query: { email: page.email } }),
         userContext: context(userContext),
       }),

@@ -17,7 +17,17 @@ export interface MigrationProgress {
   legacyOnly: number;
   /** Rows in the legacy table (`countLegacyUsers`). */
   total: number;
+  /**
+   * The moved users by the login methods they have in SuperTokens now: a user with a password and a linked
+   * provider counts under both, so these may add up to more than `moved`.
+   */
+  byLoginMethod: { emailpassword: number; thirdparty: number; passwordless: number };
+  /** The moved users with a login of each third-party provider, by its id (`acme`, `google`, ...). */
+  byThirdPartyProvider: Record<string, number>;
 }
+
+/** The login methods a moved user can have, as `getUsersOldestFirst`'s `includeRecipeIds` names them. */
+const LOGIN_RECIPES = ["emailpassword", "thirdparty", "passwordless"] as const;
 
 export interface FinishPendingResult {
   /** Interrupted moves whose email step was completed. */
@@ -67,38 +77,54 @@ export class UsersView {
       this.rt.legacy.count(),
     ]);
     // Orphaned placeholders (a move that failed before its mapping) are nobody; moved users are counted once.
-    return superTokensCount - scan.orphans + Math.max(0, total - scan.moved);
+    return superTokensCount - scan.orphans + Math.max(0, total - scan.moved.size);
   }
 
   async migrationProgress(): Promise<MigrationProgress> {
     const [scan, total] = await Promise.all([this.scan(), this.rt.legacy.count()]);
-    const moved = Math.min(scan.moved, total);
-    return { moved, legacyOnly: total - moved, total };
+    const moved = Math.min(scan.moved.size, total);
+    const byLoginMethod = { emailpassword: 0, thirdparty: 0, passwordless: 0 };
+    const byThirdPartyProvider: Record<string, number> = {};
+    for (const user of scan.moved.values()) {
+      const recipes = new Set(user.loginMethods.map((lm) => lm.recipeId));
+      for (const recipe of LOGIN_RECIPES) if (recipes.has(recipe)) byLoginMethod[recipe]++;
+      const providers = new Set(user.loginMethods.flatMap((lm) => (lm.thirdParty ? [lm.thirdParty.id] : [])));
+      for (const id of providers) byThirdPartyProvider[id] = (byThirdPartyProvider[id] ?? 0) + 1;
+    }
+    authLog("migrationProgress: %d of %d moved, by login method %o", moved, total, byLoginMethod);
+    return { moved, legacyOnly: total - moved, total, byLoginMethod, byThirdPartyProvider };
   }
 
   /**
-   * Pages through the SuperTokens users of the covered tenants (500 at a time) and asks the legacy store which of
-   * their ids are legacy ids: one core call and one store query per page.
+   * Pages through the SuperTokens users of the covered tenants, of every login method (500 at a time), and asks
+   * the legacy store which of them are legacy users: one core call and one store query per page. A user is moved
+   * when its id, or the id of one of its login methods (a legacy user linked under another), is a legacy id.
    */
-  private async scan(): Promise<{ moved: number; orphans: number }> {
-    const moved = new Set<string>();
+  private async scan(): Promise<{ moved: Map<string, User>; orphans: number }> {
+    const moved = new Map<string, User>();
     const orphans = new Set<string>();
-    for await (const { users } of this.pages()) {
-      const legacyIds = await this.rt.legacy.existing(users.map((u) => u.id));
+    for await (const { users } of this.pages(undefined, [...LOGIN_RECIPES])) {
+      const ids = users.flatMap((u) => [u.id, ...u.loginMethods.map((lm) => lm.recipeUserId.getAsString())]);
+      const legacyIds = await this.rt.legacy.existing([...new Set(ids)]);
       for (const u of users) {
-        if (legacyIds.has(u.id)) moved.add(u.id);
+        const isLegacy =
+          legacyIds.has(u.id) || u.loginMethods.some((lm) => legacyIds.has(lm.recipeUserId.getAsString()));
+        if (isLegacy) moved.set(u.id, u);
         else if (isPendingEmail(emailOf(u))) orphans.add(u.id);
       }
     }
-    return { moved: moved.size, orphans: orphans.size };
+    return { moved, orphans: orphans.size };
   }
 
-  /** The email-password users of each covered tenant (those whose email contains `email`, if given), 500 a page. */
-  private async *pages(email?: string): AsyncGenerator<{ tenantId: string; users: User[] }> {
+  /**
+   * The users of each covered tenant with a login method of `recipeIds` (default: email-password) and, if given,
+   * an email containing `email`; 500 a page.
+   */
+  private async *pages(email?: string, recipeIds?: string[]): AsyncGenerator<{ tenantId: string; users: User[] }> {
     for (const tenantId of this.rt.config.tenantIds) {
       let paginationToken: string | undefined;
       do {
-        const page = await this.rt.core.listUsers(tenantId, { paginationToken, email });
+        const page = await this.rt.core.listUsers(tenantId, { paginationToken, email, recipeIds });
         yield { tenantId, users: page.users };
         paginationToken = page.nextPaginationToken;
       } while (paginationToken);

@@ -159,7 +159,13 @@ describe("legacyAuth under faults and races", () => {
         status: "OK",
         exists: true,
       });
-      assert.deepEqual(await auth.migrationProgress(), { moved: 1, legacyOnly: 0, total: 1 });
+      assert.deepEqual(await auth.migrationProgress(), {
+        moved: 1,
+        legacyOnly: 0,
+        total: 1,
+        byLoginMethod: { emailpassword: 1, thirdparty: 0, passwordless: 0 },
+        byThirdPartyProvider: {},
+      });
       // The next sign-in resumes: one user, the legacy id, the legacy hash.
       assert.equal((await signIn(app, user.email, PASSWORD)).userId, user.id);
       const users = await coreUsers();

@@ -507,11 +507,27 @@ describe("legacyAuth", () => {
     it("count each user once and report migration progress", async () => {
       const { app, auth } = setup();
       const users = [await legacyUser(), await legacyUser(), await legacyUser()];
-      assert.deepEqual(await auth.migrationProgress(), { moved: 0, legacyOnly: 3, total: 3 });
+      assert.deepEqual(await auth.migrationProgress(), {
+        moved: 0,
+        legacyOnly: 3,
+        total: 3,
+        byLoginMethod: { emailpassword: 0, thirdparty: 0, passwordless: 0 },
+        byThirdPartyProvider: {},
+      });
       assert.equal(await auth.getUserCount(), 3);
       await signIn(app, users[0].email, PASSWORD);
       await EmailPassword.signUp("public", email(), PASSWORD);
-      assert.deepEqual(await auth.migrationProgress(), { moved: 1, legacyOnly: 2, total: 3 });
+      assert.deepEqual(
+        await auth.migrationProgress(),
+        {
+          moved: 1,
+          legacyOnly: 2,
+          total: 3,
+          byLoginMethod: { emailpassword: 1, thirdparty: 0, passwordless: 0 },
+          byThirdPartyProvider: {},
+        },
+        "the native sign-up is in SuperTokens but moved nobody",
+      );
       assert.equal(await auth.getUserCount(), 4, "1 moved + 1 native + 2 legacy-only");
     });
 
