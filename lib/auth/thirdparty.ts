@@ -37,7 +37,10 @@ export function legacyThirdPartyFunctions(rt: LegacyAuthRuntime, original: Recip
     async manuallyCreateOrUpdateUser(input) {
       assertRecipesGuarded();
       if (!rt.covers(input.tenantId)) return original.manuallyCreateOrUpdateUser(input);
-      const answer = await decide(rt, input);
+      // One decision per provider identity at a time in this process: a second request must not take the first's
+      // placeholder (made, not yet mapped) for an abandoned one.
+      const identity = `thirdparty\n${input.tenantId}\n${input.thirdPartyId}\n${input.thirdPartyUserId}`;
+      const answer = await rt.lock.run(identity, () => decide(rt, input));
       if (answer === "SUPERTOKENS") return original.manuallyCreateOrUpdateUser(input);
       if (answer.status === "EMAIL_CHANGE_NOT_ALLOWED_ERROR" && isObject(input.userContext)) {
         refusedEmailChange.set(input.userContext, answer.reason);
