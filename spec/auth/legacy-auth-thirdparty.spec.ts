@@ -522,6 +522,42 @@ describe("legacyAuth with ThirdParty", () => {
     });
   });
 
+  describe("when the core fails in the middle of a first provider sign-in", () => {
+    const MAP = /^POST \/appid-[^/]+\/recipe\/userid\/map$/;
+    for (const [step, mode] of [
+      ["after the mapping", "lose-response"],
+      ["before the mapping", "drop"],
+    ] as const) {
+      it(`${step}: 503, then the next sign-in finishes on the legacy id, one user, no placeholder`, async () => {
+        const app = startApp();
+        const sub = `sub-${uniqueId()}`;
+        const user = await legacyUser({ acmeSub: sub, password: false });
+        proxy.failNext(MAP, mode, { thenCut: true });
+        const failed = await providerSignIn(app, { sub, email: user.email, verified: true });
+        assert.equal(failed.status, 503, JSON.stringify(failed.body));
+        proxy.restore();
+        const left = await supertokens.getUsersNewestFirst({
+          tenantId: "public",
+          query: { email: PENDING_EMAIL_DOMAIN },
+        });
+        assert.equal(left.users.length, 1, "the fault left a placeholder (so the check below is not vacuous)");
+        // Whatever was left holds a reserved address: the legacy user's email is still not claimable.
+        assert.equal(
+          (await providerSignIn(app, { sub: `x-${uniqueId()}`, email: user.email, verified: false })).body.status,
+          "SIGN_IN_UP_NOT_ALLOWED",
+        );
+        const next = await providerSignIn(app, { sub, email: user.email, verified: true });
+        assert.equal(next.body.status, "OK", JSON.stringify(next.body));
+        assert.equal(next.userId, user.id);
+        assert.deepEqual(
+          (await identityUsers(sub)).map((u) => [u.id, u.emails]),
+          [[user.id, [user.email]]],
+        );
+        await assertNoPlaceholders();
+      });
+    }
+  });
+
   describe("options", () => {
     const required = { findUserByEmail: async () => undefined, findUserById: async () => undefined };
     it("refuses a findUserByThirdParty that is not a function, and a misspelt override key, naming the fix", () => {
