@@ -180,12 +180,52 @@ export function notesPage(viewer: Viewer, notes: Note[]): string {
 }
 
 export interface AdminFigures {
-  users?: { moved: number; legacyOnly: number; total: number; superTokensUsers: number };
+  users?: {
+    moved: number;
+    legacyOnly: number;
+    total: number;
+    superTokensUsers: number;
+    /** legacyAuth's migrationProgress(): moved users by the login methods they have now. */
+    byLoginMethod?: { emailpassword: number; thirdparty: number; passwordless: number };
+    byThirdPartyProvider?: Record<string, number>;
+  };
   sessions?: { migrated: number; reused: number; retired: number; loggedOut: number; rejected: Record<string, number> };
   legacySessionsInStore?: number;
   database: string;
   sessionStore: string;
   core?: string;
+}
+
+/** The moved users by login method, and a row for each third-party provider id. */
+function byLoginMethodTable(
+  counts: { emailpassword: number; thirdparty: number; passwordless: number },
+  providers: Record<string, number>,
+) {
+  const providerRows = Object.entries(providers)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(
+      ([id, n]) => html`<tr>
+        <th>Third-party: ${id}</th>
+        <td class="provider-count" data-provider="${id}">${n}</td>
+      </tr>`,
+    );
+  return html`<h3>Moved users by login method</h3>
+    <p class="muted">A user who signs in more than one way (a password and Acme, linked) counts under each.</p>
+    <table id="moved-by-method">
+      <tr>
+        <th>Email and password</th>
+        <td id="moved-emailpassword">${counts.emailpassword}</td>
+      </tr>
+      <tr>
+        <th>Third-party (sign in with a provider)</th>
+        <td id="moved-thirdparty">${counts.thirdparty}</td>
+      </tr>
+      ${providerRows}
+      <tr>
+        <th>Passwordless (magic link or code)</th>
+        <td id="moved-passwordless">${counts.passwordless}</td>
+      </tr>
+    </table>`;
 }
 
 export function adminPage(viewer: Viewer, figures: AdminFigures): string {
@@ -221,7 +261,8 @@ export function adminPage(viewer: Viewer, figures: AdminFigures): string {
                   <th>SuperTokens users (incl. new sign-ups)</th>
                   <td id="users-supertokens">${users.superTokensUsers}</td>
                 </tr>
-              </table>`
+              </table>
+              ${users.byLoginMethod ? byLoginMethodTable(users.byLoginMethod, users.byThirdPartyProvider ?? {}) : ""}`
         : html`<p>The migration is off: every user lives in the legacy <code>users</code> table.</p>`
     }
       ${

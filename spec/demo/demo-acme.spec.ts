@@ -266,6 +266,31 @@ describe("Sign in with Acme after the switch, through SuperTokens ThirdParty", (
     assert.equal(await page.locator("#who-id").count(), 0, "not signed in");
     await context.close();
   });
+
+  it("(4) after alice moves by password, the progress page counts the moved users per login method", async () => {
+    const aliceSeed = seededUsers.find((u) => u.email === "alice@example.com")!;
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    await page.goto(`${demo!.url}/login`);
+    await page.fill("#email", aliceSeed.email);
+    await page.fill("#password", aliceSeed.password!);
+    await page.click("#sign-in-form button[type=submit]");
+    await waitForNotes(page);
+    assert.equal(await page.textContent("#who-id"), legacyIdOf("alice@example.com"));
+    assert.equal(await page.getAttribute("#who-account", "data-account"), "supertokens", "her account moved");
+    await context.close();
+
+    await frankPage.goto(`${demo!.url}/admin`);
+    const cell = (selector: string) => frankPage.textContent(selector);
+    assert.equal(await cell("#users-moved"), "3", "frank and carol by Acme, alice by password");
+    assert.equal(await cell("#users-total"), String(seededUsers.length));
+    assert.equal(await cell("#moved-emailpassword"), "1", "alice; carol has a password but moved by Acme");
+    assert.equal(await cell("#moved-thirdparty"), "2", "frank and carol; grace signed up, she did not move");
+    assert.equal(await cell('#moved-by-method td[data-provider="acme"]'), "2");
+    assert.equal(await cell("#moved-passwordless"), "0");
+    assert.match((await cell("main"))!, /counts under each/, "the page says a linked user counts twice");
+    await shot(frankPage, "04-progress-by-login-method");
+  });
 });
 
 /**

@@ -384,6 +384,34 @@ describe("demo start-up messages", () => {
       /<label for="users-progress"[^>]*>\s*Users moved to SuperTokens: <strong id="users-percent">25%/,
     );
     assert.match(page, /<progress id="users-progress" class="progress" max="100" value="25">/);
+    assert.doesNotMatch(page, /moved-by-method/, "no per-method table without the counts");
+  });
+
+  it("counts the moved users per login method and provider, saying a linked user counts under each", () => {
+    const page = adminPage(
+      { system: "supertokens" },
+      {
+        users: {
+          moved: 3,
+          legacyOnly: 3,
+          total: 6,
+          superTokensUsers: 4,
+          byLoginMethod: { emailpassword: 2, thirdparty: 2, passwordless: 0 },
+          byThirdPartyProvider: { "<acme>": 2, github: 1 },
+        },
+        database: "db",
+        sessionStore: "store",
+      },
+    );
+    assert.match(page, /<td id="moved-emailpassword">2<\/td>/);
+    assert.match(page, /<td id="moved-thirdparty">2<\/td>/);
+    assert.match(page, /<td id="moved-passwordless">0<\/td>/);
+    assert.match(
+      page,
+      /<th>Third-party: &lt;acme&gt;<\/th>\s*<td class="provider-count" data-provider="&lt;acme&gt;">2</,
+    );
+    assert.match(page, /data-provider="github">1</);
+    assert.match(page, /counts under each/);
   });
 });
 
