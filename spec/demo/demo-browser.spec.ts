@@ -495,6 +495,8 @@ describe("demo app in a browser, embedded defaults", () => {
       "bob, dave and carol moved; alice and erin kept only their sessions",
     );
     assert.equal(await alicePage.textContent("#users-legacy-only"), "3", "alice, erin and frank (Acme only)");
+    assert.equal(await alicePage.textContent("#moved-emailpassword"), "3", "all three moved by password");
+    assert.equal(await alicePage.textContent("#moved-thirdparty"), "0", "nobody moved by Acme in this story");
     const progress = alicePage.getByRole("progressbar", { name: /users moved to supertokens/i });
     assert.equal(await progress.getAttribute("value"), "50", "3 of 6 legacy users moved");
     assert.equal(await alicePage.textContent("#users-percent"), "50%");
