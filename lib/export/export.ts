@@ -3,7 +3,14 @@ import { log } from "../debug.js";
 import { inspectLayout, KNOWN_LAYOUTS } from "./layout.js";
 import type { MigrationMode } from "./options.js";
 import { resolveExportOptions, type ExportFormat, type ExportOptions } from "./options.js";
-import { countOtherRecipeUsers, readResetTokens, readSigningKeys, readUsers, tenantsFromNewTables } from "./read.js";
+import {
+  countOtherRecipeUsers,
+  readResetTokens,
+  readSigningKeys,
+  readUsers,
+  tenantsFromNewTables,
+  type ExportedRecipe,
+} from "./read.js";
 import {
   csvRow,
   exportFormatName,
@@ -32,11 +39,13 @@ export interface ExportReport {
   migrationMode: MigrationMode;
   migrationModeSource: "option" | "tenant config" | "default";
   format: ExportFormat;
-  /** Email-password logins exported (one record each). */
+  /** Logins exported (one record each), of every recipe. */
   users: number;
+  /** Of those, per login method. */
+  logins: Record<ExportedRecipe, number>;
   /** Of those, logins linked to another primary user (account linking): their records carry that user's id. */
   linkedLogins: number;
-  /** Users per password-hash format (bcrypt, argon2, firebase_scrypt, unknown …). */
+  /** Email-password logins per password-hash format (bcrypt, argon2, firebase_scrypt, unknown …). */
   hashFormats: Record<string, number>;
   /**
    * Users whose hash is not bcrypt: the next system needs a reset or a lazy reverse migration for them (never a
@@ -52,7 +61,10 @@ export interface ExportReport {
   resetTokens: number | null;
   /** Keys written; null when not exported (CSV without a keys output). */
   signingKeys: { dynamic: number; static: number } | null;
-  /** Users of recipes the export does not cover (third party, passwordless …), left in the core. */
+  /**
+   * Users of recipes the export does not cover (WebAuthn; third party or passwordless in a database without their
+   * tables), left in the core.
+   */
   otherRecipeUsers: number;
   warnings: string[];
   durationMs: number;
@@ -150,6 +162,7 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
     migrationModeSource: layout.migrationModeSource,
     format: config.format,
     users: 0,
+    logins: { emailpassword: 0, thirdparty: 0, passwordless: 0 },
     linkedLogins: 0,
     hashFormats: {},
     usersNeedingAttention: 0,
@@ -170,8 +183,11 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
     for (const u of page) {
       chunk += ndjson ? ndjsonLine({ type: "user", ...u }) : userCsv(u);
       report.users++;
-      report.hashFormats[u.passwordHashFormat] = (report.hashFormats[u.passwordHashFormat] ?? 0) + 1;
-      if (u.passwordHashFormat !== "bcrypt") report.usersNeedingAttention++;
+      report.logins[u.recipeId]++;
+      if (u.passwordHashFormat !== null) {
+        report.hashFormats[u.passwordHashFormat] = (report.hashFormats[u.passwordHashFormat] ?? 0) + 1;
+        if (u.passwordHashFormat !== "bcrypt") report.usersNeedingAttention++;
+      }
       if (u.recipeUserId !== u.superTokensUserId) report.linkedLogins++;
       if (tenantsFromNewTables in u) fromNewTables++;
       if (u.userId !== u.superTokensUserId) report.mappedUsers++;
@@ -230,8 +246,9 @@ export async function exportSuperTokens(options: ExportOptions): Promise<ExportR
   report.otherRecipeUsers = await countOtherRecipeUsers(config, layout);
   if (report.otherRecipeUsers > 0) {
     warnings.push(
-      `${report.otherRecipeUsers} users of other recipes (third party, passwordless …) are not exported: this ` +
-        `export covers email-password users.`,
+      `${report.otherRecipeUsers} users of other recipes are not exported: this export covers email-password, ` +
+        `third-party and passwordless logins (the latter two where the database has thirdparty_users and ` +
+        `passwordless_users tables).`,
     );
   }
   report.durationMs = Date.now() - started;
@@ -252,8 +269,9 @@ export function formatExportReport(r: ExportReport): string {
       .map(([f, n]) => `${f} ${n}`)
       .join(", ") || "none";
   const lines = [
-    `exported ${r.users} email-password users of app "${r.appId}" (schema "${r.schema}", ${r.format}) in ` +
-      `${r.durationMs} ms`,
+    `exported ${r.users} logins of app "${r.appId}" (schema "${r.schema}", ${r.format}) in ${r.durationMs} ms: ` +
+      `${r.logins.emailpassword} email-password, ${r.logins.thirdparty} third-party, ` +
+      `${r.logins.passwordless} passwordless`,
     `  layout: ${r.coreLayout}, migration_mode ${r.migrationMode} (${r.migrationModeSource})`,
     ...(r.linkedLogins ? [`  ${r.linkedLogins} logins are linked to another user and exported under its id`] : []),
     `  password hashes: ${formats}`,

@@ -48,6 +48,8 @@ const CORE_TABLES = [
   "recipe_user_tenants",
   "emailpassword_users",
   "emailpassword_pswd_reset_tokens",
+  "thirdparty_users",
+  "passwordless_users",
   "emailverification_verified_emails",
   "session_access_token_signing_keys",
   "jwt_signing_keys",

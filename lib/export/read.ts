@@ -4,23 +4,41 @@ import { keyFromCoreString, type ExportedKey } from "./keys.js";
 import { readsNewTables, type CoreLayout } from "./layout.js";
 import type { ExportConfig } from "./options.js";
 
+/** The login methods the export reads, each from its own core table. */
+export const EXPORTED_RECIPES = ["emailpassword", "thirdparty", "passwordless"] as const;
+export type ExportedRecipe = (typeof EXPORTED_RECIPES)[number];
+
 export interface ExportedUser {
   /** The id the application knows: the external id when a user-id mapping exists, else the SuperTokens id. */
   userId: string;
   /** The core's id of the user: the primary user's id for a linked login. */
   superTokensUserId: string;
-  /** The core's id of this email-password login (its recipe user); equals `superTokensUserId` unless linked. */
+  /** The core's id of this login (its recipe user); equals `superTokensUserId` unless linked. */
   recipeUserId: string;
-  email: string;
-  /** Exactly as the core stores it (bcrypt leaves byte-identical; nothing is converted). */
-  passwordHash: string;
+  /** Which login method this record is: one record per login, linked logins share `userId`. */
+  recipeId: ExportedRecipe;
+  /** null only for a passwordless login by phone number. */
+  email: string | null;
+  /**
+   * Exactly as the core stores it (bcrypt leaves byte-identical; nothing is converted); null for logins that have no
+   * password (third party, passwordless).
+   */
+  passwordHash: string | null;
   /**
    * bcrypt, argon2, firebase_scrypt … or "unknown"; anything but bcrypt needs a reset or a lazy reverse migration.
+   * null when there is no password.
    */
-  passwordHashFormat: string;
+  passwordHashFormat: string | null;
+  /** The provider identity of a third-party login (`thirdPartyId` as the core names providers); null otherwise. */
+  thirdParty: { id: string; userId: string } | null;
+  /** The phone number of a passwordless login (E.164, as the core stores it); null otherwise. */
+  phoneNumber: string | null;
   /** Milliseconds since the epoch. */
   timeJoined: number;
-  /** Whether this email is verified (under either id: the core moves verification to the external id on mapping). */
+  /**
+   * Whether this email is verified (under either id: the core moves verification to the external id on mapping).
+   * A passwordless login with a phone number and no email is verified, as the core reports it.
+   */
   emailVerified: boolean;
   tenantIds: string[];
   /** user_metadata as stored, parsed; null when the user has none. */
@@ -87,12 +105,40 @@ function primaryOf(layout: CoreLayout, appCol: string, recipeCol: string): strin
     : recipeCol;
 }
 
+/** What each login method's table gives a record, as columns of its row `u`. */
+const RECIPE_COLUMNS: Record<ExportedRecipe, string> = {
+  emailpassword: `u.email, u.password_hash, NULL::text AS third_party_id, NULL::text AS third_party_user_id,
+        NULL::text AS phone_number`,
+  thirdparty: `u.email, NULL::text AS password_hash, u.third_party_id, u.third_party_user_id,
+        NULL::text AS phone_number`,
+  passwordless: `u.email, NULL::text AS password_hash, NULL::text AS third_party_id,
+        NULL::text AS third_party_user_id, u.phone_number`,
+};
+
+const RECIPE_TABLE: Record<ExportedRecipe, string> = {
+  emailpassword: "emailpassword_users",
+  thirdparty: "thirdparty_users",
+  passwordless: "passwordless_users",
+};
+
 /**
- * Users of the app, one page of `pageSize` per query, by recipe user id (keyset on the primary key). One record per
- * email-password login: linked logins share `userId` and `superTokensUserId` (their primary user's), and carry the
- * primary user's metadata and roles, as the SDK shows them.
+ * Users of the app: every email-password login, then every third-party login, then every passwordless one, each
+ * table read one page of `pageSize` per query, by recipe user id (keyset on its primary key). One record per login:
+ * linked logins share `userId` and `superTokensUserId` (their primary user's), and carry the primary user's metadata
+ * and roles, as the SDK shows them. A recipe whose table the database does not have is skipped (it is counted by
+ * countOtherRecipeUsers).
  */
 export async function* readUsers(config: ExportConfig, layout: CoreLayout): AsyncGenerator<ExportedUser[]> {
+  for (const recipe of EXPORTED_RECIPES) {
+    if (layout.has(RECIPE_TABLE[recipe])) yield* readRecipeUsers(config, layout, recipe);
+  }
+}
+
+async function* readRecipeUsers(
+  config: ExportConfig,
+  layout: CoreLayout,
+  recipe: ExportedRecipe,
+): AsyncGenerator<ExportedUser[]> {
   const t = (n: string) => layout.table(n);
   const mapped = layout.has("userid_mapping");
   const primaryExt = mapped ? "pm.external_user_id" : "NULL::text";
@@ -139,9 +185,9 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
     FROM (
       SELECT u.app_id, u.user_id::text AS recipe_id, u.user_id AS recipe_key,
         ${primaryOf(layout, "u.app_id", "u.user_id")} AS st_key,
-        u.email, u.password_hash, u.time_joined,
+        ${RECIPE_COLUMNS[recipe]}, u.time_joined,
         ${first} AS tenants_main, ${secondOnly} AS tenants_fallback
-      FROM ${t("emailpassword_users")} u
+      FROM ${t(RECIPE_TABLE[recipe])} u
       WHERE u.app_id = $1 KEYSET
     ) x
     ${
@@ -154,8 +200,11 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
   type UserRow = {
     recipe_id: string;
     st_id: string;
-    email: string;
-    password_hash: string;
+    email: string | null;
+    password_hash: string | null;
+    third_party_id: string | null;
+    third_party_user_id: string | null;
+    phone_number: string | null;
     time_joined: unknown;
     external_user_id: string | null;
     external_user_id_info: string | null;
@@ -188,11 +237,14 @@ export async function* readUsers(config: ExportConfig, layout: CoreLayout): Asyn
         userId: r.external_user_id ?? r.st_id,
         superTokensUserId: r.st_id,
         recipeUserId: r.recipe_id,
+        recipeId: recipe,
         email: r.email,
         passwordHash: r.password_hash,
-        passwordHashFormat: detectHashFormat(r.password_hash) ?? "unknown",
+        passwordHashFormat: r.password_hash === null ? null : (detectHashFormat(r.password_hash) ?? "unknown"),
+        thirdParty: r.third_party_id === null ? null : { id: r.third_party_id, userId: r.third_party_user_id ?? "" },
+        phoneNumber: r.phone_number,
         timeJoined: Number(r.time_joined),
-        emailVerified: r.email_verified === true,
+        emailVerified: r.email_verified === true || (r.email === null && r.phone_number !== null),
         tenantIds: [...(r.tenants_main ?? r.tenants_fallback ?? [])].sort(),
         metadata: parseJson(r.metadata),
         roles: r.roles,
@@ -289,14 +341,18 @@ export async function readSigningKeys(
   return { keys, warnings };
 }
 
-/** Users of recipes this export does not cover (third party, passwordless, WebAuthn): counted for the report. */
+/**
+ * Users of recipes this export does not cover (WebAuthn, and third party or passwordless when the database has no
+ * table for them): counted for the report.
+ */
 export async function countOtherRecipeUsers(config: ExportConfig, layout: CoreLayout): Promise<number> {
   if (!layout.has("app_id_to_user_id")) return 0;
+  const read = EXPORTED_RECIPES.filter((r) => layout.has(RECIPE_TABLE[r]));
   const rows = await queryRows<{ n: number }>(
     config.db,
     `SELECT count(*)::int AS n FROM ${layout.table("app_id_to_user_id")} WHERE app_id = $1 AND recipe_id <> ` +
-      `'emailpassword'`,
-    [config.appId],
+      `ALL($2::text[])`,
+    [config.appId, read],
   );
   return rows[0].n;
 }

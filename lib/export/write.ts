@@ -8,7 +8,14 @@ import type { ExportedResetToken, ExportedUser } from "./read.js";
  * 2: account linking. `userId` and `superTokensUserId` are the primary user's for a linked login, and the new
  * `recipeUserId` (CSV: `recipe_user_id`, the last column) names the login itself.
  */
-export const exportFormatVersion = 2;
+/**
+ * 3: third-party and passwordless logins. A `user` record per login of every recipe, with `recipeId`
+ * ("emailpassword", "thirdparty", "passwordless"), `thirdParty` ({ id, userId } or null) and `phoneNumber`;
+ * `passwordHash` and `passwordHashFormat` are null for a login without a password, and `email` is null for a
+ * passwordless login by phone. CSV: `recipe_id`, `third_party_id`, `third_party_user_id`, `phone_number` after
+ * `recipe_user_id`.
+ */
+export const exportFormatVersion = 3;
 export const exportFormatName = "supertokens-migrate-export";
 
 /** Write with backpressure: a slow disk or pipe holds the reader back instead of buffering the whole export. */
@@ -46,6 +53,10 @@ export const userCsvColumns = [
   "roles",
   "external_user_id_info",
   "recipe_user_id",
+  "recipe_id",
+  "third_party_id",
+  "third_party_user_id",
+  "phone_number",
 ] as const;
 
 export const userCsv = (u: ExportedUser): string =>
@@ -63,6 +74,10 @@ export const userCsv = (u: ExportedUser): string =>
     u.roles,
     u.externalUserIdInfo,
     u.recipeUserId,
+    u.recipeId,
+    u.thirdParty?.id,
+    u.thirdParty?.userId,
+    u.phoneNumber,
   ]);
 
 export const tokenCsvColumns = [

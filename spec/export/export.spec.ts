@@ -321,7 +321,7 @@ describe("export: NDJSON", () => {
         {
           type: "header",
           format: "supertokens-migrate-export",
-          version: 2,
+          version: 3,
           appId,
           schema,
           tablePrefix: "",
@@ -354,6 +354,7 @@ describe("export: NDJSON", () => {
           migrationModeSource: "default",
           format: "ndjson",
           users: 5,
+          logins: { emailpassword: 5, thirdparty: 0, passwordless: 0 },
           linkedLogins: 0,
           hashFormats: { bcrypt: 4, argon2: 1 },
           usersNeedingAttention: 1,
@@ -386,7 +387,7 @@ describe("export: NDJSON", () => {
     const keys = ndjson(await readFile(keysPath, "utf8"));
     checkKeys(keys.filter((l) => l.type === "signing_key") as never);
     assert.equal((await stat(keysPath)).mode & 0o777, 0o600, "the key file is readable by its owner only");
-    assert.match(stderr, /exported 5 email-password users/);
+    assert.match(stderr, /exported 5 logins .*: 5 email-password, 0 third-party, 0 passwordless/);
     assert.match(stderr, /password hashes: (bcrypt 4, argon2 1|argon2 1, bcrypt 4)/);
     assert.match(stderr, /1 users without a bcrypt hash need a password reset/);
     assert.match(stderr, /valid reset tokens: 1/);
@@ -401,7 +402,7 @@ describe("export: CSV", () => {
     const { stdout } = await cli(["--format", "csv", "--out", out, "--tokens-out", tokensPath, "--keys-out", keysPath]);
     assert.equal(stdout, "");
     const rows = parseCsv(await readFile(out, "utf8"));
-    assert.ok(rows.every((r) => r.export_version === "2"));
+    assert.ok(rows.every((r) => r.export_version === "3"));
     await checkUsers(
       rows.map((r) => ({
         userId: r.user_id,

@@ -116,6 +116,9 @@ function expected(version: CoreVersion) {
     metadata: { plan: "pro" },
     roles: [{ tenantId: "public", role: "admin" }],
     externalUserIdInfo: "from the old db",
+    recipeId: "emailpassword",
+    thirdParty: null,
+    phoneNumber: null,
   };
   return [
     u1,
@@ -133,6 +136,9 @@ function expected(version: CoreVersion) {
       metadata: null,
       roles: [],
       externalUserIdInfo: null,
+      recipeId: "emailpassword",
+      thirdParty: null,
+      phoneNumber: null,
     },
     linking
       ? // Linked to u1: u1's ids, metadata and roles; its own email, hash, verification and tenants.
@@ -158,6 +164,9 @@ function expected(version: CoreVersion) {
           metadata: null,
           roles: [],
           externalUserIdInfo: null,
+          recipeId: "emailpassword",
+          thirdParty: null,
+          phoneNumber: null,
         },
   ];
 }
@@ -240,7 +249,7 @@ describe("export: the core's table layouts, record by record", () => {
         tokenHashAlgorithm: "sha256-hex",
         expiresAt: tokens[0].expiresAt,
       });
-      assert.equal(header.version, 2);
+      assert.equal(header.version, 3);
       assert.equal(header.schema, schema.toLowerCase());
       assert.equal(report.coreLayout, layoutName[c.version]);
       assert.equal(report.migrationMode, c.mode ?? "LEGACY");
