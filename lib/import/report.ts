@@ -50,7 +50,8 @@ export interface ImportReport {
 /** The core's messages name emails ("A user with email … already exists"); the report keeps ids only. */
 const withoutEmails = (text: string) => text.replace(/[^\s@"',;:()]+@[^\s@"',;:()]+/g, "<email>");
 
-type Kind = "imported" | "skipped" | "failed" | "warnings";
+/** `accepted`: users the bulk-import queue took, listed under imported once the queue drained (settleAccepted). */
+type Kind = "imported" | "accepted" | "skipped" | "failed" | "warnings";
 type Entry = { row: number; text: string };
 export type NamedRow = { row: number; id: string | null; reason: string; detail?: string };
 export type ReportBase = Pick<ImportReport, "dryRun" | "mode" | "target" | "startedAt" | "notes">;
@@ -94,6 +95,7 @@ export class Tally {
   private readonly superseded = new Set<string>();
   private dir: string | undefined;
   private finishedAt: string | undefined;
+  private acceptedSettled = false;
 
   /** `lists`: keep every outcome for the report (spooled to a temporary directory). */
   constructor(private readonly lists: boolean) {}
@@ -125,10 +127,13 @@ export class Tally {
     this.keep(o.kind, o.row, entryOf(o));
   }
 
-  /** A user the bulk-import queue took: listed as imported now, counted once settled (settleAccepted). */
+  /**
+   * A user the bulk-import queue took: counted and listed as imported once the queue drained (settleAccepted). A
+   * report written before that (a run that stopped) leaves them out, as users not yet decided.
+   */
   accept(row: number, id: string): void {
     this.accepted++;
-    this.keep("imported", row, { id });
+    this.keep("accepted", row, { id });
   }
 
   /** A user the queue accepted was taken out of it again: not imported, its outcome follows. */
@@ -146,6 +151,7 @@ export class Tally {
     }
     this.imported += this.accepted - n;
     this.accepted = 0;
+    this.acceptedSettled = true;
   }
 
   warn(w: Warning): void {
@@ -180,7 +186,7 @@ export class Tally {
     window.sort((a, b) => a.row - b.row);
     this.flushedRow = Math.max(this.flushedRow, window[window.length - 1].row);
     this.dir ??= await mkdtemp(path.join(os.tmpdir(), "supertokens-migrate-import-"));
-    const chunks: Record<Kind, string[]> = { imported: [], skipped: [], failed: [], warnings: [] };
+    const chunks: Record<Kind, string[]> = { imported: [], accepted: [], skipped: [], failed: [], warnings: [] };
     for (const w of window) chunks[w.kind].push(`${w.row}\t${JSON.stringify(w.entry)}\n`);
     for (const kind of Object.keys(chunks) as Kind[])
       if (chunks[kind].length) await appendFile(this.spool(kind), chunks[kind].join(""), { mode: 0o600 });
@@ -190,26 +196,40 @@ export class Tally {
     return path.join(this.dir!, `${kind}.tsv`);
   }
 
-  /** One list, in row order: the spool file merged with the late entries, superseded imports left out. */
-  private async *entries(kind: Kind): AsyncGenerator<Entry> {
-    const late = this.late.filter((l) => l.kind === kind).sort((a, b) => a.row - b.row);
-    let i = 0;
-    if (this.dir !== undefined) {
-      const file = this.spool(kind);
-      const handle = await open(file, "a+"); // exists, possibly empty
-      await handle.close();
-      const lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Infinity });
-      for await (const line of lines) {
-        const tab = line.indexOf("\t");
-        const row = Number(line.slice(0, tab));
-        const text = line.slice(tab + 1);
-        if (kind === "imported" && this.superseded.size && this.superseded.has((JSON.parse(text) as { id: string }).id))
-          continue;
-        while (i < late.length && late[i].row <= row) yield { row: late[i].row, text: JSON.stringify(late[i++].entry) };
-        yield { row, text };
-      }
+  /** A spool file's entries, in its (row) order. */
+  private async *spooled(kind: Kind): AsyncGenerator<Entry> {
+    if (this.dir === undefined) return;
+    const handle = await open(this.spool(kind), "a+"); // exists, possibly empty
+    await handle.close();
+    const lines = createInterface({
+      input: createReadStream(this.spool(kind), { encoding: "utf8" }),
+      crlfDelay: Infinity,
+    });
+    for await (const line of lines) {
+      const tab = line.indexOf("\t");
+      yield { row: Number(line.slice(0, tab)), text: line.slice(tab + 1) };
     }
-    while (i < late.length) yield { row: late[i].row, text: JSON.stringify(late[i++].entry) };
+  }
+
+  /**
+   * One list, in row order: its spool file, the late entries and, for `imported` once the queue drained, the users
+   * it accepted, but for those superseded (failed by the core, or taken out of the queue).
+   */
+  private entries(kind: Kind): AsyncGenerator<Entry> {
+    const late = this.late
+      .filter((l) => l.kind === kind)
+      .sort((a, b) => a.row - b.row)
+      .map((l) => ({ row: l.row, text: JSON.stringify(l.entry) }));
+    let list = merge(this.spooled(kind), fromArray(late));
+    if (kind === "imported" && this.acceptedSettled) {
+      const superseded = this.superseded;
+      const accepted = async function* (entries: AsyncGenerator<Entry>) {
+        for await (const e of entries)
+          if (superseded.size === 0 || !superseded.has((JSON.parse(e.text) as { id: string }).id)) yield e;
+      };
+      list = merge(list, accepted(this.spooled("accepted")));
+    }
+    return list;
   }
 
   counts(base: Pick<ImportReport, "dryRun">, input: number): ImportReport["counts"] {
@@ -308,5 +328,24 @@ export class Tally {
   async close(): Promise<void> {
     if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
     this.dir = undefined;
+  }
+}
+
+async function* fromArray(entries: Entry[]): AsyncGenerator<Entry> {
+  yield* entries;
+}
+
+/** Two lists in row order as one; on a tie, `a` first. */
+async function* merge(a: AsyncGenerator<Entry>, b: AsyncGenerator<Entry>): AsyncGenerator<Entry> {
+  let x = await a.next();
+  let y = await b.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value.row <= y.value.row)) {
+      yield x.value;
+      x = await a.next();
+    } else {
+      yield y.value;
+      y = await b.next();
+    }
   }
 }

@@ -159,4 +159,38 @@ describe("an import over several windows of rows", () => {
     );
     assert.equal((await coreGet(uri, "/users/count")).count, 2300);
   });
+
+  it("stopped while users wait in the queue: the report lists only decided rows, and a re-run finishes", async () => {
+    const uri = await createCoreApp(core.url);
+    const rows = await bcryptRows(1500, "stopped");
+    rows[9] = { ...rows[9], hash: "" }; // decided before anything is queued: skipped
+    const file = path.join(dir, "stopped.ndjson");
+    await writeFile(file, toNdjson(rows));
+    const reportFile = path.join(dir, "stopped.json");
+    const job = (command: string) =>
+      fetch(`${uri}/bulk-import/backgroundjob`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cdi-version": "5.4" },
+        body: JSON.stringify({ command }),
+      });
+    assert.equal((await job("STOP")).status, 200);
+    const options = { file, core: uri, mode: "bulk" as const, batchSize: 1000, report: reportFile };
+    await assert.rejects(
+      runImport({ ...options, stallTimeout: 1 }, { ...quiet, stdout: { write: () => true }, lists: false }),
+      { code: "ERR_MIGRATE_TIMEOUT" },
+    );
+    const stopped = JSON.parse(await readFile(reportFile, "utf8")) as Awaited<ReturnType<typeof runImport>>;
+    assert.match(stopped.error ?? "", /made no progress/);
+    // The queued users are not decided yet: neither counted nor listed as imported.
+    assert.deepEqual([stopped.counts.imported, stopped.imported], [0, []]);
+    assert.deepEqual(
+      stopped.skipped.map((s) => [s.row, s.reason]),
+      [[10, "missing-hash"]],
+    );
+
+    assert.equal((await job("START")).status, 200);
+    const done = await runImport(options, { ...quiet, stdout: { write: () => true } });
+    assert.equal(done.counts.imported + (done.counts.skippedByReason["already-imported"] ?? 0), 1499);
+    assert.equal((await coreGet(uri, "/users/count")).count, 1499);
+  });
 });
