@@ -114,8 +114,8 @@ function summary(report: ImportReport, tally: Tally, reportPath: string | undefi
  *
  * The input is read, never held: a first pass counts the rows and finds ids and emails more than one row has
  * (input.ts), then the rows are decided and imported a window at a time, outcomes counted as they come and listed
- * in spool files for the report (report.ts). What stays in memory grows by about 23 bytes per input row and per
- * user SuperTokens already holds (hashes), not by the rows themselves.
+ * in spool files for the report (report.ts). What stays in memory grows by 22 to 46 bytes per input row and per
+ * user SuperTokens already holds (an id and an email hash, compact-set.ts), not by the rows themselves.
  */
 export async function runImport(options: ImportOptions, ioOptions: ImportIo = {}): Promise<ImportReport> {
   const io: Required<ImportIo> = {
