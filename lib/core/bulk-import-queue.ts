@@ -25,17 +25,37 @@ export const tenantlessMessage = (): string =>
 
 /** A login method as validated by POST /bulk-import/users (BulkImportUser.LoginMethod). */
 export interface BulkLoginMethod {
-  recipeId: "emailpassword";
+  recipeId: "emailpassword" | "thirdparty" | "passwordless";
   tenantIds: string[];
   isVerified: boolean;
   isPrimary: boolean;
   timeJoinedInMSSinceEpoch: number;
   /** Generated when the user is queued (IDMode.GENERATE), so the POST can report it. */
   superTokensUserId: string;
-  email: string;
+  /** Required for email-password and third-party logins; a passwordless one has this or a phone number, or both. */
+  email?: string;
   passwordHash?: string;
   hashingAlgorithm?: string;
   plainTextPassword?: string;
+  thirdPartyId?: string;
+  thirdPartyUserId?: string;
+  phoneNumber?: string;
+}
+
+/** A user the batched email-password path (AppStorage.importUsers) takes: one email-password login method. */
+export const isPlainEmailPassword = (e: BulkEntry): boolean =>
+  e.loginMethods.length === 1 && e.loginMethods[0].recipeId === "emailpassword";
+
+/**
+ * BulkImportUserUtils.getPrimaryLoginMethod: the one marked isPrimary, else the oldest (the first of equals).
+ */
+export function primaryLoginMethod(methods: BulkLoginMethod[]): BulkLoginMethod {
+  let oldest = methods[0];
+  for (const lm of methods) {
+    if (lm.isPrimary) return lm;
+    if (lm.timeJoinedInMSSinceEpoch < oldest.timeJoinedInMSSinceEpoch) oldest = lm;
+  }
+  return oldest;
 }
 
 export type BulkStatus = "NEW" | "PROCESSING" | "FAILED";
@@ -217,7 +237,9 @@ export class BulkQueue {
         // The worker imports nobody of a chunk in which a user failed its second validation: it marks that one
         // FAILED and leaves the others claimed, for a later tick.
         if (checked.size > 0) for (const e of valid) deferred.add(e);
-        const failures = checked.size > 0 ? valid.map(() => undefined) : await importBulkUsers(app, valid);
+        // Users with a third-party or passwordless login, or several logins, go one by one (importBulkUser); plain
+        // email-password users keep the storage's batched path.
+        const failures = checked.size > 0 ? valid.map(() => undefined) : await importMixed(app, valid);
         const outcome = new Map<BulkEntry, string | undefined>(checked);
         valid.forEach((e, j) => outcome.set(e, failures[j]));
         for (const entry of chunk) {
@@ -349,61 +371,132 @@ const externalIdIsUserId =
  * SuperTokens one: the mapping is made after the tenants.
  */
 async function emailTaken(app: AppContext, lm: BulkLoginMethod): Promise<string> {
+  const email = lm.email ?? "";
   const [first, ...others] = lm.tenantIds;
   const holds = async (tenantId: string) =>
-    (await app.storage.findUsersByEmail(lm.email, tenantId)).some((u) => u.id !== lm.superTokensUserId);
-  if (others.length === 0 || (await holds(first))) return firstTenantTaken(lm.email);
+    (await app.storage.findUsersByEmail(email, tenantId)).some((u) => u.id !== lm.superTokensUserId);
+  if (others.length === 0 || (await holds(first))) return firstTenantTaken(email);
   for (const tenantId of others) {
-    if (await holds(tenantId)) return otherTenantTaken(lm.superTokensUserId, tenantId, lm.email);
+    if (await holds(tenantId)) return otherTenantTaken(lm.superTokensUserId, tenantId, email);
   }
-  return firstTenantTaken(lm.email);
+  return firstTenantTaken(email);
 }
 
 /**
- * BulkImport.importUser for one email-password login method: user, mapping, email verification and metadata, all
- * or nothing (the core runs them in one transaction; the dev core undoes the user and mapping on failure).
- * An existing email or external id fails the user; nothing existing is ever changed.
+ * The core's message for a third-party or passwordless login method whose identity, email or phone number is
+ * taken (BulkImport.processThirdPartyLoginMethod, processPasswordlessLoginMethod: E005, E006, E007).
+ */
+function duplicateMessage(lm: BulkLoginMethod): string {
+  if (lm.recipeId === "thirdparty")
+    return (
+      `E005: A user with thirdPartyId ${lm.thirdPartyId} and thirdPartyUserId ${lm.thirdPartyUserId} already ` +
+      "exists in thirdparty loginMethod."
+    );
+  return lm.email !== undefined
+    ? `E006: A user with email ${lm.email} already exists in passwordless loginMethod.`
+    : `E007: A user with phoneNumber ${lm.phoneNumber} already exists in passwordless loginMethod.`;
+}
+
+/** The stored record of one login method. */
+async function recordOf(app: AppContext, lm: BulkLoginMethod): Promise<UserRecord> {
+  const base = { id: lm.superTokensUserId, timeJoined: lm.timeJoinedInMSSinceEpoch, tenantIds: lm.tenantIds };
+  if (lm.recipeId === "thirdparty")
+    return {
+      ...base,
+      recipeId: "thirdparty",
+      email: lm.email!,
+      thirdParty: { id: lm.thirdPartyId!, userId: lm.thirdPartyUserId! },
+    };
+  if (lm.recipeId === "passwordless")
+    return {
+      ...base,
+      recipeId: "passwordless",
+      ...(lm.email !== undefined ? { email: lm.email } : {}),
+      ...(lm.phoneNumber !== undefined ? { phoneNumber: lm.phoneNumber } : {}),
+    };
+  const passwordHash = lm.passwordHash ?? (await hashForApp(app.config(), lm.plainTextPassword!));
+  return { ...base, recipeId: "emailpassword", email: lm.email!, passwordHash };
+}
+
+/**
+ * BulkImport.importUser, one user at a time: each login method (user and tenants), then, with several, the primary
+ * user and its links, the external id's mapping on the primary login, email verification, metadata and roles; all
+ * or nothing (the core runs them in one transaction; the dev core undoes what it wrote on failure). An existing
+ * email, provider identity, phone number or external id fails the user; nothing existing is ever changed.
  */
 export async function importBulkUser(app: AppContext, entry: BulkEntry): Promise<UserRecord> {
   const { storage } = app;
-  const lm = entry.loginMethods[0];
+  const primary = primaryLoginMethod(entry.loginMethods);
   const externalId = entry.externalUserId;
   if (externalId !== undefined) {
     if (await storage.getMapping(externalId, "EXTERNAL")) throw new BulkImportFailure(externalIdExists(externalId));
     if (await storage.getUser(externalId)) throw new BulkImportFailure(externalIdIsUserId);
   }
-  const passwordHash = lm.passwordHash ?? (await hashForApp(app.config(), lm.plainTextPassword!));
-  const user: UserRecord = {
-    id: lm.superTokensUserId,
-    recipeId: "emailpassword",
-    email: lm.email,
-    passwordHash,
-    timeJoined: lm.timeJoinedInMSSinceEpoch,
-    tenantIds: lm.tenantIds,
-  };
-  if ((await storage.insertUser(user)) === "EMAIL_ALREADY_EXISTS")
-    throw new BulkImportFailure(await emailTaken(app, lm));
+  const written: UserRecord[] = [];
   try {
+    for (const lm of entry.loginMethods) {
+      const record = await recordOf(app, lm);
+      const inserted = await storage.insertUser(record);
+      if (inserted === "EMAIL_ALREADY_EXISTS" && lm.recipeId === "emailpassword")
+        throw new BulkImportFailure(await emailTaken(app, lm));
+      if (inserted !== "OK") throw new BulkImportFailure(duplicateMessage(lm));
+      written.push(record);
+    }
+    if (entry.loginMethods.length > 1) {
+      await storage.setLink(primary.superTokensUserId, primary.superTokensUserId);
+      for (const lm of entry.loginMethods)
+        if (lm !== primary) await storage.setLink(lm.superTokensUserId, primary.superTokensUserId);
+    }
     if (
       externalId !== undefined &&
-      (await storage.insertMapping({ superTokensUserId: user.id, externalUserId: externalId })) === "EXISTS"
+      (await storage.insertMapping({ superTokensUserId: primary.superTokensUserId, externalUserId: externalId })) ===
+        "EXISTS"
     ) {
       throw new BulkImportFailure(externalIdExists(externalId));
     }
     // Non-auth data lives under the external id once mapped (BulkImport.verifyEmailForAllLoginMethods,
     // createUserMetadata use getSuperTokenOrExternalUserId).
-    const dataId = externalId ?? user.id;
-    if (lm.isVerified) await storage.setEmailVerified(dataId, lm.email, true);
+    const dataIdOf = (lm: BulkLoginMethod) =>
+      lm === primary ? (externalId ?? lm.superTokensUserId) : lm.superTokensUserId;
+    for (const lm of entry.loginMethods)
+      if (lm.isVerified && lm.email !== undefined) await storage.setEmailVerified(dataIdOf(lm), lm.email, true);
+    const dataId = dataIdOf(primary);
     if (entry.userMetadata !== undefined) await updateMetadata(storage, dataId, entry.userMetadata);
     const roleFailure = await grantBulkRoles(app, dataId, entry);
     if (roleFailure !== undefined) throw new BulkImportFailure(roleFailure);
   } catch (err) {
-    const mapping = await storage.getMapping(user.id, "SUPERTOKENS");
-    if (mapping?.externalUserId === externalId) await storage.deleteMapping(user.id);
-    await storage.deleteUser(user.id);
+    if (externalId !== undefined) {
+      const mapping = await storage.getMapping(primary.superTokensUserId, "SUPERTOKENS");
+      if (mapping?.externalUserId === externalId) await storage.deleteMapping(primary.superTokensUserId);
+    }
+    for (const record of written.reverse()) await storage.deleteUser(record.id);
     throw err;
   }
-  return user;
+  // Read back: the links set above are not in the records as written.
+  return (await storage.getUser(primary.superTokensUserId)) ?? written[0];
+}
+
+/**
+ * The users of a chunk, each by the path it needs: plain email-password users batched (importBulkUsers), the
+ * others one by one (importBulkUser). Failure messages in the chunk's order.
+ */
+async function importMixed(app: AppContext, entries: BulkEntry[]): Promise<(string | undefined)[]> {
+  const failures: (string | undefined)[] = entries.map(() => undefined);
+  const batched = entries.filter(isPlainEmailPassword);
+  const batchFailures = batched.length > 0 ? await importBulkUsers(app, batched) : [];
+  const byEntry = new Map(batched.map((e, i) => [e, batchFailures[i]]));
+  for (const [i, entry] of entries.entries()) {
+    if (byEntry.has(entry)) {
+      failures[i] = byEntry.get(entry);
+      continue;
+    }
+    try {
+      await importBulkUser(app, entry);
+    } catch (err) {
+      failures[i] = err instanceof BulkImportFailure ? err.message : `Internal error: ${String(err)}`;
+    }
+  }
+  return failures;
 }
 
 /**
@@ -421,7 +514,7 @@ export async function importBulkUsers(app: AppContext, entries: BulkEntry[]): Pr
       const user: UserRecord = {
         id: lm.superTokensUserId,
         recipeId: "emailpassword",
-        email: lm.email,
+        email: lm.email!,
         passwordHash,
         timeJoined: lm.timeJoinedInMSSinceEpoch,
         tenantIds: lm.tenantIds,

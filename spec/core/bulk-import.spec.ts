@@ -64,13 +64,33 @@ describe("POST /bulk-import/users", () => {
           userRoles: [{ role: "admin", tenantIds: ["public"] }],
           totpDevices: [{ secretKey: "k" }],
         }),
-        {
-          loginMethods: [
-            { recipeId: "thirdparty", email: "d@example.com", thirdPartyId: "google", thirdPartyUserId: "1" },
-          ],
-        },
+        { loginMethods: [{ recipeId: "thirdparty", email: "d@example.com", thirdPartyId: "x".repeat(29) }] },
         epUser("e@example.com", {}, { timeJoinedInMSSinceEpoch: Date.now() + 60_000, hashingAlgorithm: "md5" }),
         { loginMethods: [{ recipeId: "emailpassword", email: "f@example.com" }] },
+        {
+          loginMethods: [
+            { recipeId: "passwordless", phoneNumber: "+1".padEnd(257, "5") },
+            { recipeId: "passwordless" },
+          ],
+        },
+        {
+          loginMethods: [
+            {
+              recipeId: "thirdparty",
+              email: "g@example.com",
+              thirdPartyId: "google",
+              thirdPartyUserId: "g",
+              isPrimary: true,
+            },
+            { recipeId: "passwordless", email: " G@Example.com ", isPrimary: true },
+          ],
+        },
+        {
+          loginMethods: [
+            { recipeId: "thirdparty", email: "h@example.com", thirdPartyId: "google", thirdPartyUserId: "h" },
+            { recipeId: "passwordless", phoneNumber: "+14155550100" },
+          ],
+        },
       ],
     });
     assert.equal(res.status, 400);
@@ -96,8 +116,8 @@ describe("POST /bulk-import/users", () => {
         {
           index: 4,
           errors: [
-            "thirdparty login methods are not supported by the supertokens-migrate dev core, which has " +
-              "email-password users only.",
+            "thirdPartyUserId is required for a thirdparty recipe.",
+            `thirdPartyId ${"x".repeat(29)} is too long. Max length is 28.`,
           ],
         },
         {
@@ -113,6 +133,14 @@ describe("POST /bulk-import/users", () => {
             "Either (passwordHash, hashingAlgorithm) or plainTextPassword is required for an emailpassword recipe.",
           ],
         },
+        {
+          index: 7,
+          errors: [
+            `phoneNumber ${"+1".padEnd(257, "5")} is too long. Max length is 256.`,
+            "Either email or phoneNumber is required for a passwordless recipe.",
+          ],
+        },
+        { index: 8, errors: ["No two loginMethods can have isPrimary as true."] },
       ],
     });
     assert.equal(await queued(uri), 0);

@@ -3,6 +3,7 @@ import {
   BulkImportFailure,
   bulkImportJob,
   importBulkUser,
+  primaryLoginMethod,
   tenantlessMessage,
   type BulkEntry,
   type BulkLoginMethod,
@@ -13,13 +14,14 @@ import { ok, type Route, type RouteContext } from "../context.js";
 import { badRequest, CoreHttpError, field, queryInt, queryParam, type Json } from "../http.js";
 import { checkImportable } from "../passwords.js";
 import { newImportedUserId } from "../storage/import-users.js";
-import { userJson } from "../users.js";
+import { normalisePhoneNumber, userJson } from "../users.js";
 
 /*
  * The bulk-import API (CORE api/bulkimport/*, bulkimport/BulkImportUserUtils.java), §2.8 of the core reference.
  * Validation errors are collected per user with the core's wording, so a migration script sees the same 400 from
- * the dev core as from a real core. The dev core imports email-password users with their roles (which must exist, as
- * in the core): TOTP devices, account linking and the other recipes fail validation with a message that says so.
+ * the dev core as from a real core. The dev core imports email-password, third-party and passwordless login methods,
+ * several of them linked into one user, with the user's roles (which must exist, as in the core): TOTP devices fail
+ * validation with a message that says so.
  */
 
 const maxUsersToAdd = 10_000;
@@ -156,6 +158,12 @@ function tenantlessErrors(tenantLists: string[][], errors: string[]): void {
   for (const tenants of tenantLists) if (tenants.length === 0) errors.push(tenantlessMessage());
 }
 
+/** validateAndNormaliseEmail: trimmed and lower-cased; the core's message says 256 while it checks 255. */
+function normaliseBulkEmail(raw: string, errors: string[]): string {
+  if (raw.length > 255) errors.push(`email ${raw} is too long. Max length is 256.`);
+  return javaTrim(raw).toLowerCase();
+}
+
 async function parseLoginMethod(
   p: ParseContext,
   json: Json,
@@ -185,9 +193,41 @@ async function parseLoginMethod(
     if (timeJoinedInMSSinceEpoch < 0) errors.push("timeJoined cannot be < 0 for a loginMethod.");
   }
 
-  if (recipeId === "thirdparty" || recipeId === "passwordless") {
-    errors.push(`${recipeId} login methods are not supported by ${devCoreOnly}, which has email-password users only.`);
-    return undefined;
+  const common = { tenantIds, isVerified, isPrimary, timeJoinedInMSSinceEpoch, superTokensUserId: newImportedUserId() };
+  if (recipeId === "thirdparty") {
+    const tpSuffix = " for a thirdparty recipe.";
+    const rawEmail = read<string>(json, "email", "string", true, errors, tpSuffix);
+    const thirdPartyId = read<string>(json, "thirdPartyId", "string", true, errors, tpSuffix);
+    const thirdPartyUserId = read<string>(json, "thirdPartyUserId", "string", true, errors, tpSuffix);
+    const email = rawEmail === undefined ? undefined : normaliseBulkEmail(rawEmail, errors);
+    // Neither is normalised, as the core's sign-in-up takes them.
+    if (thirdPartyId !== undefined && thirdPartyId.length > 28)
+      errors.push(`thirdPartyId ${thirdPartyId} is too long. Max length is 28.`);
+    if (thirdPartyUserId !== undefined && thirdPartyUserId.length > 256)
+      errors.push(`thirdPartyUserId ${thirdPartyUserId} is too long. Max length is 256.`);
+    if (email === undefined || thirdPartyId === undefined || thirdPartyUserId === undefined) return undefined;
+    return { recipeId, ...common, email, thirdPartyId, thirdPartyUserId };
+  }
+  if (recipeId === "passwordless") {
+    const plSuffix = " for a passwordless recipe.";
+    const rawEmail = read<string>(json, "email", "string", false, errors, plSuffix);
+    const rawPhone = read<string>(json, "phoneNumber", "string", false, errors, plSuffix);
+    const email = rawEmail === undefined ? undefined : normaliseBulkEmail(rawEmail, errors);
+    let phoneNumber: string | undefined;
+    if (rawPhone !== undefined) {
+      if (rawPhone.length > 256) errors.push(`phoneNumber ${rawPhone} is too long. Max length is 256.`);
+      phoneNumber = normalisePhoneNumber(rawPhone);
+    }
+    if (email === undefined && phoneNumber === undefined) {
+      errors.push("Either email or phoneNumber is required for a passwordless recipe.");
+      return undefined;
+    }
+    return {
+      recipeId,
+      ...common,
+      ...(email !== undefined ? { email } : {}),
+      ...(phoneNumber !== undefined ? { phoneNumber } : {}),
+    };
   }
   if (recipeId !== "emailpassword") return undefined;
 
@@ -201,12 +241,7 @@ async function parseLoginMethod(
       "Either (passwordHash, hashingAlgorithm) or plainTextPassword is required for an emailpassword recipe.",
     );
   }
-  let email: string | undefined;
-  if (rawEmail !== undefined) {
-    // The core's message says 256 while it checks 255.
-    if (rawEmail.length > 255) errors.push(`email ${rawEmail} is too long. Max length is 256.`);
-    email = javaTrim(rawEmail).toLowerCase();
-  }
+  const email = rawEmail === undefined ? undefined : normaliseBulkEmail(rawEmail, errors);
   let hashingAlgorithm: string | undefined;
   if (rawAlgorithm !== undefined) {
     hashingAlgorithm = javaTrim(rawAlgorithm).toUpperCase();
@@ -228,11 +263,7 @@ async function parseLoginMethod(
   if (email === undefined) return undefined;
   return {
     recipeId: "emailpassword",
-    tenantIds,
-    isVerified,
-    isPrimary,
-    timeJoinedInMSSinceEpoch,
-    superTokensUserId: newImportedUserId(),
+    ...common,
     email,
     ...(passwordHash !== undefined && hashingAlgorithm !== undefined ? { passwordHash, hashingAlgorithm } : {}),
     ...(plainTextPassword !== undefined ? { plainTextPassword } : {}),
@@ -263,11 +294,6 @@ async function parseBulkUser(
   const tenantLists: string[][] = [];
   if (rawMethods !== undefined) {
     if (rawMethods.length === 0) errors.push("At least one loginMethod is required.");
-    if (rawMethods.length > 1) {
-      errors.push(
-        `Account linking must be enabled to import multiple loginMethods; ${devCoreOnly} has no account linking.`,
-      );
-    }
     if (rawMethods.filter((m) => m.isPrimary === true).length > 1)
       errors.push("No two loginMethods can have isPrimary as true.");
     for (const m of rawMethods) {
@@ -288,7 +314,7 @@ async function parseBulkUser(
   if (errors.length > 0 || loginMethods.length === 0) return { errors };
   return {
     entry: {
-      id: loginMethods[0].superTokensUserId,
+      id: primaryLoginMethod(loginMethods).superTokensUserId,
       status: "NEW",
       ...(externalId !== undefined ? { externalUserId: externalId } : {}),
       ...(userMetadata !== undefined ? { userMetadata } : {}),
@@ -336,7 +362,9 @@ function responseJson(e: BulkEntry): Json {
       recipeId: lm.recipeId,
       userId: lm.superTokensUserId,
       tenants: lm.tenantIds,
-      email: lm.email,
+      ...(lm.email !== undefined ? { email: lm.email } : {}),
+      ...(lm.recipeId === "thirdparty" ? { thirdpartyId: lm.thirdPartyId, thirdpartyUserId: lm.thirdPartyUserId } : {}),
+      ...(lm.phoneNumber !== undefined ? { phoneNumber: lm.phoneNumber } : {}),
     })),
   };
 }
