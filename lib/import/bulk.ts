@@ -147,21 +147,44 @@ export async function waitForQueue(
   }
 }
 
-/** BulkImportUser JSON for one email-password user; the legacy id becomes the external user id. */
+/**
+ * BulkImportUser JSON for one user; the legacy id becomes the external user id. Its login methods: email-password
+ * when the row has a hash, third party when it has an identity; with both, the email-password one is the primary
+ * (the core maps the external id to the primary login, so a password sign-in keeps landing on the legacy id).
+ */
 function bulkUser(c: Candidate): Record<string, unknown> {
+  const joined = c.timeJoined !== undefined ? { timeJoinedInMSSinceEpoch: c.timeJoined } : {};
+  const both = c.passwordHash !== undefined && c.thirdParty !== undefined;
   return {
     externalUserId: c.id,
     ...(c.metadata !== undefined ? { userMetadata: c.metadata } : {}),
     ...(c.roles.length > 0 ? { userRoles: c.roles.map((role) => ({ role, tenantIds: ["public"] })) } : {}),
     loginMethods: [
-      {
-        recipeId: "emailpassword",
-        email: c.email,
-        passwordHash: c.passwordHash,
-        hashingAlgorithm: c.algorithm,
-        isVerified: c.emailVerified,
-        ...(c.timeJoined !== undefined ? { timeJoinedInMSSinceEpoch: c.timeJoined } : {}),
-      },
+      ...(c.passwordHash !== undefined
+        ? [
+            {
+              recipeId: "emailpassword",
+              email: c.email,
+              passwordHash: c.passwordHash,
+              hashingAlgorithm: c.algorithm,
+              isVerified: c.emailVerified,
+              ...(both ? { isPrimary: true } : {}),
+              ...joined,
+            },
+          ]
+        : []),
+      ...(c.thirdParty !== undefined
+        ? [
+            {
+              recipeId: "thirdparty",
+              email: c.email,
+              thirdPartyId: c.thirdParty.id,
+              thirdPartyUserId: c.thirdParty.userId,
+              isVerified: c.thirdParty.emailVerified,
+              ...joined,
+            },
+          ]
+        : []),
     ],
   };
 }

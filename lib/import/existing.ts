@@ -41,11 +41,15 @@ export async function listExisting(client: CoreClient): Promise<ExistingUsers> {
   let token: string | undefined;
   do {
     const page = await client.ok<{ users: CoreUser[]; nextPaginationToken?: string }>("GET", "/public/users", {
-      query: { limit: "500", includeRecipeIds: "emailpassword", paginationToken: token },
+      query: { limit: "500", includeRecipeIds: "emailpassword,thirdparty", paginationToken: token },
     });
     for (const user of page.users) {
       const email = emailPasswordEmail(user);
-      if (email === undefined) continue;
+      if (email === undefined) {
+        // A ThirdParty user (imported from a row with an identity and no hash): its id is taken, its email is not.
+        ids.add(user.id, false);
+        continue;
+      }
       const placeholder = isPendingEmail(email);
       if (placeholder) pending++;
       ids.add(user.id, placeholder);

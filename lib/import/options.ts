@@ -19,6 +19,9 @@ export const importFields = [
   "timeJoined",
   "metadata",
   "roles",
+  "thirdPartyId",
+  "thirdPartyUserId",
+  "thirdPartyEmailVerified",
 ] as const;
 export type ImportField = (typeof importFields)[number];
 
@@ -44,6 +47,12 @@ export const defaultColumns: Readonly<Record<ImportField, readonly string[]>> = 
   metadata: ["metadata"],
   // One role, a comma-separated list, a text[] or a JSON array: they become SuperTokens UserRoles.
   roles: ["roles", "role"],
+  // A third-party identity (the provider's thirdPartyId as the app's SuperTokens config names it, e.g. "google",
+  // and the user's id there): it becomes a ThirdParty login method, linked to the email-password one when the row
+  // has a hash too. Its email is the row's; verified as third_party_email_verified says, else as email_verified.
+  thirdPartyId: ["third_party_id", "thirdPartyId"],
+  thirdPartyUserId: ["third_party_user_id", "thirdPartyUserId"],
+  thirdPartyEmailVerified: ["third_party_email_verified", "thirdPartyEmailVerified"],
 });
 
 export interface ImportOptions {

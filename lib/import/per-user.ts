@@ -57,6 +57,7 @@ async function removeUser(client: CoreClient, id: string): Promise<void> {
  *      the change and the placeholder user is removed.
  */
 export async function importOneUser(client: CoreClient, c: Candidate, recheck: boolean): Promise<Outcome> {
+  if (c.passwordHash === undefined) return importThirdPartyUser(client, c);
   const mapped = recheck ? await getMapping(client, c.id) : undefined;
   if (mapped !== undefined) {
     const user = await getUser(client, c.id);
@@ -143,7 +144,7 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
   const revealed = reveal.json!;
   switch (revealed.status) {
     case "OK":
-      return { kind: "imported", row: c.row, id: c.id };
+      return c.thirdParty ? linkThirdParty(client, c) : { kind: "imported", row: c.row, id: c.id };
     case "EMAIL_ALREADY_EXISTS_ERROR":
     case "EMAIL_CHANGE_NOT_ALLOWED_ERROR":
       await removeUser(client, c.id);
@@ -151,6 +152,81 @@ export async function importOneUser(client: CoreClient, c: Candidate, recheck: b
     default:
       return failed(c, "core-rejected", `PUT /recipe/user: ${revealed.status}`);
   }
+}
+
+type SignInUp = { status: string; createdNewUser?: boolean; recipeUserId?: string; user?: CoreUser };
+
+/** The core's ThirdParty sign-in-up for the row's identity, as the SDK calls it on a provider sign-in. */
+async function thirdPartySignInUp(client: CoreClient, c: Candidate): Promise<SignInUp | string> {
+  const tp = c.thirdParty!;
+  const res = await client.call<SignInUp>("POST", "/public/recipe/signinup", {
+    rid: "thirdparty",
+    body: { thirdPartyId: tp.id, thirdPartyUserId: tp.userId, email: { id: c.email, isVerified: tp.emailVerified } },
+  });
+  if (res.status !== 200 || res.json?.status !== "OK")
+    return `recipe/signinup: ${res.status} ${res.text.trim().slice(0, 300)}`;
+  return res.json;
+}
+
+/**
+ * A row with a third-party identity and no hash: the core's ThirdParty sign-in-up creates the user (a provider
+ * identity is unique, so nobody else can hold it meanwhile and no placeholder is needed), then its id is mapped to
+ * the legacy id, and metadata and roles follow under it. An identity the core already has is not taken over: mapped
+ * to this legacy id it was imported before; otherwise its user stands and the row is skipped.
+ */
+async function importThirdPartyUser(client: CoreClient, c: Candidate): Promise<Outcome> {
+  const existing = await getMapping(client, c.id);
+  if (existing !== undefined) return skipped(c, "already-imported");
+  const signed = await thirdPartySignInUp(client, c);
+  if (typeof signed === "string") return failed(c, "core-rejected", signed);
+  const stId = signed.recipeUserId!;
+  if (!signed.createdNewUser) {
+    return signed.user?.id === c.id
+      ? skipped(c, "already-imported")
+      : skipped(c, "email-exists", "a SuperTokens user already has this third-party identity");
+  }
+  const mapping = await client.call<{ status: string }>("POST", "/recipe/userid/map", {
+    body: { superTokensUserId: stId, externalUserId: c.id, externalUserIdInfo: MAPPING_INFO },
+  });
+  if (mapping.status !== 200 || mapping.json?.status !== "OK") {
+    // Someone mapped the legacy id meanwhile (legacyAuth() moving this user): theirs stands.
+    await removeUser(client, stId);
+    return mapping.json?.status === "USER_ID_MAPPING_ALREADY_EXISTS_ERROR"
+      ? skipped(c, "already-imported", "moved by another process during this run")
+      : failed(c, "core-rejected", `userid/map: ${mapping.status} ${mapping.text.trim().slice(0, 300)}`);
+  }
+  if (c.metadata !== undefined) {
+    await client.ok("PUT", "/recipe/user/metadata", {
+      rid: "usermetadata",
+      body: { userId: c.id, metadataUpdate: c.metadata },
+    });
+  }
+  if (c.roles.length > 0) {
+    const refused = await grantUserRoles(client, c.id, c.roles);
+    if (refused !== undefined) return failed(c, "core-rejected", refused);
+  }
+  return { kind: "imported", row: c.row, id: c.id };
+}
+
+/**
+ * After the email-password user of a row with both is complete: its third-party login, linked to it (the
+ * email-password user, under the legacy id, becomes the primary user), as the bulk import makes it.
+ */
+async function linkThirdParty(client: CoreClient, c: Candidate): Promise<Outcome> {
+  const signed = await thirdPartySignInUp(client, c);
+  if (typeof signed === "string") return failed(c, "core-rejected", signed);
+  if (signed.user?.id === c.id) return { kind: "imported", row: c.row, id: c.id };
+  if (!signed.createdNewUser)
+    return failed(c, "conflict", "its password login was imported; another user already has its third-party identity");
+  const primary = await client.ok<{ status: string }>("POST", "/recipe/accountlinking/user/primary", {
+    body: { recipeUserId: c.id },
+  });
+  if (primary.status !== "OK") return failed(c, "core-rejected", `accountlinking/user/primary: ${primary.status}`);
+  const link = await client.ok<{ status: string }>("POST", "/recipe/accountlinking/user/link", {
+    body: { recipeUserId: signed.recipeUserId, primaryUserId: c.id },
+  });
+  if (link.status !== "OK") return failed(c, "core-rejected", `accountlinking/user/link: ${link.status}`);
+  return { kind: "imported", row: c.row, id: c.id };
 }
 
 /** Run `work` over `items` with at most `concurrency` at once; stops at the first thrown error. */

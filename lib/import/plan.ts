@@ -20,10 +20,13 @@ export interface Warning {
   detail: string;
 }
 
-/** A user to create. `resume`: a killed per-user run left it half made; it is finished one by one. */
+/**
+ * A user to create. `resume`: a killed per-user run left it half made; it is finished one by one. Without a
+ * password hash it has a third-party identity (a ThirdParty user); with both, two linked login methods.
+ */
 export interface Candidate extends SourceUser {
-  passwordHash: string;
-  algorithm: ImportAlgorithm;
+  passwordHash: string | undefined;
+  algorithm: ImportAlgorithm | undefined;
   resume: boolean;
 }
 
@@ -57,7 +60,8 @@ export function decideRow(
     if (held === "complete") return { outcome: { kind: "skipped", row, id, reason: "already-imported" } };
     resume = true;
   } else {
-    if (existing.hasEmail(r.email))
+    // A ThirdParty user may share its email with an email-password user; only an email-password login collides.
+    if (r.passwordHash !== undefined && existing.hasEmail(r.email))
       return {
         outcome: {
           kind: "skipped",
@@ -68,6 +72,9 @@ export function decideRow(
         },
       };
     resume = existing.pending > 0 && existing.hasEmail(pendingEmailFor(id));
+  }
+  if (r.passwordHash === undefined && r.thirdParty) {
+    return { candidate: { ...r, passwordHash: undefined, algorithm: undefined, resume } };
   }
   if (r.passwordHash === undefined) {
     return {

@@ -17,6 +17,8 @@ export interface SourceUser {
   metadata: Record<string, unknown> | undefined;
   /** Legacy roles, trimmed and without duplicates; what cannot be a role is left out (logged). */
   roles: string[];
+  /** A third-party identity of the user (provider and the user's id there), with the row's email. */
+  thirdParty?: { id: string; userId: string; emailVerified: boolean };
 }
 
 /** A row that cannot become a user; `id` is null when the row has none. */
@@ -30,7 +32,8 @@ export interface RowProblem {
     | "invalid-email"
     | "invalid-email-verified"
     | "invalid-time-joined"
-    | "invalid-metadata";
+    | "invalid-metadata"
+    | "invalid-third-party";
   detail: string;
 }
 
@@ -135,6 +138,19 @@ export function toSourceUser(raw: RawRow, config: Pick<ImportConfig, "columns">,
   }
   const metadata = toMetadata(get("metadata"));
   if (metadata === false) return problem("invalid-metadata", "metadata is not a JSON object");
+  const thirdParty = toThirdParty(get("thirdPartyId"), get("thirdPartyUserId"));
+  if (typeof thirdParty === "string") return problem("invalid-third-party", thirdParty);
+  let tpVerified = verified;
+  if (thirdParty) {
+    const given = get("thirdPartyEmailVerified");
+    const v = absent(given) ? verified : toBoolean(given);
+    if (v === undefined)
+      return problem(
+        "invalid-third-party",
+        "third-party email verified is not a boolean (true/false, t/f, 1/0, yes/no)",
+      );
+    tpVerified = v;
+  }
   const hash = get("passwordHash");
   const { roles, invalid } = parseRoles(get("roles"));
   if (invalid.length > 0) importLog("row %d: %d value(s) cannot be roles; left out", raw.row, invalid.length);
@@ -147,5 +163,22 @@ export function toSourceUser(raw: RawRow, config: Pick<ImportConfig, "columns">,
     timeJoined,
     metadata,
     roles,
+    ...(thirdParty ? { thirdParty: { ...thirdParty, emailVerified: tpVerified } } : {}),
   };
+}
+
+/**
+ * The row's third-party identity: both parts or neither; the core's limits (28 and 256 characters), no other
+ * normalisation (the core takes them as given). A string says what is wrong.
+ */
+function toThirdParty(rawId: unknown, rawUserId: unknown): { id: string; userId: string } | undefined | string {
+  if (absent(rawId) && absent(rawUserId)) return undefined;
+  const id = toId(rawId);
+  const userId = toId(rawUserId);
+  if (id === undefined || userId === undefined)
+    return "a third-party identity needs both thirdPartyId and thirdPartyUserId";
+  if (id === false || userId === false) return "thirdPartyId and thirdPartyUserId must be strings or integers";
+  if (id.length > 28) return "thirdPartyId is longer than 28 characters";
+  if (userId.length > 256) return "thirdPartyUserId is longer than 256 characters";
+  return { id, userId };
 }
