@@ -23,14 +23,11 @@ const debug = log.extend("core");
 
 /** Endpoint families of the real core that the dev core does not implement: they answer 501, never an empty 200. */
 const notImplemented = [
-  "/recipe/signinup",
-  "/recipe/accountlinking",
   "/recipe/totp",
   "/recipe/webauthn",
   "/recipe/oauth",
   "/recipe/dashboard",
   "/recipe/mfa",
-  "/recipe/passwordless",
   "/recipe/thirdparty",
   "/recipe/jwt/jwks",
   "/ee",
