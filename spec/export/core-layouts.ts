@@ -94,6 +94,15 @@ export function layoutDdl(spec: LayoutSpec): string[] {
       user_id CHAR(36) NOT NULL, token VARCHAR(128) NOT NULL UNIQUE, ${linking ? "email VARCHAR(256)," : ""}
       token_expiry BIGINT NOT NULL, PRIMARY KEY (app_id, user_id, token),
       FOREIGN KEY (app_id, user_id) REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
+    // Third-party and passwordless users: the same columns from plugin 3.0 on (their *_user_to_tenant tables, which
+    // the export does not read, are left out).
+    `CREATE TABLE ${t("thirdparty_users")} (app_id VARCHAR(64) NOT NULL DEFAULT 'public',
+      third_party_id VARCHAR(28) NOT NULL, third_party_user_id VARCHAR(256) NOT NULL, user_id CHAR(36) NOT NULL,
+      email VARCHAR(256) NOT NULL, time_joined BIGINT NOT NULL, PRIMARY KEY (app_id, user_id),
+      FOREIGN KEY (app_id, user_id) REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
+    `CREATE TABLE ${t("passwordless_users")} (app_id VARCHAR(64) NOT NULL DEFAULT 'public', user_id CHAR(36) NOT NULL,
+      email VARCHAR(256), phone_number VARCHAR(256), time_joined BIGINT NOT NULL, PRIMARY KEY (app_id, user_id),
+      FOREIGN KEY (app_id, user_id) REFERENCES ${t("app_id_to_user_id")} (app_id, user_id) ${cascade})`,
     `CREATE TABLE ${t("emailverification_verified_emails")} (app_id VARCHAR(64) NOT NULL DEFAULT 'public',
       user_id VARCHAR(128) NOT NULL, email VARCHAR(256) NOT NULL, PRIMARY KEY (app_id, user_id, email),
       FOREIGN KEY (app_id) REFERENCES ${t("apps")} (app_id) ON DELETE CASCADE)`,
@@ -246,6 +255,58 @@ export class CoreDb {
         [this.appId, u.id, u.email, linked ? primary : null],
       );
     }
+  }
+
+  /** A third-party or passwordless login as the core writes it in LEGACY mode (linked to `primary` from core 7). */
+  async addOtherLogin(u: {
+    id: string;
+    recipe: "thirdparty" | "passwordless";
+    email: string | null;
+    phone?: string;
+    thirdParty?: { id: string; userId: string };
+    timeJoined: number;
+    tenants: string[];
+    primary?: string;
+  }): Promise<void> {
+    const v = this.spec.version;
+    const primary = u.primary ?? u.id;
+    const linked = u.primary !== undefined;
+    await this.db.query(
+      v === 6
+        ? `INSERT INTO ${this.t("app_id_to_user_id")} (app_id, user_id, recipe_id) VALUES ($1, $2, $3)`
+        : `INSERT INTO ${this.t("app_id_to_user_id")} (app_id, user_id, recipe_id, primary_or_recipe_user_id,
+            is_linked_or_is_a_primary_user) VALUES ($1, $2, $3, $4, $5)`,
+      v === 6 ? [this.appId, u.id, u.recipe] : [this.appId, u.id, u.recipe, primary, linked],
+    );
+    if (u.recipe === "thirdparty")
+      await this.db.query(`INSERT INTO ${this.t("thirdparty_users")} VALUES ($1, $2, $3, $4, $5, $6)`, [
+        this.appId,
+        u.thirdParty!.id,
+        u.thirdParty!.userId,
+        u.id,
+        u.email,
+        u.timeJoined,
+      ]);
+    else
+      await this.db.query(`INSERT INTO ${this.t("passwordless_users")} VALUES ($1, $2, $3, $4, $5)`, [
+        this.appId,
+        u.id,
+        u.email,
+        u.phone ?? null,
+        u.timeJoined,
+      ]);
+    for (const tenant of u.tenants)
+      await this.db.query(
+        v === 6
+          ? `INSERT INTO ${this.t("all_auth_recipe_users")} (app_id, tenant_id, user_id, recipe_id, time_joined)
+              VALUES ($1, $2, $3, $4, $5)`
+          : `INSERT INTO ${this.t("all_auth_recipe_users")} (app_id, tenant_id, user_id, primary_or_recipe_user_id,
+              is_linked_or_is_a_primary_user, recipe_id, time_joined, primary_or_recipe_user_time_joined)
+              VALUES ($1, $2, $3, $6, $7, $4, $5, $5)`,
+        v === 6
+          ? [this.appId, tenant, u.id, u.recipe, u.timeJoined]
+          : [this.appId, tenant, u.id, u.recipe, u.timeJoined, primary, linked],
+      );
   }
 
   async map(superTokensUserId: string, externalUserId: string, info: string | null = null): Promise<void> {

@@ -485,3 +485,67 @@ describe("export CLI: the core's settings as options", () => {
     );
   });
 });
+
+describe("export: third-party and passwordless logins in every layout", () => {
+  for (const version of [6, 7, 12] as const) {
+    it(`core ${version}: a record per login, linked to its primary from core 7`, async () => {
+      const schema = newSchema();
+      const core = new CoreDb(pool, { version, schema });
+      await core.create([]);
+      await core.addUser({
+        id: uuid(1),
+        email: "one@example.com",
+        hash: bcryptHash(1),
+        timeJoined: 1000,
+        tenants: ["public"],
+      });
+      await core.addOtherLogin({
+        id: uuid(2),
+        recipe: "thirdparty",
+        email: "one@example.com",
+        thirdParty: { id: "google", userId: "g-1" },
+        timeJoined: 2000,
+        tenants: ["public"],
+        ...(version >= 7 ? { primary: uuid(1) } : {}),
+      });
+      await core.addOtherLogin({
+        id: uuid(3),
+        recipe: "passwordless",
+        email: null,
+        phone: "+14155550100",
+        timeJoined: 3000,
+        tenants: ["public"],
+      });
+      await core.map(uuid(1), "legacy-1");
+      const { report, header, users } = await exportAll({ schema, pageSize: 1 });
+      assert.equal(header.version, 3);
+      assert.deepEqual(
+        users.map((u) => [
+          u.recipeId,
+          u.userId,
+          u.recipeUserId,
+          u.email,
+          u.thirdParty,
+          u.phoneNumber,
+          u.passwordHash === null,
+        ]),
+        [
+          ["emailpassword", "legacy-1", uuid(1), "one@example.com", null, null, false],
+          [
+            "thirdparty",
+            version >= 7 ? "legacy-1" : uuid(2),
+            uuid(2),
+            "one@example.com",
+            { id: "google", userId: "g-1" },
+            null,
+            true,
+          ],
+          ["passwordless", uuid(3), uuid(3), null, null, "+14155550100", true],
+        ],
+      );
+      assert.deepEqual(report.logins, { emailpassword: 1, thirdparty: 1, passwordless: 1 });
+      assert.equal(report.linkedLogins, version >= 7 ? 1 : 0);
+      assert.equal(report.otherRecipeUsers, 0);
+    });
+  }
+});
