@@ -8,21 +8,18 @@ import { after, before, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import bcrypt from "bcrypt";
 import pg from "pg";
-import express, { type NextFunction, type Request, type Response } from "express";
+import type { Express } from "express";
 import request from "supertest";
 import supertokens from "supertokens-node";
-import { errorHandler, middleware } from "supertokens-node/framework/express";
-import AccountLinking from "supertokens-node/recipe/accountlinking";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import EmailVerification from "supertokens-node/recipe/emailverification";
 import Passwordless from "supertokens-node/recipe/passwordless";
-import Session, { type SessionContainer } from "supertokens-node/recipe/session";
-import { verifySession } from "supertokens-node/recipe/session/framework/express";
+import Session from "supertokens-node/recipe/session";
 import UserRoles from "supertokens-node/recipe/userroles";
 import { createPgLegacyUsers, legacyAuth, PENDING_EMAIL_DOMAIN } from "../../lib/auth/index.js";
 import { REASONS } from "../../lib/auth/other-logins.js";
 import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
-import { createLegacyTable, form, type LegacyTable } from "../helpers/legacy-auth.js";
+import { accountLinkingRecipe, createLegacyTable, form, notesApp, type LegacyTable } from "../helpers/legacy-auth.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
@@ -96,46 +93,17 @@ function startApp(options: { accountLinking?: boolean; unguarded?: boolean; phon
       EmailVerification.init({ mode: "OPTIONAL" }),
       UserRoles.init(),
       Session.init({ getTokenTransferMethod: () => "header" }),
-      ...(options.accountLinking
-        ? [
-            AccountLinking.init({
-              shouldDoAutomaticAccountLinking: async () => ({
-                shouldAutomaticallyLink: true,
-                shouldRequireVerification: true,
-              }),
-            }),
-          ]
-        : []),
+      ...accountLinkingRecipe(options.accountLinking),
     ],
   });
-  const app = express();
-  app.use(middleware());
-  const session = verifySession({ overrideGlobalClaimValidators: () => [] });
-  const userId = (req: Request) => (req as unknown as { session: SessionContainer }).session.getUserId();
-  app.get("/me", session, (req: Request, res: Response) => res.json({ userId: userId(req) }));
-  app.get("/notes", session, async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const { rows } = await legacy.pool.query(`SELECT body FROM ${notesTable} WHERE user_id = $1`, [userId(req)]);
-      res.json(rows.map((r: { body: string }) => r.body));
-    } catch (err) {
-      next(err);
-    }
-  });
-  app.use(errorHandler());
-  app.use(
-    (err: { status?: number; code?: string; retryAfter?: number }, _req: Request, res: Response, _n: NextFunction) => {
-      if (err.retryAfter !== undefined) res.setHeader("Retry-After", String(err.retryAfter));
-      if (process.env.SPEC_DEBUG_ERRORS) console.error(err);
-      res.status(err.status ?? 500).json({ code: err.code ?? "INTERNAL" });
-    },
-  );
+  const app = notesApp(legacy.pool, notesTable);
   return { app, sent };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the server's JSON, asserted field by field
 type Answer = { status: number; body: any; userId?: string; token?: string; headers: Record<string, string> };
 
-async function withSession(res: request.Response, app: express.Express): Promise<Answer> {
+async function withSession(res: request.Response, app: Express): Promise<Answer> {
   const answer: Answer = { status: res.status, body: res.body, headers: res.headers };
   if (res.status !== 200 || res.body.status !== "OK") return answer;
   answer.token = res.headers["st-access-token"];
@@ -143,11 +111,11 @@ async function withSession(res: request.Response, app: express.Express): Promise
   return { ...answer, userId: me.body.userId };
 }
 
-const requestCode = (app: express.Express, email: string) => request(app).post("/auth/signinup/code").send({ email });
+const requestCode = (app: Express, email: string) => request(app).post("/auth/signinup/code").send({ email });
 
 /** The whole flow: ask for a code, then use the magic link (default) or type the code (`otp`, or a wrong one). */
 async function passwordlessSignIn(
-  ctx: { app: express.Express; sent: SentCode[] },
+  ctx: { app: Express; sent: SentCode[] },
   email: string,
   how: "link" | "otp" | { wrongOtp: true } = "link",
 ): Promise<Answer> {
@@ -173,7 +141,7 @@ async function legacyUser(options: { password?: boolean } = {}) {
 }
 
 const usersWithEmail = (email: string) => supertokens.listUsersByAccountInfo("public", { email });
-const passwordSignIn = async (app: express.Express, email: string) =>
+const passwordSignIn = async (app: Express, email: string) =>
   withSession(
     await request(app)
       .post("/auth/signin")

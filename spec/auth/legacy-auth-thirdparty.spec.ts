@@ -11,22 +11,19 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import bcrypt from "bcrypt";
 import pg from "pg";
-import express, { type NextFunction, type Request, type Response } from "express";
+import type { Express } from "express";
 import request from "supertest";
 import supertokens from "supertokens-node";
-import { errorHandler, middleware } from "supertokens-node/framework/express";
-import AccountLinking from "supertokens-node/recipe/accountlinking";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import EmailVerification from "supertokens-node/recipe/emailverification";
-import Session, { type SessionContainer } from "supertokens-node/recipe/session";
-import { verifySession } from "supertokens-node/recipe/session/framework/express";
+import Session from "supertokens-node/recipe/session";
 import ThirdParty from "supertokens-node/recipe/thirdparty";
 import UserRoles from "supertokens-node/recipe/userroles";
 import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 import { legacyAuth, PENDING_EMAIL_DOMAIN, type LegacyUser } from "../../lib/auth/index.js";
 import { REASONS } from "../../lib/auth/other-logins.js";
 import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
-import { createLegacyTable, form, type LegacyTable } from "../helpers/legacy-auth.js";
+import { accountLinkingRecipe, createLegacyTable, form, notesApp, type LegacyTable } from "../helpers/legacy-auth.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
 import { requireEnv, uniqueId } from "../helpers/services.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
@@ -151,46 +148,17 @@ function startApp(options: Options = {}) {
       EmailVerification.init({ mode: "OPTIONAL" }),
       UserRoles.init(),
       Session.init({ getTokenTransferMethod: () => "header" }),
-      ...(options.accountLinking
-        ? [
-            AccountLinking.init({
-              shouldDoAutomaticAccountLinking: async () => ({
-                shouldAutomaticallyLink: true,
-                shouldRequireVerification: true,
-              }),
-            }),
-          ]
-        : []),
+      ...accountLinkingRecipe(options.accountLinking),
     ],
   });
-  const app = express();
-  app.use(middleware());
-  const session = verifySession({ overrideGlobalClaimValidators: () => [] });
-  const userId = (req: Request) => (req as unknown as { session: SessionContainer }).session.getUserId();
-  app.get("/me", session, (req: Request, res: Response) => res.json({ userId: userId(req) }));
-  app.get("/notes", session, async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const { rows } = await legacy.pool.query(`SELECT body FROM ${notesTable} WHERE user_id = $1`, [userId(req)]);
-      res.json(rows.map((r: { body: string }) => r.body));
-    } catch (err) {
-      next(err);
-    }
-  });
-  app.use(errorHandler());
-  app.use(
-    (err: { status?: number; code?: string; retryAfter?: number }, _req: Request, res: Response, _n: NextFunction) => {
-      if (err.retryAfter !== undefined) res.setHeader("Retry-After", String(err.retryAfter));
-      if (process.env.SPEC_DEBUG_ERRORS) console.error(err);
-      res.status(err.status ?? 500).json({ code: err.code ?? "INTERNAL" });
-    },
-  );
+  const app = notesApp(legacy.pool, notesTable);
   return app;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the server's JSON, asserted field by field
 type Answer = { status: number; body: any; userId?: string; token?: string; headers: Record<string, string> };
 
-async function withSession(res: request.Response, app: express.Express): Promise<Answer> {
+async function withSession(res: request.Response, app: Express): Promise<Answer> {
   const answer: Answer = { status: res.status, body: res.body, headers: res.headers };
   if (res.status !== 200 || res.body.status !== "OK") return answer;
   answer.token = res.headers["st-access-token"];
@@ -199,7 +167,7 @@ async function withSession(res: request.Response, app: express.Express): Promise
 }
 
 /** POST /auth/signinup as the frontend does after the provider's redirect; the provider answers `profile`. */
-async function providerSignIn(app: express.Express, profile: Profile): Promise<Answer> {
+async function providerSignIn(app: Express, profile: Profile): Promise<Answer> {
   const code = randomUUID();
   profiles.set(code, profile);
   const res = await request(app)
@@ -214,7 +182,7 @@ async function providerSignIn(app: express.Express, profile: Profile): Promise<A
   return withSession(res, app);
 }
 
-async function passwordSignIn(app: express.Express, email: string, password = PASSWORD): Promise<Answer> {
+async function passwordSignIn(app: Express, email: string, password = PASSWORD): Promise<Answer> {
   return withSession(await request(app).post("/auth/signin").send(form({ email, password })), app);
 }
 

@@ -7,9 +7,10 @@ import pg from "pg";
 import request from "supertest";
 import supertokens from "supertokens-node";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
+import AccountLinking from "supertokens-node/recipe/accountlinking";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import EmailVerification from "supertokens-node/recipe/emailverification";
-import Session from "supertokens-node/recipe/session";
+import Session, { type SessionContainer } from "supertokens-node/recipe/session";
 import { verifySession } from "supertokens-node/recipe/session/framework/express";
 import type { LegacyAuth } from "../../lib/auth/index.js";
 import type { DevCore } from "../../lib/core/index.js";
@@ -141,4 +142,47 @@ export async function signIn(
 export function appStorage(core: DevCore, connectionURI: string) {
   const appId = /\/appid-([^/]+)$/.exec(connectionURI)![1];
   return core.storage.app(appId);
+}
+
+/** Automatic account linking that requires verified emails, or nothing: the `accountLinking` option of the specs. */
+export function accountLinkingRecipe(on: boolean | undefined) {
+  return on
+    ? [
+        AccountLinking.init({
+          shouldDoAutomaticAccountLinking: async () => ({
+            shouldAutomaticallyLink: true,
+            shouldRequireVerification: true,
+          }),
+        }),
+      ]
+    : [];
+}
+
+/**
+ * The app behind the SDK's APIs for the ThirdParty and Passwordless specs: `/me` (the session's user id), `/notes`
+ * (the legacy app's notes of that id, from `notesTable`), and errors as status + code with `Retry-After` kept.
+ */
+export function notesApp(pool: pg.Pool, notesTable: string): express.Express {
+  const app = express();
+  app.use(middleware());
+  const session = verifySession({ overrideGlobalClaimValidators: () => [] });
+  const userId = (req: Request) => (req as unknown as { session: SessionContainer }).session.getUserId();
+  app.get("/me", session, (req: Request, res: Response) => res.json({ userId: userId(req) }));
+  app.get("/notes", session, async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const { rows } = await pool.query(`SELECT body FROM ${notesTable} WHERE user_id = $1`, [userId(req)]);
+      res.json(rows.map((r: { body: string }) => r.body));
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.use(errorHandler());
+  app.use(
+    (err: { status?: number; code?: string; retryAfter?: number }, _req: Request, res: Response, _n: NextFunction) => {
+      if (err.retryAfter !== undefined) res.setHeader("Retry-After", String(err.retryAfter));
+      if (process.env.SPEC_DEBUG_ERRORS) console.error(err);
+      res.status(err.status ?? 500).json({ code: err.code ?? "INTERNAL" });
+    },
+  );
+  return app;
 }
