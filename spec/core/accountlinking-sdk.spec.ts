@@ -7,7 +7,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import express from "express";
-import pg from "pg";
 import request from "supertest";
 import supertokens from "supertokens-node";
 import AccountLinking from "supertokens-node/recipe/accountlinking";
@@ -17,9 +16,9 @@ import Session from "supertokens-node/recipe/session";
 import ThirdParty from "supertokens-node/recipe/thirdparty";
 import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
-import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
+import type { DevCore } from "../../lib/core/index.js";
+import { coreBackends } from "../helpers/core-backends.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
-import { requireEnv, uniqueId } from "../helpers/services.js";
 
 /** What the fake provider's user info answers for the next sign-in. */
 let providerUser = { id: "acme-1", email: "ada@example.com", verified: true };
@@ -43,35 +42,10 @@ const provider = (thirdPartyId: string): ProviderInput => ({
   },
 });
 
-const backends: { name: string; skip?: string; open(): Promise<{ core: DevCore; close(): Promise<void> }> }[] = [
-  {
-    name: "in memory",
-    async open() {
-      const core = await startDevCore({ config: { bcrypt_log_rounds: 4 } });
-      return { core, close: () => core.close() };
-    },
-  },
-  {
-    name: "on PostgreSQL",
-    async open() {
-      const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 10 });
-      const schema = `stm_al_${uniqueId()}`;
-      const storage = await PostgresStorage.create(pool, { schema });
-      const core = await startDevCore({ storage, config: { bcrypt_log_rounds: 4 } });
-      return {
-        core,
-        async close() {
-          await core.close();
-          await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-          await pool.end();
-        },
-      };
-    },
-  },
-];
+const backends = coreBackends("stm_al");
 
 for (const backend of backends) {
-  describe(`AccountLinking through the SDK, ${backend.name}`, { skip: backend.skip }, () => {
+  describe(`AccountLinking through the SDK, ${backend.name}`, () => {
     let core: DevCore;
     let close: () => Promise<void>;
     before(async () => {

@@ -6,14 +6,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import bcrypt from "bcrypt";
-import pg from "pg";
 import supertokens from "supertokens-node";
 import EmailPassword from "supertokens-node/recipe/emailpassword";
 import Passwordless from "supertokens-node/recipe/passwordless";
 import ThirdParty from "supertokens-node/recipe/thirdparty";
-import { MemoryStorage, PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
+import type { DevCore } from "../../lib/core/index.js";
+import { coreBackends } from "../helpers/core-backends.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
-import { requireEnv, uniqueId } from "../helpers/services.js";
 
 let hash: string;
 before(async () => {
@@ -79,34 +78,7 @@ const linkedUser = (n: string) => ({
   ],
 });
 
-const backends: { name: string; open: () => Promise<{ core: DevCore; close: () => Promise<void> }> }[] = [
-  {
-    name: "in memory",
-    open: async () => {
-      const core = await startDevCore({ storage: new MemoryStorage(), config: { bcrypt_log_rounds: 4 } });
-      return { core, close: () => core.close() };
-    },
-  },
-  {
-    name: "on PostgreSQL",
-    open: async () => {
-      const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL") });
-      const schema = `stm_bulk_logins_${uniqueId()}`;
-      const core = await startDevCore({
-        storage: await PostgresStorage.create(pool, { schema }),
-        config: { bcrypt_log_rounds: 4 },
-      });
-      return {
-        core,
-        async close() {
-          await core.close();
-          await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-          await pool.end();
-        },
-      };
-    },
-  },
-];
+const backends = coreBackends("stm_bulk_logins");
 
 for (const backend of backends) {
   describe(`bulk import of third-party and passwordless logins, ${backend.name}`, () => {

@@ -7,7 +7,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import express from "express";
-import pg from "pg";
 import request from "supertest";
 import supertokens from "supertokens-node";
 import EmailVerification from "supertokens-node/recipe/emailverification";
@@ -16,9 +15,9 @@ import Session from "supertokens-node/recipe/session";
 import ThirdParty from "supertokens-node/recipe/thirdparty";
 import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
-import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
+import type { DevCore } from "../../lib/core/index.js";
+import { coreBackends } from "../helpers/core-backends.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
-import { requireEnv, uniqueId } from "../helpers/services.js";
 
 /** What the fake provider's user info answers for the next sign-in. */
 let providerUser = { id: "acme-1", email: "ada@example.com", verified: true };
@@ -55,34 +54,10 @@ async function tenant(uri: string, tenantId: string) {
   assert.equal(r.status, "OK", uri);
 }
 
-const backends: { name: string; skip?: string; open(): Promise<{ core: DevCore; close(): Promise<void> }> }[] = [
-  {
-    name: "in memory",
-    async open() {
-      const core = await startDevCore();
-      return { core, close: () => core.close() };
-    },
-  },
-  {
-    name: "on PostgreSQL",
-    async open() {
-      const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 10 });
-      const schema = `stm_tp_${uniqueId()}`;
-      const core = await startDevCore({ storage: await PostgresStorage.create(pool, { schema }) });
-      return {
-        core,
-        async close() {
-          await core.close();
-          await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-          await pool.end();
-        },
-      };
-    },
-  },
-];
+const backends = coreBackends("stm_tp");
 
 for (const backend of backends) {
-  describe(`ThirdParty through the SDK, ${backend.name}`, { skip: backend.skip }, () => {
+  describe(`ThirdParty through the SDK, ${backend.name}`, () => {
     let core: DevCore;
     let close: () => Promise<void>;
     before(async () => {
