@@ -14,33 +14,15 @@ import EmailPassword from "supertokens-node/recipe/emailpassword";
 import EmailVerification from "supertokens-node/recipe/emailverification";
 import Session from "supertokens-node/recipe/session";
 import ThirdParty from "supertokens-node/recipe/thirdparty";
-import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 import type { DevCore } from "../../lib/core/index.js";
 import { coreBackends } from "../helpers/core-backends.js";
-import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
+import { appInfo, createCoreApp, fixedDataProvider, resetSdk } from "../helpers/sdk.js";
 
 /** What the fake provider's user info answers for the next sign-in. */
 let providerUser = { id: "acme-1", email: "ada@example.com", verified: true };
 
-const provider = (thirdPartyId: string): ProviderInput => ({
-  config: {
-    thirdPartyId,
-    clients: [{ clientId: `${thirdPartyId}-client`, clientSecret: "secret" }],
-    authorizationEndpoint: "http://127.0.0.1:9/authorize",
-    tokenEndpoint: "http://127.0.0.1:9/token",
-  },
-  override: (original) => {
-    if (original.type !== "oauth2") return original;
-    original.exchangeAuthCodeForOAuthTokens = async () => ({ access_token: "token" });
-    original.getUserInfo = async () => ({
-      thirdPartyUserId: providerUser.id,
-      email: { id: providerUser.email, isVerified: providerUser.verified },
-      rawUserInfoFromProvider: {},
-    });
-    return original;
-  },
-});
+const provider = (thirdPartyId: string) => fixedDataProvider(thirdPartyId, () => providerUser);
 
 const backends = coreBackends("stm_al");
 

@@ -13,34 +13,15 @@ import EmailVerification from "supertokens-node/recipe/emailverification";
 import Multitenancy from "supertokens-node/recipe/multitenancy";
 import Session from "supertokens-node/recipe/session";
 import ThirdParty from "supertokens-node/recipe/thirdparty";
-import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 import { errorHandler, middleware } from "supertokens-node/framework/express";
 import type { DevCore } from "../../lib/core/index.js";
 import { coreBackends } from "../helpers/core-backends.js";
-import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
+import { appInfo, createCoreApp, fixedDataProvider, resetSdk } from "../helpers/sdk.js";
 
 /** What the fake provider's user info answers for the next sign-in. */
 let providerUser = { id: "acme-1", email: "ada@example.com", verified: true };
 
-const acme: ProviderInput = {
-  config: {
-    thirdPartyId: "acme",
-    name: "Acme",
-    clients: [{ clientId: "acme-client", clientSecret: "acme-secret" }],
-    authorizationEndpoint: "http://127.0.0.1:9/authorize",
-    tokenEndpoint: "http://127.0.0.1:9/token",
-  },
-  override: (original) => {
-    if (original.type !== "oauth2") return original;
-    original.exchangeAuthCodeForOAuthTokens = async () => ({ access_token: "acme-access-token" });
-    original.getUserInfo = async () => ({
-      thirdPartyUserId: providerUser.id,
-      email: { id: providerUser.email, isVerified: providerUser.verified },
-      rawUserInfoFromProvider: {},
-    });
-    return original;
-  },
-};
+const acme = fixedDataProvider("acme", () => providerUser);
 
 function expressApp() {
   const app = express();

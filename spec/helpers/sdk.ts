@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
+import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 
 process.env.TEST_MODE = "testing";
 const require = createRequire(import.meta.url);
@@ -66,3 +67,39 @@ export const appInfo = {
   websiteDomain: "http://localhost:3000",
   apiBasePath: "/auth",
 };
+
+/** What a fixed-data provider's user info says about whoever signs in next. */
+export interface ProviderProfile {
+  id: string;
+  email: string;
+  verified: boolean;
+}
+
+/**
+ * A ThirdParty provider whose token exchange and user info are the SDK's own override points answering fixed data:
+ * `profile()` is read at each sign-in, so a spec changes who signs in next. Its endpoints are never called.
+ */
+export function fixedDataProvider(thirdPartyId: string, profile: () => ProviderProfile): ProviderInput {
+  return {
+    config: {
+      thirdPartyId,
+      name: thirdPartyId.charAt(0).toUpperCase() + thirdPartyId.slice(1),
+      clients: [{ clientId: `${thirdPartyId}-client`, clientSecret: `${thirdPartyId}-secret` }],
+      authorizationEndpoint: "http://127.0.0.1:9/authorize",
+      tokenEndpoint: "http://127.0.0.1:9/token",
+    },
+    override: (original) => {
+      if (original.type !== "oauth2") return original;
+      original.exchangeAuthCodeForOAuthTokens = async () => ({ access_token: `${thirdPartyId}-access-token` });
+      original.getUserInfo = async () => {
+        const who = profile();
+        return {
+          thirdPartyUserId: who.id,
+          email: { id: who.email, isVerified: who.verified },
+          rawUserInfoFromProvider: {},
+        };
+      };
+      return original;
+    },
+  };
+}
