@@ -7,7 +7,6 @@
 import { after, before, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import bcrypt from "bcrypt";
-import pg from "pg";
 import type { Express } from "express";
 import request from "supertest";
 import supertokens from "supertokens-node";
@@ -18,10 +17,11 @@ import Session from "supertokens-node/recipe/session";
 import UserRoles from "supertokens-node/recipe/userroles";
 import { createPgLegacyUsers, legacyAuth, PENDING_EMAIL_DOMAIN } from "../../lib/auth/index.js";
 import { REASONS } from "../../lib/auth/other-logins.js";
-import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
+import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { accountLinkingRecipe, createLegacyTable, form, notesApp, type LegacyTable } from "../helpers/legacy-auth.js";
+import { openPostgresCore } from "../helpers/core-backends.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
-import { requireEnv, uniqueId } from "../helpers/services.js";
+import { uniqueId } from "../helpers/services.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -334,17 +334,11 @@ describe("legacyAuth with Passwordless", () => {
 
   describe("on the dev core's PostgreSQL storage", () => {
     let pgCore: DevCore;
-    let pool: pg.Pool;
-    const schema = `stm_legacy_pl_${uniqueId()}`;
+    let closePgCore: () => Promise<void>;
     before(async () => {
-      pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 5 });
-      pgCore = await startDevCore({ storage: await PostgresStorage.create(pool, { schema }) });
+      ({ core: pgCore, close: closePgCore } = await openPostgresCore("stm_legacy_pl", {}));
     });
-    after(async () => {
-      await pgCore.close();
-      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await pool.end();
-    });
+    after(() => closePgCore());
 
     it("a magic link lands a legacy-only user on their id; email changes onto legacy emails refused", async () => {
       uri = await createCoreApp(pgCore.url);

@@ -10,7 +10,6 @@ import { after, before, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import bcrypt from "bcrypt";
-import pg from "pg";
 import type { Express } from "express";
 import request from "supertest";
 import supertokens from "supertokens-node";
@@ -22,10 +21,11 @@ import UserRoles from "supertokens-node/recipe/userroles";
 import type { ProviderInput } from "supertokens-node/recipe/thirdparty/types";
 import { legacyAuth, PENDING_EMAIL_DOMAIN, type LegacyUser } from "../../lib/auth/index.js";
 import { REASONS } from "../../lib/auth/other-logins.js";
-import { PostgresStorage, startDevCore, type DevCore } from "../../lib/core/index.js";
+import { startDevCore, type DevCore } from "../../lib/core/index.js";
 import { accountLinkingRecipe, createLegacyTable, form, notesApp, type LegacyTable } from "../helpers/legacy-auth.js";
+import { openPostgresCore } from "../helpers/core-backends.js";
 import { appInfo, createCoreApp, resetSdk } from "../helpers/sdk.js";
-import { requireEnv, uniqueId } from "../helpers/services.js";
+import { uniqueId } from "../helpers/services.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -463,17 +463,11 @@ describe("legacyAuth with ThirdParty", () => {
 
   describe("on the dev core's PostgreSQL storage", () => {
     let pgCore: DevCore;
-    let pool: pg.Pool;
-    const schema = `stm_legacy_tp_${uniqueId()}`;
+    let closePgCore: () => Promise<void>;
     before(async () => {
-      pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 5 });
-      pgCore = await startDevCore({ storage: await PostgresStorage.create(pool, { schema }) });
+      ({ core: pgCore, close: closePgCore } = await openPostgresCore("stm_legacy_tp", {}));
     });
-    after(async () => {
-      await pgCore.close();
-      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await pool.end();
-    });
+    after(() => closePgCore());
 
     it("a legacy user's first provider sign-in lands on their id; an unverified takeover is refused", async () => {
       uri = await createCoreApp(pgCore.url);
